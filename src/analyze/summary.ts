@@ -1,0 +1,83 @@
+import type { Layer, Model, Weight } from '../model/model.js';
+import type { TensorStats } from '../tensor/stats.js';
+
+export interface WeightSummary {
+  name: string;
+  role: string;
+  shape: number[];
+  axes: string[];
+  dtype: string;
+  params: number;
+  stats?: TensorStats;
+}
+
+export interface LayerSummary {
+  name: string;
+  className: string;
+  inbound: string[];
+  trainable?: boolean;
+  params: number;
+  weights: WeightSummary[];
+}
+
+export interface ModelSummary {
+  source: string;
+  format: string;
+  framework: string;
+  frameworkVersion?: string;
+  metadata?: Record<string, string>;
+  notes?: string[];
+  layers: LayerSummary[];
+  totalParams: number;
+}
+
+export function weightParams(weight: Pick<Weight, 'shape'>): number {
+  return weight.shape.reduce((a, b) => a * b, 1);
+}
+
+async function summarizeWeight(weight: Weight, withStats: boolean): Promise<WeightSummary> {
+  const out: WeightSummary = {
+    name: weight.name,
+    role: weight.role,
+    shape: [...weight.shape],
+    axes: [...weight.axes],
+    dtype: weight.dtype,
+    params: weightParams(weight),
+  };
+  if (withStats) out.stats = (await weight.read()).stats();
+  return out;
+}
+
+async function summarizeLayer(layer: Layer, withStats: boolean): Promise<LayerSummary> {
+  const weights: WeightSummary[] = [];
+  for (const w of layer.weights) weights.push(await summarizeWeight(w, withStats));
+  const out: LayerSummary = {
+    name: layer.name,
+    className: layer.className,
+    inbound: [...layer.inbound],
+    params: weights.reduce((a, w) => a + w.params, 0),
+    weights,
+  };
+  if (layer.trainable !== undefined) out.trainable = layer.trainable;
+  return out;
+}
+
+/**
+ * Everything `inspect` shows, as plain data. With `stats`, every weight is read once, one at a time,
+ * so memory stays at the size of the largest tensor.
+ */
+export async function summarizeModel(model: Model, options: { stats?: boolean } = {}): Promise<ModelSummary> {
+  const layers: LayerSummary[] = [];
+  for (const layer of model.layers) layers.push(await summarizeLayer(layer, options.stats ?? false));
+  const out: ModelSummary = {
+    source: model.source,
+    format: model.format,
+    framework: model.framework,
+    layers,
+    totalParams: layers.reduce((a, l) => a + l.params, 0),
+  };
+  if (model.frameworkVersion) out.frameworkVersion = model.frameworkVersion;
+  if (model.metadata) out.metadata = { ...model.metadata };
+  if (model.notes?.length) out.notes = [...model.notes];
+  return out;
+}

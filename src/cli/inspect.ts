@@ -1,0 +1,74 @@
+import type { Command } from 'commander';
+import { summarizeModel, type ModelSummary } from '../analyze/summary.js';
+import { openModel } from '../open.js';
+import { formatAxes, formatCount, formatNumber, formatShape, table } from './format.js';
+import { action } from './run.js';
+
+interface InspectOptions {
+  config?: string;
+  stats?: boolean;
+  json?: boolean;
+}
+
+export function renderSummary(summary: ModelSummary, withStats: boolean): string {
+  const header = ['layer', 'class', 'weight', 'shape', 'axes', 'dtype', 'params'];
+  if (withStats) header.push('min', 'max', 'mean', 'std', 'zeros', 'nan/inf');
+  const rows: string[][] = [header];
+  for (const layer of summary.layers) {
+    if (layer.weights.length === 0) {
+      rows.push([layer.name, layer.className]);
+      continue;
+    }
+    layer.weights.forEach((w, i) => {
+      const row = [
+        i === 0 ? layer.name : '',
+        i === 0 ? layer.className : '',
+        w.role,
+        formatShape(w.shape),
+        formatAxes(w.axes),
+        w.dtype,
+        formatCount(w.params),
+      ];
+      if (w.stats) {
+        const s = w.stats;
+        row.push(formatNumber(s.min), formatNumber(s.max), formatNumber(s.mean), formatNumber(s.std), formatCount(s.zeros), `${s.nan}/${s.inf}`);
+      }
+      rows.push(row);
+    });
+  }
+  const version = summary.frameworkVersion ? ` ${summary.frameworkVersion}` : '';
+  const lines = [`${summary.source}`, `format: ${summary.format} (${summary.framework}${version})`];
+  if (summary.metadata && Object.keys(summary.metadata).length > 0) {
+    lines.push(`metadata: ${Object.entries(summary.metadata).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  }
+  for (const note of summary.notes ?? []) lines.push(`note: ${note}`);
+  const withWeights = summary.layers.filter((l) => l.weights.length > 0).length;
+  lines.push('', table(rows), '');
+  lines.push(`total parameters: ${formatCount(summary.totalParams)} in ${withWeights} of ${summary.layers.length} layers`);
+  return lines.join('\n');
+}
+
+export function registerInspect(program: Command): void {
+  program
+    .command('inspect')
+    .description('list the layers of a model with each weight’s shape, axis names and parameter count')
+    .argument('<model>', 'model file: .h5, .keras, .weights.h5, model.json, .pt/.pth, .safetensors, .onnx')
+    .option('--config <arch.json>', 'architecture JSON for a weights-only file (model.to_json())')
+    .option('--stats', 'add min, max, mean, std, zeros and NaN/Inf counts per weight (reads every weight)', false)
+    .option('--json', 'print JSON instead of a table', false)
+    .action(
+      action(async (path: string, options: InspectOptions) => {
+        const model = await openModel(path, options.config ? { config: options.config } : {});
+        try {
+          const summary = await summarizeModel(model, { stats: options.stats ?? false });
+          if (options.json) {
+            process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+          } else {
+            process.stdout.write(`${renderSummary(summary, options.stats ?? false)}\n`);
+          }
+        } finally {
+          model.close();
+        }
+      }),
+    );
+}

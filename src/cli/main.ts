@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { registerInspect } from './inspect.js';
+import { registerWeights } from './weights.js';
+
+const program = new Command();
+program
+  .name('convscope')
+  .description('See the weights and activations of convolutional networks: named axes, filter grids, feature maps, checkpoint diffs.')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .configureHelp({ showGlobalOptions: true });
+
+registerInspect(program);
+registerWeights(program);
+
+await program.parseAsync(process.argv);

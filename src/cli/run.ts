@@ -1,0 +1,35 @@
+import { InvalidArgumentError } from 'commander';
+import { ConvscopeError } from '../model/errors.js';
+
+/**
+ * The one catch per command: a ConvscopeError prints its sentence and exits 1; anything else is a
+ * convscope bug, printed as such (stack only with CONVSCOPE_DEBUG=1) with exit code 2.
+ */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (e) {
+      if (e instanceof ConvscopeError) {
+        process.stderr.write(`convscope: ${e.message}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const err = e as Error;
+      process.stderr.write(
+        `convscope: internal error: ${err?.message ?? String(e)}\n` +
+          (process.env.CONVSCOPE_DEBUG ? `${err?.stack ?? ''}\n` : 'Run with CONVSCOPE_DEBUG=1 to see the stack, and please report it.\n'),
+      );
+      process.exitCode = 2;
+    }
+  };
+}
+
+/** Commander argument parser for a non-negative integer. */
+export function parseIndex(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError('Expects a non-negative integer.');
+  }
+  return n;
+}

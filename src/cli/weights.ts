@@ -1,0 +1,91 @@
+import { Option, type Command } from 'commander';
+import { readSlice, type WeightSlice } from '../analyze/slice.js';
+import { writeFileAtomic } from '../io/write.js';
+import { openModel } from '../open.js';
+import { formatAxes, formatShape, frameworkName } from './format.js';
+import { action, parseIndex } from './run.js';
+import type { Framework } from '../model/model.js';
+
+interface WeightsOptions {
+  layer: string;
+  weight?: string;
+  filter?: number;
+  channel?: number;
+  format: 'npy' | 'json' | 'csv';
+  out?: string;
+  config?: string;
+}
+
+function toCsv(slice: WeightSlice): string {
+  const { tensor } = slice;
+  const lines = [[...tensor.axes, 'value'].join(',')];
+  const index = new Array<number>(tensor.rank).fill(0);
+  for (let i = 0; i < tensor.size; i++) {
+    lines.push([...index, Number(tensor.data[i])].join(','));
+    for (let k = tensor.rank - 1; k >= 0; k--) {
+      if (++index[k]! < tensor.shape[k]!) break;
+      index[k] = 0;
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function toJson(slice: WeightSlice, framework: Framework): string {
+  return `${JSON.stringify({
+    layer: slice.layer.name,
+    weight: slice.weight.name,
+    role: slice.weight.role,
+    selection: slice.selection,
+    axes: slice.tensor.axes,
+    shape: slice.tensor.shape,
+    dtype: slice.tensor.dtype,
+    expression: slice.expression,
+    framework,
+    data: slice.tensor.toNested(),
+  })}\n`;
+}
+
+function defaultNpyName(slice: WeightSlice): string {
+  const parts = [slice.layer.name, slice.weight.role];
+  if (slice.selection.out !== undefined) parts.push(`filter${slice.selection.out}`);
+  if (slice.selection.in !== undefined) parts.push(`channel${slice.selection.in}`);
+  return `${parts.join('-').replace(/[^\w.-]+/g, '_')}.npy`;
+}
+
+export function registerWeights(program: Command): void {
+  program
+    .command('weights')
+    .description('export one weight, one filter or one filter’s input channel, and say which slice it is')
+    .argument('<model>', 'model file')
+    .requiredOption('--layer <name>', 'layer name (see `convscope inspect`)')
+    .option('--weight <role>', 'weight role or stored name (default: kernel)')
+    .option('--filter <j>', 'filter j: the slice out = j', parseIndex)
+    .option('--channel <c>', 'input channel c: the slice in = c', parseIndex)
+    .addOption(new Option('--format <format>', 'output format').choices(['npy', 'json', 'csv']).default('npy'))
+    .option('--out <file>', 'output file (default: <layer>-<weight>[-filterJ][-channelC].npy for npy, stdout otherwise)')
+    .option('--config <arch.json>', 'architecture JSON for a weights-only file')
+    .action(
+      action(async (path: string, options: WeightsOptions) => {
+        const model = await openModel(path, options.config ? { config: options.config } : {});
+        try {
+          const request = { layer: options.layer, weight: options.weight, filter: options.filter, channel: options.channel };
+          const slice = await readSlice(model, request);
+          const description =
+            `${slice.what}: shape ${formatShape(slice.tensor.shape)} ${formatAxes(slice.tensor.axes)} = ` +
+            `${slice.expression} in ${frameworkName(model.framework)}`;
+          const body =
+            options.format === 'npy' ? slice.tensor.toNpy() : options.format === 'json' ? toJson(slice, model.framework) : toCsv(slice);
+          const out = options.out ?? (options.format === 'npy' ? defaultNpyName(slice) : undefined);
+          if (out === undefined) {
+            process.stderr.write(`${description}\n`);
+            process.stdout.write(body);
+          } else {
+            await writeFileAtomic(out, body);
+            process.stdout.write(`${description}\nwrote ${out}\n`);
+          }
+        } finally {
+          model.close();
+        }
+      }),
+    );
+}

@@ -1,0 +1,23 @@
+import { ModelFormatError } from '../model/errors.js';
+import type { Model } from '../model/model.js';
+import type { ByteSource } from '../io/source.js';
+import type { FormatReader, OpenOptions } from './reader.js';
+
+/** Every reader, in the order they are asked to sniff a file. */
+export const READERS: readonly FormatReader[] = [];
+
+function describeHead(head: Uint8Array): string {
+  const shown = Array.from(head.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
+  return head.length === 0 ? 'it is empty' : `it starts with bytes ${shown}`;
+}
+
+/** Opens a model from any byte source, choosing the reader by content. */
+export async function openSource(source: ByteSource, options: OpenOptions = {}): Promise<Model> {
+  const head = await source.read(0, Math.min(4096, source.size));
+  for (const reader of READERS) {
+    if (await reader.sniff({ source, head })) return reader.open(source, options);
+  }
+  throw new ModelFormatError(
+    `${source.name} is not a model file convscope can read (${describeHead(head)}). Supported: ${READERS.map((r) => r.description).join('; ')}.`,
+  );
+}

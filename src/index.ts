@@ -1,0 +1,18 @@
+/**
+ * convscope's public API. Node entry: `openModel(path)`; any environment: `openSource(byteSource)`.
+ */
+export { openModel, type OpenModelOptions } from './open.js';
+export { openSource, READERS } from './formats/index.js';
+export type { FormatReader, OpenOptions, Probe } from './formats/reader.js';
+export type { Model, Layer, Weight, FormatId, Framework, WeightRole } from './model/model.js';
+export { type AxisName, type LayerKind, kerasAxes, torchAxes, kerasLayerKind, genericAxes } from './model/axes.js';
+export type { DType, TensorData } from './model/dtype.js';
+export { ConvscopeError, ModelFormatError, UnsupportedError, SelectionError, UsageError } from './model/errors.js';
+export { findLayer, findWeight, indexExpression } from './model/lookup.js';
+export { NamedTensor, type AxisSelection } from './tensor/named-tensor.js';
+export { encodeNpy, decodeNpy, type NpyArray } from './tensor/npy.js';
+export { tensorStats, type TensorStats } from './tensor/stats.js';
+export { bytesSource, type ByteSource } from './io/source.js';
+export { fileSource } from './io/node-source.js';
+export { summarizeModel, type ModelSummary, type LayerSummary, type WeightSummary } from './analyze/summary.js';
+export { readSlice, type SliceRequest, type WeightSlice } from './analyze/slice.js';

@@ -1,0 +1,123 @@
+/** Element types as stored in model files. */
+export type DType =
+  | 'float64'
+  | 'float32'
+  | 'float16'
+  | 'bfloat16'
+  | 'int64'
+  | 'int32'
+  | 'int16'
+  | 'int8'
+  | 'uint8'
+  | 'uint16'
+  | 'bool';
+
+/**
+ * What a tensor holds in memory. float16 and bfloat16 are widened to Float32Array on read (the
+ * stored type stays on the Weight), bool is Uint8Array, int64 stays exact in BigInt64Array.
+ */
+export type TensorData =
+  | Float64Array
+  | Float32Array
+  | BigInt64Array
+  | Int32Array
+  | Int16Array
+  | Int8Array
+  | Uint8Array
+  | Uint16Array;
+
+/** Bytes per element as stored. */
+export const DTYPE_BYTES: Record<DType, number> = {
+  float64: 8,
+  float32: 4,
+  float16: 2,
+  bfloat16: 2,
+  int64: 8,
+  int32: 4,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  uint16: 2,
+  bool: 1,
+};
+
+/** The dtype a TensorData array represents in memory. */
+export function dataDType(data: TensorData): DType {
+  if (data instanceof Float64Array) return 'float64';
+  if (data instanceof Float32Array) return 'float32';
+  if (data instanceof BigInt64Array) return 'int64';
+  if (data instanceof Int32Array) return 'int32';
+  if (data instanceof Int16Array) return 'int16';
+  if (data instanceof Int8Array) return 'int8';
+  if (data instanceof Uint16Array) return 'uint16';
+  return 'uint8';
+}
+
+/** Decodes one IEEE 754 half-precision value. */
+export function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+/**
+ * Decodes little-endian stored bytes of `count` elements of `dtype` into a fresh in-memory array.
+ * The caller has checked that `bytes` holds at least count * DTYPE_BYTES[dtype] bytes.
+ */
+export function decodeLittleEndian(bytes: Uint8Array, dtype: DType, count: number): TensorData {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  switch (dtype) {
+    case 'float32': {
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
+      return out;
+    }
+    case 'float64': {
+      const out = new Float64Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getFloat64(i * 8, true);
+      return out;
+    }
+    case 'float16': {
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(i * 2, true));
+      return out;
+    }
+    case 'bfloat16': {
+      const out = new Float32Array(count);
+      const word = new DataView(new ArrayBuffer(4));
+      for (let i = 0; i < count; i++) {
+        word.setUint32(0, view.getUint16(i * 2, true) << 16);
+        out[i] = word.getFloat32(0);
+      }
+      return out;
+    }
+    case 'int64': {
+      const out = new BigInt64Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getBigInt64(i * 8, true);
+      return out;
+    }
+    case 'int32': {
+      const out = new Int32Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getInt32(i * 4, true);
+      return out;
+    }
+    case 'int16': {
+      const out = new Int16Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getInt16(i * 2, true);
+      return out;
+    }
+    case 'uint16': {
+      const out = new Uint16Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getUint16(i * 2, true);
+      return out;
+    }
+    case 'int8':
+      return new Int8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + count));
+    case 'uint8':
+    case 'bool':
+      return bytes.slice(0, count);
+  }
+}

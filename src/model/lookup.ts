@@ -1,0 +1,76 @@
+import { distance } from 'fastest-levenshtein';
+import type { AxisName } from './axes.js';
+import { SelectionError } from './errors.js';
+import type { Framework, Layer, Model, Weight } from './model.js';
+
+/** Up to three names closest to `wanted`, for "did you mean" hints. */
+export function closestNames(wanted: string, names: readonly string[]): string[] {
+  const w = wanted.toLowerCase();
+  return names
+    .map((n) => ({ n, d: n.toLowerCase().includes(w) || w.includes(n.toLowerCase()) ? 0 : distance(w, n.toLowerCase()) }))
+    .filter(({ n, d }) => d <= Math.max(2, Math.floor(n.length / 3)))
+    .sort((a, b) => a.d - b.d)
+    .slice(0, 3)
+    .map(({ n }) => n);
+}
+
+function didYouMean(wanted: string, names: readonly string[]): string {
+  const close = closestNames(wanted, names);
+  return close.length > 0 ? ` Did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` : '';
+}
+
+/** The layer called `name`; a SelectionError that suggests close names otherwise. */
+export function findLayer(model: Model, name: string): Layer {
+  const layer = model.layers.find((l) => l.name === name);
+  if (layer) return layer;
+  const names = model.layers.map((l) => l.name);
+  const hint = didYouMean(name, names);
+  throw new SelectionError(
+    `${model.source} has no layer '${name}'.${hint || ` Its layers are: ${names.slice(0, 12).join(', ')}${names.length > 12 ? ', ...' : ''}.`}`,
+  );
+}
+
+/** The weight of `layer` with the given role or stored name; by default the kernel (else the first weight). */
+export function findWeight(layer: Layer, wanted?: string): Weight {
+  if (layer.weights.length === 0) {
+    throw new SelectionError(`Layer '${layer.name}' (${layer.className}) has no weights.`);
+  }
+  if (wanted === undefined) {
+    return (
+      layer.weights.find((w) => w.role === 'kernel') ??
+      layer.weights.find((w) => w.role.endsWith('kernel')) ??
+      layer.weights[0]!
+    );
+  }
+  const hit =
+    layer.weights.find((w) => w.role === wanted) ??
+    layer.weights.find((w) => w.name === wanted) ??
+    layer.weights.find((w) => shortName(w.name) === wanted);
+  if (hit) return hit;
+  const names = layer.weights.map((w) => w.role);
+  throw new SelectionError(
+    `Layer '${layer.name}' has no weight '${wanted}'; it has ${names.map((n) => `'${n}'`).join(', ')}.${didYouMean(wanted, names)}`,
+  );
+}
+
+/** The last component of a stored weight name, without a ':0' suffix (`conv_1/kernel:0` -> `kernel`). */
+export function shortName(name: string): string {
+  const last = name.split(/[/.]/).pop() ?? name;
+  return last.replace(/:\d+$/, '');
+}
+
+/**
+ * The expression that takes the same slice in the user's own framework:
+ * `kernel[:, :, c, j]` (Keras, NumPy style), `weight[j, c]` (PyTorch). Trailing whole axes are dropped,
+ * as both NumPy and PyTorch allow.
+ */
+export function indexExpression(
+  framework: Framework,
+  weight: Pick<Weight, 'name' | 'role' | 'axes'>,
+  selection: Partial<Record<AxisName, number>>,
+): string {
+  const variable = framework === 'pytorch' || framework === 'safetensors' || framework === 'onnx' ? shortName(weight.name) : weight.role;
+  const parts = weight.axes.map((a) => (selection[a] === undefined ? ':' : String(selection[a])));
+  while (parts.length > 0 && parts[parts.length - 1] === ':') parts.pop();
+  return parts.length === 0 ? variable : `${variable}[${parts.join(', ')}]`;
+}

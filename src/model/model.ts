@@ -1,0 +1,71 @@
+import type { NamedTensor } from '../tensor/named-tensor.js';
+import type { AxisName, LayerKind } from './axes.js';
+import type { DType } from './dtype.js';
+
+/** Identifiers of the readers in src/formats. */
+export type FormatId =
+  | 'keras-h5'
+  | 'keras-weights-h5'
+  | 'keras-v3'
+  | 'tfjs-layers'
+  | 'pytorch'
+  | 'safetensors'
+  | 'onnx';
+
+/** The framework whose conventions (layout, indexing expression) the file follows. */
+export type Framework = 'keras' | 'tfjs' | 'pytorch' | 'onnx' | 'safetensors';
+
+/**
+ * What a weight is for, in the Keras vocabulary wherever the meaning is the same across frameworks:
+ * kernel, bias, gamma, beta, moving_mean, moving_variance, depthwise_kernel, pointwise_kernel,
+ * recurrent_kernel, embeddings, num_batches_tracked. Weights with no known role keep their own name.
+ */
+export type WeightRole = string;
+
+export interface Weight {
+  /** The name or path as stored in the file (`conv_1/kernel:0`, `features.0.weight`). */
+  readonly name: string;
+  readonly role: WeightRole;
+  readonly shape: readonly number[];
+  readonly axes: readonly AxisName[];
+  /** The dtype as stored (float16 weights read back as float32 values). */
+  readonly dtype: DType;
+  /** Name of the layer owning the weight. */
+  readonly layer: string;
+  /** Reads this one tensor from the file; nothing else is read. */
+  read(): Promise<NamedTensor>;
+}
+
+export interface Layer {
+  readonly name: string;
+  /** The class as the file names it (`Conv2D`, `Convolution2D`, `Conv`, `torch:conv`). */
+  readonly className: string;
+  readonly kind: LayerKind;
+  /** The layer's configuration as stored (snake_case keys), or {} where the file has none. */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Names of the layers feeding this one, where the file records them. */
+  readonly inbound: readonly string[];
+  readonly weights: readonly Weight[];
+  /** false when the config marks the layer frozen; undefined when unknown. */
+  readonly trainable?: boolean;
+  /** Path of enclosing nested models, outermost first (e.g. ['model2'] for MobileNet inside a Sequential). */
+  readonly parents?: readonly string[];
+}
+
+export interface Model {
+  readonly format: FormatId;
+  readonly framework: Framework;
+  /** Version of the framework that wrote the file, where recorded (`2.5.0`, `1.3.1`). */
+  readonly frameworkVersion?: string;
+  /** The file (or files) the model was read from, for messages. */
+  readonly source: string;
+  readonly layers: readonly Layer[];
+  /** The architecture config as stored, where the file (or --config) has one. */
+  readonly config?: unknown;
+  /** Free-form metadata from the file (safetensors __metadata__, .keras metadata.json, ...). */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Notes a reader wants a user to see (for example "no architecture: axes are unnamed"). */
+  readonly notes?: readonly string[];
+  /** Releases file handles. Weights cannot be read afterwards. */
+  close(): void;
+}

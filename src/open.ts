@@ -1,0 +1,16 @@
+import { fileSource } from './io/node-source.js';
+import { openSource } from './formats/index.js';
+import type { OpenOptions } from './formats/reader.js';
+import type { Model } from './model/model.js';
+
+export interface OpenModelOptions extends Omit<OpenOptions, 'config'> {
+  /** Architecture JSON for weights-only files: a path, or the parsed JSON. */
+  config?: string | object;
+}
+
+/** Opens a model file from disk. Only metadata is read; `weight.read()` reads one tensor. */
+export async function openModel(path: string, options: OpenModelOptions = {}): Promise<Model> {
+  const source = await fileSource(path);
+  const config = typeof options.config === 'string' ? await fileSource(options.config) : options.config;
+  return openSource(source, { ...options, config });
+}
