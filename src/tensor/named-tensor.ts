@@ -150,6 +150,17 @@ export class NamedTensor {
     return Number(t.data[0]);
   }
 
+  /** The values as float32 (the data itself when it already is; int64 values converted). */
+  toFloat32(): Float32Array {
+    if (this.data instanceof Float32Array) return this.data;
+    return Float32Array.from(this.data as ArrayLike<number | bigint>, Number);
+  }
+
+  /** The values as plain numbers, C order. */
+  toArray(): number[] {
+    return Array.from(this.data as ArrayLike<number | bigint>, Number);
+  }
+
   stats(): TensorStats {
     return tensorStats(this.data);
   }
@@ -161,7 +172,7 @@ export class NamedTensor {
 
   /** Values as a nested JS array (for JSON output). */
   toNested(): unknown {
-    const values = Array.from(this.data as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? Number(v) : v));
+    const values = this.toArray();
     const build = (dim: number, offset: number): unknown => {
       if (dim === this.rank) return values[offset];
       const step = product(this.shape.slice(dim + 1));
