@@ -1,6 +1,11 @@
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ROOT } from './fixtures.js';
+
+/** tsx's loader by absolute URL, so the CLI can run with any working directory. */
+const TSX = pathToFileURL(createRequire(join(ROOT, 'package.json')).resolve('tsx')).href;
 
 export interface CliResult {
   code: number | null;
@@ -11,7 +16,7 @@ export interface CliResult {
 /** Runs the convscope CLI from source in a child process, as a user would run it. */
 export function runCli(args: readonly string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), ...args], {
+    const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src', 'cli', 'main.ts'), ...args], {
       cwd: options.cwd ?? ROOT,
       env: { ...process.env, NODE_NO_WARNINGS: '1' },
     });
