@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerDiff } from './diff.js';
 import { registerInspect } from './inspect.js';
 import { registerWeights } from './weights.js';
 
@@ -13,5 +14,6 @@ program
 
 registerInspect(program);
 registerWeights(program);
+registerDiff(program);
 
 await program.parseAsync(process.argv);

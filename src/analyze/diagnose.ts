@@ -1,0 +1,142 @@
+import { BARELY_CHANGED_BELOW, EXPLODED_GROWTH, type Verdict } from './change.js';
+import type { LayerDiff } from './diff.js';
+
+export interface TrainingFacts {
+  learningRate?: number;
+  /** 'raw' (0..255) or 'unit' (0..1), where known. */
+  inputScale?: string;
+}
+
+function fmt(x: number): string {
+  if (x === 0) return '0';
+  if (!Number.isFinite(x)) return String(x);
+  return Math.abs(x) < 1e-3 || Math.abs(x) >= 1e4 ? x.toExponential(1) : Number(x.toPrecision(3)).toString();
+}
+
+function kernelOf(layer: LayerDiff) {
+  return layer.weights.find((w) => w.weight === 'kernel') ?? layer.weights.find((w) => w.weight.endsWith('kernel'));
+}
+
+function explodedSentence(exploded: LayerDiff[]): string {
+  const parts = exploded.map((l) => {
+    if (l.nonFiniteAfter > 0) return `${l.name} has ${l.nonFiniteAfter} NaN/Inf values`;
+    return `${l.name}'s norm grew ${fmt(l.normAfter / l.normBefore)}x (from ${fmt(l.normBefore)} to ${fmt(l.normAfter)})`;
+  });
+  return (
+    `Training exploded: ${parts.join('; ')}. Likely causes: a learning rate too large, inputs not scaled (pixels in 0..255), ` +
+    `or no gradient clipping. Lower the learning rate 10x, scale inputs to 0..1, and check the loss for NaN in the first steps ` +
+    `(a norm growth over ${EXPLODED_GROWTH}x or any NaN/Inf counts as exploded).`
+  );
+}
+
+function barelySentence(layers: LayerDiff[], facts: TrainingFacts): string {
+  const largest = layers.reduce((m, l) => (l.relativeChange > m.relativeChange ? l : m), layers[0]!);
+  const known: string[] = [];
+  if (facts.learningRate !== undefined) known.push(`learning rate ${fmt(facts.learningRate)}`);
+  if (facts.inputScale !== undefined) known.push(`input scale '${facts.inputScale}'`);
+  const lrHint =
+    facts.learningRate !== undefined && facts.learningRate < 1e-4
+      ? ` A learning rate of ${fmt(facts.learningRate)} is far too small for SGD: try 1e-2 (or 1e-3 with Adam).`
+      : ' Check the learning rate first: 1e-6 is a typical culprit; try 1e-2 for SGD or 1e-3 for Adam.';
+  const scaleHint =
+    facts.inputScale === 'raw'
+      ? ' The inputs were raw pixels in 0..255: divide them by 255 so that gradients and learning rate are on a sensible scale.'
+      : ' Scale inputs to 0..1 (divide pixels by 255) if they are raw 0..255 values.';
+  return (
+    `Training barely moved the weights: the largest relative change of any layer is ${fmt(largest.relativeChange)} (${largest.name}), ` +
+    `under the ${fmt(BARELY_CHANGED_BELOW)} threshold${known.length > 0 ? `, with ${known.join(' and ')}` : ''}. ` +
+    `Likely causes: a learning rate too small, inputs not scaled, or layers frozen.${lrHint}${scaleHint} ` +
+    `Also make sure the weights were saved after training, not before.`
+  );
+}
+
+/**
+ * Plain-words diagnosis of a checkpoint diff: likely causes and what to check, each sentence citing
+ * the numbers that led to it.
+ */
+export function diagnose(layers: LayerDiff[], verdict: Verdict, facts: TrainingFacts): string[] {
+  const out: string[] = [];
+  if (layers.length === 0) return ['No layers with weights could be compared.'];
+  const exploded = layers.filter((l) => l.verdict === 'exploded');
+  if (exploded.length > 0) out.push(explodedSentence(exploded));
+
+  const frozen = layers.filter((l) => l.trainable === false);
+  for (const l of frozen) {
+    out.push(
+      l.verdict === 'unchanged'
+        ? `Layer ${l.name} is frozen (trainable: false in its config), so it is expected to be unchanged.`
+        : `Layer ${l.name} is marked trainable: false in its config, yet it changed by ${fmt(l.relativeChange)}: it was unfrozen during training or the config is stale.`,
+    );
+  }
+  const trainable = layers.filter((l) => l.trainable !== false);
+  const moving = trainable.filter((l) => l.verdict === 'changed');
+
+  if (trainable.length > 0 && moving.length === 0 && exploded.length === 0) {
+    out.push(
+      trainable.every((l) => l.verdict === 'unchanged')
+        ? `Not a single weight changed between the two checkpoints (${trainable.length} trainable layers compared): training did not ` +
+            `update them at all. Check that the optimizer actually stepped, that the layers are trainable, and that the file was saved ` +
+            `after training (or that you did not compare a file with itself).`
+        : barelySentence(trainable, facts),
+    );
+  }
+
+  if (moving.length > 0) {
+    const top = moving.reduce((m, l) => (l.relativeChange > m.relativeChange ? l : m), moving[0]!);
+    for (const l of trainable.filter((x) => x.verdict === 'unchanged')) {
+      out.push(
+        `Layer ${l.name} did not change at all while others did (largest change ${fmt(top.relativeChange)} in ${top.name}): ` +
+          `it may be frozen in code (layer.trainable = False), not connected to the loss, or receive a zero gradient.`,
+      );
+    }
+  }
+
+  const withKernels = trainable.filter((l) => kernelOf(l) && l.verdict !== 'exploded');
+  if (withKernels.length >= 3 && moving.length > 0) {
+    const first = withKernels[0]!;
+    const last = withKernels[withKernels.length - 1]!;
+    const a = kernelOf(first)!.relativeChange;
+    const b = kernelOf(last)!.relativeChange;
+    if (b > 0 && a < b / 10) {
+      out.push(
+        `Updates vanish towards the input: the first layer (${first.name}) moved ${fmt(a)}, the last (${last.name}) ${fmt(b)}, ` +
+          `${fmt(b / Math.max(a, Number.MIN_VALUE))}x more. Check for saturating activations (sigmoid, tanh), the initialization scale, ` +
+          `or add BatchNormalization / residual connections.`,
+      );
+    }
+  }
+
+  for (const l of moving) {
+    const k = kernelOf(l);
+    if (!k || k.filters.length < 2) continue;
+    const dead = k.filters.filter((f) => f.unchangedFraction === 1).map((f) => f.filter);
+    if (dead.length > 0 && dead.length < k.filters.length) {
+      dead.sort((x, y) => x - y);
+      out.push(
+        `${dead.length} of ${k.filters.length} filters of layer ${l.name} did not change at all (filters ${dead.slice(0, 10).join(', ')}${dead.length > 10 ? ', ...' : ''}) ` +
+          `while the layer moved ${fmt(l.relativeChange)}: with ReLU, a filter whose output is negative for every input gets no gradient (a dead ReLU). ` +
+          `Check the learning rate, the bias initialization, or use LeakyReLU.`,
+      );
+    }
+  }
+
+  for (const l of layers) {
+    const k = kernelOf(l);
+    const same = k?.identicalAfter;
+    if (!k || !same) continue;
+    out.push(
+      `All ${same.filters} filters of layer ${l.name} are identical${k.identicalBefore ? ' before and after training' : ' after training'} ` +
+        `(largest difference between filters: ${fmt(same.maxSpread)}). A constant initializer such as 'ones' gives every filter the same ` +
+        `gradient, so symmetry never breaks: the filters stay identical and the loss will not fall. Use a random initializer (glorot_uniform, he_normal).`,
+    );
+  }
+
+  if (out.length === 0 && verdict === 'changed') {
+    const sorted = [...trainable].sort((x, y) => x.relativeChange - y.relativeChange);
+    out.push(
+      `Training changed the weights: relative change from ${fmt(sorted[0]!.relativeChange)} (${sorted[0]!.name}) ` +
+        `to ${fmt(sorted[sorted.length - 1]!.relativeChange)} (${sorted[sorted.length - 1]!.name}).`,
+    );
+  }
+  return out;
+}
