@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { registerTrainingKernels } from './kernels/index.js';
 
 /**
  * The one place that chooses TensorFlow.js' backend. Default: wasm (SIMD), the fastest engine that
@@ -25,6 +26,7 @@ export function initBackend(name: BackendName = 'wasm'): Promise<BackendName> {
     if (name === 'wasm') {
       const dir = await wasmDirectory();
       if (dir) setWasmPaths(dir);
+      registerTrainingKernels();
     }
     if (!(await tf.setBackend(name))) throw new Error(`TensorFlow.js could not start its '${name}' backend.`);
     await tf.ready();

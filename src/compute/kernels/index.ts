@@ -1,0 +1,28 @@
+import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+// tfjs-core registers no gradient functions; tfjs-layers' bundle registers all of them on import.
+import '@tensorflow/tfjs-layers';
+import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
+import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
+import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter.js';
+import { depthwiseBackpropInputConfig } from './depthwise-backprop-input.js';
+
+/** The gradient kernels convscope adds to (or replaces on) tfjs' wasm backend. */
+export const TRAINING_KERNELS: readonly KernelConfig[] = [
+  conv2DBackpropFilterConfig,
+  conv2DBackpropInputConfig,
+  depthwiseBackpropFilterConfig,
+  depthwiseBackpropInputConfig,
+];
+
+/**
+ * Registers the gradient kernels on the wasm backend so models train there: the filter gradients
+ * wasm lacks, and an input gradient built on XNNPACK's forward convolution instead of wasm's slow
+ * loop. Idempotent.
+ */
+export function registerTrainingKernels(): void {
+  for (const config of TRAINING_KERNELS) {
+    if (getKernel(config.kernelName, config.backendName) === config) continue;
+    if (getKernel(config.kernelName, config.backendName)) unregisterKernel(config.kernelName, config.backendName);
+    registerKernel(config);
+  }
+}
