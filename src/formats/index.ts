@@ -2,9 +2,10 @@ import { ModelFormatError } from '../model/errors.js';
 import type { Model } from '../model/model.js';
 import type { ByteSource } from '../io/source.js';
 import type { FormatReader, OpenOptions } from './reader.js';
+import { pytorchReader } from './pytorch.js';
 
 /** Every reader, in the order they are asked to sniff a file. */
-export const READERS: readonly FormatReader[] = [];
+export const READERS: readonly FormatReader[] = [pytorchReader];
 
 function describeHead(head: Uint8Array): string {
   const shown = Array.from(head.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
