@@ -1,0 +1,108 @@
+import { rgb } from 'd3-color';
+import { interpolateLab, piecewise } from 'd3-interpolate';
+import {
+  interpolateBrBG,
+  interpolateCividis,
+  interpolateInferno,
+  interpolateMagma,
+  interpolatePiYG,
+  interpolatePlasma,
+  interpolateRdBu,
+  interpolateViridis,
+} from 'd3-scale-chromatic';
+import { UsageError } from '../model/errors.js';
+
+/** A colormap sampled once into 256 RGB entries: entry i is the colour at t = i / 255. */
+export interface Colormap {
+  readonly name: string;
+  /** 256 * 3 bytes, RGB. */
+  readonly lut: Uint8Array;
+  /** Diverging maps have a neutral middle (zero of a symmetric scale); sequential ones do not. */
+  readonly diverging: boolean;
+  readonly description: string;
+}
+
+type Interpolator = (t: number) => string;
+
+/**
+ * Matplotlib's `coolwarm` (Kenneth Moreland, "Diverging Color Maps for Scientific Visualization", 2009)
+ * is in no well-kept npm package, so it is built from its published control colours — the endpoints
+ * (59, 76, 192) and (180, 4, 38) and the neutral middle (221, 221, 221) — with d3's CIELAB interpolation.
+ * It matches the published 33-entry table within a few levels per channel (see test/render/colormap.test.ts).
+ */
+const coolwarm: Interpolator = piecewise(interpolateLab, ['rgb(59, 76, 192)', 'rgb(221, 221, 221)', 'rgb(180, 4, 38)']);
+
+const reversed =
+  (f: Interpolator): Interpolator =>
+  (t) =>
+    f(1 - t);
+
+const gray: Interpolator = (t) => {
+  const v = Math.round(t * 255);
+  return `rgb(${v}, ${v}, ${v})`;
+};
+
+interface ColormapSource {
+  interpolate: Interpolator;
+  diverging: boolean;
+  description: string;
+}
+
+const SOURCES: Record<string, ColormapSource> = {
+  rdbu_r: { interpolate: reversed(interpolateRdBu), diverging: true, description: 'blue (negative) - white - red (positive), d3 RdBu reversed' },
+  rdbu: { interpolate: interpolateRdBu, diverging: true, description: 'red (negative) - white - blue (positive), d3 RdBu' },
+  coolwarm: { interpolate: coolwarm, diverging: true, description: 'blue - grey - red, Moreland / matplotlib coolwarm' },
+  piyg: { interpolate: interpolatePiYG, diverging: true, description: 'pink - white - green, d3 PiYG' },
+  brbg: { interpolate: interpolateBrBG, diverging: true, description: 'brown - white - teal, d3 BrBG' },
+  gray: { interpolate: gray, diverging: false, description: 'black (most negative) to white (most positive)' },
+  viridis: { interpolate: interpolateViridis, diverging: false, description: 'd3 viridis' },
+  magma: { interpolate: interpolateMagma, diverging: false, description: 'd3 magma' },
+  inferno: { interpolate: interpolateInferno, diverging: false, description: 'd3 inferno' },
+  plasma: { interpolate: interpolatePlasma, diverging: false, description: 'd3 plasma' },
+  cividis: { interpolate: interpolateCividis, diverging: false, description: 'd3 cividis' },
+};
+
+/** The colormap used when none is asked for: diverging, so the sign of a weight is its hue. */
+export const DEFAULT_COLORMAP = 'rdbu_r';
+
+export const COLORMAP_NAMES: readonly string[] = Object.keys(SOURCES);
+
+const cache = new Map<string, Colormap>();
+
+function sample(interpolate: Interpolator): Uint8Array {
+  const lut = new Uint8Array(256 * 3);
+  for (let i = 0; i < 256; i++) {
+    const c = rgb(interpolate(i / 255));
+    lut[i * 3] = Math.round(c.r);
+    lut[i * 3 + 1] = Math.round(c.g);
+    lut[i * 3 + 2] = Math.round(c.b);
+  }
+  return lut;
+}
+
+/** The named colormap (case-insensitive); a UsageError listing the valid names otherwise. */
+export function getColormap(name: string = DEFAULT_COLORMAP): Colormap {
+  const key = name.toLowerCase();
+  const source = SOURCES[key];
+  if (!source) {
+    throw new UsageError(`Unknown colormap '${name}'; valid colormaps are: ${COLORMAP_NAMES.join(', ')}.`);
+  }
+  let map = cache.get(key);
+  if (!map) {
+    map = { name: key, lut: sample(source.interpolate), diverging: source.diverging, description: source.description };
+    cache.set(key, map);
+  }
+  return map;
+}
+
+/**
+ * LUT index of value v on the symmetric scale [-s, s]: -s -> 0, 0 -> 128, +s -> 255, clamped.
+ * Every renderer quantizes through this one function, so "zero" is the same colour everywhere.
+ */
+export function lutIndex(v: number, s: number): number {
+  const i = Math.round((v / s + 1) * 127.5);
+  return i < 0 ? 0 : i > 255 ? 255 : i;
+}
+
+/** The LUT index that zero maps to: the colour of flat (dead) filters. */
+export const ZERO_INDEX = lutIndex(0, 1);
