@@ -1,0 +1,221 @@
+import { ModelFormatError } from '../model/errors.js';
+import type { KerasLayerJson, KerasModelConfigJson, KerasTopologyJson } from './schema/keras.js';
+
+/**
+ * Keras architecture JSON of every generation, normalised once:
+ * - Keras 1 and Keras 2.0 Sequential (`config` is the list of layers),
+ * - Keras 2 / tf.keras Sequential and Functional (`config: { name, layers }`, `inbound_nodes` as
+ *   [[[layer, node, tensor, kwargs]]]),
+ * - Keras 3 (`module`, `registered_name`, DTypePolicy objects, `inbound_nodes` as
+ *   [{ args: [{ class_name: '__keras_tensor__', config: { keras_history } }], kwargs }]),
+ * - TF.js `modelTopology` (Keras JSON, possibly wrapped in `model_config`).
+ *
+ * Nested models (a MobileNet inside a Sequential) are flattened: containers (Sequential, Functional,
+ * Model) are not layers; their leaf layers appear in order, each with `parents`, the names of the
+ * enclosing nested models (outermost first, the top-level model excluded). Raw configs are kept intact
+ * so that a runnable model can be built from them.
+ */
+
+/** One leaf layer. */
+export interface KerasLayerSpec {
+  readonly kind: 'layer';
+  readonly name: string;
+  readonly className: string;
+  /** The layer's `config` exactly as stored (snake_case; DTypePolicy objects left as they are). */
+  readonly config: Readonly<Record<string, unknown>>;
+  /**
+   * Names of the leaf layers feeding this one. References to a nested model are resolved to that
+   * model's output layers; a model's first layers are fed by whatever feeds the model.
+   */
+  readonly inbound: readonly string[];
+  readonly trainable?: boolean;
+  /** Enclosing nested models, outermost first (the top-level model is not listed). */
+  readonly parents: readonly string[];
+  /** Keras 3 `module` and `registered_name`, where stored. */
+  readonly module?: string;
+  readonly registeredName?: string;
+}
+
+/** A Sequential / Functional / Model and its members, in stored order. */
+export interface KerasContainer {
+  readonly kind: 'container';
+  readonly name: string;
+  readonly className: string;
+  /** The container's `config` as stored (a list for Keras 1 / Keras 2.0 Sequential). */
+  readonly config: unknown;
+  readonly children: readonly (KerasContainer | KerasLayerSpec)[];
+  /** Leaf layers whose outputs are this container's outputs. */
+  readonly outputs: readonly string[];
+}
+
+export interface KerasArchitecture {
+  /** The top-level model. */
+  readonly root: KerasContainer;
+  /** Every leaf layer in order. */
+  readonly layers: readonly KerasLayerSpec[];
+  /** `keras_version` / `backend` where the JSON records them (Keras 2 to_json, TF.js topology). */
+  readonly kerasVersion?: string;
+  readonly backend?: string;
+  /** The `{ class_name, config }` object of the top-level model as stored. */
+  readonly json: unknown;
+}
+
+const CONTAINERS = new Set(['Sequential', 'Functional', 'Model']);
+
+/** Whether a Keras class is a model (container) rather than a layer. */
+export function isKerasContainer(className: string): boolean {
+  return CONTAINERS.has(className);
+}
+
+/**
+ * Keras' snake_case of a class name, as Keras 3 uses for `.weights.h5` group names:
+ * Conv2D -> conv2d, BatchNormalization -> batch_normalization, Conv2DTranspose -> conv2d_transpose.
+ */
+export function kerasSnakeCase(className: string): string {
+  return className
+    .replace(/\W+/g, '')
+    .replace(/(.)([A-Z][a-z]+)/g, '$1_$2')
+    .replace(/([a-z])([A-Z])/g, '$1_$2')
+    .toLowerCase();
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function unique(names: string[]): string[] {
+  return [...new Set(names)];
+}
+
+/**
+ * Layer names referenced by Keras 2 node lists ([[name, node, tensor, kwargs]]), Keras 3 node objects
+ * ({ args: [{ class_name: '__keras_tensor__', config: { keras_history: [name, ...] } }] }) or
+ * `output_layers` / `input_layers` triples.
+ */
+export function referencedLayers(value: unknown): string[] {
+  if (Array.isArray(value)) {
+    if (typeof value[0] === 'string' && typeof value[1] === 'number') return [value[0]];
+    return unique(value.flatMap(referencedLayers));
+  }
+  if (isObject(value)) {
+    if (value.class_name === '__keras_tensor__' && isObject(value.config) && Array.isArray(value.config.keras_history)) {
+      const name = value.config.keras_history[0];
+      return typeof name === 'string' ? [name] : [];
+    }
+    return unique(Object.values(value).flatMap(referencedLayers));
+  }
+  return [];
+}
+
+function layerJson(value: unknown, where: string): KerasLayerJson {
+  if (!isObject(value) || typeof value.class_name !== 'string' || !('config' in value)) {
+    throw new ModelFormatError(
+      `${where} expects each layer as { "class_name", "config" }, but received ${JSON.stringify(value)?.slice(0, 80)}.`,
+    );
+  }
+  return value as unknown as KerasLayerJson;
+}
+
+function members(json: KerasLayerJson, where: string): KerasLayerJson[] {
+  const config = json.config;
+  const list = Array.isArray(config) ? config : (config as KerasModelConfigJson).layers;
+  if (!Array.isArray(list)) {
+    throw new ModelFormatError(`${where}: model '${json.class_name}' expects config.layers to be a list, but received ${JSON.stringify(list)}.`);
+  }
+  return list.map((l) => layerJson(l, where));
+}
+
+function nameOf(json: KerasLayerJson, fallback: string): string {
+  const config = json.config;
+  if (!Array.isArray(config) && typeof (config as Record<string, unknown>).name === 'string') {
+    return (config as Record<string, unknown>).name as string;
+  }
+  return typeof json.name === 'string' ? json.name : fallback;
+}
+
+class Parser {
+  readonly leaves: KerasLayerSpec[] = [];
+
+  constructor(private readonly where: string) {}
+
+  container(json: KerasLayerJson, name: string, parents: readonly string[], feeding: readonly string[]): KerasContainer {
+    const layers = members(json, this.where);
+    const sequential = json.class_name === 'Sequential' || Array.isArray(json.config);
+    const children: (KerasContainer | KerasLayerSpec)[] = [];
+    const outputsOf = new Map<string, readonly string[]>();
+    let previous = feeding;
+    layers.forEach((child, i) => {
+      const childName = nameOf(child, `${child.class_name.toLowerCase()}_${i}`);
+      let inbound: readonly string[];
+      if (sequential) {
+        inbound = previous;
+      } else {
+        const refs = referencedLayers(child.inbound_nodes ?? []);
+        inbound = refs.length === 0 ? feeding : unique(refs.flatMap((r) => [...(outputsOf.get(r) ?? [r])]));
+      }
+      const node = isKerasContainer(child.class_name)
+        ? this.container(child, childName, [...parents, childName], inbound)
+        : this.leaf(child, childName, parents, inbound);
+      const outputs = node.kind === 'container' ? node.outputs : [node.name];
+      outputsOf.set(childName, outputs);
+      previous = outputs;
+      children.push(node);
+    });
+    let outputs: readonly string[] = previous;
+    const config = json.config as KerasModelConfigJson;
+    if (!sequential && config.output_layers !== undefined) {
+      outputs = unique(referencedLayers(config.output_layers).flatMap((r) => [...(outputsOf.get(r) ?? [r])]));
+    }
+    return { kind: 'container', name, className: json.class_name, config: json.config, children, outputs };
+  }
+
+  leaf(json: KerasLayerJson, name: string, parents: readonly string[], inbound: readonly string[]): KerasLayerSpec {
+    if (Array.isArray(json.config)) {
+      throw new ModelFormatError(`${this.where}: layer '${name}' (${json.class_name}) expects an object config, but received a list.`);
+    }
+    const config = json.config as Record<string, unknown>;
+    const spec: KerasLayerSpec = {
+      kind: 'layer',
+      name,
+      className: json.class_name,
+      config,
+      inbound: [...inbound],
+      parents: [...parents],
+      ...(typeof config.trainable === 'boolean' ? { trainable: config.trainable } : {}),
+      ...(typeof json.module === 'string' ? { module: json.module } : {}),
+      ...(typeof json.registered_name === 'string' ? { registeredName: json.registered_name } : {}),
+    };
+    this.leaves.push(spec);
+    return spec;
+  }
+}
+
+/**
+ * Parses architecture JSON of any Keras version (or a TF.js `modelTopology`, or a whole TF.js
+ * model.json) into ordered leaf layers. `where` names the file for messages.
+ */
+export function parseKerasArchitecture(json: unknown, where: string): KerasArchitecture {
+  if (!isObject(json)) {
+    throw new ModelFormatError(`${where} expects a Keras architecture JSON object, but received ${Array.isArray(json) ? 'a list' : typeof json}.`);
+  }
+  const outer = ('modelTopology' in json && isObject(json.modelTopology) ? json.modelTopology : json) as KerasTopologyJson;
+  const model = layerJson(isObject(outer.model_config) ? outer.model_config : outer, where);
+  const parser = new Parser(where);
+  const name = nameOf(model, 'model');
+  const root = isKerasContainer(model.class_name)
+    ? parser.container(model, name, [], [])
+    : { kind: 'container' as const, name, className: 'Sequential', config: [model], children: [parser.leaf(model, name, [], [])], outputs: [name] };
+  const versionSource = isObject(outer.model_config) ? outer : (json as KerasTopologyJson);
+  return {
+    root,
+    layers: parser.leaves,
+    ...(typeof versionSource.keras_version === 'string' ? { kerasVersion: versionSource.keras_version } : {}),
+    ...(typeof versionSource.backend === 'string' ? { backend: versionSource.backend } : {}),
+    json: model,
+  };
+}
+
+/** The leaf layer called `name`, if any. */
+export function findKerasLayer(arch: KerasArchitecture, name: string): KerasLayerSpec | undefined {
+  return arch.layers.find((l) => l.name === name);
+}

@@ -1,0 +1,138 @@
+import { genericAxes, kerasAxes, kerasLayerKind, type AxisName } from '../model/axes.js';
+import type { DType, TensorData } from '../model/dtype.js';
+import { ModelFormatError } from '../model/errors.js';
+import type { Layer, Weight } from '../model/model.js';
+import { NamedTensor } from '../tensor/named-tensor.js';
+import type { KerasArchitecture, KerasLayerSpec } from './keras-config.js';
+
+/**
+ * Shared by every Keras-family reader (HDF5, .keras, .weights.h5, TF.js): stored tensors plus an
+ * optional architecture become Layers with roles and named axes.
+ */
+
+/** One tensor as a file stores it, before it is attached to a layer. */
+export interface StoredWeight {
+  /** The name or path as stored (`conv2d/kernel:0`, `layers/conv2d/vars/0`). */
+  readonly name: string;
+  readonly role: string;
+  /** Layer names that may own the tensor, most specific first; the last one is used when none is known. */
+  readonly owners: readonly string[];
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly read: () => Promise<TensorData>;
+}
+
+/** A layer as the weights file lists it (a `layer_names` entry, a `.weights.h5` group). */
+export interface StoredLayer {
+  readonly name: string;
+  readonly weights: readonly StoredWeight[];
+}
+
+/** Keras 1 weight suffixes (`convolution2d_1_W:0`) and the roles they stand for. */
+const KERAS1_ROLES: Record<string, string> = {
+  W: 'kernel',
+  b: 'bias',
+  U: 'recurrent_kernel',
+  running_mean: 'moving_mean',
+  running_std: 'moving_variance',
+};
+
+/**
+ * The role of a weight from its stored name: the last path component without `:0`; Keras 1 names
+ * (`<layer>_W`, `<layer>_running_std`) are mapped to Keras 2 roles.
+ */
+export function kerasRole(storedName: string, layerName: string): string {
+  const last = (storedName.split('/').pop() ?? storedName).replace(/:\d+$/, '');
+  const suffix = last.startsWith(`${layerName}_`) ? last.slice(layerName.length + 1) : last;
+  return KERAS1_ROLES[suffix] ?? suffix;
+}
+
+/** Candidate owners of a weight named `a/b/kernel:0` in group `g`: b, a, then g. */
+export function ownersFromPath(storedName: string, groupName: string): string[] {
+  const parts = storedName.split('/').slice(0, -1).reverse();
+  return [...parts, groupName];
+}
+
+function product(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+function makeWeight(source: string, layer: string, stored: StoredWeight, axes: readonly AxisName[]): Weight {
+  return {
+    name: stored.name,
+    role: stored.role,
+    shape: stored.shape,
+    axes,
+    dtype: stored.dtype,
+    layer,
+    async read() {
+      const data = await stored.read();
+      if (data.length !== product(stored.shape)) {
+        throw new ModelFormatError(
+          `${source}: weight '${stored.name}' of layer '${layer}' should hold ${product(stored.shape)} values for shape (${stored.shape.join(', ')}), but it holds ${data.length}.`,
+        );
+      }
+      return new NamedTensor(axes, stored.shape, data);
+    },
+  };
+}
+
+function axesFor(spec: KerasLayerSpec | undefined, stored: StoredWeight): readonly AxisName[] {
+  if (!spec) return genericAxes(stored.shape.length);
+  const channelsFirstKernel = spec.config.dim_ordering === 'th';
+  return kerasAxes(spec.className, stored.role, stored.shape.length, channelsFirstKernel);
+}
+
+/**
+ * Attaches stored weights to the architecture's leaf layers (in architecture order); weights whose
+ * owner the architecture does not know become extra layers of class 'unknown'. Without an
+ * architecture, the stored layers are the layers and axes are unnamed.
+ */
+export function buildKerasLayers(source: string, stored: readonly StoredLayer[], arch: KerasArchitecture | undefined): Layer[] {
+  const specs = new Map((arch?.layers ?? []).map((l) => [l.name, l]));
+  const byOwner = new Map<string, StoredWeight[]>();
+  const order: string[] = [];
+  for (const layer of stored) {
+    if (!order.includes(layer.name)) order.push(layer.name);
+    for (const w of layer.weights) {
+      const owner = w.owners.find((o) => specs.has(o)) ?? w.owners[w.owners.length - 1] ?? layer.name;
+      if (!order.includes(owner)) order.push(owner);
+      const list = byOwner.get(owner) ?? [];
+      list.push(w);
+      byOwner.set(owner, list);
+    }
+  }
+  const layers: Layer[] = [];
+  for (const spec of arch?.layers ?? []) {
+    const weights = (byOwner.get(spec.name) ?? []).map((w) => makeWeight(source, spec.name, w, axesFor(spec, w)));
+    layers.push({
+      name: spec.name,
+      className: spec.className,
+      kind: kerasLayerKind(spec.className),
+      config: spec.config,
+      inbound: spec.inbound,
+      weights,
+      ...(spec.trainable !== undefined ? { trainable: spec.trainable } : {}),
+      ...(spec.parents.length > 0 ? { parents: spec.parents } : {}),
+    });
+  }
+  for (const name of order) {
+    if (specs.has(name)) continue;
+    const weights = byOwner.get(name) ?? [];
+    if (arch && weights.length === 0) continue;
+    layers.push({
+      name,
+      className: 'unknown',
+      kind: 'other',
+      config: {},
+      inbound: [],
+      weights: weights.map((w) => makeWeight(source, name, w, genericAxes(w.shape.length))),
+    });
+  }
+  return layers;
+}
+
+/** The note shown when a weights-only file is read without an architecture. */
+export function noArchitectureNote(): string {
+  return 'This file holds weights only: pass the architecture (model.to_json()) with --config arch.json to get layer classes and axis names.';
+}

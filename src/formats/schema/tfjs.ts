@@ -1,0 +1,40 @@
+/**
+ * TF.js layers-model `model.json` exactly as stored (tfjs-core io/types.ts `ModelJSON`), converted once
+ * by tfjs.ts. The topology is Keras JSON (see schema/keras.ts).
+ */
+
+/** Stored element types of a weight (before dequantization). */
+export type TfjsDtype = 'float32' | 'int32' | 'bool' | 'float16' | 'uint8' | 'uint16' | 'string' | 'complex64';
+
+export interface TfjsQuantizationJson {
+  /** The stored type; values are dequantized to `original_dtype` (float32) on read. */
+  dtype: 'uint8' | 'uint16' | 'float16';
+  /** Affine quantization: value = q * scale + min. Absent for float16. */
+  scale?: number;
+  min?: number;
+  original_dtype?: string;
+}
+
+export interface TfjsWeightJson {
+  name: string;
+  shape: number[];
+  dtype: TfjsDtype;
+  quantization?: TfjsQuantizationJson;
+  /** Graph models only; a layers model has none. */
+  group?: string;
+}
+
+export interface TfjsWeightGroupJson {
+  /** Shard file names relative to model.json; their bytes are concatenated in this order. */
+  paths: string[];
+  weights: TfjsWeightJson[];
+}
+
+export interface TfjsModelJson {
+  /** 'layers-model' or absent (older converters); 'graph-model' is a different format. */
+  format?: string;
+  generatedBy?: string;
+  convertedBy?: string | null;
+  modelTopology: unknown;
+  weightsManifest?: TfjsWeightGroupJson[];
+}

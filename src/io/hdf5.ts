@@ -1,0 +1,265 @@
+import type * as H5 from 'h5wasm';
+import type { DType, TensorData } from '../model/dtype.js';
+import { ConvscopeError, ModelFormatError, UnsupportedError } from '../model/errors.js';
+import type { ByteSource } from './source.js';
+
+/**
+ * A read-only HDF5 file (h5wasm, the HDF5 C library compiled to WebAssembly).
+ *
+ * Where the file lives is chosen once, here:
+ * - Node, source with a `localPath`: h5wasm's Node build (NODERAWFS) opens the file in place, so only
+ *   the metadata and the datasets asked for are ever read: a 500 MB file is never loaded whole.
+ * - Node, source without a local path (a zip entry, bytes in memory): the bytes are copied in 8 MiB
+ *   chunks to a temporary file, opened in place and deleted on close.
+ * - Browser: h5wasm's web build keeps the bytes in its in-memory file system (MEMFS).
+ * The `h5wasm/node` import (which needs node:fs) never reaches the browser path.
+ */
+export interface Hdf5Dataset {
+  readonly path: string;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+}
+
+export interface Hdf5File {
+  /** The file name for messages. */
+  readonly name: string;
+  /** 'group', 'dataset', or undefined when nothing is at `path`. */
+  kind(path: string): 'group' | 'dataset' | undefined;
+  /** Names of the members of a group, in HDF5's (alphabetical) order. */
+  keys(path: string): string[];
+  /** Names of the attributes of the object at `path`. */
+  attrNames(path: string): string[];
+  /** An attribute as text (a fixed-length or variable-length string, or UTF-8 bytes); undefined if absent. */
+  stringAttr(path: string, name: string): string | undefined;
+  /**
+   * A string-list attribute such as `layer_names`, joining Keras' split form (`name0`, `name1`, ...)
+   * used when the list outgrows HDF5's 64 KiB attribute limit; undefined if absent.
+   */
+  stringListAttr(path: string, name: string): string[] | undefined;
+  /** Shape and dtype of a dataset; a ModelFormatError naming `what` when it is not one. */
+  dataset(path: string, what: string): Hdf5Dataset;
+  /** Reads one whole dataset (C order). */
+  read(dataset: Hdf5Dataset): TensorData;
+  close(): void;
+}
+
+type H5Module = typeof H5;
+
+const CHUNK = 8 * 1024 * 1024;
+let modulePromise: Promise<H5Module> | undefined;
+let tempCounter = 0;
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+}
+
+async function loadModule(): Promise<H5Module> {
+  modulePromise ??= (async () => {
+    const h5 = (isNode() ? await import('h5wasm/node') : await import('h5wasm')) as H5Module;
+    const wasm = await h5.ready;
+    // Turn HDF5's printed diagnostics into thrown errors that this file turns into sentences.
+    (wasm as unknown as { activate_throwing_error_handler(): number }).activate_throwing_error_handler();
+    return h5;
+  })();
+  return modulePromise;
+}
+
+/** The most specific line of an HDF5 error stack ("truncated file: eof = 100000, ... stored_eof = ..."). */
+function hdf5Detail(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  const details = [...text.matchAll(/#\d+: .*? in [\w.]+\(\): (.*)/g)].map((m) => m[1]!.trim());
+  return details[details.length - 1] ?? text.split('\n')[0]!.trim();
+}
+
+function translate(name: string, e: unknown, doing: string): ConvscopeError {
+  if (e instanceof ConvscopeError) return e;
+  const detail = hdf5Detail(e);
+  const truncated = /truncated file: eof = (\d+).*stored_eof = (\d+)/.exec(detail);
+  if (truncated) {
+    return new ModelFormatError(
+      `${name} is truncated: the HDF5 file says it has ${truncated[2]} bytes, but only ${truncated[1]} are there.`,
+    );
+  }
+  return new ModelFormatError(`${name} is a damaged HDF5 file: ${doing} failed (HDF5: ${detail}).`);
+}
+
+function toDType(name: string, path: string, meta: { type: number; size: number; signed: boolean }): DType {
+  if (meta.type === 1) {
+    if (meta.size === 4) return 'float32';
+    if (meta.size === 8) return 'float64';
+    if (meta.size === 2) return 'float16';
+  } else if (meta.type === 0) {
+    const ints: Record<number, DType | undefined> = meta.signed
+      ? { 1: 'int8', 2: 'int16', 4: 'int32', 8: 'int64' }
+      : { 1: 'uint8', 2: 'uint16' };
+    const dtype = ints[meta.size];
+    if (dtype) return dtype;
+  }
+  throw new UnsupportedError(
+    `${name}: dataset '${path}' holds ${meta.type === 0 ? (meta.signed ? 'signed' : 'unsigned') + ' integers' : meta.type === 1 ? 'floats' : `HDF5 type class ${meta.type}`} of ${meta.size} bytes, which convscope cannot read.`,
+  );
+}
+
+function asStrings(value: unknown): string[] | undefined {
+  if (typeof value === 'string') return [value];
+  if (value instanceof Uint8Array) return [new TextDecoder().decode(value)];
+  if (ArrayBuffer.isView(value)) return (value as unknown as ArrayLike<unknown>).length === 0 ? [] : undefined;
+  if (Array.isArray(value)) {
+    const out: string[] = [];
+    for (const v of value) {
+      const s = asStrings(v);
+      if (!s) return undefined;
+      out.push(...s);
+    }
+    return out;
+  }
+  return undefined;
+}
+
+/** A local path h5wasm can open in place, plus what to delete on close. */
+async function localCopy(source: ByteSource): Promise<{ path: string; cleanup: () => void }> {
+  if (source.localPath) return { path: source.localPath, cleanup: () => undefined };
+  const { openSync, writeSync, closeSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const path = join(tmpdir(), `convscope-${process.pid}-${Date.now()}-${tempCounter++}.h5`);
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    for (let offset = 0; offset < source.size; offset += CHUNK) {
+      writeSync(fd, await source.read(offset, Math.min(CHUNK, source.size - offset)));
+    }
+  } catch (e) {
+    closeSync(fd);
+    rmSync(path, { force: true });
+    throw e;
+  }
+  closeSync(fd);
+  return { path, cleanup: () => rmSync(path, { force: true }) };
+}
+
+async function memfsCopy(h5: H5Module, source: ByteSource): Promise<{ path: string; cleanup: () => void }> {
+  const fs = h5.FS as unknown as { writeFile(p: string, d: Uint8Array): void; unlink(p: string): void };
+  const path = `/convscope-${tempCounter++}.h5`;
+  fs.writeFile(path, await source.read(0, source.size));
+  return { path, cleanup: () => fs.unlink(path) };
+}
+
+/** Opens an HDF5 file read-only. Only the superblock and root metadata are read now. */
+export async function openHdf5(source: ByteSource): Promise<Hdf5File> {
+  const h5 = await loadModule();
+  const name = source.name;
+  const { path, cleanup } = isNode() ? await localCopy(source) : await memfsCopy(h5, source);
+  let file: H5.File;
+  try {
+    file = new h5.File(path, 'r');
+  } catch (e) {
+    cleanup();
+    throw translate(name, e, 'opening the file');
+  }
+  let open = true;
+
+  function guard<T>(doing: string, fn: () => T): T {
+    if (!open) throw new ConvscopeError(`${name} was closed; open it again to read weights.`);
+    try {
+      return fn();
+    } catch (e) {
+      throw translate(name, e, doing);
+    }
+  }
+
+  function entity(path: string): H5.Entity | null {
+    return path === '' || path === '/' ? file : file.get(path);
+  }
+
+  function attribute(path: string, attr: string): unknown {
+    return guard(`reading attribute '${attr}' of '${path || '/'}'`, () => {
+      const e = entity(path) as H5.Group | H5.Dataset | null;
+      if (!e || !(attr in e.attrs)) return undefined;
+      return e.attrs[attr]!.value;
+    });
+  }
+
+  const self: Hdf5File = {
+    name,
+    kind(path) {
+      return guard(`looking up '${path}'`, () => {
+        const e = entity(path);
+        if (e instanceof h5.Group) return 'group';
+        if (e instanceof h5.Dataset) return 'dataset';
+        return undefined;
+      });
+    },
+    keys(path) {
+      return guard(`listing '${path || '/'}'`, () => {
+        const e = entity(path);
+        return e instanceof h5.Group ? e.keys() : [];
+      });
+    },
+    attrNames(path) {
+      return guard(`listing the attributes of '${path || '/'}'`, () => {
+        const e = entity(path) as H5.Group | H5.Dataset | null;
+        return e ? Object.keys(e.attrs) : [];
+      });
+    },
+    stringAttr(path, attr) {
+      const value = attribute(path, attr);
+      if (value === undefined) return undefined;
+      const strings = asStrings(value);
+      if (!strings || strings.length !== 1) {
+        throw new ModelFormatError(`${name}: attribute '${attr}' of '${path || '/'}' should be text, but it is not.`);
+      }
+      return strings[0];
+    },
+    stringListAttr(path, attr) {
+      const names = self.attrNames(path);
+      let parts: unknown[];
+      if (names.includes(attr)) {
+        parts = [attribute(path, attr)];
+      } else if (names.includes(`${attr}0`)) {
+        parts = [];
+        for (let i = 0; names.includes(`${attr}${i}`); i++) parts.push(attribute(path, `${attr}${i}`));
+      } else {
+        return undefined;
+      }
+      const strings = asStrings(parts);
+      if (!strings) {
+        throw new ModelFormatError(`${name}: attribute '${attr}' of '${path || '/'}' should be a list of names, but it is not.`);
+      }
+      return strings;
+    },
+    dataset(path, what) {
+      return guard(`reading the header of '${path}'`, () => {
+        const e = file.get(path);
+        if (!(e instanceof h5.Dataset)) {
+          throw new ModelFormatError(`${name} names ${what} at '${path}', but ${e ? 'that is not a dataset' : 'there is nothing there'}.`);
+        }
+        const meta = e.metadata;
+        const shape = e.shape ?? [];
+        return { path, shape, dtype: toDType(name, path, meta) };
+      });
+    },
+    read(dataset) {
+      if (dataset.dtype === 'float16') {
+        throw new UnsupportedError(`${name}: dataset '${dataset.path}' stores float16 values, which convscope cannot read from HDF5 yet.`);
+      }
+      return guard(`reading '${dataset.path}'`, () => {
+        const e = file.get(dataset.path) as H5.Dataset;
+        const value = e.value;
+        if (!ArrayBuffer.isView(value)) {
+          throw new ModelFormatError(`${name}: dataset '${dataset.path}' does not hold numbers.`);
+        }
+        return value as TensorData;
+      });
+    },
+    close() {
+      if (!open) return;
+      open = false;
+      try {
+        file.close();
+      } finally {
+        cleanup();
+      }
+    },
+  };
+  return self;
+}
