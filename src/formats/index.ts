@@ -3,12 +3,14 @@ import type { Model } from '../model/model.js';
 import type { ByteSource } from '../io/source.js';
 import type { FormatReader, OpenOptions } from './reader.js';
 import { pytorchReader } from './pytorch.js';
+import { safetensorsReader } from './safetensors.js';
+import { onnxReader } from './onnx.js';
 import { kerasH5Reader } from './keras-h5.js';
 import { kerasV3Reader } from './keras-v3.js';
 import { tfjsReader } from './tfjs.js';
 
 /** Every reader, in the order they are asked to sniff a file. */
-export const READERS: readonly FormatReader[] = [kerasH5Reader, kerasV3Reader, tfjsReader, pytorchReader];
+export const READERS: readonly FormatReader[] = [kerasH5Reader, kerasV3Reader, tfjsReader, pytorchReader, safetensorsReader, onnxReader];
 
 function describeHead(head: Uint8Array): string {
   const shown = Array.from(head.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
