@@ -26,3 +26,13 @@ export class SelectionError extends ConvscopeError {
 export class UsageError extends ConvscopeError {
   override name = 'UsageError';
 }
+
+/** An input the user gave to run a network (an image, an array) cannot be used. */
+export class InputError extends ConvscopeError {
+  override name = 'InputError';
+}
+
+/** A data set (images and labels on disk) is missing, malformed or inconsistent. */
+export class DataError extends ConvscopeError {
+  override name = 'DataError';
+}

@@ -1,0 +1,176 @@
+import * as tfl from '@tensorflow/tfjs-layers';
+import { kerasAxes, genericAxes, type AxisName } from '../model/axes.js';
+import { ModelFormatError, UnsupportedError } from '../model/errors.js';
+import { shortName } from '../model/lookup.js';
+import type { Layer, Model, Weight } from '../model/model.js';
+import type { NamedTensor } from '../tensor/named-tensor.js';
+import { initBackend, tf } from './backend.js';
+import { AxisBatchNormalization } from './batch-norm.js';
+import { KerasConv2DTranspose } from './conv-transpose.js';
+import { declaredBatchShape, flattenGraph, type GraphNode, type LayerGraph, type LeafLayer } from './graph.js';
+import { toTfjsLayer, toTfjsTopology, type TfjsLayerJson } from './keras-to-tfjs.js';
+
+/**
+ * A model convscope can run: the flattened graph, one tfjs layer per leaf layer, weights loaded by
+ * name from the file. Build with `buildModel(model)`; release with `dispose()`.
+ */
+export interface RunnableModel {
+  readonly source: string;
+  readonly graph: LayerGraph;
+  /** Input shapes with the batch axis (null where free), one per model input. */
+  readonly inputShapes: readonly (readonly (number | null)[])[];
+  /** Whether the network computes in channels_first layout (Keras `data_format` / Keras 1 `dim_ordering: th`). */
+  readonly channelsFirst: boolean;
+  /** The tfjs layer for a graph node. */
+  tfLayer(node: GraphNode): tfl.layers.Layer;
+  dispose(): void;
+}
+
+/** convscope's own class where tfjs-layers' semantics differ from Keras' for this config. */
+function replacement(json: TfjsLayerJson): string {
+  if (json.class_name === 'Conv2DTranspose') return KerasConv2DTranspose.className;
+  if (json.class_name === 'BatchNormalization' && (json.config.axis ?? -1) !== -1) return AxisBatchNormalization.className;
+  return json.class_name;
+}
+
+/** Keras 1 weight names that later Keras renamed. */
+const ROLE_ALIASES: Record<string, string> = { W: 'kernel', b: 'bias', running_mean: 'moving_mean', running_std: 'moving_variance' };
+
+/** Kernels Keras flips when loading a file saved by the Theano backend (conv_utils.convert_kernel). */
+const THEANO_FLIPPED = new Set(['Conv1D', 'Conv2D', 'Conv3D', 'Conv2DTranspose']);
+
+function knownClass(name: string): boolean {
+  return name in tf.serialization.SerializationMap.getMap().classNameMap;
+}
+
+function roleOf(weight: Weight): string {
+  const role = ROLE_ALIASES[weight.role] ?? weight.role;
+  return ROLE_ALIASES[shortName(role)] ?? role;
+}
+
+function backendOf(model: Model): string | undefined {
+  const config = model.config as { backend?: unknown } | undefined;
+  return model.metadata?.backend ?? (typeof config?.backend === 'string' ? config.backend : undefined);
+}
+
+/** The stored weights of one leaf layer, matched by name (and by enclosing models when names repeat). */
+function storedLayer(model: Model, leaf: LeafLayer): Layer | undefined {
+  const named = model.layers.filter((l) => l.name === leaf.name);
+  if (named.length <= 1) return named[0];
+  return named.find((l) => (l.parents ?? []).join('/') === leaf.parents.join('/')) ?? named[0];
+}
+
+function sameAxes(a: readonly AxisName[], b: readonly AxisName[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+/** The stored tensor in the layout tfjs expects (Keras channels-last kernels), flipped for Theano files. */
+function toTfjsLayout(tensor: NamedTensor, className: string, role: string, flip: boolean): { data: Float32Array; shape: number[] } {
+  const target = kerasAxes(className, role, tensor.rank);
+  const generic = genericAxes(tensor.rank);
+  const ordered = !sameAxes(target, generic) && sameAxes(tensor.axes as AxisName[], target) ? tensor.toAxes(target) : tensor;
+  const data = Float32Array.from(ordered.toFloat32());
+  const shape = [...ordered.shape];
+  if (flip && role === 'kernel' && THEANO_FLIPPED.has(className) && shape.length >= 3) flipSpatial(data, shape);
+  return { data, shape };
+}
+
+/** Reverses the leading spatial axes of a [...spatial, a, b] kernel in place. */
+function flipSpatial(data: Float32Array, shape: number[]): void {
+  const spatial = shape.slice(0, -2);
+  const inner = shape[shape.length - 2]! * shape[shape.length - 1]!;
+  const positions = spatial.reduce((a, b) => a * b, 1);
+  const copy = data.slice();
+  for (let p = 0; p < positions; p++) {
+    let rest = p;
+    let mirrored = 0;
+    let stride = 1;
+    for (let a = spatial.length - 1; a >= 0; a--) {
+      const n = spatial[a]!;
+      const i = rest % n;
+      rest = Math.floor(rest / n);
+      mirrored += (n - 1 - i) * stride;
+      stride *= n;
+    }
+    data.set(copy.subarray(p * inner, (p + 1) * inner), mirrored * inner);
+  }
+}
+
+function formatShape(shape: readonly (number | null)[]): string {
+  return `(${shape.map((d) => (d === null ? 'None' : d)).join(', ')}${shape.length === 1 ? ',' : ''})`;
+}
+
+async function loadWeights(model: Model, graph: LayerGraph, kerasClasses: ReadonlyMap<string, string>, net: tfl.LayersModel): Promise<void> {
+  const flip = backendOf(model) === 'theano';
+  for (const leaf of graph.layers) {
+    const target = net.getLayer(leaf.name);
+    if (target.weights.length === 0) continue;
+    const stored = storedLayer(model, leaf);
+    const className = kerasClasses.get(leaf.name)!;
+    const unused = new Set(stored?.weights ?? []);
+    for (const variable of target.weights) {
+      const role = shortName(variable.originalName);
+      const weight = [...unused].find((w) => roleOf(w) === role);
+      if (!weight) {
+        throw new ModelFormatError(
+          `${model.source}: layer '${leaf.name}' (${leaf.className}) needs a '${role}' weight of shape ${formatShape(variable.shape)}, but the file has ${stored && stored.weights.length > 0 ? `only ${stored.weights.map((w) => `'${w.role}'`).join(', ')}` : 'no weights for it'}.`,
+        );
+      }
+      unused.delete(weight);
+      const { data, shape } = toTfjsLayout(await weight.read(), className, role, flip);
+      if (shape.length !== variable.shape.length || shape.some((d, i) => d !== variable.shape[i])) {
+        throw new ModelFormatError(
+          `${model.source}: weight '${weight.name}' of layer '${leaf.name}' has shape ${formatShape(shape)}, but the layer's config needs ${formatShape(variable.shape)}.`,
+        );
+      }
+      const value = tf.tensor(data, shape, 'float32');
+      variable.write(value);
+      value.dispose();
+    }
+    if (unused.size > 0) {
+      throw new ModelFormatError(
+        `${model.source}: layer '${leaf.name}' stores weight${unused.size > 1 ? 's' : ''} ${[...unused].map((w) => `'${w.name}'`).join(', ')} that its ${leaf.className} config does not use.`,
+      );
+    }
+  }
+}
+
+/** Builds the runnable network of `model` (its stored architecture and weights) on the current tfjs backend. */
+export async function buildModel(model: Model): Promise<RunnableModel> {
+  if (model.config === undefined) {
+    throw new UnsupportedError(
+      `${model.source} holds weights but no architecture, so convscope cannot run it; give the architecture with --config arch.json.`,
+    );
+  }
+  await initBackend();
+  const graph = flattenGraph(model.config, model.source);
+  const layers = new Map<string, TfjsLayerJson>();
+  const kerasClasses = new Map<string, string>();
+  for (const leaf of graph.layers) {
+    const json = toTfjsLayer(leaf, knownClass, model.source);
+    kerasClasses.set(leaf.name, json.class_name);
+    layers.set(leaf.name, { ...json, class_name: replacement(json) });
+  }
+  let net: tfl.LayersModel;
+  try {
+    net = await tfl.models.modelFromJSON(toTfjsTopology(graph, layers) as never);
+  } catch (e) {
+    throw new UnsupportedError(`${model.source}: TensorFlow.js cannot build this network: ${(e as Error).message}`);
+  }
+  try {
+    await loadWeights(model, graph, kerasClasses, net);
+  } catch (e) {
+    net.dispose();
+    throw e;
+  }
+  const inputShapes = graph.inputs.map((id) => declaredBatchShape(layers.get(graph.nodes[id]!.layer.name)!.config) ?? []);
+  const channelsFirst = [...layers.values()].some((l) => l.config.data_format === 'channels_first');
+  return {
+    source: model.source,
+    graph,
+    inputShapes,
+    channelsFirst,
+    tfLayer: (node) => net.getLayer(node.layer.name),
+    dispose: () => net.dispose(),
+  };
+}

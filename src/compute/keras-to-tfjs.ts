@@ -1,0 +1,202 @@
+import { UnsupportedError } from '../model/errors.js';
+import type { LayerGraph, LeafLayer } from './graph.js';
+
+/**
+ * Converts one stored layer config (Keras 1, Keras 2 / tf.keras, Keras 3, TF.js) into the Keras 2
+ * JSON form tfjs-layers deserializes, and the flattened graph into one Keras 2 functional topology.
+ *
+ * Weights always come from the file afterwards, so every initializer becomes Zeros (no random
+ * numbers are drawn for 138 M VGG parameters) and regularizers / constraints (training-only, and
+ * possibly custom classes) are dropped.
+ */
+
+type Json = Record<string, unknown>;
+
+export interface TfjsLayerJson {
+  class_name: string;
+  config: Json;
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Keras 3 objects `{ module, class_name, config, registered_name }` -> `{ class_name, config }`; DTypePolicy -> its name. */
+function stripKeras3(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(stripKeras3);
+  if (!isObject(value)) return value;
+  if (typeof value.class_name === 'string' && /DTypePolicy$/.test(value.class_name) && isObject(value.config)) {
+    return computeDtype(value.config.name);
+  }
+  const out: Json = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (k === 'module' || k === 'registered_name' || k === 'build_config' || k === 'shared_object_id') continue;
+    out[k] = k === 'dtype' ? computeDtype(stripKeras3(v)) : stripKeras3(v);
+  }
+  return out;
+}
+
+/** Mixed-precision policies compute in float32 here. */
+function computeDtype(dtype: unknown): unknown {
+  if (typeof dtype !== 'string') return dtype;
+  return dtype.startsWith('mixed_') || dtype === 'float16' || dtype === 'bfloat16' || dtype === 'float64' ? 'float32' : dtype;
+}
+
+const DIM_ORDERING: Record<string, string> = { tf: 'channels_last', th: 'channels_first', default: 'channels_last' };
+const BORDER_MODE: Record<string, string> = { valid: 'valid', same: 'same', full: 'full' };
+
+/** Keras 1 class names that Keras 2 renamed. */
+const KERAS1_CLASSES: Record<string, string> = {
+  Convolution1D: 'Conv1D',
+  Convolution2D: 'Conv2D',
+  Convolution3D: 'Conv3D',
+  AtrousConvolution2D: 'Conv2D',
+  AtrousConvolution1D: 'Conv1D',
+  Deconvolution2D: 'Conv2DTranspose',
+  SeparableConvolution2D: 'SeparableConv2D',
+};
+
+const MERGE_MODES: Record<string, string> = {
+  sum: 'Add',
+  mul: 'Multiply',
+  concat: 'Concatenate',
+  ave: 'Average',
+  max: 'Maximum',
+};
+
+function move(config: Json, from: string, to: string, map: (v: unknown) => unknown = (v) => v): void {
+  if (from in config) {
+    if (!(to in config)) config[to] = map(config[from]);
+    delete config[from];
+  }
+}
+
+/** Keras 1 argument names -> Keras 2 (the Keras 2 legacy interfaces did the same renames). */
+function keras1ToKeras2(layer: LeafLayer, className: string, config: Json): string {
+  const renamed = KERAS1_CLASSES[className] ?? className;
+  if (className === 'Merge') {
+    const mode = String(config.mode ?? 'sum');
+    const target = MERGE_MODES[mode];
+    if (!target) throw new UnsupportedError(`Layer '${layer.name}' is a Keras 1 Merge with mode '${mode}', which convscope cannot run.`);
+    move(config, 'concat_axis', 'axis');
+    delete config.mode;
+    return target;
+  }
+  move(config, 'dim_ordering', 'data_format', (v) => DIM_ORDERING[String(v)] ?? v);
+  move(config, 'border_mode', 'padding', (v) => BORDER_MODE[String(v)] ?? v);
+  move(config, 'nb_filter', 'filters');
+  move(config, 'output_dim', 'units');
+  move(config, 'bias', 'use_bias');
+  move(config, 'p', 'rate');
+  move(config, 'input_dtype', 'dtype');
+  move(config, 'atrous_rate', 'dilation_rate');
+  if ('nb_row' in config) {
+    config.kernel_size = [config.nb_row, config.nb_col];
+    delete config.nb_row;
+    delete config.nb_col;
+  }
+  if ('filter_length' in config) move(config, 'filter_length', 'kernel_size');
+  move(config, 'subsample_length', 'strides');
+  move(config, 'subsample', 'strides');
+  if (renamed.endsWith('Pooling1D')) {
+    move(config, 'pool_length', 'pool_size');
+    move(config, 'stride', 'strides');
+  }
+  if (className === 'BatchNormalization' && config.mode !== undefined && config.mode !== 0) {
+    throw new UnsupportedError(`Layer '${layer.name}' is a Keras 1 BatchNormalization in mode ${String(config.mode)}; only mode 0 can be run.`);
+  }
+  delete config.mode;
+  if (className === 'ZeroPadding2D' && isObject(config.padding)) {
+    const p = config.padding as Record<string, number>;
+    config.padding = [[p.top_pad ?? 0, p.bottom_pad ?? 0], [p.left_pad ?? 0, p.right_pad ?? 0]];
+  }
+  if (className === 'ZeroPadding2D' && Array.isArray(config.padding) && config.padding.length === 4) {
+    const [t, b, l, r] = config.padding as number[];
+    config.padding = [[t, b], [l, r]];
+  }
+  return renamed;
+}
+
+const TRAINING_ONLY = /(_regularizer|_constraint)$/;
+
+/** The Keras 2 `{ class_name, config }` tfjs-layers deserializes for this leaf layer. */
+export function toTfjsLayer(layer: LeafLayer, knownClass: (name: string) => boolean, where: string): TfjsLayerJson {
+  const config = stripKeras3(structuredClone(layer.config)) as Json;
+  const className = keras1ToKeras2(layer, layer.className, config);
+  if (className === 'Lambda' || !knownClass(className)) {
+    throw new UnsupportedError(
+      `${where}: layer '${layer.name}' is a ${className === 'Lambda' ? 'Lambda layer (stored Python code)' : `'${layer.className}' layer, a class TensorFlow.js does not provide`}, so convscope cannot run this network; its weights can still be inspected.`,
+    );
+  }
+  for (const key of Object.keys(config)) {
+    if (key.endsWith('_initializer')) config[key] = { class_name: 'Zeros', config: {} };
+    else if (TRAINING_ONLY.test(key) || key === 'activity_regularizer') delete config[key];
+  }
+  spatialTuples(className, config);
+  delete config.batch_size;
+  if ('batch_shape' in config) move(config, 'batch_shape', 'batch_input_shape');
+  config.name = layer.name;
+  checkRunnable(layer, className, config, where);
+  return { class_name: className, config };
+}
+
+const TUPLE_ARGS = ['size', 'pool_size', 'strides', 'kernel_size', 'dilation_rate'];
+
+/** Keras accepts `size=2` for (2, 2); some tfjs-layers classes only take the tuple. */
+function spatialTuples(className: string, config: Json): void {
+  const rank = Number(/([123])D/.exec(className)?.[1] ?? 0);
+  if (rank < 2) return;
+  for (const key of TUPLE_ARGS) {
+    if (typeof config[key] === 'number') config[key] = Array.from({ length: rank }, () => config[key]);
+  }
+}
+
+function checkRunnable(layer: LeafLayer, className: string, config: Json, where: string): void {
+  const fail = (what: string): never => {
+    throw new UnsupportedError(`${where}: layer '${layer.name}' (${className}) uses ${what}, which convscope cannot run yet.`);
+  };
+  if (typeof config.groups === 'number' && config.groups !== 1) fail(`groups=${config.groups}`);
+  if (className === 'ReLU' && ((Number(config.negative_slope) || 0) !== 0 || (Number(config.threshold) || 0) !== 0)) {
+    fail(`negative_slope=${String(config.negative_slope)} / threshold=${String(config.threshold)}`);
+  }
+  if (className.endsWith('Transpose') && config.output_padding != null) fail(`output_padding=${JSON.stringify(config.output_padding)}`);
+}
+
+/**
+ * One Keras 2 functional topology holding every leaf layer of the flattened graph, node indices
+ * being each layer's call numbers. `rename` swaps in convscope's own classes where tfjs-layers'
+ * semantics differ from Keras'.
+ */
+export function toTfjsTopology(
+  graph: LayerGraph,
+  layers: ReadonlyMap<string, TfjsLayerJson>,
+): Json {
+  const inbound = new Map<string, unknown[]>();
+  for (const node of graph.nodes) {
+    if (node.layer.className === 'InputLayer') continue;
+    const call = node.inputs.map((ref) => {
+      const src = graph.nodes[ref.node]!;
+      return [src.layer.name, src.call, ref.output, {}];
+    });
+    const list = inbound.get(node.layer.name) ?? [];
+    list.push(call);
+    inbound.set(node.layer.name, list);
+  }
+  const ref = (r: { node: number; output: number }): [string, number, number] => {
+    const n = graph.nodes[r.node]!;
+    return [n.layer.name, n.call, r.output];
+  };
+  return {
+    class_name: 'Model',
+    config: {
+      name: graph.name,
+      layers: graph.layers.map((l) => ({
+        ...layers.get(l.name)!,
+        name: l.name,
+        inbound_nodes: inbound.get(l.name) ?? [],
+      })),
+      input_layers: graph.inputs.map((id) => ref({ node: id, output: 0 })),
+      output_layers: graph.outputs.map(ref),
+    },
+  };
+}
