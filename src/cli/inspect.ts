@@ -2,10 +2,13 @@ import type { Command } from 'commander';
 import { summarizeModel, type ModelSummary } from '../analyze/summary.js';
 import { openModel } from '../open.js';
 import { formatAxes, formatCount, formatNumber, formatShape, table } from './format.js';
+import { collectLayout, LAYOUT_HELP } from './layout-option.js';
+import type { LayerKind } from '../model/axes.js';
 import { action } from './run.js';
 
 interface InspectOptions {
   config?: string;
+  layout?: Record<string, LayerKind>;
   stats?: boolean;
   json?: boolean;
 }
@@ -54,11 +57,12 @@ export function registerInspect(program: Command): void {
     .description('list the layers of a model with each weight’s shape, axis names and parameter count')
     .argument('<model>', 'model file: .h5, .keras, .weights.h5, model.json, .pt/.pth, .safetensors, .onnx')
     .option('--config <arch.json>', 'architecture JSON for a weights-only file (model.to_json())')
+    .option('--layout <layer=kind>', LAYOUT_HELP, collectLayout)
     .option('--stats', 'add min, max, mean, std, zeros and NaN/Inf counts per weight (reads every weight)', false)
     .option('--json', 'print JSON instead of a table', false)
     .action(
       action(async (path: string, options: InspectOptions) => {
-        const model = await openModel(path, options.config ? { config: options.config } : {});
+        const model = await openModel(path, { ...(options.config ? { config: options.config } : {}), layout: options.layout });
         try {
           const summary = await summarizeModel(model, { stats: options.stats ?? false });
           if (options.json) {

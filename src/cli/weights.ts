@@ -3,6 +3,8 @@ import { readSlice, type WeightSlice } from '../analyze/slice.js';
 import { writeFileAtomic } from '../io/write.js';
 import { openModel } from '../open.js';
 import { formatAxes, formatShape, frameworkName } from './format.js';
+import { collectLayout, LAYOUT_HELP } from './layout-option.js';
+import type { LayerKind } from '../model/axes.js';
 import { action, parseIndex } from './run.js';
 import type { Framework } from '../model/model.js';
 
@@ -14,6 +16,7 @@ interface WeightsOptions {
   format: 'npy' | 'json' | 'csv';
   out?: string;
   config?: string;
+  layout?: Record<string, LayerKind>;
 }
 
 function toCsv(slice: WeightSlice): string {
@@ -64,9 +67,10 @@ export function registerWeights(program: Command): void {
     .addOption(new Option('--format <format>', 'output format').choices(['npy', 'json', 'csv']).default('npy'))
     .option('--out <file>', 'output file (default: <layer>-<weight>[-filterJ][-channelC].npy for npy, stdout otherwise)')
     .option('--config <arch.json>', 'architecture JSON for a weights-only file')
+    .option('--layout <layer=kind>', LAYOUT_HELP, collectLayout)
     .action(
       action(async (path: string, options: WeightsOptions) => {
-        const model = await openModel(path, options.config ? { config: options.config } : {});
+        const model = await openModel(path, { ...(options.config ? { config: options.config } : {}), layout: options.layout });
         try {
           const request = { layer: options.layer, weight: options.weight, filter: options.filter, channel: options.channel };
           const slice = await readSlice(model, request);
