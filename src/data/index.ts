@@ -1,0 +1,51 @@
+import { DataError, UsageError } from '../model/errors.js';
+import { loadCifar10 } from './cifar10.js';
+import { pick, pixelsPerImage, type Dataset } from './dataset.js';
+import { loadDigits } from './digits.js';
+import { loadFolder } from './folder.js';
+import { loadMnist } from './mnist.js';
+import { permutation } from './random.js';
+import type { LoadedImages } from './source.js';
+import { parseDataSpec, type DataSpec } from './spec.js';
+
+export interface LoadOptions {
+  /** Share held out for testing when the format has no official test set (default 0.2). */
+  testFraction?: number;
+  /** Seed of that split (default 0). */
+  seed?: number | string;
+  /** For `folder:`: the size every image is resized to (default: the first image's size). */
+  size?: { height: number; width: number };
+}
+
+function load(spec: DataSpec, options: LoadOptions): Promise<LoadedImages> {
+  switch (spec.kind) {
+    case 'digits':
+      return loadDigits();
+    case 'cifar10':
+      return loadCifar10(spec.dir);
+    case 'mnist':
+      return loadMnist(spec.dir);
+    case 'folder':
+      return loadFolder(spec.dir, options.size);
+  }
+}
+
+/** Loads a data set from a spec (`digits`, `cifar10:<dir>`, `mnist:<dir>`, `folder:<dir>`) with a train/test split. */
+export async function loadDataset(spec: string, options: LoadOptions = {}): Promise<Dataset> {
+  const loaded = await load(parseDataSpec(spec), options);
+  const base = { name: spec, height: loaded.height, width: loaded.width, channels: loaded.channels, maxValue: loaded.maxValue, classes: loaded.classes };
+  if (loaded.test) return { ...base, train: loaded.train, test: loaded.test };
+  const fraction = options.testFraction ?? 0.2;
+  if (!(fraction > 0 && fraction < 1)) throw new UsageError(`The test fraction expects a number between 0 and 1, but received ${fraction}.`);
+  const testCount = Math.round(loaded.train.count * fraction);
+  if (testCount < 1 || testCount >= loaded.train.count) {
+    throw new DataError(`${spec} has ${loaded.train.count} images, too few to hold out ${fraction} of them for testing.`);
+  }
+  const order = permutation(loaded.train.count, options.seed ?? 0);
+  const perImage = pixelsPerImage(loaded);
+  return { ...base, train: pick(loaded.train, order.subarray(testCount), perImage), test: pick(loaded.train, order.subarray(0, testCount), perImage) };
+}
+
+export { parseDataSpec, DATA_SPEC_HELP, type DataSpec } from './spec.js';
+export { batches, batchCount, pixelFactor, type Batch, type BatchOptions } from './batches.js';
+export type { Dataset, ImageSet, PixelScale } from './dataset.js';
