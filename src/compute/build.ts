@@ -6,6 +6,7 @@ import type { Layer, Model, Weight } from '../model/model.js';
 import type { NamedTensor } from '../tensor/named-tensor.js';
 import { initBackend, tf } from './backend.js';
 import { AxisBatchNormalization } from './batch-norm.js';
+import { ChannelsFirstConv1D } from './conv1d.js';
 import { KerasConv2DTranspose } from './conv-transpose.js';
 import { declaredBatchShape, flattenGraph, type GraphNode, type LayerGraph, type LeafLayer } from './graph.js';
 import { toTfjsLayer, toTfjsTopology, type TfjsLayerJson } from './keras-to-tfjs.js';
@@ -29,6 +30,7 @@ export interface RunnableModel {
 /** convscope's own class where tfjs-layers' semantics differ from Keras' for this config. */
 function replacement(json: TfjsLayerJson): string {
   if (json.class_name === 'Conv2DTranspose') return KerasConv2DTranspose.className;
+  if (json.class_name === 'Conv1D' && json.config.data_format === 'channels_first') return ChannelsFirstConv1D.className;
   if (json.class_name === 'BatchNormalization' && (json.config.axis ?? -1) !== -1) return AxisBatchNormalization.className;
   return json.class_name;
 }
@@ -135,6 +137,20 @@ async function loadWeights(model: Model, graph: LayerGraph, kerasClasses: Readon
   }
 }
 
+/** "layer 'x' (Class): " for the first layer tfjs-layers cannot construct on its own, or ''. */
+async function culprit(layers: ReadonlyMap<string, TfjsLayerJson>): Promise<string> {
+  for (const [name, json] of layers) {
+    const { batch_input_shape: _, ...config } = json.config;
+    try {
+      const alone = await tfl.models.modelFromJSON({ class_name: 'Sequential', config: { name: 'probe', layers: [{ ...json, config }] } } as never);
+      alone.dispose();
+    } catch {
+      return `layer '${name}' (${json.class_name}): `;
+    }
+  }
+  return '';
+}
+
 /** Builds the runnable network of `model` (its stored architecture and weights) on the current tfjs backend. */
 export async function buildModel(model: Model): Promise<RunnableModel> {
   if (model.config === undefined) {
@@ -155,7 +171,7 @@ export async function buildModel(model: Model): Promise<RunnableModel> {
   try {
     net = await tfl.models.modelFromJSON(toTfjsTopology(graph, layers) as never);
   } catch (e) {
-    throw new UnsupportedError(`${model.source}: TensorFlow.js cannot build this network: ${(e as Error).message}`);
+    throw new UnsupportedError(`${model.source}: TensorFlow.js cannot build this network: ${await culprit(layers)}${(e as Error).message}`);
   }
   try {
     await loadWeights(model, graph, kerasClasses, net);

@@ -146,6 +146,10 @@ class Flattener {
         current ??= this.inputNode(name, config, parents);
         return;
       }
+      if (current === undefined && isKerasContainer(member.class_name)) {
+        current = this.model(member, [...parents, name], undefined);
+        return;
+      }
       if (current === undefined) {
         const shape = declaredBatchShape(config);
         if (!shape) {

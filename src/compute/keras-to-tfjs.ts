@@ -119,9 +119,23 @@ function keras1ToKeras2(layer: LeafLayer, className: string, config: Json): stri
 
 const TRAINING_ONLY = /(_regularizer|_constraint)$/;
 
+/** Layers that only act while training; at inference they pass their input through. */
+const IDENTITY_AT_INFERENCE = new Set([
+  'SpatialDropout1D',
+  'SpatialDropout2D',
+  'SpatialDropout3D',
+  'GaussianNoise',
+  'GaussianDropout',
+  'AlphaDropout',
+  'ActivityRegularization',
+]);
+
 /** The Keras 2 `{ class_name, config }` tfjs-layers deserializes for this leaf layer. */
 export function toTfjsLayer(layer: LeafLayer, knownClass: (name: string) => boolean, where: string): TfjsLayerJson {
   const config = stripKeras3(structuredClone(layer.config)) as Json;
+  if (IDENTITY_AT_INFERENCE.has(layer.className)) {
+    return { class_name: 'Activation', config: { name: layer.name, activation: 'linear', trainable: false } };
+  }
   const className = keras1ToKeras2(layer, layer.className, config);
   if (className === 'Lambda' || !knownClass(className)) {
     throw new UnsupportedError(
@@ -133,6 +147,7 @@ export function toTfjsLayer(layer: LeafLayer, knownClass: (name: string) => bool
     else if (TRAINING_ONLY.test(key) || key === 'activity_regularizer') delete config[key];
   }
   spatialTuples(className, config);
+  if (className.startsWith('SeparableConv')) delete config.kernel_initializer;
   delete config.batch_size;
   if ('batch_shape' in config) move(config, 'batch_shape', 'batch_input_shape');
   config.name = layer.name;
@@ -159,13 +174,13 @@ function checkRunnable(layer: LeafLayer, className: string, config: Json, where:
   if (className === 'ReLU' && ((Number(config.negative_slope) || 0) !== 0 || (Number(config.threshold) || 0) !== 0)) {
     fail(`negative_slope=${String(config.negative_slope)} / threshold=${String(config.threshold)}`);
   }
+  if (config.padding === 'causal') fail(`padding='causal'`);
   if (className.endsWith('Transpose') && config.output_padding != null) fail(`output_padding=${JSON.stringify(config.output_padding)}`);
 }
 
 /**
  * One Keras 2 functional topology holding every leaf layer of the flattened graph, node indices
- * being each layer's call numbers. `rename` swaps in convscope's own classes where tfjs-layers'
- * semantics differ from Keras'.
+ * being each layer's call numbers.
  */
 export function toTfjsTopology(
   graph: LayerGraph,
