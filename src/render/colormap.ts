@@ -1,5 +1,4 @@
-import { rgb } from 'd3-color';
-import { interpolateLab, piecewise } from 'd3-interpolate';
+import { lab, rgb } from 'd3-color';
 import {
   interpolateBrBG,
   interpolateCividis,
@@ -24,13 +23,54 @@ export interface Colormap {
 
 type Interpolator = (t: number) => string;
 
+type Msh = [number, number, number];
+
+function toMsh(colour: string): Msh {
+  const c = lab(colour);
+  const m = Math.hypot(c.l, c.a, c.b);
+  return [m, Math.acos(c.l / m), Math.atan2(c.b, c.a)];
+}
+
+function adjustHue([m, s, h]: Msh, unsaturatedM: number): number {
+  if (m >= unsaturatedM) return h;
+  const spin = (s * Math.sqrt(unsaturatedM * unsaturatedM - m * m)) / (m * Math.sin(s));
+  return h > -Math.PI / 3 ? h + spin : h - spin;
+}
+
 /**
- * Matplotlib's `coolwarm` (Kenneth Moreland, "Diverging Color Maps for Scientific Visualization", 2009)
- * is in no well-kept npm package, so it is built from its published control colours — the endpoints
- * (59, 76, 192) and (180, 4, 38) and the neutral middle (221, 221, 221) — with d3's CIELAB interpolation.
- * It matches the published 33-entry table within a few levels per channel (see test/render/colormap.test.ts).
+ * Kenneth Moreland's diverging interpolation ("Diverging Color Maps for Scientific Visualization",
+ * 2009) in his polar Msh form of CIELAB (d3-color does the Lab conversion): a straight path in Msh
+ * through a neutral white point of magnitude max(M1, M2, 88).
  */
-const coolwarm: Interpolator = piecewise(interpolateLab, ['rgb(59, 76, 192)', 'rgb(221, 221, 221)', 'rgb(180, 4, 38)']);
+function moreland(from: string, to: string): Interpolator {
+  const start = toMsh(from);
+  const end = toMsh(to);
+  return (t) => {
+    let a: Msh = [...start];
+    let b: Msh = [...end];
+    if (a[1] > 0.05 && b[1] > 0.05 && Math.abs(a[2] - b[2]) > Math.PI / 3) {
+      const mid = Math.max(a[0], b[0], 88);
+      if (t < 0.5) {
+        b = [mid, 0, 0];
+        t *= 2;
+      } else {
+        a = [mid, 0, 0];
+        t = 2 * t - 1;
+      }
+    }
+    if (a[1] < 0.05 && b[1] > 0.05) a[2] = adjustHue(b, a[0]);
+    else if (b[1] < 0.05 && a[1] > 0.05) b[2] = adjustHue(a, b[0]);
+    const [m, s, h] = [0, 1, 2].map((k) => (1 - t) * a[k]! + t * b[k]!) as Msh;
+    return lab(m * Math.cos(s), m * Math.sin(s) * Math.cos(h), m * Math.sin(s) * Math.sin(h)).formatRgb();
+  };
+}
+
+/**
+ * Matplotlib's `coolwarm` is in no well-kept npm package, so it is built from Moreland's published
+ * endpoint colours (59, 76, 192) and (180, 4, 38) with his interpolation above. It matches his
+ * published 33-entry table within 4 levels per channel (test/render/colormap.test.ts).
+ */
+const coolwarm: Interpolator = moreland('rgb(59, 76, 192)', 'rgb(180, 4, 38)');
 
 const reversed =
   (f: Interpolator): Interpolator =>

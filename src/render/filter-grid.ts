@@ -19,10 +19,19 @@ export interface GridOptions {
   maxPixels?: number;
 }
 
+/** Where a tile's first kernel cell (top-left) was drawn; `channel` is -1 for composite / mean tiles and matrix rows. */
+export interface TilePlacement {
+  filter: number;
+  channel: number;
+  x: number;
+  y: number;
+}
+
 /** The tile area of a filter figure: one RGB image plus its index labels, in its own coordinates. */
 export interface GridImage {
   image: ImageItem;
   labels: TextItem[];
+  placements: TilePlacement[];
   cellPx: number;
   notes: string[];
 }
@@ -150,6 +159,7 @@ function tileGrid(set: FilterSet, display: Display, filters: readonly number[], 
   const boxH = set.height * cell + 2;
   const tile = set.depth * set.height * set.width;
   const labels: TextItem[] = [];
+  const placements: TilePlacement[] = [];
   const rowsLayout = display.mode === 'each' && display.columns > 1;
   filters.forEach((f, k) => {
     const values = display.values(f);
@@ -161,6 +171,7 @@ function tileGrid(set: FilterSet, display: Display, filters: readonly number[], 
       const x = g.left + col * g.pitchX + (rowsLayout ? 0 : Math.floor((g.pitchX - GUTTER - boxW) / 2));
       const y = g.top + row * g.pitchY;
       frame(canvas, x, y, boxW, boxH);
+      placements.push({ filter: f, channel: rowsLayout || display.mode === 'channel' ? (display.channels[j] ?? -1) : -1, x: x + 1, y: y + 1 });
       paintTile(canvas, x + 1, y + 1, set, values, j * tile * display.components, display.components, s, cell, lut);
       if (options.labels && !rowsLayout) labels.push(label(x + Math.floor(boxW / 2), y - CAP_HEIGHT - 2, String(f), 'middle'));
     }
@@ -172,7 +183,7 @@ function tileGrid(set: FilterSet, display: Display, filters: readonly number[], 
       if (j % every === 0) labels.push(label(g.left + j * g.pitchX + Math.floor(boxW / 2), 0, String(c), 'middle'));
     });
   }
-  return { image: { kind: 'image', x: 0, y: 0, width: g.width, height: g.height, pixels: canvas.data }, labels, cellPx: cell, notes: [] };
+  return { image: { kind: 'image', x: 0, y: 0, width: g.width, height: g.height, pixels: canvas.data }, labels, placements, cellPx: cell, notes: rowsLayout ? [`rows: filters (${set.filterAxis}), columns: input channels (${set.channelAxis})`] : [] };
 }
 
 function matrixGrid(set: FilterSet, display: Display, filters: readonly number[], lut: Uint8Array, options: GridOptions): GridImage {
@@ -189,7 +200,9 @@ function matrixGrid(set: FilterSet, display: Display, filters: readonly number[]
   const canvas: Canvas = { width, height, data: new Uint8Array(width * height * 3) };
   canvas.data.fill(255);
   frame(canvas, left, top, cols * cell + 2, rows.length * cell + 2);
+  const placements: TilePlacement[] = [];
   rows.forEach((f, r) => {
+    placements.push({ filter: f, channel: -1, x: left + 1, y: top + 1 + r * cell });
     const values = display.values(f);
     const s = display.scaleOf(f);
     for (let c = 0; c < cols; c++) fill(canvas, left + 1 + c * cell, top + 1 + r * cell, cell, cell, colourOf(values, c, 1, 1, s, lut));
@@ -203,7 +216,7 @@ function matrixGrid(set: FilterSet, display: Display, filters: readonly number[]
     if (cols > 1) labels.push(label(left + 1 + cols * cell, 0, String(cols - 1), 'end'));
   }
   notes.push(`rows: ${set.filterAxis} (${rows.length}), columns: ${set.channelAxis} (${cols})`);
-  return { image: { kind: 'image', x: 0, y: 0, width, height, pixels: canvas.data }, labels, cellPx: cell, notes };
+  return { image: { kind: 'image', x: 0, y: 0, width, height, pixels: canvas.data }, labels, placements, cellPx: cell, notes };
 }
 
 /** Lays out and paints the tiles of the chosen filters. */

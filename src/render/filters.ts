@@ -3,7 +3,7 @@ import type { NamedTensor } from '../tensor/named-tensor.js';
 import { analyzeFilters, DEAD_THRESHOLD, identicalWarning, type FilterAnalysis } from './analysis.js';
 import { DEFAULT_COLORMAP, getColormap, type Colormap } from './colormap.js';
 import { buildDisplay, type ChannelMode, type Display, type DrawMode, type Normalization } from './display.js';
-import { paintGrid, type GridImage } from './filter-grid.js';
+import { paintGrid, type GridImage, type TilePlacement } from './filter-grid.js';
 import { CAP_HEIGHT, FONT_HEIGHT, textWidth } from './font.js';
 import { sceneToPng } from './scene-png.js';
 import { sceneToSvg } from './scene-svg.js';
@@ -43,6 +43,8 @@ export interface FilterFigureInfo {
   filterCount: number;
   shown: number[];
   analysis: FilterAnalysis;
+  /** Where each tile's top-left kernel cell is in the PNG, in px. */
+  tiles: TilePlacement[];
   /** Facts about the drawing: channels cut, matrix orientation, dead filters. */
   notes: string[];
   /** Things that are probably wrong with the weights (identical filters, NaN). */
@@ -58,6 +60,8 @@ export interface FilterFigure {
 const MARGIN = 8;
 const BAR_WIDTH = 256;
 const BAR_HEIGHT = 10;
+/** Top of the tile grid in the figure: below the title line. */
+const GRID_TOP = MARGIN + FONT_HEIGHT + 6;
 
 /** A number for labels: 3 significant digits. */
 function fmt(x: number): string {
@@ -107,9 +111,8 @@ function textItem(x: number, y: number, text: string, anchor: TextItem['anchor']
 /** Stacks title, grid, colorbar and notes into one scene. */
 function compose(grid: GridImage, display: Display, colormap: Colormap, info: FilterFigureInfo, title: string): Scene {
   const items: SceneItem[] = [];
-  let y = MARGIN;
-  items.push(textItem(MARGIN, y, title));
-  y += FONT_HEIGHT + 6;
+  items.push(textItem(MARGIN, MARGIN, title));
+  let y = GRID_TOP;
   items.push({ ...grid.image, x: MARGIN, y });
   for (const l of grid.labels) items.push({ ...l, x: l.x + MARGIN, y: l.y + y });
   y += grid.image.height + 10;
@@ -168,6 +171,7 @@ export function filterFigure(tensor: NamedTensor, options: FilterFigureOptions =
     filterCount: set.filterCount,
     shown: filters,
     analysis,
+    tiles: pngGrid.placements.map((p) => ({ ...p, x: p.x + MARGIN, y: p.y + GRID_TOP })),
     notes: [...pngGrid.notes, ...notes],
     warnings,
   };
