@@ -24,6 +24,8 @@ export interface RunnableModel {
   readonly channelsFirst: boolean;
   /** The tfjs layer for a graph node. */
   tfLayer(node: GraphNode): tfl.layers.Layer;
+  /** The whole network as one tfjs LayersModel (for training: `convscope train`, watchWeights). */
+  readonly net: tfl.LayersModel;
   dispose(): void;
 }
 
@@ -187,6 +189,7 @@ export async function buildModel(model: Model): Promise<RunnableModel> {
     inputShapes,
     channelsFirst,
     tfLayer: (node) => net.getLayer(node.layer.name),
+    net,
     dispose: () => net.dispose(),
   };
 }
