@@ -23,8 +23,8 @@ import {
 /**
  * ONNX models. Weights are the graph's initializers and the tensors of Constant nodes; the Conv,
  * ConvTranspose, Gemm, MatMul and BatchNormalization nodes that use them become layers (named by the
- * node, or its first output), with their attributes as config. Tensors no such node uses are listed
- * as their own layers (class `Initializer` or `Constant`). At open only the graph structure and tensor
+ * node, or its first output), with their attributes as config. Initializers and floating-point
+ * Constant tensors no such node uses are listed as their own layers (class `Initializer` / `Constant`). At open only the graph structure and tensor
  * headers are read; a tensor's bytes (raw_data, typed fields or an external data file) are read by
  * `weight.read()`.
  */
@@ -227,6 +227,9 @@ function axesFor(op: string, role: string, rank: number, config: Record<string, 
   return torchAxes(LAYER_OPS[op]!.kind, role, rank);
 }
 
+/** Integer Constant nodes no layer uses are shape and index plumbing, not weights: they are not listed. */
+const FLOAT_DTYPES = new Set<DType>(['float16', 'bfloat16', 'float32', 'float64']);
+
 function uniqueName(wanted: string, taken: Set<string>): string {
   let name = wanted;
   for (let i = 1; taken.has(name); i++) name = `${wanted}_${i}`;
@@ -309,7 +312,7 @@ async function openOnnx(source: ByteSource): Promise<Model> {
     return p && layerOf.has(p) ? { ...layers[i]!, inbound: [layerOf.get(p)!] } : layer;
   });
   for (const t of tensors.values()) {
-    if (used.has(t.name)) continue;
+    if (used.has(t.name) || (t.origin === 'Constant' && !FLOAT_DTYPES.has(t.dtype))) continue;
     const name = uniqueName(t.name, taken);
     const axes = torchAxes('other', 'value', t.dims.length);
     withInbound.push({

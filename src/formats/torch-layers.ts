@@ -120,7 +120,7 @@ export function groupTorchLayers(
   ];
   if (perGroup.length > 0) {
     notes.push(
-      `${perGroup.join(', ')} ${perGroup.length === 1 ? 'has' : 'have'} one input channel per filter (depthwise or grouped convolution, or a single-channel input): PyTorch stores grouped kernels as [out, in/groups, ...], so there 'in' counts input channels within the filter's group.`,
+      `${perGroup.slice(0, 4).join(', ')}${perGroup.length > 4 ? ` and ${perGroup.length - 4} more` : ''} ${perGroup.length === 1 ? 'has' : 'have'} one input channel per filter (depthwise or grouped convolution, or a single-channel input): PyTorch stores grouped kernels as [out, in/groups, ...], so there 'in' counts input channels within the filter's group.`,
     );
   }
   return { layers, notes };

@@ -88,8 +88,14 @@ export interface UnpickleResult {
   end: number;
 }
 
-/** Python 2 module names that protocol 2 pickles use for builtins. */
-const MODULE_ALIASES: Record<string, string> = { __builtin__: 'builtins', copy_reg: 'copyreg' };
+/** Python 2 module names that protocol 2 pickles write (Python's own fix_imports mapping, in part). */
+const MODULE_ALIASES: Record<string, string> = {
+  __builtin__: 'builtins',
+  exceptions: 'builtins',
+  copy_reg: 'copyreg',
+  commands: 'subprocess',
+  cPickle: 'pickle',
+};
 
 /** Containers the VM builds itself. */
 const CONTAINER_CALLS: Record<string, AllowedCall> = {
