@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerActivations } from './activations.js';
 import { registerDiff } from './diff.js';
 import { registerInspect } from './inspect.js';
 import { registerWeights } from './weights.js';
@@ -15,5 +16,6 @@ program
 registerInspect(program);
 registerWeights(program);
 registerDiff(program);
+registerActivations(program);
 
 await program.parseAsync(process.argv);

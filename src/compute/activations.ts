@@ -111,3 +111,35 @@ export async function runLayers(net: RunnableModel, inputs: readonly InputBatch[
     for (const t of live.values()) t.dispose();
   }
 }
+
+/** One sample of an activation, laid out for drawing. */
+export type SampleView =
+  | { kind: 'maps'; height: number; width: number; channels: number; data: Float32Array }
+  | { kind: 'vector'; values: Float32Array }
+  | { kind: 'other'; shape: readonly number[] };
+
+/**
+ * Sample `n` of an activation: spatial outputs as channels-last maps ([H, W, C]; 1-D outputs with
+ * H = 1), vectors (Dense, softmax) as they are. `channelsFirst` says the layer computes NCHW / NCW.
+ */
+export function sampleView(activation: Activation, n: number, channelsFirst: boolean): SampleView {
+  const dims = activation.shape.slice(1);
+  const size = dims.reduce((a, b) => a * b, 1);
+  const sample = activation.data.subarray(n * size, (n + 1) * size);
+  if (dims.length === 1) return { kind: 'vector', values: sample };
+  if (dims.length !== 2 && dims.length !== 3) return { kind: 'other', shape: activation.shape };
+  const spatial = channelsFirst ? dims.slice(1) : dims.slice(0, -1);
+  const channels = channelsFirst ? dims[0]! : dims[dims.length - 1]!;
+  const [height, width] = spatial.length === 2 ? [spatial[0]!, spatial[1]!] : [1, spatial[0]!];
+  if (!channelsFirst) return { kind: 'maps', height, width, channels, data: sample };
+  const pixels = height * width;
+  const data = new Float32Array(size);
+  for (let c = 0; c < channels; c++) for (let p = 0; p < pixels; p++) data[p * channels + c] = sample[c * pixels + p]!;
+  return { kind: 'maps', height, width, channels, data };
+}
+
+/** Whether a layer's output has channels on axis 1: its own data_format, else the model's. */
+export function outputChannelsFirst(net: RunnableModel, node: GraphNode): boolean {
+  const format = node.layer.config.data_format ?? node.layer.config.dim_ordering;
+  return format === undefined ? net.channelsFirst : format === 'channels_first' || format === 'th';
+}

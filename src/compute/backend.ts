@@ -35,4 +35,28 @@ export function initBackend(name: BackendName = 'wasm'): Promise<BackendName> {
   return ready;
 }
 
+let fallbackReason: string | undefined;
+
+/** Why tfjs runs on `cpu` rather than wasm, once a fallback happened; undefined otherwise. */
+export function backendNote(): string | undefined {
+  return fallbackReason;
+}
+
+/**
+ * Runs `work` on the current backend. When wasm lacks a kernel the work needs, switches to the cpu
+ * backend (once, for the rest of the process), records why for `backendNote()`, and runs `work` again.
+ */
+export async function withKernelFallback<T>(work: () => Promise<T>): Promise<T> {
+  await initBackend();
+  try {
+    return await work();
+  } catch (e) {
+    const missing = /Kernel '([^']+)' not registered for backend 'wasm'/.exec((e as Error)?.message ?? '');
+    if (!missing || tf.getBackend() !== 'wasm') throw e;
+    fallbackReason = `the wasm backend has no '${missing[1]}' kernel, so this ran on the slower cpu backend`;
+    await tf.setBackend('cpu');
+    return work();
+  }
+}
+
 export { tf };

@@ -1,0 +1,71 @@
+import { readFile } from 'node:fs/promises';
+import { loadImage, type DecodedImage, type ResizeMode } from '../io/image.js';
+import { InputError, UsageError } from '../model/errors.js';
+import { decodeNpy } from '../tensor/npy.js';
+import type { InputBatch } from './activations.js';
+import type { RunnableModel } from './build.js';
+import { arrayToBatch, describePreset, imagesToBatch, type Preset } from './preprocess.js';
+
+/** Turns what the user gives (image files or a .npy array) into the batch a built model takes. */
+
+export interface ImageInputOptions {
+  preset: Preset;
+  resize: ResizeMode;
+  mean?: number[];
+  std?: number[];
+}
+
+export interface PreparedInput {
+  batch: InputBatch;
+  /** One line per input saying what was fed: "rocket.jpg 640x427 jpeg -> 224x224 RGB (stretch), unit (x / 255)". */
+  description: string[];
+  images?: DecodedImage[];
+}
+
+function singleInput(net: RunnableModel): readonly (number | null)[] {
+  if (net.inputShapes.length !== 1) {
+    throw new UsageError(`${net.source} has ${net.inputShapes.length} inputs; convscope feeds images or one .npy to single-input models only.`);
+  }
+  return net.inputShapes[0]!;
+}
+
+/** Loads, converts, resizes and preprocesses images into one batch for the model's input. */
+export async function imageInput(net: RunnableModel, paths: readonly string[], options: ImageInputOptions): Promise<PreparedInput> {
+  const shape = singleInput(net);
+  if (shape.length !== 4) {
+    throw new UsageError(
+      `${net.source} takes input of shape (batch, ${shape.slice(1).map((d) => d ?? 'None').join(', ')}), which is not an image; give an array with --input <file.npy>.`,
+    );
+  }
+  const [channels, height, width] = net.channelsFirst ? [shape[1], shape[2], shape[3]] : [shape[3], shape[1], shape[2]];
+  if (channels !== 1 && channels !== 3) {
+    throw new UsageError(`${net.source} takes ${channels ?? 'an unknown number of'} input channels; images give 1 (grey) or 3 (RGB). Give an array with --input <file.npy>.`);
+  }
+  const images: DecodedImage[] = [];
+  for (const path of paths) {
+    images.push(await loadImage(path, { channels, resize: options.resize, ...(width ? { width } : {}), ...(height ? { height } : {}) }));
+  }
+  const batch = imagesToBatch(images, { ...options, channelsFirst: net.channelsFirst });
+  const preset = describePreset(options);
+  const description = images.map(
+    (im) =>
+      `${im.path} ${im.source.width}x${im.source.height} ${im.source.format} -> ${im.width}x${im.height} ${channels === 3 ? 'RGB' : 'grey'} (${options.resize}), ${preset}`,
+  );
+  return { batch, description, images };
+}
+
+/** A .npy array fed as is (float32), with the batch axis added when missing. */
+export async function arrayInput(net: RunnableModel, path: string): Promise<PreparedInput> {
+  const shape = singleInput(net);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new InputError(`Cannot read the array ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}.`);
+  }
+  const array = decodeNpy(bytes, path);
+  if (array.dtype === 'bool') throw new InputError(`${path} holds booleans; convscope feeds numeric arrays.`);
+  const data = Float32Array.from(array.data as ArrayLike<number | bigint>, Number);
+  const batch = arrayToBatch(array.shape, data, shape.length, path);
+  return { batch, description: [`${path} (${array.shape.join(', ')}) ${array.dtype}, fed as is`] };
+}

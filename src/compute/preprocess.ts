@@ -1,0 +1,103 @@
+import { InputError, UsageError } from '../model/errors.js';
+import type { InputBatch } from './activations.js';
+
+/**
+ * Pure preprocessing: 8-bit images ([H, W, C] each) -> one float32 batch in the model's layout.
+ * Presets follow Keras' `imagenet_utils.preprocess_input` modes:
+ *   raw        0..255 as decoded
+ *   unit       x / 255                       (0..1)
+ *   symmetric  x / 127.5 - 1                 (-1..1, MobileNet / Inception "tf" mode)
+ *   caffe      RGB -> BGR, minus the ImageNet BGR mean [103.939, 116.779, 123.68] (VGG, ResNet50)
+ * then, if given, (x - mean[c]) / std[c] per channel (one value applies to every channel).
+ */
+
+export type Preset = 'raw' | 'unit' | 'symmetric' | 'caffe';
+
+export const PRESETS: readonly Preset[] = ['raw', 'unit', 'symmetric', 'caffe'];
+
+const CAFFE_BGR_MEAN = [103.939, 116.779, 123.68];
+
+export interface PixelImage {
+  readonly width: number;
+  readonly height: number;
+  readonly channels: number;
+  readonly data: Uint8Array;
+}
+
+export interface PreprocessOptions {
+  preset: Preset;
+  mean?: readonly number[];
+  std?: readonly number[];
+  /** Lay the batch out as [N, C, H, W] instead of [N, H, W, C]. */
+  channelsFirst: boolean;
+}
+
+/** What a preset does, for messages: "unit (x / 255)". */
+export function describePreset(options: Pick<PreprocessOptions, 'preset' | 'mean' | 'std'>): string {
+  const text: Record<Preset, string> = {
+    raw: 'raw (0..255)',
+    unit: 'unit (x / 255)',
+    symmetric: 'symmetric (x / 127.5 - 1)',
+    caffe: 'caffe (BGR, ImageNet mean subtracted)',
+  };
+  const parts = [text[options.preset]];
+  if (options.mean) parts.push(`minus mean [${options.mean.join(', ')}]`);
+  if (options.std) parts.push(`divided by std [${options.std.join(', ')}]`);
+  return parts.join(', ');
+}
+
+function perChannel(values: readonly number[] | undefined, channels: number, what: string, fallback: number): number[] {
+  if (values === undefined) return Array.from({ length: channels }, () => fallback);
+  if (values.length === 1) return Array.from({ length: channels }, () => values[0]!);
+  if (values.length !== channels) {
+    throw new UsageError(`--${what} expects 1 or ${channels} values (one per channel), but received ${values.length}.`);
+  }
+  return [...values];
+}
+
+/** Stacks equally sized images into one preprocessed batch. */
+export function imagesToBatch(images: readonly PixelImage[], options: PreprocessOptions): InputBatch {
+  const first = images[0];
+  if (!first) throw new UsageError('At least one image is needed.');
+  const { width, height, channels } = first;
+  for (const image of images) {
+    if (image.width !== width || image.height !== height || image.channels !== channels) {
+      throw new InputError(
+        `Images in one batch must share a size, but received ${width}x${height}x${channels} and ${image.width}x${image.height}x${image.channels}.`,
+      );
+    }
+  }
+  if (options.preset === 'caffe' && channels !== 3) {
+    throw new UsageError(`The caffe preset needs RGB input, but this model takes ${channels} channel${channels === 1 ? '' : 's'}.`);
+  }
+  const mean = perChannel(options.mean, channels, 'mean', 0);
+  const std = perChannel(options.std, channels, 'std', 1);
+  if (std.some((s) => s === 0)) throw new UsageError('--std values must not be 0.');
+  const pixels = width * height;
+  const data = new Float32Array(images.length * pixels * channels);
+  images.forEach((image, n) => {
+    const base = n * pixels * channels;
+    for (let p = 0; p < pixels; p++) {
+      for (let c = 0; c < channels; c++) {
+        const source = options.preset === 'caffe' ? channels - 1 - c : c;
+        let x = image.data[p * channels + source]!;
+        if (options.preset === 'unit') x /= 255;
+        else if (options.preset === 'symmetric') x = x / 127.5 - 1;
+        else if (options.preset === 'caffe') x -= CAFFE_BGR_MEAN[c]!;
+        x = (x - mean[c]!) / std[c]!;
+        data[base + (options.channelsFirst ? c * pixels + p : p * channels + c)] = x;
+      }
+    }
+  });
+  const shape = options.channelsFirst ? [images.length, channels, height, width] : [images.length, height, width, channels];
+  return { shape, data };
+}
+
+/** An array fed as is; a missing batch axis (rank one less than the model's input) is added. */
+export function arrayToBatch(shape: readonly number[], data: Float32Array, modelRank: number, where: string): InputBatch {
+  if (shape.length === modelRank) return { shape, data };
+  if (shape.length === modelRank - 1) return { shape: [1, ...shape], data };
+  throw new InputError(
+    `${where} has shape (${shape.join(', ')}), but the model takes rank-${modelRank} input (with the batch axis) or rank-${modelRank - 1} (without).`,
+  );
+}

@@ -1,0 +1,69 @@
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import { InputError } from '../model/errors.js';
+
+/**
+ * Decodes and resizes input images with sharp (libvips): PNG, JPEG, WebP, GIF, TIFF, AVIF, SVG.
+ * The one place that touches image files; everything after is plain arrays (compute/preprocess.ts).
+ */
+
+/** How an image of another aspect ratio meets the model's input size. */
+export type ResizeMode = 'stretch' | 'crop' | 'pad';
+
+export const RESIZE_MODES: readonly ResizeMode[] = ['stretch', 'crop', 'pad'];
+
+const FIT: Record<ResizeMode, 'fill' | 'cover' | 'contain'> = { stretch: 'fill', crop: 'cover', pad: 'contain' };
+
+export interface ImageRequest {
+  /** Target size; undefined keeps the image's own size along that axis. */
+  width?: number;
+  height?: number;
+  /** 1: grey (luminance), 3: RGB. */
+  channels: 1 | 3;
+  resize: ResizeMode;
+}
+
+/** 8-bit pixels, C order [height, width, channels]. */
+export interface DecodedImage {
+  readonly path: string;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 1 | 3;
+  readonly data: Uint8Array;
+  /** Size and format as stored. */
+  readonly source: { width: number; height: number; format: string };
+}
+
+/** Reads one image file, converted to `channels` and resized to the requested size. */
+export async function loadImage(path: string, request: ImageRequest): Promise<DecodedImage> {
+  let meta: Metadata;
+  try {
+    meta = await sharp(path, { failOn: 'error' }).metadata();
+  } catch (e) {
+    throw new InputError(`Cannot read the image ${path}: ${(e as Error).message.replace(/\.$/, '')}.`);
+  }
+  const width = request.width ?? meta.width;
+  const height = request.height ?? meta.height;
+  if (!width || !height) throw new InputError(`The image ${path} does not state its size, so convscope cannot read it.`);
+  let pipeline = sharp(path, { failOn: 'error' }).rotate().removeAlpha();
+  pipeline = request.channels === 1 ? pipeline.grayscale() : pipeline.toColourspace('srgb');
+  pipeline = pipeline.resize(width, height, { fit: FIT[request.resize], background: { r: 0, g: 0, b: 0 } });
+  let raw: { data: Buffer; info: OutputInfo };
+  try {
+    raw = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    throw new InputError(`Cannot decode the image ${path}: ${(e as Error).message.replace(/\.$/, '')}.`);
+  }
+  const { info } = raw;
+  if (info.channels !== request.channels) {
+    throw new InputError(`The image ${path} decoded to ${info.channels} channels, but ${request.channels} were asked for.`);
+  }
+  const data = new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength);
+  return {
+    path,
+    width: info.width,
+    height: info.height,
+    channels: request.channels,
+    data,
+    source: { width: meta.width ?? info.width, height: meta.height ?? info.height, format: meta.format ?? 'unknown' },
+  };
+}
