@@ -109,7 +109,28 @@ const CONTAINER_CALLS: Record<string, AllowedCall> = {
   },
   'builtins.set': (args) => new PySet(Array.isArray(args[0]) ? [...args[0]] : []),
   'builtins.frozenset': (args) => new PySet(Array.isArray(args[0]) ? [...args[0]] : []),
+  // Protocols 0-2 pickle bytes as _codecs.encode(text, 'latin1').
+  '_codecs.encode': (args, file) => {
+    const [text, encoding] = args;
+    if (typeof text !== 'string' || (encoding !== 'latin1' && encoding !== 'latin-1')) {
+      throw new UnsupportedError(`${file} encodes bytes as '${String(encoding)}'; convscope reads only latin1-encoded bytes.`);
+    }
+    return Uint8Array.from(text, (ch) => ch.charCodeAt(0) & 0xff);
+  },
 };
+
+/**
+ * Data constructors that training checkpoints carry beside the weights (NumPy scalars such as
+ * best_acc, NumPy arrays): calling them is represented, never performed, as an opaque PyObject.
+ */
+const INERT_CALLS = new Set([
+  'numpy.dtype',
+  'numpy.ndarray',
+  'numpy.core.multiarray.scalar',
+  'numpy.core.multiarray._reconstruct',
+  'numpy._core.multiarray.scalar',
+  'numpy._core.multiarray._reconstruct',
+]);
 
 /**
  * Modules whose globals are refused on sight, before any REDUCE: they exist to run code, touch the
@@ -216,7 +237,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
   const resolveGlobal = (module: string, qualname: string): PyGlobal => {
     const mod = MODULE_ALIASES[module] ?? module;
     const g = new PyGlobal(mod, qualname);
-    if (calls[g.qualified]) return g;
+    if (calls[g.qualified] || INERT_CALLS.has(g.qualified)) return g;
     const root = mod.split('.')[0]!;
     if (REFUSED_MODULES.has(root) || (mod === 'builtins' && !SAFE_BUILTINS.has(qualname))) {
       throw new UnsupportedError(
@@ -252,6 +273,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
       return fail(`REDUCE calls ${describeValue(callable)}, which is not callable`);
     }
     const fn = calls[callable.qualified];
+    if (!fn && INERT_CALLS.has(callable.qualified)) return new PyObject(callable.qualified, args);
     if (!fn) {
       throw new UnsupportedError(
         `${name} asks to call the Python global '${callable.qualified}', which is not on convscope's allow-list of tensor and container constructors; it was refused and nothing was executed.`,
@@ -421,8 +443,12 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
       case 0x8d: // BINUNICODE8
         stack.push(TEXT.decode(take(u64(), 'BINUNICODE8')));
         break;
-      case 0x56: // UNICODE (raw-unicode-escape; convscope keeps the text as written)
-        stack.push(line());
+      case 0x56: // UNICODE, raw-unicode-escape: latin1 text with \uXXXX / \UXXXXXXXX escapes
+        stack.push(
+          line().replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_, u4: string | undefined, u8: string | undefined) =>
+            String.fromCodePoint(parseInt(u4 ?? u8!, 16)),
+          ),
+        );
         break;
       case 0x54: // BINSTRING
         stack.push(LATIN1.decode(take(i32(), 'BINSTRING')));

@@ -83,7 +83,7 @@ describe('PyTorch checkpoints written by torch.save', torchOk, () => {
       model.layers.map((l) => l.name),
       plain.layers.map((l) => l.name).filter((n) => !n.startsWith('extras')),
     );
-    assert.ok(model.notes?.some((n) => n.includes("'state_dict'") && n.includes('epoch, best_acc')));
+    assert.ok(model.notes?.some((n) => n.includes("'state_dict'") && n.includes('epoch, best_acc, tag')));
   });
 
   it('nested dicts are flattened with dots', async () => {

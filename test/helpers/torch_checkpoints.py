@@ -97,7 +97,7 @@ def write_torch():
         torch_record("custom.pt", k, v)
     MANIFEST["values"] = {k: sd[k].float().flatten().tolist() for k in ["extras.half", "extras.bf16", "extras.noncontig", "extras.transposed"]}
     MANIFEST["values"]["up.weight[5, 3]"] = sd["up.weight"][5, 3].flatten().tolist()
-    torch.save({"state_dict": net.state_dict(), "epoch": 3, "best_acc": 0.5}, os.path.join(OUT, "wrapped.pt"))
+    torch.save({"state_dict": net.state_dict(), "epoch": 3, "best_acc": np.float64(0.5), "tag": b"v1"}, os.path.join(OUT, "wrapped.pt"))
     torch.save({"encoder": {"conv": net.conv2d.state_dict()}, "head": net.fc.state_dict()}, os.path.join(OUT, "nested.pt"))
     torch.save(net, os.path.join(OUT, "whole.pt"))
     for name, make in [("resnet18", torchvision.models.resnet18), ("mobilenet_v2", torchvision.models.mobilenet_v2)]:
