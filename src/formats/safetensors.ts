@@ -32,6 +32,19 @@ const MAX_HEADER_BYTES = 100_000_000;
 const MAX_INDEX_BYTES = 64 * 1024 * 1024;
 
 const naturalOrder = new Intl.Collator('en', { numeric: true }).compare;
+const ROLE_ORDER = ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'];
+
+/**
+ * Headers list keys alphabetically (`layer1.10` before `layer1.2`, `bias` before `weight`): order
+ * layers naturally and each layer's tensors as PyTorch registers them.
+ */
+function keyOrder(a: string, b: string): number {
+  const split = (k: string) => [k.slice(0, Math.max(k.lastIndexOf('.'), 0)), k.slice(k.lastIndexOf('.') + 1)] as const;
+  const rank = (last: string) => (ROLE_ORDER.includes(last) ? ROLE_ORDER.indexOf(last) : ROLE_ORDER.length);
+  const [la, na] = split(a);
+  const [lb, nb] = split(b);
+  return naturalOrder(la, lb) || rank(na) - rank(nb) || naturalOrder(na, nb);
+}
 
 interface ShardTensor {
   key: string;
@@ -171,7 +184,7 @@ async function openSafetensors(source: ByteSource, options: OpenOptions): Promis
         read: async () => decodeLittleEndian(await shard.source.read(t.start, t.length), t.dtype, t.length / DTYPE_BYTES[t.dtype]),
       })),
     )
-    .sort((a, b) => naturalOrder(a.key, b.key));
+    .sort((a, b) => keyOrder(a.key, b.key));
   const grouped = groupTorchLayers(source.name, stored, options.layout);
   const model: Model = {
     format: 'safetensors',
