@@ -1,8 +1,13 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerActivations } from './activations.js';
+import { registerDemo } from './demo.js';
 import { registerDiff } from './diff.js';
+import { registerFilters } from './filters.js';
+import { registerHistogram } from './histogram.js';
 import { registerInspect } from './inspect.js';
+import { registerReport } from './report.js';
+import { registerServe } from './serve.js';
 import { registerWeights } from './weights.js';
 
 const program = new Command();
@@ -16,6 +21,11 @@ program
 registerInspect(program);
 registerWeights(program);
 registerDiff(program);
+registerFilters(program);
+registerHistogram(program);
 registerActivations(program);
+registerDemo(program);
+registerServe(program);
+registerReport(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,36 @@
+// Bundles the web viewer's client (src/web/client) with esbuild into one folder the server serves:
+// index.html, app.js, report.js, app-style.css and samples/. Run by `npm run build` (into dist/web/client) and by the web tests
+// (into a temporary folder), so tests never depend on a stale build.
+import { build } from 'esbuild';
+import { copyFile, mkdir, readdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const CLIENT = join(ROOT, 'src', 'web', 'client');
+
+export async function buildClient(outDir: string): Promise<void> {
+  await mkdir(join(outDir, 'samples'), { recursive: true });
+  await build({
+    entryPoints: { app: join(CLIENT, 'main.ts'), report: join(CLIENT, 'report-main.ts'), 'app-style': join(CLIENT, 'style.css') },
+    outdir: outDir,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+    // The Node-only branches of the library (h5wasm's Node build, node: modules) are never taken in a browser.
+    external: ['h5wasm/node', 'node:*', 'sharp'],
+  });
+  await copyFile(join(CLIENT, 'index.html'), join(outDir, 'index.html'));
+  const samples = join(ROOT, 'assets', 'samples');
+  for (const name of await readdir(samples)) {
+    if (/\.(png|jpg)$/.test(name)) await copyFile(join(samples, name), join(outDir, 'samples', name));
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await buildClient(resolve(process.argv[2] ?? join(ROOT, 'dist', 'web', 'client')));
+}

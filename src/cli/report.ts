@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { writeFileAtomic } from '../io/write.js';
+import type { Model } from '../model/model.js';
+import { openModel } from '../open.js';
+import { reportActivations } from '../web/activations.js';
+import { builtAssetDir } from '../web/built.js';
+import { buildReport } from '../web/report.js';
+import { action } from './run.js';
+
+interface ReportOptions {
+  image?: string;
+  compare?: string;
+  out: string;
+}
+
+export function registerReport(program: Command): void {
+  program
+    .command('report')
+    .description('write ONE self-contained HTML file (no network, no external files) with the viewer’s views')
+    .argument('<model>', 'model file')
+    .option('--image <file>', 'an image (PNG, JPEG, WebP) whose feature maps the report shows')
+    .option('--compare <model2>', 'a second checkpoint: adds the diff view')
+    .requiredOption('--out <report.html>', 'where to write the report')
+    .action(
+      action(async (path: string, options: ReportOptions) => {
+        const assetDir = builtAssetDir();
+        const models: Model[] = [await openModel(path)];
+        try {
+          if (options.compare) models.push(await openModel(options.compare));
+          const activations = options.image ? await reportActivations(models[0]!, options.image) : [];
+          const html = await buildReport({ models, activations, assetDir });
+          await writeFileAtomic(options.out, html);
+          process.stdout.write(`wrote ${options.out} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB)\n`);
+        } finally {
+          for (const m of models) m.close();
+        }
+      }),
+    );
+}

@@ -1,0 +1,185 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { activationName, runLayers, type Activation } from '../compute/activations.js';
+import { buildModel, type RunnableModel } from '../compute/build.js';
+import { describePreset, imagesToBatch, PRESETS, type Preset } from '../compute/preprocess.js';
+import { loadImage, type DecodedImage } from '../io/image.js';
+import { InputError, UsageError } from '../model/errors.js';
+import type { Model } from '../model/model.js';
+import { topValues } from '../render/bars.js';
+import { featureMapFigure, type FeatureMaps } from '../render/feature-maps.js';
+import { encodeRaster, sceneToPng } from '../render/scene-png.js';
+import type { ActivationsView } from './activations-view.js';
+import type { ActivationsFn, ActivationsRequest } from './api.js';
+import type { Progress } from './jobs.js';
+
+/** The preset used when the page asks for `auto`: pixels scaled to 0..1, what most small Keras models were trained on. */
+const AUTO_PRESET: Preset = 'unit';
+
+function dataUri(png: Uint8Array): string {
+  return `data:image/png;base64,${Buffer.from(png).toString('base64')}`;
+}
+
+function presetOf(name: string): Preset {
+  if (name === 'auto') return AUTO_PRESET;
+  if ((PRESETS as readonly string[]).includes(name)) return name as Preset;
+  throw new UsageError(`Preprocessing '${name.slice(0, 40)}' is unknown; choose auto or one of ${PRESETS.join(', ')}.`);
+}
+
+/** A feature map is a layer output with spatial axes: (N, H, W, C) or (N, L, C). */
+function isFeatureMap(a: Activation): boolean {
+  return (a.shape.length === 4 || a.shape.length === 3) && a.className !== 'InputLayer';
+}
+
+/** Channels-last maps of sample 0 of an activation (channels-first outputs transposed). */
+function featureMaps(a: Activation, channelsFirst: boolean): FeatureMaps {
+  if (a.shape.length === 3) return { height: 1, width: a.shape[1]!, channels: a.shape[2]!, data: a.data.subarray(0, a.shape[1]! * a.shape[2]!) };
+  if (!channelsFirst) {
+    const [, height, width, channels] = a.shape as [number, number, number, number];
+    return { height, width, channels, data: a.data.subarray(0, height * width * channels) };
+  }
+  const [, channels, height, width] = a.shape as [number, number, number, number];
+  const data = new Float32Array(height * width * channels);
+  for (let c = 0; c < channels; c++) for (let p = 0; p < height * width; p++) data[p * channels + c] = a.data[c * height * width + p]!;
+  return { height, width, channels, data };
+}
+
+function inputPng(image: DecodedImage): Uint8Array {
+  const rgb = image.channels === 3 ? image.data : Uint8Array.from({ length: image.width * image.height * 3 }, (_, i) => image.data[Math.floor(i / 3)]!);
+  return encodeRaster({ width: image.width, height: image.height, data: rgb }, 'network input');
+}
+
+/** Decodes image bytes to the network's input size (through a private temporary file: the image reader takes paths). */
+async function decodeFor(net: RunnableModel, bytes: Uint8Array, name: string): Promise<DecodedImage> {
+  const shape = net.inputShapes[0] ?? [];
+  if (shape.length !== 4) {
+    throw new InputError(`${net.source} takes input of rank ${shape.length}, not an image (rank 4 with the batch axis), so it cannot be shown ${name}.`);
+  }
+  const [h, w, c] = net.channelsFirst ? [shape[2], shape[3], shape[1]] : [shape[1], shape[2], shape[3]];
+  if (c !== 1 && c !== 3) throw new InputError(`${net.source} takes ${c} input channels; images give 1 (grey) or 3 (RGB).`);
+  const dir = await mkdtemp(join(tmpdir(), 'convscope-image-'));
+  try {
+    const path = join(dir, 'image');
+    await writeFile(path, bytes);
+    const image = await loadImage(path, { width: w ?? undefined, height: h ?? undefined, channels: c, resize: 'crop' });
+    return { ...image, path: name };
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(`${name[0]!.toUpperCase()}${name.slice(1)} is not an image convscope can read (PNG, JPEG, WebP, GIF, TIFF, AVIF).`);
+    throw e;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+interface ImageRun {
+  image: DecodedImage;
+  preset: Preset;
+  maps: Activation[];
+  top: { index: number; score: number }[];
+}
+
+/** Runs the network once on an image, keeping the feature-map outputs of `keep` (default: all). */
+async function runOnImage(net: RunnableModel, request: ActivationsRequest, keep: (a: Activation) => boolean, progress: Progress): Promise<ImageRun> {
+  const preset = presetOf(request.preprocess);
+  progress(0.1, `decoding ${request.imageName}`);
+  const image = await decodeFor(net, request.image, request.imageName);
+  const batch = imagesToBatch([image], { preset, channelsFirst: net.channelsFirst });
+  const maps: Activation[] = [];
+  const total = net.graph.nodes.length;
+  let done = 0;
+  const outputs = await runLayers(net, [batch], {
+    want: () => true,
+    onActivation: (a) => {
+      done++;
+      progress(0.2 + (0.6 * done) / total, `ran ${a.name}`);
+      if (isFeatureMap(a) && keep(a)) maps.push(a);
+      else if (isFeatureMap(a)) maps.push({ ...a, data: new Float32Array(0) });
+    },
+  });
+  const last = outputs[0];
+  const top = last ? topValues(last.data.subarray(0, last.data.length / (last.shape[0] ?? 1)), 5).map((t) => ({ index: t.index, score: t.value })) : [];
+  return { image, preset, maps, top };
+}
+
+function view(run: ImageRun, chosen: Activation, net: RunnableModel, imageName: string): ActivationsView {
+  const maps = featureMaps(chosen, net.channelsFirst);
+  const figure = featureMapFigure(maps, { title: `${chosen.name} (${chosen.className}) (${chosen.shape.slice(1).join(', ')}) for ${imageName}` });
+  return {
+    image: imageName,
+    preprocess: `resized (centre crop) to ${run.image.width} x ${run.image.height}, ${describePreset({ preset: run.preset })}`,
+    input: dataUri(inputPng(run.image)),
+    layer: chosen.name,
+    layers: run.maps.map((m) => m.name),
+    shape: chosen.shape.slice(1),
+    maps: dataUri(sceneToPng(figure.scene)),
+    top: run.top,
+  };
+}
+
+/** Built networks per model, built once on first use. */
+function netCache(): (model: Model) => Promise<RunnableModel> {
+  const nets = new Map<Model, Promise<RunnableModel>>();
+  return (model) => {
+    let net = nets.get(model);
+    if (!net) {
+      net = buildModel(model);
+      nets.set(model, net);
+      net.catch(() => nets.delete(model));
+    }
+    return net;
+  };
+}
+
+/** The server's activations and output-shape hooks (TensorFlow.js, wasm backend). */
+export function webActivations(): { activations: ActivationsFn; outputShapes: (model: Model) => Promise<ReadonlyMap<string, (number | null)[]>> } {
+  const netOf = netCache();
+  return {
+    activations: async (model, request, progress) => {
+      progress(0, 'building the network');
+      const net = await netOf(model);
+      const run = await runOnImage(net, request, (a) => (request.layer === undefined ? true : a.name === request.layer), progress);
+      const chosen = run.maps.find((m) => (request.layer === undefined ? m.data.length > 0 : m.name === request.layer));
+      if (!chosen) {
+        throw new UsageError(
+          request.layer === undefined
+            ? `${model.source} has no layer whose output is a feature map.`
+            : `Layer '${request.layer.slice(0, 60)}' has no feature-map output; choose one of: ${run.maps.map((m) => m.name).join(', ')}.`,
+        );
+      }
+      progress(0.9, `drawing ${chosen.name}`);
+      return view(run, chosen, net, request.imageName);
+    },
+    outputShapes: async (model) => {
+      const shapes = new Map<string, (number | null)[]>();
+      try {
+        const net = await netOf(model);
+        for (const node of net.graph.nodes) {
+          const shape = net.tfLayer(node).outputShape;
+          if (Array.isArray(shape) && (shape.length === 0 || !Array.isArray(shape[0]))) shapes.set(activationName(node), (shape as (number | null)[]).slice(1));
+        }
+      } catch {
+        // Not runnable (weights only, an unsupported layer): the list shows no output shapes.
+      }
+      return shapes;
+    },
+  };
+}
+
+/** Every feature-map layer's view of one image, for a report. */
+export async function reportActivations(model: Model, imagePath: string): Promise<ActivationsView[]> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(imagePath);
+  } catch (e) {
+    throw new InputError(`Cannot read the image ${imagePath} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`);
+  }
+  const net = await buildModel(model);
+  try {
+    const name = imagePath.split(/[\\/]/).pop()!;
+    const run = await runOnImage(net, { preprocess: 'auto', image: bytes, imageName: name }, () => true, () => {});
+    return run.maps.map((m) => view(run, m, net, name));
+  } finally {
+    net.dispose();
+  }
+}

@@ -1,0 +1,182 @@
+import { diffModels } from '../analyze/diff.js';
+import { SelectionError, UsageError } from '../model/errors.js';
+import { findLayer } from '../model/lookup.js';
+import type { Model } from '../model/model.js';
+import type { ChannelMode, Normalization } from '../render/display.js';
+import { filterFigure } from '../render/filters.js';
+import type { JobTable, Progress } from './jobs.js';
+import { filterDetail, filterNpy, kernelNpy, kernelOf, layerHistograms, layerRows, modelInfo } from './views.js';
+
+/** One parsed API request: the path below `/api/`, its query and (for POST) its body. */
+export interface ApiRequest {
+  method: string;
+  path: string[];
+  query: URLSearchParams;
+  body?: Buffer;
+  contentType?: string;
+}
+
+export type ApiResponse =
+  | { kind: 'json'; status?: number; value: unknown }
+  | { kind: 'bytes'; type: string; body: Uint8Array; filename?: string };
+
+/** Runs a network on an image and returns the activations view; supplied by the server when compute is available. */
+export type ActivationsFn = (model: Model, request: ActivationsRequest, progress: Progress) => Promise<unknown>;
+
+export interface ActivationsRequest {
+  layer?: string;
+  preprocess: string;
+  /** Encoded image bytes (an upload or a bundled sample). */
+  image: Uint8Array;
+  imageName: string;
+}
+
+export interface ApiContext {
+  models: readonly Model[];
+  jobs: JobTable;
+  /** Bundled sample photographs by name. */
+  samples: ReadonlyMap<string, () => Promise<Uint8Array>>;
+  activations?: ActivationsFn;
+  /** Output shapes by layer name, per model, where the architecture could be run. */
+  outputShapes?: (model: Model) => Promise<ReadonlyMap<string, (number | null)[]>>;
+}
+
+function json(value: unknown, status = 200): ApiResponse {
+  return { kind: 'json', status, value };
+}
+
+function intParam(query: URLSearchParams, name: string, fallback?: number): number {
+  const raw = query.get(name);
+  if (raw === null || raw === '') {
+    if (fallback !== undefined) return fallback;
+    throw new UsageError(`The request needs the parameter '${name}' (a non-negative integer).`);
+  }
+  if (!/^\d{1,9}$/.test(raw)) throw new UsageError(`Parameter '${name}' expects a non-negative integer, but received '${raw.slice(0, 40)}'.`);
+  return Number(raw);
+}
+
+function stringParam(query: URLSearchParams, name: string): string {
+  const raw = query.get(name);
+  if (raw === null || raw === '') throw new UsageError(`The request needs the parameter '${name}'.`);
+  return raw;
+}
+
+function modelAt(ctx: ApiContext, id: string | undefined): Model {
+  const n = id !== undefined && /^\d+$/.test(id) ? Number(id) : NaN;
+  const model = ctx.models[n];
+  if (!model) {
+    throw new SelectionError(
+      `There is no model '${String(id).slice(0, 40)}': this server has ${ctx.models.length} model${ctx.models.length === 1 ? '' : 's'} (ids 0 to ${ctx.models.length - 1}).`,
+    );
+  }
+  return model;
+}
+
+function channelsParam(raw: string | null): ChannelMode {
+  if (raw === null || raw === '' || raw === 'auto') return 'auto';
+  if (raw === 'rgb' || raw === 'each' || raw === 'mean') return raw;
+  if (/^\d{1,6}$/.test(raw)) return Number(raw);
+  throw new UsageError(`Parameter 'channels' expects auto, rgb, each, mean or a channel index, but received '${raw.slice(0, 40)}'.`);
+}
+
+function normalizeParam(raw: string | null): Normalization {
+  if (raw === null || raw === '' || raw === 'shared') return 'shared';
+  if (raw === 'per-filter') return raw;
+  throw new UsageError(`Parameter 'normalize' expects shared or per-filter, but received '${raw.slice(0, 40)}'.`);
+}
+
+async function gridPng(model: Model, query: URLSearchParams): Promise<ApiResponse> {
+  const layer = findLayer(model, stringParam(query, 'layer'));
+  const kernel = kernelOf(layer);
+  if (!kernel) throw new SelectionError(`Layer '${layer.name}' (${layer.className}) has no kernel to draw filters from.`);
+  const cell = query.get('cell');
+  const figure = filterFigure(await kernel.read(), {
+    normalize: normalizeParam(query.get('normalize')),
+    colormap: query.get('colormap') ?? undefined,
+    channels: channelsParam(query.get('channels')),
+    cellPx: cell ? intParam(query, 'cell') : undefined,
+    layer: layer.name,
+    title: `${layer.name} ${kernel.role} (${kernel.shape.join(', ')}) [${kernel.axes.join(', ')}]`,
+  });
+  return { kind: 'bytes', type: 'image/png', body: figure.png(), filename: `${layer.name.replace(/[^\w.-]+/g, '_')}_filters.png` };
+}
+
+async function modelRoute(ctx: ApiContext, model: Model, id: number, what: string | undefined, req: ApiRequest): Promise<ApiResponse> {
+  const q = req.query;
+  switch (what) {
+    case 'layers':
+      return json(layerRows(model, ctx.outputShapes ? await ctx.outputShapes(model) : undefined));
+    case 'kernel.npy':
+      return { kind: 'bytes', type: 'application/octet-stream', body: await kernelNpy(model, stringParam(q, 'layer')) };
+    case 'grid.png':
+      return gridPng(model, q);
+    case 'filter':
+      return json(await filterDetail(model, stringParam(q, 'layer'), intParam(q, 'filter'), intParam(q, 'channel', 0)));
+    case 'slice.npy': {
+      const channel = q.get('channel');
+      const npy = await filterNpy(model, stringParam(q, 'layer'), intParam(q, 'filter'), channel === null ? undefined : intParam(q, 'channel'));
+      return { kind: 'bytes', type: 'application/octet-stream', body: npy.bytes, filename: npy.name };
+    }
+    case 'histogram':
+      return json(await layerHistograms(model, stringParam(q, 'layer')));
+    case 'activations':
+      return startActivations(ctx, model, id, req);
+    default:
+      throw new SelectionError(`There is no API endpoint '${String(what).slice(0, 40)}' for a model.`);
+  }
+}
+
+async function startActivations(ctx: ApiContext, model: Model, id: number, req: ApiRequest): Promise<ApiResponse> {
+  if (req.method !== 'POST') throw new UsageError('Activations are started with POST (an image in the body, or ?sample=<name>).');
+  const run = ctx.activations;
+  if (!run) throw new UsageError('This server cannot run networks, so activations are not available.');
+  const sample = req.query.get('sample');
+  let image: Uint8Array;
+  let imageName: string;
+  if (sample) {
+    const load = ctx.samples.get(sample);
+    if (!load) throw new SelectionError(`There is no sample photograph '${sample.slice(0, 40)}'; the samples are: ${[...ctx.samples.keys()].join(', ')}.`);
+    image = await load();
+    imageName = sample;
+  } else {
+    if (!req.body || req.body.length === 0) throw new UsageError('The activations request carries no image: upload a PNG, JPEG or WebP file, or choose a sample photograph.');
+    image = req.body;
+    imageName = 'the uploaded image';
+  }
+  const layer = req.query.get('layer') ?? undefined;
+  const preprocess = req.query.get('preprocess') ?? 'auto';
+  const job = ctx.jobs.start((progress) => run(model, { layer, preprocess, image, imageName }, progress));
+  return json({ job, model: id }, 202);
+}
+
+/** Answers one API request; every user error is thrown as a ConvscopeError for the server to send. */
+export async function handleApi(ctx: ApiContext, req: ApiRequest): Promise<ApiResponse> {
+  const [head, id, what] = req.path;
+  if (head === 'models' && id === undefined) {
+    return json({
+      models: ctx.models.map((m, i) => modelInfo(m, i)),
+      samples: [...ctx.samples.keys()],
+      activations: ctx.activations !== undefined,
+    });
+  }
+  if (head === 'models') {
+    const model = modelAt(ctx, id);
+    return modelRoute(ctx, model, Number(id), what, req);
+  }
+  if (head === 'diff' && id === undefined) {
+    if (ctx.models.length < 2) throw new UsageError('A diff needs two models: start the server with two model files.');
+    const [before, after] = ctx.models as [Model, Model];
+    const layer = req.query.get('layer') ?? undefined;
+    const job = ctx.jobs.start(async (progress) => {
+      progress(0, `comparing ${before.source} with ${after.source}`);
+      return diffModels(before, after, layer ? { layer } : {});
+    });
+    return json({ job }, 202);
+  }
+  if (head === 'jobs' && id !== undefined && what === undefined) {
+    const state = ctx.jobs.get(id);
+    if (!state) throw new SelectionError(`There is no job '${id.slice(0, 40)}' (finished jobs are kept for a minute).`);
+    return json(state);
+  }
+  throw new SelectionError(`There is no API endpoint '/api/${req.path.join('/').slice(0, 60)}'.`);
+}

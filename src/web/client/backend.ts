@@ -1,0 +1,37 @@
+import type { ModelDiff } from '../../analyze/diff.js';
+import type { NamedTensor } from '../../tensor/named-tensor.js';
+import type { ActivationsView } from '../activations-view.js';
+import type { FilterDetail, LayerRow, ModelInfo, WeightHistogram } from '../views.js';
+
+export interface ActivationsInput {
+  /** A bundled sample photograph by name, or an image file the user chose. */
+  sample?: string;
+  file?: File;
+  layer?: string;
+  preprocess: string;
+}
+
+export type OnProgress = (fraction: number, message: string) => void;
+
+/**
+ * Where the viewer's data comes from: the local server (models named on its command line), the
+ * browser itself (a dropped file, read by the library's readers here), or a report's embedded data.
+ * Every view talks to this interface only.
+ */
+export interface Backend {
+  readonly kind: 'server' | 'browser' | 'report';
+  models(): ModelInfo[];
+  samples(): string[];
+  /** Whether activations can be computed (server) or were precomputed (report). */
+  canActivate(): boolean;
+  layers(model: number): Promise<LayerRow[]>;
+  /** The whole kernel of a layer, with its named axes: the grid is drawn from it in the page. */
+  kernel(model: number, layer: string, row: LayerRow): Promise<NamedTensor>;
+  filter(model: number, layer: string, filter: number, channel: number): Promise<FilterDetail>;
+  sliceNpy(model: number, layer: string, filter: number, channel: number | undefined): Promise<{ name: string; bytes: Uint8Array }>;
+  histogram(model: number, layer: string): Promise<WeightHistogram[]>;
+  activations(model: number, input: ActivationsInput, progress: OnProgress): Promise<ActivationsView>;
+  diff(progress: OnProgress): Promise<ModelDiff>;
+  /** A URL of the renderer's PNG of the grid (server only), for download and checking. */
+  gridPngUrl?(model: number, layer: string, query: URLSearchParams): string;
+}

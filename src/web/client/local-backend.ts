@@ -1,0 +1,81 @@
+import { diffModels, type ModelDiff } from '../../analyze/diff.js';
+import { UsageError } from '../../model/errors.js';
+import { findLayer } from '../../model/lookup.js';
+import type { Model } from '../../model/model.js';
+import type { NamedTensor } from '../../tensor/named-tensor.js';
+import type { ActivationsView } from '../activations-view.js';
+import { filterDetail, filterNpy, kernelOf, layerHistograms, layerRows, modelInfo, type FilterDetail, type LayerRow, type ModelInfo, type WeightHistogram } from '../views.js';
+import type { ActivationsInput, Backend, OnProgress } from './backend.js';
+
+/**
+ * A backend over models held in the page: files dropped on it (read by the library's readers in the
+ * browser, nothing uploaded) or a report's embedded weights. Activations cannot be computed here;
+ * a report carries them precomputed.
+ */
+export class LocalBackend implements Backend {
+  constructor(
+    readonly kind: 'browser' | 'report',
+    private readonly loaded: readonly Model[],
+    private readonly precomputed: readonly ActivationsView[] = [],
+    private readonly outputShapes: readonly ReadonlyMap<string, (number | null)[]>[] = [],
+  ) {}
+
+  models(): ModelInfo[] {
+    return this.loaded.map((m, i) => modelInfo(m, i));
+  }
+
+  samples(): string[] {
+    return [...new Set(this.precomputed.map((a) => a.image))];
+  }
+
+  canActivate(): boolean {
+    return this.precomputed.length > 0;
+  }
+
+  private model(i: number): Model {
+    const m = this.loaded[i];
+    if (!m) throw new UsageError(`There is no model ${i} in this page.`);
+    return m;
+  }
+
+  async layers(model: number): Promise<LayerRow[]> {
+    return layerRows(this.model(model), this.outputShapes[model]);
+  }
+
+  async kernel(model: number, layer: string): Promise<NamedTensor> {
+    const l = findLayer(this.model(model), layer);
+    const w = kernelOf(l);
+    if (!w) throw new UsageError(`Layer '${layer}' has no kernel.`);
+    return w.read();
+  }
+
+  filter(model: number, layer: string, filter: number, channel: number): Promise<FilterDetail> {
+    return filterDetail(this.model(model), layer, filter, channel);
+  }
+
+  sliceNpy(model: number, layer: string, filter: number, channel: number | undefined): Promise<{ name: string; bytes: Uint8Array }> {
+    return filterNpy(this.model(model), layer, filter, channel);
+  }
+
+  histogram(model: number, layer: string): Promise<WeightHistogram[]> {
+    return layerHistograms(this.model(model), layer);
+  }
+
+  async activations(_model: number, input: ActivationsInput): Promise<ActivationsView> {
+    const hit = this.precomputed.find((a) => a.image === input.sample && (input.layer === undefined || a.layer === input.layer));
+    if (!hit) {
+      throw new UsageError(
+        this.kind === 'report'
+          ? `This report holds activations for ${this.samples().join(', ') || 'no image'} only; make it with --image to include others.`
+          : 'Activations need the network to run, which this page cannot do on its own: start `convscope serve <model>` instead.',
+      );
+    }
+    return hit;
+  }
+
+  async diff(progress: OnProgress): Promise<ModelDiff> {
+    if (this.loaded.length < 2) throw new UsageError('A diff needs two models.');
+    progress(0, 'comparing the two models');
+    return diffModels(this.model(0), this.model(1));
+  }
+}

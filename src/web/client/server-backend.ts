@@ -1,0 +1,121 @@
+import type { ModelDiff } from '../../analyze/diff.js';
+import type { AxisName } from '../../model/axes.js';
+import { NamedTensor } from '../../tensor/named-tensor.js';
+import { decodeNpy } from '../../tensor/npy.js';
+import type { ActivationsView } from '../activations-view.js';
+import type { JobState } from '../jobs.js';
+import type { FilterDetail, LayerRow, ModelInfo, WeightHistogram } from '../views.js';
+import type { ActivationsInput, Backend, OnProgress } from './backend.js';
+
+/** An error sentence the server sent as `{ "error": ... }`. */
+export class ViewerError extends Error {}
+
+async function check(res: Response): Promise<Response> {
+  if (res.ok) return res;
+  let message = `The server answered ${res.status} ${res.statusText}.`;
+  try {
+    const body = (await res.json()) as { error?: string };
+    if (body.error) message = body.error;
+  } catch {
+    // not JSON: keep the status line
+  }
+  throw new ViewerError(message);
+}
+
+async function getJson<T>(url: string, init?: RequestInit): Promise<T> {
+  return (await (await check(await fetch(url, init))).json()) as T;
+}
+
+async function getBytes(url: string): Promise<Uint8Array> {
+  return new Uint8Array(await (await check(await fetch(url))).arrayBuffer());
+}
+
+function q(params: Record<string, string | number | undefined>): string {
+  const s = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) s.set(k, String(v));
+  return s.toString();
+}
+
+/** Polls a job until it is done, reporting its progress. */
+async function waitForJob<T>(job: string, progress: OnProgress): Promise<T> {
+  for (;;) {
+    const state = await getJson<JobState>(`api/jobs/${encodeURIComponent(job)}`);
+    if (state.state === 'done') return state.result as T;
+    if (state.state === 'error') throw new ViewerError(state.error);
+    progress(state.progress, state.message);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+export interface ServerInfo {
+  models: ModelInfo[];
+  samples: string[];
+  activations: boolean;
+}
+
+export class ServerBackend implements Backend {
+  readonly kind = 'server';
+
+  constructor(private readonly info: ServerInfo) {}
+
+  static async connect(): Promise<ServerBackend> {
+    return new ServerBackend(await getJson<ServerInfo>('api/models'));
+  }
+
+  models(): ModelInfo[] {
+    return this.info.models;
+  }
+
+  samples(): string[] {
+    return this.info.samples;
+  }
+
+  canActivate(): boolean {
+    return this.info.activations;
+  }
+
+  layers(model: number): Promise<LayerRow[]> {
+    return getJson(`api/models/${model}/layers`);
+  }
+
+  async kernel(model: number, layer: string, row: LayerRow): Promise<NamedTensor> {
+    const npy = decodeNpy(await getBytes(`api/models/${model}/kernel.npy?${q({ layer })}`), `kernel of ${layer}`);
+    return new NamedTensor(row.kernel!.axes as AxisName[], npy.shape, npy.data);
+  }
+
+  filter(model: number, layer: string, filter: number, channel: number): Promise<FilterDetail> {
+    return getJson(`api/models/${model}/filter?${q({ layer, filter, channel })}`);
+  }
+
+  async sliceNpy(model: number, layer: string, filter: number, channel: number | undefined): Promise<{ name: string; bytes: Uint8Array }> {
+    const res = await check(await fetch(`api/models/${model}/slice.npy?${q({ layer, filter, channel })}`));
+    const name = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') ?? '')?.[1] ?? 'slice.npy';
+    return { name, bytes: new Uint8Array(await res.arrayBuffer()) };
+  }
+
+  histogram(model: number, layer: string): Promise<WeightHistogram[]> {
+    return getJson(`api/models/${model}/histogram?${q({ layer })}`);
+  }
+
+  async activations(model: number, input: ActivationsInput, progress: OnProgress): Promise<ActivationsView> {
+    const params = q({ layer: input.layer, preprocess: input.preprocess, sample: input.file ? undefined : input.sample });
+    const init: RequestInit = { method: 'POST' };
+    if (input.file) {
+      init.body = input.file;
+      init.headers = { 'Content-Type': input.file.type || 'application/octet-stream' };
+    }
+    const { job } = await getJson<{ job: string }>(`api/models/${model}/activations?${params}`, init);
+    return waitForJob<ActivationsView>(job, progress);
+  }
+
+  async diff(progress: OnProgress): Promise<ModelDiff> {
+    const { job } = await getJson<{ job: string }>('api/diff', { method: 'POST' });
+    return waitForJob<ModelDiff>(job, progress);
+  }
+
+  gridPngUrl(model: number, layer: string, query: URLSearchParams): string {
+    const params = new URLSearchParams(query);
+    params.set('layer', layer);
+    return `api/models/${model}/grid.png?${params}`;
+  }
+}

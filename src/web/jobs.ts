@@ -1,0 +1,72 @@
+import { ConvscopeError } from '../model/errors.js';
+
+/** Reports how far a long computation has come: 0..1 and what it is doing. */
+export type Progress = (fraction: number, message: string) => void;
+
+export type JobState =
+  | { state: 'running'; progress: number; message: string }
+  | { state: 'done'; result: unknown }
+  | { state: 'error'; error: string };
+
+interface Job {
+  status: JobState;
+  finishedAt?: number;
+}
+
+/**
+ * Long work (activations, diffs) runs as a job the page polls: `start` returns an id at once, `get`
+ * tells progress, the result or the error sentence. Finished jobs are forgotten after `keepMs`, and at
+ * most `maxJobs` are kept, so a busy page cannot grow the server's memory.
+ */
+export class JobTable {
+  private readonly jobs = new Map<string, Job>();
+  private counter = 0;
+
+  constructor(
+    private readonly keepMs = 60_000,
+    private readonly maxJobs = 64,
+  ) {}
+
+  start(work: (progress: Progress) => Promise<unknown>): string {
+    this.prune();
+    const id = `j${++this.counter}`;
+    const job: Job = { status: { state: 'running', progress: 0, message: 'starting' } };
+    this.jobs.set(id, job);
+    const progress: Progress = (fraction, message) => {
+      if (job.status.state === 'running') job.status = { state: 'running', progress: Math.max(0, Math.min(1, fraction)), message };
+    };
+    work(progress).then(
+      (result) => {
+        job.status = { state: 'done', result };
+        job.finishedAt = Date.now();
+      },
+      (e: unknown) => {
+        job.status = { state: 'error', error: errorSentence(e) };
+        job.finishedAt = Date.now();
+      },
+    );
+    return id;
+  }
+
+  get(id: string): JobState | undefined {
+    return this.jobs.get(id)?.status;
+  }
+
+  private prune(): void {
+    const now = Date.now();
+    for (const [id, job] of this.jobs) {
+      if (job.finishedAt !== undefined && now - job.finishedAt > this.keepMs) this.jobs.delete(id);
+    }
+    for (const [id, job] of this.jobs) {
+      if (this.jobs.size < this.maxJobs) break;
+      if (job.finishedAt !== undefined) this.jobs.delete(id);
+    }
+  }
+}
+
+/** The sentence a user sees for an error: a ConvscopeError's own message, otherwise marked as a bug. */
+export function errorSentence(e: unknown): string {
+  if (e instanceof ConvscopeError) return e.message;
+  const message = e instanceof Error ? e.message : String(e);
+  return `Internal error in convscope: ${message}. Please report it.`;
+}
