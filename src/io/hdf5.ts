@@ -167,8 +167,15 @@ export async function openHdf5(source: ByteSource): Promise<Hdf5File> {
     }
   }
 
+  const entities = new Map<string, H5.Entity | null>();
   function entity(path: string): H5.Entity | null {
-    return path === '' || path === '/' ? file : file.get(path);
+    if (path === '' || path === '/') return file;
+    let e = entities.get(path);
+    if (e === undefined) {
+      e = file.get(path);
+      entities.set(path, e);
+    }
+    return e;
   }
 
   function attribute(path: string, attr: string): unknown {
@@ -229,7 +236,7 @@ export async function openHdf5(source: ByteSource): Promise<Hdf5File> {
     },
     dataset(path, what) {
       return guard(`reading the header of '${path}'`, () => {
-        const e = file.get(path);
+        const e = entity(path);
         if (!(e instanceof h5.Dataset)) {
           throw new ModelFormatError(`${name} names ${what} at '${path}', but ${e ? 'that is not a dataset' : 'there is nothing there'}.`);
         }
@@ -243,7 +250,7 @@ export async function openHdf5(source: ByteSource): Promise<Hdf5File> {
         throw new UnsupportedError(`${name}: dataset '${dataset.path}' stores float16 values, which convscope cannot read from HDF5 yet.`);
       }
       return guard(`reading '${dataset.path}'`, () => {
-        const e = file.get(dataset.path) as H5.Dataset;
+        const e = entity(dataset.path) as H5.Dataset;
         const value = e.value;
         if (!ArrayBuffer.isView(value)) {
           throw new ModelFormatError(`${name}: dataset '${dataset.path}' does not hold numbers.`);

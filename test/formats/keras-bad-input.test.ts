@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -49,14 +49,6 @@ describe('bad Keras HDF5 input', () => {
     await expectFailure(path, [`is truncated: the HDF5 file says it has ${size} bytes, but only ${Math.floor(size / 2)} are there.`]);
   });
 
-  it('garbage bytes over the HDF5 metadata', async () => {
-    const path = mutate('garbage-metadata.h5', (b) => {
-      for (let i = 96; i < 696; i++) b[i] = (i * 31) % 256;
-      return b;
-    });
-    await expectFailure(path, ['is a damaged HDF5 file:', /failed \(HDF5: [^)]+\)\.$/m]);
-  });
-
   it('garbage bytes in the middle', async () => {
     const path = mutate('garbage-middle.h5', (b) => {
       const at = Math.floor(b.length / 4);
@@ -98,14 +90,5 @@ describe('bad .keras and TF.js input', () => {
     const size = statSync(shard).size;
     writeFileSync(shard, readFileSync(shard).subarray(0, 50));
     await expectFailure(path, [`weight shard 'group2-shard1of1.bin' is too short: the manifest needs ${size} bytes`, `but it has 50 (${size - 50} missing)`]);
-  });
-
-  it('a weights file on its own is still fine (control: the good file opens)', async () => {
-    const copy = join(dir, 'copy.h5');
-    copyFileSync(good, copy);
-    const r = await runCli(['inspect', copy]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /conv_a\s+Conv2D\s+kernel\s+\(3, 3, 2, 4\)\s+\[kh, kw, in, out\]/);
-    rmSync(copy);
   });
 });
