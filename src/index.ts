@@ -16,3 +16,8 @@ export { bytesSource, type ByteSource } from './io/source.js';
 export { fileSource } from './io/node-source.js';
 export { summarizeModel, type ModelSummary, type LayerSummary, type WeightSummary } from './analyze/summary.js';
 export { readSlice, type SliceRequest, type WeightSlice } from './analyze/slice.js';
+export { filterFigure, type FilterFigure, type FilterFigureInfo, type FilterFigureOptions } from './render/filters.js';
+export type { ChannelMode, Normalization } from './render/display.js';
+export { histogram, histogramFigure, type Histogram, type HistogramFigure, type HistogramPanel } from './render/histogram.js';
+export { getColormap, COLORMAP_NAMES, DEFAULT_COLORMAP, type Colormap } from './render/colormap.js';
+export { firstConvLayer, kernelsOf, layersWithKernels } from './render/kernels.js';

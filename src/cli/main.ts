@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerActivations } from './activations.js';
+import { registerDemo } from './demo.js';
 import { registerDiff } from './diff.js';
+import { registerFilters } from './filters.js';
+import { registerHistogram } from './histogram.js';
 import { registerInspect } from './inspect.js';
 import { registerReport } from './report.js';
 import { registerServe } from './serve.js';
@@ -18,7 +21,10 @@ program
 registerInspect(program);
 registerWeights(program);
 registerDiff(program);
+registerFilters(program);
+registerHistogram(program);
 registerActivations(program);
+registerDemo(program);
 registerServe(program);
 registerReport(program);
 

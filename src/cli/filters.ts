@@ -1,0 +1,183 @@
+import { stat } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { writeFileAtomic } from '../io/write.js';
+import type { LayerKind } from '../model/axes.js';
+import { UsageError } from '../model/errors.js';
+import { findLayer, indexExpression } from '../model/lookup.js';
+import type { Layer, Model, Weight } from '../model/model.js';
+import { openModel } from '../open.js';
+import { COLORMAP_NAMES, DEFAULT_COLORMAP } from '../render/colormap.js';
+import type { ChannelMode, Normalization } from '../render/display.js';
+import { filterFigure, type FilterFigure } from '../render/filters.js';
+import { indexPage, type IndexEntry } from '../render/index-page.js';
+import { firstConvLayer, kernelsOf, layersWithKernels, weightTitle } from '../render/kernels.js';
+import { formatNumber } from './format.js';
+import { collectLayout, LAYOUT_HELP } from './layout-option.js';
+import { action } from './run.js';
+
+interface FiltersOptions {
+  layer?: string;
+  out?: string;
+  normalize: Normalization;
+  cmap: string;
+  channels: ChannelMode;
+  filters?: number[];
+  scale?: number;
+  labels: boolean;
+  weight?: string;
+  config?: string;
+  layout?: Record<string, LayerKind>;
+}
+
+/** `auto|rgb|each|mean|<c>` */
+export function parseChannels(value: string): ChannelMode {
+  if (['auto', 'rgb', 'each', 'mean'].includes(value)) return value as ChannelMode;
+  if (/^\d+$/.test(value)) return Number(value);
+  throw new InvalidArgumentError(`Expects auto, rgb, each, mean or an input channel index, but received '${value}'.`);
+}
+
+/** `0-15,20` -> [0, 1, ..., 15, 20] */
+export function parseRange(value: string): number[] {
+  const out: number[] = [];
+  for (const part of value.split(',')) {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    if (!m) throw new InvalidArgumentError(`Expects filter indices like 0-15,20, but received '${value}'.`);
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    if (to < from) throw new InvalidArgumentError(`Expects ranges written low-high, but received '${part.trim()}'.`);
+    if (to - from > 1_000_000) throw new InvalidArgumentError(`The range '${part.trim()}' is too long.`);
+    for (let i = from; i <= to; i++) out.push(i);
+  }
+  return out;
+}
+
+function parsePixels(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 64) throw new InvalidArgumentError(`Expects a whole number of pixels from 1 to 64, but received '${value}'.`);
+  return n;
+}
+
+function safeName(s: string): string {
+  return s.replace(/[^\w.-]+/g, '_');
+}
+
+async function figureOf(weight: Weight, options: FiltersOptions): Promise<FilterFigure> {
+  return filterFigure(await weight.read(), {
+    normalize: options.normalize,
+    colormap: options.cmap,
+    channels: options.channels,
+    filters: options.filters,
+    cellPx: options.scale,
+    labels: options.labels,
+    title: weightTitle(weight),
+    layer: weight.layer,
+  });
+}
+
+/** The lines printed (and put under each image of an index page) for one figure. */
+function describe(model: Model, weight: Weight, fig: FilterFigure): string[] {
+  const i = fig.info;
+  const lines = [`${weightTitle(weight)}: ${i.shown.length} of ${i.filterCount} filters, ${i.mode}, colormap ${i.colormap}`];
+  if (i.mode !== 'matrix') {
+    const selection = weight.axes.includes('out') ? { out: 0 } : {};
+    lines.push(`filter 0 is ${indexExpression(model.framework, weight, selection)} (filter j along '${i.filterAxis}')`);
+  }
+  lines.push(
+    i.scale === undefined
+      ? 'scale: per filter, each tile on +-(its own max |w|)'
+      : `scale: shared, +-${formatNumber(i.scale)} (zero = middle colour)`,
+  );
+  lines.push(...i.notes, ...i.warnings.map((w) => `warning: ${w}`));
+  return lines;
+}
+
+async function outputKind(out: string | undefined): Promise<'png' | 'svg' | 'dir' | undefined> {
+  if (out === undefined) return undefined;
+  if (out.endsWith('/') || (await stat(out).then((s) => s.isDirectory(), () => false))) return 'dir';
+  const ext = extname(out).toLowerCase();
+  if (ext === '.png' || ext === '.svg') return ext.slice(1) as 'png' | 'svg';
+  if (ext === '') return 'dir';
+  throw new UsageError(`--out expects a .png or .svg file or a directory, but received '${out}'.`);
+}
+
+async function drawOne(model: Model, layer: Layer, options: FiltersOptions): Promise<void> {
+  const weights = kernelsOf(model, layer, options.weight);
+  const kind = await outputKind(options.out);
+  for (const weight of weights) {
+    const suffix = weights.length > 1 ? `-${weight.role}` : '';
+    let path: string;
+    if (kind === 'png' || kind === 'svg') {
+      const o = options.out!;
+      path = suffix ? `${o.slice(0, -4)}${suffix}${o.slice(-4)}` : o;
+    } else {
+      path = join(options.out ?? '.', `${safeName(layer.name)}${suffix}-filters.png`);
+    }
+    const fig = await figureOf(weight, options);
+    const body = path.toLowerCase().endsWith('.svg') ? fig.svg() : fig.png();
+    await writeFileAtomic(path, body);
+    process.stdout.write(`${describe(model, weight, fig).join('\n')}\nwrote ${path}\n`);
+  }
+}
+
+async function drawAll(model: Model, path: string, options: FiltersOptions): Promise<void> {
+  if (options.filters) throw new UsageError('--filters picks filters of one layer; use it with --layer <name>, not --layer all.');
+  const kind = await outputKind(options.out);
+  if (kind === 'png' || kind === 'svg') throw new UsageError(`--layer all writes one image per layer, so --out expects a directory, but received '${options.out}'.`);
+  const dir = options.out ?? `${basename(path).replace(/\.[^.]+$/, '')}-filters`;
+  const layers = layersWithKernels(model);
+  if (layers.length === 0) throw new UsageError(`${model.source} has no layer with a kernel to draw.`);
+  const entries: IndexEntry[] = [];
+  let n = 0;
+  for (const layer of layers) {
+    for (const weight of kernelsOf(model, layer, options.weight)) {
+      const fig = await figureOf(weight, options);
+      const file = `${String(n++).padStart(3, '0')}-${safeName(layer.name)}-${safeName(weight.role)}.png`;
+      const png = fig.png();
+      await writeFileAtomic(join(dir, file), png);
+      const lines = describe(model, weight, fig);
+      entries.push({ title: weightTitle(weight), file, png, lines });
+      process.stdout.write(`${lines.join('\n')}\n\n`);
+    }
+  }
+  const index = join(dir, 'index.html');
+  await writeFileAtomic(index, indexPage(`Filters of ${basename(path)}`, entries));
+  process.stdout.write(`wrote ${entries.length} images and ${index}\n`);
+}
+
+export function registerFilters(program: Command): void {
+  program
+    .command('filters')
+    .description('draw the filters of a layer as a grid of tiles (PNG or SVG) on one honest, shared scale')
+    .argument('<model>', 'model file: .h5, .keras, .weights.h5, model.json, .pt/.pth, .safetensors, .onnx')
+    .option('--layer <name|all>', 'layer to draw, or all (one image per layer with a kernel, plus index.html) (default: the first layer with a conv kernel)')
+    .option('--out <file.png|file.svg|dir>', 'output file or directory (default: <layer>-filters.png; for all: <model>-filters/)')
+    .addOption(
+      new Option('--normalize <mode>', 'shared: one symmetric scale for the whole layer; per-filter: each tile on its own')
+        .choices(['shared', 'per-filter'])
+        .default('shared'),
+    )
+    .addOption(new Option('--cmap <name>', `colormap: ${COLORMAP_NAMES.join(', ')}`).default(DEFAULT_COLORMAP))
+    .addOption(
+      new Option('--channels <auto|rgb|each|mean|c>', 'input channels: rgb composite, each as columns, their mean, or channel c; auto = rgb for 3 inputs, else each')
+        .argParser(parseChannels)
+        .default('auto'),
+    )
+    .option('--filters <range>', 'filters to draw, e.g. 0-15,20 (default: all)', parseRange)
+    .option('--scale <px>', 'pixels per kernel cell, 1-64 (default: automatic, tiles about 36 px)', parsePixels)
+    .option('--labels', 'draw filter indices in the PNG (SVG always has them)', false)
+    .option('--weight <role>', 'weight role or stored name (default: every kernel of the layer)')
+    .option('--config <arch.json>', 'architecture JSON for a weights-only file')
+    .option('--layout <layer=kind>', LAYOUT_HELP, collectLayout)
+    .action(
+      action(async (path: string, options: FiltersOptions) => {
+        const model = await openModel(path, { ...(options.config ? { config: options.config } : {}), layout: options.layout });
+        try {
+          if (options.layer === 'all') await drawAll(model, path, options);
+          else await drawOne(model, options.layer ? findLayer(model, options.layer) : firstConvLayer(model), options);
+        } finally {
+          model.close();
+        }
+      }),
+    );
+}

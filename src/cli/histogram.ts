@@ -1,0 +1,65 @@
+import { basename, extname } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { writeFileAtomic } from '../io/write.js';
+import type { LayerKind } from '../model/axes.js';
+import { UsageError } from '../model/errors.js';
+import { findLayer } from '../model/lookup.js';
+import type { Model, Weight } from '../model/model.js';
+import { openModel } from '../open.js';
+import { DEFAULT_BINS, histogramFigure, statsLine, type HistogramPanel } from '../render/histogram.js';
+import { kernelsOf, layersWithKernels, weightTitle } from '../render/kernels.js';
+import { collectLayout, LAYOUT_HELP } from './layout-option.js';
+import { action } from './run.js';
+
+interface HistogramOptions {
+  layer: string;
+  out?: string;
+  weight?: string;
+  bins: number;
+  config?: string;
+  layout?: Record<string, LayerKind>;
+}
+
+function parseBins(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 10000) throw new InvalidArgumentError(`Expects a whole number of bins from 1 to 10000, but received '${value}'.`);
+  return n;
+}
+
+function chosenWeights(model: Model, options: HistogramOptions): Weight[] {
+  if (options.layer !== 'all') return kernelsOf(model, findLayer(model, options.layer), options.weight);
+  const layers = layersWithKernels(model);
+  if (layers.length === 0) throw new UsageError(`${model.source} has no layer with a kernel; name a layer and a weight with --layer and --weight.`);
+  return layers.flatMap((l) => kernelsOf(model, l, options.weight));
+}
+
+export function registerHistogram(program: Command): void {
+  program
+    .command('histogram')
+    .description('weight distributions per layer (counts, range, mean, std on each plot) as SVG or PNG')
+    .argument('<model>', 'model file')
+    .option('--layer <name|all>', 'layer to plot, or all layers with a kernel', 'all')
+    .option('--out <file.svg|file.png>', 'output file (default: <model>-histogram.svg)')
+    .option('--weight <role>', 'weight role or stored name (default: the kernels)')
+    .option('--bins <n>', 'number of equal-width bins', parseBins, DEFAULT_BINS)
+    .option('--config <arch.json>', 'architecture JSON for a weights-only file')
+    .option('--layout <layer=kind>', LAYOUT_HELP, collectLayout)
+    .action(
+      action(async (path: string, options: HistogramOptions) => {
+        const out = options.out ?? `${basename(path).replace(/\.[^.]+$/, '')}-histogram.svg`;
+        const ext = extname(out).toLowerCase();
+        if (ext !== '.svg' && ext !== '.png') throw new UsageError(`--out expects a .svg or .png file, but received '${out}'.`);
+        const model = await openModel(path, { ...(options.config ? { config: options.config } : {}), layout: options.layout });
+        try {
+          const panels: HistogramPanel[] = [];
+          for (const w of chosenWeights(model, options)) panels.push({ title: weightTitle(w), data: (await w.read()).data });
+          const fig = histogramFigure(panels, options.bins);
+          await writeFileAtomic(out, ext === '.svg' ? fig.svg() : fig.png());
+          panels.forEach((p, i) => process.stdout.write(`${p.title}: ${statsLine(fig.histograms[i]!)}\n`));
+          process.stdout.write(`wrote ${out}\n`);
+        } finally {
+          model.close();
+        }
+      }),
+    );
+}
