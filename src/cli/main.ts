@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerActivations } from './activations.js';
-import { registerDemo } from './demo.js';
 import { registerDiff } from './diff.js';
 import { registerFilters } from './filters.js';
 import { registerHistogram } from './histogram.js';
@@ -24,7 +23,6 @@ registerDiff(program);
 registerFilters(program);
 registerHistogram(program);
 registerActivations(program);
-registerDemo(program);
 registerServe(program);
 registerReport(program);
 
