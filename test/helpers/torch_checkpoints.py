@@ -137,8 +137,7 @@ def write_onnx():
                         record(file, node.output[0], a, str(a.dtype))
 
     record_model("custom.onnx", onnx.load(path))
-    with torch.no_grad():
-        MANIFEST["custom.onnx.torch"] = {k: v.tolist() for k, v in net.state_dict().items() if v.dtype == torch.float32}
+    MANIFEST["values"] = {f"torch:{k}": v.flatten().tolist() for k, v in net.state_dict().items() if v.dtype == torch.float32}
 
     external = onnx.load(path)
     onnx.save_model(external, os.path.join(OUT, "external.onnx"), save_as_external_data=True,
