@@ -95,6 +95,33 @@ function summary(a: Activation): string[] {
   return [formatShape(a.shape), formatNumber(min), formatNumber(max), formatNumber(sum / a.data.length), pct];
 }
 
+export interface FigureOptions {
+  cmap: string;
+  normalize: MapNormalization;
+  top?: number;
+}
+
+/**
+ * One PNG per input sample of a layer's output: a feature-map grid for spatial outputs, bars of the
+ * top values for vectors; nothing for rank > 3 outputs. `inputNames[n]` names sample n in titles.
+ */
+export function activationPngs(a: Activation, net: RunnableModel, inputNames: readonly string[], options: FigureOptions): { sample: number; png: Uint8Array }[] {
+  const batch = a.shape[0] ?? 1;
+  const out: { sample: number; png: Uint8Array }[] = [];
+  for (let n = 0; n < batch; n++) {
+    const view = sampleView(a, n, outputChannelsFirst(net, a.node));
+    if (view.kind === 'other') continue;
+    const title = `${a.name} (${a.className}) output ${formatShape(a.shape.slice(1))} for ${inputNames[n] ?? `sample ${n}`}`;
+    const top = options.top ?? 10;
+    const scene =
+      view.kind === 'maps'
+        ? featureMapFigure(view, { title, colormap: options.cmap, normalize: options.normalize }).scene
+        : barFigure(view.values, { title: `${title}: top ${Math.min(top, view.values.length)}`, top });
+    out.push({ sample: n, png: sceneToPng(scene) });
+  }
+  return out;
+}
+
 async function writeActivation(
   a: Activation,
   net: RunnableModel,
@@ -107,19 +134,12 @@ async function writeActivation(
     await writeFileAtomic(path, encodeNpy(a.data, a.shape));
     return [path];
   }
+  const names = (input.images ?? []).map((im) => basename(im.path));
   const batch = a.shape[0] ?? 1;
   const written: string[] = [];
-  for (let n = 0; n < batch; n++) {
-    const view = sampleView(a, n, outputChannelsFirst(net, a.node));
-    if (view.kind === 'other') continue;
-    const inputName = input.images?.[n] ? basename(input.images[n]!.path) : `sample ${n}`;
-    const title = `${a.name} (${a.className}) output ${formatShape(a.shape.slice(1))} for ${inputName}`;
-    const scene =
-      view.kind === 'maps'
-        ? featureMapFigure(view, { title, colormap: options.cmap, normalize: options.normalize }).scene
-        : barFigure(view.values, { title: `${title}: top ${Math.min(options.top ?? 10, view.values.length)}`, top: options.top ?? 10 });
-    const path = pathOf(batch > 1 ? `${a.name}_${n}` : a.name);
-    await writeFileAtomic(path, sceneToPng(scene));
+  for (const { sample, png } of activationPngs(a, net, names, options)) {
+    const path = pathOf(batch > 1 ? `${a.name}_${sample}` : a.name);
+    await writeFileAtomic(path, png);
     written.push(path);
   }
   return written;

@@ -47,7 +47,7 @@ export function checkInput(net: RunnableModel, index: number, batch: InputBatch)
   const fits = batch.shape.length === expected.length && expected.every((d, i) => i === 0 || d === null || d === batch.shape[i]);
   if (!fits) {
     throw new InputError(
-      `${net.source} expects input ${index} of shape ${describe([null, ...expected.slice(1)])}, but received ${describe(batch.shape)}.`,
+      `${net.source} expects ${net.inputShapes.length > 1 ? `input ${index}` : 'input'} of shape ${describe([null, ...expected.slice(1)])}, but received ${describe(batch.shape)}.`,
     );
   }
 }
