@@ -1,0 +1,109 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decode } from 'fast-png';
+import type { Browser, Page } from 'playwright-core';
+import { buildClient } from '../../scripts/build-client.js';
+import { fixture, FIXTURES } from '../helpers/fixtures.js';
+import { needsPython, runPython } from '../helpers/python.js';
+
+/** Debian's chromium, driven by playwright-core (which never downloads a browser of its own). */
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** The skip reason for browser tests: chromium, the shared fixtures and h5py (the oracle) are all needed. */
+export function browserSkip(): string | false {
+  if (!existsSync(CHROMIUM)) return `${CHROMIUM} not found (install Debian's chromium package)`;
+  if (!existsSync(FIXTURES)) return `shared fixtures not found at ${FIXTURES}`;
+  return needsPython('h5py', 'numpy').skip;
+}
+
+export async function launchChromium(): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** A fresh build of the client in a temporary folder, so tests never see a stale dist/. */
+export async function freshClient(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'convscope-client-'));
+  await buildClient(dir);
+  return dir;
+}
+
+export const DIGITS_H5 = fixture('08_xfmt_keras2h5_tfjs', 'digit-recognizer-model.h5');
+
+/**
+ * A second checkpoint of the digit recognizer written with h5py: filter 3 of conv2d scaled by 1.5,
+ * everything else byte-identical. Returns its path.
+ */
+export function changedCheckpoint(dir: string): string {
+  const out = join(dir, 'digits-changed.h5');
+  runPython(
+    'import sys, shutil, h5py\nshutil.copyfile(sys.argv[1], sys.argv[2])\n' +
+      'with h5py.File(sys.argv[2], "r+") as f:\n    k = f["model_weights/conv2d/conv2d/kernel:0"]\n    v = k[...]\n    v[..., 3] *= 1.5\n    k[...] = v\n',
+    [DIGITS_H5, out],
+  );
+  return out;
+}
+
+/** conv2d's kernel value [kh, kw, in, out] as h5py reads it: the oracle for values the page shows. */
+export function h5pyKernelValue(index: [number, number, number, number]): number {
+  return Number(
+    runPython('import sys, h5py\nf = h5py.File(sys.argv[1], "r")\nprint(repr(float(f["model_weights/conv2d/conv2d/kernel:0"][tuple(int(i) for i in sys.argv[2:])])))', [
+      DIGITS_H5,
+      ...index.map(String),
+    ]).trim(),
+  );
+}
+
+export interface Pixels {
+  width: number;
+  height: number;
+  /** RGB, 3 bytes per pixel. */
+  data: number[];
+}
+
+/** The RGB pixels of every canvas matching `selector`, as drawn in the page. */
+export function canvasPixels(page: Page, selector: string): Promise<Pixels[]> {
+  return page.$$eval(selector, (canvases) =>
+    (canvases as HTMLCanvasElement[]).map((c) => {
+      const rgba = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      const data: number[] = [];
+      for (let i = 0; i < rgba.length; i += 4) data.push(rgba[i]!, rgba[i + 1]!, rgba[i + 2]!);
+      return { width: c.width, height: c.height, data };
+    }),
+  );
+}
+
+/** Decodes an RGB(A) PNG into RGB pixels. */
+export function pngPixels(bytes: Uint8Array): Pixels {
+  const png = decode(bytes);
+  const channels = png.channels;
+  const data: number[] = [];
+  for (let i = 0; i < png.width * png.height; i++) data.push(png.data[i * channels]!, png.data[i * channels + 1]!, png.data[i * channels + 2]!);
+  return { width: png.width, height: png.height, data };
+}
+
+/** Every position where `tile` appears pixel for pixel inside `image`. */
+export function findTile(image: Pixels, tile: Pixels): [number, number][] {
+  const hits: [number, number][] = [];
+  for (let y = 0; y + tile.height <= image.height; y++) {
+    for (let x = 0; x + tile.width <= image.width; x++) {
+      let same = true;
+      for (let ty = 0; ty < tile.height && same; ty++) {
+        const a = ((y + ty) * image.width + x) * 3;
+        const b = ty * tile.width * 3;
+        for (let k = 0; k < tile.width * 3; k++) {
+          if (image.data[a + k] !== tile.data[b + k]) {
+            same = false;
+            break;
+          }
+        }
+      }
+      if (same) hits.push([x, y]);
+    }
+  }
+  return hits;
+}
