@@ -31,7 +31,8 @@ async function compareLayer(root: HTMLElement, backend: Backend, layer: LayerDif
   const scale = Math.max(absMax(before), absMax(after), absMax(delta));
   const controls = { ...defaultControls(), channels: before.dim('in') === 3 ? ('rgb' as const) : ('auto' as const) };
   const kernelDiff = layer.weights.find((w) => w.weight === rowBefore.kernel!.role);
-  const ranked = (kernelDiff?.filters ?? []).slice(0, 8);
+  const moved = (kernelDiff?.filters ?? []).filter((f) => f.verdict !== 'unchanged');
+  const ranked = moved.slice(0, 8);
   const rankedSet = new Set(ranked.map((f) => f.filter));
   const hover = h('div', { class: 'hover-label', 'data-testid': 'diff-hover' }, 'hover a tile');
   const byFilter = new Map((kernelDiff?.filters ?? []).map((f) => [f.filter, f]));
@@ -57,7 +58,7 @@ async function compareLayer(root: HTMLElement, backend: Backend, layer: LayerDif
   clear(
     root,
     h('h3', {}, `${layer.name}${layer.afterName !== layer.name ? ` → ${layer.afterName}` : ''}: ${layer.verdict}`),
-    h('p', { class: 'facts' }, `one shared symmetric scale ±${fmt(scale)} for before, after and after − before; outlined tiles are the most changed filters`),
+    h('p', { class: 'facts' }, `one shared symmetric scale ±${fmt(scale)} for before, after and after − before; outlined tiles are the most changed filters${moved.length > 8 ? ` (8 of ${moved.length} that changed)` : ''}`),
     row('before', before, 'diff-before'),
     row('after', after, 'diff-after'),
     row('after − before', delta, 'diff-delta'),
