@@ -219,3 +219,35 @@ export function parseKerasArchitecture(json: unknown, where: string): KerasArchi
 export function findKerasLayer(arch: KerasArchitecture, name: string): KerasLayerSpec | undefined {
   return arch.layers.find((l) => l.name === name);
 }
+
+/** A shape as Keras stores it: null for the batch (or any free) dimension. */
+export type KerasShape = readonly (number | null)[];
+
+/**
+ * The model's input shapes including the batch dimension: from InputLayer configs (`batch_input_shape`
+ * in Keras 1/2 and TF.js, `batch_shape` in Keras 3), else from the first layer's `batch_input_shape`
+ * (Keras 2.0 Sequential without an InputLayer).
+ */
+export function kerasInputShapes(arch: KerasArchitecture): KerasShape[] {
+  const shapeOf = (config: Readonly<Record<string, unknown>>): KerasShape | undefined => {
+    const shape = config.batch_shape ?? config.batch_input_shape;
+    return Array.isArray(shape) && shape.every((d) => d === null || typeof d === 'number') ? (shape as KerasShape) : undefined;
+  };
+  const top = arch.layers.filter((l) => l.parents.length === 0);
+  const inputs = top.filter((l) => l.className === 'InputLayer').map((l) => shapeOf(l.config));
+  if (inputs.length > 0) return inputs.filter((s): s is KerasShape => s !== undefined);
+  const first = top[0] ?? arch.layers[0];
+  const shape = first ? shapeOf(first.config) : undefined;
+  return shape ? [shape] : [];
+}
+
+/**
+ * The dtype a layer computes in: a plain string (`'float32'`, Keras 2 / TF.js) or the name inside a
+ * Keras 3 DTypePolicy object (`{ class_name: 'DTypePolicy', config: { name: 'mixed_float16' } }`).
+ */
+export function kerasDType(config: Readonly<Record<string, unknown>>): string | undefined {
+  const dtype = config.dtype;
+  if (typeof dtype === 'string') return dtype;
+  if (isObject(dtype) && isObject(dtype.config) && typeof dtype.config.name === 'string') return dtype.config.name;
+  return undefined;
+}

@@ -46,8 +46,13 @@ export interface Hdf5File {
 type H5Module = typeof H5;
 
 const CHUNK = 8 * 1024 * 1024;
+/** h5wasm reads a dataset into 32-bit WebAssembly memory: one tensor must stay well below 4 GiB. */
+const MAX_DATASET_BYTES = 2 ** 31;
 let modulePromise: Promise<H5Module> | undefined;
 let tempCounter = 0;
+/** Temporary copies still open, deleted at exit if a model was never closed. */
+const temporaryFiles = new Set<string>();
+let exitHookInstalled = false;
 
 function isNode(): boolean {
   return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
@@ -134,7 +139,18 @@ async function localCopy(source: ByteSource): Promise<{ path: string; cleanup: (
     throw e;
   }
   closeSync(fd);
-  return { path, cleanup: () => rmSync(path, { force: true }) };
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => temporaryFiles.forEach((p) => rmSync(p, { force: true })));
+  }
+  temporaryFiles.add(path);
+  return {
+    path,
+    cleanup: () => {
+      temporaryFiles.delete(path);
+      rmSync(path, { force: true });
+    },
+  };
 }
 
 async function memfsCopy(h5: H5Module, source: ByteSource): Promise<{ path: string; cleanup: () => void }> {
@@ -242,6 +258,13 @@ export async function openHdf5(source: ByteSource): Promise<Hdf5File> {
         }
         const meta = e.metadata;
         const shape = e.shape ?? [];
+        const bytes = shape.reduce((a, b) => a * b, 1) * meta.size;
+        const compressed = e.filters.length > 0;
+        if ((!compressed && bytes > source.size) || bytes > MAX_DATASET_BYTES) {
+          throw new ModelFormatError(
+            `${name}: ${what} at '${path}' declares shape (${shape.join(', ')}), which is ${bytes} bytes, but ${compressed ? `convscope reads at most ${MAX_DATASET_BYTES} bytes per tensor` : `the file has only ${source.size} bytes`}.`,
+          );
+        }
         return { path, shape, dtype: toDType(name, path, meta) };
       });
     },
