@@ -131,7 +131,7 @@ function flatten(groups: readonly VarsGroup[]): VarsGroup[] {
 export function openKeras3Weights(
   file: Hdf5File,
   arch: KerasArchitecture | undefined,
-  info: { format: FormatId; version?: string; metadata?: Record<string, string> },
+  info: { format: FormatId; source?: string; version?: string; metadata?: Record<string, string> },
 ): Model {
   const groups = walk(file, '');
   const byName = new Map((arch?.layers ?? []).map((l) => [l.name, l]));
@@ -160,7 +160,7 @@ export function openKeras3Weights(
     format: info.format,
     framework: 'keras',
     ...(info.version ? { frameworkVersion: info.version } : {}),
-    source: file.name,
+    source: info.source ?? file.name,
     layers: buildKerasLayers(file.name, stored, arch),
     ...(arch ? { config: arch.json } : {}),
     ...(info.metadata ? { metadata: info.metadata } : {}),
@@ -233,6 +233,7 @@ export const kerasV3Reader: FormatReader = {
     try {
       return openKeras3Weights(file, arch, {
         format: 'keras-v3',
+        source: source.name,
         ...(metadata.keras_version ? { version: metadata.keras_version } : {}),
         metadata,
       });

@@ -143,6 +143,7 @@ describe('generated Keras 3 .weights.h5 and .keras', () => {
       const model = await openModel(path);
       try {
         assert.equal(model.format, 'keras-v3');
+        assert.equal(model.source, path);
         assert.equal(model.frameworkVersion, '3.4.1');
         assert.equal(model.metadata?.date_saved, '2024-07-01@12:00:00');
         await assertExact(model, tensors);
