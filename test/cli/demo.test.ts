@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { decode } from 'fast-png';
+import { openModel } from '../../src/open.js';
+import { runCli } from '../helpers/cli.js';
+
+test('convscope demo builds, saves, inspects, slices filter 6 and draws filters and feature maps', async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'convscope-demo-')), 'demo');
+  const started = Date.now();
+  const r = await runCli(['demo', '--out', out]);
+  const seconds = (Date.now() - started) / 1000;
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '', 'no tfjs banner or warnings');
+  assert.match(r.stdout, /conv_1\s+Conv2D\s+kernel\s+\(5, 5, 1, 96\)\s+\[kh, kw, in, out\]\s+float32\s+2,400/);
+  assert.match(r.stdout, /filter 6 of conv_1: shape \(5, 5, 1\) \[kh, kw, in\] = kernel\[:, :, :, 6\] in Keras \/ TensorFlow\.js/);
+  assert.match(r.stdout, /conv_1 output \(1, 64, 160, 96\)/);
+
+  // The 5x5 values printed for filter 6 are kernel[:, :, 0, 6] of the saved file.
+  const model = await openModel(join(out, 'model', 'model.json'));
+  const kernel = await model.layers.find((l) => l.name === 'conv_1')!.weights.find((w) => w.role === 'kernel')!.read();
+  model.close();
+  const printed = r.stdout
+    .split('\n')
+    .slice(r.stdout.split('\n').findIndex((l) => l.includes('filter 6 of conv_1')) + 2)
+    .slice(0, 5)
+    .map((l) => l.trim().split(/\s+/).map(Number));
+  for (let i = 0; i < 5; i++) {
+    for (let j = 0; j < 5; j++) {
+      const v = kernel.at({ kh: i, kw: j, in: 0, out: 6 });
+      assert.ok(Math.abs(printed[i]![j]! - v) <= Math.abs(v) * 1e-3 + 1e-9, `[${i}, ${j}] printed ${printed[i]![j]} stored ${v}`);
+    }
+  }
+  // Glorot normal with fan_in 25, fan_out 2400: std sqrt(2 / 2425) = 0.0287 (truncated at 2 std).
+  const std = Math.sqrt(kernel.toArray().reduce((s, v) => s + v * v, 0) / kernel.size);
+  assert.ok(std > 0.02 && std < 0.0287, `kernel std ${std}`);
+
+  for (const name of ['conv_1-filters.png', 'conv_1-activations.png']) {
+    const png = decode(readFileSync(join(out, name)));
+    assert.ok(png.width > 100 && png.height > 100, name);
+  }
+  assert.ok(seconds < 60, `demo took ${seconds} s`);
+});
