@@ -7,6 +7,7 @@ import { registerHistogram } from './histogram.js';
 import { registerInspect } from './inspect.js';
 import { registerReport } from './report.js';
 import { registerServe } from './serve.js';
+import { registerTrain } from './train.js';
 import { registerWeights } from './weights.js';
 
 const program = new Command();
@@ -25,5 +26,6 @@ registerHistogram(program);
 registerActivations(program);
 registerServe(program);
 registerReport(program);
+registerTrain(program);
 
 await program.parseAsync(process.argv);

@@ -153,11 +153,8 @@ async function culprit(layers: ReadonlyMap<string, TfjsLayerJson>): Promise<stri
   return '';
 }
 
-/**
- * Builds the runnable network of `model` (its stored architecture and weights) on the current tfjs
- * backend. `fresh: true` keeps the layers' initialisers' values instead (training from scratch).
- */
-export async function buildModel(model: Model, options: { fresh?: boolean } = {}): Promise<RunnableModel> {
+/** Builds the runnable network of `model` (its stored architecture and weights) on the current tfjs backend. */
+export async function buildModel(model: Model): Promise<RunnableModel> {
   if (model.config === undefined) {
     throw new UnsupportedError(
       `${model.source} holds weights but no architecture, so convscope cannot run it; give the architecture with --config arch.json.`,
@@ -179,7 +176,7 @@ export async function buildModel(model: Model, options: { fresh?: boolean } = {}
     throw new UnsupportedError(`${model.source}: TensorFlow.js cannot build this network: ${await culprit(layers)}${(e as Error).message}`);
   }
   try {
-    if (!options.fresh) await loadWeights(model, graph, kerasClasses, net);
+    await loadWeights(model, graph, kerasClasses, net);
   } catch (e) {
     net.dispose();
     throw e;

@@ -1,0 +1,128 @@
+import { join } from 'node:path';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { initBackend } from '../compute/backend.js';
+import { saveCheckpoint } from '../compute/checkpoint.js';
+import { loadTrainable } from '../compute/trainable.js';
+import { trainModel, type EpochSummary } from '../compute/train.js';
+import { watchWeights, type WatchEvery, type WeightWatch } from '../compute/watch.js';
+import { DATA_SPEC_HELP, loadDataset, type PixelScale } from '../data/index.js';
+import { action, parseIndex } from './run.js';
+
+interface TrainCliOptions {
+  data: string;
+  epochs: number;
+  batch: number;
+  lr?: number;
+  optimizer: 'sgd' | 'adam';
+  scale: PixelScale;
+  out: string;
+  watch?: WatchEvery;
+  testFraction: number;
+  seed: number;
+  config?: string;
+}
+
+/** Keras' default learning rates. */
+const DEFAULT_LR = { sgd: 0.01, adam: 0.001 } as const;
+
+function parsePositive(value: string): number {
+  const n = Number(value);
+  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('Expects a positive number.');
+  return n;
+}
+
+function parseCount(value: string): number {
+  const n = parseIndex(value);
+  if (n === 0) throw new InvalidArgumentError('Expects a positive integer.');
+  return n;
+}
+
+function parseWatch(value: string): WatchEvery {
+  if (value === 'every-epoch') return 'epoch';
+  const m = /^(\d+)-batch(es)?$/.exec(value);
+  if (m && Number(m[1]) > 0) return { batches: Number(m[1]) };
+  throw new InvalidArgumentError("Expects 'every-epoch' or '<n>-batches' (e.g. 50-batches).");
+}
+
+function epochLine(s: EpochSummary, epochs: number, images: number, dir: string): string {
+  return (
+    `epoch ${s.epoch}/${epochs}: loss ${s.loss.toFixed(4)} accuracy ${(100 * s.accuracy).toFixed(2)}% | ` +
+    `held-out loss ${s.testLoss.toFixed(4)} accuracy ${(100 * s.testAccuracy).toFixed(2)}% | ` +
+    `${s.seconds.toFixed(1)} s, ${Math.round(images / s.seconds)} images/s -> ${dir}`
+  );
+}
+
+/** One line on the last recorded update-to-weight ratios: the health signal (healthy around 1e-3). */
+function watchLine(watch: WeightWatch, dir: string): string {
+  const last = watch.records.at(-1);
+  const ratios = (last?.weights ?? []).filter((w) => w.updateRatio !== null && w.role !== 'bias');
+  if (ratios.length === 0) return `weight snapshots and summary.jsonl in ${dir}`;
+  const format = (w: (typeof ratios)[number]) => `${w.layer}/${w.role} ${w.updateRatio!.toExponential(1)}`;
+  const sorted = [...ratios].sort((a, b) => a.updateRatio! - b.updateRatio!);
+  return `update/weight ratio (healthy ~1e-3): lowest ${format(sorted[0]!)}, highest ${format(sorted.at(-1)!)}; snapshots and summary.jsonl in ${dir}`;
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train a model on a data set on the wasm backend, with a progress bar, checkpoints and optional weight watching')
+    .argument('<model-or-config>', 'Keras (.keras, .h5) or TF.js model.json to continue from, or an architecture JSON to start fresh')
+    .requiredOption('--data <spec>', `data set: ${DATA_SPEC_HELP}`)
+    .option('--epochs <n>', 'passes over the training set', parseCount, 5)
+    .option('--batch <n>', 'images per update', parseCount, 32)
+    .option('--lr <x>', 'learning rate (default: 0.01 for sgd, 0.001 for adam)', parsePositive)
+    .addOption(new Option('--optimizer <name>', 'update rule').choices(['sgd', 'adam']).default('adam'))
+    .addOption(new Option('--scale <scale>', 'pixel scale fed to the model: raw 0..255 or unit 0..1').choices(['raw', 'unit']).default('unit'))
+    .option('--out <dir>', 'checkpoint directory: epoch-NNN/ per epoch (model.json, weights.bin, model.safetensors)', 'convscope-train')
+    .option('--watch <every>', "record weight snapshots and health: 'every-epoch' or '<n>-batches' (into <out>/watch)", parseWatch)
+    .option('--test-fraction <f>', 'held-out share for data sets without an official test split', parsePositive, 0.2)
+    .option('--seed <n>', 'seed of the split and the shuffles', parseIndex, 0)
+    .option('--config <arch.json>', 'architecture JSON for a weights-only file')
+    .action(
+      action(async (path: string, options: TrainCliOptions) => {
+        await initBackend('wasm');
+        const data = await loadDataset(options.data, { testFraction: options.testFraction, seed: options.seed });
+        const { model, notes } = await loadTrainable(path, options.config ? { config: options.config } : {});
+        for (const note of notes) process.stdout.write(`note: ${note}\n`);
+        const watchDir = join(options.out, 'watch');
+        const watch = options.watch ? watchWeights(model, { dir: watchDir, every: options.watch }) : undefined;
+        const lr = options.lr ?? DEFAULT_LR[options.optimizer];
+        process.stdout.write(
+          `training ${path} on ${data.name}: ${data.train.count} images (${data.height}x${data.width}x${data.channels}, ${data.classes.length} classes), ` +
+            `${data.test.count} held out; ${options.optimizer} lr ${lr}, batch ${options.batch}, scale ${options.scale}\n`,
+        );
+        const bar = new SingleBar({
+          format: 'epoch {epoch} |{bar}| {value}/{total} batches | loss {loss} acc {acc} | {speed} img/s | ETA {eta_formatted}',
+          hideCursor: true,
+          clearOnComplete: true,
+        });
+        try {
+          await trainModel(model, data, {
+            epochs: options.epochs,
+            batchSize: options.batch,
+            learningRate: lr,
+            optimizer: options.optimizer,
+            scale: options.scale,
+            seed: options.seed,
+            watch,
+            onBatch: (p) => {
+              const values = { epoch: `${p.epoch + 1}/${options.epochs}`, loss: p.loss.toFixed(4), acc: `${(100 * p.accuracy).toFixed(1)}%`, speed: Math.round(p.imagesPerSecond) };
+              if (p.batch === 1) bar.start(p.batches, 1, values);
+              else bar.update(p.batch, values);
+            },
+            onEpoch: async (s) => {
+              bar.stop();
+              const dir = join(options.out, `epoch-${String(s.epoch).padStart(3, '0')}`);
+              await saveCheckpoint(model, dir, { epoch: String(s.epoch), data: data.name });
+              process.stdout.write(`${epochLine(s, options.epochs, data.train.count, dir)}\n`);
+            },
+          });
+        } finally {
+          bar.stop();
+          model.dispose();
+        }
+        if (watch) process.stdout.write(`${watchLine(watch, watchDir)}\n`);
+      }),
+    );
+}
