@@ -3,19 +3,15 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileSource, findLayer, findWeight, openModel, type Model, type Weight } from '../../src/index.js';
+import { fileSource, findLayer, findWeight, openModel, type Model } from '../../src/index.js';
 import { readOnnxTensor } from '../../src/formats/onnx.js';
 import { runCli } from '../helpers/cli.js';
 import { needsPython, runPython } from '../helpers/python.js';
-import { digest, generated } from '../helpers/torch-files.js';
-
-function weightsOf(model: Model): Map<string, Weight> {
-  return new Map(model.layers.flatMap((l) => l.weights.map((w) => [w.name, w] as const)));
-}
+import { digest, generated, weightsByName } from '../helpers/torch-files.js';
 
 /** Every listed tensor equals onnx.numpy_helper.to_array; every float tensor of the file is listed. */
 async function assertMatchesNumpyHelper(model: Model, expected: Record<string, { shape: number[]; sha256: string; dtype: string }>): Promise<void> {
-  const weights = weightsOf(model);
+  const weights = weightsByName(model);
   for (const [name, e] of Object.entries(expected)) {
     const w = weights.get(name);
     if (!w) {

@@ -2,33 +2,17 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decodeNpy, findLayer, findWeight, openModel, type Model, type Weight } from '../../src/index.js';
+import { decodeNpy, findLayer, findWeight, openModel, type Model } from '../../src/index.js';
 import { runCli } from '../helpers/cli.js';
 import { fixture, needsFixtures } from '../helpers/fixtures.js';
 import { needsPython } from '../helpers/python.js';
-import { digest, generated } from '../helpers/torch-files.js';
+import { assertMatchesManifest, digest, generated, weightsByName } from '../helpers/torch-files.js';
 
 const torchOk = needsPython('torch', 'torchvision');
 
-function weightsOf(model: Model): Map<string, Weight> {
-  return new Map(model.layers.flatMap((l) => l.weights.map((w) => [w.name, w] as const)));
-}
-
-/** Every tensor torch wrote is listed once, with its shape and dtype, and reads back bit-exactly. */
 async function assertAllEqual(file: string): Promise<Model> {
-  const g = generated('torch');
-  const model = await openModel(g.path(file));
-  const expected = g.manifest[file]!;
-  const weights = weightsOf(model);
-  assert.deepEqual([...weights.keys()].sort(), Object.keys(expected).sort(), `${file}: the same keys as the state dict`);
-  for (const [key, e] of Object.entries(expected)) {
-    const w = weights.get(key)!;
-    assert.deepEqual(w.shape, e.shape, `${key} shape`);
-    assert.equal(w.dtype, e.dtype, `${key} dtype`);
-    const t = await w.read();
-    assert.deepEqual(t.shape, e.shape);
-    assert.equal(digest(t), e.sha256, `${file}: ${key} values differ from torch's`);
-  }
+  const model = await openModel(generated('torch').path(file));
+  await assertMatchesManifest(model, generated('torch').manifest[file]!);
   return model;
 }
 
@@ -59,7 +43,7 @@ describe('PyTorch checkpoints written by torch.save', torchOk, () => {
 
   it('float16, bfloat16 and a non-contiguous view hold the values torch prints', async () => {
     const model = await openModel(generated('torch').path('custom.pt'));
-    const read = async (key: string) => (await weightsOf(model).get(key)!.read()).toArray();
+    const read = async (key: string) => (await weightsByName(model).get(key)!.read()).toArray();
     const { values: printed } = generated('torch');
     const expected = Object.fromEntries(['extras.half', 'extras.bf16', 'extras.noncontig', 'extras.transposed'].map((k) => [k, printed[k]!]));
     for (const [key, values] of Object.entries(expected)) assert.deepEqual(await read(key), values, key);
@@ -96,7 +80,7 @@ describe('PyTorch checkpoints written by torch.save', torchOk, () => {
   it('a whole pickled model lists its tensors under state_dict names and names its class as unsupported', async () => {
     const model = await openModel(generated('torch').path('whole.pt'));
     const expected = generated('torch').manifest['custom.pt']!;
-    const weights = weightsOf(model);
+    const weights = weightsByName(model);
     assert.deepEqual([...weights.keys()].sort(), Object.keys(expected).filter((k) => !k.startsWith('extras')).sort());
     assert.equal(digest(await weights.get('up.weight')!.read()), expected['up.weight']!.sha256);
     assert.ok(model.notes?.some((n) => n.includes('__main__.Custom') && n.includes('unsupported')), String(model.notes));

@@ -2,11 +2,12 @@
  * Runs test/helpers/torch_checkpoints.py once per test process and kind of file, in a temp dir, and
  * compares tensors against the manifest it writes (sha256 of the values widened to float64).
  */
+import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NamedTensor } from '../../src/index.js';
+import type { Model, NamedTensor, Weight } from '../../src/index.js';
 import { fixture, ROOT } from './fixtures.js';
 import { runPython } from './python.js';
 
@@ -47,4 +48,23 @@ export function generated(what: 'torch' | 'onnx' | 'safetensors' | 'malicious'):
 export function digest(tensor: NamedTensor): string {
   const values = Float64Array.from(tensor.toArray());
   return createHash('sha256').update(new Uint8Array(values.buffer)).digest('hex');
+}
+
+/** A model's weights by stored name. */
+export function weightsByName(model: Model): Map<string, Weight> {
+  return new Map(model.layers.flatMap((l) => l.weights.map((w) => [w.name, w] as const)));
+}
+
+/** Every tensor of the manifest is listed once, with its shape and dtype, and reads back bit-exactly. */
+export async function assertMatchesManifest(model: Model, expected: Record<string, ManifestEntry>): Promise<void> {
+  const weights = weightsByName(model);
+  assert.deepEqual([...weights.keys()].sort(), Object.keys(expected).sort(), `${model.source}: the same tensor names`);
+  for (const [key, e] of Object.entries(expected)) {
+    const w = weights.get(key)!;
+    assert.deepEqual(w.shape, e.shape, `${key} shape`);
+    assert.equal(w.dtype, e.dtype, `${key} dtype`);
+    const t = await w.read();
+    assert.deepEqual(t.shape, e.shape);
+    assert.equal(digest(t), e.sha256, `${model.source}: ${key} values differ from the oracle's`);
+  }
 }
