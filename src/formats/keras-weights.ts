@@ -1,5 +1,5 @@
 import { genericAxes, kerasAxes, kerasLayerKind, type AxisName } from '../model/axes.js';
-import type { DType, TensorData } from '../model/dtype.js';
+import type { TensorData } from '../model/dtype.js';
 import { ModelFormatError } from '../model/errors.js';
 import type { Layer, Weight } from '../model/model.js';
 import { NamedTensor } from '../tensor/named-tensor.js';
@@ -10,15 +10,10 @@ import type { KerasArchitecture, KerasLayerSpec } from './keras-config.js';
  * optional architecture become Layers with roles and named axes.
  */
 
-/** One tensor as a file stores it, before it is attached to a layer. */
-export interface StoredWeight {
-  /** The name or path as stored (`conv2d/kernel:0`, `layers/conv2d/vars/0`). */
-  readonly name: string;
-  readonly role: string;
+/** One tensor as a file stores it (name as stored, role, shape, stored dtype), before it is attached to a layer. */
+export interface StoredWeight extends Pick<Weight, 'name' | 'role' | 'shape' | 'dtype'> {
   /** Layer names that may own the tensor, most specific first; the last one is used when none is known. */
   readonly owners: readonly string[];
-  readonly shape: readonly number[];
-  readonly dtype: DType;
   readonly read: () => Promise<TensorData>;
 }
 
