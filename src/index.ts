@@ -4,6 +4,15 @@
 export { openModel, type OpenModelOptions } from './open.js';
 export { openSource, READERS } from './formats/index.js';
 export type { FormatReader, OpenOptions, Probe } from './formats/reader.js';
+export {
+  parseKerasArchitecture,
+  kerasInputShapes,
+  kerasDType,
+  type KerasArchitecture,
+  type KerasContainer,
+  type KerasLayerSpec,
+  type KerasShape,
+} from './formats/keras-config.js';
 export type { Model, Layer, Weight, FormatId, Framework, WeightRole } from './model/model.js';
 export { type AxisName, type LayerKind, kerasAxes, torchAxes, kerasLayerKind, genericAxes } from './model/axes.js';
 export type { DType, TensorData } from './model/dtype.js';
