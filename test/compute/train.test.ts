@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initBackend, tf } from '../../src/compute/backend.js';
+import { initBackend } from '../../src/compute/backend.js';
 import { trainModel, type EpochSummary } from '../../src/compute/train.js';
 import { watchWeights, type WeightWatch } from '../../src/compute/watch.js';
 import { loadDataset } from '../../src/data/index.js';
