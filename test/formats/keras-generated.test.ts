@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { findLayer, findWeight, openModel, type Model } from '../../src/index.js';
 import {
   keras3Sequential,
+  writeKeras1ThH5,
   writeKeras2FullH5,
   writeKeras2WeightsH5,
   writeKeras3WeightsH5,
@@ -66,6 +67,25 @@ describe('generated Keras 2 full-model h5', () => {
       model.close();
     }
     await assert.rejects(findWeight(findLayer(model, 'fc')).read(), /was closed/);
+  });
+});
+
+describe('generated Keras 1 h5 with dim_ordering th', () => {
+  it('names the [out, in, kh, kw] kernel axes and maps W, b, running_mean, running_std to roles', async () => {
+    const { path, tensors } = await writeKeras1ThH5(dir);
+    const model = await openModel(path);
+    try {
+      assert.equal(model.frameworkVersion, '1.2.2');
+      assert.deepEqual(axesOf(model, 'convolution2d_1', 'kernel'), ['out', 'in', 'kh', 'kw']);
+      assert.deepEqual(findLayer(model, 'batchnormalization_1').weights.map((w) => w.role), ['gamma', 'beta', 'moving_mean', 'moving_variance']);
+      assert.equal(findWeight(findLayer(model, 'batchnormalization_1'), 'moving_variance').name, 'batchnormalization_1_running_std:0');
+      await assertExact(model, tensors);
+      const filter = (await findWeight(findLayer(model, 'convolution2d_1')).read()).filter(2);
+      assert.deepEqual(filter.axes, ['in', 'kh', 'kw']);
+      assert.deepEqual(Array.from(filter.data as Float32Array), Array.from(tensors[0]!.data.subarray(2 * 18, 3 * 18)));
+    } finally {
+      model.close();
+    }
   });
 });
 

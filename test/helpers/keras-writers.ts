@@ -353,3 +353,41 @@ export function writeTfjsModel(dir: string): TfjsFixture {
     ],
   };
 }
+
+/**
+ * A Keras 1.2 `model.save()` with dim_ordering 'th': Convolution2D kernels stored [out, in, kh, kw],
+ * weights named `<layer>_W:0` directly under the layer group, BatchNormalization with running_std.
+ */
+export async function writeKeras1ThH5(dir: string): Promise<{ path: string; tensors: TensorSpec[] }> {
+  const { File } = await h5wasm();
+  const tensors: (TensorSpec & { stored: string })[] = [
+    { ...tensor('convolution2d_1', 'kernel', [4, 2, 3, 3], 51), stored: 'convolution2d_1_W:0' },
+    { ...tensor('convolution2d_1', 'bias', [4], 52), stored: 'convolution2d_1_b:0' },
+    { ...tensor('batchnormalization_1', 'gamma', [4], 53), stored: 'batchnormalization_1_gamma:0' },
+    { ...tensor('batchnormalization_1', 'beta', [4], 54), stored: 'batchnormalization_1_beta:0' },
+    { ...tensor('batchnormalization_1', 'moving_mean', [4], 55), stored: 'batchnormalization_1_running_mean:0' },
+    { ...tensor('batchnormalization_1', 'moving_variance', [4], 56), stored: 'batchnormalization_1_running_std:0' },
+  ];
+  const config = {
+    class_name: 'Sequential',
+    config: [
+      { class_name: 'Convolution2D', config: { name: 'convolution2d_1', nb_filter: 4, nb_row: 3, nb_col: 3, dim_ordering: 'th', batch_input_shape: [null, 2, 8, 8], trainable: true } },
+      { class_name: 'BatchNormalization', config: { name: 'batchnormalization_1', axis: 1, mode: 0, trainable: true } },
+    ],
+  };
+  const path = join(dir, 'keras1-th.h5');
+  const f = new File(path, 'w');
+  f.create_attribute('keras_version', '1.2.2');
+  f.create_attribute('model_config', JSON.stringify(config));
+  const mw = f.create_group('model_weights');
+  const layers = ['convolution2d_1', 'batchnormalization_1'];
+  mw.create_attribute('layer_names', layers, [layers.length], 'A24');
+  for (const layer of layers) {
+    const g = mw.create_group(layer);
+    const own = tensors.filter((t) => t.layer === layer);
+    g.create_attribute('weight_names', own.map((t) => t.stored), [own.length], 'A40');
+    for (const t of own) g.create_dataset({ name: t.stored, data: t.data, shape: t.shape, dtype: '<f4' });
+  }
+  f.close();
+  return { path, tensors };
+}
