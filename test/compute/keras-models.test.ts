@@ -149,3 +149,23 @@ test('fixture 09: Keras 3 legacy h5 and .keras give identical activations in eve
   const dir = '09_xfmt_keras3_h5_keras';
   await sameActivations(fixture(dir, 'mnist_cnn.h5'), fixture(dir, 'mnist_cnn.keras'), [null as never, 28, 28, 1]);
 });
+
+test('fixture 06: tf.keras 2.2.4 models with DepthwiseConv2D, SeparableConv2D, Conv2DTranspose, cropping, upsampling and SpatialDropout2D run in both data formats', needsFixtures, async () => {
+  for (const name of ['cnn2d_40', 'cnn2d_52', 'cnn2d_64', 'cnn2d_76']) {
+    const model = await openModel(fixture('06_dl4j_tfkeras_structure', `${name}.h5`));
+    try {
+      const net = await buildModel(model);
+      try {
+        const input = randomInput(net.inputShapes[0]!.map((d) => d ?? 1));
+        const layers: Activation[] = [];
+        await runLayers(net, [input], { want: () => true, onActivation: (a) => void layers.push(a) });
+        assert.equal(layers.length, net.graph.nodes.length, name);
+        for (const a of layers) assert.ok(a.data.every(Number.isFinite), `${name}/${a.name}`);
+      } finally {
+        net.dispose();
+      }
+    } finally {
+      model.close();
+    }
+  }
+});
