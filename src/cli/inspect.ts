@@ -26,7 +26,7 @@ export function renderSummary(summary: ModelSummary, withStats: boolean): string
       const row = [
         i === 0 ? layer.name : '',
         i === 0 ? layer.className : '',
-        w.role,
+        layer.className === 'unknown' && w.name !== w.role ? `${w.role} (${w.name})` : w.role,
         formatShape(w.shape),
         formatAxes(w.axes),
         w.dtype,

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { findLayer, findWeight, openModel, type Model } from '../../src/index.js';
+import { renderSummary } from '../../src/cli/inspect.js';
+import { findLayer, findWeight, openModel, summarizeModel, type Model } from '../../src/index.js';
 import {
   keras3Sequential,
   writeKeras1ThH5,
@@ -104,6 +105,9 @@ describe('generated Keras 2 save_weights h5 (layer_names split in two)', () => {
       assert.deepEqual(kernel.shape, [2, 2, 3, 8]);
       assert.deepEqual(kernel.axes, ['d0', 'd1', 'd2', 'd3']);
       assert.equal(model.layers.reduce((n, l) => n + l.weights.length, 0), tensors.length);
+      const table = renderSummary(await summarizeModel(model), false);
+      assert.match(table, /^up\s+unknown\s+kernel \(up\/kernel:0\)\s+\(2, 2, 3, 8\)\s+\[d0, d1, d2, d3\]/m);
+      assert.match(table, /^note: This file holds weights only: pass the architecture/m);
     } finally {
       model.close();
     }
