@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { writeFileAtomic } from '../io/write.js';
 import type { Model } from '../model/model.js';
 import { openModel } from '../open.js';
-import { reportActivations } from '../web/activations.js';
+import { reportData } from '../web/activations.js';
 import { builtAssetDir } from '../web/built.js';
 import { buildReport } from '../web/report.js';
 import { action } from './run.js';
@@ -27,8 +27,8 @@ export function registerReport(program: Command): void {
         const models: Model[] = [await openModel(path)];
         try {
           if (options.compare) models.push(await openModel(options.compare));
-          const activations = options.image ? await reportActivations(models[0]!, options.image) : [];
-          const html = await buildReport({ models, activations, assetDir });
+          const { activations, outputShapes } = await reportData(models, options.image);
+          const html = await buildReport({ models, activations, outputShapes, assetDir });
           await writeFileAtomic(options.out, html);
           process.stdout.write(`wrote ${options.out} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB)\n`);
         } finally {

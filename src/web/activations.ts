@@ -5,7 +5,7 @@ import { activationName, runLayers, type Activation } from '../compute/activatio
 import { buildModel, type RunnableModel } from '../compute/build.js';
 import { describePreset, imagesToBatch, PRESETS, type Preset } from '../compute/preprocess.js';
 import { loadImage, type DecodedImage } from '../io/image.js';
-import { InputError, UsageError } from '../model/errors.js';
+import { ConvscopeError, InputError, UsageError } from '../model/errors.js';
 import type { Model } from '../model/model.js';
 import { topValues } from '../render/bars.js';
 import { featureMapFigure, type FeatureMaps } from '../render/feature-maps.js';
@@ -131,10 +131,21 @@ function netCache(): (model: Model) => Promise<RunnableModel> {
   };
 }
 
+interface Hooks {
+  activations: ActivationsFn;
+  outputShapes: (model: Model) => Promise<ReadonlyMap<string, (number | null)[]>>;
+}
+
 /** The server's activations and output-shape hooks (TensorFlow.js, wasm backend). */
-export function webActivations(): { activations: ActivationsFn; outputShapes: (model: Model) => Promise<ReadonlyMap<string, (number | null)[]>> } {
+export function webActivations(): Hooks {
+  const { activations, outputShapes } = hooks();
+  return { activations, outputShapes };
+}
+
+function hooks(): Hooks & { netOf: (model: Model) => Promise<RunnableModel> } {
   const netOf = netCache();
   return {
+    netOf,
     activations: async (model, request, progress) => {
       progress(0, 'building the network');
       const net = await netOf(model);
@@ -158,28 +169,31 @@ export function webActivations(): { activations: ActivationsFn; outputShapes: (m
           const shape = net.tfLayer(node).outputShape;
           if (Array.isArray(shape) && (shape.length === 0 || !Array.isArray(shape[0]))) shapes.set(activationName(node), (shape as (number | null)[]).slice(1));
         }
-      } catch {
-        // Not runnable (weights only, an unsupported layer): the list shows no output shapes.
+      } catch (e) {
+        // Not runnable (weights only, an unsupported layer): the layer list shows no output shapes.
+        if (!(e instanceof ConvscopeError)) throw e;
       }
       return shapes;
     },
   };
 }
 
-/** Every feature-map layer's view of one image, for a report. */
-export async function reportActivations(model: Model, imagePath: string): Promise<ActivationsView[]> {
+/** What a report embeds besides the weights: every feature-map layer's view of the image, and output shapes. */
+export async function reportData(
+  models: readonly Model[],
+  imagePath: string | undefined,
+): Promise<{ activations: ActivationsView[]; outputShapes: ReadonlyMap<string, (number | null)[]>[] }> {
+  const { outputShapes, netOf } = hooks();
+  const shapes = await Promise.all(models.map((m) => outputShapes(m)));
+  if (imagePath === undefined || models.length === 0) return { activations: [], outputShapes: shapes };
   let bytes: Uint8Array;
   try {
     bytes = await readFile(imagePath);
   } catch (e) {
     throw new InputError(`Cannot read the image ${imagePath} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`);
   }
-  const net = await buildModel(model);
-  try {
-    const name = imagePath.split(/[\\/]/).pop()!;
-    const run = await runOnImage(net, { preprocess: 'auto', image: bytes, imageName: name }, () => true, () => {});
-    return run.maps.map((m) => view(run, m, net, name));
-  } finally {
-    net.dispose();
-  }
+  const net = await netOf(models[0]!);
+  const name = imagePath.split(/[\\/]/).pop()!;
+  const run = await runOnImage(net, { preprocess: 'auto', image: bytes, imageName: name }, () => true, () => {});
+  return { activations: run.maps.map((m) => view(run, m, net, name)), outputShapes: shapes };
 }

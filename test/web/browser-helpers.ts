@@ -65,16 +65,21 @@ export interface Pixels {
   data: number[];
 }
 
-/** The RGB pixels of every canvas matching `selector`, as drawn in the page. */
-export function canvasPixels(page: Page, selector: string): Promise<Pixels[]> {
-  return page.$$eval(selector, (canvases) =>
+/** The RGB pixels of every canvas matching `selector`, as drawn in the page (sent as base64 RGBA). */
+export async function canvasPixels(page: Page, selector: string): Promise<Pixels[]> {
+  const drawn = await page.$$eval(selector, (canvases) =>
     (canvases as HTMLCanvasElement[]).map((c) => {
       const rgba = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-      const data: number[] = [];
-      for (let i = 0; i < rgba.length; i += 4) data.push(rgba[i]!, rgba[i + 1]!, rgba[i + 2]!);
-      return { width: c.width, height: c.height, data };
+      let binary = '';
+      for (let i = 0; i < rgba.length; i += 0x8000) binary += String.fromCharCode(...rgba.subarray(i, i + 0x8000));
+      return { width: c.width, height: c.height, rgba: btoa(binary) };
     }),
   );
+  return drawn.map(({ width, height, rgba }) => {
+    const bytes = Buffer.from(rgba, 'base64');
+    const data = Array.from({ length: width * height * 3 }, (_, i) => bytes[Math.floor(i / 3) * 4 + (i % 3)]!);
+    return { width, height, data };
+  });
 }
 
 /** Decodes an RGB(A) PNG into RGB pixels. */

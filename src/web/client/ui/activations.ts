@@ -78,7 +78,7 @@ export function activationsTab(root: HTMLElement, backend: Backend, model: numbe
     h(
       'div',
       { class: 'controls' },
-      samples.length ? h('label', {}, 'sample photograph ', sample) : null,
+      samples.length ? h('label', {}, backend.kind === 'report' ? 'image ' : 'sample photograph ', sample) : null,
       canUpload ? h('label', {}, 'or your own image ', file) : null,
       canUpload ? h('label', {}, 'preprocessing ', preprocess) : null,
       h('button', { type: 'button', 'data-testid': 'run-activations', onclick: () => void run() }, 'show feature maps'),

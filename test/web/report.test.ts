@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { runCli } from '../helpers/cli.js';
+import { ROOT } from '../helpers/fixtures.js';
+import { browserSkip, canvasPixels, changedCheckpoint, DIGITS_H5, h5pyKernelValue, launchChromium } from './browser-helpers.js';
+
+const skip = browserSkip();
+
+describe('convscope report: one self-contained HTML file, every view offline', { skip }, () => {
+  let browser: Browser;
+  let page: Page;
+  let dir: string;
+  let html: string;
+  const blocked: string[] = [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'convscope-report-'));
+    const out = join(dir, 'report.html');
+    const photo = join(ROOT, '..', 'shared', 'images', 'camera.png');
+    const result = await runCli(['report', DIGITS_H5, '--image', photo, '--compare', changedCheckpoint(dir), '--out', out], { timeoutMs: 120_000 });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^wrote .*report\.html \(\d+ KiB\)/);
+    html = readFileSync(out, 'utf8');
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+    // The network is off: every request that is not the report file itself is recorded and aborted.
+    await page.route('**/*', (route) => {
+      const url = route.request().url();
+      if (url === pathToFileURL(out).href) return route.continue();
+      blocked.push(url);
+      return route.abort();
+    });
+    await page.goto(pathToFileURL(out).href);
+    console.log(`report and screenshots in ${dir}`);
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  async function shot(name: string): Promise<void> {
+    await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
+  }
+
+  it('refers to nothing outside itself', () => {
+    assert.doesNotMatch(html, /<script[^>]+src=/i);
+    assert.doesNotMatch(html, /<link[^>]+href=/i);
+    assert.doesNotMatch(html, /(src|href)\s*=\s*["']?(https?:)?\/\//i);
+    assert.doesNotMatch(html, /url\(\s*["']?(https?:)?\/\//i);
+    assert.doesNotMatch(html, /@import/i);
+  });
+
+  it('renders the layer list, a conv layer grid, a filter with h5py values and the histograms', async () => {
+    await page.waitForSelector('[data-testid=layer-list] tr[data-layer="conv2d"]');
+    const rows = await page.$$eval('[data-testid=layer-list] tr[data-layer]', (trs) => trs.map((tr) => Array.from(tr.children, (td) => td.textContent)));
+    assert.equal(rows.length, 10);
+    assert.deepEqual(rows[1], ['●', 'conv2d', 'Conv2D', '(24, 24, 30)', '780']);
+    await page.click('[data-testid=layer-list] tr[data-layer="conv2d"]');
+    await page.waitForSelector('[data-testid=filter-grid] .tile[data-filter="29"]');
+    const tiles = await canvasPixels(page, '[data-testid=filter-grid] .tile canvas');
+    assert.equal(tiles.length, 30);
+    await page.click('[data-testid=filter-grid] .tile[data-filter="7"]');
+    await page.hover('[data-testid=filter-matrix] tr:nth-child(4) td:nth-child(5)');
+    const readout = (await page.textContent('[data-testid=value-readout]'))!;
+    assert.ok(readout.startsWith('[3, 4] = '), readout);
+    assert.ok(Math.abs(Number(readout.split('= ')[1]) - h5pyKernelValue([3, 4, 0, 7])) <= 1e-9, readout);
+    await page.waitForSelector('[data-testid=histograms] svg rect');
+    await shot('report-layers');
+  });
+
+  it('renders the precomputed activations of the image', async () => {
+    await page.click('button[data-tab=activations]');
+    await page.click('[data-testid=run-activations]');
+    await page.waitForSelector('[data-testid=feature-maps]');
+    const width = await page.$eval('[data-testid=feature-maps]', (img) => (img as HTMLImageElement).decode().then(() => (img as HTMLImageElement).naturalWidth));
+    assert.ok(width > 200);
+    await page.selectOption('[data-testid=activation-layer]', 'conv2d_1');
+    await page.waitForFunction(() => /shape \(10, 10, 15\)/.test(document.querySelector('.activation-maps h4')?.textContent ?? ''));
+    await shot('report-activations');
+  });
+
+  it('renders the diff of the two checkpoints', async () => {
+    await page.click('button[data-tab=diff]');
+    await page.waitForSelector('[data-testid=diff-delta] .tile');
+    const first = await page.$eval('[data-testid=ranked-layers] tr[data-layer]', (tr) => [tr.getAttribute('data-layer'), tr.children[2]!.textContent]);
+    assert.deepEqual(first, ['conv2d', 'changed']);
+    assert.equal(await page.textContent('[data-testid=ranked-filters] tr:nth-child(2) td:first-child'), '3');
+    await shot('report-diff');
+  });
+
+  it('made no network request', () => {
+    assert.deepEqual(blocked, []);
+  });
+});
