@@ -142,10 +142,9 @@ async function loadWeights(model: Model, graph: LayerGraph, kerasClasses: Readon
 /** "layer 'x' (Class): " for the first layer tfjs-layers cannot construct on its own, or ''. */
 async function culprit(layers: ReadonlyMap<string, TfjsLayerJson>): Promise<string> {
   for (const [name, json] of layers) {
-    const { batch_input_shape: _, ...config } = json.config;
+    const probe = { class_name: 'Model', config: { name: 'probe', layers: [{ ...json, inbound_nodes: [] }], input_layers: [], output_layers: [] } };
     try {
-      const alone = await tfl.models.modelFromJSON({ class_name: 'Sequential', config: { name: 'probe', layers: [{ ...json, config }] } } as never);
-      alone.dispose();
+      (await tfl.models.modelFromJSON(probe as never)).dispose();
     } catch {
       return `layer '${name}' (${json.class_name}): `;
     }
@@ -173,7 +172,8 @@ export async function buildModel(model: Model): Promise<RunnableModel> {
   try {
     net = await tfl.models.modelFromJSON(toTfjsTopology(graph, layers) as never);
   } catch (e) {
-    throw new UnsupportedError(`${model.source}: TensorFlow.js cannot build this network: ${await culprit(layers)}${(e as Error).message}`);
+    const reason = String((e as Error).message).split('\n')[0]!.replace(/\.?\s*$/, '.');
+    throw new UnsupportedError(`${model.source}: TensorFlow.js cannot build this network: ${await culprit(layers)}${reason}`);
   }
   try {
     await loadWeights(model, graph, kerasClasses, net);
