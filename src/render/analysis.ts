@@ -1,4 +1,4 @@
-import { filterValues, type FilterSet } from './tiles.js';
+import { filterIndexing, type FilterSet } from './tiles.js';
 
 /** Below this |w| everywhere a filter is dead: drawn flat, never stretched by per-filter scaling. */
 export const DEAD_THRESHOLD = 1e-12;
@@ -25,40 +25,50 @@ export interface FilterAnalysis {
 
 export function analyzeFilters(set: FilterSet): FilterAnalysis {
   const n = set.filterCount;
+  const data = set.data;
+  const { bases, filterOf } = filterIndexing(set);
+  const stride = set.filterStrides[0]!;
   const filterAbsMax = new Float64Array(n);
+  const first = Float32Array.from(bases, (b) => data[b]!);
+  const varies = new Uint8Array(n);
+  let nonFinite = 0;
+  for (let i = 0, f = 0, k = 0; i < data.length; i++) {
+    const g = filterOf ? filterOf[i]! : f;
+    const v = data[i]!;
+    if (!Number.isFinite(v)) {
+      nonFinite++;
+      varies[g] = 1;
+    } else {
+      const a = Math.abs(v);
+      if (a > filterAbsMax[g]!) filterAbsMax[g] = a;
+      if (v !== first[g]) varies[g] = 1;
+    }
+    if (++k === stride) {
+      k = 0;
+      if (++f === n) f = 0;
+    }
+  }
   const dead: number[] = [];
   const constant: number[] = [];
-  let nonFinite = 0;
+  const perFilter = data.length / Math.max(1, n);
   for (let f = 0; f < n; f++) {
-    const v = filterValues(set, f);
-    let m = 0;
-    let same = true;
-    for (let i = 0; i < v.length; i++) {
-      const x = v[i]!;
-      if (!Number.isFinite(x)) {
-        nonFinite++;
-        same = false;
-        continue;
-      }
-      const a = Math.abs(x);
-      if (a > m) m = a;
-      if (x !== v[0]) same = false;
-    }
-    filterAbsMax[f] = m;
-    if (m < DEAD_THRESHOLD) dead.push(f);
-    else if (same && v.length > 1) constant.push(f);
+    if (filterAbsMax[f]! < DEAD_THRESHOLD) dead.push(f);
+    else if (!varies[f] && perFilter > 1) constant.push(f);
   }
   const absMax = filterAbsMax.reduce((a, b) => Math.max(a, b), 0);
-  return { filterCount: n, absMax, filterAbsMax, dead, constant, identical: allIdentical(set, absMax * 1e-6), nonFinite };
+  const identical = n > 1 && allIdentical(data, bases, filterOf, stride, absMax * 1e-6);
+  return { filterCount: n, absMax, filterAbsMax, dead, constant, identical, nonFinite };
 }
 
-function allIdentical(set: FilterSet, tolerance: number): boolean {
-  if (set.filterCount < 2) return false;
-  const first = filterValues(set, 0);
-  for (let f = 1; f < set.filterCount; f++) {
-    const v = filterValues(set, f);
-    for (let i = 0; i < v.length; i++) {
-      if (!(Math.abs(v[i]! - first[i]!) <= tolerance)) return false;
+/** Every value equals the value at the same place in filter 0 (storage index i - bases[f] + bases[0]). */
+function allIdentical(data: Float32Array, bases: Float64Array, filterOf: Int32Array | undefined, stride: number, tolerance: number): boolean {
+  const n = bases.length;
+  for (let i = 0, f = 0, k = 0; i < data.length; i++) {
+    const g = filterOf ? filterOf[i]! : f;
+    if (!(Math.abs(data[i]! - data[i - bases[g]! + bases[0]!]!) <= tolerance)) return false;
+    if (++k === stride) {
+      k = 0;
+      if (++f === n) f = 0;
     }
   }
   return true;

@@ -96,7 +96,7 @@ export function buildDisplay(set: FilterSet, analysis: FilterAnalysis, options: 
   } else if (mode === 'channel') {
     const c = options.channels as number;
     channels = [c];
-    values = (f) => filterValues(set, f).subarray(c * tile, (c + 1) * tile);
+    values = (f) => filterValues(set, f, c, c + 1);
   } else if (mode === 'each') {
     const max = options.maxColumns ?? DEFAULT_MAX_COLUMNS;
     const shown = Math.min(set.channelCount, max);
@@ -106,7 +106,7 @@ export function buildDisplay(set: FilterSet, analysis: FilterAnalysis, options: 
         `showing input channels 0-${shown - 1} of ${set.channelCount} as columns; use --channels <c> for another one or --channels mean for their average`,
       );
     }
-    values = (f) => filterValues(set, f).subarray(0, shown * tile);
+    values = (f) => filterValues(set, f, 0, shown);
   } else {
     values = (f) => filterValues(set, f);
   }

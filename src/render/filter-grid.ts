@@ -7,7 +7,9 @@ import type { FilterSet } from './tiles.js';
 /** Colour of NaN / infinite weights: never a colormap colour. */
 export const INVALID: RGB = [255, 0, 255];
 
-const GUTTER = 3;
+const GUTTER = 2;
+/** Largest tile grid (in pixels) the automatic cell size allows: keeps big layers quick to encode and view. */
+const DEFAULT_MAX_PIXELS = 1e6;
 /** Most rows or columns a matrix (Dense, 1x1) heatmap shows. */
 const MATRIX_MAX = 1024;
 
@@ -43,14 +45,13 @@ interface Canvas {
 }
 
 function fill(c: Canvas, x0: number, y0: number, w: number, h: number, rgb: RGB): void {
-  for (let y = y0; y < y0 + h; y++) {
-    for (let x = x0; x < x0 + w; x++) {
-      const o = (y * c.width + x) * 3;
-      c.data[o] = rgb[0];
-      c.data[o + 1] = rgb[1];
-      c.data[o + 2] = rgb[2];
-    }
+  const first = (y0 * c.width + x0) * 3;
+  for (let x = 0; x < w; x++) {
+    c.data[first + x * 3] = rgb[0];
+    c.data[first + x * 3 + 1] = rgb[1];
+    c.data[first + x * 3 + 2] = rgb[2];
   }
+  for (let y = 1; y < h; y++) c.data.copyWithin(first + y * c.width * 3, first, first + w * 3);
 }
 
 function frame(c: Canvas, x: number, y: number, w: number, h: number): void {
@@ -105,38 +106,64 @@ function label(x: number, y: number, text: string, anchor: TextItem['anchor']): 
   return { kind: 'text', x, y, text, anchor, color: BLACK };
 }
 
+/**
+ * Where tiles go. Wrapped grids hold one tile per filter, about square. In the `each` layout a filter
+ * is a row of channel tiles; tall stacks of rows are split into blocks side by side.
+ */
 interface Geometry {
-  cols: number;
-  rows: number;
-  pitchX: number;
-  pitchY: number;
-  /** Offset of the first tile box inside the grid (room for row / column labels). */
-  left: number;
-  top: number;
   width: number;
   height: number;
+  /** Top-left of the frame of filter k's tile for column j. */
+  place(k: number, j: number): { x: number; y: number };
+  /** Label anchors: above each tile (wrapped), or left of each row and above each column of each block (rows). */
+  labels(filters: readonly number[], channels: readonly number[]): TextItem[];
 }
+
+const BLOCK_GAP = 12;
 
 function tileGeometry(set: FilterSet, display: Display, filters: readonly number[], cell: number, labels: boolean): Geometry {
   const boxW = (set.depth * (set.width + 1) - 1) * cell + 2;
   const boxH = set.height * cell + 2;
   const maxLabel = textWidth(String(Math.max(...filters)));
+  const n = filters.length;
   if (display.mode === 'each' && display.columns > 1) {
     const left = labels ? maxLabel + 4 : 0;
     const top = labels ? CAP_HEIGHT + 3 : 0;
     const pitchX = boxW + GUTTER;
     const pitchY = boxH + GUTTER;
-    const cols = display.columns;
-    const rows = filters.length;
-    return { cols, rows, pitchX, pitchY, left, top, width: left + cols * pitchX - GUTTER, height: top + rows * pitchY - GUTTER };
+    const blockW = left + display.columns * pitchX - GUTTER + BLOCK_GAP;
+    const blocks = Math.min(n, Math.max(1, Math.round(Math.sqrt((n * pitchY) / blockW))));
+    const perBlock = Math.ceil(n / blocks);
+    const used = Math.ceil(n / perBlock);
+    const place = (k: number, j: number) => ({ x: Math.floor(k / perBlock) * blockW + left + j * pitchX, y: top + (k % perBlock) * pitchY });
+    return {
+      width: used * blockW - BLOCK_GAP,
+      height: top + perBlock * pitchY - GUTTER,
+      place,
+      labels: (fs, channels) => {
+        const out = fs.map((f, k) => label(place(k, 0).x - 4, place(k, 0).y + Math.floor((boxH - CAP_HEIGHT) / 2), String(f), 'end'));
+        const every = Math.max(1, Math.ceil((textWidth(String(channels.at(-1))) + 2) / pitchX));
+        for (let b = 0; b < used; b++) {
+          channels.forEach((c, j) => {
+            if (j % every === 0) out.push(label(place(b * perBlock, j).x + Math.floor(boxW / 2), 0, String(c), 'middle'));
+          });
+        }
+        return out;
+      },
+    };
   }
   const labelH = labels ? CAP_HEIGHT + 2 : 0;
   const pitchX = Math.max(boxW, labels ? maxLabel : 0) + GUTTER;
   const pitchY = labelH + boxH + GUTTER;
-  const n = filters.length;
   const cols = Math.min(n, Math.max(1, Math.round(Math.sqrt((n * pitchY) / pitchX))));
   const rows = Math.ceil(n / cols);
-  return { cols, rows, pitchX, pitchY, left: 0, top: labelH, width: cols * pitchX - GUTTER, height: rows * pitchY - GUTTER };
+  const place = (k: number) => ({ x: (k % cols) * pitchX + Math.floor((pitchX - GUTTER - boxW) / 2), y: labelH + Math.floor(k / cols) * pitchY });
+  return {
+    width: cols * pitchX - GUTTER,
+    height: rows * pitchY - GUTTER,
+    place,
+    labels: (fs) => fs.map((f, k) => label(place(k).x + Math.floor(boxW / 2), place(k).y - CAP_HEIGHT - 2, String(f), 'middle')),
+  };
 }
 
 function autoCell(set: FilterSet, display: Display, filters: readonly number[], labels: boolean, maxPixels: number): number {
@@ -151,39 +178,32 @@ function autoCell(set: FilterSet, display: Display, filters: readonly number[], 
 }
 
 function tileGrid(set: FilterSet, display: Display, filters: readonly number[], lut: Uint8Array, options: GridOptions): GridImage {
-  const cell = options.cellPx ?? autoCell(set, display, filters, options.labels, options.maxPixels ?? 4e6);
+  const cell = options.cellPx ?? autoCell(set, display, filters, options.labels, options.maxPixels ?? DEFAULT_MAX_PIXELS);
   const g = tileGeometry(set, display, filters, cell, options.labels);
   const canvas: Canvas = { width: g.width, height: g.height, data: new Uint8Array(g.width * g.height * 3) };
   canvas.data.fill(255);
   const boxW = (set.depth * (set.width + 1) - 1) * cell + 2;
   const boxH = set.height * cell + 2;
   const tile = set.depth * set.height * set.width;
-  const labels: TextItem[] = [];
   const placements: TilePlacement[] = [];
   const rowsLayout = display.mode === 'each' && display.columns > 1;
   filters.forEach((f, k) => {
     const values = display.values(f);
     const s = display.scaleOf(f);
-    const perRow = rowsLayout ? display.columns : 1;
-    for (let j = 0; j < perRow; j++) {
-      const col = rowsLayout ? j : k % g.cols;
-      const row = rowsLayout ? k : Math.floor(k / g.cols);
-      const x = g.left + col * g.pitchX + (rowsLayout ? 0 : Math.floor((g.pitchX - GUTTER - boxW) / 2));
-      const y = g.top + row * g.pitchY;
+    for (let j = 0; j < (rowsLayout ? display.columns : 1); j++) {
+      const { x, y } = g.place(k, j);
       frame(canvas, x, y, boxW, boxH);
       placements.push({ filter: f, channel: rowsLayout || display.mode === 'channel' ? (display.channels[j] ?? -1) : -1, x: x + 1, y: y + 1 });
       paintTile(canvas, x + 1, y + 1, set, values, j * tile * display.components, display.components, s, cell, lut);
-      if (options.labels && !rowsLayout) labels.push(label(x + Math.floor(boxW / 2), y - CAP_HEIGHT - 2, String(f), 'middle'));
     }
-    if (options.labels && rowsLayout) labels.push(label(g.left - 4, g.top + k * g.pitchY + Math.floor((boxH - CAP_HEIGHT) / 2), String(f), 'end'));
   });
-  if (options.labels && rowsLayout) {
-    const every = Math.max(1, Math.ceil((textWidth(String(display.channels.at(-1))) + 2) / g.pitchX));
-    display.channels.forEach((c, j) => {
-      if (j % every === 0) labels.push(label(g.left + j * g.pitchX + Math.floor(boxW / 2), 0, String(c), 'middle'));
-    });
-  }
-  return { image: { kind: 'image', x: 0, y: 0, width: g.width, height: g.height, pixels: canvas.data }, labels, placements, cellPx: cell, notes: rowsLayout ? [`rows: filters (${set.filterAxis}), columns: input channels (${set.channelAxis})`] : [] };
+  return {
+    image: { kind: 'image', x: 0, y: 0, width: g.width, height: g.height, pixels: canvas.data },
+    labels: options.labels ? g.labels(filters, display.channels) : [],
+    placements,
+    cellPx: cell,
+    notes: rowsLayout ? [`rows: filters (${set.filterAxis}), columns: input channels (${set.channelAxis})`] : [],
+  };
 }
 
 function matrixGrid(set: FilterSet, display: Display, filters: readonly number[], lut: Uint8Array, options: GridOptions): GridImage {
