@@ -48,7 +48,7 @@ function safeName(s: string): string {
   return s.replace(/[^\w.@-]+/g, '_');
 }
 
-/** The layers whose outputs are wanted: one by name, `all`, or by default the first convolution. */
+/** The layers whose outputs are wanted: names (comma-separated), `all`, or by default the first convolution. */
 function selectNodes(net: RunnableModel, wanted: string | undefined): GraphNode[] {
   const nodes = net.graph.nodes.filter((n) => n.layer.className !== 'InputLayer');
   if (wanted === 'all') return nodes;
@@ -56,13 +56,16 @@ function selectNodes(net: RunnableModel, wanted: string | undefined): GraphNode[
     const conv = nodes.find((n) => /Conv/.test(n.layer.className));
     return [conv ?? nodes[0]!];
   }
-  const hits = nodes.filter((n) => n.layer.name === wanted || activationName(n) === wanted);
-  if (hits.length > 0) return hits;
   const names = [...new Set(nodes.map((n) => n.layer.name))];
-  const close = closestNames(wanted, names);
-  throw new SelectionError(
-    `${net.source} has no layer '${wanted}'.${close.length > 0 ? ` Did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` : ` Its layers are: ${names.slice(0, 12).join(', ')}${names.length > 12 ? ', ...' : ''}.`}`,
-  );
+  return wanted.split(',').flatMap((one) => {
+    const name = one.trim();
+    const hits = nodes.filter((n) => n.layer.name === name || activationName(n) === name);
+    if (hits.length > 0) return hits;
+    const close = closestNames(name, names);
+    throw new SelectionError(
+      `${net.source} has no layer '${name}'.${close.length > 0 ? ` Did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` : ` Its layers are: ${names.slice(0, 12).join(', ')}${names.length > 12 ? ', ...' : ''}.`}`,
+    );
+  });
 }
 
 /** Where one layer's file goes: `--out` itself when it names a single file, else `<dir>/<layer>.<ext>`. */
@@ -167,7 +170,7 @@ export function registerActivations(program: Command): void {
     .argument('<model>', 'Keras .h5 / .keras or TF.js model.json with its architecture')
     .option('--image <files...>', 'input images (PNG, JPEG, WebP, ...); several make a batch')
     .option('--input <file.npy>', 'an already preprocessed array, with or without the batch axis, fed as is')
-    .option('--layer <name|all>', 'layer whose output to save, or all (default: the first convolution)')
+    .option('--layer <names|all>', 'layer(s) whose output to save, comma-separated, or all (default: the first convolution)')
     .option('--out <dir|file>', 'output directory, or one .png/.npy file for one layer and image (default: . ; <model>-activations/ for all)')
     .addOption(new Option('--format <format>', 'png: a feature-map grid per layer (bars for vectors); npy: the raw output with its batch axis').choices(['png', 'npy']).default('png'))
     .addOption(new Option('--preprocess <preset>', 'raw 0..255, unit /255, symmetric [-1,1], caffe BGR minus ImageNet mean').choices([...PRESETS]).default('unit'))
