@@ -28,6 +28,14 @@ export interface RunningServer {
 
 export const DEFAULT_UPLOAD_LIMIT = 16 * 1024 * 1024;
 
+/**
+ * The page may load only this server's own files. 'wasm-unsafe-eval' lets h5wasm compile its
+ * WebAssembly and 'unsafe-eval' lets protobufjs build its ONNX decoders, both for files read in the page.
+ */
+const PAGE_POLICY =
+  "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self' 'wasm-unsafe-eval' 'unsafe-eval'; " +
+  "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
 class HttpError extends ConvscopeError {
   constructor(
     readonly status: number,
@@ -153,7 +161,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, `Files are fetched with GET, but received ${String(req.method).slice(0, 10)}.`);
     const asset = await assets.get(url.pathname);
     if (!asset) throw new HttpError(404, `There is no file '${url.pathname.slice(0, 80)}' in this viewer.`);
-    send(res, 200, asset.type, asset.body);
+    send(res, 200, asset.type, asset.body, asset.type.startsWith('text/html') ? { 'Content-Security-Policy': PAGE_POLICY } : {});
   };
 
   const server = createServer((req, res) => {

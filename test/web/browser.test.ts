@@ -8,7 +8,7 @@ import type { Model } from '../../src/model/model.js';
 import { openModel } from '../../src/open.js';
 import { webActivations } from '../../src/web/activations.js';
 import { startServer, type RunningServer } from '../../src/web/server.js';
-import { ROOT } from '../helpers/fixtures.js';
+import { fixture, ROOT } from '../helpers/fixtures.js';
 import {
   browserSkip,
   canvasPixels,
@@ -137,7 +137,16 @@ describe('viewer end to end in chromium', { skip }, () => {
     await page.hover('[data-testid=filter-matrix] tr:nth-child(2) td:nth-child(3)');
     const readout = (await page.textContent('[data-testid=value-readout]'))!;
     assert.ok(Math.abs(Number(readout.split('= ')[1]) - h5pyKernelValue([1, 2, 0, 7])) <= 1e-9, readout);
-    assert.deepEqual(uploads, []);
     await shot('dropped');
+    await page.goto(empty.url);
+    const tfjs = fixture('08_xfmt_keras2h5_tfjs', 'model');
+    await page.setInputFiles('[data-testid=model-file]', [join(tfjs, 'model.json'), join(tfjs, 'group1-shard1of1.bin')]);
+    await page.waitForSelector('[data-testid=layer-list] tr[data-layer="conv2d_1"]', { timeout: 60_000 });
+    assert.match((await page.textContent('.layer-aside .facts'))!, /^tfjs-layers \(tfjs 3\.7\.0\), 59,933 parameters/);
+    await page.goto(empty.url);
+    await page.setInputFiles('[data-testid=model-file]', { name: 'notes.h5', mimeType: 'application/octet-stream', buffer: Buffer.from('not a model at all') });
+    await page.waitForFunction(() => document.getElementById('status')?.className === 'error');
+    assert.match((await page.textContent('#status'))!, /^notes\.h5 is not a model file convscope can read/);
+    assert.deepEqual(uploads, []);
   });
 });

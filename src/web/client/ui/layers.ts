@@ -7,6 +7,9 @@ import { drawGrid, type GridControls } from './draw.js';
 import { showFilter } from './filter-panel.js';
 import { histogramView } from './histogram.js';
 
+/** Kernels with more values than this are drawn by the server (its PNG) instead of being sent to the page. */
+const MAX_PAGE_VALUES = 4 * 1024 * 1024;
+
 function fail(e: unknown): void {
   setStatus((e as Error).message, 'error');
 }
@@ -93,36 +96,49 @@ async function showLayer(panel: HTMLElement, backend: Backend, model: number, ro
     return;
   }
   const histSection = h('section', { class: 'hist-section' }, h('h3', {}, 'Weight histograms'), h('p', { class: 'hint' }, 'reading…'));
-  const filterPanel = h('section', { class: 'filter-panel', 'data-testid': 'filter-panel' });
   clear(panel, title, facts);
   if (row.kernel && row.filterCount !== undefined) {
-    const hover = h('div', { class: 'hover-label', 'data-testid': 'hover-label' }, 'hover a tile');
-    const gridEl = h('div', { class: 'grid', 'data-testid': 'filter-grid' });
-    const notes = h('ul', { class: 'notes' });
-    const links = h('p', { class: 'links' });
-    setStatus(`reading ${row.name}…`, 'busy');
-    const kernel = await backend.kernel(model, row.name, row);
-    const channelCount = kernel.dim('in') !== undefined && !kernel.axes.includes('mult') ? kernel.dim('in')! : 1;
-    const redraw = (): void => {
-      try {
-        const lines = paintTiles(gridEl, hover, kernel, row, controls, (f) => {
-          showFilter(filterPanel, backend, model, row.name, f, 0, controls.colormap).catch(fail);
-        });
-        clear(notes, ...lines.map((l) => h('li', {}, l)));
-        if (backend.gridPngUrl) {
-          clear(links, h('a', { href: backend.gridPngUrl(model, row.name, controlsQuery(controls)), download: `${row.name}_filters.png`, 'data-testid': 'grid-png' }, 'this grid as PNG'));
-        }
-        setStatus('');
-      } catch (e) {
-        fail(e);
-      }
-    };
-    panel.append(controlBar(controls, channelCount, redraw), gridEl, hover, notes, links, filterPanel);
-    redraw();
+    const size = row.kernel.shape.reduce((a, b) => a * b, 1);
+    if (size > MAX_PAGE_VALUES && backend.gridPngUrl) {
+      panel.append(
+        h('p', { class: 'note' }, `This kernel has ${formatCount(size)} values, too many to send to the page: the server draws it (no hover).`),
+        h('img', { src: backend.gridPngUrl(model, row.name, controlsQuery(controls)), alt: `filters of ${row.name}`, class: 'pixelated' }),
+      );
+    } else {
+      await drawInPage(panel, backend, model, row, controls);
+    }
   }
   panel.append(histSection);
   const hist = await backend.histogram(model, row.name);
   clear(histSection, h('h3', {}, 'Weight histograms'), histogramView(hist));
+}
+
+/** The grid drawn in the page from the kernel's values, with the controls, hover names and the filter panel. */
+async function drawInPage(panel: HTMLElement, backend: Backend, model: number, row: LayerRow, controls: GridControls): Promise<void> {
+  const filterPanel = h('section', { class: 'filter-panel', 'data-testid': 'filter-panel' });
+  const hover = h('div', { class: 'hover-label', 'data-testid': 'hover-label' }, 'hover a tile');
+  const gridEl = h('div', { class: 'grid', 'data-testid': 'filter-grid' });
+  const notes = h('ul', { class: 'notes' });
+  const links = h('p', { class: 'links' });
+  setStatus(`reading ${row.name}…`, 'busy');
+  const kernel = await backend.kernel(model, row.name, row);
+  const channelCount = kernel.dim('in') !== undefined && !kernel.axes.includes('mult') ? kernel.dim('in')! : 1;
+  const redraw = (): void => {
+    try {
+      const lines = paintTiles(gridEl, hover, kernel, row, controls, (f) => {
+        showFilter(filterPanel, backend, model, row.name, f, 0, controls.colormap).catch(fail);
+      });
+      clear(notes, ...lines.map((l) => h('li', {}, l)));
+      if (backend.gridPngUrl) {
+        clear(links, h('a', { href: backend.gridPngUrl(model, row.name, controlsQuery(controls)), download: `${row.name}_filters.png`, 'data-testid': 'grid-png' }, 'this grid as PNG'));
+      }
+      setStatus('');
+    } catch (e) {
+      fail(e);
+    }
+  };
+  panel.append(controlBar(controls, channelCount, redraw), gridEl, hover, notes, links, filterPanel);
+  redraw();
 }
 
 /** The layers tab: the layer list, and for the chosen layer its filter grid, filter panel and histograms. */
