@@ -144,6 +144,12 @@ async function openCheckpoint(source: ByteSource, options: OpenOptions): Promise
     throw new ModelFormatError(`${source.name}: byteorder expects 'little' or 'big', but received '${byteorder}'.`);
   }
   const pickleLabel = `${source.name} (${pickleName})`;
+  const dataOffsets = new Map<ZipEntry, Promise<number>>();
+  const dataOffset = (entry: ZipEntry): Promise<number> => {
+    const known = dataOffsets.get(entry) ?? zip.dataOffset(entry);
+    dataOffsets.set(entry, known);
+    return known;
+  };
   const storages = new Map<string, ZipEntry>();
   const { value, opaqueClasses } = unpickle(await zip.read(zip.entries.get(pickleName)!), {
     name: pickleLabel,
@@ -183,7 +189,7 @@ async function openCheckpoint(source: ByteSource, options: OpenOptions): Promise
       const span = count === 0 ? 0 : ref.shape.reduce((a, d, i) => a + (d - 1) * ref.stride[i]!, 0) + 1;
       const start = ref.offset * width;
       let bytes: Uint8Array;
-      if (entry.method === 0) bytes = await source.read((await zip.dataOffset(entry)) + start, span * width);
+      if (entry.method === 0) bytes = await source.read((await dataOffset(entry)) + start, span * width);
       else bytes = (await zip.read(entry)).subarray(start, start + span * width);
       if (byteorder === 'big' && width > 1) bytes = swapBytes(bytes, width);
       const flat = decodeLittleEndian(bytes, ref.storage.dtype, span);

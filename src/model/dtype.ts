@@ -63,11 +63,26 @@ export function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Typed arrays whose in-memory layout equals the stored one on a little-endian host. */
+const SAME_LAYOUT: Partial<Record<DType, new (buffer: ArrayBuffer) => TensorData>> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int64: BigInt64Array,
+  int32: Int32Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+};
+
 /**
  * Decodes little-endian stored bytes of `count` elements of `dtype` into a fresh in-memory array.
  * The caller has checked that `bytes` holds at least count * DTYPE_BYTES[dtype] bytes.
  */
 export function decodeLittleEndian(bytes: Uint8Array, dtype: DType, count: number): TensorData {
+  const same = SAME_LAYOUT[dtype];
+  // Uint8Array's own slice copies (Node's Buffer#slice would return a view into a shared pool).
+  if (HOST_LITTLE_ENDIAN && same) return new same(Uint8Array.prototype.slice.call(bytes, 0, count * DTYPE_BYTES[dtype]).buffer);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (dtype) {
     case 'float32': {
@@ -118,6 +133,6 @@ export function decodeLittleEndian(bytes: Uint8Array, dtype: DType, count: numbe
       return new Int8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + count));
     case 'uint8':
     case 'bool':
-      return bytes.slice(0, count);
+      return Uint8Array.prototype.slice.call(bytes, 0, count);
   }
 }

@@ -34,13 +34,11 @@ describe('malicious and unsupported PyTorch files', needsPython('torch'), () => 
 
   it('the CLI prints the sentence, no stack, exits 1, and the payload never runs', async () => {
     const g = generated('malicious');
-    for (const file of ['system-zip.pt', 'eval-raw.pt']) {
-      const r = await runCli(['inspect', g.path(file)]);
-      assert.equal(r.code, 1, r.stderr);
-      assert.equal(r.stdout, '');
-      assert.match(r.stderr, /^convscope: .* refers to the Python global '(posix\.system|builtins\.eval)'.*nothing was executed\.\n$/);
-      assert.doesNotMatch(r.stderr, /\n\s+at /);
-    }
+    const r = await runCli(['inspect', g.path('system-zip.pt')]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^convscope: .* refers to the Python global 'posix\.system'.*nothing was executed\.\n$/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
     assert.equal(existsSync(g.path('PWNED')), false);
   });
 });
