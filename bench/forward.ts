@@ -16,22 +16,11 @@ import { runLayers, type InputBatch } from '../src/compute/activations.js';
 import { initBackend, tf } from '../src/compute/backend.js';
 import { buildModel } from '../src/compute/build.js';
 import { memoryModel, type MemoryWeight } from '../test/compute/memory-model.js';
+import { prng } from '../test/helpers/random.js';
 
 const PYTHON = '/usr/bin/python3';
 
 type Weights = Record<string, { className: string; weights: MemoryWeight[] }>;
-
-/** Mulberry32, so every run draws the same weights. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Builds a Keras 2 functional config and He-uniform random weights, layer by layer. */
 class Net {
