@@ -11,6 +11,8 @@ export type DrawMode = 'rgb' | 'each' | 'mean' | 'channel' | 'matrix';
 
 /** Most input channels `each` lays out as columns; more are cut with a note. */
 export const DEFAULT_MAX_COLUMNS = 16;
+/** Most tiles `each` draws by default: fewer columns when there are many filters (512 filters: 8). */
+const DEFAULT_MAX_TILES = 4096;
 
 /**
  * Per-filter values as drawn: [column][rgb component (rgb only)][depth][height][width], where a column
@@ -38,6 +40,8 @@ export interface DisplayOptions {
   /** A symmetric scale given by the caller (for example one shared by two checkpoints). */
   scale?: number;
   maxColumns?: number;
+  /** How many filters are drawn (for the default column cap). */
+  shownFilters: number;
   /** For messages: `layer 'conv2d'`. */
   name: string;
 }
@@ -98,7 +102,7 @@ export function buildDisplay(set: FilterSet, analysis: FilterAnalysis, options: 
     channels = [c];
     values = (f) => filterValues(set, f, c, c + 1);
   } else if (mode === 'each') {
-    const max = options.maxColumns ?? DEFAULT_MAX_COLUMNS;
+    const max = options.maxColumns ?? Math.max(1, Math.min(DEFAULT_MAX_COLUMNS, Math.floor(DEFAULT_MAX_TILES / options.shownFilters)));
     const shown = Math.min(set.channelCount, max);
     channels = Array.from({ length: shown }, (_, c) => c);
     if (shown < set.channelCount) {

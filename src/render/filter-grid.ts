@@ -9,7 +9,7 @@ export const INVALID: RGB = [255, 0, 255];
 
 const GUTTER = 2;
 /** Largest tile grid (in pixels) the automatic cell size allows: keeps big layers quick to encode and view. */
-const DEFAULT_MAX_PIXELS = 1e6;
+const DEFAULT_MAX_PIXELS = 6e5;
 /** Most rows or columns a matrix (Dense, 1x1) heatmap shows. */
 const MATRIX_MAX = 1024;
 
@@ -45,13 +45,16 @@ interface Canvas {
 }
 
 function fill(c: Canvas, x0: number, y0: number, w: number, h: number, rgb: RGB): void {
-  const first = (y0 * c.width + x0) * 3;
-  for (let x = 0; x < w; x++) {
-    c.data[first + x * 3] = rgb[0];
-    c.data[first + x * 3 + 1] = rgb[1];
-    c.data[first + x * 3 + 2] = rgb[2];
+  const [r, g, b] = rgb;
+  const rowBytes = c.width * 3;
+  let start = (y0 * c.width + x0) * 3;
+  for (let y = 0; y < h; y++, start += rowBytes) {
+    for (let o = start; o < start + w * 3; o += 3) {
+      c.data[o] = r;
+      c.data[o + 1] = g;
+      c.data[o + 2] = b;
+    }
   }
-  for (let y = 1; y < h; y++) c.data.copyWithin(first + y * c.width * 3, first, first + w * 3);
 }
 
 function frame(c: Canvas, x: number, y: number, w: number, h: number): void {

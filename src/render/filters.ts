@@ -146,6 +146,7 @@ export function filterFigure(tensor: NamedTensor, options: FilterFigureOptions =
     normalize,
     scale: options.scale,
     maxColumns: options.maxColumns,
+    shownFilters: filters.length,
     name,
   });
   const notes = [...display.notes];
