@@ -10,6 +10,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -18,6 +19,7 @@ const DATA = join(ROOT, 'bench', '.data');
 const FILE = join(DATA, 'vgg16-like-keras2.h5');
 const PYTHON = '/usr/bin/python3';
 const KERNEL_LAYER = 'block1_conv1';
+const RUNS = 5;
 
 /** VGG16's layers with a 5x5 first convolution: ~138 M float32 parameters. */
 function architecture(): { name: string; className: string; config: Record<string, unknown>; weights: [string, number[]][] }[] {
@@ -119,12 +121,18 @@ function compile(): string {
   return outDir;
 }
 
-/** The child: open + summarize + render the inspect table, then read one kernel. */
+/**
+ * The child: open + summarize + render the inspect table, then read one kernel. It imports the modules
+ * `inspect` needs, not the package root (which also loads the TensorFlow.js compute side).
+ */
 function childScript(dist: string): string {
+  const module = (path: string) => JSON.stringify(pathToFileURL(join(dist, path)).href);
   return `
 const t0 = performance.now();
-const { openModel, summarizeModel, findLayer, findWeight } = await import(${JSON.stringify(pathToFileURL(join(dist, 'index.js')).href)});
-const { renderSummary } = await import(${JSON.stringify(pathToFileURL(join(dist, 'cli', 'inspect.js')).href)});
+const { openModel } = await import(${module('open.js')});
+const { summarizeModel } = await import(${module('analyze/summary.js')});
+const { findLayer, findWeight } = await import(${module('model/lookup.js')});
+const { renderSummary } = await import(${module('cli/inspect.js')});
 const model = await openModel(${JSON.stringify(FILE)});
 const table = renderSummary(await summarizeModel(model), false);
 const t1 = performance.now();
@@ -159,12 +167,19 @@ print(json.dumps({'inspectMs': (t1 - t0) * 1e3, 'kernelMs': (t2 - t1) * 1e3, 'ma
                   'check': '%s sum=%.4f' % ('x'.join(map(str, k.shape)), float(k.astype(np.float64).sum()))}))
 `;
 
-function run(command: string, args: string[]): Figures {
+function runOnce(command: string, args: string[]): Figures {
   const t = performance.now();
   const r = spawnSync(command, args, { encoding: 'utf8', cwd: ROOT });
   const wall = performance.now() - t;
   if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${r.stderr}`);
   return { ...(JSON.parse(r.stdout) as Omit<Figures, 'childWallMs'>), childWallMs: wall };
+}
+
+/** Median of each figure over RUNS fresh processes (the machine is shared; single runs are noisy). */
+function run(command: string, args: string[]): Figures {
+  const runs = Array.from({ length: RUNS }, () => runOnce(command, args));
+  const median = (key: 'inspectMs' | 'kernelMs' | 'maxRssMB' | 'childWallMs') => runs.map((r) => r[key]).sort((a, b) => a - b)[Math.floor(RUNS / 2)]!;
+  return { inspectMs: median('inspectMs'), kernelMs: median('kernelMs'), maxRssMB: median('maxRssMB'), childWallMs: median('childWallMs'), check: runs[0]!.check };
 }
 
 async function main(): Promise<void> {
@@ -183,6 +198,7 @@ async function main(): Promise<void> {
   const ours = run(process.execPath, ['--input-type=module', '-e', childScript(compile())]);
   const hasH5py = spawnSync(PYTHON, ['-c', 'import h5py, numpy'], { stdio: 'ignore' }).status === 0;
   const peer = hasH5py ? run(PYTHON, ['-c', H5PY, FILE]) : undefined;
+  console.log(`median of ${RUNS} fresh processes each; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores`);
   const row = (label: string, f: Figures) =>
     `${label.padEnd(10)} inspect ${f.inspectMs.toFixed(0).padStart(6)} ms   kernel ${f.kernelMs.toFixed(2).padStart(7)} ms   peak RSS ${f.maxRssMB.toFixed(0).padStart(5)} MB   process wall ${f.childWallMs.toFixed(0).padStart(6)} ms   (${f.check})`;
   console.log(row('convscope', ours));
