@@ -77,7 +77,7 @@ function panelItems(panel: HistogramPanel, h: Histogram, top: number): { items: 
   y += FONT_HEIGHT + 4;
   const line = statsLine(h);
   items.push(text(MARGIN, y, line));
-  y += FONT_HEIGHT + 6;
+  y += FONT_HEIGHT + 4 + FONT_HEIGHT;
   const plotTop = y;
   const maxCount = Math.max(1, ...h.counts);
   items.push({ kind: 'rect', x: PLOT_LEFT - 1, y: plotTop, width: 1, height: PLOT_HEIGHT + 1, fill: FRAME });
@@ -96,7 +96,7 @@ function panelItems(panel: HistogramPanel, h: Histogram, top: number): { items: 
   if (lo < 0 && hi > 0) items.push({ kind: 'rect', x: xOf(0), y: plotTop, width: 1, height: PLOT_HEIGHT, fill: FRAME });
   if (Number.isFinite(h.stats.mean)) {
     items.push({ kind: 'rect', x: xOf(h.stats.mean), y: plotTop, width: 1, height: PLOT_HEIGHT, fill: MEAN });
-    items.push(text(xOf(h.stats.mean) + 3, plotTop, `mean ${fmt(h.stats.mean)}`, 'start', MEAN));
+    items.push(text(xOf(h.stats.mean), plotTop - CAP_HEIGHT - 3, `mean ${fmt(h.stats.mean)}`, 'middle', MEAN));
   }
   items.push(text(PLOT_LEFT - 4, plotTop, fmt(maxCount), 'end'), text(PLOT_LEFT - 4, plotTop + PLOT_HEIGHT - CAP_HEIGHT, '0', 'end'));
   y = plotTop + PLOT_HEIGHT + 4;

@@ -1,3 +1,4 @@
+import { textWidth } from './font.js';
 import { encodeRaster } from './scene-png.js';
 import type { RGB, Scene, SceneItem } from './scene.js';
 
@@ -33,8 +34,10 @@ function itemToSvg(item: SceneItem): string {
       );
     }
     case 'text':
+      // textLength: the layout was measured with the PNG's pixel font; the SVG text takes exactly that width.
       return (
-        `<text x="${item.x}" y="${item.y + 7}" text-anchor="${item.anchor}" fill="${color(item.color)}">${escapeXml(item.text)}</text>`
+        `<text x="${item.x}" y="${item.y + 7}" text-anchor="${item.anchor}" textLength="${Math.max(1, textWidth(item.text))}" ` +
+        `lengthAdjust="spacingAndGlyphs" fill="${color(item.color)}">${escapeXml(item.text)}</text>`
       );
   }
 }
