@@ -52,6 +52,7 @@ export function drawGrid(tensor: NamedTensor, controls: GridControls, layer: str
     channels: controls.channels,
     normalize: controls.normalize,
     scale,
+    shownFilters: set.filterCount,
     name: `layer '${layer}'`,
   });
   const colormap = getColormap(controls.colormap);
