@@ -9,25 +9,14 @@
  * pipeline: named-axis rearrangement, dead / identical analysis, scale, tiles, PNG encoding.
  */
 import { cpus, loadavg } from 'node:os';
+import seedrandom from 'seedrandom';
 import { NamedTensor } from '../src/tensor/named-tensor.js';
 import { filterFigure } from '../src/render/filters.js';
 
 const TARGET_MS = 2000;
 
-/** Mulberry32: a tiny seeded PRNG, so every run draws the same weights. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function vgg16Kernels(): { name: string; tensor: NamedTensor }[] {
-  const random = prng(16);
+  const random = seedrandom('vgg16');
   const blocks = [[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]];
   const out: { name: string; tensor: NamedTensor }[] = [];
   let channels = 3;
