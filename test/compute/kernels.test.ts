@@ -201,6 +201,30 @@ describe('wasm gradient kernels match the cpu backend', () => {
     }
   });
 
+  it('MaxPoolGrad (ties go to the first maximum, as on cpu)', async () => {
+    const random = rng(6);
+    const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
+    for (let k = 0; k < CASES; k++) {
+      const size = int(1, 3);
+      const divisible = random() < 0.6;
+      const strides = divisible ? size : int(1, 3);
+      const x = [int(1, 3), divisible ? size * int(1, 4) : int(size, 9), divisible ? size * int(1, 4) : int(size, 9), int(1, 4)];
+      const pad = divisible ? 'valid' : random() < 0.5 ? 'valid' : 'same';
+      // Few distinct values, so windows hold tied maxima.
+      const xData = randomData(random, x).map((v) => Math.round(v * 2));
+      await tf.setBackend('cpu');
+      const y = tf.tidy(() => tf.maxPool(tf.tensor4d(xData, x as [number, number, number, number]), size, strides, pad));
+      const output = { shape: y.shape, data: y.dataSync() as Float32Array };
+      y.dispose();
+      await assertMatchesCpu(
+        'MaxPoolGrad',
+        { dy: { shape: output.shape, data: randomData(random, output.shape) }, input: { shape: x, data: xData }, output },
+        { filterSize: size, strides, pad },
+        `x ${x} pool ${size} strides ${strides} pad ${pad}`,
+      );
+    }
+  });
+
   it('are the kernels wasm runs, and free every intermediate', async () => {
     await tf.setBackend('wasm');
     for (const config of TRAINING_KERNELS) assert.equal(tf.getKernel(config.kernelName, 'wasm'), config, config.kernelName);

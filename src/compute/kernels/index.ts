@@ -5,6 +5,7 @@ import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter.js';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input.js';
+import { maxPoolGradConfig } from './maxpool-grad.js';
 
 /** The gradient kernels convscope adds to (or replaces on) tfjs' wasm backend. */
 export const TRAINING_KERNELS: readonly KernelConfig[] = [
@@ -12,17 +13,19 @@ export const TRAINING_KERNELS: readonly KernelConfig[] = [
   conv2DBackpropInputConfig,
   depthwiseBackpropFilterConfig,
   depthwiseBackpropInputConfig,
+  maxPoolGradConfig,
 ];
 
 /**
  * Registers the gradient kernels on the wasm backend so models train there: the filter gradients
- * wasm lacks, and an input gradient built on XNNPACK's forward convolution instead of wasm's slow
- * loop. Idempotent.
+ * wasm lacks, and input and max-pool gradients built on XNNPACK's forward kernels instead of
+ * wasm's slow loops. Idempotent.
  */
 export function registerTrainingKernels(): void {
   for (const config of TRAINING_KERNELS) {
-    if (getKernel(config.kernelName, config.backendName) === config) continue;
-    if (getKernel(config.kernelName, config.backendName)) unregisterKernel(config.kernelName, config.backendName);
+    const current = getKernel(config.kernelName, config.backendName);
+    if (current === config) continue;
+    if (current) unregisterKernel(config.kernelName, config.backendName);
     registerKernel(config);
   }
 }
