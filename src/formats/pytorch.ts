@@ -44,10 +44,16 @@ async function refuseBarePickle(source: ByteSource): Promise<never> {
   throw new UnsupportedError(`${source.name} is a bare pickle, not a torch.save checkpoint (a zip holding data.pkl); convscope does not support it.`);
 }
 
+interface Found {
+  tensors: [string, TensorRef][];
+  /** Module path -> qualified class, for nn.Module objects of a whole pickled model. */
+  classes: Map<string, string>;
+}
+
 /** Flattens nested containers to (dotted key, tensor) pairs; nn.Module objects follow state_dict naming. */
-function flatten(value: PickleValue, prefix: string, out: [string, TensorRef][], seen: Set<object>): void {
+function flatten(value: PickleValue, prefix: string, out: Found, seen: Set<object>): void {
   if (isTensorRef(value)) {
-    out.push([prefix, value]);
+    out.tensors.push([prefix, value]);
     return;
   }
   if (value === null || typeof value !== 'object' || seen.has(value)) return;
@@ -62,6 +68,7 @@ function flatten(value: PickleValue, prefix: string, out: [string, TensorRef][],
     if (!(state instanceof PyDict)) return;
     const attr = (k: string) => state.entries.get(k);
     if (attr('_parameters') instanceof PyDict && attr('_modules') instanceof PyDict) {
+      out.classes.set(prefix, value.className);
       for (const part of ['_parameters', '_buffers', '_modules']) {
         const d = attr(part);
         if (d instanceof PyDict) for (const [k, v] of d.entries) if (typeof k === 'string') flatten(v, join(k), out, seen);
@@ -72,20 +79,20 @@ function flatten(value: PickleValue, prefix: string, out: [string, TensorRef][],
   }
 }
 
-function tensorsIn(value: PickleValue): [string, TensorRef][] {
-  const out: [string, TensorRef][] = [];
+function tensorsIn(value: PickleValue): Found {
+  const out: Found = { tensors: [], classes: new Map() };
   flatten(value, '', out, new Set());
   return out;
 }
 
 /** The state dict inside a training checkpoint ({'state_dict': ..., 'epoch': ...}), or the whole value. */
-function chooseRoot(value: PickleValue, notes: string[]): [string, TensorRef][] {
+function chooseRoot(value: PickleValue, notes: string[]): Found {
   if (value instanceof PyDict) {
     for (const key of WRAPPER_KEYS) {
       const inner = value.entries.get(key);
       if (inner === undefined) continue;
       const found = tensorsIn(inner);
-      if (found.length > 0) {
+      if (found.tensors.length > 0) {
         const others = [...value.entries.keys()].filter((k) => k !== key).map(String);
         notes.push(`Read the '${key}' entry of a checkpoint${others.length ? ` that also holds: ${others.join(', ')}` : ''}.`);
         return found;
@@ -170,15 +177,15 @@ async function openCheckpoint(source: ByteSource, options: OpenOptions): Promise
   });
   const notes: string[] = [];
   const found = chooseRoot(value, notes);
-  if (found.length === 0) throw new ModelFormatError(`${source.name} is a PyTorch checkpoint that holds no tensors.`);
+  if (found.tensors.length === 0) throw new ModelFormatError(`${source.name} is a PyTorch checkpoint that holds no tensors.`);
   if (opaqueClasses.size > 0) {
     const names = [...opaqueClasses];
     notes.push(
-      `The checkpoint pickles whole objects of ${names.slice(0, 6).join(', ')}${names.length > 6 ? ', ...' : ''}: convscope never runs code from a file, so these classes are unsupported and only their tensors are listed.`,
+      `The checkpoint pickles whole objects of ${names.slice(0, 6).join(', ')}${names.length > 6 ? ', ...' : ''}: convscope never runs code from a file, so these classes are unsupported; their tensors are listed, with torch.nn layer classes taken from the names.`,
     );
   }
 
-  const stored: StoredTensor[] = found.map(([key, ref]) => ({
+  const stored: StoredTensor[] = found.tensors.map(([key, ref]) => ({
     key,
     shape: ref.shape,
     dtype: ref.storage.dtype,
@@ -196,7 +203,7 @@ async function openCheckpoint(source: ByteSource, options: OpenOptions): Promise
       return span === count && isContiguous(ref.shape, ref.stride) ? flat : gather(flat, ref.shape, ref.stride);
     },
   }));
-  const grouped = groupTorchLayers(source.name, stored, options.layout);
+  const grouped = groupTorchLayers(source.name, stored, options.layout, found.classes);
   return {
     format: 'pytorch',
     framework: 'pytorch',

@@ -38,6 +38,18 @@ const CLASS_NAMES: Record<LayerKind, (rank: number) => string> = {
   other: () => 'Tensor',
 };
 
+/** torch.nn classes a whole pickled model names, and their kinds. */
+const TORCH_CLASS_KINDS: [RegExp, LayerKind][] = [
+  [/^torch\.nn\.modules\.conv\.ConvTranspose[123]d$/, 'conv_transpose'],
+  [/^torch\.nn\.modules\.conv\.Conv[123]d$/, 'conv'],
+  [/^torch\.nn\.modules\.linear\.Linear$/, 'dense'],
+  [/^torch\.nn\.modules\.batchnorm\.BatchNorm[123]d$/, 'batch_norm'],
+];
+
+function kindOfClass(qualified: string): LayerKind | undefined {
+  return TORCH_CLASS_KINDS.find(([re]) => re.test(qualified))?.[1];
+}
+
 function splitKey(key: string): [layer: string, last: string] {
   const dot = key.lastIndexOf('.');
   return dot < 0 ? [key, key] : [key.slice(0, dot), key.slice(dot + 1)];
@@ -65,11 +77,16 @@ export interface TorchLayers {
   notes: string[];
 }
 
-/** Layers from stored tensors, in file order of their first key; `layout` overrides inferred kinds. */
+/**
+ * Layers from stored tensors, in file order of their first key. A layer's kind comes from `layout`
+ * (the user), else from `classes` (layer name -> torch.nn class a whole pickled model names), else
+ * from its weights.
+ */
 export function groupTorchLayers(
   source: string,
   tensors: readonly StoredTensor[],
   layout: Readonly<Record<string, LayerKind>> = {},
+  classes: ReadonlyMap<string, string> = new Map(),
 ): TorchLayers {
   const groups = new Map<string, StoredTensor[]>();
   for (const t of tensors) {
@@ -89,7 +106,9 @@ export function groupTorchLayers(
   const layers: Layer[] = [];
   const perGroup: string[] = [];
   for (const [name, members] of groups) {
-    const kind = layout[name] ?? inferKind(members);
+    const pickled = classes.get(name) ?? '';
+    const pickledKind = kindOfClass(pickled);
+    const kind = layout[name] ?? pickledKind ?? inferKind(members);
     const weights: Weight[] = members.map((t) => {
       const [, last] = splitKey(t.key);
       const role = roleOf(kind, last, t.key);
@@ -108,16 +127,19 @@ export function groupTorchLayers(
     if (kernel && (kind === 'conv' || kind === 'conv_transpose') && kernel.shape[1] === 1 && kernel.shape[0]! > 1) perGroup.push(name);
     layers.push({
       name,
-      className: CLASS_NAMES[kind](kernel?.shape.length ?? 2),
+      className: pickledKind && !layout[name] ? pickled.slice(pickled.lastIndexOf('.') + 1) : CLASS_NAMES[kind](kernel?.shape.length ?? 2),
       kind,
       config: layout[name] ? { layout: layout[name] } : {},
       inbound: [],
       weights,
     });
   }
-  const notes = [
-    'A state dict stores no architecture: layer classes are inferred from weight names and shapes (state the kind with --layout <layer>=conv_transpose where a ConvTranspose weight [in, out, ...] would pass for a Conv).',
-  ];
+  const notes =
+    classes.size > 0
+      ? []
+      : [
+          'A state dict stores no architecture: layer classes are inferred from weight names and shapes (state the kind with --layout <layer>=conv_transpose where a ConvTranspose weight [in, out, ...] would pass for a Conv).',
+        ];
   if (perGroup.length > 0) {
     notes.push(
       `${perGroup.slice(0, 4).join(', ')}${perGroup.length > 4 ? ` and ${perGroup.length - 4} more` : ''} ${perGroup.length === 1 ? 'has' : 'have'} one input channel per filter (depthwise or grouped convolution, or a single-channel input): PyTorch stores grouped kernels as [out, in/groups, ...], so there 'in' counts input channels within the filter's group.`,

@@ -84,6 +84,10 @@ describe('PyTorch checkpoints written by torch.save', torchOk, () => {
     assert.deepEqual([...weights.keys()].sort(), Object.keys(expected).filter((k) => !k.startsWith('extras')).sort());
     assert.equal(digest(await weights.get('up.weight')!.read()), expected['up.weight']!.sha256);
     assert.ok(model.notes?.some((n) => n.includes('__main__.Custom') && n.includes('unsupported')), String(model.notes));
+    const up = findLayer(model, 'up');
+    assert.equal(up.className, 'ConvTranspose2d', 'the pickled class names the layer kind, no --layout needed');
+    assert.deepEqual([...findWeight(up).axes], ['in', 'out', 'kh', 'kw']);
+    assert.equal(findLayer(model, 'bn').className, 'BatchNorm2d');
   });
 
   it('--layout makes a ConvTranspose2d weight [in, out, kh, kw], so filter j is torch weight[:, j]', async () => {
