@@ -119,7 +119,7 @@ export function featureMapFigure(maps: FeatureMaps, options: FeatureMapOptions):
   const max = Math.max(...ranges.map((r) => r[1]));
   const flatSpan = FLAT_RELATIVE * Math.max(Math.abs(min), Math.abs(max));
   const flat = ranges.flatMap(([lo, hi], c) => (hi - lo <= flatSpan ? [c] : []));
-  const oneD = maps.height === 1;
+  const oneD = maps.height === 1 && maps.width > 1;
   const scaleX = Math.max(1, Math.ceil(MIN_TILE / Math.max(maps.height, maps.width)));
   const scaleY = oneD ? STRIP : scaleX;
   const tileW = maps.width * scaleX;
