@@ -101,6 +101,8 @@ async function generate(): Promise<void> {
 
 interface Figures {
   inspectMs: number;
+  /** CPU time (user + system) of the same work: what the wall time would be on an idle machine. */
+  inspectCpuMs: number;
   kernelMs: number;
   maxRssMB: number;
   childWallMs: number;
@@ -129,6 +131,7 @@ function childScript(dist: string): string {
   const module = (path: string) => JSON.stringify(pathToFileURL(join(dist, path)).href);
   return `
 const t0 = performance.now();
+const c0 = process.cpuUsage();
 const { openModel } = await import(${module('open.js')});
 const { summarizeModel } = await import(${module('analyze/summary.js')});
 const { findLayer, findWeight } = await import(${module('model/lookup.js')});
@@ -136,17 +139,19 @@ const { renderSummary } = await import(${module('cli/inspect.js')});
 const model = await openModel(${JSON.stringify(FILE)});
 const table = renderSummary(await summarizeModel(model), false);
 const t1 = performance.now();
+const c1 = process.cpuUsage(c0);
 const kernel = await findWeight(findLayer(model, ${JSON.stringify(KERNEL_LAYER)}), 'kernel').read();
 const t2 = performance.now();
 model.close();
 const check = kernel.shape.join('x') + ' sum=' + Array.from(kernel.data).reduce((a, b) => a + b, 0).toFixed(4) + ' lines=' + table.split('\\n').length;
-process.stdout.write(JSON.stringify({ inspectMs: t1 - t0, kernelMs: t2 - t1, maxRssMB: process.resourceUsage().maxRSS / 1024, check }));
+process.stdout.write(JSON.stringify({ inspectMs: t1 - t0, inspectCpuMs: (c1.user + c1.system) / 1000, kernelMs: t2 - t1, maxRssMB: process.resourceUsage().maxRSS / 1024, check }));
 `;
 }
 
 const H5PY = `
 import time, sys, json, resource
 t0 = time.perf_counter()
+c0 = time.process_time()
 import h5py, numpy as np
 f = h5py.File(sys.argv[1], 'r')
 mw = f['model_weights']
@@ -161,9 +166,10 @@ for name in mw.attrs['layer_names']:
 json.loads(f.attrs['model_config'])
 table = '\\n'.join(lines)
 t1 = time.perf_counter()
+c1 = time.process_time()
 k = mw['${KERNEL_LAYER}/${KERNEL_LAYER}/kernel:0'][()]
 t2 = time.perf_counter()
-print(json.dumps({'inspectMs': (t1 - t0) * 1e3, 'kernelMs': (t2 - t1) * 1e3, 'maxRssMB': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+print(json.dumps({'inspectMs': (t1 - t0) * 1e3, 'inspectCpuMs': (c1 - c0) * 1e3, 'kernelMs': (t2 - t1) * 1e3, 'maxRssMB': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   'check': '%s sum=%.4f' % ('x'.join(map(str, k.shape)), float(k.astype(np.float64).sum()))}))
 `;
 
@@ -178,8 +184,8 @@ function runOnce(command: string, args: string[]): Figures {
 /** Median of each figure over RUNS fresh processes (the machine is shared; single runs are noisy). */
 function run(command: string, args: string[]): Figures {
   const runs = Array.from({ length: RUNS }, () => runOnce(command, args));
-  const median = (key: 'inspectMs' | 'kernelMs' | 'maxRssMB' | 'childWallMs') => runs.map((r) => r[key]).sort((a, b) => a - b)[Math.floor(RUNS / 2)]!;
-  return { inspectMs: median('inspectMs'), kernelMs: median('kernelMs'), maxRssMB: median('maxRssMB'), childWallMs: median('childWallMs'), check: runs[0]!.check };
+  const median = (key: 'inspectMs' | 'inspectCpuMs' | 'kernelMs' | 'maxRssMB' | 'childWallMs') => runs.map((r) => r[key]).sort((a, b) => a - b)[Math.floor(RUNS / 2)]!;
+  return { inspectMs: median('inspectMs'), inspectCpuMs: median('inspectCpuMs'), kernelMs: median('kernelMs'), maxRssMB: median('maxRssMB'), childWallMs: median('childWallMs'), check: runs[0]!.check };
 }
 
 async function main(): Promise<void> {
@@ -200,12 +206,12 @@ async function main(): Promise<void> {
   const peer = hasH5py ? run(PYTHON, ['-c', H5PY, FILE]) : undefined;
   console.log(`median of ${RUNS} fresh processes each; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores`);
   const row = (label: string, f: Figures) =>
-    `${label.padEnd(10)} inspect ${f.inspectMs.toFixed(0).padStart(6)} ms   kernel ${f.kernelMs.toFixed(2).padStart(7)} ms   peak RSS ${f.maxRssMB.toFixed(0).padStart(5)} MB   process wall ${f.childWallMs.toFixed(0).padStart(6)} ms   (${f.check})`;
+    `${label.padEnd(10)} inspect ${f.inspectMs.toFixed(0).padStart(6)} ms (cpu ${f.inspectCpuMs.toFixed(0).padStart(5)} ms)   kernel ${f.kernelMs.toFixed(2).padStart(7)} ms   peak RSS ${f.maxRssMB.toFixed(0).padStart(5)} MB   process wall ${f.childWallMs.toFixed(0).padStart(6)} ms   (${f.check})`;
   console.log(row('convscope', ours));
   if (peer) {
     console.log(row('h5py', peer));
     console.log(
-      `ratio convscope/h5py: inspect ${(ours.inspectMs / peer.inspectMs).toFixed(2)}x, kernel ${(ours.kernelMs / peer.kernelMs).toFixed(2)}x, RSS ${(ours.maxRssMB / peer.maxRssMB).toFixed(2)}x`,
+      `ratio convscope/h5py: inspect ${(ours.inspectMs / peer.inspectMs).toFixed(2)}x (cpu ${(ours.inspectCpuMs / peer.inspectCpuMs).toFixed(2)}x), kernel ${(ours.kernelMs / peer.kernelMs).toFixed(2)}x, RSS ${(ours.maxRssMB / peer.maxRssMB).toFixed(2)}x`,
     );
     if (ours.check.split(' lines')[0] !== peer.check) console.log(`MISMATCH: convscope read ${ours.check}, h5py ${peer.check}`);
   } else {

@@ -194,11 +194,21 @@ export async function openHdf5(source: ByteSource): Promise<Hdf5File> {
     return e;
   }
 
+  const attributeNames = new Map<string, string[]>();
+  function namesOf(path: string): string[] {
+    let names = attributeNames.get(path);
+    if (!names) {
+      const e = entity(path) as H5.Group | H5.Dataset | null;
+      names = e ? Object.keys(e.attrs) : [];
+      attributeNames.set(path, names);
+    }
+    return names;
+  }
+
   function attribute(path: string, attr: string): unknown {
     return guard(`reading attribute '${attr}' of '${path || '/'}'`, () => {
-      const e = entity(path) as H5.Group | H5.Dataset | null;
-      if (!e || !(attr in e.attrs)) return undefined;
-      return e.attrs[attr]!.value;
+      if (!namesOf(path).includes(attr)) return undefined;
+      return (entity(path) as H5.Group | H5.Dataset).get_attribute(attr, false);
     });
   }
 
@@ -219,10 +229,7 @@ export async function openHdf5(source: ByteSource): Promise<Hdf5File> {
       });
     },
     attrNames(path) {
-      return guard(`listing the attributes of '${path || '/'}'`, () => {
-        const e = entity(path) as H5.Group | H5.Dataset | null;
-        return e ? Object.keys(e.attrs) : [];
-      });
+      return guard(`listing the attributes of '${path || '/'}'`, () => [...namesOf(path)]);
     },
     stringAttr(path, attr) {
       const value = attribute(path, attr);
