@@ -78,10 +78,12 @@ async function figureOf(weight: Weight, options: FiltersOptions): Promise<Filter
 /** The lines printed (and put under each image of an index page) for one figure. */
 function describe(model: Model, weight: Weight, fig: FilterFigure): string[] {
   const i = fig.info;
-  const lines = [`${weightTitle(weight)}: ${i.shown.length} of ${i.filterCount} filters, ${i.mode}, colormap ${i.colormap}`];
+  const drawn = i.mode === 'rgb' ? 'rgb composite' : `${i.mode}, colormap ${i.colormap}`;
+  const lines = [`${weightTitle(weight)}: ${i.shown.length} of ${i.filterCount} filters, ${drawn}`];
   if (i.mode !== 'matrix') {
-    const selection = weight.axes.includes('out') ? { out: 0 } : {};
-    lines.push(`filter 0 is ${indexExpression(model.framework, weight, selection)} (filter j along '${i.filterAxis}')`);
+    const depthwise = weight.axes.includes('mult');
+    const expression = indexExpression(model.framework, weight, depthwise ? { in: 0, mult: 0 } : { out: 0 });
+    lines.push(`filter 0 is ${expression} (${depthwise ? "filter j = c * mult + m, along 'in' and 'mult'" : `filter j along '${i.filterAxis}'`})`);
   }
   lines.push(
     i.scale === undefined
