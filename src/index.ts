@@ -4,6 +4,7 @@
 export { openModel, type OpenModelOptions } from './open.js';
 export { openSource, READERS } from './formats/index.js';
 export type { FormatReader, OpenOptions, Probe } from './formats/reader.js';
+export { readOnnxTensor } from './formats/onnx.js';
 export {
   parseKerasArchitecture,
   kerasInputShapes,

@@ -3,8 +3,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileSource, findLayer, findWeight, openModel, type Model } from '../../src/index.js';
-import { readOnnxTensor } from '../../src/formats/onnx.js';
+import { fileSource, findLayer, findWeight, openModel, readOnnxTensor, type Model } from '../../src/index.js';
 import { runCli } from '../helpers/cli.js';
 import { needsPython, runPython } from '../helpers/python.js';
 import { digest, generated, weightsByName } from '../helpers/torch-files.js';
