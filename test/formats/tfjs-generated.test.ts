@@ -45,6 +45,7 @@ describe('generated TF.js layers model (two shards, quantized weights)', () => {
 
 describe('a model saved by TensorFlow.js itself', () => {
   it('reads back every weight exactly as tfjs holds it', async () => {
+    tf.env().set('PROD', true);
     await tf.setBackend('cpu');
     const seed = 7;
     const model = tfl.sequential({
