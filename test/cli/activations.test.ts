@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
-import { decode } from 'fast-png';
+import { decode, encode } from 'fast-png';
 import { tfjsLayersFiles, writeDirectoryAtomic } from '../../src/compute/checkpoint.js';
 import { questionNetwork } from '../../src/compute/demo-model.js';
 import { decodeNpy, encodeNpy } from '../../src/tensor/npy.js';
@@ -37,16 +37,21 @@ function assertCleanFailure(r: { code: number | null; stdout: string; stderr: st
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 }
 
-test('a photograph through conv_1 gives a feature-map grid PNG and a clean stderr', async () => {
+test('two images make a batch: one feature-map grid PNG per image through conv_1, clean stderr', async () => {
   const out = join(dir, 'photo');
-  const r = await runCli(['activations', model, '--image', PHOTO, '--out', out]);
+  const gradient = join(dir, 'gradient.png');
+  writeFileSync(gradient, encode({ width: 40, height: 20, channels: 3, data: Uint8Array.from({ length: 40 * 20 * 3 }, (_, i) => (i * 7) % 256) }));
+  const r = await runCli(['activations', model, '--image', PHOTO, gradient, '--out', out]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '');
   assert.match(r.stdout, /rocket\.jpg 640x427 jpeg -> 160x64 grey \(stretch\), unit \(x \/ 255\)/);
-  assert.match(r.stdout, /conv_1\s+Conv2D\s+\(1, 64, 160, 96\)/);
-  const png = decode(readFileSync(join(out, 'conv_1.png')));
-  // 96 tiles of 160x64 (upscale 1) in a 10-column grid: wider than 10 tiles, taller than 10 rows.
-  assert.ok(png.width > 10 * 160 && png.height > 10 * 64, `${png.width}x${png.height}`);
+  assert.match(r.stdout, /gradient\.png 40x20 png -> 160x64 grey \(stretch\)/);
+  assert.match(r.stdout, /conv_1\s+Conv2D\s+\(2, 64, 160, 96\)/);
+  for (const name of ['conv_1_0.png', 'conv_1_1.png']) {
+    const png = decode(readFileSync(join(out, name)));
+    // 96 tiles of 160x64 (upscale 1) in a 10-column grid: wider than 10 tiles, taller than 10 rows.
+    assert.ok(png.width > 10 * 160 && png.height > 10 * 64, `${name}: ${png.width}x${png.height}`);
+  }
 });
 
 test('--format npy writes the raw activation (batch axis kept) equal to a PyTorch conv2d of the stored weights', needsPython('numpy', 'torch'), async () => {
