@@ -1,3 +1,4 @@
+import { UsageError } from '../model/errors.js';
 import { lutIndex, ZERO_INDEX, type Colormap } from './colormap.js';
 import type { Display } from './display.js';
 import { CAP_HEIGHT, textWidth } from './font.js';
@@ -8,6 +9,17 @@ import type { FilterSet } from './tiles.js';
 export const INVALID: RGB = [255, 0, 255];
 
 const GUTTER = 2;
+/** Largest figure drawn at all (a cell size given by the caller may ask for more): 50 megapixels. */
+const MAX_PIXELS = 5e7;
+
+function checkSize(width: number, height: number, cell: number): void {
+  if (width * height > MAX_PIXELS) {
+    throw new UsageError(
+      `Drawing these filters at ${cell} px per kernel cell needs a ${width} x ${height} px image, over the ${MAX_PIXELS / 1e6} megapixel limit; use a smaller --scale or fewer --filters.`,
+    );
+  }
+}
+
 /** Largest tile grid (in pixels) the automatic cell size allows: keeps big layers quick to encode and view. */
 const DEFAULT_MAX_PIXELS = 6e5;
 /** Most rows or columns a matrix (Dense, 1x1) heatmap shows. */
@@ -183,6 +195,7 @@ function autoCell(set: FilterSet, display: Display, filters: readonly number[], 
 function tileGrid(set: FilterSet, display: Display, filters: readonly number[], lut: Uint8Array, options: GridOptions): GridImage {
   const cell = options.cellPx ?? autoCell(set, display, filters, options.labels, options.maxPixels ?? DEFAULT_MAX_PIXELS);
   const g = tileGeometry(set, display, filters, cell, options.labels);
+  checkSize(g.width, g.height, cell);
   const canvas: Canvas = { width: g.width, height: g.height, data: new Uint8Array(g.width * g.height * 3) };
   canvas.data.fill(255);
   const boxW = (set.depth * (set.width + 1) - 1) * cell + 2;
@@ -220,6 +233,7 @@ function matrixGrid(set: FilterSet, display: Display, filters: readonly number[]
   const top = options.labels ? CAP_HEIGHT + 3 : 0;
   const width = left + cols * cell + 2;
   const height = top + rows.length * cell + 2;
+  checkSize(width, height, cell);
   const canvas: Canvas = { width, height, data: new Uint8Array(width * height * 3) };
   canvas.data.fill(255);
   frame(canvas, left, top, cols * cell + 2, rows.length * cell + 2);

@@ -74,6 +74,7 @@ function listed(indices: readonly number[], max = 24): string {
 }
 
 function checkFilters(set: FilterSet, wanted: readonly number[] | undefined, name: string): number[] {
+  if (set.filterCount === 0 || set.data.length === 0) throw new UsageError(`${name[0]!.toUpperCase()}${name.slice(1)} has no filters to draw (an empty kernel).`);
   if (!wanted || wanted.length === 0) return Array.from({ length: set.filterCount }, (_, i) => i);
   for (const f of wanted) {
     if (!Number.isInteger(f) || f < 0 || f >= set.filterCount) {

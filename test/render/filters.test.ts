@@ -277,6 +277,11 @@ describe('analysis and bad options', () => {
     assert.throws(() => filterFigure(keras2x2, { filters: [4], layer: 'c' }), /Filter 4 is out of range for layer 'c': it has 4 filters along 'out' \(valid: 0 to 3\)/);
   });
 
+  it('an explicit cell size that would need a giant image is refused before allocating it', () => {
+    const big = new NamedTensor(['kh', 'kw', 'in', 'out'], [3, 3, 64, 512], new Float32Array(3 * 3 * 64 * 512));
+    assert.throws(() => filterFigure(big, { cellPx: 64, layer: 'b' }), /needs a \d+ x \d+ px image, over the 50 megapixel limit; use a smaller --scale or fewer --filters/);
+  });
+
   it('a tensor without filter axes (a bias) is refused with its axes named', () => {
     const bias = new NamedTensor(['features'], [4], new Float32Array(4));
     assert.throws(() => filterFigure(bias, { layer: 'conv1' }), (e: Error) => e instanceof UnsupportedError && /axes \[features\]/.test(e.message));
