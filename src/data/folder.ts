@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import sharp from 'sharp';
+import { loadImage } from '../io/image.js';
 import { DataError } from '../model/errors.js';
 import { requireDirectory } from './read.js';
 import type { LoadedImages } from './source.js';
@@ -8,43 +8,10 @@ import type { LoadedImages } from './source.js';
 /** File extensions read as images (what libvips decodes). */
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.gif', '.tif', '.tiff', '.avif', '.bmp']);
 
-interface Target {
-  height: number;
-  width: number;
-  channels: number;
-}
-
-async function failing<T>(path: string, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (e) {
-    throw new DataError(`Cannot decode the image '${path}': ${(e as Error).message}.`);
-  }
-}
-
-/** Size and colour of an image file: 1 channel when it is stored grey, else 3. */
-function probe(path: string): Promise<Target> {
-  return failing(path, async () => {
-    const meta = await sharp(path).metadata();
-    const grey = meta.channels - (meta.hasAlpha ? 1 : 0) === 1;
-    return { height: meta.height, width: meta.width, channels: grey ? 1 : 3 };
-  });
-}
-
-/** Decodes an image to `target` size and channels, dropping alpha. */
-function decode(path: string, target: Target): Promise<Uint8Array> {
-  return failing(path, async () => {
-    const data = await sharp(path)
-      .removeAlpha()
-      .resize(target.width, target.height, { fit: 'fill' })
-      .toColourspace(target.channels === 1 ? 'b-w' : 'srgb')
-      .raw()
-      .toBuffer();
-    if (data.length !== target.height * target.width * target.channels) {
-      throw new Error(`decoded ${data.length} bytes, expected ${target.height}x${target.width}x${target.channels}`);
-    }
-    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  });
+/** Whether every pixel of RGB data has equal red, green and blue. */
+function isGrey(rgb: Uint8Array): boolean {
+  for (let i = 0; i < rgb.length; i += 3) if (rgb[i] !== rgb[i + 1] || rgb[i] !== rgb[i + 2]) return false;
+  return true;
 }
 
 async function classFolders(dir: string): Promise<{ name: string; files: string[] }[]> {
@@ -68,14 +35,14 @@ async function classFolders(dir: string): Promise<{ name: string; files: string[
 
 /**
  * `folder:<dir>`: one sub-folder per class (sorted names are the classes), images of any format
- * libvips reads. Every image is resized to `size` (default: the first image's size) and converted
- * to the first image's channel count (1 for grey, else 3); alpha is dropped.
+ * libvips reads. Every image is stretched to `size` (default: the first image's size) and has 1
+ * channel when the first image is grey, else 3 (RGB); alpha is dropped.
  */
 export async function loadFolder(dir: string, size?: { height: number; width: number }): Promise<LoadedImages> {
   await requireDirectory(dir, 'image folder');
   const classes = await classFolders(dir);
-  const first = await probe(classes[0]!.files[0]!);
-  const target = { height: size?.height ?? first.height, width: size?.width ?? first.width, channels: first.channels };
+  const first = await loadImage(classes[0]!.files[0]!, { channels: 3, resize: 'stretch', ...size });
+  const target = { height: first.height, width: first.width, channels: isGrey(first.data) ? 1 : 3 } as const;
   const perImage = target.height * target.width * target.channels;
   const count = classes.reduce((n, c) => n + c.files.length, 0);
   const images = new Uint8Array(count * perImage);
@@ -83,7 +50,7 @@ export async function loadFolder(dir: string, size?: { height: number; width: nu
   let n = 0;
   for (const [label, { files }] of classes.entries()) {
     for (const file of files) {
-      images.set(await decode(file, target), n * perImage);
+      images.set((await loadImage(file, { ...target, resize: 'stretch' })).data, n * perImage);
       labels[n++] = label;
     }
   }

@@ -113,6 +113,18 @@ np.save(f"{root}/tx.npy", tx); np.save(f"{root}/ty.npy", ty); np.save(f"{root}/v
       for (const pixels of list) assert.ok(all.some((a) => a.label === label && a.pixels.every((v, i) => v === pixels[i])), `class ${label} image found`);
     }
   });
+
+  it('folder: colour images keep 3 channels, RGB order', async () => {
+    const root = join(dir, 'folder-rgb');
+    const rgb = (seed: number) => Uint8Array.from({ length: 3 * 3 * 3 }, (_, i) => (i * 53 + seed * 29) % 256);
+    for (const [k, name] of ['a', 'b'].entries()) {
+      mkdirSync(join(root, name), { recursive: true });
+      await sharp(rgb(k), { raw: { width: 3, height: 3, channels: 3 } }).png().toFile(join(root, name, 'x.png'));
+    }
+    const data = await loadDataset(`folder:${root}`, { testFraction: 0.5 });
+    assert.equal(data.channels, 3);
+    for (const set of [data.train, data.test]) assert.deepEqual(set.images, rgb(set.labels[0]!));
+  });
 });
 
 describe('batches', () => {
