@@ -44,6 +44,9 @@ const STORAGE_DTYPES: Record<string, DType> = {
   UntypedStorage: 'uint8',
 };
 
+/** A view with zero strides (torch.expand) can name far more elements than its storage holds. */
+const MAX_EXPANDED = 2 ** 27;
+
 function naturals(v: PickleValue | undefined, what: string, file: string): number[] {
   const items = v instanceof PyTuple ? v.items : Array.isArray(v) ? v : undefined;
   if (!items || !items.every((x) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0)) {
@@ -71,6 +74,12 @@ function rebuildTensor(args: PickleValue[], file: string): TensorRef {
   if (last > storage.numel) {
     throw new ModelFormatError(
       `${file}: a tensor of size (${shape.join(', ')}) at offset ${offset} needs ${last} elements, but its storage '${storage.key}' holds ${storage.numel}.`,
+    );
+  }
+  const count = shape.reduce((a, d) => a * d, 1);
+  if (count > storage.numel && count > MAX_EXPANDED) {
+    throw new ModelFormatError(
+      `${file}: a tensor of size (${shape.join(', ')}) repeats the ${storage.numel} elements of storage '${storage.key}' into ${count}, more than convscope materialises (${MAX_EXPANDED}).`,
     );
   }
   return { kind: 'tensor', storage, offset, shape, stride };

@@ -17,6 +17,7 @@ const CASES: [file: string, message: RegExp][] = [
   ['eval-zip.pt', /eval-zip\.pt \(eval-zip\/data\.pkl\) refers to the Python global 'builtins\.eval'/],
   ['popen-zip.pt', /popen-zip\.pt \(popen-zip\/data\.pkl\) refers to the Python global 'subprocess\.Popen'/],
   ['huge-string.pt', /huge-string\.pt: the pickle is damaged at byte 7 \(BINUNICODE declares 2147483647 bytes, but only 16 remain\)\./],
+  ['expanded.pt', /expanded\.pt \(expanded\/data\.pkl\): a tensor of size \(268435456\) repeats the 1 elements of storage '0' into 268435456, more than convscope materialises/],
   ['legacy.pt', /legacy\.pt is a legacy PyTorch checkpoint \(written by torch < 1\.6 or with _use_new_zipfile_serialization=False\), which convscope does not support yet/],
   ['script.pt', /script\.pt is a TorchScript archive \(torch\.jit\.save\), which convscope does not support yet/],
 ];

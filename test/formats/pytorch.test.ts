@@ -48,6 +48,7 @@ describe('PyTorch checkpoints written by torch.save', torchOk, () => {
     const expected = Object.fromEntries(['extras.half', 'extras.bf16', 'extras.noncontig', 'extras.transposed'].map((k) => [k, printed[k]!]));
     for (const [key, values] of Object.entries(expected)) assert.deepEqual(await read(key), values, key);
     assert.deepEqual(await read('extras.noncontig'), [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23]);
+    assert.deepEqual(await read('extras.expanded'), [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2]);
   });
 
   it('torchvision resnet18 and mobilenet_v2 state dicts read back exactly', async () => {

@@ -87,6 +87,7 @@ def write_torch():
     sd["extras.f64"] = torch.randn(3, generator=g).double()
     sd["extras.noncontig"] = torch.arange(24.0).reshape(4, 6)[:, 1::2]
     sd["extras.transposed"] = torch.randn(3, 4, generator=g).t()
+    sd["extras.expanded"] = torch.arange(3.0).expand(4, 3)
     sd["extras.i32"] = torch.arange(-5, 5, dtype=torch.int32)
     sd["extras.i16"] = torch.arange(-300, 300, 100, dtype=torch.int16)
     sd["extras.i8"] = torch.arange(-4, 4, dtype=torch.int8).reshape(2, 4)
@@ -266,6 +267,7 @@ def write_malicious():
     with open(os.path.join(OUT, "legacy.pt"), "wb") as f:
         torch.save({"w": torch.ones(2)}, f, _use_new_zipfile_serialization=False)
     torch.jit.save(torch.jit.script(torch.nn.Conv2d(1, 2, 3)), os.path.join(OUT, "script.pt"))
+    torch.save({"big": torch.zeros(1).expand(2 ** 28)}, os.path.join(OUT, "expanded.pt"))
     with open(os.path.join(OUT, "huge-string.pt"), "wb") as f:
         f.write(b"\x80\x02X\xff\xff\xff\x7f" + b"x" * 16)
 
