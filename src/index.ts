@@ -38,3 +38,10 @@ export { imagesToBatch, PRESETS, type Preset, type PreprocessOptions } from './c
 export { loadImage, RESIZE_MODES, type ResizeMode, type DecodedImage } from './io/image.js';
 export { featureMapFigure, type FeatureMaps, type FeatureMapOptions, type FeatureMapFigure } from './render/feature-maps.js';
 export { barFigure, topValues, type BarOptions, type TopValue } from './render/bars.js';
+export { registerTrainingKernels } from './compute/kernels/index.js';
+export { trainModel, evaluate, type TrainOptions, type EpochSummary, type BatchProgress } from './compute/train.js';
+export { watchWeights, type WatchOptions, type WatchEvery, type WatchRecord, type WeightHealth, type WeightWatch } from './compute/watch.js';
+export { saveCheckpoint, tfjsLayersFiles, safetensorsBytes } from './compute/checkpoint.js';
+export { loadTrainable, type Trainable } from './compute/trainable.js';
+export { encodeSafetensors, type SafetensorsTensor } from './formats/safetensors-write.js';
+export { loadDataset, parseDataSpec, batches, batchCount, DATA_SPEC_HELP, type LoadOptions, type Dataset, type ImageSet, type PixelScale, type Batch, type BatchOptions, type DataSpec } from './data/index.js';
