@@ -105,7 +105,9 @@ async function modelRoute(ctx: ApiContext, model: Model, id: number, what: strin
   const q = req.query;
   switch (what) {
     case 'layers':
-      return json(layerRows(model, ctx.outputShapes ? await ctx.outputShapes(model) : undefined));
+      return json(layerRows(model));
+    case 'shapes':
+      return json(Object.fromEntries(ctx.outputShapes ? await ctx.outputShapes(model) : []));
     case 'kernel.npy':
       return { kind: 'bytes', type: 'application/octet-stream', body: await kernelNpy(model, stringParam(q, 'layer')) };
     case 'grid.png':

@@ -91,24 +91,16 @@ export function pngPixels(bytes: Uint8Array): Pixels {
   return { width: png.width, height: png.height, data };
 }
 
-/** Every position where `tile` appears pixel for pixel inside `image`. */
-export function findTile(image: Pixels, tile: Pixels): [number, number][] {
-  const hits: [number, number][] = [];
-  for (let y = 0; y + tile.height <= image.height; y++) {
-    for (let x = 0; x + tile.width <= image.width; x++) {
-      let same = true;
-      for (let ty = 0; ty < tile.height && same; ty++) {
-        const a = ((y + ty) * image.width + x) * 3;
-        const b = ty * tile.width * 3;
-        for (let k = 0; k < tile.width * 3; k++) {
-          if (image.data[a + k] !== tile.data[b + k]) {
-            same = false;
-            break;
-          }
-        }
-      }
-      if (same) hits.push([x, y]);
+/** How many pixels of `tile` differ from `image` at (x0, y0) (all of them when it does not fit). */
+export function differingPixels(image: Pixels, tile: Pixels, x0: number, y0: number): number {
+  if (x0 < 0 || y0 < 0 || x0 + tile.width > image.width || y0 + tile.height > image.height) return tile.width * tile.height;
+  let differ = 0;
+  for (let y = 0; y < tile.height; y++) {
+    for (let x = 0; x < tile.width; x++) {
+      const a = ((y0 + y) * image.width + x0 + x) * 3;
+      const b = (y * tile.width + x) * 3;
+      if (image.data[a] !== tile.data[b] || image.data[a + 1] !== tile.data[b + 1] || image.data[a + 2] !== tile.data[b + 2]) differ++;
     }
   }
-  return hits;
+  return differ;
 }

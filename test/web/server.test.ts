@@ -279,6 +279,13 @@ describe('web server: activations of an uploaded image', needsFixtures, () => {
     }
   }
 
+  it('states output shapes from the built architecture', async () => {
+    const shapes = JSON.parse((await send(server.port, 'GET', '/api/models/0/shapes')).body.toString()) as Record<string, number[]>;
+    assert.deepEqual(shapes['conv2d'], [24, 24, 30]);
+    assert.deepEqual(shapes['max_pooling2d_1'], [5, 5, 15]);
+    assert.deepEqual(shapes['dense_2'], [10]);
+  });
+
   it('turns a malformed upload into an error sentence, then runs a real photograph', async () => {
     const bad = await job(await send(server.port, 'POST', '/api/models/0/activations', { body: Buffer.from('GIF89a this is not really an image') }));
     assert.equal(bad.state, 'error');

@@ -25,6 +25,8 @@ export interface Backend {
   /** Whether activations can be computed (server) or were precomputed (report). */
   canActivate(): boolean;
   layers(model: number): Promise<LayerRow[]>;
+  /** Output shapes by layer name, where the architecture can be built (slower than the layer list, so asked for apart). */
+  outputShapes(model: number): Promise<Record<string, (number | null)[]>>;
   /** The whole kernel of a layer, with its named axes: the grid is drawn from it in the page. */
   kernel(model: number, layer: string, row: LayerRow): Promise<NamedTensor>;
   filter(model: number, layer: string, filter: number, channel: number): Promise<FilterDetail>;

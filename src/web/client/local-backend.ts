@@ -17,7 +17,7 @@ export class LocalBackend implements Backend {
     readonly kind: 'browser' | 'report',
     private readonly loaded: readonly Model[],
     private readonly precomputed: readonly ActivationsView[] = [],
-    private readonly outputShapes: readonly ReadonlyMap<string, (number | null)[]>[] = [],
+    private readonly shapes: readonly ReadonlyMap<string, (number | null)[]>[] = [],
   ) {}
 
   models(): ModelInfo[] {
@@ -39,7 +39,11 @@ export class LocalBackend implements Backend {
   }
 
   async layers(model: number): Promise<LayerRow[]> {
-    return layerRows(this.model(model), this.outputShapes[model]);
+    return layerRows(this.model(model), this.shapes[model]);
+  }
+
+  async outputShapes(model: number): Promise<Record<string, (number | null)[]>> {
+    return Object.fromEntries(this.shapes[model] ?? []);
   }
 
   async kernel(model: number, layer: string): Promise<NamedTensor> {

@@ -78,6 +78,10 @@ export class ServerBackend implements Backend {
     return getJson(`api/models/${model}/layers`);
   }
 
+  outputShapes(model: number): Promise<Record<string, (number | null)[]>> {
+    return getJson(`api/models/${model}/shapes`);
+  }
+
   async kernel(model: number, layer: string, row: LayerRow): Promise<NamedTensor> {
     const npy = decodeNpy(await getBytes(`api/models/${model}/kernel.npy?${q({ layer })}`), `kernel of ${layer}`);
     return new NamedTensor(row.kernel!.axes as AxisName[], npy.shape, npy.data);

@@ -28,7 +28,7 @@ function layerTable(rows: readonly LayerRow[], onPick: (row: LayerRow) => void):
       h('td', { class: 'dot', title: row.hasWeights ? 'has weights' : '' }, row.hasWeights ? '●' : ''),
       h('td', {}, [...(row.parents ?? []), row.name].join(' / ')),
       h('td', {}, row.className),
-      h('td', {}, row.outputShape ? formatShape(row.outputShape) : ''),
+      h('td', { 'data-col': 'output' }, row.outputShape ? formatShape(row.outputShape) : ''),
       h('td', { class: 'num' }, row.params ? formatCount(row.params) : ''),
     );
     body.append(tr);
@@ -168,7 +168,17 @@ export async function layersTab(root: HTMLElement, backend: Backend, initialMode
       ...info.notes.map((n) => h('p', { class: 'note' }, n)),
       table,
     );
+    fillShapes(table, backend, model).catch(fail);
   };
   clear(root, h('div', { class: 'layers-tab' }, listBox, panel));
   await load(initialModel);
+}
+
+/** Fills the output column once the architecture has been built (the list shows before that). */
+async function fillShapes(table: HTMLTableElement, backend: Backend, model: number): Promise<void> {
+  const shapes = await backend.outputShapes(model);
+  for (const [name, shape] of Object.entries(shapes)) {
+    const cell = table.querySelector(`tr[data-layer="${CSS.escape(name)}"] td[data-col=output]`);
+    if (cell && !cell.textContent) cell.textContent = formatShape(shape);
+  }
 }
