@@ -83,7 +83,8 @@ function checkExternalName(file: string, tensor: string, location: string): stri
 
 /**
  * Checks a tensor's header (dims, type, data size against the bytes that hold it) and returns how to
- * read its values. `inline` is a fully decoded proto (a Constant node's), `data` the located data fields.
+ * read its values: from `proto` itself where it was decoded whole (a Constant node's tensor), else from
+ * the located, not yet read, data fields in `data`. A string names a tensor of an unread data type.
  */
 async function describeTensor(
   source: ByteSource,
@@ -119,14 +120,15 @@ async function describeTensor(
     }
     return tensor(async () => decodeLittleEndian(await external.read(offset, length), dtype, count));
   }
-  const raw = data.get(TENSOR_DATA_FIELDS.raw) ?? [];
-  if (raw.length > 0 || proto.raw_data.length > 0) {
-    const stored = raw.reduce((a, r) => a + r.length, 0) + proto.raw_data.length;
+  // A bytes field given twice keeps its last value (protobuf's merge rule).
+  const raw = data.get(TENSOR_DATA_FIELDS.raw)?.at(-1);
+  if (raw || proto.raw_data.length > 0) {
+    const stored = raw ? raw.length : proto.raw_data.length;
     if (stored !== needed) {
       throw new ModelFormatError(`${file}: tensor '${name}' of dtype ${dtype} and dims (${dims.join(', ')}) needs ${needed} bytes, but its raw_data holds ${stored}.`);
     }
-    if (proto.raw_data.length > 0) return tensor(async () => decodeLittleEndian(proto.raw_data, dtype, count));
-    return tensor(async () => decodeLittleEndian(await readPayloads(source, raw), dtype, count));
+    if (!raw) return tensor(async () => decodeLittleEndian(proto.raw_data, dtype, count));
+    return tensor(async () => decodeLittleEndian(await source.read(raw.offset, raw.length), dtype, count));
   }
   const fieldNo = typedField(dtype);
   const packed = data.get(fieldNo) ?? [];
@@ -144,6 +146,7 @@ async function describeTensor(
   });
 }
 
+/** The payloads of a packed repeated field given in several pieces, which protobuf concatenates. */
 async function readPayloads(source: ByteSource, refs: readonly FieldRef[]): Promise<Uint8Array> {
   if (refs.length === 1) return source.read(refs[0]!.offset, refs[0]!.length);
   const parts = await Promise.all(refs.map((r) => source.read(r.offset, r.length)));
