@@ -148,10 +148,15 @@ export function toTfjsLayer(layer: LeafLayer, knownClass: (name: string) => bool
   }
   spatialTuples(className, config);
   if (className.startsWith('SeparableConv')) delete config.kernel_initializer;
+  if (className === 'LeakyReLU') move(config, 'negative_slope', 'alpha');
+  if (config.activation === 'silu') config.activation = 'swish';
   delete config.batch_size;
   if ('batch_shape' in config) move(config, 'batch_shape', 'batch_input_shape');
   config.name = layer.name;
   checkRunnable(layer, className, config, where);
+  if (className === 'ReLU' && (Number(config.negative_slope) || 0) !== 0) {
+    return { class_name: 'LeakyReLU', config: { name: layer.name, alpha: Number(config.negative_slope), trainable: false } };
+  }
   return { class_name: className, config };
 }
 
@@ -171,10 +176,12 @@ function checkRunnable(layer: LeafLayer, className: string, config: Json, where:
     throw new UnsupportedError(`${where}: layer '${layer.name}' (${className}) uses ${what}, which convscope cannot run yet.`);
   };
   if (typeof config.groups === 'number' && config.groups !== 1) fail(`groups=${config.groups}`);
-  if (className === 'ReLU' && ((Number(config.negative_slope) || 0) !== 0 || (Number(config.threshold) || 0) !== 0)) {
-    fail(`negative_slope=${String(config.negative_slope)} / threshold=${String(config.threshold)}`);
+  if (className === 'ReLU' && (Number(config.threshold) || 0) !== 0) fail(`threshold=${String(config.threshold)}`);
+  if (className === 'ReLU' && (Number(config.negative_slope) || 0) !== 0 && config.max_value != null) {
+    fail(`negative_slope=${String(config.negative_slope)} together with max_value=${String(config.max_value)}`);
   }
   if (config.padding === 'causal') fail(`padding='causal'`);
+  if (className.startsWith('Global') && config.keepdims === true) fail('keepdims=True');
   if (className.endsWith('Transpose') && config.output_padding != null) fail(`output_padding=${JSON.stringify(config.output_padding)}`);
 }
 

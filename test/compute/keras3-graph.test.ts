@@ -89,3 +89,24 @@ test('Keras 3 functional config: args/kwargs nodes, flat input_layers, DTypePoli
     net.dispose();
   }
 });
+
+test('Keras 3 LeakyReLU(negative_slope) and ReLU(negative_slope) both run as leaky ReLUs', async () => {
+  const config = {
+    class_name: 'Sequential',
+    config: {
+      name: 'leaky',
+      layers: [
+        { module: 'keras.layers', class_name: 'InputLayer', config: { batch_shape: [null, 4], dtype: 'float32', name: 'x' } },
+        { module: 'keras.layers', class_name: 'LeakyReLU', config: { name: 'l1', negative_slope: 0.5, dtype: policy } },
+        { module: 'keras.layers', class_name: 'ReLU', config: { name: 'l2', negative_slope: 0.1, max_value: null, threshold: 0, dtype: policy } },
+      ],
+    },
+  };
+  const net = await buildModel(memoryModel(config, {}));
+  try {
+    const [out] = await runLayers(net, [{ shape: [1, 4], data: Float32Array.from([-4, -1, 0, 2]) }]);
+    assert.deepEqual(Array.from(out!.data, (v) => Math.round(v * 1e6) / 1e6), [-0.2, -0.05, 0, 2]);
+  } finally {
+    net.dispose();
+  }
+});
