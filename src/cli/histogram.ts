@@ -6,7 +6,7 @@ import { UsageError } from '../model/errors.js';
 import { findLayer } from '../model/lookup.js';
 import type { Model, Weight } from '../model/model.js';
 import { openModel } from '../open.js';
-import { DEFAULT_BINS, histogramFigure, statsLine, type HistogramPanel } from '../render/histogram.js';
+import { DEFAULT_BINS, histogram, histogramFigure, statsLine, type HistogramPanel } from '../render/histogram.js';
 import { kernelsOf, layersWithKernels, weightTitle } from '../render/kernels.js';
 import { collectLayout, LAYOUT_HELP } from './layout-option.js';
 import { action } from './run.js';
@@ -52,10 +52,10 @@ export function registerHistogram(program: Command): void {
         const model = await openModel(path, { ...(options.config ? { config: options.config } : {}), layout: options.layout });
         try {
           const panels: HistogramPanel[] = [];
-          for (const w of chosenWeights(model, options)) panels.push({ title: weightTitle(w), data: (await w.read()).data });
-          const fig = histogramFigure(panels, options.bins);
+          for (const w of chosenWeights(model, options)) panels.push({ title: weightTitle(w), histogram: histogram((await w.read()).data, options.bins) });
+          const fig = histogramFigure(panels);
           await writeFileAtomic(out, ext === '.svg' ? fig.svg() : fig.png());
-          panels.forEach((p, i) => process.stdout.write(`${p.title}: ${statsLine(fig.histograms[i]!)}\n`));
+          for (const p of panels) process.stdout.write(`${p.title}: ${statsLine(p.histogram)}\n`);
           process.stdout.write(`wrote ${out}\n`);
         } finally {
           model.close();

@@ -45,7 +45,7 @@ export function histogram(data: TensorData, bins = DEFAULT_BINS): Histogram {
 export interface HistogramPanel {
   /** `conv2d kernel (5, 5, 1, 30)` */
   title: string;
-  data: TensorData;
+  histogram: Histogram;
 }
 
 const BAR: RGB = [70, 130, 180];
@@ -70,7 +70,8 @@ export function statsLine(h: Histogram): string {
   return `count ${s.count}, range [${fmt(s.min)}, ${fmt(s.max)}], mean ${fmt(s.mean)}, std ${fmt(s.std)}, zeros ${s.zeros}${bad}`;
 }
 
-function panelItems(panel: HistogramPanel, h: Histogram, top: number): { items: SceneItem[]; height: number; width: number } {
+function panelItems(panel: HistogramPanel, top: number): { items: SceneItem[]; height: number; width: number } {
+  const h = panel.histogram;
   const items: SceneItem[] = [];
   let y = top;
   items.push(text(MARGIN, y, panel.title));
@@ -107,23 +108,24 @@ function panelItems(panel: HistogramPanel, h: Histogram, top: number): { items: 
 }
 
 export interface HistogramFigure {
-  histograms: Histogram[];
   png(): Uint8Array;
   svg(): string;
 }
 
-/** Weight histograms, one panel per tensor, stacked vertically, with counts, range, mean and std on each. */
-export function histogramFigure(panels: readonly HistogramPanel[], bins = DEFAULT_BINS): HistogramFigure {
-  const histograms = panels.map((p) => histogram(p.data, bins));
+/**
+ * Weight histograms, one panel per tensor, stacked vertically, with counts, range, mean and std on
+ * each. Panels carry histograms, not tensors, so a caller can read one weight at a time.
+ */
+export function histogramFigure(panels: readonly HistogramPanel[]): HistogramFigure {
   const items: SceneItem[] = [];
   let y = MARGIN;
   let width = 0;
-  panels.forEach((p, i) => {
-    const part = panelItems(p, histograms[i]!, y);
+  for (const p of panels) {
+    const part = panelItems(p, y);
     items.push(...part.items);
     y += part.height;
     width = Math.max(width, part.width);
-  });
+  }
   const scene: Scene = { width, height: y, background: WHITE, items, title: `weight histograms: ${panels.map((p) => p.title).join('; ')}` };
-  return { histograms, png: () => sceneToPng(scene), svg: () => sceneToSvg(scene) };
+  return { png: () => sceneToPng(scene), svg: () => sceneToSvg(scene) };
 }
