@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerActivations } from './activations.js';
+import { registerDemo } from './demo.js';
 import { registerDiff } from './diff.js';
 import { registerFilters } from './filters.js';
 import { registerHistogram } from './histogram.js';
 import { registerInspect } from './inspect.js';
+import { registerProbe } from './probe.js';
 import { registerReport } from './report.js';
 import { registerServe } from './serve.js';
 import { registerTrain } from './train.js';
@@ -24,8 +26,10 @@ registerDiff(program);
 registerFilters(program);
 registerHistogram(program);
 registerActivations(program);
+registerDemo(program);
 registerServe(program);
 registerReport(program);
 registerTrain(program);
+registerProbe(program);
 
 await program.parseAsync(process.argv);

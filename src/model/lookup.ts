@@ -14,7 +14,8 @@ export function closestNames(wanted: string, names: readonly string[]): string[]
     .map(({ n }) => n);
 }
 
-function didYouMean(wanted: string, names: readonly string[]): string {
+/** ` Did you mean 'a' or 'b'?` for the names closest to `wanted`, or ''. */
+export function didYouMean(wanted: string, names: readonly string[]): string {
   const close = closestNames(wanted, names);
   return close.length > 0 ? ` Did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` : '';
 }

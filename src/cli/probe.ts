@@ -1,0 +1,112 @@
+import { dirname, basename, extname, join } from 'node:path';
+import { Option, type Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { probeLayer, type ClassifierName, type ProbeResult } from '../compute/probe.js';
+import type { FeatureMode } from '../compute/features.js';
+import { DATA_SPEC_HELP, loadDataset, type PixelScale } from '../data/index.js';
+import { writeFileAtomic } from '../io/write.js';
+import { openModel } from '../open.js';
+import { encodeNpy } from '../tensor/npy.js';
+import { table } from './format.js';
+import { action, parseIndex } from './run.js';
+
+interface ProbeCliOptions {
+  layer: string;
+  data: string;
+  features: FeatureMode;
+  classifier: ClassifierName;
+  scale: PixelScale;
+  seed: number;
+  trees: number;
+  json?: boolean;
+  export?: string;
+  config?: string;
+}
+
+function percent(x: number): string {
+  return `${(100 * x).toFixed(2)}%`;
+}
+
+export function renderProbe(r: ProbeResult): string {
+  const classifier = r.classifier === 'random-forest' ? 'random forest' : 'logistic regression';
+  return [
+    `probe of layer ${r.layer} on ${r.dataset}: ${r.trainCount} train / ${r.testCount} test images, ` +
+      `${r.features} features (${r.featureDim} per image), ${classifier}`,
+    '',
+    table([
+      ['input to the classifier', 'test accuracy'],
+      ['raw pixels', percent(r.accuracy.rawPixels)],
+      [`${r.layer}, untrained (re-initialized, seed ${r.seed})`, percent(r.accuracy.untrained)],
+      [`${r.layer}, trained`, percent(r.accuracy.trained)],
+    ]),
+    '',
+    `trained minus untrained: ${((r.accuracy.trained - r.accuracy.untrained) * 100).toFixed(2)} points`,
+  ].join('\n');
+}
+
+function exportPaths(path: string): { features: string; labels: string } {
+  const ext = extname(path) || '.npy';
+  const base = join(dirname(path), basename(path, extname(path)));
+  return { features: `${base}${ext}`, labels: `${base}.labels${ext}` };
+}
+
+export function registerProbe(program: Command): void {
+  program
+    .command('probe')
+    .description("fit a classifier on a layer's features and compare with raw pixels and the same network untrained")
+    .argument('<model>', 'trained model file')
+    .requiredOption('--layer <name>', 'the layer whose output becomes the features')
+    .requiredOption('--data <spec>', `data set: ${DATA_SPEC_HELP}`)
+    .addOption(new Option('--features <mode>', 'gap: one value per channel; flatten: every value').choices(['gap', 'flatten']).default('gap'))
+    .addOption(new Option('--classifier <name>', 'classifier').choices(['random-forest', 'logistic']).default('random-forest'))
+    .addOption(new Option('--scale <scale>', 'pixel scale the network was trained on: raw 0..255 or unit 0..1').choices(['raw', 'unit']).default('unit'))
+    .option('--seed <n>', 'seed of the split, the untrained baseline and the forest', parseIndex, 0)
+    .option('--trees <n>', 'trees in the random forest', parseIndex, 100)
+    .option('--json', 'print the result as JSON', false)
+    .option('--export <features.npy>', 'write the trained features (train rows, then test rows) and, beside them, <name>.labels.npy')
+    .option('--config <arch.json>', 'architecture JSON for a weights-only file')
+    .action(
+      action(async (path: string, options: ProbeCliOptions) => {
+        const model = await openModel(path, options.config ? { config: options.config } : {});
+        try {
+          const data = await loadDataset(options.data, { seed: options.seed });
+          const bar = process.stderr.isTTY && !options.json ? new SingleBar({ format: '{stage} [{bar}] {value}/{total}', hideCursor: true }) : undefined;
+          let stage = '';
+          const result = await probeLayer(model, data, {
+            layer: options.layer,
+            features: options.features,
+            classifier: options.classifier,
+            scale: options.scale,
+            seed: options.seed,
+            trees: options.trees,
+            onProgress: (name, done, total) => {
+              if (!bar) return;
+              if (name !== stage) {
+                if (stage) bar.stop();
+                stage = name;
+                bar.start(total, done, { stage: name });
+              } else bar.update(done);
+            },
+          });
+          bar?.stop();
+          if (options.export) {
+            const paths = exportPaths(options.export);
+            const f = result.trainedFeatures;
+            await writeFileAtomic(paths.features, encodeNpy(f.data, [f.count, f.dim]));
+            await writeFileAtomic(paths.labels, encodeNpy(new Int32Array([...data.train.labels, ...data.test.labels]), [f.count]));
+            process.stderr.write(
+              `wrote ${paths.features} (${f.count} x ${f.dim}; rows 0-${result.trainCount - 1} train, ${result.trainCount}-${f.count - 1} test) and ${paths.labels}\n`,
+            );
+          }
+          if (options.json) {
+            const { trainedFeatures: _omit, ...rest } = result;
+            process.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
+          } else {
+            process.stdout.write(`${renderProbe(result)}\n`);
+          }
+        } finally {
+          model.close();
+        }
+      }),
+    );
+}
