@@ -76,8 +76,14 @@ function hdf5Detail(e: unknown): string {
   return details[details.length - 1] ?? text.split('\n')[0]!.trim();
 }
 
-function translate(name: string, e: unknown, doing: string): ConvscopeError {
+/** HDF5 library errors and h5wasm's allocation failures become sentences; anything else is a bug and passes through. */
+function translate(name: string, e: unknown, doing: string): unknown {
   if (e instanceof ConvscopeError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  if (/allocation of \d+ bytes/.test(message)) {
+    return new UnsupportedError(`${name}: ${doing} needs more memory than h5wasm can give (${message}).`);
+  }
+  if (!message.includes('HDF5')) return e;
   const detail = hdf5Detail(e);
   const truncated = /truncated file: eof = (\d+).*stored_eof = (\d+)/.exec(detail);
   if (truncated) {
