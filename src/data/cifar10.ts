@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { DataError } from '../model/errors.js';
 import type { ImageSet } from './dataset.js';
 import { firstExisting, readDataFile, requireDirectory } from './read.js';
-import type { LoadedImages } from './source.js';
+import type { LoadedImages } from './dataset.js';
 
 const SIDE = 32;
 const PIXELS = SIDE * SIDE * 3;

@@ -23,6 +23,11 @@ export interface Dataset {
   readonly test: ImageSet;
 }
 
+/** What a loader reads from disk, before any split: the official test set when the format has one. */
+export interface LoadedImages extends Omit<Dataset, 'name' | 'test'> {
+  readonly test?: ImageSet;
+}
+
 /** `raw`: pixels on a 0..255 scale; `unit`: pixels on a 0..1 scale. */
 export type PixelScale = 'raw' | 'unit';
 

@@ -1,6 +1,6 @@
 import { DataError } from '../model/errors.js';
 import { maybeGunzip, readDataFile } from './read.js';
-import type { LoadedImages } from './source.js';
+import type { LoadedImages } from './dataset.js';
 
 /** The built-in digits file, shipped in the package (see assets/data/README.md). */
 export const DIGITS_PATH = new URL('../../assets/data/digits.csv.gz', import.meta.url);

@@ -3,7 +3,7 @@ import { extname, join } from 'node:path';
 import { loadImage } from '../io/image.js';
 import { DataError } from '../model/errors.js';
 import { requireDirectory } from './read.js';
-import type { LoadedImages } from './source.js';
+import type { LoadedImages } from './dataset.js';
 
 /** File extensions read as images (what libvips decodes). */
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.gif', '.tif', '.tiff', '.avif', '.bmp']);

@@ -1,11 +1,10 @@
 import { DataError, UsageError } from '../model/errors.js';
 import { loadCifar10 } from './cifar10.js';
-import { pick, pixelsPerImage, type Dataset } from './dataset.js';
+import { pick, pixelsPerImage, type Dataset, type LoadedImages } from './dataset.js';
 import { loadDigits } from './digits.js';
 import { loadFolder } from './folder.js';
 import { loadMnist } from './mnist.js';
 import { permutation } from './random.js';
-import type { LoadedImages } from './source.js';
 import { parseDataSpec, type DataSpec } from './spec.js';
 
 export interface LoadOptions {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { DataError } from '../model/errors.js';
 import { firstExisting, maybeGunzip, readDataFile, requireDirectory } from './read.js';
-import type { LoadedImages } from './source.js';
+import type { LoadedImages } from './dataset.js';
 
 /** An IDX array of unsigned bytes: the MNIST file format. */
 interface IdxArray {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { initBackend, tf } from '../../src/compute/backend.js';
 import { TRAINING_KERNELS } from '../../src/compute/kernels/index.js';
+import { prng as rng } from '../helpers/random.js';
 
 /**
  * Every gradient kernel convscope registers on wasm, checked against tfjs' reference `cpu` backend
@@ -12,18 +13,6 @@ import { TRAINING_KERNELS } from '../../src/compute/kernels/index.js';
  * the zero-inserted kernel shape at dilation 1 (and its filter gradient is sampled back at the taps).
  */
 const TOLERANCE = 1e-4;
-
-/** mulberry32: a small seeded generator so every run draws the same cases. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Pad = 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]];
 
