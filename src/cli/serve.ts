@@ -5,7 +5,7 @@ import type { Model } from '../model/model.js';
 import { openModel } from '../open.js';
 import { webActivations } from '../web/activations.js';
 import { builtAssetDir } from '../web/built.js';
-import { DEFAULT_UPLOAD_LIMIT, startServer } from '../web/server.js';
+import { DEFAULT_UPLOAD_LIMIT, isLoopback, startServer } from '../web/server.js';
 import { action, parseIndex } from './run.js';
 
 interface ServeOptions {
@@ -49,7 +49,7 @@ export function registerServe(program: Command): void {
       action(async (first: string | undefined, second: string | undefined, options: ServeOptions) => {
         if (second !== undefined && first === undefined) throw new UsageError('Give the first model before the second.');
         const assetDir = builtAssetDir();
-        if (!['127.0.0.1', 'localhost', '::1'].includes(options.host)) {
+        if (!isLoopback(options.host)) {
           process.stderr.write(
             `convscope: warning: listening on ${options.host}, not loopback: anyone who can reach this address can read the models and run them.\n`,
           );

@@ -109,7 +109,10 @@ function sendApi(res: ServerResponse, out: ApiResponse): void {
   send(res, 200, out.type, out.body, extra);
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+/** Whether an address is this machine's loopback (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
 
 /** Hosts a request may name: the address the server listens on, and loopback names (no DNS rebinding). */
 function allowedHost(header: string | undefined, host: string, port: number): boolean {
@@ -145,7 +148,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let port = 0;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (LOOPBACK.has(host) && !allowedHost(req.headers.host, host, port)) {
+    if (isLoopback(host) && !allowedHost(req.headers.host, host, port)) {
       throw new HttpError(403, `This viewer answers requests for ${host}:${port} only, but the request names host '${String(req.headers.host).slice(0, 60)}'.`);
     }
     const url = new URL(req.url ?? '/', 'http://viewer.invalid');
@@ -172,7 +175,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      const why = e.code === 'EADDRINUSE' ? 'the port is in use (choose another with --port, or --port 0 for any free one)' : `${e.code ?? e.message}`;
+      reject(new ConvscopeError(`The viewer cannot listen on ${host}:${options.port ?? 0}: ${why}.`));
+    });
     server.listen(options.port ?? 0, host, () => resolve());
   });
   port = (server.address() as AddressInfo).port;

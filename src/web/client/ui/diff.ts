@@ -50,7 +50,7 @@ async function compareLayer(root: HTMLElement, backend: Backend, layer: LayerDif
           hover.textContent = `filter ${filter}${f ? `: ${f.verdict}, relative change ${fmt(f.relativeChange)}` : ''}`;
         },
       });
-      tile.append(canvas, h('span', { class: 'tile-label' }, String(filter)));
+      tile.append(h('span', { class: 'tile-label' }, String(filter)), canvas);
       grid.append(tile);
     }
     return h('div', { class: 'diff-row' }, h('h4', {}, label), grid);

@@ -80,12 +80,14 @@ function paintTiles(
         },
         onclick: () => onOpen(filter),
       });
-      tile.append(canvas, h('span', { class: 'tile-label' }, String(filter)));
+      tile.append(h('span', { class: 'tile-label' }, String(filter)), canvas);
       gridEl.append(tile);
     }
   }
   const scale = drawn.scale === undefined ? 'each tile on its own scale' : `shared symmetric scale ±${fmt(drawn.scale)}`;
-  return [scale, ...drawn.notes, ...drawn.warnings.map((w) => `warning: ${w}`)];
+  // The renderer's notes name the CLI's options; here the same choices are the channels menu.
+  const notes = drawn.notes.map((n) => n.replace(/--channels <c>/g, 'the channels menu').replace(/--channels (\w+)/g, 'channels: $1'));
+  return [scale, ...notes, ...drawn.warnings.map((w) => `warning: ${w}`)];
 }
 
 async function showLayer(panel: HTMLElement, backend: Backend, model: number, row: LayerRow, controls: GridControls): Promise<void> {
@@ -122,7 +124,9 @@ async function drawInPage(panel: HTMLElement, backend: Backend, model: number, r
   const links = h('p', { class: 'links' });
   setStatus(`reading ${row.name}…`, 'busy');
   const kernel = await backend.kernel(model, row.name, row);
-  const channelCount = kernel.dim('in') !== undefined && !kernel.axes.includes('mult') ? kernel.dim('in')! : 1;
+  const spatial = (['kd', 'kh', 'kw'] as const).reduce((n, a) => n * (kernel.dim(a) ?? 1), 1);
+  // Matrix kernels (Dense, 1x1) and depthwise kernels have no channel choice.
+  const channelCount = spatial > 1 && kernel.dim('in') !== undefined && !kernel.axes.includes('mult') ? kernel.dim('in')! : 1;
   const redraw = (): void => {
     try {
       const lines = paintTiles(gridEl, hover, kernel, row, controls, (f) => {
