@@ -15,11 +15,9 @@ export class PyTuple {
   constructor(readonly items: PickleValue[]) {}
 }
 
-/** A Python dict (insertion ordered, like Python's). Keys are compared by JS identity / value. */
+/** A Python dict or OrderedDict (insertion ordered). Keys are compared by JS identity / value. */
 export class PyDict {
   readonly entries = new Map<PickleValue, PickleValue>();
-  /** The class that built it, for OrderedDict and friends. */
-  constructor(readonly className = 'builtins.dict') {}
 }
 
 /** A Python set or frozenset. */
@@ -100,7 +98,7 @@ const MODULE_ALIASES: Record<string, string> = {
 /** Containers the VM builds itself. */
 const CONTAINER_CALLS: Record<string, AllowedCall> = {
   'collections.OrderedDict': (args) => {
-    const d = new PyDict('collections.OrderedDict');
+    const d = new PyDict();
     const items = args[0];
     if (Array.isArray(items)) {
       for (const pair of items) if (pair instanceof PyTuple && pair.items.length === 2) d.entries.set(pair.items[0]!, pair.items[1]!);
