@@ -1,26 +1,12 @@
-import { stat } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { activationName, outputChannelsFirst, runLayers, sampleView, type Activation } from '../compute/activations.js';
-import { backendNote, withKernelFallback } from '../compute/backend.js';
-import { buildModel, type RunnableModel } from '../compute/build.js';
-import type { GraphNode } from '../compute/graph.js';
-import { arrayInput, imageInput, type PreparedInput } from '../compute/inputs.js';
 import { PRESETS, type Preset } from '../compute/preprocess.js';
 import { RESIZE_MODES, type ResizeMode } from '../io/image.js';
-import { writeFileAtomic } from '../io/write.js';
-import { SelectionError, UsageError } from '../model/errors.js';
-import { closestNames } from '../model/lookup.js';
-import { openModel } from '../open.js';
-import { barFigure, topValues } from '../render/bars.js';
+import { UsageError } from '../model/errors.js';
 import { COLORMAP_NAMES } from '../render/colormap.js';
-import { DEFAULT_MAP_COLORMAP, featureMapFigure, type MapNormalization } from '../render/feature-maps.js';
-import { sceneToPng } from '../render/scene-png.js';
-import { encodeNpy } from '../tensor/npy.js';
-import { formatNumber, formatShape, table } from './format.js';
+import { DEFAULT_MAP_COLORMAP, type MapNormalization } from '../render/feature-maps.js';
 import { action, parseIndex } from './run.js';
 
-interface ActivationsOptions {
+export interface ActivationsOptions {
   image?: string[];
   input?: string;
   layer?: string;
@@ -44,125 +30,6 @@ function parseNumbers(value: string): number[] {
   return numbers;
 }
 
-function safeName(s: string): string {
-  return s.replace(/[^\w.@-]+/g, '_');
-}
-
-/** The layers whose outputs are wanted: names (comma-separated), `all`, or by default the first convolution. */
-function selectNodes(net: RunnableModel, wanted: string | undefined): GraphNode[] {
-  const nodes = net.graph.nodes.filter((n) => n.layer.className !== 'InputLayer');
-  if (wanted === 'all') return nodes;
-  if (wanted === undefined) {
-    const conv = nodes.find((n) => /Conv/.test(n.layer.className));
-    return [conv ?? nodes[0]!];
-  }
-  const names = [...new Set(nodes.map((n) => n.layer.name))];
-  return wanted.split(',').flatMap((one) => {
-    const name = one.trim();
-    const hits = nodes.filter((n) => n.layer.name === name || activationName(n) === name);
-    if (hits.length > 0) return hits;
-    const close = closestNames(name, names);
-    throw new SelectionError(
-      `${net.source} has no layer '${name}'.${close.length > 0 ? ` Did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` : ` Its layers are: ${names.slice(0, 12).join(', ')}${names.length > 12 ? ', ...' : ''}.`}`,
-    );
-  });
-}
-
-/** Where one layer's file goes: `--out` itself when it names a single file, else `<dir>/<layer>.<ext>`. */
-async function outputPlan(options: ActivationsOptions, single: boolean, model: string): Promise<(name: string) => string> {
-  const ext = `.${options.format}`;
-  const out = options.out;
-  if (out !== undefined && extname(out) !== '' && !(await stat(out).then((s) => s.isDirectory(), () => false))) {
-    if (extname(out).toLowerCase() !== ext) {
-      throw new UsageError(`--out '${out}' does not end in ${ext}, the --format; give a ${ext} file or a directory.`);
-    }
-    if (!single) throw new UsageError(`--out '${out}' is one file, but several files will be written; give a directory.`);
-    return () => out;
-  }
-  const dir = out ?? (single ? '.' : `${basename(model).replace(/\.[^.]*$/, '')}-activations`);
-  return (name) => join(dir, `${safeName(name)}${ext}`);
-}
-
-function summary(a: Activation): string[] {
-  let min = Infinity;
-  let max = -Infinity;
-  let sum = 0;
-  let zeros = 0;
-  for (const v of a.data) {
-    if (v < min) min = v;
-    if (v > max) max = v;
-    sum += v;
-    if (v === 0) zeros++;
-  }
-  const pct = a.data.length > 0 ? `${((100 * zeros) / a.data.length).toFixed(1)}%` : '-';
-  return [formatShape(a.shape), formatNumber(min), formatNumber(max), formatNumber(sum / a.data.length), pct];
-}
-
-export interface FigureOptions {
-  cmap: string;
-  normalize: MapNormalization;
-  top?: number;
-}
-
-/**
- * One PNG per input sample of a layer's output: a feature-map grid for spatial outputs, bars of the
- * top values for vectors; nothing for rank > 3 outputs. `inputNames[n]` names sample n in titles.
- */
-export function activationPngs(a: Activation, net: RunnableModel, inputNames: readonly string[], options: FigureOptions): { sample: number; png: Uint8Array }[] {
-  const batch = a.shape[0] ?? 1;
-  const out: { sample: number; png: Uint8Array }[] = [];
-  for (let n = 0; n < batch; n++) {
-    const view = sampleView(a, n, outputChannelsFirst(net, a.node));
-    if (view.kind === 'other') continue;
-    const title = `${a.name} (${a.className}) output ${formatShape(a.shape.slice(1))} for ${inputNames[n] ?? `sample ${n}`}`;
-    const top = options.top ?? 10;
-    const scene =
-      view.kind === 'maps'
-        ? featureMapFigure(view, { title, colormap: options.cmap, normalize: options.normalize }).scene
-        : barFigure(view.values, { title: `${title}: top ${Math.min(top, view.values.length)}`, top });
-    out.push({ sample: n, png: sceneToPng(scene) });
-  }
-  return out;
-}
-
-async function writeActivation(
-  a: Activation,
-  net: RunnableModel,
-  input: PreparedInput,
-  options: ActivationsOptions,
-  pathOf: (name: string) => string,
-): Promise<string[]> {
-  if (options.format === 'npy') {
-    const path = pathOf(a.name);
-    await writeFileAtomic(path, encodeNpy(a.data, a.shape));
-    return [path];
-  }
-  const names = (input.images ?? []).map((im) => basename(im.path));
-  const batch = a.shape[0] ?? 1;
-  const written: string[] = [];
-  for (const { sample, png } of activationPngs(a, net, names, options)) {
-    const path = pathOf(batch > 1 ? `${a.name}_${sample}` : a.name);
-    await writeFileAtomic(path, png);
-    written.push(path);
-  }
-  return written;
-}
-
-function topLines(outputs: readonly Activation[], k: number, input: PreparedInput): string[] {
-  const lines: string[] = [];
-  for (const out of outputs) {
-    const batch = out.shape[0] ?? 1;
-    const size = out.data.length / batch;
-    for (let n = 0; n < batch; n++) {
-      const sample = out.data.subarray(n * size, (n + 1) * size);
-      const who = input.images?.[n] ? basename(input.images[n]!.path) : `sample ${n}`;
-      const best = topValues(sample, k).map((t) => `#${t.index} ${formatNumber(t.value)}`);
-      lines.push(`top ${Math.min(k, sample.length)} of '${out.name}' for ${who}: ${best.join(', ')}`);
-    }
-  }
-  return lines;
-}
-
 export function registerActivations(program: Command): void {
   program
     .command('activations')
@@ -184,37 +51,8 @@ export function registerActivations(program: Command): void {
     .action(
       action(async (path: string, options: ActivationsOptions) => {
         if (!options.image === !options.input) throw new UsageError('Give the network an input: --image <file>... or --input <file.npy> (one of them).');
-        const model = await openModel(path, options.config ? { config: options.config } : {});
-        try {
-          const lines = await withKernelFallback(async () => {
-            const net = await buildModel(model);
-            try {
-              const input = options.image
-                ? await imageInput(net, options.image, { preset: options.preprocess, resize: options.resize, mean: options.mean, std: options.std })
-                : await arrayInput(net, options.input!);
-              const nodes = selectNodes(net, options.layer);
-              const wanted = new Set(nodes.map((n) => n.id));
-              const pathOf = await outputPlan(options, nodes.length === 1 && (options.format === 'npy' || input.batch.shape[0] === 1), path);
-              const rows: string[][] = [['layer', 'class', 'output', 'min', 'max', 'mean', 'zeros', 'file']];
-              const outputs = await runLayers(net, [input.batch], {
-                want: (node) => wanted.has(node.id),
-                onActivation: async (a) => {
-                  const files = await writeActivation(a, net, input, options, pathOf);
-                  rows.push([a.name, a.className, ...summary(a), files.length === 0 ? '(not drawn: rank > 3)' : files.join(', ')]);
-                },
-              });
-              const out = [...input.description.map((d) => `input: ${d}`), '', table(rows)];
-              if (options.top !== undefined) out.push('', ...topLines(outputs, options.top, input));
-              return out;
-            } finally {
-              net.dispose();
-            }
-          });
-          const note = backendNote();
-          process.stdout.write(`${lines.join('\n')}\n${note ? `note: ${note}\n` : ''}`);
-        } finally {
-          model.close();
-        }
+        const { runActivations } = await import('./activations-run.js');
+        await runActivations(path, options);
       }),
     );
 }

@@ -1,4 +1,4 @@
-import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import type { Metadata, OutputInfo, Sharp, SharpOptions } from 'sharp';
 import { InputError } from '../model/errors.js';
 
 /**
@@ -33,18 +33,25 @@ export interface DecodedImage {
   readonly source: { width: number; height: number; format: string };
 }
 
+/** sharp, loaded on first use (it brings libvips; most commands never decode an image). */
+async function open(path: string): Promise<Sharp> {
+  const { default: sharp } = await import('sharp');
+  const options: SharpOptions = { failOn: 'error' };
+  return sharp(path, options);
+}
+
 /** Reads one image file, converted to `channels` and resized to the requested size. */
 export async function loadImage(path: string, request: ImageRequest): Promise<DecodedImage> {
   let meta: Metadata;
   try {
-    meta = await sharp(path, { failOn: 'error' }).metadata();
+    meta = await (await open(path)).metadata();
   } catch (e) {
     throw new InputError(`Cannot read the image ${path}: ${(e as Error).message.replace(/\.$/, '')}.`);
   }
   const width = request.width ?? meta.width;
   const height = request.height ?? meta.height;
   if (!width || !height) throw new InputError(`The image ${path} does not state its size, so convscope cannot read it.`);
-  let pipeline = sharp(path, { failOn: 'error' }).rotate().removeAlpha();
+  let pipeline = (await open(path)).rotate().removeAlpha();
   pipeline = request.channels === 1 ? pipeline.grayscale() : pipeline.toColourspace('srgb');
   pipeline = pipeline.resize(width, height, { fit: FIT[request.resize], background: { r: 0, g: 0, b: 0 } });
   let raw: { data: Buffer; info: OutputInfo };
