@@ -1,12 +1,57 @@
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { diffModels, diffToJson, type ModelDiff } from '../analyze/diff.js';
+import { diffGrids, type DiffGrid } from '../analyze/diff-grids.js';
+import { writeFileAtomic } from '../io/write.js';
+import type { Model } from '../model/model.js';
 import { openModel } from '../open.js';
+import { diffPage, pngDataUri, type DiffPageGrid } from '../render/diff-page.js';
 import { formatNumber, formatShape, table } from './format.js';
 import { action } from './run.js';
 
 interface DiffOptions {
   layer?: string;
   json?: boolean;
+  out?: string;
+  cmap?: string;
+}
+
+function caption(g: DiffGrid): string {
+  const magnified = g.deltaScale > 0 ? `; the change on its own scale +-${g.deltaScale.toPrecision(3)} (${(g.scale / g.deltaScale).toPrecision(3)}x magnified)` : '';
+  return `before and after on one shared scale +-${g.scale.toPrecision(3)}${magnified}`;
+}
+
+/**
+ * Writes the diff as one self-contained HTML file (`*.html`), or as a directory holding index.html and
+ * the before / after / delta PNGs of each moved convolution kernel. Returns what was written.
+ */
+async function writeReport(diff: ModelDiff, before: Model, after: Model, out: string, colormap?: string): Promise<string[]> {
+  const grids = await diffGrids(diff, before, after, colormap ? { colormap } : {});
+  if (out.endsWith('.html')) {
+    const sections: DiffPageGrid[] = grids.map((g) => ({
+      layer: g.layer,
+      weight: g.weight,
+      before: pngDataUri(g.before.png()),
+      after: pngDataUri(g.after.png()),
+      delta: pngDataUri(g.delta.png()),
+      caption: caption(g),
+    }));
+    await writeFileAtomic(out, diffPage(diff, sections));
+    return [out];
+  }
+  const written: string[] = [];
+  const sections: DiffPageGrid[] = [];
+  for (const g of grids) {
+    const base = `${g.layer}-${g.weight}`.replace(/[^\w.-]+/g, '_');
+    const files = { before: `${base}-before.png`, after: `${base}-after.png`, delta: `${base}-delta.png` };
+    await writeFileAtomic(join(out, files.before), g.before.png());
+    await writeFileAtomic(join(out, files.after), g.after.png());
+    await writeFileAtomic(join(out, files.delta), g.delta.png());
+    written.push(...Object.values(files).map((f) => join(out, f)));
+    sections.push({ layer: g.layer, weight: g.weight, ...files, caption: caption(g) });
+  }
+  await writeFileAtomic(join(out, 'index.html'), diffPage(diff, sections));
+  return [join(out, 'index.html'), ...written];
 }
 
 function percent(x: number): string {
@@ -59,6 +104,8 @@ export function registerDiff(program: Command): void {
     .argument('<after>', 'model file after training')
     .option('--layer <name>', 'only this layer (name in the before model); also lists every filter')
     .option('--json', 'print JSON: { layers: [...], summary: { verdict, diagnosis } }', false)
+    .option('--out <report.html|dir>', 'also write before / after / delta filter grids: one self-contained .html file, or a directory of PNGs with index.html')
+    .option('--cmap <name>', 'colormap of the grids (default: rdbu_r)')
     .action(
       action(async (beforePath: string, afterPath: string, options: DiffOptions) => {
         const before = await openModel(beforePath);
@@ -69,6 +116,10 @@ export function registerDiff(program: Command): void {
             process.stdout.write(
               options.json ? `${JSON.stringify(diffToJson(diff), null, 2)}\n` : `${renderDiff(diff, options.layer !== undefined)}\n`,
             );
+            if (options.out) {
+              const written = await writeReport(diff, before, after, options.out, options.cmap);
+              process.stderr.write(`wrote ${written[0]}${written.length > 1 ? ` and ${written.length - 1} images` : ''}\n`);
+            }
           } finally {
             after.close();
           }
