@@ -1,4 +1,4 @@
-import { kerasAxes, kerasLayerKind, type AxisName } from '../model/axes.js';
+import { kerasAxes, kerasLayerKind, type AxisName, type LayerKind } from '../model/axes.js';
 import { NamedTensor } from '../tensor/named-tensor.js';
 import type { SafetensorsTensor } from '../formats/safetensors-write.js';
 
@@ -14,6 +14,13 @@ const TORCH_ROLES: Record<string, string> = {
   pointwise_kernel: 'pointwise.weight',
 };
 
+/** A DepthwiseConv2D is one grouped conv in PyTorch; a SeparableConv2D is two, the bias on the second. */
+function torchRole(kind: LayerKind, role: string): string {
+  if (kind === 'depthwise_conv' && role === 'depthwise_kernel') return 'weight';
+  if (kind === 'separable_conv' && role === 'bias') return 'pointwise.bias';
+  return TORCH_ROLES[role] ?? role;
+}
+
 /**
  * A Keras-layout weight as PyTorch stores it: `layer.weight` / `layer.bias` / `running_mean` ...,
  * conv kernels [out, in, kh, kw], transposed-conv [in, out, kh, kw], depthwise as grouped conv
@@ -22,10 +29,10 @@ const TORCH_ROLES: Record<string, string> = {
  * safetensors readers (convscope's own, Python's) see the layout the format's ecosystem expects.
  */
 export function toTorchTensor(layer: string, className: string, role: string, shape: readonly number[], data: Float32Array): SafetensorsTensor {
-  const name = `${layer}.${TORCH_ROLES[role] ?? role}`;
+  const kind = kerasLayerKind(className);
+  const name = `${layer}.${torchRole(kind, role)}`;
   const axes = kerasAxes(className, role, shape.length);
   const spatial = axes.filter((a) => a === 'kd' || a === 'kh' || a === 'kw');
-  const kind = kerasLayerKind(className);
   let order: AxisName[] | undefined;
   if (axes.includes('mult')) order = ['in', 'mult', ...spatial];
   else if (axes.includes('out')) order = kind === 'conv_transpose' ? ['in', 'out', ...spatial] : ['out', 'in', ...spatial];
