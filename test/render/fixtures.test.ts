@@ -13,6 +13,7 @@ import { decodePixels } from './png.js';
 const H5_08 = fixture('08_xfmt_keras2h5_tfjs', 'digit-recognizer-model.h5');
 const TFJS_08 = fixture('08_xfmt_keras2h5_tfjs', 'model', 'model.json');
 const TFJS_11 = fixture('11_tfjs_teachable_machine', 'model.json');
+const SEP_05 = fixture('05_dl4j_weight_layout', 'sepconv2d_tensorflow_2.h5');
 
 /** Each fixture is opened once for the whole file (opening the h5 takes seconds). */
 const opened = new Map<string, Promise<Model>>();
@@ -97,4 +98,29 @@ print(json.dumps({"scale": s, "dead": dead, "rgb": idx.transpose(3, 0, 1, 2).tol
       for (let y = 0; y < 3; y++) for (let x = 0; x < 3; x++) assert.deepEqual(px.at(t.x + x * 5 + 2, t.y + y * 5 + 2), want.rgb[f]![y]![x], `filter ${f} (${y}, ${x})`);
     }
   });
+
+  it('05: SeparableConv2D with np.arange weights: depthwise filter c * mult + m and the pointwise matrix hold the known values', async () => {
+    // depthwise (3, 3, 5, 2) = arange(90): value at (y, x, c, m) = ((y * 3 + x) * 5 + c) * 2 + m
+    const dw = await figureOf(SEP_05, 'separable_conv2d_1', { colormap: 'gray', cellPx: 4, labels: false });
+    assert.equal(dw.info.scale, 89);
+    let px = decodePixels(dw.png());
+    const at = (fig: typeof dw, f: number, y: number, x: number): number => {
+      const t = fig.info.tiles.find((p) => p.filter === f)!;
+      return px.at(t.x + x * 4 + 2, t.y + y * 4 + 2)[0];
+    };
+    const grey = (v: number, s: number): number => Math.round((v / s + 1) * 127.5);
+    for (const [c, m, y, x] of [[0, 0, 0, 0], [4, 1, 2, 2], [2, 1, 1, 0], [3, 0, 0, 2]] as const) {
+      assert.equal(at(dw, c * 2 + m, y, x), grey(((y * 3 + x) * 5 + c) * 2 + m, 89), `filter ${c * 2 + m} (${y}, ${x})`);
+    }
+    // pointwise (1, 1, 10, 6) = arange(60): value at (in, out) = in * 6 + out; rows = out, columns = in
+    const model = await opened.get(SEP_05)!;
+    const pw = filterFigure(await findWeight(findLayer(model, 'separable_conv2d_1'), 'pointwise_kernel').read(), { colormap: 'gray', cellPx: 4 });
+    assert.equal(pw.info.mode, 'matrix');
+    px = decodePixels(pw.png());
+    for (const [i, o] of [[0, 0], [9, 5], [3, 2]] as const) {
+      const row = pw.info.tiles.find((p) => p.filter === o)!;
+      assert.equal(px.at(row.x + i * 4 + 2, row.y + 2)[0], grey(i * 6 + o, 59), `in ${i} out ${o}`);
+    }
+  });
 });
+
