@@ -179,3 +179,44 @@ test('fixture 11: a photograph through the Teachable Machine MobileNet: first co
   assert.equal(bars.code, 0, bars.stderr);
   assert.ok(decode(readFileSync(join(out, 'dense.png'))).width > 100);
 });
+
+test('fixture 11: first layers of the nested MobileNet (pad, conv, BatchNorm, ReLU6, depthwise) match PyTorch within 1e-4', { ...needsFixtures, ...(needsFixtures.skip ? {} : needsPython('numpy', 'torch')) }, async () => {
+  const model11 = fixture('11_tfjs_teachable_machine', 'model.json');
+  const input = join(dir, 'tm.npy');
+  writeFileSync(input, encodeNpy(seededInput([224, 224, 3], 3).map((v) => v * 2 - 1), [224, 224, 3]));
+  const out = join(dir, 'tm-npy');
+  const r = await runCli(['activations', model11, '--input', input, '--layer', 'Conv1_relu,expanded_conv_depthwise_relu', '--format', 'npy', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const report = runPython(
+    `
+import json, sys, numpy as np, torch
+import torch.nn.functional as F
+model, x, out = sys.argv[1], sys.argv[2], sys.argv[3]
+m = json.load(open(model))
+raw = np.fromfile(model.replace('model.json', 'weights.bin'), dtype='<f4')
+w, o = {}, 0
+for s in m['weightsManifest'][0]['weights']:
+    n = int(np.prod(s['shape']))
+    w[s['name']] = torch.from_numpy(raw[o:o + n].reshape(s['shape']))
+    o += n
+def bn(t, name):
+    g, b, mu, var = (w[name + '/' + k].view(1, -1, 1, 1) for k in ('gamma', 'beta', 'moving_mean', 'moving_variance'))
+    return (t - mu) / torch.sqrt(var + 1e-3) * g + b
+x = torch.from_numpy(np.load(x)).permute(2, 0, 1)[None]
+x = F.pad(x, (0, 1, 0, 1))
+conv1 = torch.clamp(bn(F.conv2d(x, w['Conv1/kernel'].permute(3, 2, 0, 1), stride=2), 'bn_Conv1'), 0, 6)
+dw = w['expanded_conv_depthwise/depthwise_kernel'].permute(2, 3, 0, 1)
+depth = torch.clamp(bn(F.conv2d(conv1, dw, padding=1, groups=16), 'expanded_conv_depthwise_BN'), 0, 6)
+err = {}
+for name, ref in (('Conv1_relu', conv1), ('expanded_conv_depthwise_relu', depth)):
+    ours = np.load(out + '/' + name + '.npy')
+    assert ours.shape == tuple(ref.permute(0, 2, 3, 1).shape), (name, ours.shape)
+    err[name] = float(np.abs(ours - ref.permute(0, 2, 3, 1).numpy()).max())
+print(json.dumps(err))
+`,
+    [model11, input, out],
+  );
+  const errors = JSON.parse(report) as Record<string, number>;
+  assert.equal(Object.keys(errors).length, 2);
+  for (const [name, err] of Object.entries(errors)) assert.ok(err <= 1e-4, `${name}: max abs error ${err}`);
+});
