@@ -126,7 +126,7 @@ export function diagnose(layers: LayerDiff[], verdict: Verdict, facts: TrainingF
     if (!k || !same) continue;
     out.push(
       `All ${same.filters} filters of layer ${l.name} are identical${k.identicalBefore ? ' before and after training' : ' after training'} ` +
-        `(largest difference between filters: ${fmt(same.maxSpread)}). A constant initializer such as 'ones' gives every filter the same ` +
+        `(equal to within 1e-6 of the largest |w|, ${fmt(same.absMax)}). A constant initializer such as 'ones' gives every filter the same ` +
         `gradient, so symmetry never breaks: the filters stay identical and the loss will not fall. Use a random initializer (glorot_uniform, he_normal).`,
     );
   }

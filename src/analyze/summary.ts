@@ -1,5 +1,6 @@
 import type { Layer, Model, Weight } from '../model/model.js';
 import type { TensorStats } from '../tensor/stats.js';
+import { findIdenticalFilters } from './symmetry.js';
 
 export interface WeightSummary {
   name: string;
@@ -9,6 +10,8 @@ export interface WeightSummary {
   dtype: string;
   params: number;
   stats?: TensorStats;
+  /** With stats: the number of filters when every filter of this kernel is identical (symmetry never broken). */
+  identicalFilters?: number;
 }
 
 export interface LayerSummary {
@@ -44,7 +47,12 @@ async function summarizeWeight(weight: Weight, withStats: boolean): Promise<Weig
     dtype: weight.dtype,
     params: weightParams(weight),
   };
-  if (withStats) out.stats = (await weight.read()).stats();
+  if (withStats) {
+    const tensor = await weight.read();
+    out.stats = tensor.stats();
+    const identical = weight.role.endsWith('kernel') ? findIdenticalFilters(tensor) : undefined;
+    if (identical) out.identicalFilters = identical.filters;
+  }
   return out;
 }
 

@@ -1,34 +1,28 @@
+import { UnsupportedError } from '../model/errors.js';
+import { analyzeFilters } from '../render/analysis.js';
+import { filterSet } from '../render/tiles.js';
 import type { NamedTensor } from '../tensor/named-tensor.js';
 
 export interface IdenticalFilters {
-  /** Number of filters compared (the length of the `out` axis). */
+  /** Number of filters compared. */
   filters: number;
-  /** Largest |w_j - w_0| over all filters j and positions: 0 when every filter is the same. */
-  maxSpread: number;
-  /** Largest |w| in the tensor, to judge the spread against. */
+  /** Largest |w| of the kernel: the filters agree to within 1e-6 of it. */
   absMax: number;
 }
 
 /**
  * All filters of a kernel equal? A constant initializer (Keras `ones`, `zeros`, `Constant`) gives
  * every filter the same gradient, so they stay identical forever: symmetry never breaks and the loss
- * barely falls. Returns the figures when the filters are identical to float32 precision
- * (spread <= 1e-6 of the largest weight), undefined otherwise or when there is no `out` axis.
+ * barely falls. The renderer's filter analysis decides (one implementation for pictures and
+ * diagnoses); undefined when the filters differ or the tensor has no filters.
  */
 export function findIdenticalFilters(kernel: NamedTensor): IdenticalFilters | undefined {
-  const filters = kernel.dim('out');
-  if (filters === undefined || filters < 2) return undefined;
-  const rest = kernel.axes.filter((a) => a !== 'out');
-  const t = kernel.toAxes(['out', ...rest]).toFloat32();
-  const per = t.length / filters;
-  let maxSpread = 0;
-  let absMax = 0;
-  for (let i = 0; i < t.length; i++) absMax = Math.max(absMax, Math.abs(t[i]!));
-  for (let j = 1; j < filters; j++) {
-    for (let k = 0; k < per; k++) {
-      const d = Math.abs(t[j * per + k]! - t[k]!);
-      if (!(d <= maxSpread)) maxSpread = d;
-    }
+  let analysis;
+  try {
+    analysis = analyzeFilters(filterSet(kernel));
+  } catch (e) {
+    if (e instanceof UnsupportedError) return undefined;
+    throw e;
   }
-  return maxSpread <= 1e-6 * absMax || maxSpread === 0 ? { filters, maxSpread, absMax } : undefined;
+  return analysis.identical ? { filters: analysis.filterCount, absMax: analysis.absMax } : undefined;
 }

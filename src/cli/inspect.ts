@@ -47,6 +47,14 @@ export function renderSummary(summary: ModelSummary, withStats: boolean): string
   for (const note of summary.notes ?? []) lines.push(`note: ${note}`);
   const withWeights = summary.layers.filter((l) => l.weights.length > 0).length;
   lines.push('', table(rows), '');
+  for (const layer of summary.layers) {
+    for (const w of layer.weights.filter((x) => x.identicalFilters !== undefined)) {
+      lines.push(
+        `warning: all ${w.identicalFilters} filters of ${layer.name} ${w.role} are identical: a constant initializer (such as 'ones') ` +
+          `never breaks symmetry, so every filter learns the same thing and the loss may never fall.`,
+      );
+    }
+  }
   lines.push(`total parameters: ${formatCount(summary.totalParams)} in ${withWeights} of ${summary.layers.length} layers`);
   return lines.join('\n');
 }
