@@ -1,4 +1,4 @@
-import { diffModels } from '../analyze/diff.js';
+import { diffModels, type ModelDiff } from '../analyze/diff.js';
 import { SelectionError, UsageError } from '../model/errors.js';
 import { findLayer } from '../model/lookup.js';
 import type { Model } from '../model/model.js';
@@ -37,6 +37,8 @@ export interface ApiContext {
   /** Bundled sample photographs by name. */
   samples: ReadonlyMap<string, () => Promise<Uint8Array>>;
   activations?: ActivationsFn;
+  /** The diff of the two models by layer filter ('' = all), computed once: the models never change. */
+  diffs?: Map<string, Promise<ModelDiff>>;
   /** Output shapes by layer name, per model, where the architecture could be run. */
   outputShapes?: (model: Model) => Promise<ReadonlyMap<string, (number | null)[]>>;
 }
@@ -168,10 +170,17 @@ export async function handleApi(ctx: ApiContext, req: ApiRequest): Promise<ApiRe
   if (head === 'diff' && id === undefined) {
     if (ctx.models.length < 2) throw new UsageError('A diff needs two models: start the server with two model files.');
     const [before, after] = ctx.models as [Model, Model];
-    const layer = req.query.get('layer') ?? undefined;
+    const layer = req.query.get('layer') ?? '';
+    ctx.diffs ??= new Map();
     const job = ctx.jobs.start(async (progress) => {
       progress(0, `comparing ${before.source} with ${after.source}`);
-      return diffModels(before, after, layer ? { layer } : {});
+      let diff = ctx.diffs!.get(layer);
+      if (!diff) {
+        diff = diffModels(before, after, layer ? { layer } : {});
+        ctx.diffs!.set(layer, diff);
+        diff.catch(() => ctx.diffs!.delete(layer));
+      }
+      return diff;
     });
     return json({ job }, 202);
   }

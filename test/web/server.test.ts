@@ -261,6 +261,8 @@ describe('web server: activations of an uploaded image', needsFixtures, () => {
   before(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'convscope-web-'));
     writeFileSync(join(dir, 'index.html'), '<!doctype html>');
+    mkdirSync(join(dir, 'samples'));
+    copyFileSync(join(ROOT, 'assets', 'samples', 'cat.jpg'), join(dir, 'samples', 'cat.jpg'));
     const model = await openModel(fixture('08_xfmt_keras2h5_tfjs', 'digit-recognizer-model.h5'));
     server = await startServer({ models: [model], assetDir: dir, port: 0, ...webActivations() });
   });
@@ -293,6 +295,9 @@ describe('web server: activations of an uploaded image', needsFixtures, () => {
     const empty = await send(server.port, 'POST', '/api/models/0/activations');
     assert.equal(empty.status, 400);
     assert.match(errorOf(empty), /carries no image/);
+    const bogus = await job(await send(server.port, 'POST', '/api/models/0/activations?sample=cat.jpg&preprocess=tf', { body: Buffer.alloc(0) }));
+    assert.equal(bogus.state, 'error');
+    assert.match(bogus.error!, /Preprocessing 'tf' is unknown; choose auto or one of raw, unit, symmetric, caffe\./);
     const photo = readFileSync(join(ROOT, '..', 'shared', 'images', 'camera.png'));
     const good = await job(await send(server.port, 'POST', '/api/models/0/activations?layer=conv2d', { body: photo }));
     assert.equal(good.state, 'done', good.error);
@@ -302,5 +307,8 @@ describe('web server: activations of an uploaded image', needsFixtures, () => {
     const scores = good.result!.top.map((t) => t.score);
     assert.equal(scores.length, 5);
     assert.ok(scores.every((s, i) => i === 0 || s <= scores[i - 1]!), 'top outputs are sorted');
+    const sample = await job(await send(server.port, 'POST', '/api/models/0/activations?sample=cat.jpg&preprocess=symmetric&layer=conv2d_1'));
+    assert.equal(sample.state, 'done', sample.error);
+    assert.deepEqual(sample.result!.shape, [10, 10, 15]);
   });
 });

@@ -2,13 +2,13 @@ import type { ActivationsView } from '../../activations-view.js';
 import type { Backend } from '../backend.js';
 import { clear, fmt, h, setStatus } from '../dom.js';
 
-export const PREPROCESSING: [string, string][] = [
-  ['auto', 'auto (from the model)'],
-  ['0-1', 'scale to 0..1'],
-  ['-1-1', 'scale to -1..1'],
-  ['0-255', 'keep 0..255'],
-  ['caffe', 'BGR, ImageNet mean subtracted (caffe)'],
-  ['torch', 'ImageNet mean/std (torch)'],
+/** The server's presets (src/compute/preprocess.ts); auto is unit. */
+const PREPROCESSING: [string, string][] = [
+  ['auto', 'auto (x / 255)'],
+  ['unit', 'unit: x / 255 (0..1)'],
+  ['symmetric', 'symmetric: x / 127.5 - 1 (MobileNet, Inception)'],
+  ['raw', 'raw: 0..255'],
+  ['caffe', 'caffe: BGR minus ImageNet mean (VGG, ResNet50)'],
 ];
 
 function result(view: ActivationsView, onLayer: (layer: string) => void): HTMLElement {
