@@ -60,7 +60,15 @@ function watchLine(watch: WeightWatch, dir: string): string {
   if (ratios.length === 0) return `weight snapshots and summary.jsonl in ${dir}`;
   const format = (w: (typeof ratios)[number]) => `${w.layer}/${w.role} ${w.updateRatio!.toExponential(1)}`;
   const sorted = [...ratios].sort((a, b) => a.updateRatio! - b.updateRatio!);
-  return `update/weight ratio (healthy ~1e-3): lowest ${format(sorted[0]!)}, highest ${format(sorted.at(-1)!)}; snapshots and summary.jsonl in ${dir}`;
+  const low = sorted[0]!;
+  const high = sorted.at(-1)!;
+  const hint =
+    low.updateRatio! < 1e-5
+      ? `\nnote: ${low.layer}/${low.role} barely changes per update (ratio ${low.updateRatio!.toExponential(1)}, healthy ~1e-3): the learning rate may be too low for this layer.`
+      : high.updateRatio! > 1e-1
+        ? `\nnote: ${high.layer}/${high.role} changes by ${(100 * high.updateRatio!).toFixed(0)}% per update (healthy ~0.1%): the learning rate may be too high.`
+        : '';
+  return `update/weight ratio (healthy ~1e-3): lowest ${format(low)}, highest ${format(high)}; snapshots and summary.jsonl in ${dir}${hint}`;
 }
 
 export function registerTrain(program: Command): void {
