@@ -1,16 +1,19 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { writeFileAtomic } from '../io/write.js';
 import type { Model } from '../model/model.js';
 import { openModel } from '../open.js';
 import { reportData } from '../web/activations.js';
 import { builtAssetDir } from '../web/built.js';
+import { DEFAULT_MAX_WEIGHT_BYTES } from '../web/embed.js';
 import { buildReport } from '../web/report.js';
-import { action } from './run.js';
+import { action, parseMegabytes } from './run.js';
 
 interface ReportOptions {
   image?: string;
   compare?: string;
   out: string;
+  /** Bytes (the option is given in megabytes). */
+  maxWeightMb: number;
 }
 
 export function registerReport(program: Command): void {
@@ -21,6 +24,11 @@ export function registerReport(program: Command): void {
     .option('--image <file>', 'an image (PNG, JPEG, WebP) whose feature maps the report shows')
     .option('--compare <model2>', 'a second checkpoint: adds the diff view')
     .requiredOption('--out <report.html>', 'where to write the report')
+    .addOption(
+      new Option('--max-weight-mb <MB>', 'weights larger than this (number, megabytes) are described but left out')
+        .argParser(parseMegabytes)
+        .default(DEFAULT_MAX_WEIGHT_BYTES, String(DEFAULT_MAX_WEIGHT_BYTES / (1024 * 1024))),
+    )
     .action(
       action(async (path: string, options: ReportOptions) => {
         const assetDir = builtAssetDir();
@@ -28,7 +36,7 @@ export function registerReport(program: Command): void {
         try {
           if (options.compare) models.push(await openModel(options.compare));
           const { activations, outputShapes } = await reportData(models, options.image);
-          const html = await buildReport({ models, activations, outputShapes, assetDir });
+          const html = await buildReport({ models, activations, outputShapes, assetDir, maxWeightBytes: options.maxWeightMb });
           await writeFileAtomic(options.out, html);
           process.stdout.write(`wrote ${options.out} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB)\n`);
         } finally {

@@ -33,3 +33,10 @@ export function parseIndex(value: string): number {
   }
   return n;
 }
+
+/** Commander argument parser for a size in megabytes (a positive number); returns bytes. */
+export function parseMegabytes(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('Expects a positive number of megabytes.');
+  return Math.round(n * 1024 * 1024);
+}

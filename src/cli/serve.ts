@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { UsageError } from '../model/errors.js';
 import type { Model } from '../model/model.js';
 import { openModel } from '../open.js';
 import { webActivations } from '../web/activations.js';
 import { builtAssetDir } from '../web/built.js';
 import { DEFAULT_UPLOAD_LIMIT, isLoopback, startServer } from '../web/server.js';
-import { action, parseIndex } from './run.js';
+import { action, parseIndex, parseMegabytes } from './run.js';
 
 interface ServeOptions {
   port: number;
@@ -19,12 +19,6 @@ function parsePort(value: string): number {
   const n = parseIndex(value);
   if (n > 65535) throw new InvalidArgumentError('Expects a port from 0 to 65535.');
   return n;
-}
-
-function parseMegabytes(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('Expects a positive number of megabytes.');
-  return Math.round(n * 1024 * 1024);
 }
 
 /** Opens the URL in the desktop's browser; failing to is not an error (the URL is printed). */
@@ -44,7 +38,7 @@ export function registerServe(program: Command): void {
     .option('--port <n>', 'port to listen on (number; 0 = any free port)', parsePort, 8080)
     .option('--host <address>', 'address to listen on (string); anything but loopback exposes your models to the network', '127.0.0.1')
     .option('--open', 'open the viewer in the default browser', false)
-    .option('--upload-limit <MB>', 'largest image upload in megabytes (number)', parseMegabytes, DEFAULT_UPLOAD_LIMIT)
+    .addOption(new Option('--upload-limit <MB>', 'largest image upload in megabytes (number)').argParser(parseMegabytes).default(DEFAULT_UPLOAD_LIMIT, '16'))
     .action(
       action(async (first: string | undefined, second: string | undefined, options: ServeOptions) => {
         if (second !== undefined && first === undefined) throw new UsageError('Give the first model before the second.');

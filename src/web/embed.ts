@@ -1,15 +1,26 @@
-import type { AxisName } from '../model/axes.js';
-import type { LayerKind } from '../model/axes.js';
-import { memoryModel } from '../model/memory-model.js';
-import type { FormatId, Framework, Model } from '../model/model.js';
+import type { AxisName, LayerKind } from '../model/axes.js';
+import { DTYPE_BYTES, type DType } from '../model/dtype.js';
+import { UsageError } from '../model/errors.js';
+import type { FormatId, Framework, Layer, Model, Weight } from '../model/model.js';
+import { toBase64 } from '../render/scene-svg.js';
 import { NamedTensor } from '../tensor/named-tensor.js';
 import { decodeNpy } from '../tensor/npy.js';
-import { toBase64 } from '../render/scene-svg.js';
 
 /**
  * A model written into a report: every weight as base64 .npy with its axis names, so the report's
  * page rebuilds the same Model in memory and draws every view offline with the library's own code.
+ * Weights larger than the report's limit are described (shape, axes, dtype) but left out.
  */
+export interface EmbeddedWeight {
+  name: string;
+  role: string;
+  axes: AxisName[];
+  shape: number[];
+  dtype: DType;
+  /** base64 .npy; absent when the weight was left out of the report. */
+  npy?: string;
+}
+
 export interface EmbeddedModel {
   source: string;
   format: FormatId;
@@ -25,17 +36,32 @@ export interface EmbeddedModel {
     inbound: string[];
     trainable?: boolean;
     parents?: string[];
-    weights: { name: string; role: string; axes: AxisName[]; npy: string }[];
+    weights: EmbeddedWeight[];
   }[];
 }
 
-export async function embedModel(model: Model, outputShapes: ReadonlyMap<string, (number | null)[]> = new Map()): Promise<EmbeddedModel> {
+/** Default largest weight a report embeds: a VGG16 conv kernel (9.4 MB) fits, its 400 MB Dense kernel does not. */
+export const DEFAULT_MAX_WEIGHT_BYTES = 16 * 1024 * 1024;
+
+function size(n: number): string {
+  return n >= 1024 * 1024 ? `${(n / (1024 * 1024)).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} KB`;
+}
+
+export async function embedModel(
+  model: Model,
+  outputShapes: ReadonlyMap<string, (number | null)[]> = new Map(),
+  maxWeightBytes = DEFAULT_MAX_WEIGHT_BYTES,
+): Promise<EmbeddedModel> {
   const layers: EmbeddedModel['layers'] = [];
+  const left: string[] = [];
   for (const layer of model.layers) {
-    const weights: EmbeddedModel['layers'][number]['weights'] = [];
+    const weights: EmbeddedWeight[] = [];
     for (const w of layer.weights) {
-      const t = await w.read();
-      weights.push({ name: w.name, role: w.role, axes: [...t.axes], npy: toBase64(t.toNpy()) });
+      const bytes = w.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[w.dtype];
+      const entry: EmbeddedWeight = { name: w.name, role: w.role, axes: [...w.axes], shape: [...w.shape], dtype: w.dtype };
+      if (bytes <= maxWeightBytes) entry.npy = toBase64((await w.read()).toNpy());
+      else left.push(`${layer.name}/${w.role} (${size(bytes)})`);
+      weights.push(entry);
     }
     layers.push({
       name: layer.name,
@@ -48,12 +74,16 @@ export async function embedModel(model: Model, outputShapes: ReadonlyMap<string,
       weights,
     });
   }
+  const notes = [...(model.notes ?? [])];
+  if (left.length > 0) {
+    notes.push(`Left out of this report (each over ${size(maxWeightBytes)}; see convscope report --max-weight-mb): ${left.join(', ')}.`);
+  }
   return {
     source: model.source,
     format: model.format,
     framework: model.framework,
     ...(model.frameworkVersion ? { frameworkVersion: model.frameworkVersion } : {}),
-    notes: [...(model.notes ?? [])],
+    notes,
     outputShapes: Object.fromEntries(outputShapes),
     layers,
   };
@@ -66,29 +96,47 @@ function fromBase64(text: string): Uint8Array {
   return out;
 }
 
-/** The Model an embedded model describes (weights decoded on first read). */
+function restoreWeight(e: EmbeddedWeight, layer: string): Weight {
+  let tensor: NamedTensor | undefined;
+  return {
+    name: e.name,
+    role: e.role,
+    shape: e.shape,
+    axes: e.axes,
+    dtype: e.dtype,
+    layer,
+    read: async () => {
+      if (e.npy === undefined) {
+        throw new UsageError(`Weight '${e.role}' of layer '${layer}' was left out of this report because of its size; open the model with convscope serve instead.`);
+      }
+      if (!tensor) {
+        const npy = decodeNpy(fromBase64(e.npy), `${layer}/${e.role}`);
+        tensor = new NamedTensor(e.axes, npy.shape, npy.data);
+      }
+      return tensor;
+    },
+  };
+}
+
+/** The Model an embedded model describes (each weight decoded on first read). */
 export function restoreModel(e: EmbeddedModel): Model {
-  const model = memoryModel({
-    source: e.source,
+  const layers: Layer[] = e.layers.map((l) => ({
+    name: l.name,
+    className: l.className,
+    kind: l.kind,
+    config: l.config,
+    inbound: l.inbound,
+    weights: l.weights.map((w) => restoreWeight(w, l.name)),
+    ...(l.trainable === undefined ? {} : { trainable: l.trainable }),
+    ...(l.parents ? { parents: l.parents } : {}),
+  }));
+  return {
     format: e.format,
     framework: e.framework,
+    source: e.source,
+    layers,
+    notes: e.notes,
     ...(e.frameworkVersion ? { frameworkVersion: e.frameworkVersion } : {}),
-    layers: e.layers.map((l) => ({
-      name: l.name,
-      className: l.className,
-      kind: l.kind,
-      config: l.config,
-      inbound: l.inbound,
-      ...(l.trainable === undefined ? {} : { trainable: l.trainable }),
-      weights: l.weights.map((w) => {
-        const npy = decodeNpy(fromBase64(w.npy), `${l.name}/${w.role}`);
-        return { name: w.name, role: w.role, tensor: new NamedTensor(w.axes, npy.shape, npy.data) };
-      }),
-    })),
-  });
-  const layers = model.layers.map((layer, i) => {
-    const parents = e.layers[i]!.parents;
-    return parents ? { ...layer, parents } : layer;
-  });
-  return { ...model, layers, notes: e.notes };
+    close() {},
+  };
 }

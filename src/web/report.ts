@@ -13,6 +13,8 @@ export interface ReportInput {
   outputShapes?: readonly ReadonlyMap<string, (number | null)[]>[];
   /** The built client folder (report.js, app-style.css, index.html). */
   assetDir: string;
+  /** Weights larger than this are described but left out (default DEFAULT_MAX_WEIGHT_BYTES). */
+  maxWeightBytes?: number;
 }
 
 /** JSON that is safe inside <script>: no `<` can end the element early. */
@@ -36,7 +38,7 @@ export async function buildReport(input: ReportInput): Promise<string> {
     throw new ConvscopeError('The built report script contains a closing tag, so it cannot be inlined; rebuild with `npm run build`.');
   }
   const models = [];
-  for (const [i, m] of input.models.entries()) models.push(await embedModel(m, input.outputShapes?.[i]));
+  for (const [i, m] of input.models.entries()) models.push(await embedModel(m, input.outputShapes?.[i], input.maxWeightBytes));
   const data = { models, activations: input.activations ?? [] };
   let page = inline(html!, '<link rel="stylesheet" href="app-style.css">', `<style>${css}</style>`);
   page = inline(
