@@ -2,8 +2,9 @@
  * One SGD training step of the small CIFAR-style CNN (Conv 64 5x5 'same' + ReLU on 32x32x3, max
  * pool 2, Conv 64 5x5 'same' + ReLU, max pool 2, Dense 10; batch 64, softmax cross-entropy) on
  * tfjs' wasm backend with convscope's gradient kernels, next to Debian's PyTorch (2 threads) in
- * the same run. Both sides: warm-up steps, then the median of timed steps. Then a per-kernel
- * profile of one wasm step (tf.profile), to show where the time goes.
+ * the same run. Both sides: warm-up steps, then the median of timed steps; PyTorch runs before and
+ * after wasm and the faster of its two medians is used, so a load change on a shared machine shows
+ * up instead of skewing the ratio. Then a per-kernel profile of one wasm step (tf.profile).
  *
  *   node --import tsx bench/train-step.ts [steps]
  */
@@ -90,9 +91,12 @@ print(json.dumps({"forward": timed(forward), "step": timed(step)}))`;
   return JSON.parse(r.stdout) as { step: number; forward: number };
 }
 
-const torch = torchSide();
+const before = torchSide();
 const wasm = await wasmSide();
+const after = torchSide();
+const torch = { step: Math.min(before.step, after.step), forward: Math.min(before.forward, after.forward) };
 console.log(`small CIFAR CNN, batch ${BATCH}, median of ${STEPS} after ${WARMUP} warm-up`);
+console.log(`  PyTorch before/after wasm: step ${before.step.toFixed(0)}/${after.step.toFixed(0)} ms, forward ${before.forward.toFixed(0)}/${after.forward.toFixed(0)} ms`);
 console.log(`  forward          wasm ${wasm.forward.toFixed(0).padStart(5)} ms   PyTorch ${torch.forward.toFixed(0).padStart(5)} ms   ratio ${(wasm.forward / torch.forward).toFixed(2)}x`);
 console.log(`  training step    wasm ${wasm.step.toFixed(0).padStart(5)} ms   PyTorch ${torch.step.toFixed(0).padStart(5)} ms   ratio ${(wasm.step / torch.step).toFixed(2)}x`);
 console.log(`where one wasm step goes (tf.profile, ${wasm.total.toFixed(0)} ms in kernels):`);

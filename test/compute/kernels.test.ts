@@ -214,6 +214,18 @@ describe('wasm gradient kernels match the cpu backend', () => {
     }
   });
 
+  it('Sum (bias-gradient fast path and every other reduction)', async () => {
+    const random = rng(7);
+    const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
+    for (let k = 0; k < CASES; k++) {
+      const shape = Array.from({ length: int(1, 4) }, () => int(1, 6));
+      const leading = random() < 0.5;
+      const axis = leading ? shape.slice(0, -1).map((_, i) => i) : shape.map((_, i) => i).filter(() => random() < 0.5);
+      const keepDims = random() < 0.5;
+      await assertMatchesCpu('Sum', { x: { shape, data: randomData(random, shape) } }, { axis, keepDims }, `shape ${shape} axis ${axis} keepDims ${keepDims}`);
+    }
+  });
+
   it('are the kernels wasm runs, and free every intermediate', async () => {
     await tf.setBackend('wasm');
     for (const config of TRAINING_KERNELS) assert.equal(tf.getKernel(config.kernelName, 'wasm'), config, config.kernelName);

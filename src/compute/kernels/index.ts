@@ -6,6 +6,7 @@ import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter.js';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input.js';
 import { maxPoolGradConfig } from './maxpool-grad.js';
+import { keepStockSum, sumConfig } from './sum.js';
 
 /** The gradient kernels convscope adds to (or replaces on) tfjs' wasm backend. */
 export const TRAINING_KERNELS: readonly KernelConfig[] = [
@@ -14,17 +15,19 @@ export const TRAINING_KERNELS: readonly KernelConfig[] = [
   depthwiseBackpropFilterConfig,
   depthwiseBackpropInputConfig,
   maxPoolGradConfig,
+  sumConfig,
 ];
 
 /**
  * Registers the gradient kernels on the wasm backend so models train there: the filter gradients
- * wasm lacks, and input and max-pool gradients built on XNNPACK's forward kernels instead of
- * wasm's slow loops. Idempotent.
+ * wasm lacks, input and max-pool gradients faster than wasm's own, and a fast path for the
+ * bias-gradient sums. Idempotent.
  */
 export function registerTrainingKernels(): void {
   for (const config of TRAINING_KERNELS) {
     const current = getKernel(config.kernelName, config.backendName);
     if (current === config) continue;
+    if (config === sumConfig) keepStockSum(current);
     if (current) unregisterKernel(config.kernelName, config.backendName);
     registerKernel(config);
   }
