@@ -1,11 +1,9 @@
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { ROOT } from './fixtures.js';
 
-/** tsx's loader by absolute URL, so the CLI can run with any working directory. */
-const TSX = pathToFileURL(createRequire(join(ROOT, 'package.json')).resolve('tsx')).href;
+/** The compiled CLI (scripts/run-tests.mjs builds it first), run exactly as the `convscope` command runs. */
+const MAIN = join(ROOT, 'dist', 'cli', 'main.js');
 
 export interface CliResult {
   code: number | null;
@@ -13,10 +11,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the convscope CLI from source in a child process, as a user would run it. */
+/** Runs the convscope CLI in a child process, as a user would run it. */
 export function runCli(args: readonly string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src', 'cli', 'main.ts'), ...args], {
+    const child = spawn(process.execPath, [MAIN, ...args], {
       cwd: options.cwd ?? ROOT,
       env: { ...process.env, NODE_NO_WARNINGS: '1' },
     });
