@@ -50,6 +50,8 @@ export interface FilterDetail {
   weight: string;
   filter: number;
   channel: number;
+  /** Whether the matrix is one input channel of the filter (conv kernels) rather than the whole filter (Dense, depthwise). */
+  perChannel: boolean;
   channelCount: number;
   /** Every input channel of the filter as a matrix (for the thumbnails), in channel order. */
   channels: Matrix[];
@@ -217,7 +219,7 @@ export async function filterDetail(model: Model, layerName: string, filter: numb
   const weight = kernelOf(layer);
   if (!weight) throw new SelectionError(`Layer '${layer.name}' (${layer.className}) has no kernel to draw filters from.`);
   const whole = (await weight.read()).select(filterSelection(layer, weight, filter));
-  const hasChannels = whole.axes.includes('in');
+  const hasChannels = whole.axes.includes('in') && whole.rank > 1;
   const channelCount = hasChannels ? whole.dim('in')! : 1;
   const channels = hasChannels ? Array.from({ length: channelCount }, (_, c) => toMatrix(whole.select({ in: c }))) : [toMatrix(whole)];
   const slice = await readFilterSlice(model, layerName, filter, hasChannels ? channel : undefined);
@@ -226,6 +228,7 @@ export async function filterDetail(model: Model, layerName: string, filter: numb
     weight: weight.role,
     filter,
     channel: hasChannels ? channel : 0,
+    perChannel: hasChannels,
     channelCount,
     channels,
     scale: whole.stats().absMax,

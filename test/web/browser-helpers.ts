@@ -58,6 +58,16 @@ export function h5pyKernelValue(index: [number, number, number, number]): number
   );
 }
 
+/** Whether a .npy file equals conv2d's kernel sliced with `index` (NumPy syntax) as h5py reads it, bit for bit. */
+export function sliceEqualsH5py(npyPath: string, index: string): boolean {
+  const out = runPython(
+    'import sys, h5py, numpy as np\nk = h5py.File(sys.argv[1], "r")["model_weights/conv2d/conv2d/kernel:0"][...]\n' +
+      `s = np.load(sys.argv[2])\nprint(s.dtype == k.dtype and np.array_equal(k${index}, s))`,
+    [DIGITS_H5, npyPath],
+  );
+  return out.trim() === 'True';
+}
+
 export interface Pixels {
   width: number;
   height: number;

@@ -20,6 +20,7 @@ import {
   differingPixels,
   freshClient,
   h5pyKernelValue,
+  sliceEqualsH5py,
   launchChromium,
   pngPixels,
 } from './browser-helpers.js';
@@ -108,6 +109,11 @@ describe('viewer end to end in chromium', { skip }, () => {
     assert.ok(match, readout);
     const oracle = h5pyKernelValue([1, 2, 0, 7]);
     assert.ok(Math.abs(Number(match[1]) - oracle) <= 1e-9, `page shows ${match[1]}, h5py reads ${oracle}`);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download-npy]')]);
+    assert.equal(download.suggestedFilename(), 'conv2d_filter7_in0.npy');
+    const saved = join(shots, 'slice.npy');
+    await download.saveAs(saved);
+    assert.equal(sliceEqualsH5py(saved, '[:, :, 0, 7]'), true, 'the downloaded .npy equals h5py kernel[:, :, 0, 7]');
     await page.waitForSelector('[data-testid=histograms] svg rect');
     await shot('filter');
   });

@@ -85,7 +85,7 @@ export async function showFilter(
     'data-testid': 'download-npy',
     onclick: async () => {
       try {
-        const file = await backend.sliceNpy(model, layer, filter, d.channelCount > 1 ? d.channel : undefined);
+        const file = await backend.sliceNpy(model, layer, filter, d.perChannel ? d.channel : undefined);
         download(file.name, file.bytes);
       } catch (e) {
         setStatus((e as Error).message, 'error');
