@@ -118,9 +118,20 @@ function view(run: ImageRun, chosen: Activation, net: RunnableModel, imageName: 
 }
 
 /** Built networks per model, built once on first use. */
-function netCache(): (model: Model) => Promise<RunnableModel> {
+/**
+ * Output shapes alone never build a network holding more weights than this (the build copies every
+ * weight into TensorFlow.js); larger models show their shapes once activations have built them.
+ */
+const SHAPES_BUILD_LIMIT = 64 * 1024 * 1024;
+
+interface NetCache {
+  (model: Model): Promise<RunnableModel>;
+  built(model: Model): boolean;
+}
+
+function netCache(): NetCache {
   const nets = new Map<Model, Promise<RunnableModel>>();
-  return (model) => {
+  const get = (model: Model): Promise<RunnableModel> => {
     let net = nets.get(model);
     if (!net) {
       net = buildModel(model);
@@ -129,6 +140,11 @@ function netCache(): (model: Model) => Promise<RunnableModel> {
     }
     return net;
   };
+  return Object.assign(get, { built: (model: Model) => nets.has(model) });
+}
+
+function weightBytes(model: Model): number {
+  return model.layers.reduce((a, l) => a + l.weights.reduce((b, w) => b + w.shape.reduce((x, y) => x * y, 1) * 4, 0), 0);
 }
 
 interface Hooks {
@@ -142,7 +158,7 @@ export function webActivations(): Hooks {
   return { activations, outputShapes };
 }
 
-function hooks(): Hooks & { netOf: (model: Model) => Promise<RunnableModel> } {
+function hooks(): Hooks & { netOf: NetCache } {
   const netOf = netCache();
   return {
     netOf,
@@ -163,6 +179,7 @@ function hooks(): Hooks & { netOf: (model: Model) => Promise<RunnableModel> } {
     },
     outputShapes: async (model) => {
       const shapes = new Map<string, (number | null)[]>();
+      if (!netOf.built(model) && weightBytes(model) > SHAPES_BUILD_LIMIT) return shapes;
       try {
         const net = await netOf(model);
         for (const node of net.graph.nodes) {
