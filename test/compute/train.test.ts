@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initBackend } from '../../src/compute/backend.js';
+import { initBackend, tf } from '../../src/compute/backend.js';
 import { trainModel, type EpochSummary } from '../../src/compute/train.js';
 import { watchWeights, type WeightWatch } from '../../src/compute/watch.js';
 import { loadDataset } from '../../src/data/index.js';
@@ -120,6 +120,33 @@ print(json.dumps(res))`,
         assert.ok(Math.abs(w.updateRatio! - want) <= 1e-4 * want, `${name} step ${record.step}: ${w.updateRatio} vs NumPy ${want}`);
       }
     }
+  });
+
+  it('refuses data whose image size or class count does not fit the model', async () => {
+    const data = await loadDataset('digits');
+    const options = { epochs: 1, batchSize: 32, learningRate: 0.01, optimizer: 'sgd', scale: 'unit' } as const;
+    await assert.rejects(trainModel(digitsCnn(), { ...data, name: 'cifar10:x', height: 32, width: 32, channels: 3 }, options), {
+      name: 'UsageError',
+      message: 'The model expects input of shape [batch, 8, 8, 1], but cifar10:x has images of 32x32x3 (height x width x channels).',
+    });
+    await assert.rejects(trainModel(digitsCnn(), { ...data, classes: ['a', 'b'] }, options), {
+      name: 'UsageError',
+      message: 'The model expects to output [batch, classes], but its output has shape [batch, 10] and digits has 2 classes.',
+    });
+  });
+
+  it('works as a callback of tfjs model.fit (no gradients there, so gradNorm is null)', async () => {
+    const data = await loadDataset('digits');
+    const model = digitsCnn();
+    model.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy' });
+    const watch = watchWeights(model, { dir: join(dir, 'fit'), every: 'epoch', snapshots: false });
+    const x = tf.tensor4d(Float32Array.from(data.train.images.subarray(0, 128 * 64), (v) => v / 16), [128, 8, 8, 1]);
+    const y = tf.tensor1d(data.train.labels.subarray(0, 128), 'float32');
+    await model.fit(x, y, { epochs: 2, batchSize: 32, callbacks: watch, verbose: 0 });
+    assert.deepEqual(watch.records.map((r) => [r.step, r.epoch]), [[0, 0], [4, 1], [8, 2]]);
+    for (const w of watch.records[2]!.weights) assert.ok(w.updateRatio! > 0 && w.gradNorm === null, `${w.layer}/${w.role}`);
+    assert.ok(typeof watch.records[2]!.logs.loss === 'number');
+    tf.dispose([x, y]);
   });
 
   it("snapshots open in convscope's safetensors reader with PyTorch axes", async () => {
