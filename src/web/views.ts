@@ -67,14 +67,14 @@ export interface FilterDetail {
   shape: number[];
 }
 
-export type JsonStats = { [K in keyof TensorStats]: number | null };
+type JsonStats = { [K in keyof TensorStats]: number | null };
 
 /** A JSON-safe number: NaN and infinities become null. */
-export function finite(v: number): number | null {
+function finite(v: number): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
-export function jsonStats(s: TensorStats): JsonStats {
+function jsonStats(s: TensorStats): JsonStats {
   const out = {} as JsonStats;
   for (const [k, v] of Object.entries(s) as [keyof TensorStats, number][]) out[k] = finite(v);
   return out;
@@ -102,7 +102,7 @@ export function kernelOf(layer: Layer): Weight | undefined {
 }
 
 /** How many filters a kernel has, by axis name. */
-export function filterCountOf(weight: Pick<Weight, 'axes' | 'shape'>): number | undefined {
+function filterCountOf(weight: Pick<Weight, 'axes' | 'shape'>): number | undefined {
   const dim = (a: AxisName): number | undefined => {
     const i = weight.axes.indexOf(a);
     return i < 0 ? undefined : weight.shape[i];
@@ -150,7 +150,7 @@ export function layerRows(model: Model, outputShapes: ReadonlyMap<string, (numbe
  * The axis selection of filter `filter`, input channel `channel` of a kernel: out = j (or units = j;
  * depthwise: in = j div mult, mult = j mod mult), in = c where the kernel has a separate input axis.
  */
-export function filterSelection(layer: Layer, weight: Weight, filter: number, channel?: number): AxisSelection {
+function filterSelection(layer: Layer, weight: Weight, filter: number, channel?: number): AxisSelection {
   const count = filterCountOf(weight);
   if (count === undefined) {
     throw new SelectionError(`Weight '${weight.role}' of layer '${layer.name}' has axes [${weight.axes.join(', ')}], which name no filters.`);
@@ -175,7 +175,7 @@ export function filterSelection(layer: Layer, weight: Weight, filter: number, ch
 }
 
 /** A slice of rank 0-3 as a matrix: rank 1 is one row; rank 3 (kd, kh, kw) stacks depth slices vertically. */
-export function toMatrix(t: NamedTensor): Matrix {
+function toMatrix(t: NamedTensor): Matrix {
   const values = Array.from(t.toFloat32(), finite);
   if (t.rank <= 1) return { rows: 1, cols: t.rank === 0 ? 1 : t.shape[0]!, values };
   const cols = t.shape[t.rank - 1]!;
@@ -186,7 +186,7 @@ function sliceWhat(layer: Layer, filter: number, channel: number | undefined, ch
   return channel === undefined || channelCount <= 1 ? `filter ${filter} of ${layer.name}` : `input channel ${channel} of filter ${filter} of ${layer.name}`;
 }
 
-export interface SliceOf {
+interface SliceOf {
   layer: Layer;
   weight: Weight;
   selection: AxisSelection;
@@ -196,7 +196,7 @@ export interface SliceOf {
 }
 
 /** Reads the slice filter j (and input channel c, when given) of a layer's kernel. */
-export async function readFilterSlice(model: Model, layerName: string, filter: number, channel?: number): Promise<SliceOf> {
+async function readFilterSlice(model: Model, layerName: string, filter: number, channel?: number): Promise<SliceOf> {
   const layer = findLayer(model, layerName);
   const weight = kernelOf(layer);
   if (!weight) throw new SelectionError(`Layer '${layer.name}' (${layer.className}) has no kernel to draw filters from.`);
