@@ -123,7 +123,9 @@ export async function trainModel(model: tfl.LayersModel, data: Dataset, options:
           }, variables);
           watch?.recordGradients(grads);
           optimizer.applyGradients(grads);
-          return [value.dataSync()[0]!, batchHits!.dataSync()[0]!];
+          const result = [value.dataSync()[0]!, batchHits!.dataSync()[0]!];
+          batchHits!.dispose();
+          return result;
         });
         loss += l * b.size;
         hits += h;

@@ -50,9 +50,16 @@ export interface WeightWatch extends tfl.CustomCallbackArgs {
   readonly records: readonly WatchRecord[];
 }
 
-function norms(tensors: readonly tf.Tensor[]): number[] {
-  if (tensors.length === 0) return [];
-  return Array.from(tf.tidy(() => tf.stack(tensors.map((t) => tf.norm(t)))).dataSync());
+/** Frobenius norms of the tensors `make` returns (made and freed inside one tidy). */
+function norms(make: () => tf.Tensor[]): number[] {
+  const stacked = tf.tidy(() => {
+    const tensors = make();
+    return tensors.length === 0 ? undefined : tf.stack(tensors.map((t) => tf.norm(t)));
+  });
+  if (!stacked) return [];
+  const values = Array.from(stacked.dataSync());
+  stacked.dispose();
+  return values;
 }
 
 /**
@@ -73,8 +80,8 @@ export function watchWeights(model: tfl.LayersModel, options: WatchOptions): Wei
 
   async function record(logs: Record<string, number>): Promise<void> {
     const current = weights.map((w) => w.value);
-    const weightNorms = norms(current);
-    const deltaNorms = before.length === current.length ? norms(tf.tidy(() => current.map((w, i) => tf.sub(w, before[i]!)))) : [];
+    const weightNorms = norms(() => current);
+    const deltaNorms = before.length === current.length ? norms(() => current.map((w, i) => tf.sub(w, before[i]!))) : [];
     const entry: WatchRecord = {
       step,
       epoch,
@@ -105,7 +112,7 @@ export function watchWeights(model: tfl.LayersModel, options: WatchOptions): Wei
     records,
     recordGradients(grads) {
       const names = Object.keys(grads);
-      const values = norms(names.map((n) => grads[n]!));
+      const values = norms(() => names.map((n) => grads[n]!));
       gradNorms = new Map(names.map((n, i) => [n, values[i]!]));
     },
     async onTrainBegin() {

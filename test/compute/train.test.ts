@@ -30,21 +30,28 @@ export function digitsCnn(): tfl.LayersModel {
 describe('training on wasm', () => {
   let summaries: EpochSummary[];
   let watch: WeightWatch;
+  let leaked: number;
 
   before(async () => {
     await initBackend('wasm');
     const data = await loadDataset('digits', { testFraction: 0.2, seed: 0 });
     const model = digitsCnn();
     watch = watchWeights(model, { dir: join(dir, 'watch'), every: 'epoch' });
+    const tensors = tf.memory().numTensors;
     const t = performance.now();
     summaries = await trainModel(model, data, { epochs: 4, batchSize: 32, learningRate: 0.01, optimizer: 'adam', scale: 'unit', watch });
     const seconds = (performance.now() - t) / 1000;
+    leaked = tf.memory().numTensors - tensors;
     console.log(`digits: ${seconds.toFixed(1)} s, loss/held-out accuracy per epoch ${summaries.map((s) => `${s.loss.toFixed(3)}/${s.testAccuracy.toFixed(3)}`).join(' ')}`);
   });
 
   it('a small CNN on the digits: loss falls and held-out accuracy rises above 90%', () => {
     assert.ok(summaries.at(-1)!.loss < summaries[0]!.loss * 0.5, `loss ${summaries.map((s) => s.loss.toFixed(3)).join(' -> ')}`);
     assert.ok(summaries.at(-1)!.testAccuracy > 0.9, `held-out accuracy ${summaries.at(-1)!.testAccuracy}`);
+  });
+
+  it('frees every tensor it makes', () => {
+    assert.equal(leaked, 0);
   });
 
   it('watchWeights records every epoch: norms, update ratios and gradient norms', () => {
