@@ -122,7 +122,9 @@ export function watchWeights(model: tfl.LayersModel, options: WatchOptions): Wei
     },
     onBatchBegin() {
       tf.dispose(before);
-      before = weights.map((w) => tf.clone(w.value));
+      // The weights before this update, when a record may follow it (any batch may end an epoch).
+      const recorded = every === 'epoch' || (step + 1) % every.batches === 0;
+      before = recorded ? weights.map((w) => tf.clone(w.value)) : [];
     },
     async onBatchEnd(_batch, logs) {
       step++;
