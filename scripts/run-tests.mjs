@@ -1,6 +1,6 @@
 // Runs every test/**/*.test.ts with Node's own test runner (Node 20 has no glob support in --test).
-// The CLI tests run the compiled `dist/cli/main.js`, as users do, so the library is built first
-// (skip with --no-build when dist is known to be fresh).
+// The CLI tests run the compiled `dist/cli/main.js`, as users do, so the library and the web client
+// (which `serve` and `report` ship) are built first (skip with --no-build when dist is known to be fresh).
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ function find(dir) {
 const args = process.argv.slice(2);
 const filters = args.filter((a) => a !== '--no-build');
 if (!args.includes('--no-build')) {
-  const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
 const files = find('test')

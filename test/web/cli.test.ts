@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { ROOT } from '../helpers/fixtures.js';
 
-const TSX = pathToFileURL(createRequire(join(ROOT, 'package.json')).resolve('tsx')).href;
-
-/** Starts `convscope serve` and resolves with what it printed once the URL is out; the caller stops it. */
+/** Starts the compiled `convscope serve` (as runCli runs the CLI) and resolves with what it printed once the URL is out; the caller stops it. */
 function serve(args: string[]): Promise<{ url: string; stderr: string; stop: () => void }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src', 'cli', 'main.ts'), 'serve', ...args], { env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), 'serve', ...args], { env: { ...process.env, NODE_NO_WARNINGS: '1' } });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => {
