@@ -53,6 +53,13 @@ async function batchDirectory(dir: string): Promise<string> {
 /** `cifar10:<dir>`: the official binary version (data_batch_1..5.bin, test_batch.bin). */
 export async function loadCifar10(dir: string): Promise<LoadedImages> {
   const base = await batchDirectory(dir);
+  const missing: string[] = [];
+  for (const name of [...TRAIN_FILES, TEST_FILE]) if (!(await firstExisting([join(base, name)]))) missing.push(name);
+  if (missing.length > 0) {
+    throw new DataError(
+      `The CIFAR-10 directory '${base}' lacks ${missing.join(', ')}; it expects the binary version's data_batch_1.bin .. data_batch_5.bin and test_batch.bin.`,
+    );
+  }
   const read = (name: string) => readDataFile(join(base, name), 'CIFAR-10 batch').then((bytes) => ({ path: join(base, name), bytes }));
   const train = decodeCifarBatches(await Promise.all(TRAIN_FILES.map(read)));
   const test = decodeCifarBatches([await read(TEST_FILE)]);

@@ -163,7 +163,11 @@ describe('bad data gives one clear sentence', () => {
     const root = join(dir, 'cifar-missing');
     mkdirSync(root);
     writeFileSync(join(root, 'test_batch.bin'), new Uint8Array(3073));
-    await assert.rejects(loadDataset(`cifar10:${root}`), { name: 'DataError', message: /Cannot read CIFAR-10 batch '.*data_batch_1\.bin': it does not exist/ });
+    writeFileSync(join(root, 'data_batch_2.bin'), new Uint8Array(3073));
+    await assert.rejects(loadDataset(`cifar10:${root}`), {
+      name: 'DataError',
+      message: /The CIFAR-10 directory '.*cifar-missing' lacks data_batch_1\.bin, data_batch_3\.bin, data_batch_4\.bin, data_batch_5\.bin; it expects the binary version's/,
+    });
   });
 
   it('rejects CIFAR files that are not whole records', async () => {
