@@ -21,16 +21,16 @@ async function classFolders(dir: string): Promise<{ name: string; files: string[
   if (folders.length < 2) {
     throw new DataError(`The image folder '${dir}' expects one sub-folder per class (at least 2), but has ${folders.length}.`);
   }
-  return Promise.all(
-    folders.map(async (name) => {
-      const files = (await readdir(join(dir, name), { withFileTypes: true }))
-        .filter((e) => e.isFile() && IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase()))
-        .map((e) => join(dir, name, e.name))
-        .sort();
-      if (files.length === 0) throw new DataError(`The class folder '${join(dir, name)}' holds no images (${[...IMAGE_EXTENSIONS].join(', ')}).`);
-      return { name, files };
-    }),
-  );
+  const classes: { name: string; files: string[] }[] = [];
+  for (const name of folders) {
+    const files = (await readdir(join(dir, name), { withFileTypes: true }))
+      .filter((e) => e.isFile() && IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase()))
+      .map((e) => join(dir, name, e.name))
+      .sort();
+    if (files.length === 0) throw new DataError(`The class folder '${join(dir, name)}' holds no images (${[...IMAGE_EXTENSIONS].join(', ')}).`);
+    classes.push({ name, files });
+  }
+  return classes;
 }
 
 /**
