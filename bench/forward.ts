@@ -10,6 +10,11 @@
  * under torch.no_grad() in eval mode, in a child process.
  *
  *   node --import tsx bench/forward.ts
+ *
+ * Last run (2 cores, load average ~4, tfjs 4.22.0 wasm SIMD single-threaded, PyTorch 1.13 2 threads):
+ *   VGG16 2399 ms vs 994 ms (2.41x), ResNet18-style 347 vs 115 ms (3.01x), CIFAR CNN 289 vs 214 ms (1.35x).
+ * The gap is mostly threads: tfjs-backend-wasm's threaded build does not start in Node, so
+ * convscope computes on one core while PyTorch uses two.
  */
 import { spawnSync } from 'node:child_process';
 import { runLayers, type InputBatch } from '../src/compute/activations.js';
