@@ -26,7 +26,7 @@ function layerTable(rows: readonly LayerRow[], onPick: (row: LayerRow) => void):
       'tr',
       { 'data-layer': row.name, class: row.hasWeights ? 'weighted' : '', onclick: () => onPick(row) },
       h('td', { class: 'dot', title: row.hasWeights ? 'has weights' : '' }, row.hasWeights ? '●' : ''),
-      h('td', {}, [...(row.parents ?? []), row.name].join(' / ')),
+      h('td', row.parents?.length ? { title: `inside ${row.parents.join(' / ')}` } : {}, row.name),
       h('td', {}, row.className),
       h('td', { 'data-col': 'output' }, row.outputShape ? formatShape(row.outputShape) : ''),
       h('td', { class: 'num' }, row.params ? formatCount(row.params) : ''),
