@@ -1,15 +1,10 @@
-import { join } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { SingleBar } from 'cli-progress';
-import { initBackend } from '../compute/backend.js';
-import { saveCheckpoint } from '../compute/checkpoint.js';
-import { loadTrainable } from '../compute/trainable.js';
-import { trainModel, type EpochSummary } from '../compute/train.js';
-import { watchWeights, type WatchEvery, type WeightWatch } from '../compute/watch.js';
-import { DATA_SPEC_HELP, loadDataset, type PixelScale } from '../data/index.js';
+import type { WatchEvery } from '../compute/watch.js';
+import type { PixelScale } from '../data/dataset.js';
+import { DATA_SPEC_HELP } from '../data/spec.js';
 import { action, parseIndex } from './run.js';
 
-interface TrainCliOptions {
+export interface TrainCliOptions {
   data: string;
   epochs: number;
   batch: number;
@@ -22,9 +17,6 @@ interface TrainCliOptions {
   seed: number;
   config?: string;
 }
-
-/** Keras' default learning rates. */
-const DEFAULT_LR = { sgd: 0.01, adam: 0.001 } as const;
 
 function parsePositive(value: string): number {
   const n = Number(value);
@@ -45,32 +37,6 @@ function parseWatch(value: string): WatchEvery {
   throw new InvalidArgumentError("Expects 'every-epoch' or '<n>-batches' (e.g. 50-batches).");
 }
 
-function epochLine(s: EpochSummary, epochs: number, images: number, dir: string): string {
-  return (
-    `epoch ${s.epoch}/${epochs}: loss ${s.loss.toFixed(4)} accuracy ${(100 * s.accuracy).toFixed(2)}% | ` +
-    `held-out loss ${s.testLoss.toFixed(4)} accuracy ${(100 * s.testAccuracy).toFixed(2)}% | ` +
-    `${s.seconds.toFixed(1)} s, ${Math.round(images / s.seconds)} images/s -> ${dir}`
-  );
-}
-
-/** One line on the last recorded update-to-weight ratios: the health signal (healthy around 1e-3). */
-function watchLine(watch: WeightWatch, dir: string): string {
-  const last = watch.records.at(-1);
-  const ratios = (last?.weights ?? []).filter((w) => w.updateRatio !== null && w.role !== 'bias');
-  if (ratios.length === 0) return `weight snapshots and summary.jsonl in ${dir}`;
-  const format = (w: (typeof ratios)[number]) => `${w.layer}/${w.role} ${w.updateRatio!.toExponential(1)}`;
-  const sorted = [...ratios].sort((a, b) => a.updateRatio! - b.updateRatio!);
-  const low = sorted[0]!;
-  const high = sorted.at(-1)!;
-  const hint =
-    low.updateRatio! < 1e-5
-      ? `\nnote: ${low.layer}/${low.role} barely changes per update (ratio ${low.updateRatio!.toExponential(1)}, healthy ~1e-3): the learning rate may be too low for this layer.`
-      : high.updateRatio! > 1e-1
-        ? `\nnote: ${high.layer}/${high.role} changes by ${(100 * high.updateRatio!).toFixed(0)}% per update (healthy ~0.1%): the learning rate may be too high.`
-        : '';
-  return `update/weight ratio (healthy ~1e-3): lowest ${format(low)}, highest ${format(high)}; snapshots and summary.jsonl in ${dir}${hint}`;
-}
-
 export function registerTrain(program: Command): void {
   program
     .command('train')
@@ -89,48 +55,8 @@ export function registerTrain(program: Command): void {
     .option('--config <arch.json>', 'architecture JSON for a weights-only file')
     .action(
       action(async (path: string, options: TrainCliOptions) => {
-        await initBackend('wasm');
-        const data = await loadDataset(options.data, { testFraction: options.testFraction, seed: options.seed });
-        const { model, notes } = await loadTrainable(path, options.config ? { config: options.config } : {});
-        for (const note of notes) process.stdout.write(`note: ${note}\n`);
-        const watchDir = join(options.out, 'watch');
-        const watch = options.watch ? watchWeights(model, { dir: watchDir, every: options.watch }) : undefined;
-        const lr = options.lr ?? DEFAULT_LR[options.optimizer];
-        process.stdout.write(
-          `training ${path} on ${data.name}: ${data.train.count} images (${data.height}x${data.width}x${data.channels}, ${data.classes.length} classes), ` +
-            `${data.test.count} held out; ${options.optimizer} lr ${lr}, batch ${options.batch}, scale ${options.scale}\n`,
-        );
-        const bar = new SingleBar({
-          format: 'epoch {epoch} |{bar}| {value}/{total} batches | loss {loss} acc {acc} | {speed} img/s | ETA {eta_formatted}',
-          hideCursor: true,
-          clearOnComplete: true,
-        });
-        try {
-          await trainModel(model, data, {
-            epochs: options.epochs,
-            batchSize: options.batch,
-            learningRate: lr,
-            optimizer: options.optimizer,
-            scale: options.scale,
-            seed: options.seed,
-            watch,
-            onBatch: (p) => {
-              const values = { epoch: `${p.epoch + 1}/${options.epochs}`, loss: p.loss.toFixed(4), acc: `${(100 * p.accuracy).toFixed(1)}%`, speed: Math.round(p.imagesPerSecond) };
-              if (p.batch === 1) bar.start(p.batches, 1, values);
-              else bar.update(p.batch, values);
-            },
-            onEpoch: async (s) => {
-              bar.stop();
-              const dir = join(options.out, `epoch-${String(s.epoch).padStart(3, '0')}`);
-              await saveCheckpoint(model, dir, { epoch: String(s.epoch), data: data.name });
-              process.stdout.write(`${epochLine(s, options.epochs, data.train.count, dir)}\n`);
-            },
-          });
-        } finally {
-          bar.stop();
-          model.dispose();
-        }
-        if (watch) process.stdout.write(`${watchLine(watch, watchDir)}\n`);
+        const { runTrain } = await import('./train-run.js');
+        await runTrain(path, options);
       }),
     );
 }
