@@ -165,7 +165,7 @@ print(json.dumps(worst))
 test('fixture 11: a photograph through the Teachable Machine MobileNet: first conv maps, a softmax bar chart, --top', needsFixtures, async () => {
   const out = join(dir, 'tm');
   const model11 = fixture('11_tfjs_teachable_machine', 'model.json');
-  const r = await runCli(['activations', model11, '--image', PHOTO, '--preprocess', 'symmetric', '--layer', 'Conv1_relu', '--out', out, '--top', '3']);
+  const r = await runCli(['activations', model11, '--image', PHOTO, '--preprocess', 'symmetric', '--layer', 'Conv1_relu,dense_Dense2', '--out', out, '--top', '3']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '');
   assert.match(r.stdout, /Conv1_relu\s+ReLU\s+\(1, 112, 112, 16\)\s+0\s+6\s/);
@@ -174,10 +174,8 @@ test('fixture 11: a photograph through the Teachable Machine MobileNet: first co
   const probabilities = [top[2], top[4], top[6]].map(Number);
   assert.ok(Math.abs(probabilities.reduce((a, b) => a + b, 0) - 1) < 2e-3, `softmax sums to 1: ${probabilities}`);
   assert.ok(probabilities[0]! >= probabilities[1]! && probabilities[1]! >= probabilities[2]!);
-  assert.ok(existsSync(join(out, 'Conv1_relu.png')));
-  const bars = await runCli(['activations', model11, '--image', PHOTO, '--preprocess', 'symmetric', '--layer', 'dense_Dense2', '--out', join(out, 'dense.png')]);
-  assert.equal(bars.code, 0, bars.stderr);
-  assert.ok(decode(readFileSync(join(out, 'dense.png'))).width > 100);
+  assert.ok(decode(readFileSync(join(out, 'Conv1_relu.png'))).width > 4 * 112);
+  assert.ok(decode(readFileSync(join(out, 'dense_Dense2.png'))).width > 100);
 });
 
 test('fixture 11: first layers of the nested MobileNet (pad, conv, BatchNorm, ReLU6, depthwise) match PyTorch within 1e-4', { ...needsFixtures, ...(needsFixtures.skip ? {} : needsPython('numpy', 'torch')) }, async () => {
