@@ -79,7 +79,15 @@ interface ImageRun {
   top: { index: number; score: number }[];
 }
 
-/** Runs the network once on an image, keeping the feature-map outputs of `keep` (default: all). */
+/** Layers whose outputs the views show first: convolutions (their feature maps are what the filters made). */
+function isConvolution(a: Activation): boolean {
+  return /Conv/.test(a.className);
+}
+
+/** Most layers whose feature maps a report embeds (the first convolutions). */
+const REPORT_LAYERS = 16;
+
+/** Runs the network once on an image, keeping the values of the feature maps `keep` accepts (the others only by name and shape). */
 async function runOnImage(net: RunnableModel, request: ActivationsRequest, keep: (a: Activation) => boolean, progress: Progress): Promise<ImageRun> {
   const preset = presetOf(request.preprocess);
   progress(0.1, `decoding ${request.imageName}`);
@@ -165,8 +173,20 @@ function hooks(): Hooks & { netOf: NetCache } {
     activations: async (model, request, progress) => {
       progress(0, 'building the network');
       const net = await netOf(model);
-      const run = await runOnImage(net, request, (a) => (request.layer === undefined ? true : a.name === request.layer), progress);
-      const chosen = run.maps.find((m) => (request.layer === undefined ? m.data.length > 0 : m.name === request.layer));
+      // Without a layer asked for: the first convolution's maps (or the first maps, in a network without one).
+      let firstMap = true;
+      let firstConv = true;
+      const keep = (a: Activation): boolean => {
+        if (request.layer !== undefined) return a.name === request.layer;
+        const take = firstMap || (firstConv && isConvolution(a));
+        firstMap = false;
+        if (isConvolution(a)) firstConv = false;
+        return take;
+      };
+      const run = await runOnImage(net, request, keep, progress);
+      const kept = run.maps.filter((m) => m.data.length > 0);
+      const chosen =
+        request.layer === undefined ? (kept.find(isConvolution) ?? kept[0]) : run.maps.find((m) => m.name === request.layer);
       if (!chosen) {
         throw new UsageError(
           request.layer === undefined
@@ -211,6 +231,10 @@ export async function reportData(
   }
   const net = await netOf(models[0]!);
   const name = imagePath.split(/[\\/]/).pop()!;
-  const run = await runOnImage(net, { preprocess: 'auto', image: bytes, imageName: name }, () => true, () => {});
-  return { activations: run.maps.map((m) => view(run, m, net, name)), outputShapes: shapes };
+  let kept = 0;
+  const keep = (a: Activation): boolean => isConvolution(a) && kept++ < REPORT_LAYERS;
+  const run = await runOnImage(net, { preprocess: 'auto', image: bytes, imageName: name }, keep, () => {});
+  const shown = run.maps.filter((m) => m.data.length > 0);
+  const views = shown.map((m) => view({ ...run, maps: shown }, m, net, name));
+  return { activations: views, outputShapes: shapes };
 }

@@ -298,6 +298,9 @@ describe('web server: activations of an uploaded image', needsFixtures, () => {
     const bogus = await job(await send(server.port, 'POST', '/api/models/0/activations?sample=cat.jpg&preprocess=tf', { body: Buffer.alloc(0) }));
     assert.equal(bogus.state, 'error');
     assert.match(bogus.error!, /Preprocessing 'tf' is unknown; choose auto or one of raw, unit, symmetric, caffe\./);
+    const dense = await job(await send(server.port, 'POST', '/api/models/0/activations?sample=cat.jpg&layer=dense'));
+    assert.equal(dense.state, 'error');
+    assert.match(dense.error!, /^Layer 'dense' has no feature-map output; choose one of: conv2d, max_pooling2d, conv2d_1, max_pooling2d_1, dropout\.$/);
     const photo = readFileSync(join(ROOT, '..', 'shared', 'images', 'camera.png'));
     const good = await job(await send(server.port, 'POST', '/api/models/0/activations?layer=conv2d', { body: photo }));
     assert.equal(good.state, 'done', good.error);
