@@ -1,7 +1,7 @@
 import { dirname, basename, extname, join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { probeLayer, type ClassifierName, type ProbeResult } from '../compute/probe.js';
+import type { ClassifierName, ProbeResult } from '../compute/probe.js';
 import type { FeatureMode } from '../compute/features.js';
 import { DATA_SPEC_HELP, loadDataset, type PixelScale } from '../data/index.js';
 import { writeFileAtomic } from '../io/write.js';
@@ -72,6 +72,7 @@ export function registerProbe(program: Command): void {
           const data = await loadDataset(options.data, { seed: options.seed });
           const bar = process.stderr.isTTY && !options.json ? new SingleBar({ format: '{stage} [{bar}] {value}/{total}', hideCursor: true }) : undefined;
           let stage = '';
+          const { probeLayer } = await import('../compute/probe.js');
           const result = await probeLayer(model, data, {
             layer: options.layer,
             features: options.features,

@@ -2,7 +2,6 @@ import { Option, type Command } from 'commander';
 import { writeFileAtomic } from '../io/write.js';
 import type { Model } from '../model/model.js';
 import { openModel } from '../open.js';
-import { reportData } from '../web/activations.js';
 import { builtAssetDir } from '../web/built.js';
 import { DEFAULT_MAX_WEIGHT_BYTES } from '../web/embed.js';
 import { buildReport } from '../web/report.js';
@@ -35,6 +34,7 @@ export function registerReport(program: Command): void {
         const models: Model[] = [await openModel(path)];
         try {
           if (options.compare) models.push(await openModel(options.compare));
+          const { reportData } = await import('../web/activations.js');
           const { activations, outputShapes } = await reportData(models, options.image);
           const html = await buildReport({ models, activations, outputShapes, assetDir, maxWeightBytes: options.maxWeightMb });
           await writeFileAtomic(options.out, html);

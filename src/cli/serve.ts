@@ -3,7 +3,6 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { UsageError } from '../model/errors.js';
 import type { Model } from '../model/model.js';
 import { openModel } from '../open.js';
-import { webActivations } from '../web/activations.js';
 import { builtAssetDir } from '../web/built.js';
 import { DEFAULT_UPLOAD_LIMIT, isLoopback, startServer } from '../web/server.js';
 import { action, parseIndex, parseMegabytes } from './run.js';
@@ -50,6 +49,8 @@ export function registerServe(program: Command): void {
         }
         const models: Model[] = [];
         for (const path of [first, second]) if (path !== undefined) models.push(await openModel(path));
+        // Loaded here, not at the top: it brings TensorFlow.js, which other commands need not pay for.
+        const { webActivations } = await import('../web/activations.js');
         const server = await startServer({ models, assetDir, host: options.host, port: options.port, uploadLimit: options.uploadLimit, ...webActivations() });
         process.stdout.write(`convscope viewer: ${server.url}\n(press Ctrl+C to stop)\n`);
         if (options.open) openBrowser(server.url);
