@@ -9,6 +9,7 @@ import { registerInspect } from './inspect.js';
 import { registerProbe } from './probe.js';
 import { registerReport } from './report.js';
 import { registerServe } from './serve.js';
+import { registerTimeline } from './timeline.js';
 import { registerTrain } from './train.js';
 import { registerWeights } from './weights.js';
 
@@ -31,5 +32,6 @@ registerServe(program);
 registerReport(program);
 registerTrain(program);
 registerProbe(program);
+registerTimeline(program);
 
 await program.parseAsync(process.argv);

@@ -86,7 +86,8 @@ function checkFilters(set: FilterSet, wanted: readonly number[] | undefined, nam
   return [...wanted];
 }
 
-function colorbar(colormap: Colormap, rgb: boolean): ImageItem {
+/** A horizontal bar of the colormap from -scale (left) to +scale (right); grey ramp for rgb composites. */
+export function colorbar(colormap: Colormap, rgb: boolean): ImageItem {
   const pixels = new Uint8Array(BAR_WIDTH * BAR_HEIGHT * 3);
   for (let x = 0; x < BAR_WIDTH; x++) {
     const k = x * 3;

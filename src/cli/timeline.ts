@@ -1,0 +1,115 @@
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { BARELY_CHANGED_BELOW } from '../analyze/change.js';
+import { readTimeline, type Timeline, type TimelineSeries } from '../analyze/timeline.js';
+import { writeFileAtomic } from '../io/write.js';
+import { COLORMAP_NAMES } from '../render/colormap.js';
+import { filterStrip, logLineChart, timelinePage, type ChartSeries, type TimelineFigure } from '../render/timeline.js';
+import { formatNumber, table } from './format.js';
+import { action } from './run.js';
+
+interface TimelineOptions {
+  out?: string;
+  layer?: string;
+  cmap?: string;
+}
+
+/** Update ratios inside this band are the usual healthy range (about 1e-3 per update). */
+const HEALTHY = { low: 1e-4, high: 1e-2 };
+
+function seriesName(s: TimelineSeries): string {
+  return s.role === 'kernel' ? s.layer : `${s.layer}/${s.role}`;
+}
+
+function chartSeries(timeline: Timeline, pick: (p: TimelineSeries['points'][number]) => number | null): ChartSeries[] {
+  return timeline.series.map((s) => ({
+    name: seriesName(s),
+    points: s.points.flatMap((p) => {
+      const v = pick(p);
+      return v === null ? [] : [[p.step, v] as const];
+    }),
+  }));
+}
+
+function summaryRows(timeline: Timeline): string[][] {
+  return [
+    ['layer', 'weight', 'verdict', 'rel. change (last vs first)', 'median update ratio'],
+    ...timeline.series.map((s) => [
+      s.layer,
+      s.role,
+      s.verdict ?? '-',
+      s.final ? formatNumber(s.final.relativeChange, 3) : '-',
+      s.medianUpdateRatio === null ? '-' : formatNumber(s.medianUpdateRatio, 3),
+    ]),
+  ];
+}
+
+/** Writes the charts, the filter strip and index.html into `out`; returns the paths, index.html first. */
+async function writeTimeline(timeline: Timeline, out: string, cmap: string | undefined): Promise<string[]> {
+  const figures: TimelineFigure[] = [];
+  const svg = (s: string) => new TextEncoder().encode(s);
+  if (timeline.snapshots > 0) {
+    figures.push({
+      title: 'Relative change of each kernel against the first snapshot',
+      file: 'timeline-change.svg',
+      mime: 'image/svg+xml',
+      bytes: svg(
+        logLineChart({
+          title: '||W_t - W_0|| / ||W_0||: how far each kernel has moved from the first snapshot',
+          yLabel: 'relative change (log)',
+          series: chartSeries(timeline, (p) => p.relativeChange),
+          reference: { value: BARELY_CHANGED_BELOW, label: `barely changed below ${BARELY_CHANGED_BELOW}` },
+        }),
+      ),
+      lines: [`${timeline.snapshots} snapshots; step 0 (no change) is off the log scale`],
+    });
+  }
+  figures.push({
+    title: 'Update ratio per recorded step',
+    file: 'timeline-update-ratio.svg',
+    mime: 'image/svg+xml',
+    bytes: svg(
+      logLineChart({
+        title: '||W - W_before|| / ||W|| of the last update before each record',
+        yLabel: 'update ratio (log)',
+        series: chartSeries(timeline, (p) => p.updateRatio),
+        band: { ...HEALTHY, label: 'healthy: about 1e-3 per update' },
+      }),
+    ),
+    lines: ['below about 1e-5 a layer barely learns (learning rate too low, inputs not scaled); above about 1e-1 updates overshoot'],
+  });
+  if (timeline.strip && timeline.strip.frames.length > 0) {
+    const strip = filterStrip(timeline.strip, cmap ? { colormap: cmap } : {});
+    figures.push({
+      title: `${timeline.strip.layer} filters over time`,
+      file: `${timeline.strip.layer.replace(/[^\w.-]+/g, '_')}-filters-over-time.png`,
+      mime: 'image/png',
+      bytes: strip.png,
+      lines: [`steps ${timeline.strip.steps.join(', ')}`, ...strip.lines],
+    });
+  }
+  for (const f of figures) await writeFileAtomic(join(out, f.file), f.bytes);
+  const index = join(out, 'index.html');
+  await writeFileAtomic(index, timelinePage(`Training timeline of ${timeline.dir}`, summaryRows(timeline), figures));
+  return [index, ...figures.map((f) => join(out, f.file))];
+}
+
+export function registerTimeline(program: Command): void {
+  program
+    .command('timeline')
+    .description('follow weights over training from a snapshot directory (train --watch): relative change and update ratio per layer, filters over time')
+    .argument('<snapshot-dir>', "directory with summary.jsonl and step-NNNNNN.safetensors (convscope train --watch writes <out>/watch)")
+    .option('--out <dir>', 'output directory (default: <snapshot-dir>/timeline)')
+    .option('--layer <name>', 'layer of the filters-over-time strip (default: the first convolution)')
+    .option('--cmap <name>', `colormap of the strip (${COLORMAP_NAMES.join(', ')}; default: rdbu_r)`)
+    .action(
+      action(async (dir: string, options: TimelineOptions) => {
+        const timeline = await readTimeline(dir, options.layer === undefined ? {} : { layer: options.layer });
+        const lines = [`${timeline.records} records, ${timeline.snapshots} snapshots in ${dir}`, '', table(summaryRows(timeline))];
+        if (timeline.snapshots === 0) lines.push('', 'note: no snapshots (watchWeights with snapshots: false), so no relative change and no filter strip');
+        const written = await writeTimeline(timeline, options.out ?? join(dir, 'timeline'), options.cmap);
+        lines.push('', 'wrote:', ...written.map((w) => `  ${w}`));
+        process.stdout.write(`${lines.join('\n')}\n`);
+      }),
+    );
+}
