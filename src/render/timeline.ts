@@ -136,6 +136,10 @@ export interface FilterStrip {
   filterCount: number;
   /** Input channels averaged per tile (1: drawn as is). */
   channelsAveraged: number;
+  /** Pixels per kernel cell. */
+  cellPx: number;
+  /** Top-left kernel cell of each tile in the PNG, in px. */
+  tiles: { filter: number; snapshot: number; x: number; y: number }[];
   lines: string[];
 }
 
@@ -205,7 +209,8 @@ export function filterStrip(history: KernelHistory, options: { colormap?: string
     { kind: 'text', x: MARGIN, y: MARGIN, text: title, anchor: 'start', color: BLACK },
     { kind: 'text', x: MARGIN, y: MARGIN + FONT_HEIGHT + 3, text: head, anchor: 'start', color: BLACK },
   ];
-  let y = MARGIN + 2 * (FONT_HEIGHT + 3) + 4;
+  const gridTop = MARGIN + 2 * (FONT_HEIGHT + 3) + 4;
+  let y = gridTop;
   items.push({ ...grid.image, x: MARGIN, y });
   const labels = rows ? [...grid.labels.filter((l) => l.anchor === 'end'), ...stepLabels] : grid.labels;
   for (const l of labels) items.push({ ...l, x: l.x + MARGIN, y: l.y + y });
@@ -226,7 +231,8 @@ export function filterStrip(history: KernelHistory, options: { colormap?: string
   }
   const width = Math.max(grid.image.width, bar.width, ...[title, head, ...lines].map(textWidth)) + 2 * MARGIN;
   const png = sceneToPng({ width, height: y + MARGIN - 3, background: WHITE, items, title });
-  return { png, scale, filterCount: F, channelsAveraged: first.channelCount, lines };
+  const tiles = grid.placements.map((p) => ({ filter: p.filter, snapshot: rows ? p.channel : 0, x: p.x + MARGIN, y: p.y + gridTop }));
+  return { png, scale, filterCount: F, channelsAveraged: first.channelCount, cellPx: grid.cellPx, tiles, lines };
 }
 
 /** A figure of the timeline page: an SVG or PNG file beside the page, embedded and linked. */
