@@ -57,11 +57,12 @@ async function writeTimeline(timeline: Timeline, out: string, cmap: string | und
         logLineChart({
           title: '||W_t - W_0|| / ||W_0||: how far each kernel has moved from the first snapshot',
           yLabel: 'relative change (log)',
-          series: chartSeries(timeline, (p) => p.relativeChange),
+          // The first snapshot against itself (0) has no place on a log scale.
+          series: chartSeries(timeline, (p) => (p.step === timeline.series[0]!.points.find((q) => q.relativeChange !== null)!.step ? null : p.relativeChange)),
           reference: { value: BARELY_CHANGED_BELOW, label: `barely changed below ${BARELY_CHANGED_BELOW}` },
         }),
       ),
-      lines: [`${timeline.snapshots} snapshots; step 0 (no change) is off the log scale`],
+      lines: [`${timeline.snapshots} snapshots, each against the first`],
     });
   }
   figures.push({

@@ -68,7 +68,9 @@ export function logLineChart(options: LogChartOptions): string {
   let x1 = steps.length ? Math.max(...steps) : 1;
   if (x1 <= x0) x1 = x0 + 1;
 
-  const legendWidth = Math.ceil(Math.max(60, ...options.series.map((s) => s.name.length * CHAR_PX)) + 28);
+  const gaps = options.series.some((s) => s.points.some((p) => !usable(p[1])));
+  const legendWidth = Math.ceil(Math.max(gaps ? 150 : 60, ...options.series.map((s) => s.name.length * CHAR_PX)) + 28);
+  const legendRow = gaps ? 2 * LEGEND_ROW : LEGEND_ROW;
   const right = WIDTH - legendWidth - 16;
   const bottom = HEIGHT - PLOT.bottom;
   const sx = (step: number) => PLOT.left + ((step - x0) / (x1 - x0)) * (right - PLOT.left);
@@ -110,10 +112,11 @@ export function logLineChart(options: LogChartOptions): string {
     const points = kept.map((p) => `${r(sx(p[0]))},${r(sy(p[1]))}`).join(' ');
     out.push(`<polyline data-series="${escapeHtml(s.name)}" points="${points}" fill="none" stroke="${colour}" stroke-width="1.8"><title>${escapeHtml(s.name)}</title></polyline>`);
     if (kept.length <= 60) for (const p of kept) out.push(`<circle cx="${r(sx(p[0]))}" cy="${r(sy(p[1]))}" r="2.2" fill="${colour}"/>`);
-    const ly = PLOT.top + 8 + i * LEGEND_ROW;
+    const ly = PLOT.top + 8 + i * legendRow;
     out.push(`<line x1="${right + 16}" x2="${right + 34}" y1="${ly}" y2="${ly}" stroke="${colour}" stroke-width="2.5"/>`);
-    const note = kept.length === 0 ? ' (no value > 0)' : '';
-    out.push(text(right + 40, ly + 4, `${s.name}${note}`));
+    const left = s.points.length - kept.length;
+    out.push(text(right + 40, ly + 4, s.name));
+    if (left > 0) out.push(text(right + 40, ly + 17, `${left} of ${s.points.length} zero or NaN: not drawn`, ' fill="#666" font-size="9"'));
   });
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" ` +
