@@ -203,7 +203,11 @@ export function filterStrip(history: KernelHistory, options: { colormap?: string
     }
   }
   const title = `${history.layer} ${history.role}: each filter over training (${F} filters x ${T} snapshots)`;
-  const head = rows ? 'rows: filters (out); columns: snapshots, labelled by training step' : `snapshots at steps ${history.steps.join(', ')}`;
+  const head = rows
+    ? 'rows: filters (out); columns: snapshots, labelled by training step'
+    : display.mode === 'matrix'
+      ? `rows: filters (out); columns: snapshots 0-${T - 1} at steps ${history.steps.join(', ')}`
+      : `one snapshot, at step ${history.steps[0]}`;
   const lines = [
     `one shared symmetric scale over all snapshots: +-${Number(scale.toPrecision(3))}, zero in the middle`,
     ...(first.channelCount > 1 ? [`each tile is the mean over the filter's ${first.channelCount} input channels`] : []),
