@@ -12,6 +12,8 @@ export interface ChangeMetrics {
   cosine: number | null;
   normBefore: number;
   normAfter: number;
+  /** ||after - before||. */
+  normDelta: number;
   /** NaN or Inf values after (before's non-finite values are counted separately). */
   nonFiniteAfter: number;
   nonFiniteBefore: number;
@@ -88,6 +90,7 @@ export class ChangeAccumulator {
       cosine: normBefore > 0 && normAfter > 0 ? this.dot / (normBefore * normAfter) : null,
       normBefore,
       normAfter,
+      normDelta,
       nonFiniteAfter: this.nonFiniteAfter,
       nonFiniteBefore: this.nonFiniteBefore,
       count: this.count,

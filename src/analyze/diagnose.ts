@@ -3,6 +3,8 @@ import type { LayerDiff } from './diff.js';
 
 export interface TrainingFacts {
   learningRate?: number;
+  /** 'sgd' or 'adam', where known. */
+  optimizer?: string;
   /** 'raw' (0..255) or 'unit' (0..1), where known. */
   inputScale?: string;
 }
@@ -34,17 +36,22 @@ function barelySentence(layers: LayerDiff[], facts: TrainingFacts): string {
   const known: string[] = [];
   if (facts.learningRate !== undefined) known.push(`learning rate ${fmt(facts.learningRate)}`);
   if (facts.inputScale !== undefined) known.push(`input scale '${facts.inputScale}'`);
-  const lrHint =
-    facts.learningRate !== undefined && facts.learningRate < 1e-4
-      ? ` A learning rate of ${fmt(facts.learningRate)} is far too small for SGD: try 1e-2 (or 1e-3 with Adam).`
-      : ' Check the learning rate first: 1e-6 is a typical culprit; try 1e-2 for SGD or 1e-3 for Adam.';
+  if (facts.optimizer !== undefined) known.push(`optimizer ${facts.optimizer}`);
+  const small = facts.learningRate !== undefined && facts.learningRate < 1e-4;
+  const lrHint = !small
+    ? ' Check the learning rate first: 1e-6 is a typical culprit; try 1e-2 for SGD or 1e-3 for Adam.'
+    : facts.optimizer === 'adam'
+      ? ` Adam moves each weight by about the learning rate per step, so ${fmt(facts.learningRate!)} needs about ${fmt(1 / facts.learningRate!)} steps to move a weight by 1: try 1e-3, Adam's default.`
+      : facts.optimizer === 'sgd'
+        ? ` A learning rate of ${fmt(facts.learningRate!)} is far too small for SGD: try 1e-2.`
+        : ` A learning rate of ${fmt(facts.learningRate!)} is far too small: try 1e-2 for SGD or 1e-3 for Adam.`;
   const scaleHint =
     facts.inputScale === 'raw'
       ? ' The inputs were raw pixels in 0..255: divide them by 255 so that gradients and learning rate are on a sensible scale.'
       : ' Scale inputs to 0..1 (divide pixels by 255) if they are raw 0..255 values.';
   return (
     `Training barely moved the weights: the largest relative change of any layer is ${fmt(largest.relativeChange)} (${largest.name}), ` +
-    `under the ${fmt(BARELY_CHANGED_BELOW)} threshold${known.length > 0 ? `, with ${known.join(' and ')}` : ''}. ` +
+    `under the ${fmt(BARELY_CHANGED_BELOW)} threshold${known.length > 0 ? `, with ${known.length > 1 ? `${known.slice(0, -1).join(', ')} and ${known.at(-1)}` : known[0]}` : ''}. ` +
     `Likely causes: a learning rate too small, inputs not scaled, or layers frozen.${lrHint}${scaleHint} ` +
     `Also make sure the weights were saved after training, not before.`
   );

@@ -15,6 +15,12 @@ export interface DiffGrid {
   delta: FilterFigure;
 }
 
+/** `72300x magnified`: how much larger the delta grid draws the change than the weights' own scale. */
+export function magnified(scale: number, deltaScale: number): string {
+  const factor = scale / deltaScale;
+  return `${factor >= 100 ? Math.round(factor) : Number(factor.toPrecision(3))}x magnified`;
+}
+
 /** The kernels worth drawing: convolution kernels of layers that moved at all. */
 function drawable(diff: ModelDiff) {
   return diff.layers.flatMap((layer) =>
@@ -50,7 +56,7 @@ export async function diffGrids(diff: ModelDiff, before: Model, after: Model, op
     const delta = new NamedTensor(tb.axes, tb.shape, d);
     const common = { colormap: options.colormap, labels: true, layer: layer.name };
     const shape = `(${tb.shape.join(', ')}) [${tb.axes.join(', ')}]`;
-    const magnification = deltaScale > 0 ? `, ${Number((scale / deltaScale).toPrecision(3))}x magnified` : '';
+    const magnification = deltaScale > 0 ? `, ${magnified(scale, deltaScale)}` : '';
     out.push({
       layer: layer.name,
       weight: weight.weight,

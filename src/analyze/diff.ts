@@ -168,6 +168,13 @@ async function diffLayer(pair: Pair, notes: string[]): Promise<LayerDiff> {
     total.merge(acc);
   }
   const metrics = total.result();
+  // A weight that started at zero (a bias) has no scale of its own: measure its change against the layer's.
+  for (const w of weights) {
+    if (w.normBefore === 0 && metrics.normBefore > 0) {
+      w.relativeChange = w.normDelta / metrics.normBefore;
+      w.verdict = verdictOf(w);
+    }
+  }
   const verdicts = weights.map((w) => w.verdict);
   const layer: LayerDiff = {
     name: pair.before.name,

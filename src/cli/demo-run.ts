@@ -12,8 +12,10 @@ import { writeFileAtomic } from '../io/write.js';
 import type { Model } from '../model/model.js';
 import { openModel } from '../open.js';
 import { DEFAULT_MAP_COLORMAP } from '../render/feature-maps.js';
+import { demoPage, type DemoPageSection } from '../render/demo-page.js';
 import { filterFigure } from '../render/filters.js';
 import { activationPngs } from './activations-run.js';
+import { runStory } from './demo-story.js';
 import { formatAxes, formatNumber, formatShape, frameworkName } from './format.js';
 import { renderSummary } from './inspect.js';
 
@@ -31,6 +33,8 @@ interface DemoContext {
   out: string;
   modelPath: string;
   model?: Model;
+  /** What the index page shows, step by step. */
+  sections: DemoPageSection[];
 }
 
 type Step = (ctx: DemoContext) => Promise<string[]>;
@@ -78,6 +82,11 @@ const filters: Step = async (ctx) => {
   const figure = filterFigure(await kernel.read(), { title: `${LAYER} kernel ${formatShape(kernel.shape)} ${formatAxes(kernel.axes)}`, layer: LAYER });
   const path = join(ctx.out, `${LAYER}-filters.png`);
   await writeFileAtomic(path, figure.png());
+  ctx.sections.push({
+    heading: `The question's Conv2D(96, 5x5): every filter of ${LAYER}`,
+    lines: [`filter j is kernel[:, :, :, j] in Keras; ${figure.info.filterCount} tiles of 5x5, one shared symmetric scale`],
+    images: [{ alt: `${LAYER} filters`, src: `${LAYER}-filters.png` }],
+  });
   return ['', `4. All ${figure.info.filterCount} filters, each a 5x5 tile (yes, these squares are the filters): ${path}`];
 };
 
@@ -94,6 +103,11 @@ const featureMaps: Step = async (ctx) => {
           for (const { png } of activationPngs(a, net, ['rocket.jpg'], { cmap: DEFAULT_MAP_COLORMAP, normalize: 'per-channel' })) {
             const path = join(ctx.out, `${LAYER}-activations.png`);
             await writeFileAtomic(path, png);
+            ctx.sections.push({
+              heading: `What ${LAYER} outputs for a photograph`,
+              lines: ['one tile per filter, per-channel scale'],
+              images: [{ alt: `${LAYER} feature maps`, src: `${LAYER}-activations.png` }],
+            });
             written.push(`${a.name} output ${formatShape(a.shape)}: ${path}`);
           }
         },
@@ -110,10 +124,14 @@ const featureMaps: Step = async (ctx) => {
 const STEPS: readonly Step[] = [build, inspect, oneFilter, filters, featureMaps];
 
 export async function runDemo(out: string, print: (lines: string[]) => void): Promise<void> {
-  const ctx: DemoContext = { out, modelPath: join(out, 'model', CHECKPOINT_FILES.modelJson) };
+  const ctx: DemoContext = { out, modelPath: join(out, 'model', CHECKPOINT_FILES.modelJson), sections: [] };
   try {
     for (const step of STEPS) print(await step(ctx));
   } finally {
     ctx.model?.close();
   }
+  await runStory(ctx, print);
+  const index = join(out, 'index.html');
+  await writeFileAtomic(index, demoPage('convscope demo: how to correctly get (and see) the weights of a Conv2D layer', ctx.sections));
+  print(['', `10. Everything above, on one page: ${index}`]);
 }

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { diffModels, diffToJson, type ModelDiff } from '../analyze/diff.js';
-import { diffGrids, type DiffGrid } from '../analyze/diff-grids.js';
+import { diffGrids, magnified, type DiffGrid } from '../analyze/diff-grids.js';
+import type { TrainingFacts } from '../analyze/diagnose.js';
 import { writeFileAtomic } from '../io/write.js';
 import type { Model } from '../model/model.js';
 import { openModel } from '../open.js';
@@ -17,15 +18,27 @@ interface DiffOptions {
 }
 
 function caption(g: DiffGrid): string {
-  const magnified = g.deltaScale > 0 ? `; the change on its own scale +-${g.deltaScale.toPrecision(3)} (${(g.scale / g.deltaScale).toPrecision(3)}x magnified)` : '';
-  return `before and after on one shared scale +-${g.scale.toPrecision(3)}${magnified}`;
+  const delta = g.deltaScale > 0 ? `; the change on its own scale +-${g.deltaScale.toPrecision(3)} (${magnified(g.scale, g.deltaScale)})` : '';
+  return `before and after on one shared scale +-${g.scale.toPrecision(3)}${delta}`;
+}
+
+/** Learning rate and input scale recorded in a checkpoint's metadata (convscope train writes them). */
+export function trainingFacts(model: Model): TrainingFacts {
+  const meta = model.metadata ?? {};
+  const lr = Number(meta.learning_rate ?? meta.lr);
+  const scale = meta.input_scale ?? meta.scale;
+  return {
+    ...(Number.isFinite(lr) && lr > 0 ? { learningRate: lr } : {}),
+    ...(scale ? { inputScale: scale } : {}),
+    ...(meta.optimizer ? { optimizer: meta.optimizer } : {}),
+  };
 }
 
 /**
  * Writes the diff as one self-contained HTML file (`*.html`), or as a directory holding index.html and
  * the before / after / delta PNGs of each moved convolution kernel. Returns what was written.
  */
-async function writeReport(diff: ModelDiff, before: Model, after: Model, out: string, colormap?: string): Promise<string[]> {
+export async function writeReport(diff: ModelDiff, before: Model, after: Model, out: string, colormap?: string): Promise<string[]> {
   const grids = await diffGrids(diff, before, after, colormap ? { colormap } : {});
   if (out.endsWith('.html')) {
     const sections: DiffPageGrid[] = grids.map((g) => ({
@@ -112,7 +125,8 @@ export function registerDiff(program: Command): void {
         try {
           const after = await openModel(afterPath);
           try {
-            const diff = await diffModels(before, after, options.layer === undefined ? {} : { layer: options.layer });
+            const training = trainingFacts(after);
+            const diff = await diffModels(before, after, { ...(options.layer === undefined ? {} : { layer: options.layer }), training });
             process.stdout.write(
               options.json ? `${JSON.stringify(diffToJson(diff), null, 2)}\n` : `${renderDiff(diff, options.layer !== undefined)}\n`,
             );

@@ -72,7 +72,13 @@ export async function runTrain(path: string, options: TrainCliOptions): Promise<
       onEpoch: async (s) => {
         bar.stop();
         const dir = join(options.out, `epoch-${String(s.epoch).padStart(3, '0')}`);
-        await saveCheckpoint(model, dir, { epoch: String(s.epoch), data: data.name });
+        await saveCheckpoint(model, dir, {
+          epoch: String(s.epoch),
+          data: data.name,
+          learning_rate: String(lr),
+          optimizer: options.optimizer,
+          input_scale: options.scale,
+        });
         process.stdout.write(`${epochLine(s, options.epochs, data.train.count, dir)}\n`);
       },
     });
