@@ -45,3 +45,9 @@ export { saveCheckpoint, tfjsLayersFiles, safetensorsBytes } from './compute/che
 export { loadTrainable, type Trainable } from './compute/trainable.js';
 export { encodeSafetensors, type SafetensorsTensor } from './formats/safetensors-write.js';
 export { loadDataset, parseDataSpec, batches, batchCount, DATA_SPEC_HELP, type LoadOptions, type Dataset, type ImageSet, type PixelScale, type Batch, type BatchOptions, type DataSpec } from './data/index.js';
+export { diffModels, diffToJson, alignLayers, type ModelDiff, type LayerDiff, type WeightDiff, type FilterChange, type DiffOptions } from './analyze/diff.js';
+export { verdictOf, BARELY_CHANGED_BELOW, EXPLODED_GROWTH, type Verdict, type ChangeMetrics } from './analyze/change.js';
+export { findIdenticalFilters, type IdenticalFilters } from './analyze/symmetry.js';
+export { RandomForest, accuracy } from './analyze/forest.js';
+export { probeLayer, type ProbeOptions, type ProbeResult, type ClassifierName } from './compute/probe.js';
+export { memoryModel, type MemoryModelSpec, type MemoryLayerSpec } from './model/memory-model.js';

@@ -4,7 +4,7 @@ import { action } from './run.js';
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('answer the classic question on a built-in network: build Conv2D(96, 5x5) in TF.js, save, inspect, get filter 6, draw filters and feature maps')
+    .description('the classic question end to end on built-in data: the Conv2D(96, 5x5) weights, filter 6, filters and feature maps; then a digits CNN trained as in the question and fixed, diffs, diagnosis and a probe')
     .option('--out <dir>', 'where the model and figures go', 'convscope-demo')
     .action(
       action(async (options: { out: string }) => {

@@ -1,4 +1,4 @@
-import { escapeHtml } from './index-page.js';
+import { escapeHtml, htmlPage } from './html.js';
 
 export interface DemoPageSection {
   heading: string;
@@ -22,22 +22,11 @@ export function demoPage(title: string, sections: readonly DemoPageSection[]): s
         `\n</section>`,
     )
     .join('\n');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>${escapeHtml(title)}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2em; max-width: 72em; color: #222; }
-img { image-rendering: pixelated; max-width: 100%; border: 1px solid #ddd; margin: 0.5em 1em 0.5em 0; vertical-align: top; }
-p { font-family: ui-monospace, monospace; font-size: 0.9em; margin: 0.2em 0; white-space: pre-wrap; }
-section { margin-bottom: 2.5em; }
-</style>
-</head>
-<body>
-<h1>${escapeHtml(title)}</h1>
-${body}
-</body>
-</html>
-`;
+  return htmlPage(
+    title,
+    body,
+    `body { max-width: 72em; }
+img { margin: 0.5em 1em 0.5em 0; vertical-align: top; }
+p { font-family: ui-monospace, monospace; font-size: 0.9em; margin: 0.2em 0; white-space: pre-wrap; }`,
+  );
 }

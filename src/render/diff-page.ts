@@ -1,5 +1,5 @@
 import type { ModelDiff } from '../analyze/diff.js';
-import { escapeHtml } from './index-page.js';
+import { escapeHtml, htmlPage } from './html.js';
 import { toBase64 } from './scene-svg.js';
 
 export interface DiffPageGrid {
@@ -43,23 +43,7 @@ export function diffPage(diff: ModelDiff, grids: readonly DiffPageGrid[]): strin
     )
     .join('\n');
   const list = (items: readonly string[]) => `<ul>${items.map((d) => `<li>${escapeHtml(d)}</li>`).join('')}</ul>`;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>convscope diff: ${escapeHtml(diff.summary.verdict)}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
-table { border-collapse: collapse; font-family: ui-monospace, monospace; font-size: 0.9em; }
-td, th { border-bottom: 1px solid #ddd; padding: 0.2em 0.8em; text-align: left; }
-tr.exploded td { background: #fdd; } tr.barely-changed td { background: #ffd; } tr.unchanged td { color: #888; }
-img { image-rendering: pixelated; border: 1px solid #ddd; margin-right: 1em; max-width: 32%; vertical-align: top; }
-.verdict { font-size: 1.3em; }
-</style>
-</head>
-<body>
-<h1>Did training change the weights?</h1>
-<p>before: <code>${escapeHtml(diff.before)}</code><br>after: <code>${escapeHtml(diff.after)}</code></p>
+  const body = `<p>before: <code>${escapeHtml(diff.before)}</code><br>after: <code>${escapeHtml(diff.after)}</code></p>
 <p class="verdict">verdict: <strong>${escapeHtml(diff.summary.verdict)}</strong></p>
 <h2>Diagnosis</h2>
 ${list(diff.summary.diagnosis)}
@@ -71,8 +55,12 @@ ${diff.onlyBefore.length + diff.onlyAfter.length > 0 ? `<p>only in before: ${esc
 ${rows}
 </table>
 <h2>Filters before, after and the change</h2>
-${figures || '<p>No convolution kernel moved.</p>'}
-</body>
-</html>
-`;
+${figures || '<p>No convolution kernel moved.</p>'}`;
+  return htmlPage(
+    'Did training change the weights?',
+    body,
+    `tr.exploded td { background: #fdd; } tr.barely-changed td { background: #ffd; } tr.unchanged td { color: #888; }
+img { margin-right: 1em; max-width: 32%; vertical-align: top; }
+.verdict { font-size: 1.3em; }`,
+  );
 }

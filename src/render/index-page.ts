@@ -1,3 +1,4 @@
+import { escapeHtml, htmlPage } from './html.js';
 import { toBase64 } from './scene-svg.js';
 
 export interface IndexEntry {
@@ -9,10 +10,6 @@ export interface IndexEntry {
   lines: string[];
 }
 
-export function escapeHtml(s: string): string {
-  return s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
-}
-
 /** A self-contained HTML page: every image embedded (data URI) and linked to its file. */
 export function indexPage(heading: string, entries: readonly IndexEntry[]): string {
   const sections = entries.map(
@@ -22,26 +19,5 @@ export function indexPage(heading: string, entries: readonly IndexEntry[]): stri
       `<ul>${e.lines.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>\n</section>`,
   );
   const toc = entries.map((e) => `<li><a href="#${escapeHtml(e.file)}">${escapeHtml(e.title)}</a></li>`).join('\n');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>${escapeHtml(heading)}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
-img { image-rendering: pixelated; max-width: 100%; border: 1px solid #ddd; }
-h2 { font-size: 1.05em; font-family: ui-monospace, monospace; }
-section { margin-bottom: 2.5em; }
-li { font-family: ui-monospace, monospace; font-size: 0.9em; }
-</style>
-</head>
-<body>
-<h1>${escapeHtml(heading)}</h1>
-<ol>
-${toc}
-</ol>
-${sections.join('\n')}
-</body>
-</html>
-`;
+  return htmlPage(heading, `<ol>\n${toc}\n</ol>\n${sections.join('\n')}`, 'h2 { font-size: 1.05em; font-family: ui-monospace, monospace; }');
 }

@@ -6,7 +6,7 @@ import { buildDisplay } from './display.js';
 import { paintGrid } from './filter-grid.js';
 import { colorbar } from './filters.js';
 import { CAP_HEIGHT, FONT_HEIGHT, textWidth } from './font.js';
-import { escapeHtml } from './index-page.js';
+import { escapeHtml, htmlPage } from './html.js';
 import { sceneToPng } from './scene-png.js';
 import { toBase64 } from './scene-svg.js';
 import { BLACK, WHITE, type SceneItem, type TextItem } from './scene.js';
@@ -260,29 +260,6 @@ export function timelinePage(heading: string, table: readonly (readonly string[]
       `<section>\n<h2>${escapeHtml(f.title)}</h2>\n<a href="${escapeHtml(f.file)}"><img alt="${escapeHtml(f.title)}" src="data:${f.mime};base64,${toBase64(f.bytes)}"></a>\n` +
       `<ul>${f.lines.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>\n</section>`,
   );
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>${escapeHtml(heading)}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
-img { max-width: 100%; border: 1px solid #ddd; }
-img[src^="data:image/png"] { image-rendering: pixelated; }
-table { border-collapse: collapse; font-family: ui-monospace, monospace; font-size: 0.9em; }
-td, th { padding: 0.2em 0.8em; border-bottom: 1px solid #ddd; text-align: left; }
-section { margin: 2em 0; }
-li { font-family: ui-monospace, monospace; font-size: 0.9em; }
-</style>
-</head>
-<body>
-<h1>${escapeHtml(heading)}</h1>
-<table>
-${head ? cells(head, 'th') : ''}
-${body.map((r) => cells(r, 'td')).join('\n')}
-</table>
-${sections.join('\n')}
-</body>
-</html>
-`;
+  const rows = `<table>\n${head ? cells(head, 'th') : ''}\n${body.map((r) => cells(r, 'td')).join('\n')}\n</table>`;
+  return htmlPage(heading, `${rows}\n${sections.join('\n')}`);
 }
