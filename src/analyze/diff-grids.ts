@@ -62,11 +62,13 @@ export async function diffGrids(diff: ModelDiff, before: Model, after: Model, op
       weight: weight.weight,
       scale,
       deltaScale,
-      before: filterFigure(tb, { ...common, scale, title: `before: ${layer.name} ${weight.weight} ${shape}` }),
-      after: filterFigure(ta, { ...common, scale, title: `after: ${layer.afterName} ${weight.weight} ${shape}` }),
+      before: filterFigure(tb, { ...common, scale, scaleLabel: 'max |w| before and after', title: `before: ${layer.name} ${weight.weight} ${shape}` }),
+      after: filterFigure(ta, { ...common, scale, scaleLabel: 'max |w| before and after', title: `after: ${layer.afterName} ${weight.weight} ${shape}` }),
       delta: filterFigure(delta, {
         ...common,
         scale: deltaScale > 0 ? deltaScale : scale,
+        scaleLabel: 'max |after - before|',
+        deadLabel: 'filters that did not change',
         title: `after - before: ${layer.name} ${weight.weight}${magnification}`,
       }),
     });

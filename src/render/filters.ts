@@ -23,6 +23,10 @@ export interface FilterFigureOptions {
   labels?: boolean;
   /** A symmetric scale to use instead of the layer's own max |w| (to share one scale across checkpoints). */
   scale?: number;
+  /** What `scale` is, for the caption (default: the layer's max |w|): e.g. `max |w| before and after`. */
+  scaleLabel?: string;
+  /** How to name filters that are zero everywhere (default: dead filters); a change grid says "unchanged". */
+  deadLabel?: string;
   maxColumns?: number;
   maxPixels?: number;
   /** First line of the figure, e.g. `conv2d kernel (5, 5, 1, 30) [kh, kw, in, out]`. */
@@ -49,6 +53,8 @@ export interface FilterFigureInfo {
   notes: string[];
   /** Things that are probably wrong with the weights (identical filters, NaN). */
   warnings: string[];
+  /** What the shared scale is, when the caller gave it (FilterFigureOptions.scaleLabel). */
+  scaleLabel?: string;
 }
 
 export interface FilterFigure {
@@ -97,12 +103,12 @@ export function colorbar(colormap: Colormap, rgb: boolean): ImageItem {
   return { kind: 'image', x: 0, y: 0, width: BAR_WIDTH, height: BAR_HEIGHT, pixels };
 }
 
-function scaleCaption(display: Display, info: Pick<FilterFigureInfo, 'normalize' | 'scale'>): { ends: string; caption: string } {
+function scaleCaption(display: Display, info: Pick<FilterFigureInfo, 'normalize' | 'scale'>, label?: string): { ends: string; caption: string } {
   const rgb = display.mode === 'rgb' ? 'R, G, B = input channels 0, 1, 2; grey = 0; ' : '';
   if (info.normalize === 'per-filter') {
     return { ends: 'max|w|', caption: `${rgb}per-filter scale: each tile on +-(its own max |w|), zero in the middle` };
   }
-  const what = display.mode === 'mean' ? 'max |channel mean|' : 'max |w| of the layer';
+  const what = label ?? (display.mode === 'mean' ? 'max |channel mean|' : 'max |w| of the layer');
   return { ends: fmt(info.scale!), caption: `${rgb}shared scale: +-${fmt(info.scale!)} (${what}), zero in the middle` };
 }
 
@@ -120,7 +126,7 @@ function compose(grid: GridImage, display: Display, colormap: Colormap, info: Fi
   y += grid.image.height + 10;
   items.push({ ...colorbar(colormap, display.mode === 'rgb'), x: MARGIN, y });
   y += BAR_HEIGHT + 3;
-  const { ends, caption } = scaleCaption(display, info);
+  const { ends, caption } = scaleCaption(display, info, info.scaleLabel);
   items.push(textItem(MARGIN, y, `-${ends}`), textItem(MARGIN + BAR_WIDTH / 2, y, '0', 'middle'), textItem(MARGIN + BAR_WIDTH, y, `+${ends}`, 'end'));
   y += CAP_HEIGHT + 6;
   const lines = [caption, ...info.notes, ...info.warnings.map((w) => `warning: ${w}`)];
@@ -153,7 +159,7 @@ export function filterFigure(tensor: NamedTensor, options: FilterFigureOptions =
   });
   const notes = [...display.notes];
   if (analysis.dead.length > 0) {
-    notes.push(`dead filters (|w| < ${DEAD_THRESHOLD} everywhere, drawn flat): ${listed(analysis.dead)}`);
+    notes.push(`${options.deadLabel ?? 'dead filters'} (|w| < ${DEAD_THRESHOLD} everywhere, drawn flat): ${listed(analysis.dead)}`);
   }
   if (analysis.constant.length > 0) notes.push(`constant filters (one value throughout): ${listed(analysis.constant)}`);
   const warnings: string[] = [];
@@ -177,6 +183,7 @@ export function filterFigure(tensor: NamedTensor, options: FilterFigureOptions =
     tiles: pngGrid.placements.map((p) => ({ ...p, x: p.x + MARGIN, y: p.y + GRID_TOP })),
     notes: [...pngGrid.notes, ...notes],
     warnings,
+    ...(options.scaleLabel ? { scaleLabel: options.scaleLabel } : {}),
   };
   return {
     info,
