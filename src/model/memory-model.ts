@@ -20,6 +20,8 @@ export interface MemoryModelSpec {
   framework: Framework;
   frameworkVersion?: string;
   metadata?: Record<string, string>;
+  /** The architecture JSON, when the weights should be runnable (`buildModel`). */
+  config?: unknown;
   layers: MemoryLayerSpec[];
 }
 
@@ -56,6 +58,7 @@ export function memoryModel(spec: MemoryModelSpec): Model {
     layers,
     ...(spec.frameworkVersion ? { frameworkVersion: spec.frameworkVersion } : {}),
     ...(spec.metadata ? { metadata: spec.metadata } : {}),
+    ...(spec.config === undefined ? {} : { config: spec.config }),
     close() {},
   };
 }

@@ -1,7 +1,7 @@
-import { kerasAxes } from '../../src/model/axes.js';
-import type { Layer, Model, Weight } from '../../src/model/model.js';
+import { kerasAxes, kerasLayerKind } from '../../src/model/axes.js';
+import { memoryModel as libraryMemoryModel } from '../../src/model/memory-model.js';
+import type { Model } from '../../src/model/model.js';
 import { NamedTensor } from '../../src/tensor/named-tensor.js';
-import { kerasLayerKind } from '../../src/model/axes.js';
 
 /** A stored weight given in memory: role and Keras-layout values. */
 export interface MemoryWeight {
@@ -19,24 +19,21 @@ export function memoryModel(
   weights: Record<string, { className: string; weights: MemoryWeight[] }>,
   extra: Partial<Pick<Model, 'metadata'>> = {},
 ): Model {
-  const layers: Layer[] = Object.entries(weights).map(([name, { className, weights: ws }]) => ({
-    name,
-    className,
-    kind: kerasLayerKind(className),
-    config: {},
-    inbound: [],
-    weights: ws.map((w): Weight => {
-      const axes = kerasAxes(className, w.role, w.shape.length);
-      return {
-        name: `${name}/${w.role}:0`,
+  return libraryMemoryModel({
+    source: 'memory',
+    format: 'keras-h5',
+    framework: 'keras',
+    config,
+    ...(extra.metadata ? { metadata: { ...extra.metadata } } : {}),
+    layers: Object.entries(weights).map(([name, { className, weights: ws }]) => ({
+      name,
+      className,
+      kind: kerasLayerKind(className),
+      weights: ws.map((w) => ({
         role: w.role,
-        shape: w.shape,
-        axes,
-        dtype: 'float32',
-        layer: name,
-        read: async () => new NamedTensor(axes, w.shape, Float32Array.from(w.data)),
-      };
-    }),
-  }));
-  return { format: 'keras-h5', framework: 'keras', source: 'memory', layers, config, close: () => undefined, ...extra };
+        name: `${name}/${w.role}:0`,
+        tensor: new NamedTensor(kerasAxes(className, w.role, w.shape.length), w.shape, Float32Array.from(w.data)),
+      })),
+    })),
+  });
 }
