@@ -1,5 +1,7 @@
 /**
- * convscope's public API. Node entry: `openModel(path)`; any environment: `openSource(byteSource)`.
+ * convscope's public API: reading, naming, slicing, analysing and drawing weights. Node entry:
+ * `openModel(path)`; any environment: `openSource(byteSource)`. Running, training and probing
+ * networks (TensorFlow.js) live in `convscope/compute`, so importing this module stays light.
  */
 export { openModel, type OpenModelOptions } from './open.js';
 export { openSource, READERS } from './formats/index.js';
@@ -31,23 +33,13 @@ export type { ChannelMode, Normalization } from './render/display.js';
 export { histogram, histogramFigure, type Histogram, type HistogramFigure, type HistogramPanel } from './render/histogram.js';
 export { getColormap, COLORMAP_NAMES, DEFAULT_COLORMAP, type Colormap } from './render/colormap.js';
 export { firstConvLayer, kernelsOf, layersWithKernels } from './render/kernels.js';
-export { buildModel, type RunnableModel } from './compute/build.js';
-export { runLayers, sampleView, type Activation, type InputBatch, type RunOptions, type SampleView } from './compute/activations.js';
-export { imageInput, arrayInput, type ImageInputOptions, type PreparedInput } from './compute/inputs.js';
-export { imagesToBatch, PRESETS, type Preset, type PreprocessOptions } from './compute/preprocess.js';
 export { loadImage, RESIZE_MODES, type ResizeMode, type DecodedImage } from './io/image.js';
 export { featureMapFigure, type FeatureMaps, type FeatureMapOptions, type FeatureMapFigure } from './render/feature-maps.js';
 export { barFigure, topValues, type BarOptions, type TopValue } from './render/bars.js';
-export { registerTrainingKernels } from './compute/kernels/index.js';
-export { trainModel, evaluate, type TrainOptions, type EpochSummary, type BatchProgress } from './compute/train.js';
-export { watchWeights, type WatchOptions, type WatchEvery, type WatchRecord, type WeightHealth, type WeightWatch } from './compute/watch.js';
-export { saveCheckpoint, tfjsLayersFiles, safetensorsBytes } from './compute/checkpoint.js';
-export { loadTrainable, type Trainable } from './compute/trainable.js';
 export { encodeSafetensors, type SafetensorsTensor } from './formats/safetensors-write.js';
 export { loadDataset, parseDataSpec, batches, batchCount, DATA_SPEC_HELP, type LoadOptions, type Dataset, type ImageSet, type PixelScale, type Batch, type BatchOptions, type DataSpec } from './data/index.js';
 export { diffModels, diffToJson, alignLayers, type ModelDiff, type LayerDiff, type WeightDiff, type FilterChange, type DiffOptions } from './analyze/diff.js';
 export { verdictOf, BARELY_CHANGED_BELOW, EXPLODED_GROWTH, type Verdict, type ChangeMetrics } from './analyze/change.js';
 export { findIdenticalFilters, type IdenticalFilters } from './analyze/symmetry.js';
 export { RandomForest, accuracy } from './analyze/forest.js';
-export { probeLayer, type ProbeOptions, type ProbeResult, type ClassifierName } from './compute/probe.js';
 export { memoryModel, type MemoryModelSpec, type MemoryLayerSpec } from './model/memory-model.js';
