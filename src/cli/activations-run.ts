@@ -8,13 +8,13 @@ import { arrayInput, imageInput, type PreparedInput } from '../compute/inputs.js
 import { writeFileAtomic } from '../io/write.js';
 import { SelectionError, UsageError } from '../model/errors.js';
 import { closestNames } from '../model/lookup.js';
-import { openModel } from '../open.js';
 import { barFigure, topValues } from '../render/bars.js';
 import { featureMapFigure, type MapNormalization } from '../render/feature-maps.js';
 import { sceneToPng } from '../render/scene-png.js';
 import { encodeNpy } from '../tensor/npy.js';
 import type { ActivationsOptions } from './activations.js';
 import { formatNumber, formatShape, table } from './format.js';
+import { withModel } from './model-options.js';
 
 /**
  * The work of `convscope activations`, loaded only when the command runs, so that other commands
@@ -142,8 +142,7 @@ function topLines(outputs: readonly Activation[], k: number, input: PreparedInpu
 
 /** Runs `convscope activations`: opens and builds the model, feeds the input, writes each wanted layer's output. */
 export async function runActivations(path: string, options: ActivationsOptions): Promise<void> {
-  const model = await openModel(path, options.config ? { config: options.config } : {});
-  try {
+  await withModel(path, options, async (model) => {
     const lines = await withKernelFallback(async () => {
       const net = await buildModel(model);
       try {
@@ -170,7 +169,5 @@ export async function runActivations(path: string, options: ActivationsOptions):
     });
     const note = backendNote();
     process.stdout.write(`${lines.join('\n')}\n${note ? `note: ${note}\n` : ''}`);
-  } finally {
-    model.close();
-  }
+  });
 }

@@ -2,21 +2,19 @@ import { stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { writeFileAtomic } from '../io/write.js';
-import type { LayerKind } from '../model/axes.js';
 import { UsageError } from '../model/errors.js';
 import { findLayer, indexExpression } from '../model/lookup.js';
 import type { Layer, Model, Weight } from '../model/model.js';
-import { openModel } from '../open.js';
 import { COLORMAP_NAMES, DEFAULT_COLORMAP } from '../render/colormap.js';
 import type { ChannelMode, Normalization } from '../render/display.js';
 import { filterFigure, type FilterFigure } from '../render/filters.js';
 import { indexPage, type IndexEntry } from '../render/index-page.js';
 import { firstConvLayer, kernelsOf, layersWithKernels, weightTitle } from '../render/kernels.js';
 import { formatNumber } from './format.js';
-import { collectLayout, LAYOUT_HELP } from './layout-option.js';
+import { addModelOptions, withModel, type ModelOptions } from './model-options.js';
 import { action } from './run.js';
 
-interface FiltersOptions {
+interface FiltersOptions extends ModelOptions {
   layer?: string;
   out?: string;
   normalize: Normalization;
@@ -26,8 +24,6 @@ interface FiltersOptions {
   scale?: number;
   labels: boolean;
   weight?: string;
-  config?: string;
-  layout?: Record<string, LayerKind>;
 }
 
 /** `auto|rgb|each|mean|<c>` */
@@ -148,8 +144,7 @@ async function drawAll(model: Model, path: string, options: FiltersOptions): Pro
 }
 
 export function registerFilters(program: Command): void {
-  program
-    .command('filters')
+  addModelOptions(program.command('filters'))
     .description('draw the filters of a layer as a grid of tiles (PNG or SVG) on one honest, shared scale')
     .argument('<model>', 'model file: .h5, .keras, .weights.h5, model.json, .pt/.pth, .safetensors, .onnx')
     .option('--layer <name|all>', 'layer to draw, or all (one image per layer with a kernel, plus index.html) (default: the first layer with a conv kernel)')
@@ -169,17 +164,12 @@ export function registerFilters(program: Command): void {
     .option('--scale <px>', 'pixels per kernel cell, 1-64 (default: automatic, tiles about 36 px)', parsePixels)
     .option('--labels', 'draw filter indices in the PNG (SVG always has them)', false)
     .option('--weight <role>', 'weight role or stored name (default: every kernel of the layer)')
-    .option('--config <arch.json>', 'architecture JSON for a weights-only file')
-    .option('--layout <layer=kind>', LAYOUT_HELP, collectLayout)
     .action(
       action(async (path: string, options: FiltersOptions) => {
-        const model = await openModel(path, { ...(options.config ? { config: options.config } : {}), layout: options.layout });
-        try {
+        await withModel(path, options, async (model) => {
           if (options.layer === 'all') await drawAll(model, path, options);
           else await drawOne(model, options.layer ? findLayer(model, options.layer) : firstConvLayer(model), options);
-        } finally {
-          model.close();
-        }
+        });
       }),
     );
 }

@@ -1,23 +1,19 @@
 import { basename, extname } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { writeFileAtomic } from '../io/write.js';
-import type { LayerKind } from '../model/axes.js';
 import { UsageError } from '../model/errors.js';
 import { findLayer } from '../model/lookup.js';
 import type { Model, Weight } from '../model/model.js';
-import { openModel } from '../open.js';
 import { DEFAULT_BINS, histogram, histogramFigure, statsLine, type HistogramPanel } from '../render/histogram.js';
 import { kernelsOf, layersWithKernels, weightTitle } from '../render/kernels.js';
-import { collectLayout, LAYOUT_HELP } from './layout-option.js';
+import { addModelOptions, withModel, type ModelOptions } from './model-options.js';
 import { action } from './run.js';
 
-interface HistogramOptions {
+interface HistogramOptions extends ModelOptions {
   layer: string;
   out?: string;
   weight?: string;
   bins: number;
-  config?: string;
-  layout?: Record<string, LayerKind>;
 }
 
 function parseBins(value: string): number {
@@ -34,32 +30,26 @@ function chosenWeights(model: Model, options: HistogramOptions): Weight[] {
 }
 
 export function registerHistogram(program: Command): void {
-  program
-    .command('histogram')
+  addModelOptions(program.command('histogram'))
     .description('weight distributions per layer (counts, range, mean, std on each plot) as SVG or PNG')
     .argument('<model>', 'model file')
     .option('--layer <name|all>', 'layer to plot, or all layers with a kernel', 'all')
     .option('--out <file.svg|file.png>', 'output file (default: <model>-histogram.svg)')
     .option('--weight <role>', 'weight role or stored name (default: the kernels)')
     .option('--bins <n>', 'number of equal-width bins', parseBins, DEFAULT_BINS)
-    .option('--config <arch.json>', 'architecture JSON for a weights-only file')
-    .option('--layout <layer=kind>', LAYOUT_HELP, collectLayout)
     .action(
       action(async (path: string, options: HistogramOptions) => {
         const out = options.out ?? `${basename(path).replace(/\.[^.]+$/, '')}-histogram.svg`;
         const ext = extname(out).toLowerCase();
         if (ext !== '.svg' && ext !== '.png') throw new UsageError(`--out expects a .svg or .png file, but received '${out}'.`);
-        const model = await openModel(path, { ...(options.config ? { config: options.config } : {}), layout: options.layout });
-        try {
+        await withModel(path, options, async (model) => {
           const panels: HistogramPanel[] = [];
           for (const w of chosenWeights(model, options)) panels.push({ title: weightTitle(w), histogram: histogram((await w.read()).data, options.bins) });
           const fig = histogramFigure(panels);
           await writeFileAtomic(out, ext === '.svg' ? fig.svg() : fig.png());
           for (const p of panels) process.stdout.write(`${p.title}: ${statsLine(p.histogram)}\n`);
           process.stdout.write(`wrote ${out}\n`);
-        } finally {
-          model.close();
-        }
+        });
       }),
     );
 }

@@ -1,14 +1,10 @@
 import type { Command } from 'commander';
 import { summarizeModel, type ModelSummary } from '../analyze/summary.js';
-import { openModel } from '../open.js';
 import { formatAxes, formatCount, formatNumber, formatShape, table } from './format.js';
-import { collectLayout, LAYOUT_HELP } from './layout-option.js';
-import type { LayerKind } from '../model/axes.js';
+import { addModelOptions, withModel, type ModelOptions } from './model-options.js';
 import { action } from './run.js';
 
-interface InspectOptions {
-  config?: string;
-  layout?: Record<string, LayerKind>;
+interface InspectOptions extends ModelOptions {
   stats?: boolean;
   json?: boolean;
 }
@@ -60,27 +56,21 @@ export function renderSummary(summary: ModelSummary, withStats: boolean): string
 }
 
 export function registerInspect(program: Command): void {
-  program
-    .command('inspect')
+  addModelOptions(program.command('inspect'))
     .description('list the layers of a model with each weight’s shape, axis names and parameter count')
     .argument('<model>', 'model file: .h5, .keras, .weights.h5, model.json, .pt/.pth, .safetensors, .onnx')
-    .option('--config <arch.json>', 'architecture JSON for a weights-only file (model.to_json())')
-    .option('--layout <layer=kind>', LAYOUT_HELP, collectLayout)
     .option('--stats', 'add min, max, mean, std, zeros and NaN/Inf counts per weight (reads every weight)', false)
     .option('--json', 'print JSON instead of a table', false)
     .action(
       action(async (path: string, options: InspectOptions) => {
-        const model = await openModel(path, { ...(options.config ? { config: options.config } : {}), layout: options.layout });
-        try {
+        await withModel(path, options, async (model) => {
           const summary = await summarizeModel(model, { stats: options.stats ?? false });
           if (options.json) {
             process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
           } else {
             process.stdout.write(`${renderSummary(summary, options.stats ?? false)}\n`);
           }
-        } finally {
-          model.close();
-        }
+        });
       }),
     );
 }

@@ -5,9 +5,9 @@ import type { ClassifierName, ProbeResult } from '../compute/probe.js';
 import type { FeatureMode } from '../compute/features.js';
 import { DATA_SPEC_HELP, loadDataset, type PixelScale } from '../data/index.js';
 import { writeFileAtomic } from '../io/write.js';
-import { openModel } from '../open.js';
 import { encodeNpy } from '../tensor/npy.js';
 import { table } from './format.js';
+import { withModel } from './model-options.js';
 import { action, parseIndex } from './run.js';
 
 interface ProbeCliOptions {
@@ -67,8 +67,7 @@ export function registerProbe(program: Command): void {
     .option('--config <arch.json>', 'architecture JSON for a weights-only file')
     .action(
       action(async (path: string, options: ProbeCliOptions) => {
-        const model = await openModel(path, options.config ? { config: options.config } : {});
-        try {
+        await withModel(path, options, async (model) => {
           const data = await loadDataset(options.data, { seed: options.seed });
           const bar = process.stderr.isTTY && !options.json ? new SingleBar({ format: '{stage} [{bar}] {value}/{total}', hideCursor: true }) : undefined;
           let stage = '';
@@ -105,9 +104,7 @@ export function registerProbe(program: Command): void {
           } else {
             process.stdout.write(`${renderProbe(result)}\n`);
           }
-        } finally {
-          model.close();
-        }
+        });
       }),
     );
 }

@@ -1,22 +1,18 @@
 import { Option, type Command } from 'commander';
 import { readSlice, type WeightSlice } from '../analyze/slice.js';
 import { writeFileAtomic } from '../io/write.js';
-import { openModel } from '../open.js';
 import { formatAxes, formatShape, frameworkName } from './format.js';
-import { collectLayout, LAYOUT_HELP } from './layout-option.js';
-import type { LayerKind } from '../model/axes.js';
+import { addModelOptions, withModel, type ModelOptions } from './model-options.js';
 import { action, parseIndex } from './run.js';
 import type { Framework } from '../model/model.js';
 
-interface WeightsOptions {
+interface WeightsOptions extends ModelOptions {
   layer: string;
   weight?: string;
   filter?: number;
   channel?: number;
   format: 'npy' | 'json' | 'csv';
   out?: string;
-  config?: string;
-  layout?: Record<string, LayerKind>;
 }
 
 function toCsv(slice: WeightSlice): string {
@@ -56,8 +52,7 @@ function defaultNpyName(slice: WeightSlice): string {
 }
 
 export function registerWeights(program: Command): void {
-  program
-    .command('weights')
+  addModelOptions(program.command('weights'))
     .description('export one weight, one filter or one filter’s input channel, and say which slice it is')
     .argument('<model>', 'model file')
     .requiredOption('--layer <name>', 'layer name (see `convscope inspect`)')
@@ -66,12 +61,9 @@ export function registerWeights(program: Command): void {
     .option('--channel <c>', 'input channel c: the slice in = c', parseIndex)
     .addOption(new Option('--format <format>', 'output format').choices(['npy', 'json', 'csv']).default('npy'))
     .option('--out <file>', 'output file (default: <layer>-<weight>[-filterJ][-channelC].npy for npy, stdout otherwise)')
-    .option('--config <arch.json>', 'architecture JSON for a weights-only file')
-    .option('--layout <layer=kind>', LAYOUT_HELP, collectLayout)
     .action(
       action(async (path: string, options: WeightsOptions) => {
-        const model = await openModel(path, { ...(options.config ? { config: options.config } : {}), layout: options.layout });
-        try {
+        await withModel(path, options, async (model) => {
           const request = { layer: options.layer, weight: options.weight, filter: options.filter, channel: options.channel };
           const slice = await readSlice(model, request);
           const description =
@@ -87,9 +79,7 @@ export function registerWeights(program: Command): void {
             await writeFileAtomic(out, body);
             process.stdout.write(`${description}\nwrote ${out}\n`);
           }
-        } finally {
-          model.close();
-        }
+        });
       }),
     );
 }
