@@ -1,4 +1,5 @@
 import type { AxisName } from '../model/axes.js';
+import { SelectionError } from '../model/errors.js';
 import { findLayer } from '../model/lookup.js';
 import type { Layer, Model, Weight } from '../model/model.js';
 import type { NamedTensor } from '../tensor/named-tensor.js';
@@ -201,7 +202,12 @@ export async function diffModels(before: Model, after: Model, options: DiffOptio
     const wanted = findLayer(before, options.layer);
     pairs = pairs.filter((p) => p.before === wanted);
     if (pairs.length === 0) {
-      findLayer(after, options.layer);
+      if (wanted.weights.length === 0) throw new SelectionError(`Layer '${wanted.name}' (${wanted.className}) has no weights to compare.`);
+      const twin = findLayer(after, options.layer);
+      throw new SelectionError(
+        `Layer '${wanted.name}' cannot be compared: its weights in ${after.source} (${twin.weights.map((w) => `${w.role} (${w.shape.join(', ')})`).join(', ') || 'none'}) ` +
+          `do not match ${before.source} (${wanted.weights.map((w) => `${w.role} (${w.shape.join(', ')})`).join(', ')}).`,
+      );
     }
   }
   const notes: string[] = [];

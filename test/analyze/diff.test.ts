@@ -189,3 +189,13 @@ describe('diagnosis', () => {
     assert.deepEqual(Object.keys(json.summary).sort(), ['diagnosis', 'verdict']);
   });
 });
+
+describe('diffModels --layer', () => {
+  it('refuses a layer whose weights do not match in the after model, saying what each side has', async () => {
+    const before = memoryModel({ source: 'b', format: 'safetensors', framework: 'keras', layers: [conv('c', base[0]!)] });
+    const other: MemoryLayerSpec = { name: 'c', className: 'Dense', kind: 'dense', weights: [{ role: 'kernel', tensor: new NamedTensor(['in', 'units'], [2, 3], new Float32Array(6)) }] };
+    const after = memoryModel({ source: 'a', format: 'safetensors', framework: 'keras', layers: [other] });
+    await assert.rejects(diffModels(before, after, { layer: 'c' }), /Layer 'c' cannot be compared: its weights in a \(kernel \(2, 3\)\) do not match b \(kernel \(3, 3, 2, 4\), bias \(4\)\)\./);
+    await assert.rejects(diffModels(before, memoryModel({ source: 'a', format: 'safetensors', framework: 'keras', layers: [] }), { layer: 'c' }), /a has no layer 'c'/);
+  });
+});
