@@ -132,7 +132,7 @@ function childScript(dist: string): string {
   return `
 const t0 = performance.now();
 const c0 = process.cpuUsage();
-const { openModel } = await import(${module('open.js')});
+const { openModel } = await import(${module('formats/open.js')});
 const { summarizeModel } = await import(${module('analyze/summary.js')});
 const { findLayer, findWeight } = await import(${module('model/lookup.js')});
 const { renderSummary } = await import(${module('cli/inspect.js')});

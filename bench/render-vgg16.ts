@@ -10,7 +10,7 @@
  */
 import { cpus, loadavg } from 'node:os';
 import seedrandom from 'seedrandom';
-import { NamedTensor } from '../src/tensor/named-tensor.js';
+import { NamedTensor } from '../src/model/named-tensor.js';
 import { filterFigure } from '../src/render/filters.js';
 
 const TARGET_MS = 2000;

@@ -11,4 +11,4 @@ export { trainModel, evaluate, type TrainOptions, type EpochSummary, type BatchP
 export { watchWeights, type WatchOptions, type WatchEvery, type WatchRecord, type WeightHealth, type WeightWatch } from './compute/watch.js';
 export { saveCheckpoint, tfjsLayersFiles, safetensorsBytes } from './compute/checkpoint.js';
 export { loadTrainable, type Trainable } from './compute/trainable.js';
-export { probeLayer, type ProbeOptions, type ProbeResult, type ClassifierName } from './compute/probe.js';
+export { probeLayer, type ProbeOptions, type ProbeResult, type ClassifierName } from './analyze/probe.js';

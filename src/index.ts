@@ -3,7 +3,7 @@
  * `openModel(path)`; any environment: `openSource(byteSource)`. Running, training and probing
  * networks (TensorFlow.js) live in `convscope/compute`, so importing this module stays light.
  */
-export { openModel, type OpenModelOptions } from './open.js';
+export { openModel, type OpenModelOptions } from './formats/open.js';
 export { openSource, READERS } from './formats/index.js';
 export type { FormatReader, OpenOptions, Probe } from './formats/reader.js';
 export { readOnnxTensor } from './formats/onnx.js';
@@ -21,9 +21,9 @@ export { type AxisName, type LayerKind, kerasAxes, torchAxes, kerasLayerKind, ge
 export type { DType, TensorData } from './model/dtype.js';
 export { ConvscopeError, ModelFormatError, UnsupportedError, SelectionError, UsageError, InputError } from './model/errors.js';
 export { findLayer, findWeight, indexExpression } from './model/lookup.js';
-export { NamedTensor, type AxisSelection } from './tensor/named-tensor.js';
-export { encodeNpy, decodeNpy, type NpyArray } from './tensor/npy.js';
-export { tensorStats, type TensorStats } from './tensor/stats.js';
+export { NamedTensor, type AxisSelection } from './model/named-tensor.js';
+export { encodeNpy, decodeNpy, type NpyArray } from './model/npy.js';
+export { tensorStats, type TensorStats } from './model/stats.js';
 export { bytesSource, type ByteSource } from './io/source.js';
 export { fileSource } from './io/node-source.js';
 export { summarizeModel, type ModelSummary, type LayerSummary, type WeightSummary } from './analyze/summary.js';
@@ -32,7 +32,7 @@ export { filterFigure, type FilterFigure, type FilterFigureInfo, type FilterFigu
 export type { ChannelMode, Normalization } from './render/display.js';
 export { histogram, histogramFigure, type Histogram, type HistogramFigure, type HistogramPanel } from './render/histogram.js';
 export { getColormap, COLORMAP_NAMES, DEFAULT_COLORMAP, type Colormap } from './render/colormap.js';
-export { firstConvLayer, kernelsOf, layersWithKernels } from './render/kernels.js';
+export { firstConvLayer, kernelsOf, layersWithKernels } from './model/kernels.js';
 export { loadImage, RESIZE_MODES, type ResizeMode, type DecodedImage } from './io/image.js';
 export { featureMapFigure, type FeatureMaps, type FeatureMapOptions, type FeatureMapFigure } from './render/feature-maps.js';
 export { barFigure, topValues, type BarOptions, type TopValue } from './render/bars.js';

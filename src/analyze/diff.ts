@@ -2,7 +2,7 @@ import type { AxisName } from '../model/axes.js';
 import { SelectionError } from '../model/errors.js';
 import { findLayer } from '../model/lookup.js';
 import type { Layer, Model, Weight } from '../model/model.js';
-import type { NamedTensor } from '../tensor/named-tensor.js';
+import type { NamedTensor } from '../model/named-tensor.js';
 import { ChangeAccumulator, verdictOf, worstVerdict, type ChangeMetrics, type Verdict } from './change.js';
 import { diagnose } from './diagnose.js';
 import { findIdenticalFilters, type IdenticalFilters } from './symmetry.js';

@@ -2,7 +2,7 @@ import type { AxisName } from '../model/axes.js';
 import { SelectionError } from '../model/errors.js';
 import { findLayer, findWeight, indexExpression } from '../model/lookup.js';
 import type { Layer, Model, Weight } from '../model/model.js';
-import type { AxisSelection, NamedTensor } from '../tensor/named-tensor.js';
+import type { AxisSelection, NamedTensor } from '../model/named-tensor.js';
 
 export interface SliceRequest {
   layer: string;

@@ -1,5 +1,5 @@
 import type { Layer, Model, Weight } from '../model/model.js';
-import type { TensorStats } from '../tensor/stats.js';
+import type { TensorStats } from '../model/stats.js';
 import { findIdenticalFilters } from './symmetry.js';
 
 export interface WeightSummary {

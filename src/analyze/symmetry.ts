@@ -1,7 +1,7 @@
 import { UnsupportedError } from '../model/errors.js';
-import { analyzeFilters } from '../render/analysis.js';
-import { filterSet } from '../render/tiles.js';
-import type { NamedTensor } from '../tensor/named-tensor.js';
+import { analyzeFilters } from './filter-health.js';
+import { filterSet } from '../model/filters.js';
+import type { NamedTensor } from '../model/named-tensor.js';
 
 export interface IdenticalFilters {
   /** Number of filters compared. */

@@ -4,9 +4,9 @@ import type { WatchRecord } from '../compute/watch.js';
 import { ModelFormatError, SelectionError, UsageError } from '../model/errors.js';
 import { findLayer, findWeight } from '../model/lookup.js';
 import type { Model } from '../model/model.js';
-import { openModel } from '../open.js';
-import { firstConvLayer } from '../render/kernels.js';
-import type { NamedTensor } from '../tensor/named-tensor.js';
+import { openModel } from '../formats/open.js';
+import { firstConvLayer } from '../model/kernels.js';
+import type { NamedTensor } from '../model/named-tensor.js';
 import { ChangeAccumulator, verdictOf, type ChangeMetrics, type Verdict } from './change.js';
 
 /** One recorded step of one kernel. */

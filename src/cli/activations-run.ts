@@ -11,7 +11,7 @@ import { closestNames } from '../model/lookup.js';
 import { barFigure, topValues } from '../render/bars.js';
 import { featureMapFigure, type MapNormalization } from '../render/feature-maps.js';
 import { sceneToPng } from '../render/scene-png.js';
-import { encodeNpy } from '../tensor/npy.js';
+import { encodeNpy } from '../model/npy.js';
 import type { ActivationsOptions } from './activations.js';
 import { formatNumber, formatShape, table } from './format.js';
 import { withModel } from './model-options.js';

@@ -10,7 +10,7 @@ import { DEMO_SEED, questionNetwork } from '../compute/demo-model.js';
 import { imageInput } from '../compute/inputs.js';
 import { writeFileAtomic } from '../io/write.js';
 import type { Model } from '../model/model.js';
-import { openModel } from '../open.js';
+import { openModel } from '../formats/open.js';
 import { DEFAULT_MAP_COLORMAP } from '../render/feature-maps.js';
 import { demoPage, type DemoPageSection } from '../render/demo-page.js';
 import { filterFigure } from '../render/filters.js';

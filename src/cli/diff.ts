@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { diffModels, diffToJson, type ModelDiff } from '../analyze/diff.js';
-import { diffGrids, magnified, type DiffGrid } from '../analyze/diff-grids.js';
+import { diffGrids, magnified, type DiffGrid } from '../views/diff-grids.js';
 import type { TrainingFacts } from '../analyze/diagnose.js';
 import { writeFileAtomic } from '../io/write.js';
 import type { Model } from '../model/model.js';
-import { openModel } from '../open.js';
+import { openModel } from '../formats/open.js';
 import { diffPage, pngDataUri, type DiffPageGrid } from '../render/diff-page.js';
 import { formatNumber, formatShape, table } from './format.js';
 import { action } from './run.js';

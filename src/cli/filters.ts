@@ -9,7 +9,7 @@ import { COLORMAP_NAMES, DEFAULT_COLORMAP } from '../render/colormap.js';
 import type { ChannelMode, Normalization } from '../render/display.js';
 import { filterFigure, type FilterFigure } from '../render/filters.js';
 import { indexPage, type IndexEntry } from '../render/index-page.js';
-import { firstConvLayer, kernelsOf, layersWithKernels, weightTitle } from '../render/kernels.js';
+import { firstConvLayer, kernelsOf, layersWithKernels, weightTitle } from '../model/kernels.js';
 import { formatNumber } from './format.js';
 import { addModelOptions, withModel, type ModelOptions } from './model-options.js';
 import { action } from './run.js';

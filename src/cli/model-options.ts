@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { LayerKind } from '../model/axes.js';
 import type { Model } from '../model/model.js';
-import { openModel } from '../open.js';
+import { openModel } from '../formats/open.js';
 
 const KINDS: readonly LayerKind[] = ['conv', 'conv_transpose', 'depthwise_conv', 'separable_conv', 'dense', 'batch_norm', 'other'];
 

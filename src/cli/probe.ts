@@ -1,11 +1,11 @@
 import { dirname, basename, extname, join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { SingleBar } from 'cli-progress';
-import type { ClassifierName, ProbeResult } from '../compute/probe.js';
+import type { ClassifierName, ProbeResult } from '../analyze/probe.js';
 import type { FeatureMode } from '../compute/features.js';
 import { DATA_SPEC_HELP, loadDataset, type PixelScale } from '../data/index.js';
 import { writeFileAtomic } from '../io/write.js';
-import { encodeNpy } from '../tensor/npy.js';
+import { encodeNpy } from '../model/npy.js';
 import { table } from './format.js';
 import { withModel } from './model-options.js';
 import { action, parseIndex } from './run.js';
@@ -71,7 +71,7 @@ export function registerProbe(program: Command): void {
           const data = await loadDataset(options.data, { seed: options.seed });
           const bar = process.stderr.isTTY && !options.json ? new SingleBar({ format: '{stage} [{bar}] {value}/{total}', hideCursor: true }) : undefined;
           let stage = '';
-          const { probeLayer } = await import('../compute/probe.js');
+          const { probeLayer } = await import('../analyze/probe.js');
           const result = await probeLayer(model, data, {
             layer: options.layer,
             features: options.features,

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { writeFileAtomic } from '../io/write.js';
 import type { Model } from '../model/model.js';
-import { openModel } from '../open.js';
+import { openModel } from '../formats/open.js';
 import { builtAssetDir } from '../web/built.js';
 import { DEFAULT_MAX_WEIGHT_BYTES } from '../web/embed.js';
 import { buildReport } from '../web/report.js';

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { UsageError } from '../model/errors.js';
 import type { Model } from '../model/model.js';
-import { openModel } from '../open.js';
+import { openModel } from '../formats/open.js';
 import { builtAssetDir } from '../web/built.js';
 import { DEFAULT_UPLOAD_LIMIT, isLoopback, startServer } from '../web/server.js';
 import { action, parseIndex, parseMegabytes } from './run.js';

@@ -3,7 +3,7 @@ import { kerasAxes, genericAxes, type AxisName } from '../model/axes.js';
 import { ModelFormatError, UnsupportedError } from '../model/errors.js';
 import { shortName } from '../model/lookup.js';
 import type { Layer, Model, Weight } from '../model/model.js';
-import type { NamedTensor } from '../tensor/named-tensor.js';
+import type { NamedTensor } from '../model/named-tensor.js';
 import { initBackend, tf } from './backend.js';
 import { AxisBatchNormalization } from './batch-norm.js';
 import { ChannelsFirstConv1D } from './conv1d.js';

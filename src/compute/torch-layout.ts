@@ -1,5 +1,5 @@
 import { kerasAxes, kerasLayerKind, type AxisName, type LayerKind } from '../model/axes.js';
-import { NamedTensor } from '../tensor/named-tensor.js';
+import { NamedTensor } from '../model/named-tensor.js';
 import type { SafetensorsTensor } from '../formats/safetensors-write.js';
 
 /** PyTorch's names for Keras weight roles. */

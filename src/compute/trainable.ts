@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ModelFormatError, UnsupportedError } from '../model/errors.js';
 import type { Model } from '../model/model.js';
-import { openModel } from '../open.js';
+import { openModel } from '../formats/open.js';
 import { buildModel } from './build.js';
 
 /** What `convscope train` fits, with notes for the user about how it was built. */

@@ -2,7 +2,7 @@ import { genericAxes, kerasAxes, kerasLayerKind, type AxisName } from '../model/
 import type { TensorData } from '../model/dtype.js';
 import { ModelFormatError } from '../model/errors.js';
 import type { Layer, Weight } from '../model/model.js';
-import { NamedTensor } from '../tensor/named-tensor.js';
+import { NamedTensor } from '../model/named-tensor.js';
 import type { KerasArchitecture, KerasLayerSpec } from './keras-config.js';
 
 /**

@@ -4,7 +4,7 @@ import { decodeLittleEndian, DTYPE_BYTES, type DType, type TensorData } from '..
 import { ModelFormatError, UnsupportedError } from '../model/errors.js';
 import type { Layer, Model, Weight } from '../model/model.js';
 import type { ByteSource } from '../io/source.js';
-import { NamedTensor } from '../tensor/named-tensor.js';
+import { NamedTensor } from '../model/named-tensor.js';
 import { decodePackedVarints, listFields, readFields, type FieldRef } from './onnx-fields.js';
 import type { FormatReader } from './reader.js';
 import {

@@ -3,7 +3,7 @@ import type { DType, TensorData } from '../model/dtype.js';
 import { UsageError } from '../model/errors.js';
 import { closestNames } from '../model/lookup.js';
 import type { Layer, Weight } from '../model/model.js';
-import { NamedTensor } from '../tensor/named-tensor.js';
+import { NamedTensor } from '../model/named-tensor.js';
 
 /**
  * Groups the flat keys of a PyTorch state dict (also safetensors, which mostly comes from PyTorch)

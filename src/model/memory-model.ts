@@ -1,4 +1,4 @@
-import type { NamedTensor } from '../tensor/named-tensor.js';
+import type { NamedTensor } from './named-tensor.js';
 import type { LayerKind } from './axes.js';
 import { dataDType } from './dtype.js';
 import type { FormatId, Framework, Layer, Model, Weight } from './model.js';

@@ -1,4 +1,4 @@
-import type { NamedTensor } from '../tensor/named-tensor.js';
+import type { NamedTensor } from './named-tensor.js';
 import type { AxisName, LayerKind } from './axes.js';
 import type { DType } from './dtype.js';
 

@@ -1,6 +1,6 @@
 import { UsageError } from '../model/errors.js';
-import { DEAD_THRESHOLD, type FilterAnalysis } from './analysis.js';
-import { filterValues, type FilterSet } from './tiles.js';
+import { DEAD_THRESHOLD, type FilterAnalysis } from '../analyze/filter-health.js';
+import { filterValues, type FilterSet } from '../model/filters.js';
 
 /** How input channels are shown: composited, side by side, averaged, or one picked. */
 export type ChannelMode = 'auto' | 'rgb' | 'each' | 'mean' | number;

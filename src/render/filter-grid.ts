@@ -3,7 +3,7 @@ import { lutIndex, ZERO_INDEX, type Colormap } from './colormap.js';
 import type { Display } from './display.js';
 import { CAP_HEIGHT, textWidth } from './font.js';
 import { BLACK, FRAME, type ImageItem, type RGB, type TextItem } from './scene.js';
-import type { FilterSet } from './tiles.js';
+import type { FilterSet } from '../model/filters.js';
 
 /** Colour of NaN / infinite weights: never a colormap colour. */
 export const INVALID: RGB = [255, 0, 255];

@@ -1,6 +1,6 @@
 import { UsageError } from '../model/errors.js';
-import type { NamedTensor } from '../tensor/named-tensor.js';
-import { analyzeFilters, DEAD_THRESHOLD, identicalWarning, type FilterAnalysis } from './analysis.js';
+import type { NamedTensor } from '../model/named-tensor.js';
+import { analyzeFilters, DEAD_THRESHOLD, identicalWarning, type FilterAnalysis } from '../analyze/filter-health.js';
 import { DEFAULT_COLORMAP, getColormap, type Colormap } from './colormap.js';
 import { buildDisplay, type ChannelMode, type Display, type DrawMode, type Normalization } from './display.js';
 import { paintGrid, type GridImage, type TilePlacement } from './filter-grid.js';
@@ -8,7 +8,7 @@ import { CAP_HEIGHT, FONT_HEIGHT, textWidth } from './font.js';
 import { sceneToPng } from './scene-png.js';
 import { sceneToSvg } from './scene-svg.js';
 import { BLACK, WHITE, type ImageItem, type Scene, type SceneItem, type TextItem } from './scene.js';
-import { filterSet, type FilterSet } from './tiles.js';
+import { filterSet, type FilterSet } from '../model/filters.js';
 
 export interface FilterFigureOptions {
   /** `shared` (default): one symmetric scale for the whole layer; `per-filter`: each tile on its own. */

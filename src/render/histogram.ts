@@ -1,5 +1,5 @@
 import type { TensorData } from '../model/dtype.js';
-import { tensorStats, type TensorStats } from '../tensor/stats.js';
+import { tensorStats, type TensorStats } from '../model/stats.js';
 import { CAP_HEIGHT, FONT_HEIGHT, textWidth } from './font.js';
 import { sceneToPng } from './scene-png.js';
 import { sceneToSvg } from './scene-svg.js';

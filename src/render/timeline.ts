@@ -1,6 +1,6 @@
 import { schemeTableau10 } from 'd3-scale-chromatic';
-import { NamedTensor } from '../tensor/named-tensor.js';
-import { analyzeFilters } from './analysis.js';
+import { NamedTensor } from '../model/named-tensor.js';
+import { analyzeFilters } from '../analyze/filter-health.js';
 import { DEFAULT_COLORMAP, getColormap } from './colormap.js';
 import { buildDisplay } from './display.js';
 import { paintGrid } from './filter-grid.js';
@@ -10,7 +10,7 @@ import { escapeHtml, htmlPage } from './html.js';
 import { sceneToPng } from './scene-png.js';
 import { toBase64 } from './scene-svg.js';
 import { BLACK, WHITE, type SceneItem, type TextItem } from './scene.js';
-import { filterSet, filterValues } from './tiles.js';
+import { filterSet, filterValues } from '../model/filters.js';
 
 /** One line of a chart: [step, value] pairs; values <= 0 or not finite are left out (log scale). */
 export interface ChartSeries {

@@ -5,7 +5,7 @@ import type { Model } from '../model/model.js';
 import type { ChannelMode, Normalization } from '../render/display.js';
 import { filterFigure } from '../render/filters.js';
 import type { JobTable, Progress } from './jobs.js';
-import { filterDetail, filterNpy, kernelNpy, kernelOf, layerHistograms, layerRows, modelInfo } from './views.js';
+import { filterDetail, filterNpy, kernelNpy, kernelOf, layerHistograms, layerRows, modelInfo } from '../views/model-view.js';
 
 /** One parsed API request: the path below `/api/`, its query and (for POST) its body. */
 export interface ApiRequest {

@@ -3,8 +3,8 @@ import { DTYPE_BYTES, type DType } from '../model/dtype.js';
 import { UsageError } from '../model/errors.js';
 import type { FormatId, Framework, Layer, Model, Weight } from '../model/model.js';
 import { toBase64 } from '../render/scene-svg.js';
-import { NamedTensor } from '../tensor/named-tensor.js';
-import { decodeNpy } from '../tensor/npy.js';
+import { NamedTensor } from '../model/named-tensor.js';
+import { decodeNpy } from '../model/npy.js';
 
 /**
  * A model written into a report: every weight as base64 .npy with its axis names, so the report's

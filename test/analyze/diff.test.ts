@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { diffModels, diffToJson } from '../../src/analyze/diff.js';
 import { memoryModel, type MemoryLayerSpec } from '../../src/model/memory-model.js';
-import { NamedTensor } from '../../src/tensor/named-tensor.js';
+import { NamedTensor } from '../../src/model/named-tensor.js';
 import { needsPython, runPython } from '../helpers/python.js';
 
 /** Deterministic pseudo-random values (LCG), so the test data is the same on every run. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { accuracy, RandomForest } from '../../src/analyze/forest.js';
 import { loadDataset } from '../../src/data/index.js';
-import { encodeNpy } from '../../src/tensor/npy.js';
+import { encodeNpy } from '../../src/model/npy.js';
 import { needsPython, runPython } from '../helpers/python.js';
 
 function toFloat(images: Uint8Array): Float32Array {

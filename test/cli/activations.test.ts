@@ -6,7 +6,7 @@ import { before, test } from 'node:test';
 import { decode, encode } from 'fast-png';
 import { tfjsLayersFiles, writeDirectoryAtomic } from '../../src/compute/checkpoint.js';
 import { questionNetwork } from '../../src/compute/demo-model.js';
-import { decodeNpy, encodeNpy } from '../../src/tensor/npy.js';
+import { decodeNpy, encodeNpy } from '../../src/model/npy.js';
 import { runCli } from '../helpers/cli.js';
 import { fixture, needsFixtures, ROOT } from '../helpers/fixtures.js';
 import { needsPython, runPython } from '../helpers/python.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { decode } from 'fast-png';
-import { openModel } from '../../src/open.js';
+import { openModel } from '../../src/formats/open.js';
 import { runCli } from '../helpers/cli.js';
 
 test('convscope demo builds, saves, inspects, slices filter 6 and draws filters and feature maps', async () => {

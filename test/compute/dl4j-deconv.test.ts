@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { runLayers } from '../../src/compute/activations.js';
 import { buildModel } from '../../src/compute/build.js';
-import { decodeNpy } from '../../src/tensor/npy.js';
+import { decodeNpy } from '../../src/model/npy.js';
 import { fixture, needsFixtures } from '../helpers/fixtures.js';
 import { memoryModel } from './memory-model.js';
 

@@ -5,8 +5,8 @@ import { runLayers, type Activation, type InputBatch } from '../../src/compute/a
 import { buildModel } from '../../src/compute/build.js';
 import { fileSource } from '../../src/io/node-source.js';
 import { openHdf5 } from '../../src/io/hdf5.js';
-import { openModel } from '../../src/open.js';
-import { decodeNpy } from '../../src/tensor/npy.js';
+import { openModel } from '../../src/formats/open.js';
+import { decodeNpy } from '../../src/model/npy.js';
 import { fixture, needsFixtures } from '../helpers/fixtures.js';
 
 const TOLERANCE = 1e-4;

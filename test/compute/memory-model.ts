@@ -1,7 +1,7 @@
 import { kerasAxes, kerasLayerKind } from '../../src/model/axes.js';
 import { memoryModel as libraryMemoryModel } from '../../src/model/memory-model.js';
 import type { Model } from '../../src/model/model.js';
-import { NamedTensor } from '../../src/tensor/named-tensor.js';
+import { NamedTensor } from '../../src/model/named-tensor.js';
 
 /** A stored weight given in memory: role and Keras-layout values. */
 export interface MemoryWeight {

@@ -8,7 +8,7 @@ import { initBackend, tf } from '../../src/compute/backend.js';
 import { trainModel, type EpochSummary } from '../../src/compute/train.js';
 import { watchWeights, type WeightWatch } from '../../src/compute/watch.js';
 import { loadDataset } from '../../src/data/index.js';
-import { openModel } from '../../src/open.js';
+import { openModel } from '../../src/formats/open.js';
 import { needsPython, runPython } from '../helpers/python.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convscope-train-'));

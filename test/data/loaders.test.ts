@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { batches, loadDataset, parseDataSpec } from '../../src/data/index.js';
-import { decodeNpy } from '../../src/tensor/npy.js';
+import { decodeNpy } from '../../src/model/npy.js';
 import { needsPython, runPython } from '../helpers/python.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convscope-data-'));

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { AxisName } from '../../src/model/axes.js';
 import { UnsupportedError, UsageError } from '../../src/model/errors.js';
 import { filterFigure, type FilterFigure } from '../../src/render/filters.js';
-import { NamedTensor } from '../../src/tensor/named-tensor.js';
+import { NamedTensor } from '../../src/model/named-tensor.js';
 import { decodePixels, type Pixels } from './png.js';
 
 /**

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { histogram, histogramFigure } from '../../src/render/histogram.js';
-import { decodeNpy } from '../../src/tensor/npy.js';
+import { decodeNpy } from '../../src/model/npy.js';
 import { needsPython, runPython } from '../helpers/python.js';
 import { decodePixels } from './png.js';
 

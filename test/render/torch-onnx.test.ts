@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { AxisName } from '../../src/model/axes.js';
 import { findLayer, findWeight } from '../../src/model/lookup.js';
-import { openModel } from '../../src/open.js';
+import { openModel } from '../../src/formats/open.js';
 import { filterFigure } from '../../src/render/filters.js';
-import { NamedTensor } from '../../src/tensor/named-tensor.js';
-import { decodeNpy } from '../../src/tensor/npy.js';
+import { NamedTensor } from '../../src/model/named-tensor.js';
+import { decodeNpy } from '../../src/model/npy.js';
 import { needsPython, runPython } from '../helpers/python.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convscope-render-torch-'));

@@ -8,7 +8,7 @@ import { findLayer, findWeight } from '../../src/model/lookup.js';
 import type { Model } from '../../src/model/model.js';
 import type { ChannelMode, Normalization } from '../../src/render/display.js';
 import { filterFigure } from '../../src/render/filters.js';
-import { openModel } from '../../src/open.js';
+import { openModel } from '../../src/formats/open.js';
 import { webActivations } from '../../src/web/activations.js';
 import { startServer, type RunningServer } from '../../src/web/server.js';
 import { fixture, ROOT } from '../helpers/fixtures.js';

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UsageError } from '../../src/model/errors.js';
 import { memoryModel } from '../../src/model/memory-model.js';
-import { NamedTensor } from '../../src/tensor/named-tensor.js';
+import { NamedTensor } from '../../src/model/named-tensor.js';
 import { embedModel, restoreModel } from '../../src/web/embed.js';
-import { layerRows } from '../../src/web/views.js';
+import { layerRows } from '../../src/views/model-view.js';
 
 const kernel = new NamedTensor(['out', 'in', 'kh', 'kw'], [4, 2, 3, 3], Float32Array.from({ length: 72 }, (_, i) => Math.sin(i) * 0.1));
 const dense = new NamedTensor(['units', 'in'], [10, 300], Float32Array.from({ length: 3000 }, (_, i) => Math.cos(i)));

@@ -1,7 +1,7 @@
 import type { ModelDiff } from '../../analyze/diff.js';
-import type { NamedTensor } from '../../tensor/named-tensor.js';
+import type { NamedTensor } from '../../model/named-tensor.js';
 import type { ActivationsView } from '../activations-view.js';
-import type { FilterDetail, LayerRow, ModelInfo, WeightHistogram } from '../views.js';
+import type { FilterDetail, LayerRow, ModelInfo, WeightHistogram } from '../../views/model-view.js';
 
 export interface ActivationsInput {
   /** A bundled sample photograph by name, or an image file the user chose. */

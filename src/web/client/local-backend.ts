@@ -2,9 +2,9 @@ import { diffModels, type ModelDiff } from '../../analyze/diff.js';
 import { UsageError } from '../../model/errors.js';
 import { findLayer } from '../../model/lookup.js';
 import type { Model } from '../../model/model.js';
-import type { NamedTensor } from '../../tensor/named-tensor.js';
+import type { NamedTensor } from '../../model/named-tensor.js';
 import type { ActivationsView } from '../activations-view.js';
-import { filterDetail, filterNpy, kernelOf, layerHistograms, layerRows, modelInfo, type FilterDetail, type LayerRow, type ModelInfo, type WeightHistogram } from '../views.js';
+import { filterDetail, filterNpy, kernelOf, layerHistograms, layerRows, modelInfo, type FilterDetail, type LayerRow, type ModelInfo, type WeightHistogram } from '../../views/model-view.js';
 import type { ActivationsInput, Backend, OnProgress } from './backend.js';
 
 /**

@@ -1,10 +1,10 @@
 import type { ModelDiff } from '../../analyze/diff.js';
 import type { AxisName } from '../../model/axes.js';
-import { NamedTensor } from '../../tensor/named-tensor.js';
-import { decodeNpy } from '../../tensor/npy.js';
+import { NamedTensor } from '../../model/named-tensor.js';
+import { decodeNpy } from '../../model/npy.js';
 import type { ActivationsView } from '../activations-view.js';
 import type { JobState } from '../jobs.js';
-import type { FilterDetail, LayerRow, ModelInfo, WeightHistogram } from '../views.js';
+import type { FilterDetail, LayerRow, ModelInfo, WeightHistogram } from '../../views/model-view.js';
 import type { ActivationsInput, Backend, OnProgress } from './backend.js';
 
 /** An error sentence the server sent as `{ "error": ... }`. */

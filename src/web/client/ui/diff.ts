@@ -1,6 +1,6 @@
 import type { LayerDiff, ModelDiff } from '../../../analyze/diff.js';
-import { NamedTensor } from '../../../tensor/named-tensor.js';
-import type { LayerRow } from '../../views.js';
+import { NamedTensor } from '../../../model/named-tensor.js';
+import type { LayerRow } from '../../../views/model-view.js';
 import type { Backend } from '../backend.js';
 import { clear, fmt, h, setStatus } from '../dom.js';
 import { defaultControls } from './controls.js';

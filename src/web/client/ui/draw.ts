@@ -1,9 +1,9 @@
-import { analyzeFilters } from '../../../render/analysis.js';
+import { analyzeFilters } from '../../../analyze/filter-health.js';
 import { getColormap, lutIndex, ZERO_INDEX } from '../../../render/colormap.js';
 import { buildDisplay, type ChannelMode, type Normalization } from '../../../render/display.js';
 import { paintGrid, INVALID } from '../../../render/filter-grid.js';
-import { filterSet } from '../../../render/tiles.js';
-import type { NamedTensor } from '../../../tensor/named-tensor.js';
+import { filterSet } from '../../../model/filters.js';
+import type { NamedTensor } from '../../../model/named-tensor.js';
 
 export interface GridControls {
   normalize: Normalization;

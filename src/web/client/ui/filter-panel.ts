@@ -1,4 +1,4 @@
-import type { FilterDetail, Matrix } from '../../views.js';
+import type { FilterDetail, Matrix } from '../../../views/model-view.js';
 import type { Backend } from '../backend.js';
 import { clear, download, fmt, h, setStatus } from '../dom.js';
 import { textColourOn, valueColour } from './draw.js';

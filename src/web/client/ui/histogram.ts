@@ -1,4 +1,4 @@
-import type { WeightHistogram } from '../../views.js';
+import type { WeightHistogram } from '../../../views/model-view.js';
 import { fmt, h } from '../dom.js';
 
 const SVG = 'http://www.w3.org/2000/svg';

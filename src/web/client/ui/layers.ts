@@ -1,5 +1,5 @@
-import type { NamedTensor } from '../../../tensor/named-tensor.js';
-import type { LayerRow } from '../../views.js';
+import type { NamedTensor } from '../../../model/named-tensor.js';
+import type { LayerRow } from '../../../views/model-view.js';
 import type { Backend } from '../backend.js';
 import { clear, fmt, formatCount, formatShape, h, setStatus } from '../dom.js';
 import { controlBar, controlsQuery, defaultControls } from './controls.js';

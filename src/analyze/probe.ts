@@ -1,11 +1,11 @@
-import { accuracy, RandomForest } from '../analyze/forest.js';
+import { accuracy, RandomForest } from './forest.js';
 import { pixelFactor, type Dataset, type ImageSet, type PixelScale } from '../data/index.js';
 import { pixelsPerImage } from '../data/dataset.js';
 import type { Model } from '../model/model.js';
-import { buildModel, type RunnableModel } from './build.js';
-import { extractFeatures, type FeatureMode, type Features } from './features.js';
-import { fitLogistic } from './logistic.js';
-import { reinitialize } from './reinit.js';
+import { buildModel, type RunnableModel } from '../compute/build.js';
+import { extractFeatures, type FeatureMode, type Features } from '../compute/features.js';
+import { fitLogistic } from '../compute/logistic.js';
+import { reinitialize } from '../compute/reinit.js';
 
 export type ClassifierName = 'random-forest' | 'logistic';
 

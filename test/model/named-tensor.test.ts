@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { NamedTensor } from '../../src/tensor/named-tensor.js';
-import { decodeNpy } from '../../src/tensor/npy.js';
+import { NamedTensor } from '../../src/model/named-tensor.js';
+import { decodeNpy } from '../../src/model/npy.js';
 import { needsPython, runPython } from '../helpers/python.js';
 
 /** A Keras-layout kernel [kh, kw, in, out] whose value encodes its own index: 1000*kh + 100*kw + 10*in + out. */

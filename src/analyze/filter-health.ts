@@ -1,4 +1,4 @@
-import { filterIndexing, type FilterSet } from './tiles.js';
+import { filterIndexing, type FilterSet } from '../model/filters.js';
 
 /** Below this |w| everywhere a filter is dead: drawn flat, never stretched by per-filter scaling. */
 export const DEAD_THRESHOLD = 1e-12;

@@ -6,11 +6,11 @@ import { before, describe, it } from 'node:test';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../src/compute/backend.js';
 import { saveCheckpoint } from '../../src/compute/checkpoint.js';
-import { probeLayer } from '../../src/compute/probe.js';
+import { probeLayer } from '../../src/analyze/probe.js';
 import { trainModel } from '../../src/compute/train.js';
 import { loadDataset, type Dataset } from '../../src/data/index.js';
-import { openModel } from '../../src/open.js';
-import { decodeNpy } from '../../src/tensor/npy.js';
+import { openModel } from '../../src/formats/open.js';
+import { decodeNpy } from '../../src/model/npy.js';
 import { runCli } from '../helpers/cli.js';
 
 /** A small digits CNN; `conv_2` is the probed layer. */

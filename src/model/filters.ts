@@ -1,6 +1,6 @@
-import type { AxisName } from '../model/axes.js';
-import { UnsupportedError } from '../model/errors.js';
-import type { NamedTensor } from '../tensor/named-tensor.js';
+import type { AxisName } from './axes.js';
+import { UnsupportedError } from './errors.js';
+import type { NamedTensor } from './named-tensor.js';
 
 /**
  * A weight tensor seen as filters, by axis name, whatever the stored layout (Keras [kh, kw, in, out],

@@ -3,10 +3,10 @@ import type { AxisName } from '../model/axes.js';
 import { SelectionError } from '../model/errors.js';
 import { findLayer, findWeight, indexExpression } from '../model/lookup.js';
 import type { Layer, Model, Weight } from '../model/model.js';
-import type { AxisSelection, NamedTensor } from '../tensor/named-tensor.js';
-import { encodeNpy } from '../tensor/npy.js';
+import type { AxisSelection, NamedTensor } from '../model/named-tensor.js';
+import { encodeNpy } from '../model/npy.js';
 import { DEFAULT_BINS, histogram } from '../render/histogram.js';
-import type { TensorStats } from '../tensor/stats.js';
+import type { TensorStats } from '../model/stats.js';
 
 /**
  * What the viewer shows, as plain JSON-able data computed by library calls. The server sends these

@@ -1,7 +1,7 @@
 import type { Model } from '../model/model.js';
-import { NamedTensor } from '../tensor/named-tensor.js';
+import { NamedTensor } from '../model/named-tensor.js';
 import { filterFigure, type FilterFigure } from '../render/filters.js';
-import type { ModelDiff } from './diff.js';
+import type { ModelDiff } from '../analyze/diff.js';
 
 export interface DiffGrid {
   layer: string;

@@ -1,7 +1,7 @@
-import { fileSource } from './io/node-source.js';
-import { openSource } from './formats/index.js';
-import type { OpenOptions } from './formats/reader.js';
-import type { Model } from './model/model.js';
+import { fileSource } from '../io/node-source.js';
+import { openSource } from './index.js';
+import type { OpenOptions } from './reader.js';
+import type { Model } from '../model/model.js';
 
 export interface OpenModelOptions extends Omit<OpenOptions, 'config'> {
   /** Architecture JSON for weights-only files: a path, or the parsed JSON. */

@@ -1,6 +1,6 @@
-import { SelectionError } from '../model/errors.js';
-import { findWeight } from '../model/lookup.js';
-import type { Layer, Model, Weight } from '../model/model.js';
+import { SelectionError } from './errors.js';
+import { findWeight } from './lookup.js';
+import type { Layer, Model, Weight } from './model.js';
 
 /** A kernel names its filters: conv / depthwise / pointwise kernels and Dense matrices. */
 function isKernel(w: Weight): boolean {

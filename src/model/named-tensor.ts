@@ -1,6 +1,6 @@
-import type { AxisName } from '../model/axes.js';
-import { dataDType, type DType, type TensorData } from '../model/dtype.js';
-import { SelectionError } from '../model/errors.js';
+import type { AxisName } from './axes.js';
+import { dataDType, type DType, type TensorData } from './dtype.js';
+import { SelectionError } from './errors.js';
 import { encodeNpy } from './npy.js';
 import { tensorStats, type TensorStats } from './stats.js';
 

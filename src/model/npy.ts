@@ -1,5 +1,5 @@
-import { ModelFormatError, UnsupportedError } from '../model/errors.js';
-import { dataDType, decodeLittleEndian, DTYPE_BYTES, type DType, type TensorData } from '../model/dtype.js';
+import { ModelFormatError, UnsupportedError } from './errors.js';
+import { dataDType, decodeLittleEndian, DTYPE_BYTES, type DType, type TensorData } from './dtype.js';
 
 const NPY_DESCR: Partial<Record<DType, string>> = {
   float64: '<f8',

@@ -1,4 +1,4 @@
-import type { TensorData } from '../model/dtype.js';
+import type { TensorData } from './dtype.js';
 
 export interface TensorStats {
   count: number;

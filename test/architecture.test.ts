@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+
+// The layer order lives in src/README.md (a ```layers block, one layer per line, lowest first); this test
+// computes the import graph of src/ from the code and checks it against that order.
+const SRC = resolve('src');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return sourceFiles(p);
+    return /\.(ts|mts)$/.test(e.name) && !e.name.endsWith('.d.ts') ? [p] : [];
+  });
+}
+
+/** The unit of layering: the first folder under src/, or the file name for files directly in src/. */
+function unitOf(file: string): string {
+  const parts = relative(SRC, file).split('/');
+  return parts.length === 1 ? parts[0]! : parts[0]!;
+}
+
+function readLayers(): string[][] {
+  const text = readFileSync(join(SRC, 'README.md'), 'utf8');
+  const block = /```layers\n([\s\S]*?)```/.exec(text);
+  assert.ok(block, 'src/README.md has no ```layers block');
+  return block[1]!.split('\n').map((l) => l.trim().split(/\s+/).filter(Boolean)).filter((l) => l.length > 0);
+}
+
+interface Edge {
+  from: string;
+  to: string;
+  fromUnit: string;
+  toUnit: string;
+}
+
+/** Every relative import of every file: static, type-only, re-exports, side-effect and dynamic imports. */
+function importEdges(files: readonly string[]): Edge[] {
+  const edges: Edge[] = [];
+  const pattern = /(?:^|[\s;])(?:import|export)\s+(?:type\s+)?(?:[\w*{},\s]+?\s+from\s+)?['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
+  for (const file of files) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(pattern)) {
+      const target = resolve(dirname(file), (m[1] ?? m[2])!.replace(/\.js$/, '.ts'));
+      edges.push({ from: relative(SRC, file), to: relative(SRC, target), fromUnit: unitOf(file), toUnit: unitOf(target) });
+    }
+  }
+  return edges;
+}
+
+/** Strongly connected components with more than one folder (Tarjan). */
+function folderCycles(graph: Map<string, Set<string>>): string[][] {
+  let index = 0;
+  const stack: string[] = [];
+  const on = new Set<string>();
+  const idx = new Map<string, number>();
+  const low = new Map<string, number>();
+  const out: string[][] = [];
+  const visit = (v: string): void => {
+    idx.set(v, index);
+    low.set(v, index++);
+    stack.push(v);
+    on.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!idx.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
+    }
+    if (low.get(v) === idx.get(v)) {
+      const component: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        on.delete(w);
+        component.push(w);
+      } while (w !== v);
+      if (component.length > 1) out.push(component.sort());
+    }
+  };
+  for (const v of graph.keys()) if (!idx.has(v)) visit(v);
+  return out;
+}
+
+describe('architecture: data flows one way through the layers of src/README.md', () => {
+  const files = sourceFiles(SRC);
+  const edges = importEdges(files);
+  const layers = readLayers();
+  const rank = new Map(layers.flatMap((line, i) => line.map((u) => [u, i] as const)));
+
+  it('the import scan sees the code (guards against a pattern that matches nothing)', () => {
+    assert.ok(files.length > 100, `only ${files.length} source files found`);
+    assert.ok(edges.length > 300, `only ${edges.length} imports found`);
+    assert.ok(edges.some((e) => e.from === 'cli/main.ts'), 'no import of cli/main.ts seen');
+    assert.ok(
+      edges.some((e) => /import\s+type\s/.test(readFileSync(join(SRC, e.from), 'utf8'))),
+      'no type-only import seen',
+    );
+  });
+
+  it('every folder of src/ has a line in the layer order', () => {
+    const units = new Set(files.map(unitOf));
+    const missing = [...units].filter((u) => !rank.has(u));
+    assert.deepEqual(missing, [], `add these to the layers block of src/README.md: ${missing.join(', ')}`);
+  });
+
+  it('no import points sideways or upwards (zero back edges)', () => {
+    const back = edges
+      .filter((e) => e.fromUnit !== e.toUnit && rank.has(e.fromUnit) && rank.has(e.toUnit) && rank.get(e.toUnit)! >= rank.get(e.fromUnit)!)
+      .map((e) => `${e.from} -> ${e.to} (${e.fromUnit} may not import ${e.toUnit})`);
+    assert.deepEqual(back, []);
+  });
+
+  it('zero cycles between folders', () => {
+    const graph = new Map<string, Set<string>>();
+    for (const e of edges) {
+      if (e.fromUnit === e.toUnit) continue;
+      if (!graph.has(e.fromUnit)) graph.set(e.fromUnit, new Set());
+      graph.get(e.fromUnit)!.add(e.toUnit);
+    }
+    assert.deepEqual(folderCycles(graph).map((c) => c.join(' <-> ')), []);
+  });
+
+  it('renderers never touch files or processes: render/ imports no node: module', () => {
+    const bad = files
+      .filter((f) => unitOf(f) === 'render')
+      .flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/from\s+['"](node:[^'"]+)['"]/g)].map((m) => `${relative(SRC, f)} imports ${m[1]}`));
+    assert.deepEqual(bad, []);
+  });
+});
