@@ -12,19 +12,9 @@ import seedrandom from 'seedrandom';
 export interface ForestOptions {
   trees?: number;
   seed?: number | string;
-  /** Candidate features per split (default: round(sqrt(features))). */
+  /** Candidate features per split (default: floor(sqrt(features)), as scikit-learn). */
   maxFeatures?: number;
   maxDepth?: number;
-}
-
-interface Node {
-  feature: number;
-  /** Samples with bin <= threshold go left. */
-  threshold: number;
-  left: number;
-  right: number;
-  /** Class probabilities at a leaf (feature === -1). */
-  probs?: Float32Array;
 }
 
 const MAX_BINS = 64;
@@ -71,9 +61,47 @@ function encode(x: Float32Array, n: number, d: number, edges: Float32Array[]): U
   return codes;
 }
 
+/**
+ * The grown forest in flat typed arrays (one slot per node, all trees back to back), so that predict is
+ * a tight loop over numbers instead of a walk over objects. A split node sends a row left when
+ * `x[feature] <= threshold` (the raw value of its bin edge) and right to the node after the left one;
+ * a leaf has feature -1 and `child` is the offset of its class probabilities in `probs`.
+ */
+interface FlatForest {
+  roots: Int32Array;
+  feature: Int32Array;
+  threshold: Float32Array;
+  child: Int32Array;
+  probs: Float32Array;
+}
+
+/** Nodes of the forest while it grows (plain arrays, frozen into a FlatForest at the end of fit). */
+class NodeBuffer {
+  feature: number[] = [];
+  threshold: number[] = [];
+  child: number[] = [];
+  probs: number[] = [];
+
+  add(): number {
+    this.feature.push(-1);
+    this.threshold.push(0);
+    this.child.push(-1);
+    return this.feature.length - 1;
+  }
+
+  freeze(roots: number[]): FlatForest {
+    return {
+      roots: Int32Array.from(roots),
+      feature: Int32Array.from(this.feature),
+      threshold: Float32Array.from(this.threshold),
+      child: Int32Array.from(this.child),
+      probs: Float32Array.from(this.probs),
+    };
+  }
+}
+
 export class RandomForest {
-  private readonly trees: Node[][] = [];
-  private edges: Float32Array[] = [];
+  private forest: FlatForest | undefined;
   private classes = 0;
   private features = 0;
 
@@ -86,22 +114,31 @@ export class RandomForest {
     if (!Number.isInteger(d) || n === 0) throw new RangeError(`fit expects n * d features for ${n} labels, but received ${x.length}.`);
     this.classes = classes;
     this.features = d;
-    this.edges = binEdges(x, n, d);
-    const codes = encode(x, n, d, this.edges);
+    const edges = binEdges(x, n, d);
+    const codes = encode(x, n, d, edges);
     const rng = seedrandom(String(this.options.seed ?? 0));
-    const mtry = Math.max(1, Math.min(d, this.options.maxFeatures ?? Math.round(Math.sqrt(d))));
+    const mtry = Math.max(1, Math.min(d, this.options.maxFeatures ?? Math.floor(Math.sqrt(d))));
     const maxDepth = this.options.maxDepth ?? 64;
     const trees = this.options.trees ?? 100;
-    this.trees.length = 0;
+    const nodes = new NodeBuffer();
+    const roots: number[] = [];
     for (let t = 0; t < trees; t++) {
       const sample = new Uint32Array(n);
       for (let i = 0; i < n; i++) sample[i] = Math.floor(rng() * n);
-      this.trees.push(this.grow(codes, n, d, labels, sample, mtry, maxDepth, rng));
+      roots.push(this.grow(nodes, edges, codes, n, d, labels, sample, mtry, maxDepth, rng));
     }
+    this.forest = nodes.freeze(roots);
     return this;
   }
 
+  /**
+   * Grows one tree as scikit-learn's best splitter does: `mtry` features drawn per node (more only
+   * while none of them can split the node), the split with the lowest weighted Gini impurity taken
+   * even when it does not lower the impurity, so that every tree is grown until its leaves are pure.
+   */
   private grow(
+    nodes: NodeBuffer,
+    edges: Float32Array[],
     codes: Uint8Array,
     n: number,
     d: number,
@@ -110,22 +147,22 @@ export class RandomForest {
     mtry: number,
     maxDepth: number,
     rng: () => number,
-  ): Node[] {
+  ): number {
     const k = this.classes;
-    const nodes: Node[] = [];
     const counts = new Float64Array((MAX_BINS + 1) * k);
     const total = new Float64Array(k);
     const left = new Float64Array(k);
     const featureOrder = Int32Array.from({ length: d }, (_, i) => i);
     const stack: { indices: Uint32Array; depth: number; slot: number }[] = [];
-    const leaf = (indices: Uint32Array): Node => {
-      const probs = new Float32Array(k);
-      for (const i of indices) probs[labels[i]!]!++;
-      for (let c = 0; c < k; c++) probs[c]! /= indices.length;
-      return { feature: -1, threshold: 0, left: -1, right: -1, probs };
+    const leaf = (slot: number, indices: Uint32Array): void => {
+      nodes.child[slot] = nodes.probs.length;
+      const at = nodes.probs.length;
+      for (let c = 0; c < k; c++) nodes.probs.push(0);
+      for (const i of indices) nodes.probs[at + labels[i]!]!++;
+      for (let c = 0; c < k; c++) nodes.probs[at + c]! /= indices.length;
     };
-    nodes.push({ feature: -1, threshold: 0, left: -1, right: -1 });
-    stack.push({ indices: sample, depth: 0, slot: 0 });
+    const root = nodes.add();
+    stack.push({ indices: sample, depth: 0, slot: root });
     while (stack.length > 0) {
       const { indices, depth, slot } = stack.pop()!;
       total.fill(0);
@@ -134,22 +171,20 @@ export class RandomForest {
       let pure = false;
       for (let c = 0; c < k; c++) if (total[c] === m) pure = true;
       if (pure || m < 2 || depth >= maxDepth) {
-        nodes[slot] = leaf(indices);
+        leaf(slot, indices);
         continue;
       }
-      let parentSq = 0;
-      for (let c = 0; c < k; c++) parentSq += total[c]! * total[c]!;
-      let bestScore = parentSq / m;
+      let bestScore = -Infinity;
       let bestFeature = -1;
       let bestThreshold = 0;
       for (let j = 0; j < d; j++) {
+        if (j >= mtry && bestFeature >= 0) break;
         const r = j + Math.floor(rng() * (d - j));
         const tmp = featureOrder[j]!;
         featureOrder[j] = featureOrder[r]!;
         featureOrder[r] = tmp;
-        if (j >= mtry && bestFeature >= 0) break;
         const f = featureOrder[j]!;
-        const bins = this.edges[f]!.length + 1;
+        const bins = edges[f]!.length + 1;
         if (bins < 2) continue;
         counts.fill(0, 0, bins * k);
         const base = f * n;
@@ -173,7 +208,7 @@ export class RandomForest {
           }
           // Minimising weighted Gini impurity == maximising sum of squared counts over child sizes.
           const score = sqLeft / nLeft + sqRight / nRight;
-          if (score > bestScore + 1e-12) {
+          if (score > bestScore) {
             bestScore = score;
             bestFeature = f;
             bestThreshold = b;
@@ -181,7 +216,7 @@ export class RandomForest {
         }
       }
       if (bestFeature < 0) {
-        nodes[slot] = leaf(indices);
+        leaf(slot, indices);
         continue;
       }
       const base = bestFeature * n;
@@ -195,32 +230,43 @@ export class RandomForest {
         if (codes[base + i]! <= bestThreshold) li[a++] = i;
         else ri[b++] = i;
       }
-      const leftSlot = nodes.push({ feature: -1, threshold: 0, left: -1, right: -1 }) - 1;
-      const rightSlot = nodes.push({ feature: -1, threshold: 0, left: -1, right: -1 }) - 1;
-      nodes[slot] = { feature: bestFeature, threshold: bestThreshold, left: leftSlot, right: rightSlot };
+      const leftSlot = nodes.add();
+      const rightSlot = nodes.add();
+      nodes.feature[slot] = bestFeature;
+      // bin <= b exactly when value <= edge b (values equal to an edge are in the lower bin).
+      nodes.threshold[slot] = edges[bestFeature]![bestThreshold]!;
+      nodes.child[slot] = leftSlot;
       stack.push({ indices: li, depth: depth + 1, slot: leftSlot }, { indices: ri, depth: depth + 1, slot: rightSlot });
     }
-    return nodes;
+    return root;
   }
 
   /** Class probabilities, n rows of `classes` values. */
   predictProba(x: Float32Array): Float32Array {
+    if (!this.forest) throw new RangeError('predictProba needs a fitted forest; call fit first.');
+    const { roots, feature, threshold, child, probs } = this.forest;
     const d = this.features;
     const n = x.length / d;
     const k = this.classes;
-    const out = new Float32Array(n * k);
-    const bins = new Uint8Array(d);
-    for (let i = 0; i < n; i++) {
-      for (let f = 0; f < d; f++) bins[f] = binOf(this.edges[f]!, x[i * d + f]!);
-      for (const tree of this.trees) {
-        let node = tree[0]!;
-        while (node.feature >= 0) node = tree[bins[node.feature]! <= node.threshold ? node.left : node.right]!;
-        for (let c = 0; c < k; c++) out[i * k + c]! += node.probs![c]! / this.trees.length;
+    const sum = new Float64Array(n * k);
+    for (let t = 0; t < roots.length; t++) {
+      const root = roots[t]!;
+      for (let i = 0, row = 0; i < n; i++, row += d) {
+        let node = root;
+        let f = feature[node]!;
+        while (f >= 0) {
+          node = x[row + f]! <= threshold[node]! ? child[node]! : child[node]! + 1;
+          f = feature[node]!;
+        }
+        const at = child[node]!;
+        const o = i * k;
+        for (let c = 0; c < k; c++) sum[o + c]! += probs[at + c]!;
       }
     }
+    const out = new Float32Array(n * k);
+    for (let i = 0; i < out.length; i++) out[i] = sum[i]! / roots.length;
     return out;
   }
-
   predict(x: Float32Array): Uint8Array {
     const k = this.classes;
     const p = this.predictProba(x);
