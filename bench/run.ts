@@ -22,7 +22,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadDataset } from '../src/data/index.js';
-import { encodeNpy } from '../src/tensor/npy.js';
+import { encodeNpy } from '../src/model/npy.js';
 import { generateLargeH5, LARGE_H5_KERNEL } from './large-h5.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -2,7 +2,7 @@
 // argv: <dist dir> <file.h5> <layer>
 const t0 = performance.now();
 const [dist, file, layer] = process.argv.slice(2);
-const { openModel } = await import(`${dist}/open.js`);
+const { openModel } = await import(`${dist}/formats/open.js`);
 const { findLayer, findWeight } = await import(`${dist}/model/lookup.js`);
 const model = await openModel(file);
 const listed = model.layers.flatMap((l) => l.weights.map((w) => `${l.name} ${w.name} ${w.shape.join('x')} ${w.dtype}`));

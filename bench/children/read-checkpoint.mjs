@@ -1,7 +1,7 @@
 // Every tensor of a checkpoint, in-process: open + read all, median of `runs` after one warm-up.
 // argv: <dist dir> <file> <runs>
 const [dist, file, runsArg] = process.argv.slice(2);
-const { openModel } = await import(`${dist}/open.js`);
+const { openModel } = await import(`${dist}/formats/open.js`);
 const runs = Number(runsArg);
 const times = [];
 let values = 0;
