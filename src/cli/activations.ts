@@ -22,7 +22,7 @@ export interface ActivationsOptions {
   config?: string;
 }
 
-function parseNumbers(value: string): number[] {
+export function parseNumbers(value: string): number[] {
   const numbers = value.split(',').map((s) => Number(s.trim()));
   if (numbers.length === 0 || numbers.some((n) => !Number.isFinite(n))) {
     throw new InvalidArgumentError(`Expects numbers separated by commas (e.g. 0.485,0.456,0.406), but received '${value}'.`);
@@ -30,20 +30,26 @@ function parseNumbers(value: string): number[] {
   return numbers;
 }
 
+/** How images become the model's input: the options `activations` and `attribute` share. */
+export function addPreprocessOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--preprocess <preset>', 'raw 0..255, unit /255, symmetric [-1,1], caffe BGR minus ImageNet mean').choices([...PRESETS]).default('unit'))
+    .addOption(new Option('--resize <mode>', 'fit images to the model input: stretch, crop (centre) or pad (black)').choices([...RESIZE_MODES]).default('stretch'))
+    .option('--mean <values>', 'per-channel mean subtracted after the preset, e.g. 0.485,0.456,0.406', parseNumbers)
+    .option('--std <values>', 'per-channel std divided by after the mean, e.g. 0.229,0.224,0.225', parseNumbers);
+}
+
 export function registerActivations(program: Command): void {
-  program
+  const command = program
     .command('activations')
     .description('run the network on images (or an array) and save what each layer outputs: feature-map grids or .npy')
     .argument('<model>', 'Keras .h5 / .keras or TF.js model.json with its architecture')
     .option('--image <files...>', 'input images (PNG, JPEG, WebP, ...); several make a batch')
-    .option('--input <file.npy>', 'an already preprocessed array, with or without the batch axis, fed as is')
+    .option('--input <file.npy>', 'an already preprocessed array, with or without the batch axis, fed as is');
+  addPreprocessOptions(command)
     .option('--layer <names|all>', 'layer(s) whose output to save, comma-separated, or all (default: the first convolution)')
     .option('--out <dir|file>', 'output directory, or one .png/.npy file for one layer and image (default: . ; <model>-activations/ for all)')
     .addOption(new Option('--format <format>', 'png: a feature-map grid per layer (bars for vectors); npy: the raw output with its batch axis').choices(['png', 'npy']).default('png'))
-    .addOption(new Option('--preprocess <preset>', 'raw 0..255, unit /255, symmetric [-1,1], caffe BGR minus ImageNet mean').choices([...PRESETS]).default('unit'))
-    .addOption(new Option('--resize <mode>', 'fit images to the model input: stretch, crop (centre) or pad (black)').choices([...RESIZE_MODES]).default('stretch'))
-    .option('--mean <values>', 'per-channel mean subtracted after the preset, e.g. 0.485,0.456,0.406', parseNumbers)
-    .option('--std <values>', 'per-channel std divided by after the mean, e.g. 0.229,0.224,0.225', parseNumbers)
     .option('--top <k>', 'print the k largest outputs of the final layer with their indices', parseIndex)
     .addOption(new Option('--normalize <mode>', 'tile colour scale').choices(['per-channel', 'shared']).default('per-channel'))
     .addOption(new Option('--cmap <name>', 'colormap of the feature maps').choices([...COLORMAP_NAMES]).default(DEFAULT_MAP_COLORMAP))

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerActivations } from './activations.js';
+import { registerAttribute } from './attribute.js';
 import { registerDemo } from './demo.js';
 import { registerDiff } from './diff.js';
 import { registerFilters } from './filters.js';
@@ -27,6 +28,7 @@ registerDiff(program);
 registerFilters(program);
 registerHistogram(program);
 registerActivations(program);
+registerAttribute(program);
 registerDemo(program);
 registerServe(program);
 registerReport(program);

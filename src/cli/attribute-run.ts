@@ -1,0 +1,142 @@
+import { basename, extname } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import { attribute, type Attribution } from '../compute/attribute.js';
+import { backendNote, withKernelFallback } from '../compute/backend.js';
+import { buildModel } from '../compute/build.js';
+import { arrayInput, imageInput, type PreparedInput } from '../compute/inputs.js';
+import { labelsBesideModel, readLabels } from '../io/labels.js';
+import { writeFileAtomic } from '../io/write.js';
+import { UsageError } from '../model/errors.js';
+import { attributionFigure, type InputPicture } from '../render/attribution.js';
+import { topValues } from '../render/bars.js';
+import { sceneToPng } from '../render/scene-png.js';
+import { encodeNpy } from '../tensor/npy.js';
+import type { AttributeCliOptions } from './attribute.js';
+import { formatNumber } from './format.js';
+import { withModel } from './model-options.js';
+
+/** The work of `convscope attribute`, loaded only when the command runs (it imports TensorFlow.js). */
+
+const SIGNED = new Set(['integrated-gradients', 'occlusion']);
+
+const METHOD_NAMES: Record<string, string> = {
+  saliency: 'saliency',
+  smoothgrad: 'SmoothGrad',
+  gradcam: 'Grad-CAM',
+  'gradcam++': 'Grad-CAM++',
+  'integrated-gradients': 'integrated gradients',
+  occlusion: 'occlusion',
+};
+
+function className(index: number, labels: readonly string[] | undefined): string {
+  const name = labels?.[index];
+  return name ? `${index} '${name}'` : String(index);
+}
+
+/** A picture of a preprocessed array for the left panel: its values stretched to 0..255, channels-last. */
+function arrayPicture(input: PreparedInput, channelsFirst: boolean): InputPicture {
+  const [, a, b, c] = input.batch.shape as number[];
+  const [height, width, channels] = channelsFirst ? [b!, c!, a!] : [a!, b!, c!];
+  const data = input.batch.data;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < height * width * channels; i++) {
+    lo = Math.min(lo, data[i]!);
+    hi = Math.max(hi, data[i]!);
+  }
+  const shown = channels === 3 ? 3 : 1;
+  const out = new Uint8Array(height * width * shown);
+  for (let p = 0; p < height * width; p++) {
+    for (let k = 0; k < shown; k++) {
+      const v = data[channelsFirst ? k * height * width + p : p * channels + k]!;
+      out[p * shown + k] = hi > lo ? Math.round(((v - lo) / (hi - lo)) * 255) : 0;
+    }
+  }
+  return { height, width, channels: shown, data: out };
+}
+
+function describe(r: Attribution, labels: readonly string[] | undefined): string {
+  const where = r.layer ? ` at layer ${r.layer}` : '';
+  return `${METHOD_NAMES[r.method]} of class ${className(r.classIndex, labels)}${where}; score = ${r.scoreKind} = ${formatNumber(r.score)}`;
+}
+
+function outputPath(options: AttributeCliOptions): string {
+  if (options.out) {
+    if (extname(options.out).toLowerCase() !== `.${options.format}`) throw new UsageError(`--out '${options.out}' does not end in .${options.format}, the --format.`);
+    return options.out;
+  }
+  const source = options.image ?? options.input!;
+  return `${basename(source, extname(source))}-${options.method}.${options.format}`;
+}
+
+/** Runs `convscope attribute`. */
+export async function runAttribute(path: string, options: AttributeCliOptions): Promise<void> {
+  const out = outputPath(options);
+  const labels = options.labels ? await readLabels(options.labels) : await labelsBesideModel(path);
+  await withModel(path, options, async (model) => {
+    const lines = await withKernelFallback(async () => {
+      const net = await buildModel(model);
+      try {
+        const input = options.image
+          ? await imageInput(net, [options.image], { preset: options.preprocess, resize: options.resize, mean: options.mean, std: options.std })
+          : await arrayInput(net, options.input!);
+        const bar = process.stderr.isTTY ? new SingleBar({ format: `${METHOD_NAMES[options.method]} [{bar}] {value}/{total} passes, ETA {eta}s`, hideCursor: true }) : undefined;
+        let started = false;
+        const r = await attribute(net, input.batch, {
+          method: options.method,
+          ...(options.class !== undefined ? { classIndex: options.class } : {}),
+          ...(options.layer ? { layer: options.layer } : {}),
+          steps: options.steps,
+          baseline: options.baseline,
+          ...(options.window ? { window: options.window } : {}),
+          ...(options.stride ? { stride: options.stride } : {}),
+          samples: options.samples,
+          noise: options.noise,
+          seed: options.seed,
+          onProgress: (done, total) => {
+            if (!bar || total < 2) return;
+            if (!started) bar.start(total, 0);
+            started = true;
+            bar.update(done);
+          },
+        });
+        if (started) bar?.stop();
+        const top = topValues(r.outputs, Math.max(1, options.top)).map((t) => `#${className(t.index, labels)} ${formatNumber(t.value)}`);
+        const text = [
+          ...input.description.map((d) => `input: ${d}`),
+          `top ${top.length} outputs: ${top.join(', ')}`,
+          `${describe(r, labels)}`,
+          `settings: ${r.settings}`,
+        ];
+        if (r.completeness) {
+          const { sum, delta } = r.completeness;
+          text.push(`completeness: sum of attributions ${formatNumber(sum)}, score(x) - score(baseline) ${formatNumber(delta)} (${formatNumber((100 * Math.abs(sum - delta)) / Math.max(Math.abs(delta), 1e-12))}% apart)`);
+        }
+        let min = Infinity;
+        let max = -Infinity;
+        for (const v of r.map.data) {
+          min = Math.min(min, v);
+          max = Math.max(max, v);
+        }
+        text.push(`map ${r.map.height}x${r.map.width}, range [${formatNumber(min)}, ${formatNumber(max)}] -> ${out}`);
+        if (options.format === 'npy') {
+          await writeFileAtomic(out, encodeNpy(r.map.data, [r.map.height, r.map.width]));
+        } else {
+          const picture = input.images?.[0] ?? arrayPicture(input, net.channelsFirst);
+          const scene = attributionFigure(picture, r.map, {
+            title: `${describe(r, labels)} (${basename(options.image ?? options.input!)})`,
+            lines: [`top outputs: ${top.join(', ')}`, `settings: ${r.settings}`, ...(r.completeness ? [text[text.length - 2]!] : [])],
+            signed: SIGNED.has(r.method),
+            ...(options.cmap ? { colormap: options.cmap } : {}),
+          });
+          await writeFileAtomic(out, sceneToPng(scene));
+        }
+        return text;
+      } finally {
+        net.dispose();
+      }
+    });
+    const note = backendNote();
+    process.stdout.write(`${lines.join('\n')}\n${note ? `note: ${note}\n` : ''}`);
+  });
+}

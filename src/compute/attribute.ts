@@ -1,0 +1,211 @@
+import {
+  gradCam,
+  gradCamPlusPlus,
+  integratedGradients,
+  integrationAlphas,
+  maxAbsOverChannels,
+  NoiseSource,
+  occlude,
+  occlusionMap,
+  occlusionWindows,
+  pathPoint,
+  sumOverChannels,
+  valueRange,
+  type AttributionMethod,
+  type ChannelsLast,
+  type SpatialMap,
+} from '../analyze/attribution.js';
+import { UsageError } from '../model/errors.js';
+import type { InputBatch } from './activations.js';
+import type { RunnableModel } from './build.js';
+import { classScores, findNode, inputGradient, lastSpatialLayer, layerGradient, scoreDescription } from './gradients.js';
+
+/**
+ * "Where does the network look?" for one input: runs the gradients or forward passes a method needs
+ * and hands them to analyze/attribution for the maths. Inputs are single samples in the model's layout.
+ */
+
+export interface AttributeOptions {
+  method: AttributionMethod;
+  /** The class whose score is explained (default: the top class). */
+  classIndex?: number;
+  /** Grad-CAM(++) layer (default: the last layer with a spatial output). */
+  layer?: string;
+  /** Integrated gradients: path steps (default 50) and the baseline value in model-input units (default 0). */
+  steps?: number;
+  baseline?: number;
+  /** Occlusion: window side and stride in input pixels (defaults: ceil(min(H, W) / 7) and half of it); the occluded value is `baseline`. */
+  window?: number;
+  stride?: number;
+  /** SmoothGrad: noisy samples (default 25) and noise level as a fraction of max(x) - min(x) (default 0.15), seeded by `seed` (default 0). */
+  samples?: number;
+  noise?: number;
+  seed?: number;
+  /** Called as the passes complete. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface Attribution {
+  method: AttributionMethod;
+  classIndex: number;
+  /** What "score" means here: the logit before a final softmax, or the raw output. */
+  scoreKind: string;
+  /** score_c(x) */
+  score: number;
+  /** The model's outputs for x (probabilities when it ends in softmax). */
+  outputs: Float32Array;
+  /** The raw, unnormalised map: input resolution, except Grad-CAM(++) at the layer's resolution. */
+  map: SpatialMap;
+  /** Grad-CAM(++): the layer the map was taken at. */
+  layer?: string;
+  /** Per input value, channels-last (saliency, SmoothGrad: the gradient; integrated gradients: the attributions). */
+  perValue?: ChannelsLast;
+  /** Integrated gradients: sum of the attributions and score(x) - score(baseline), for the completeness check. */
+  completeness?: { sum: number; delta: number };
+  /** The settings used, for the caption: "50 steps, baseline 0". */
+  settings: string;
+}
+
+interface Geometry {
+  height: number;
+  width: number;
+  channels: number;
+  channelsFirst: boolean;
+}
+
+function geometry(net: RunnableModel, batch: InputBatch): Geometry {
+  if (batch.shape.length !== 4 || batch.shape[0] !== 1) {
+    throw new UsageError(`Attribution explains one image: it needs input of shape (1, H, W, C), but received (${batch.shape.join(', ')}).`);
+  }
+  const [, a, b, c] = batch.shape as [number, number, number, number];
+  return net.channelsFirst ? { channels: a, height: b, width: c, channelsFirst: true } : { height: a, width: b, channels: c, channelsFirst: false };
+}
+
+/** Model layout (one sample) -> channels-last, and back. */
+function toLast(data: Float32Array, g: Geometry): Float32Array {
+  if (!g.channelsFirst) return data;
+  const out = new Float32Array(data.length);
+  const pixels = g.height * g.width;
+  for (let c = 0; c < g.channels; c++) for (let p = 0; p < pixels; p++) out[p * g.channels + c] = data[c * pixels + p]!;
+  return out;
+}
+
+function toModel(data: Float32Array, g: Geometry): Float32Array {
+  if (!g.channelsFirst) return data;
+  const out = new Float32Array(data.length);
+  const pixels = g.height * g.width;
+  for (let c = 0; c < g.channels; c++) for (let p = 0; p < pixels; p++) out[c * pixels + p] = data[p * g.channels + c]!;
+  return out;
+}
+
+/** Samples per forward/backward pass: small inputs are batched, 224x224 images go one at a time. */
+function passSize(g: Geometry): number {
+  return Math.max(1, Math.min(32, Math.floor(200_000 / (g.height * g.width * g.channels))));
+}
+
+function stack(samples: readonly Float32Array[], batch: InputBatch): InputBatch {
+  const size = samples[0]!.length;
+  const data = new Float32Array(samples.length * size);
+  samples.forEach((s, i) => data.set(s, i * size));
+  return { shape: [samples.length, ...batch.shape.slice(1)], data };
+}
+
+function argmax(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
+  return best;
+}
+
+/** Sum over a batch of per-sample gradients, sample by sample into `sum`. */
+async function accumulate(net: RunnableModel, inputs: readonly Float32Array[], batch: InputBatch, classIndex: number, g: Geometry, progress: (n: number) => void): Promise<Float64Array> {
+  const sum = new Float64Array(batch.data.length);
+  const per = passSize(g);
+  for (let start = 0; start < inputs.length; start += per) {
+    const part = inputs.slice(start, start + per);
+    const { gradient } = await inputGradient(net, stack(part, batch), classIndex);
+    for (let i = 0; i < gradient.length; i++) sum[i % sum.length]! += gradient[i]!;
+    progress(part.length);
+  }
+  return sum;
+}
+
+/** Explains score_c of the single input `batch` with `options.method`. */
+export async function attribute(net: RunnableModel, batch: InputBatch, options: AttributeOptions): Promise<Attribution> {
+  const g = geometry(net, batch);
+  const first = await classScores(net, batch);
+  const classIndex = options.classIndex ?? argmax(first.outputs);
+  if (!(classIndex >= 0 && classIndex < first.classes)) {
+    throw new UsageError(`${net.source} scores ${first.classes} classes (0..${first.classes - 1}), but --class ${classIndex} was asked for.`);
+  }
+  const score = first.scores[classIndex]!;
+  const base = { method: options.method, classIndex, scoreKind: scoreDescription(net), score, outputs: first.outputs };
+  const x = batch.data;
+  const lastOf = (data: Float32Array): ChannelsLast => ({ height: g.height, width: g.width, channels: g.channels, data: toLast(data, g) });
+  let done = 0;
+  const step = (total: number) => (n: number) => options.onProgress?.((done += n), total);
+
+  switch (options.method) {
+    case 'saliency': {
+      const { gradient } = await inputGradient(net, batch, classIndex);
+      options.onProgress?.(1, 1);
+      const perValue = lastOf(gradient);
+      return { ...base, map: maxAbsOverChannels(perValue), perValue, settings: 'max over channels of |d score / d x|' };
+    }
+    case 'smoothgrad': {
+      const samples = options.samples ?? 25;
+      const noise = options.noise ?? 0.15;
+      if (!(samples >= 1)) throw new UsageError(`--samples expects at least 1, but received ${samples}.`);
+      if (!(noise >= 0)) throw new UsageError(`--noise expects a fraction >= 0, but received ${noise}.`);
+      const source = new NoiseSource(options.seed ?? 0);
+      const sigma = noise * valueRange(x);
+      const inputs = Array.from({ length: samples }, () => source.noisy(x, sigma));
+      const sum = await accumulate(net, inputs, batch, classIndex, g, step(samples));
+      const perValue = lastOf(Float32Array.from(sum, (s) => s / samples));
+      return { ...base, map: maxAbsOverChannels(perValue), perValue, settings: `${samples} samples, noise ${noise} of the input range (sigma ${sigma.toPrecision(3)}), seed ${options.seed ?? 0}` };
+    }
+    case 'integrated-gradients': {
+      const steps = options.steps ?? 50;
+      const baselineValue = options.baseline ?? 0;
+      const baseline = new Float32Array(x.length).fill(baselineValue);
+      const inputs = integrationAlphas(steps).map((alpha) => pathPoint(x, baseline, alpha));
+      const sum = await accumulate(net, inputs, batch, classIndex, g, step(steps));
+      const attributions = integratedGradients(x, baseline, sum, steps);
+      const baselineScore = (await classScores(net, { shape: batch.shape, data: baseline })).scores[classIndex]!;
+      const total = attributions.reduce((a, b) => a + b, 0);
+      const perValue = lastOf(attributions);
+      return {
+        ...base,
+        map: sumOverChannels(perValue),
+        perValue,
+        completeness: { sum: total, delta: score - baselineScore },
+        settings: `${steps} steps (midpoint rule), baseline ${baselineValue}`,
+      };
+    }
+    case 'gradcam':
+    case 'gradcam++': {
+      const node = options.layer ? findNode(net, options.layer) : lastSpatialLayer(net, batch);
+      const lg = await layerGradient(net, batch, node, classIndex);
+      options.onProgress?.(1, 1);
+      const a = { height: lg.height, width: lg.width, channels: lg.channels, data: lg.activation };
+      const dA = { ...a, data: lg.gradient };
+      const map = options.method === 'gradcam' ? gradCam(a, dA) : gradCamPlusPlus(a, dA, lg.score);
+      return { ...base, map, layer: lg.layer, settings: `layer ${lg.layer} (${lg.height}x${lg.width}x${lg.channels})` };
+    }
+    case 'occlusion': {
+      const window = options.window ?? Math.ceil(Math.min(g.height, g.width) / 7);
+      const stride = options.stride ?? Math.max(1, Math.floor(window / 2));
+      const fill = options.baseline ?? 0;
+      const windows = occlusionWindows(g.height, g.width, window, stride);
+      const image = lastOf(x);
+      const drops = new Float64Array(windows.length);
+      const per = passSize(g);
+      for (let start = 0; start < windows.length; start += per) {
+        const part = windows.slice(start, start + per).map((w) => toModel(occlude(image, w, fill), g));
+        const { scores, classes } = await classScores(net, stack(part, batch));
+        part.forEach((_, i) => (drops[start + i] = score - scores[i * classes + classIndex]!));
+        step(windows.length)(part.length);
+      }
+      return { ...base, map: occlusionMap(g.height, g.width, windows, drops), settings: `${windows.length} windows of ${window}x${window}, stride ${stride}, filled with ${fill}` };
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { decodeNpy } from '../../src/tensor/npy.js';
+import { runCli } from '../helpers/cli.js';
+import { fixture, needsFixtures, SHARED } from '../helpers/fixtures.js';
+import { decodePixels } from '../render/png.js';
+
+/**
+ * `convscope attribute` on the Teachable Machine MobileNet (fixture 11, class names from the
+ * metadata.json beside it) and a photograph. The maths is proved against PyTorch in
+ * test/compute/attribute.test.ts; here: the command's wiring, its outputs and its errors.
+ */
+describe('convscope attribute', needsFixtures, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'convscope-attribute-cli-'));
+  const model = fixture('11_tfjs_teachable_machine', 'model.json');
+  const photo = join(SHARED, 'images', 'chelsea.png');
+
+  it('Grad-CAM names the class from metadata.json, the layer and the score, and draws input, map and overlay', async () => {
+    const out = join(dir, 'cam.png');
+    const r = await runCli(['attribute', model, '--image', photo, '--method', 'gradcam', '--out', out], { timeoutMs: 120000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /top 3 outputs: #2 'Poes' 0\.9999/);
+    assert.match(r.stdout, /Grad-CAM of class 2 'Poes' at layer out_relu; score = logit \(before the softmax of 'dense_Dense2'\)/);
+    assert.match(r.stdout, /map 7x7, range \[/);
+    const png = decodePixels(readFileSync(out));
+    assert.ok(png.width > 3 * 224 && png.height > 224, `${png.width}x${png.height}`);
+  });
+
+  it('--format npy writes the raw 7x7 Grad-CAM map; --class picks another class', async () => {
+    const out = join(dir, 'cam.npy');
+    const r = await runCli(['attribute', model, '--image', photo, '--class', '0', '--format', 'npy', '--out', out], { timeoutMs: 120000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /of class 0 'Super Mario Switch Case'/);
+    const map = decodeNpy(readFileSync(out));
+    assert.deepEqual(map.shape, [7, 7]);
+    assert.ok(Array.from(map.data as Float32Array).every((v) => v >= 0), 'Grad-CAM maps are non-negative after the ReLU');
+  });
+
+  it('bad input is one sentence and exit code 1', async () => {
+    const noInput = await runCli(['attribute', model]);
+    assert.equal(noInput.code, 1);
+    assert.match(noInput.stderr, /Give the network an input: --image <file> or --input <file\.npy>/);
+    const badClass = await runCli(['attribute', model, '--image', photo, '--class', '7', '--out', join(dir, 'x.png')], { timeoutMs: 120000 });
+    assert.equal(badClass.code, 1);
+    assert.match(badClass.stderr, /scores 3 classes \(0\.\.2\), but --class 7 was asked for\./);
+    const badLayer = await runCli(['attribute', model, '--image', photo, '--layer', 'out_rel', '--out', join(dir, 'y.png')], { timeoutMs: 120000 });
+    assert.equal(badLayer.code, 1);
+    assert.match(badLayer.stderr, /has no layer 'out_rel'\. Did you mean 'out_relu'/);
+  });
+});
