@@ -1,6 +1,6 @@
 import { basename, extname } from 'node:path';
 import { SingleBar } from 'cli-progress';
-import { attribute, type Attribution } from '../compute/attribute.js';
+import { attribute, type Attribution } from '../analyze/attribute.js';
 import { backendNote, withKernelFallback } from '../compute/backend.js';
 import { buildModel } from '../compute/build.js';
 import { arrayInput, imageInput, type PreparedInput } from '../compute/inputs.js';
@@ -10,7 +10,7 @@ import { UsageError } from '../model/errors.js';
 import { attributionFigure, type InputPicture } from '../render/attribution.js';
 import { topValues } from '../render/bars.js';
 import { sceneToPng } from '../render/scene-png.js';
-import { encodeNpy } from '../tensor/npy.js';
+import { encodeNpy } from '../model/npy.js';
 import type { AttributeCliOptions } from './attribute.js';
 import { formatNumber } from './format.js';
 import { withModel } from './model-options.js';

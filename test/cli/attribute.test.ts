@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decodeNpy } from '../../src/tensor/npy.js';
+import { decodeNpy } from '../../src/model/npy.js';
 import { runCli } from '../helpers/cli.js';
 import { fixture, needsFixtures, SHARED } from '../helpers/fixtures.js';
 import { decodePixels } from '../render/png.js';

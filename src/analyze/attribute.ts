@@ -14,11 +14,11 @@ import {
   type AttributionMethod,
   type ChannelsLast,
   type SpatialMap,
-} from '../analyze/attribution.js';
+} from './attribution.js';
 import { UsageError } from '../model/errors.js';
-import type { InputBatch } from './activations.js';
-import type { RunnableModel } from './build.js';
-import { classScores, findNode, inputGradient, lastSpatialLayer, layerGradient, scoreDescription } from './gradients.js';
+import type { InputBatch } from '../compute/activations.js';
+import type { RunnableModel } from '../compute/build.js';
+import { classScores, findNode, inputGradient, lastSpatialLayer, layerGradient, scoreDescription } from '../compute/gradients.js';
 
 /**
  * "Where does the network look?" for one input: runs the gradients or forward passes a method needs

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { attribute, type Attribution } from '../../src/compute/attribute.js';
+import { attribute, type Attribution } from '../../src/analyze/attribute.js';
 import { initBackend } from '../../src/compute/backend.js';
 import { buildModel, type RunnableModel } from '../../src/compute/build.js';
 import { saveCheckpoint } from '../../src/compute/checkpoint.js';
 import type { Model } from '../../src/model/model.js';
-import { openModel } from '../../src/open.js';
-import { encodeNpy } from '../../src/tensor/npy.js';
+import { openModel } from '../../src/formats/open.js';
+import { encodeNpy } from '../../src/model/npy.js';
 import { needsPython, runPython } from '../helpers/python.js';
 
 /**
