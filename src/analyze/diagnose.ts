@@ -1,5 +1,6 @@
 import { BARELY_CHANGED_BELOW, EXPLODED_GROWTH, type Verdict } from './change.js';
 import type { LayerDiff } from './diff.js';
+import { formatNumber } from '../model/format.js';
 
 export interface TrainingFacts {
   learningRate?: number;
@@ -9,10 +10,9 @@ export interface TrainingFacts {
   inputScale?: string;
 }
 
+/** Numbers inside the diagnosis sentences: two significant digits are what a reader compares. */
 function fmt(x: number): string {
-  if (x === 0) return '0';
-  if (!Number.isFinite(x)) return String(x);
-  return Math.abs(x) < 1e-3 || Math.abs(x) >= 1e4 ? x.toExponential(1) : Number(x.toPrecision(3)).toString();
+  return formatNumber(x, 2);
 }
 
 function kernelOf(layer: LayerDiff) {

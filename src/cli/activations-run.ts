@@ -13,7 +13,8 @@ import { featureMapFigure, type MapNormalization } from '../render/feature-maps.
 import { sceneToPng } from '../render/scene-png.js';
 import { encodeNpy } from '../model/npy.js';
 import type { ActivationsOptions } from './activations.js';
-import { formatNumber, formatShape, table } from './format.js';
+import { formatNumber, formatPercent, formatShape } from '../model/format.js';
+import { table } from './format.js';
 import { withModel } from './model-options.js';
 
 /**
@@ -71,7 +72,7 @@ function summary(a: Activation): string[] {
     sum += v;
     if (v === 0) zeros++;
   }
-  const pct = a.data.length > 0 ? `${((100 * zeros) / a.data.length).toFixed(1)}%` : '-';
+  const pct = a.data.length > 0 ? formatPercent(zeros / a.data.length) : '-';
   return [formatShape(a.shape), formatNumber(min), formatNumber(max), formatNumber(sum / a.data.length), pct];
 }
 

@@ -16,7 +16,7 @@ import { demoPage, type DemoPageSection } from '../render/demo-page.js';
 import { filterFigure } from '../render/filters.js';
 import { activationPngs } from './activations-run.js';
 import { runStory } from './demo-story.js';
-import { formatAxes, formatNumber, formatShape, frameworkName } from './format.js';
+import { formatAxes, formatNumber, formatShape, frameworkName } from '../model/format.js';
 import { renderSummary } from './inspect.js';
 
 /**

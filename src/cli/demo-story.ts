@@ -14,6 +14,7 @@ import { openModel } from '../formats/open.js';
 import type { DemoPageSection } from '../render/demo-page.js';
 import { activationPngs } from './activations-run.js';
 import { trainingFacts, writeReport } from './diff.js';
+import { formatNumber, formatPercent, formatShape } from '../model/format.js';
 
 /**
  * The second half of `convscope demo`: the question's training story on the built-in digits.
@@ -44,7 +45,6 @@ const PROTOCOL: Pick<TrainOptions, 'epochs' | 'batchSize' | 'optimizer' | 'seed'
 const PROBE_LAYER = DIGITS_CONV_LAYERS[1];
 
 const pixels = (scale: PixelScale): string => (scale === 'raw' ? '0..255' : '0..1');
-const percent = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
 /** A progress bar on a terminal; nothing when output goes to a file or a pipe. */
 function progress(label: string): { update(done: number, total: number, values: Record<string, string>): void; stop(): void } {
@@ -84,7 +84,7 @@ async function train(ctx: StoryContext, data: Dataset): Promise<string[]> {
         ...PROTOCOL,
         learningRate: run.learningRate,
         scale: run.scale,
-        onBatch: (p) => bar.update(p.epoch * p.batches + p.batch, PROTOCOL.epochs * p.batches, { loss: p.loss.toFixed(3), acc: percent(p.accuracy) }),
+        onBatch: (p) => bar.update(p.epoch * p.batches + p.batch, PROTOCOL.epochs * p.batches, { loss: formatNumber(p.loss), acc: formatPercent(p.accuracy) }),
       });
       bar.stop();
       const last = summaries.at(-1)!;
@@ -96,7 +96,7 @@ async function train(ctx: StoryContext, data: Dataset): Promise<string[]> {
         input_scale: run.scale,
       });
       lines.push(
-        `   ${`${run.title}:`.padEnd(19)} learning rate ${run.learningRate}, pixels ${pixels(run.scale)}: held-out accuracy ${percent(last.testAccuracy)} -> ${dirOf(ctx, run.id)}`,
+        `   ${`${run.title}:`.padEnd(19)} learning rate ${run.learningRate}, pixels ${pixels(run.scale)}: held-out accuracy ${formatPercent(last.testAccuracy)} -> ${dirOf(ctx, run.id)}`,
       );
     }
     tf.dispose(start);
@@ -118,7 +118,7 @@ async function diffs(ctx: StoryContext): Promise<string[]> {
         const diff = await diffModels(before, after, { training: trainingFacts(after) });
         const report = join(ctx.out, `diff-${run.id}.html`);
         await writeReport(diff, before, after, report);
-        const changes = diff.layers.map((l) => `${l.name} ${l.relativeChange.toExponential(1)}`).join(', ');
+        const changes = diff.layers.map((l) => `${l.name} ${formatNumber(l.relativeChange, 2)}`).join(', ');
         lines.push(`   ${run.title}: verdict ${diff.summary.verdict} (relative change ${changes})`);
         for (const d of diff.summary.diagnosis) lines.push(`     - ${d}`);
         lines.push(`     before / after / change grids: ${report}`);
@@ -153,7 +153,7 @@ async function featureMaps(ctx: StoryContext, data: Dataset): Promise<string[]> 
           for (const { png } of activationPngs(a, net, [`held-out digit #${index} (a ${label})`], { cmap: 'viridis', normalize: 'per-channel' })) {
             const path = join(ctx.out, `digit-${label}-${a.name}.png`);
             await writeFileAtomic(path, png);
-            lines.push(`   ${a.name} output (${a.shape.join(', ')}) for a ${label}: ${path}`);
+            lines.push(`   ${a.name} output ${formatShape(a.shape)} for a ${label}: ${path}`);
             images.push({ alt: `${a.name} feature maps`, src: relative(ctx.out, path) });
           }
         },
@@ -173,9 +173,9 @@ async function probe(ctx: StoryContext, data: Dataset): Promise<string[]> {
   try {
     const r = await probeLayer(model, data, { layer: PROBE_LAYER, features: 'gap', classifier: 'random-forest', scale: 'unit', seed: 0 });
     const rows = [
-      `raw pixels (64 values)                 ${percent(r.accuracy.rawPixels)}`,
-      `${PROBE_LAYER} untrained (re-initialized)     ${percent(r.accuracy.untrained)}`,
-      `${PROBE_LAYER} trained (fixed run)            ${percent(r.accuracy.trained)}`,
+      `raw pixels (64 values)                 ${formatPercent(r.accuracy.rawPixels)}`,
+      `${PROBE_LAYER} untrained (re-initialized)     ${formatPercent(r.accuracy.untrained)}`,
+      `${PROBE_LAYER} trained (fixed run)            ${formatPercent(r.accuracy.trained)}`,
     ];
     ctx.sections.push({ heading: `Do trained conv features help a random forest? (${PROBE_LAYER}, ${r.featureDim} features per digit)`, lines: rows });
     return [

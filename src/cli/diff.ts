@@ -7,7 +7,8 @@ import { writeFileAtomic } from '../io/write.js';
 import type { Model } from '../model/model.js';
 import { openModel } from '../formats/open.js';
 import { diffPage, pngDataUri, type DiffPageGrid } from '../render/diff-page.js';
-import { formatNumber, formatShape, table } from './format.js';
+import { formatCosine, formatNumber, formatPercent, formatScale, formatShape } from '../model/format.js';
+import { table } from './format.js';
 import { action } from './run.js';
 
 interface DiffOptions {
@@ -18,8 +19,8 @@ interface DiffOptions {
 }
 
 function caption(g: DiffGrid): string {
-  const delta = g.deltaScale > 0 ? `; the change on its own scale +-${g.deltaScale.toPrecision(3)} (${magnified(g.scale, g.deltaScale)})` : '';
-  return `before and after on one shared scale +-${g.scale.toPrecision(3)}${delta}`;
+  const delta = g.deltaScale > 0 ? `; the change on its own scale ${formatScale(g.deltaScale)} (${magnified(g.scale, g.deltaScale)})` : '';
+  return `before and after on one shared scale ${formatScale(g.scale)}${delta}`;
 }
 
 /** Learning rate and input scale recorded in a checkpoint's metadata (convscope train writes them). */
@@ -67,10 +68,6 @@ export async function writeReport(diff: ModelDiff, before: Model, after: Model, 
   return [join(out, 'index.html'), ...written];
 }
 
-function percent(x: number): string {
-  return `${(100 * x).toFixed(x === 1 || x === 0 ? 0 : 2)}%`;
-}
-
 export function renderDiff(diff: ModelDiff, showFilters: boolean): string {
   const rows: string[][] = [['layer', 'weight', 'shape', 'verdict', 'rel. change', 'max |change|', 'unchanged', 'cosine']];
   for (const layer of diff.layers) {
@@ -83,8 +80,8 @@ export function renderDiff(diff: ModelDiff, showFilters: boolean): string {
         w.verdict,
         formatNumber(w.relativeChange, 3),
         formatNumber(w.maxAbsChange, 3),
-        percent(w.unchangedFraction),
-        w.cosine === null ? '-' : w.cosine.toFixed(6),
+        formatPercent(w.unchangedFraction),
+        formatCosine(w.cosine),
       ]),
     );
   }
@@ -95,7 +92,7 @@ export function renderDiff(diff: ModelDiff, showFilters: boolean): string {
         lines.push('', `filters of ${layer.name} ${w.weight}, most changed first:`);
         const frows = [['filter', 'verdict', 'rel. change', 'max |change|', 'cosine']];
         for (const f of w.filters) {
-          frows.push([String(f.filter), f.verdict, formatNumber(f.relativeChange, 3), formatNumber(f.maxAbsChange, 3), f.cosine === null ? '-' : f.cosine.toFixed(6)]);
+          frows.push([String(f.filter), f.verdict, formatNumber(f.relativeChange), formatNumber(f.maxAbsChange), formatCosine(f.cosine)]);
         }
         lines.push(table(frows));
       }

@@ -10,7 +10,7 @@ import type { ChannelMode, Normalization } from '../render/display.js';
 import { filterFigure, type FilterFigure } from '../render/filters.js';
 import { indexPage, type IndexEntry } from '../render/index-page.js';
 import { firstConvLayer, kernelsOf, layersWithKernels, weightTitle } from '../model/kernels.js';
-import { formatNumber } from './format.js';
+import { formatScale } from '../model/format.js';
 import { addModelOptions, withModel, type ModelOptions } from './model-options.js';
 import { action } from './run.js';
 
@@ -84,7 +84,7 @@ function describe(model: Model, weight: Weight, fig: FilterFigure): string[] {
   lines.push(
     i.scale === undefined
       ? 'scale: per filter, each tile on +-(its own max |w|)'
-      : `scale: shared, +-${formatNumber(i.scale)} (zero = middle colour)`,
+      : `scale: shared, ${formatScale(i.scale)} (zero = middle colour)`,
   );
   lines.push(...i.notes, ...i.warnings.map((w) => `warning: ${w}`));
   return lines;

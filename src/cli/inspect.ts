@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { summarizeModel, type ModelSummary } from '../analyze/summary.js';
-import { formatAxes, formatCount, formatNumber, formatShape, table } from './format.js';
+import { formatAxes, formatCount, formatNumber, formatShape } from '../model/format.js';
+import { table } from './format.js';
 import { addModelOptions, withModel, type ModelOptions } from './model-options.js';
 import { action } from './run.js';
 

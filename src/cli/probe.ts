@@ -9,6 +9,7 @@ import { encodeNpy } from '../model/npy.js';
 import { table } from './format.js';
 import { withModel } from './model-options.js';
 import { action, parseIndex } from './run.js';
+import { formatNumber, formatPercent } from '../model/format.js';
 
 interface ProbeCliOptions {
   layer: string;
@@ -23,10 +24,6 @@ interface ProbeCliOptions {
   config?: string;
 }
 
-function percent(x: number): string {
-  return `${(100 * x).toFixed(2)}%`;
-}
-
 export function renderProbe(r: ProbeResult): string {
   const classifier = r.classifier === 'random-forest' ? 'random forest' : 'logistic regression';
   return [
@@ -35,12 +32,12 @@ export function renderProbe(r: ProbeResult): string {
     '',
     table([
       ['input to the classifier', 'test accuracy'],
-      ['raw pixels', percent(r.accuracy.rawPixels)],
-      [`${r.layer}, untrained (re-initialized, seed ${r.seed})`, percent(r.accuracy.untrained)],
-      [`${r.layer}, trained`, percent(r.accuracy.trained)],
+      ['raw pixels', formatPercent(r.accuracy.rawPixels)],
+      [`${r.layer}, untrained (re-initialized, seed ${r.seed})`, formatPercent(r.accuracy.untrained)],
+      [`${r.layer}, trained`, formatPercent(r.accuracy.trained)],
     ]),
     '',
-    `trained minus untrained: ${((r.accuracy.trained - r.accuracy.untrained) * 100).toFixed(2)} points`,
+    `trained minus untrained: ${formatNumber((r.accuracy.trained - r.accuracy.untrained) * 100, 3)} points`,
   ].join('\n');
 }
 

@@ -6,6 +6,7 @@ import { builtAssetDir } from '../web/built.js';
 import { DEFAULT_MAX_WEIGHT_BYTES } from '../web/embed.js';
 import { buildReport } from '../web/report.js';
 import { action, parseMegabytes } from './run.js';
+import { formatBytes } from '../model/format.js';
 
 interface ReportOptions {
   image?: string;
@@ -38,7 +39,7 @@ export function registerReport(program: Command): void {
           const { activations, outputShapes } = await reportData(models, options.image);
           const html = await buildReport({ models, activations, outputShapes, assetDir, maxWeightBytes: options.maxWeightMb });
           await writeFileAtomic(options.out, html);
-          process.stdout.write(`wrote ${options.out} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB)\n`);
+          process.stdout.write(`wrote ${options.out} (${formatBytes(Buffer.byteLength(html))})\n`);
         } finally {
           for (const m of models) m.close();
         }

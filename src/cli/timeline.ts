@@ -5,7 +5,8 @@ import { readTimeline, type Timeline, type TimelineSeries } from '../analyze/tim
 import { writeFileAtomic } from '../io/write.js';
 import { COLORMAP_NAMES } from '../render/colormap.js';
 import { filterStrip, logLineChart, timelinePage, type ChartSeries, type TimelineFigure } from '../render/timeline.js';
-import { formatNumber, table } from './format.js';
+import { formatNumber } from '../model/format.js';
+import { table } from './format.js';
 import { action } from './run.js';
 
 interface TimelineOptions {

@@ -7,14 +7,15 @@ import { trainModel, type EpochSummary } from '../compute/train.js';
 import { watchWeights, type WeightWatch } from '../compute/watch.js';
 import { loadDataset } from '../data/index.js';
 import type { TrainCliOptions } from './train.js';
+import { formatNumber, formatPercent } from '../model/format.js';
 
 /** Keras' default learning rates. */
 const DEFAULT_LR = { sgd: 0.01, adam: 0.001 } as const;
 
 function epochLine(s: EpochSummary, epochs: number, images: number, dir: string): string {
   return (
-    `epoch ${s.epoch}/${epochs}: loss ${s.loss.toFixed(4)} accuracy ${(100 * s.accuracy).toFixed(2)}% | ` +
-    `held-out loss ${s.testLoss.toFixed(4)} accuracy ${(100 * s.testAccuracy).toFixed(2)}% | ` +
+    `epoch ${s.epoch}/${epochs}: loss ${formatNumber(s.loss)} accuracy ${formatPercent(s.accuracy)} | ` +
+    `held-out loss ${formatNumber(s.testLoss)} accuracy ${formatPercent(s.testAccuracy)} | ` +
     `${s.seconds.toFixed(1)} s, ${Math.round(images / s.seconds)} images/s -> ${dir}`
   );
 }
@@ -24,15 +25,15 @@ function watchLine(watch: WeightWatch, dir: string): string {
   const last = watch.records.at(-1);
   const ratios = (last?.weights ?? []).filter((w) => w.updateRatio !== null && w.role !== 'bias');
   if (ratios.length === 0) return `weight snapshots and summary.jsonl in ${dir}`;
-  const format = (w: (typeof ratios)[number]) => `${w.layer}/${w.role} ${w.updateRatio!.toExponential(1)}`;
+  const format = (w: (typeof ratios)[number]) => `${w.layer}/${w.role} ${formatNumber(w.updateRatio!, 2)}`;
   const sorted = [...ratios].sort((a, b) => a.updateRatio! - b.updateRatio!);
   const low = sorted[0]!;
   const high = sorted.at(-1)!;
   const hint =
     low.updateRatio! < 1e-5
-      ? `\nnote: ${low.layer}/${low.role} barely changes per update (ratio ${low.updateRatio!.toExponential(1)}, healthy ~1e-3): the learning rate may be too low for this layer.`
+      ? `\nnote: ${low.layer}/${low.role} barely changes per update (ratio ${formatNumber(low.updateRatio!, 2)}, healthy ~1e-3): the learning rate may be too low for this layer.`
       : high.updateRatio! > 1e-1
-        ? `\nnote: ${high.layer}/${high.role} changes by ${(100 * high.updateRatio!).toFixed(0)}% per update (healthy ~0.1%): the learning rate may be too high.`
+        ? `\nnote: ${high.layer}/${high.role} changes by ${formatPercent(high.updateRatio!)} per update (healthy ~0.1%): the learning rate may be too high.`
         : '';
   return `update/weight ratio (healthy ~1e-3): lowest ${format(low)}, highest ${format(high)}; snapshots and summary.jsonl in ${dir}${hint}`;
 }
@@ -65,7 +66,7 @@ export async function runTrain(path: string, options: TrainCliOptions): Promise<
       seed: options.seed,
       watch,
       onBatch: (p) => {
-        const values = { epoch: `${p.epoch + 1}/${options.epochs}`, loss: p.loss.toFixed(4), acc: `${(100 * p.accuracy).toFixed(1)}%`, speed: Math.round(p.imagesPerSecond) };
+        const values = { epoch: `${p.epoch + 1}/${options.epochs}`, loss: formatNumber(p.loss), acc: formatPercent(p.accuracy), speed: Math.round(p.imagesPerSecond) };
         if (p.batch === 1) bar.start(p.batches, 1, values);
         else bar.update(p.batch, values);
       },

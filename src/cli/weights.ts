@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { readSlice, type WeightSlice } from '../analyze/slice.js';
 import { writeFileAtomic } from '../io/write.js';
-import { formatAxes, formatShape, frameworkName } from './format.js';
+import { formatAxes, formatShape, frameworkName } from '../model/format.js';
 import { addModelOptions, withModel, type ModelOptions } from './model-options.js';
 import { action, parseIndex } from './run.js';
 import type { Framework } from '../model/model.js';

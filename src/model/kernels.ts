@@ -1,6 +1,7 @@
 import { SelectionError } from './errors.js';
 import { findWeight } from './lookup.js';
 import type { Layer, Model, Weight } from './model.js';
+import { formatAxes, formatShape } from './format.js';
 
 /** A kernel names its filters: conv / depthwise / pointwise kernels and Dense matrices. */
 function isKernel(w: Weight): boolean {
@@ -42,5 +43,5 @@ export function kernelsOf(model: Model, layer: Layer, role?: string): Weight[] {
 
 /** `conv2d kernel (5, 5, 1, 30) [kh, kw, in, out]` */
 export function weightTitle(weight: Weight): string {
-  return `${weight.layer} ${weight.role} (${weight.shape.join(', ')}) [${weight.axes.join(', ')}]`;
+  return `${weight.layer} ${weight.role} ${formatShape(weight.shape)} ${formatAxes(weight.axes)}`;
 }

@@ -1,5 +1,6 @@
 import { FONT_HEIGHT, textWidth } from './font.js';
 import { BLACK, FRAME, WHITE, type RGB, type Scene, type SceneItem } from './scene.js';
+import { formatNumber } from '../model/format.js';
 
 /**
  * The largest values of a vector (a Dense or softmax output) as horizontal bars, largest first,
@@ -25,10 +26,6 @@ const ROW = FONT_HEIGHT + 5;
 const POSITIVE: RGB = [49, 104, 142];
 const NEGATIVE: RGB = [178, 24, 43];
 
-function fmt(x: number): string {
-  return Number.isFinite(x) ? Number(x.toPrecision(4)).toString() : String(x);
-}
-
 /** The k largest values with their indices, largest first (ties: lower index first). */
 export function topValues(values: ArrayLike<number>, k: number): TopValue[] {
   return Array.from(values, (value, index) => ({ index, value }))
@@ -53,7 +50,7 @@ export function barFigure(values: ArrayLike<number>, options: BarOptions): Scene
     items.push({ kind: 'text', x: MARGIN + nameW, y: y + 1, text: names[i]!, anchor: 'end', color: BLACK });
     items.push({ kind: 'rect', x, y, width: length, height: FONT_HEIGHT, fill: t.value < 0 ? NEGATIVE : POSITIVE });
     const labelX = t.value < 0 ? zeroX + 4 : x + length + 4;
-    items.push({ kind: 'text', x: labelX, y: y + 1, text: fmt(t.value), anchor: 'start', color: BLACK });
+    items.push({ kind: 'text', x: labelX, y: y + 1, text: formatNumber(t.value), anchor: 'start', color: BLACK });
   });
   const height = first + top.length * ROW + MARGIN;
   items.push({ kind: 'rect', x: zeroX, y: first - 2, width: 1, height: top.length * ROW, fill: FRAME });

@@ -1,6 +1,7 @@
 import type { ModelDiff } from '../analyze/diff.js';
 import { escapeHtml, htmlPage } from './html.js';
 import { toBase64 } from './scene-svg.js';
+import { formatCosine, formatNumber, formatPercent, formatShape } from '../model/format.js';
 
 export interface DiffPageGrid {
   layer: string;
@@ -16,12 +17,6 @@ export function pngDataUri(png: Uint8Array): string {
   return `data:image/png;base64,${toBase64(png)}`;
 }
 
-function fmt(x: number | null): string {
-  if (x === null) return '-';
-  if (x === 0) return '0';
-  return Math.abs(x) < 1e-3 || Math.abs(x) >= 1e4 ? x.toExponential(2) : Number(x.toPrecision(4)).toString();
-}
-
 /** A self-contained page: verdict, diagnosis, the per-weight table and before / after / delta grids. */
 export function diffPage(diff: ModelDiff, grids: readonly DiffPageGrid[]): string {
   const rows = diff.layers
@@ -29,8 +24,8 @@ export function diffPage(diff: ModelDiff, grids: readonly DiffPageGrid[]): strin
       l.weights.map(
         (w) =>
           `<tr class="${w.verdict}"><td>${escapeHtml(l.afterName === l.name ? l.name : `${l.name} -> ${l.afterName}`)}</td><td>${escapeHtml(w.weight)}</td>` +
-          `<td>(${w.shape.join(', ')})</td><td>${w.verdict}</td><td>${fmt(w.relativeChange)}</td><td>${fmt(w.maxAbsChange)}</td>` +
-          `<td>${(100 * w.unchangedFraction).toFixed(2)}%</td><td>${w.cosine === null ? '-' : w.cosine.toFixed(6)}</td></tr>`,
+          `<td>${formatShape(w.shape)}</td><td>${w.verdict}</td><td>${formatNumber(w.relativeChange)}</td><td>${formatNumber(w.maxAbsChange)}</td>` +
+          `<td>${formatPercent(w.unchangedFraction)}</td><td>${formatCosine(w.cosine)}</td></tr>`,
       ),
     )
     .join('\n');

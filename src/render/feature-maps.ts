@@ -1,6 +1,7 @@
 import { getColormap, type Colormap } from './colormap.js';
 import { CAP_HEIGHT, FONT_HEIGHT, textWidth } from './font.js';
 import { BLACK, FRAME, WHITE, type ImageItem, type RGB, type Scene, type SceneItem, type TextItem } from './scene.js';
+import { formatNumber } from '../model/format.js';
 
 /**
  * A layer's output for one input as a grid of tiles, one per channel, each coloured through a
@@ -52,10 +53,6 @@ const MIN_TILE = 48;
 const FLAT_RELATIVE = 1e-6;
 /** 1-D maps are drawn as strips this many pixels tall. */
 const STRIP = 12;
-
-function fmt(x: number): string {
-  return Number.isFinite(x) ? Number(x.toPrecision(3)).toString() : String(x);
-}
 
 function channelRange(maps: FeatureMaps, c: number): [number, number] {
   let lo = Infinity;
@@ -145,13 +142,13 @@ export function featureMapFigure(maps: FeatureMaps, options: FeatureMapOptions):
   let y = top + rows * (tileH + GAP + (oneD ? 0 : LABEL)) + 6;
   items.push({ ...colorbar(colormap), x: MARGIN, y });
   y += BAR_HEIGHT + 3;
-  const [lowEnd, highEnd] = normalize === 'shared' ? [fmt(min), fmt(max)] : ['min', 'max'];
+  const [lowEnd, highEnd] = normalize === 'shared' ? [formatNumber(min), formatNumber(max)] : ['min', 'max'];
   items.push(text(MARGIN, y, lowEnd), text(MARGIN + BAR_WIDTH, y, highEnd, 'end'));
   y += CAP_HEIGHT + 6;
   const lines = [
     normalize === 'shared'
-      ? `shared scale: every tile from ${fmt(min)} to ${fmt(max)} (the layer's range)`
-      : `per-channel scale: each tile from its own min to its own max; layer range ${fmt(min)} to ${fmt(max)}`,
+      ? `shared scale: every tile from ${formatNumber(min)} to ${formatNumber(max)} (the layer's range)`
+      : `per-channel scale: each tile from its own min to its own max; layer range ${formatNumber(min)} to ${formatNumber(max)}`,
   ];
   if (flat.length > 0) lines.push(`${flat.length} of ${maps.channels} channels are flat (spread below 1e-6 of the layer's largest |value|): ${listed(flat)}`);
   for (const line of lines) {

@@ -9,6 +9,7 @@ import { sceneToPng } from './scene-png.js';
 import { sceneToSvg } from './scene-svg.js';
 import { BLACK, WHITE, type ImageItem, type Scene, type SceneItem, type TextItem } from './scene.js';
 import { filterSet, type FilterSet } from '../model/filters.js';
+import { formatNumber, formatScale } from '../model/format.js';
 
 export interface FilterFigureOptions {
   /** `shared` (default): one symmetric scale for the whole layer; `per-filter`: each tile on its own. */
@@ -69,11 +70,6 @@ const BAR_HEIGHT = 10;
 /** Top of the tile grid in the figure: below the title line. */
 const GRID_TOP = MARGIN + FONT_HEIGHT + 6;
 
-/** A number for labels: 3 significant digits. */
-function fmt(x: number): string {
-  return Number.isFinite(x) ? Number(x.toPrecision(3)).toString() : String(x);
-}
-
 function listed(indices: readonly number[], max = 24): string {
   const shown = indices.slice(0, max).join(', ');
   return indices.length > max ? `${shown}, ... (${indices.length} in all)` : shown;
@@ -109,7 +105,7 @@ function scaleCaption(display: Display, info: Pick<FilterFigureInfo, 'normalize'
     return { ends: 'max|w|', caption: `${rgb}per-filter scale: each tile on +-(its own max |w|), zero in the middle` };
   }
   const what = label ?? (display.mode === 'mean' ? 'max |channel mean|' : 'max |w| of the layer');
-  return { ends: fmt(info.scale!), caption: `${rgb}shared scale: +-${fmt(info.scale!)} (${what}), zero in the middle` };
+  return { ends: formatNumber(info.scale!), caption: `${rgb}shared scale: ${formatScale(info.scale!)} (${what}), zero in the middle` };
 }
 
 function textItem(x: number, y: number, text: string, anchor: TextItem['anchor'] = 'start'): TextItem {

@@ -4,6 +4,7 @@ import { CAP_HEIGHT, FONT_HEIGHT, textWidth } from './font.js';
 import { sceneToPng } from './scene-png.js';
 import { sceneToSvg } from './scene-svg.js';
 import { BLACK, FRAME, WHITE, type RGB, type Scene, type SceneItem, type TextItem } from './scene.js';
+import { formatNumber } from '../model/format.js';
 
 export const DEFAULT_BINS = 50;
 
@@ -55,10 +56,6 @@ const PLOT_LEFT = 56;
 const PLOT_WIDTH = 500;
 const PLOT_HEIGHT = 140;
 
-function fmt(x: number): string {
-  return Number.isFinite(x) ? Number(x.toPrecision(4)).toString() : String(x);
-}
-
 function text(x: number, y: number, s: string, anchor: TextItem['anchor'] = 'start', color: RGB = BLACK): TextItem {
   return { kind: 'text', x, y, text: s, anchor, color };
 }
@@ -67,7 +64,7 @@ function text(x: number, y: number, s: string, anchor: TextItem['anchor'] = 'sta
 export function statsLine(h: Histogram): string {
   const s = h.stats;
   const bad = s.nan + s.inf > 0 ? `, NaN ${s.nan}, Inf ${s.inf}` : '';
-  return `count ${s.count}, range [${fmt(s.min)}, ${fmt(s.max)}], mean ${fmt(s.mean)}, std ${fmt(s.std)}, zeros ${s.zeros}${bad}`;
+  return `count ${s.count}, range [${formatNumber(s.min)}, ${formatNumber(s.max)}], mean ${formatNumber(s.mean)}, std ${formatNumber(s.std)}, zeros ${s.zeros}${bad}`;
 }
 
 function panelItems(panel: HistogramPanel, top: number): { items: SceneItem[]; height: number; width: number } {
@@ -97,11 +94,11 @@ function panelItems(panel: HistogramPanel, top: number): { items: SceneItem[]; h
   if (lo < 0 && hi > 0) items.push({ kind: 'rect', x: xOf(0), y: plotTop, width: 1, height: PLOT_HEIGHT, fill: FRAME });
   if (Number.isFinite(h.stats.mean)) {
     items.push({ kind: 'rect', x: xOf(h.stats.mean), y: plotTop, width: 1, height: PLOT_HEIGHT, fill: MEAN });
-    items.push(text(xOf(h.stats.mean), plotTop - CAP_HEIGHT - 3, `mean ${fmt(h.stats.mean)}`, 'middle', MEAN));
+    items.push(text(xOf(h.stats.mean), plotTop - CAP_HEIGHT - 3, `mean ${formatNumber(h.stats.mean)}`, 'middle', MEAN));
   }
-  items.push(text(PLOT_LEFT - 4, plotTop, fmt(maxCount), 'end'), text(PLOT_LEFT - 4, plotTop + PLOT_HEIGHT - CAP_HEIGHT, '0', 'end'));
+  items.push(text(PLOT_LEFT - 4, plotTop, formatNumber(maxCount), 'end'), text(PLOT_LEFT - 4, plotTop + PLOT_HEIGHT - CAP_HEIGHT, '0', 'end'));
   y = plotTop + PLOT_HEIGHT + 4;
-  items.push(text(PLOT_LEFT, y, fmt(lo), 'start'), text(PLOT_LEFT + PLOT_WIDTH, y, fmt(hi), 'end'));
+  items.push(text(PLOT_LEFT, y, formatNumber(lo), 'start'), text(PLOT_LEFT + PLOT_WIDTH, y, formatNumber(hi), 'end'));
   if (lo < 0 && hi > 0) items.push(text(xOf(0), y, '0', 'middle'));
   y += FONT_HEIGHT + 10;
   return { items, height: y - top, width: Math.max(PLOT_LEFT + PLOT_WIDTH, textWidth(line), textWidth(panel.title)) + 2 * MARGIN };

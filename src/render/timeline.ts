@@ -11,6 +11,7 @@ import { sceneToPng } from './scene-png.js';
 import { toBase64 } from './scene-svg.js';
 import { BLACK, WHITE, type SceneItem, type TextItem } from './scene.js';
 import { filterSet, filterValues } from '../model/filters.js';
+import { formatNumber, formatScale } from '../model/format.js';
 
 /** One line of a chart: [step, value] pairs; values <= 0 or not finite are left out (log scale). */
 export interface ChartSeries {
@@ -209,7 +210,7 @@ export function filterStrip(history: KernelHistory, options: { colormap?: string
       ? `rows: filters (out); columns: snapshots 0-${T - 1} at steps ${history.steps.join(', ')}`
       : `one snapshot, at step ${history.steps[0]}`;
   const lines = [
-    `one shared symmetric scale over all snapshots: +-${Number(scale.toPrecision(3))}, zero in the middle`,
+    `one shared symmetric scale over all snapshots: ${formatScale(scale)}, zero in the middle`,
     ...(first.channelCount > 1 ? [`each tile is the mean over the filter's ${first.channelCount} input channels`] : []),
   ];
   const items: SceneItem[] = [
@@ -225,7 +226,7 @@ export function filterStrip(history: KernelHistory, options: { colormap?: string
   const bar = colorbar(colormap, false);
   items.push({ ...bar, x: MARGIN, y });
   y += bar.height + 3;
-  const ends = String(Number(scale.toPrecision(3)));
+  const ends = formatNumber(scale);
   items.push(
     { kind: 'text', x: MARGIN, y, text: `-${ends}`, anchor: 'start', color: BLACK },
     { kind: 'text', x: MARGIN + bar.width / 2, y, text: '0', anchor: 'middle', color: BLACK },

@@ -2,6 +2,7 @@ import type { Model } from '../model/model.js';
 import { NamedTensor } from '../model/named-tensor.js';
 import { filterFigure, type FilterFigure } from '../render/filters.js';
 import type { ModelDiff } from '../analyze/diff.js';
+import { formatAxes, formatShape } from '../model/format.js';
 
 export interface DiffGrid {
   layer: string;
@@ -55,7 +56,7 @@ export async function diffGrids(diff: ModelDiff, before: Model, after: Model, op
     }
     const delta = new NamedTensor(tb.axes, tb.shape, d);
     const common = { colormap: options.colormap, labels: true, layer: layer.name };
-    const shape = `(${tb.shape.join(', ')}) [${tb.axes.join(', ')}]`;
+    const shape = `${formatShape(tb.shape)} ${formatAxes(tb.axes)}`;
     const magnification = deltaScale > 0 ? `, ${magnified(scale, deltaScale)}` : '';
     out.push({
       layer: layer.name,

@@ -1,5 +1,6 @@
 import { diffModels, type ModelDiff } from '../analyze/diff.js';
 import { SelectionError, UsageError } from '../model/errors.js';
+import { weightTitle } from '../model/kernels.js';
 import { findLayer } from '../model/lookup.js';
 import type { Model } from '../model/model.js';
 import type { ChannelMode, Normalization } from '../render/display.js';
@@ -98,7 +99,7 @@ async function gridPng(model: Model, query: URLSearchParams): Promise<ApiRespons
     channels: channelsParam(query.get('channels')),
     cellPx: cell ? intParam(query, 'cell') : undefined,
     layer: layer.name,
-    title: `${layer.name} ${kernel.role} (${kernel.shape.join(', ')}) [${kernel.axes.join(', ')}]`,
+    title: weightTitle(kernel),
   });
   return { kind: 'bytes', type: 'image/png', body: figure.png(), filename: `${layer.name.replace(/[^\w.-]+/g, '_')}_filters.png` };
 }

@@ -5,6 +5,7 @@ import type { FormatId, Framework, Layer, Model, Weight } from '../model/model.j
 import { toBase64 } from '../render/scene-svg.js';
 import { NamedTensor } from '../model/named-tensor.js';
 import { decodeNpy } from '../model/npy.js';
+import { formatBytes } from '../model/format.js';
 
 /**
  * A model written into a report: every weight as base64 .npy with its axis names, so the report's
@@ -43,10 +44,6 @@ export interface EmbeddedModel {
 /** Default largest weight a report embeds: a VGG16 conv kernel (9.4 MB) fits, its 400 MB Dense kernel does not. */
 export const DEFAULT_MAX_WEIGHT_BYTES = 16 * 1024 * 1024;
 
-function size(n: number): string {
-  return n >= 1024 * 1024 ? `${(n / (1024 * 1024)).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} KB`;
-}
-
 export async function embedModel(
   model: Model,
   outputShapes: ReadonlyMap<string, (number | null)[]> = new Map(),
@@ -60,7 +57,7 @@ export async function embedModel(
       const bytes = w.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[w.dtype];
       const entry: EmbeddedWeight = { name: w.name, role: w.role, axes: [...w.axes], shape: [...w.shape], dtype: w.dtype };
       if (bytes <= maxWeightBytes) entry.npy = toBase64((await w.read()).toNpy());
-      else left.push(`${layer.name}/${w.role} (${size(bytes)})`);
+      else left.push(`${layer.name}/${w.role} (${formatBytes(bytes)})`);
       weights.push(entry);
     }
     layers.push({
@@ -76,7 +73,7 @@ export async function embedModel(
   }
   const notes = [...(model.notes ?? [])];
   if (left.length > 0) {
-    notes.push(`Left out of this report (each over ${size(maxWeightBytes)}; see convscope report --max-weight-mb): ${left.join(', ')}.`);
+    notes.push(`Left out of this report (each over ${formatBytes(maxWeightBytes)}; see convscope report --max-weight-mb): ${left.join(', ')}.`);
   }
   return {
     source: model.source,

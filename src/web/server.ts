@@ -5,6 +5,7 @@ import type { Model } from '../model/model.js';
 import { handleApi, type ActivationsFn, type ApiContext, type ApiResponse } from './api.js';
 import { AssetStore } from './assets.js';
 import { errorSentence, JobTable } from './jobs.js';
+import { formatBytes } from '../model/format.js';
 
 export interface ServeOptions {
   /** The models named on the command line (0, 1 or 2); requests name them by index only. */
@@ -45,10 +46,6 @@ class HttpError extends ConvscopeError {
   }
 }
 
-function megabytes(n: number): string {
-  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
-}
-
 /**
  * Reads a request body up to `limit` bytes. Past the limit the rest is read and dropped (so the
  * client gets the answer instead of a reset connection) and a 413 error names both sizes.
@@ -65,11 +62,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     });
     req.on('error', reject);
     req.on('close', () => {
-      if (size > limit) reject(new HttpError(413, `The upload is ${megabytes(size)}${req.complete ? '' : ' or more'}, but the limit is ${megabytes(limit)}: choose a smaller image.`));
+      if (size > limit) reject(new HttpError(413, `The upload is ${formatBytes(size)}${req.complete ? '' : ' or more'}, but the limit is ${formatBytes(limit)}: choose a smaller image.`));
     });
     req.on('end', () => {
       if (size > limit) {
-        reject(new HttpError(413, `The upload is ${megabytes(size)}, but the limit is ${megabytes(limit)}: choose a smaller image.`));
+        reject(new HttpError(413, `The upload is ${formatBytes(size)}, but the limit is ${formatBytes(limit)}: choose a smaller image.`));
       } else {
         resolve(Buffer.concat(chunks));
       }

@@ -66,7 +66,7 @@ describe('convscope train', () => {
   it('--watch n-batches writes a summary line per record and names the health ratios', () => {
     const summary = readFileSync(join(dir, 'out', 'watch', 'summary.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(summary.map((r) => r.step), [0, 20, 40, 60, 80]);
-    assert.match(result.stdout, /update\/weight ratio \(healthy ~1e-3\): lowest \S+ \d\.\de[-+]\d+, highest \S+ \d\.\de[-+]\d+; snapshots and summary\.jsonl in /);
+    assert.match(result.stdout, /update\/weight ratio \(healthy ~1e-3\): lowest \S+ [\d.]+(e[-+]\d+)?, highest \S+ [\d.]+(e[-+]\d+)?; snapshots and summary\.jsonl in /);
   });
 
   it("loadTrainable resumes from the checkpoint through convscope's TF.js reader with the same accuracy", async () => {

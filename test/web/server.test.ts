@@ -213,7 +213,7 @@ describe('web server: assets, API, security', () => {
   it('rejects an oversized upload with a clear JSON error and keeps serving', async () => {
     const reply = await send(server.port, 'POST', '/api/models/0/activations', { body: Buffer.alloc(200 * 1024, 7) });
     assert.equal(reply.status, 413);
-    assert.match(errorOf(reply), /The upload is 0\.2 MB, but the limit is 0\.1 MB/);
+    assert.match(errorOf(reply), /The upload is 200\.0 KiB, but the limit is 64\.0 KiB/);
     assert.equal((await send(server.port, 'GET', '/api/models/0/layers')).status, 200);
   });
 

@@ -29,22 +29,6 @@ export function clear(el: Element, ...children: Child[]): void {
   append(el, ...children);
 }
 
-/** 3 significant digits, like the renderer's labels; '-' for null. */
-export function fmt(x: number | null | undefined, digits = 3): string {
-  if (x === null || x === undefined) return '–';
-  if (!Number.isFinite(x)) return String(x);
-  if (x !== 0 && (Math.abs(x) < 1e-3 || Math.abs(x) >= 1e5)) return x.toExponential(digits - 1);
-  return Number(x.toPrecision(digits)).toString();
-}
-
-export function formatCount(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
-export function formatShape(shape: readonly (number | null)[]): string {
-  return `(${shape.map((d) => (d === null ? 'None' : d)).join(', ')}${shape.length === 1 ? ',' : ''})`;
-}
-
 /** Shows a message in the status line (errors in red) and returns it for tests. */
 export function setStatus(text: string, kind: 'info' | 'error' | 'busy' = 'info'): void {
   const el = document.getElementById('status');

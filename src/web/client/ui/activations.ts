@@ -1,6 +1,7 @@
 import type { ActivationsView } from '../../activations-view.js';
 import type { Backend } from '../backend.js';
-import { clear, fmt, h, setStatus } from '../dom.js';
+import { formatNumber, formatShape } from '../../../model/format.js';
+import { clear, h, setStatus } from '../dom.js';
 
 /** The server's presets (src/compute/preprocess.ts); auto is unit. */
 const PREPROCESSING: [string, string][] = [
@@ -21,14 +22,14 @@ function result(view: ActivationsView, onLayer: (layer: string) => void): HTMLEl
     h(
       'div',
       { class: 'activation-maps' },
-      h('h4', {}, 'feature maps of ', layerSelect, ` — shape (${view.shape.join(', ')})`),
+      h('h4', {}, 'feature maps of ', layerSelect, ` — shape ${formatShape(view.shape)}`),
       h('img', { src: view.maps, alt: `feature maps of ${view.layer}`, 'data-testid': 'feature-maps', class: 'pixelated' }),
     ),
     h(
       'div',
       { class: 'top-outputs' },
       h('h4', {}, 'top outputs'),
-      h('table', { 'data-testid': 'top-outputs' }, h('tr', {}, h('th', {}, 'output'), h('th', {}, 'value')), ...view.top.map((t) => h('tr', {}, h('td', {}, t.index), h('td', {}, fmt(t.score, 4))))),
+      h('table', { 'data-testid': 'top-outputs' }, h('tr', {}, h('th', {}, 'output'), h('th', {}, 'value')), ...view.top.map((t) => h('tr', {}, h('td', {}, t.index), h('td', {}, formatNumber(t.score))))),
     ),
   );
 }

@@ -2,17 +2,14 @@ import type { LayerDiff, ModelDiff } from '../../../analyze/diff.js';
 import { NamedTensor } from '../../../model/named-tensor.js';
 import type { LayerRow } from '../../../views/model-view.js';
 import type { Backend } from '../backend.js';
-import { clear, fmt, h, setStatus } from '../dom.js';
+import { formatCosine, formatNumber, formatPercent, formatScale } from '../../../model/format.js';
+import { clear, h, setStatus } from '../dom.js';
 import { defaultControls } from './controls.js';
 import { drawGrid } from './draw.js';
 
 function absMax(t: NamedTensor): number {
   const s = t.stats();
   return Number.isFinite(s.absMax) ? s.absMax : 0;
-}
-
-function percent(x: number): string {
-  return `${(100 * x).toFixed(x === 0 || x === 1 ? 0 : 1)}%`;
 }
 
 /** Before, after and their difference drawn on ONE symmetric scale, so colours compare across the three. */
@@ -47,7 +44,7 @@ async function compareLayer(root: HTMLElement, backend: Backend, layer: LayerDif
         'data-filter': filter,
         title: `filter ${filter}`,
         onmouseenter: () => {
-          hover.textContent = `filter ${filter}${f ? `: ${f.verdict}, relative change ${fmt(f.relativeChange)}` : ''}`;
+          hover.textContent = `filter ${filter}${f ? `: ${f.verdict}, relative change ${formatNumber(f.relativeChange)}` : ''}`;
         },
       });
       tile.append(h('span', { class: 'tile-label' }, String(filter)), canvas);
@@ -58,7 +55,7 @@ async function compareLayer(root: HTMLElement, backend: Backend, layer: LayerDif
   clear(
     root,
     h('h3', {}, `${layer.name}${layer.afterName !== layer.name ? ` → ${layer.afterName}` : ''}: ${layer.verdict}`),
-    h('p', { class: 'facts' }, `one shared symmetric scale ±${fmt(scale)} for before, after and after − before; outlined tiles are the most changed filters${moved.length > 8 ? ` (8 of ${moved.length} that changed)` : ''}`),
+    h('p', { class: 'facts' }, `one shared symmetric scale ${formatScale(scale)} for before, after and after − before; outlined tiles are the most changed filters${moved.length > 8 ? ` (8 of ${moved.length} that changed)` : ''}`),
     row('before', before, 'diff-before'),
     row('after', after, 'diff-after'),
     row('after − before', delta, 'diff-delta'),
@@ -68,7 +65,7 @@ async function compareLayer(root: HTMLElement, backend: Backend, layer: LayerDif
           'table',
           { class: 'ranked-filters', 'data-testid': 'ranked-filters' },
           h('tr', {}, h('th', {}, 'filter'), h('th', {}, 'verdict'), h('th', {}, 'relative change'), h('th', {}, 'max |change|'), h('th', {}, 'cosine')),
-          ...ranked.map((f) => h('tr', {}, h('td', {}, f.filter), h('td', {}, f.verdict), h('td', {}, fmt(f.relativeChange)), h('td', {}, fmt(f.maxAbsChange)), h('td', {}, fmt(f.cosine, 6)))),
+          ...ranked.map((f) => h('tr', {}, h('td', {}, f.filter), h('td', {}, f.verdict), h('td', {}, formatNumber(f.relativeChange)), h('td', {}, formatNumber(f.maxAbsChange)), h('td', {}, formatCosine(f.cosine)))),
         )
       : null,
   );
@@ -116,10 +113,10 @@ export async function diffTab(root: HTMLElement, backend: Backend): Promise<void
         h('td', {}, l.afterName === l.name ? l.name : `${l.name} → ${l.afterName}`),
         h('td', {}, l.className),
         h('td', {}, l.verdict),
-        h('td', {}, fmt(l.relativeChange)),
-        h('td', {}, fmt(l.maxAbsChange)),
-        h('td', {}, percent(l.unchangedFraction)),
-        h('td', {}, fmt(l.cosine, 6)),
+        h('td', {}, formatNumber(l.relativeChange)),
+        h('td', {}, formatNumber(l.maxAbsChange)),
+        h('td', {}, formatPercent(l.unchangedFraction)),
+        h('td', {}, formatCosine(l.cosine)),
       ),
     );
   }

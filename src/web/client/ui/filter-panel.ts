@@ -1,6 +1,7 @@
 import type { FilterDetail, Matrix } from '../../../views/model-view.js';
 import type { Backend } from '../backend.js';
-import { clear, download, fmt, h, setStatus } from '../dom.js';
+import { formatAxes, formatNumber, formatShape } from '../../../model/format.js';
+import { clear, download, h, setStatus } from '../dom.js';
 import { textColourOn, valueColour } from './draw.js';
 
 const STAT_ROWS: [keyof FilterDetail['stats'], string][] = [
@@ -42,7 +43,7 @@ function matrixTable(d: FilterDetail, colormap: string, readout: HTMLElement): H
           readout.textContent = `[${r}, ${c}] = ${exact}`;
         },
       });
-      td.textContent = v === null ? '×' : fmt(v, 2);
+      td.textContent = v === null ? '×' : formatNumber(v, 2);
       tr.append(td);
     }
     table.append(tr);
@@ -79,7 +80,7 @@ export async function showFilter(
     channels.append(fig);
   });
   const stats = h('table', { class: 'stats' });
-  for (const [key, label] of STAT_ROWS) stats.append(h('tr', {}, h('th', {}, label), h('td', {}, fmt(d.stats[key], 4))));
+  for (const [key, label] of STAT_ROWS) stats.append(h('tr', {}, h('th', {}, label), h('td', {}, formatNumber(d.stats[key]))));
   const npy = h('button', {
     type: 'button',
     'data-testid': 'download-npy',
@@ -95,7 +96,7 @@ export async function showFilter(
   clear(
     root,
     h('h3', {}, d.what),
-    h('p', {}, 'In your framework: ', h('code', { 'data-testid': 'expression' }, d.expression), ` — shape (${d.shape.join(', ')}) [${d.axes.join(', ')}]`),
+    h('p', {}, 'In your framework: ', h('code', { 'data-testid': 'expression' }, d.expression), ` — shape ${formatShape(d.shape)} ${formatAxes(d.axes)}`),
     d.channelCount > 1 ? h('p', { class: 'hint' }, `${d.channelCount} input channels; click one to see its values:`) : null,
     channels,
     h('div', { class: 'detail-row' }, h('div', {}, matrixTable(d, colormap, readout), readout), stats),

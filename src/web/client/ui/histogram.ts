@@ -1,5 +1,6 @@
 import type { WeightHistogram } from '../../../views/model-view.js';
-import { fmt, h } from '../dom.js';
+import { formatNumber, formatShape } from '../../../model/format.js';
+import { h } from '../dom.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -23,7 +24,7 @@ export function histogramView(histograms: readonly WeightHistogram[]): HTMLEleme
       const lo = hist.min + ((hist.max - hist.min) * i) / hist.counts.length;
       const bar = svg('rect', { x: i * bw, y: height - bh, width: Math.max(1, bw - 1), height: bh, class: 'bar' });
       const title = svg('title', {});
-      title.textContent = `${c} values from ${fmt(lo, 4)}`;
+      title.textContent = `${c} values from ${formatNumber(lo)}`;
       bar.append(title);
       chart.append(bar);
     });
@@ -32,12 +33,12 @@ export function histogramView(histograms: readonly WeightHistogram[]): HTMLEleme
       chart.append(svg('line', { x1: x, x2: x, y1: 0, y2: height, class: 'zero' }));
     }
     const lo = svg('text', { x: 0, y: height + 12, class: 'axis' });
-    lo.textContent = fmt(hist.min);
+    lo.textContent = formatNumber(hist.min);
     const hi = svg('text', { x: width, y: height + 12, 'text-anchor': 'end', class: 'axis' });
-    hi.textContent = fmt(hist.max);
+    hi.textContent = formatNumber(hist.max);
     chart.append(lo, hi);
     root.append(
-      h('figure', {}, chart, h('figcaption', {}, `${hist.weight} (${hist.shape.join(', ')}): mean ${fmt(hist.stats.mean)}, std ${fmt(hist.stats.std)}`)),
+      h('figure', {}, chart, h('figcaption', {}, `${hist.weight} ${formatShape(hist.shape)}: mean ${formatNumber(hist.stats.mean)}, std ${formatNumber(hist.stats.std)}`)),
     );
   }
   return root;

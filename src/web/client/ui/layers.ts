@@ -1,7 +1,8 @@
 import type { NamedTensor } from '../../../model/named-tensor.js';
 import type { LayerRow } from '../../../views/model-view.js';
 import type { Backend } from '../backend.js';
-import { clear, fmt, formatCount, formatShape, h, setStatus } from '../dom.js';
+import { formatAxes, formatCount, formatScale, formatShape } from '../../../model/format.js';
+import { clear, h, setStatus } from '../dom.js';
 import { controlBar, controlsQuery, defaultControls } from './controls.js';
 import { drawGrid, type GridControls } from './draw.js';
 import { showFilter } from './filter-panel.js';
@@ -84,7 +85,7 @@ function paintTiles(
       gridEl.append(tile);
     }
   }
-  const scale = drawn.scale === undefined ? 'each tile on its own scale' : `shared symmetric scale ±${fmt(drawn.scale)}`;
+  const scale = drawn.scale === undefined ? 'each tile on its own scale' : `shared symmetric scale ${formatScale(drawn.scale)}`;
   // The renderer's notes name the CLI's options; here the same choices are the channels menu.
   const notes = drawn.notes.map((n) => n.replace(/--channels <c>/g, 'the channels menu').replace(/--channels (\w+)/g, 'channels: $1'));
   return [scale, ...notes, ...drawn.warnings.map((w) => `warning: ${w}`)];
@@ -92,7 +93,7 @@ function paintTiles(
 
 async function showLayer(panel: HTMLElement, backend: Backend, model: number, row: LayerRow, controls: GridControls): Promise<void> {
   const title = h('h2', {}, row.name);
-  const facts = h('p', { class: 'facts' }, `${row.className}`, row.kernel ? ` — ${row.kernel.role} (${row.kernel.shape.join(', ')}) [${row.kernel.axes.join(', ')}]` : '', row.params ? ` — ${formatCount(row.params)} parameters` : '');
+  const facts = h('p', { class: 'facts' }, `${row.className}`, row.kernel ? ` — ${row.kernel.role} ${formatShape(row.kernel.shape)} ${formatAxes(row.kernel.axes)}` : '', row.params ? ` — ${formatCount(row.params)} parameters` : '');
   if (!row.hasWeights) {
     clear(panel, title, facts, h('p', { class: 'hint' }, 'This layer has no weights.'));
     return;
