@@ -35,7 +35,7 @@ describe('report embedding', () => {
     const embedded = await embedModel(model, new Map(), 1000);
     assert.equal(embedded.layers[0]!.weights[0]!.npy !== undefined, true);
     assert.equal(embedded.layers[1]!.weights[0]!.npy, undefined);
-    assert.match(embedded.notes.at(-1)!, /^Left out of this report \(each over 1\.0 KiB; see convscope report --max-weight-mb\): classifier\/kernel \(11\.7 KiB\)\.$/);
+    assert.match(embedded.notes.at(-1)!, /^Left out of this report \(each over 1000 B; see convscope report --max-weight-mb\): classifier\/kernel \(11\.7 KiB\)\.$/);
     const restored = restoreModel(embedded);
     assert.deepEqual(layerRows(restored), layerRows(model));
     await assert.rejects(restored.layers[1]!.weights[0]!.read(), (e: unknown) => {
