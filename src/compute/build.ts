@@ -6,7 +6,8 @@ import type { Layer, Model, Weight } from '../model/model.js';
 import type { NamedTensor } from '../model/named-tensor.js';
 import { initBackend, tf } from './backend.js';
 import { AxisBatchNormalization } from './batch-norm.js';
-import { ChannelsFirstConv1D } from './conv1d.js';
+import { KerasELU, KerasReLU, KerasSubtract } from './activation-layers.js';
+import { KerasConv1D } from './conv1d.js';
 import { KerasConv2DTranspose } from './conv-transpose.js';
 import { declaredBatchShape, flattenGraph, type GraphNode, type LayerGraph, type LeafLayer } from './graph.js';
 import { toTfjsLayer, toTfjsTopology, type TfjsLayerJson } from './keras-to-tfjs.js';
@@ -32,7 +33,10 @@ export interface RunnableModel {
 /** convscope's own class where tfjs-layers' semantics differ from Keras' for this config. */
 function replacement(json: TfjsLayerJson): string {
   if (json.class_name === 'Conv2DTranspose') return KerasConv2DTranspose.className;
-  if (json.class_name === 'Conv1D' && json.config.data_format === 'channels_first') return ChannelsFirstConv1D.className;
+  if (json.class_name === 'Conv1D') return KerasConv1D.className;
+  if (json.class_name === 'ReLU') return KerasReLU.className;
+  if (json.class_name === 'ELU') return KerasELU.className;
+  if (json.class_name === 'Subtract') return KerasSubtract.className;
   if (json.class_name === 'BatchNormalization' && (json.config.axis ?? -1) !== -1) return AxisBatchNormalization.className;
   return json.class_name;
 }

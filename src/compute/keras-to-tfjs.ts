@@ -1,4 +1,5 @@
 import { UnsupportedError } from '../model/errors.js';
+import { canonicalClass, catalogueEntry, refusal } from '../model/keras-catalogue.js';
 import type { LayerGraph, LeafLayer } from './graph.js';
 
 /**
@@ -45,17 +46,6 @@ function computeDtype(dtype: unknown): unknown {
 const DIM_ORDERING: Record<string, string> = { tf: 'channels_last', th: 'channels_first', default: 'channels_last' };
 const BORDER_MODE: Record<string, string> = { valid: 'valid', same: 'same', full: 'full' };
 
-/** Keras 1 class names that Keras 2 renamed. */
-const KERAS1_CLASSES: Record<string, string> = {
-  Convolution1D: 'Conv1D',
-  Convolution2D: 'Conv2D',
-  Convolution3D: 'Conv3D',
-  AtrousConvolution2D: 'Conv2D',
-  AtrousConvolution1D: 'Conv1D',
-  Deconvolution2D: 'Conv2DTranspose',
-  SeparableConvolution2D: 'SeparableConv2D',
-};
-
 const MERGE_MODES: Record<string, string> = {
   sum: 'Add',
   mul: 'Multiply',
@@ -73,7 +63,7 @@ function move(config: Json, from: string, to: string, map: (v: unknown) => unkno
 
 /** Keras 1 argument names -> Keras 2 (the Keras 2 legacy interfaces did the same renames). */
 function keras1ToKeras2(layer: LeafLayer, className: string, config: Json): string {
-  const renamed = KERAS1_CLASSES[className] ?? className;
+  const renamed = canonicalClass(className);
   if (className === 'Merge') {
     const mode = String(config.mode ?? 'sum');
     const target = MERGE_MODES[mode];
@@ -119,28 +109,20 @@ function keras1ToKeras2(layer: LeafLayer, className: string, config: Json): stri
 
 const TRAINING_ONLY = /(_regularizer|_constraint)$/;
 
-/** Layers that only act while training; at inference they pass their input through. */
-const IDENTITY_AT_INFERENCE = new Set([
-  'SpatialDropout1D',
-  'SpatialDropout2D',
-  'SpatialDropout3D',
-  'GaussianNoise',
-  'GaussianDropout',
-  'AlphaDropout',
-  'ActivityRegularization',
-]);
-
-/** The Keras 2 `{ class_name, config }` tfjs-layers deserializes for this leaf layer. */
+/**
+ * The Keras 2 `{ class_name, config }` tfjs-layers deserializes for this leaf layer, after the
+ * Keras catalogue (model/keras-catalogue.ts) has accepted its class and every option.
+ */
 export function toTfjsLayer(layer: LeafLayer, knownClass: (name: string) => boolean, where: string): TfjsLayerJson {
   const config = stripKeras3(structuredClone(layer.config)) as Json;
-  if (IDENTITY_AT_INFERENCE.has(layer.className)) {
+  const className = keras1ToKeras2(layer, layer.className, config);
+  const refused = refusal(layer.name, className, config, 'tfjs');
+  if (refused) throw new UnsupportedError(`${where}: ${refused}.`);
+  if (catalogueEntry(className)?.status === 'identity') {
     return { class_name: 'Activation', config: { name: layer.name, activation: 'linear', trainable: false } };
   }
-  const className = keras1ToKeras2(layer, layer.className, config);
-  if (className === 'Lambda' || !knownClass(className)) {
-    throw new UnsupportedError(
-      `${where}: layer '${layer.name}' is a ${className === 'Lambda' ? 'Lambda layer (stored Python code)' : `'${layer.className}' layer, a class TensorFlow.js does not provide`}, so convscope cannot run this network; its weights can still be inspected.`,
-    );
+  if (!knownClass(className)) {
+    throw new UnsupportedError(`${where}: layer '${layer.name}' is a '${layer.className}' layer, a class TensorFlow.js does not provide, so convscope cannot run this network; its weights can still be inspected.`);
   }
   for (const key of Object.keys(config)) {
     if (key.endsWith('_initializer')) config[key] = { class_name: 'Zeros', config: {} };
@@ -150,13 +132,10 @@ export function toTfjsLayer(layer: LeafLayer, knownClass: (name: string) => bool
   if (className.startsWith('SeparableConv')) delete config.kernel_initializer;
   if (className === 'LeakyReLU') move(config, 'negative_slope', 'alpha');
   if (config.activation === 'silu') config.activation = 'swish';
+  if (config.activation === 'log_softmax') config.activation = 'logSoftmax';
   delete config.batch_size;
   if ('batch_shape' in config) move(config, 'batch_shape', 'batch_input_shape');
   config.name = layer.name;
-  checkRunnable(layer, className, config, where);
-  if (className === 'ReLU' && (Number(config.negative_slope) || 0) !== 0) {
-    return { class_name: 'LeakyReLU', config: { name: layer.name, alpha: Number(config.negative_slope), trainable: false } };
-  }
   return { class_name: className, config };
 }
 
@@ -169,20 +148,6 @@ function spatialTuples(className: string, config: Json): void {
   for (const key of TUPLE_ARGS) {
     if (typeof config[key] === 'number') config[key] = Array.from({ length: rank }, () => config[key]);
   }
-}
-
-function checkRunnable(layer: LeafLayer, className: string, config: Json, where: string): void {
-  const fail = (what: string): never => {
-    throw new UnsupportedError(`${where}: layer '${layer.name}' (${className}) uses ${what}, which convscope cannot run yet.`);
-  };
-  if (typeof config.groups === 'number' && config.groups !== 1) fail(`groups=${config.groups}`);
-  if (className === 'ReLU' && (Number(config.threshold) || 0) !== 0) fail(`threshold=${String(config.threshold)}`);
-  if (className === 'ReLU' && (Number(config.negative_slope) || 0) !== 0 && config.max_value != null) {
-    fail(`negative_slope=${String(config.negative_slope)} together with max_value=${String(config.max_value)}`);
-  }
-  if (config.padding === 'causal') fail(`padding='causal'`);
-  if (className.startsWith('Global') && config.keepdims === true) fail('keepdims=True');
-  if (className.endsWith('Transpose') && config.output_padding != null) fail(`output_padding=${JSON.stringify(config.output_padding)}`);
 }
 
 /**
