@@ -2,6 +2,7 @@ import protobuf from 'protobufjs/light.js';
 import { torchAxes, type AxisName, type LayerKind } from '../model/axes.js';
 import { decodeLittleEndian, DTYPE_BYTES, type DType, type TensorData } from '../model/dtype.js';
 import { ModelFormatError, UnsupportedError } from '../model/errors.js';
+import { quote } from '../model/quote.js';
 import type { Layer, Model, Weight } from '../model/model.js';
 import type { ByteSource } from '../io/source.js';
 import { NamedTensor } from '../model/named-tensor.js';
@@ -74,13 +75,6 @@ function typedField(dtype: DType): number {
   return TENSOR_DATA_FIELDS.int32;
 }
 
-function checkExternalName(file: string, tensor: string, location: string): string {
-  if (location === '' || location.startsWith('/') || /^[a-zA-Z]:/.test(location) || location.split(/[\\/]/).includes('..')) {
-    throw new ModelFormatError(`${file}: tensor '${tensor}' expects its external data in a file beside the model, but names '${location}'.`);
-  }
-  return location;
-}
-
 /**
  * Checks a tensor's header (dims, type, data size against the bytes that hold it) and returns how to
  * read its values: from `proto` itself where it was decoded whole (a Constant node's tensor), else from
@@ -109,8 +103,8 @@ async function describeTensor(
 
   if (proto.data_location === 1) {
     const entries = new Map(proto.external_data.map((e) => [e.key, e.value]));
-    const location = checkExternalName(file, name, entries.get('location') ?? '');
-    const external = await source.sibling(location);
+    const location = entries.get('location') ?? '';
+    const external = await source.sibling(location, `the external data of tensor ${quote(name)}`);
     const offset = Number(entries.get('offset') ?? 0);
     const length = Number(entries.get('length') ?? needed);
     if (!Number.isSafeInteger(offset) || offset < 0 || length !== needed || offset + length > external.size) {

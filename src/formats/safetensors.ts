@@ -1,5 +1,7 @@
 import { decodeLittleEndian, DTYPE_BYTES, type DType } from '../model/dtype.js';
 import { ModelFormatError, UnsupportedError } from '../model/errors.js';
+import { quote } from '../model/quote.js';
+import { checkReferencedName } from '../io/containment.js';
 import type { Model } from '../model/model.js';
 import { readJson, type ByteSource } from '../io/source.js';
 import type { FormatReader, OpenOptions } from './reader.js';
@@ -129,14 +131,6 @@ async function readShard(source: ByteSource): Promise<Shard> {
   return { source, tensors, metadata };
 }
 
-/** A relative shard name from an index, refused when it would leave the model's folder. */
-function checkShardName(index: string, name: unknown): string {
-  if (typeof name !== 'string' || name === '' || name.startsWith('/') || name.split(/[\\/]/).includes('..')) {
-    throw new ModelFormatError(`${index}: weight_map expects shard file names beside the index, but received ${JSON.stringify(name)}.`);
-  }
-  return name;
-}
-
 async function readIndex(source: ByteSource): Promise<{ shards: Shard[]; metadata: Record<string, string> }> {
   if (source.size > MAX_INDEX_BYTES) throw new ModelFormatError(`${source.name} is ${source.size} bytes, too large for a safetensors index.`);
   const index = (await readJson(source)) as Partial<SafetensorsIndex>;
@@ -146,12 +140,12 @@ async function readIndex(source: ByteSource): Promise<{ shards: Shard[]; metadat
   }
   const names = new Map<string, string[]>();
   for (const [key, file] of Object.entries(weightMap)) {
-    const shard = checkShardName(source.name, file);
+    const shard = checkReferencedName(source.name, `the shard of tensor ${quote(key)}`, file);
     names.set(shard, [...(names.get(shard) ?? []), key]);
   }
   const shards: Shard[] = [];
   for (const [file, keys] of names) {
-    const shard = await readShard(await source.sibling(file));
+    const shard = await readShard(await source.sibling(file, 'a safetensors shard'));
     const present = new Set(shard.tensors.map((t) => t.key));
     const missing = keys.find((k) => !present.has(k));
     if (missing) throw new ModelFormatError(`${source.name} maps tensor '${missing}' to ${file}, which does not hold it.`);

@@ -1,6 +1,6 @@
 import { readJson, type ByteSource } from '../io/source.js';
 import { decodeLittleEndian, DTYPE_BYTES, type DType, type TensorData } from '../model/dtype.js';
-import { ConvscopeError, ModelFormatError, UnsupportedError } from '../model/errors.js';
+import { ConvscopeError, ContainmentError, ModelFormatError, UnsupportedError } from '../model/errors.js';
 import type { Model } from '../model/model.js';
 import { parseKerasArchitecture } from './keras-config.js';
 import { buildKerasLayers, type StoredLayer, type StoredWeight } from './keras-weights.js';
@@ -91,9 +91,9 @@ async function openShards(source: ByteSource, group: TfjsWeightGroupJson, index:
   const shards: ByteSource[] = [];
   for (const path of group.paths) {
     try {
-      shards.push(await source.sibling(path));
+      shards.push(await source.sibling(path, 'a weight shard'));
     } catch (e) {
-      if (!(e instanceof ConvscopeError)) throw e;
+      if (!(e instanceof ConvscopeError) || e instanceof ContainmentError) throw e;
       throw new ModelFormatError(`${source.name} needs weight shard '${path}', which is missing (${e.message.replace(/\.$/, '')}).`);
     }
   }

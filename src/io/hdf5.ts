@@ -1,6 +1,7 @@
 import type * as H5 from 'h5wasm';
 import type { DType, TensorData } from '../model/dtype.js';
-import { ConvscopeError, ModelFormatError, UnsupportedError } from '../model/errors.js';
+import { ContainmentError, ConvscopeError, ModelFormatError, UnsupportedError } from '../model/errors.js';
+import { quote } from '../model/quote.js';
 import type { ByteSource } from './source.js';
 
 /**
@@ -58,10 +59,43 @@ function isNode(): boolean {
   return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 }
 
+/** The files h5wasm may open: the ones convscope opened itself (the model, or its temporary copy). */
+const openableFiles = new Set<string>();
+/** Emscripten's O_CREAT and O_DIRECTORY. */
+const O_CREAT = 0o100;
+const O_DIRECTORY = 0o200000;
+/** Files the HDF5 library tried to open on its own during the current operation, and was refused. */
+let refusedFiles: string[] = [];
+
+/**
+ * The containment rule for HDF5: external links, external raw storage and virtual datasets make the
+ * HDF5 library open other files by name. Every file it opens goes through the Emscripten file system's
+ * `open`, so that is where it is refused: only the file convscope itself opened may be opened, and a
+ * refused attempt becomes a ContainmentError naming the object (see `guard`). Not one byte of another
+ * file is read.
+ */
+function gateFileSystem(h5: H5Module): void {
+  const fs = h5.FS as unknown as { open: (path: unknown, ...rest: unknown[]) => unknown; ErrnoError: new (errno: number) => Error };
+  const open = fs.open;
+  fs.open = function (this: unknown, path: unknown, flags?: unknown, ...rest: unknown[]) {
+    // Opening with O_CREAT is writing, which only convscope's own code asks for (h5wasm's error handler
+    // keeps the HDF5 error stack in a tmpfile(); tests write HDF5 files); a file opened read-only makes
+    // the HDF5 library open its external files read-only, and those are what is refused.
+    const creates = typeof flags === 'number' && (flags & O_CREAT) !== 0;
+    if (!creates && (typeof path !== 'string' || !openableFiles.has(path))) {
+      // A directory (the HDF5 filter-plugin folder) is refused too, but it holds no data to report.
+      if (typeof flags !== 'number' || (flags & O_DIRECTORY) === 0) refusedFiles.push(String(path));
+      throw new fs.ErrnoError(2);
+    }
+    return open.call(this, path, flags, ...rest);
+  };
+}
+
 async function loadModule(): Promise<H5Module> {
   modulePromise ??= (async () => {
     const h5 = (isNode() ? await import('h5wasm/node') : await import('h5wasm')) as H5Module;
     const wasm = await h5.ready;
+    gateFileSystem(h5);
     // Turn HDF5's printed diagnostics into thrown errors that this file turns into sentences.
     (wasm as unknown as { activate_throwing_error_handler(): number }).activate_throwing_error_handler();
     return h5;
@@ -170,23 +204,49 @@ async function memfsCopy(h5: H5Module, source: ByteSource): Promise<{ path: stri
 export async function openHdf5(source: ByteSource): Promise<Hdf5File> {
   const h5 = await loadModule();
   const name = source.name;
-  const { path, cleanup } = isNode() ? await localCopy(source) : await memfsCopy(h5, source);
+  const copy = isNode() ? await localCopy(source) : await memfsCopy(h5, source);
+  const { path } = copy;
+  openableFiles.add(path);
+  const cleanup = () => {
+    openableFiles.delete(path);
+    copy.cleanup();
+  };
+
+  /** Runs one HDF5 call; an attempt to open another file is refused and named, whatever the call returned. */
+  function contained<T>(object: string, doing: string, fn: () => T): T {
+    refusedFiles = [];
+    let result: T;
+    try {
+      result = fn();
+    } catch (e) {
+      throw refusal(object) ?? translate(name, e, doing);
+    }
+    const refused = refusal(object);
+    if (refused) throw refused;
+    return result;
+  }
+
+  function refusal(object: string): ContainmentError | undefined {
+    if (refusedFiles.length === 0) return undefined;
+    const outside = [...new Set(refusedFiles)].slice(0, 1);
+    refusedFiles = [];
+    return new ContainmentError(
+      `${name}: HDF5 object ${quote(object || '/')} refers to the file ${quote(outside[0], 200)} (an external link, external storage or a virtual dataset), which convscope refuses to read; a model may read only its own file.`,
+    );
+  }
+
   let file: H5.File;
   try {
-    file = new h5.File(path, 'r');
+    file = contained('/', 'opening the file', () => new h5.File(path, 'r'));
   } catch (e) {
     cleanup();
-    throw translate(name, e, 'opening the file');
+    throw e;
   }
   let open = true;
 
-  function guard<T>(doing: string, fn: () => T): T {
+  function guard<T>(doing: string, fn: () => T, object = ''): T {
     if (!open) throw new ConvscopeError(`${name} was closed; open it again to read weights.`);
-    try {
-      return fn();
-    } catch (e) {
-      throw translate(name, e, doing);
-    }
+    return contained(object, doing, fn);
   }
 
   const entities = new Map<string, H5.Entity | null>();
@@ -215,7 +275,7 @@ export async function openHdf5(source: ByteSource): Promise<Hdf5File> {
     return guard(`reading attribute '${attr}' of '${path || '/'}'`, () => {
       if (!namesOf(path).includes(attr)) return undefined;
       return (entity(path) as H5.Group | H5.Dataset).get_attribute(attr, false);
-    });
+    }, path);
   }
 
   const self: Hdf5File = {
@@ -226,16 +286,16 @@ export async function openHdf5(source: ByteSource): Promise<Hdf5File> {
         if (e instanceof h5.Group) return 'group';
         if (e instanceof h5.Dataset) return 'dataset';
         return undefined;
-      });
+      }, path);
     },
     keys(path) {
       return guard(`listing '${path || '/'}'`, () => {
         const e = entity(path);
         return e instanceof h5.Group ? e.keys() : [];
-      });
+      }, path);
     },
     attrNames(path) {
-      return guard(`listing the attributes of '${path || '/'}'`, () => [...namesOf(path)]);
+      return guard(`listing the attributes of '${path || '/'}'`, () => [...namesOf(path)], path);
     },
     stringAttr(path, attr) {
       const value = attribute(path, attr);
@@ -270,6 +330,12 @@ export async function openHdf5(source: ByteSource): Promise<Hdf5File> {
           throw new ModelFormatError(`${name} names ${what} at '${path}', but ${e ? 'that is not a dataset' : 'there is nothing there'}.`);
         }
         const meta = e.metadata;
+        if (meta.virtual_sources && meta.virtual_sources.length > 0) {
+          const files = [...new Set(meta.virtual_sources.map((v) => v.file_name))];
+          throw new ContainmentError(
+            `${name}: ${what} at ${quote(path)} is an HDF5 virtual dataset whose data lives in ${files.map((f) => quote(f, 200)).join(', ')}, which convscope refuses to read; a model may read only its own file.`,
+          );
+        }
         const shape = e.shape ?? [];
         const bytes = shape.reduce((a, b) => a * b, 1) * meta.size;
         const compressed = e.filters.length > 0;
@@ -279,7 +345,7 @@ export async function openHdf5(source: ByteSource): Promise<Hdf5File> {
           );
         }
         return { path, shape, dtype: toDType(name, path, meta) };
-      });
+      }, path);
     },
     read(dataset) {
       if (dataset.dtype === 'float16') {
@@ -292,7 +358,7 @@ export async function openHdf5(source: ByteSource): Promise<Hdf5File> {
           throw new ModelFormatError(`${name}: dataset '${dataset.path}' does not hold numbers.`);
         }
         return value as TensorData;
-      });
+      }, dataset.path);
     },
     close() {
       if (!open) return;

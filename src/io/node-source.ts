@@ -1,29 +1,47 @@
-import { open, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { open, realpath, stat } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
 import { ConvscopeError, ModelFormatError } from '../model/errors.js';
+import { quote } from '../model/quote.js';
+import { checkInsideFolder, checkReferencedName } from './containment.js';
 import { checkRange, type ByteSource } from './source.js';
 
-/** A ByteSource over a local file, read on demand (never loaded whole). */
-export async function fileSource(path: string): Promise<ByteSource> {
+function openError(path: string, e: unknown): ConvscopeError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new ConvscopeError(`${path} does not exist.`);
+  if (code === 'EACCES') return new ConvscopeError(`${path} cannot be read (permission denied).`);
+  if (code === 'ELOOP') return new ConvscopeError(`${path} cannot be opened (a loop of symbolic links).`);
+  return new ConvscopeError(`${path} cannot be opened (${(e as Error).message}).`);
+}
+
+/**
+ * A ByteSource over a local file, read on demand (never loaded whole). Its siblings are the files of
+ * the model's folder: `folder` is that folder, resolved with realpath once when the model is opened,
+ * and every sibling is resolved with realpath and must lie inside it (io/containment.ts).
+ */
+export function fileSource(path: string): Promise<ByteSource> {
+  return localSource(path, path);
+}
+
+/** `path` names the file in messages; `at` is where it is read (the realpath, for a sibling). */
+async function localSource(path: string, at: string, folder?: string): Promise<ByteSource> {
   let size: number;
   try {
-    const st = await stat(path);
+    const st = await stat(at);
     if (st.isDirectory()) throw new ConvscopeError(`${path} is a directory, not a model file.`);
+    if (!st.isFile()) throw new ConvscopeError(`${path} is not a regular file.`);
     size = st.size;
   } catch (e) {
     if (e instanceof ConvscopeError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ConvscopeError(`${path} does not exist.`);
-    if (code === 'EACCES') throw new ConvscopeError(`${path} cannot be read (permission denied).`);
-    throw new ConvscopeError(`${path} cannot be opened (${(e as Error).message}).`);
+    throw openError(path, e);
   }
+  let realFolder = folder;
   return {
     name: path,
     size,
-    localPath: resolve(path),
+    localPath: resolve(at),
     async read(offset, length) {
       checkRange(path, size, offset, length);
-      const handle = await open(path, 'r');
+      const handle = await open(at, 'r');
       try {
         const out = new Uint8Array(length);
         let done = 0;
@@ -37,8 +55,19 @@ export async function fileSource(path: string): Promise<ByteSource> {
         await handle.close();
       }
     },
-    sibling(relativeName) {
-      return fileSource(resolve(dirname(path), relativeName));
+    async sibling(relativeName, what = 'the file') {
+      const name = checkReferencedName(path, what, relativeName);
+      realFolder ??= await realpath(dirname(resolve(at)));
+      let real: string;
+      try {
+        real = await realpath(resolve(realFolder, name));
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') throw new ConvscopeError(`${path} names ${quote(name)} as ${what}, but ${join(dirname(path), name)} does not exist.`);
+        throw openError(resolve(realFolder, name), e);
+      }
+      checkInsideFolder(path, what, name, realFolder, real, sep);
+      return localSource(join(dirname(path), name), real, realFolder);
     },
   };
 }

@@ -1,4 +1,6 @@
 import { ModelFormatError } from '../model/errors.js';
+import { quote } from '../model/quote.js';
+import { checkReferencedName } from './containment.js';
 
 /**
  * Random-access bytes of one model file, wherever they live: a file on disk (Node), a browser File or
@@ -12,8 +14,13 @@ export interface ByteSource {
   readonly size: number;
   /** Reads exactly `length` bytes at `offset`; throws a ModelFormatError when they are not there. */
   read(offset: number, length: number): Promise<Uint8Array>;
-  /** A file next to this one (a TF.js shard, an ONNX external-data file), by relative name. */
-  sibling(relativeName: string): Promise<ByteSource>;
+  /**
+   * A file in this model's folder that its format names (a TF.js shard, ONNX external data), by
+   * relative name; `what` says what it is for messages ("weight shard"). Every implementation applies
+   * the containment rule (io/containment.ts): names leaving the folder, absolute paths, URLs and
+   * symbolic links out of the folder are refused with a ContainmentError.
+   */
+  sibling(relativeName: string, what?: string): Promise<ByteSource>;
   /** A path on the local file system, where there is one (lets h5wasm read the file in place). */
   readonly localPath?: string;
 }
@@ -32,12 +39,15 @@ export function readAll(source: ByteSource): Promise<Uint8Array> {
   return source.read(0, source.size);
 }
 
-/** A source over bytes already in memory; `siblings` resolves neighbouring files by name. */
+/**
+ * A source over bytes already in memory; `siblings` resolves neighbouring files by name, and is only
+ * ever given names that passed the containment rule.
+ */
 export function bytesSource(
   name: string,
   bytes: Uint8Array,
   siblings: (relativeName: string) => Promise<ByteSource> = async (rel) => {
-    throw new ModelFormatError(`${name} refers to '${rel}', which was not provided.`);
+    throw new ModelFormatError(`${name} refers to ${quote(rel)}, which was not provided.`);
   },
 ): ByteSource {
   return {
@@ -47,7 +57,9 @@ export function bytesSource(
       checkRange(name, bytes.length, offset, length);
       return bytes.subarray(offset, offset + length);
     },
-    sibling: siblings,
+    sibling(relativeName, what = 'the file') {
+      return siblings(checkReferencedName(name, what, relativeName));
+    },
   };
 }
 

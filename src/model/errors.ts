@@ -36,3 +36,8 @@ export class InputError extends ConvscopeError {
 export class DataError extends ConvscopeError {
   override name = 'DataError';
 }
+
+/** A model file names something outside its own folder (a path, a URL, a symbolic link, an HDF5 external file). */
+export class ContainmentError extends ConvscopeError {
+  override name = 'ContainmentError';
+}

@@ -1,0 +1,50 @@
+/**
+ * The one way a value from a file goes into a message: briefly, and never as `undefined`, `NaN`,
+ * `[object Object]`, raw control bytes or U+FFFD. Strings are single-quoted with non-printable
+ * characters escaped (`\x07`, `\ufffd`) and cut to `max` characters; other values are described
+ * without walking into them, so a 100,000-deep JSON value cannot overflow the stack here.
+ */
+export function quote(value: unknown, max = 80): string {
+  if (typeof value === 'string') return `'${escapeText(value, max)}'`;
+  return describe(value, max);
+}
+
+/** The text with every character outside printable Unicode escaped, cut to `max` characters ("..." marks a cut). */
+export function escapeText(text: string, max = 80): string {
+  let out = '';
+  let shown = 0;
+  for (const ch of text) {
+    if (shown >= max) return `${out}...`;
+    const code = ch.codePointAt(0)!;
+    if (code < 0x20 || (code >= 0x7f && code < 0xa0) || code === 0xfffd || (code >= 0xd800 && code <= 0xdfff) || code === 0x2028 || code === 0x2029 || (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069)) {
+      out += code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+    } else if (ch === "'" || ch === '\\') {
+      out += `\\${ch}`;
+    } else {
+      out += ch;
+    }
+    shown++;
+  }
+  return out;
+}
+
+function describe(value: unknown, max: number): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : Number.isNaN(value) ? 'not-a-number' : value > 0 ? 'infinity' : '-infinity';
+  if (typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'string') return quote(value, max);
+  if (Array.isArray(value)) {
+    if (value.length === 0) return 'an empty list';
+    const simple = value.length <= 8 && value.every((v) => typeof v === 'number' || typeof v === 'boolean' || v === null);
+    return simple ? `[${value.map((v) => describe(v, max)).join(', ')}]` : `a list of ${value.length} items`;
+  }
+  if (ArrayBuffer.isView(value)) return `${value.byteLength} bytes of binary data`;
+  if (typeof value === 'object') {
+    const keys = Object.keys(value);
+    if (keys.length === 0) return 'an empty object';
+    const shown = keys.slice(0, 4).map((k) => `'${escapeText(k, 30)}'`).join(', ');
+    return `an object with key${keys.length === 1 ? '' : 's'} ${shown}${keys.length > 4 ? ` and ${keys.length - 4} more` : ''}`;
+  }
+  return `a ${typeof value}`;
+}
