@@ -12,7 +12,7 @@ import { topValues } from '../render/bars.js';
 import { sceneToPng } from '../render/scene-png.js';
 import { encodeNpy } from '../model/npy.js';
 import type { AttributeCliOptions } from './attribute.js';
-import { formatNumber } from './format.js';
+import { formatNumber } from '../model/format.js';
 import { withModel } from './model-options.js';
 
 /** The work of `convscope attribute`, loaded only when the command runs (it imports TensorFlow.js). */
