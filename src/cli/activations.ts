@@ -12,7 +12,8 @@ export interface ActivationsOptions {
   layer?: string;
   out?: string;
   format: 'png' | 'npy';
-  preprocess: Preset;
+  preprocess?: Preset;
+  labels?: string;
   resize: ResizeMode;
   mean?: number[];
   std?: number[];
@@ -33,7 +34,7 @@ export function parseNumbers(value: string): number[] {
 /** How images become the model's input: the options `activations` and `attribute` share. */
 export function addPreprocessOptions(command: Command): Command {
   return command
-    .addOption(new Option('--preprocess <preset>', 'raw 0..255, unit /255, symmetric [-1,1], caffe BGR minus ImageNet mean').choices([...PRESETS]).default('unit'))
+    .addOption(new Option('--preprocess <preset>', 'raw 0..255, unit /255, symmetric [-1,1], caffe BGR minus ImageNet mean, torchvision /255 then ImageNet mean/std (default: torchvision for ONNX, unit otherwise)').choices([...PRESETS]))
     .addOption(new Option('--resize <mode>', 'fit images to the model input: stretch, crop (centre) or pad (black)').choices([...RESIZE_MODES]).default('stretch'))
     .option('--mean <values>', 'per-channel mean subtracted after the preset, e.g. 0.485,0.456,0.406', parseNumbers)
     .option('--std <values>', 'per-channel std divided by after the mean, e.g. 0.229,0.224,0.225', parseNumbers);
@@ -43,14 +44,15 @@ export function registerActivations(program: Command): void {
   const command = program
     .command('activations')
     .description('run the network on images (or an array) and save what each layer outputs: feature-map grids or .npy')
-    .argument('<model>', 'Keras .h5 / .keras or TF.js model.json with its architecture')
+    .argument('<model>', 'ONNX .onnx, Keras .h5 / .keras or TF.js model.json with its architecture')
     .option('--image <files...>', 'input images (PNG, JPEG, WebP, ...); several make a batch')
     .option('--input <file.npy>', 'an already preprocessed array, with or without the batch axis, fed as is');
   addPreprocessOptions(command)
-    .option('--layer <names|all>', 'layer(s) whose output to save, comma-separated, or all (default: the first convolution)')
+    .option('--layer <names|all>', 'layer(s) whose output to save, comma-separated, or all (default: the first convolution); for ONNX a node name, a value name or a PyTorch module path (layer1.0.conv1)')
     .option('--out <dir|file>', 'output directory, or one .png/.npy file for one layer and image (default: . ; <model>-activations/ for all)')
     .addOption(new Option('--format <format>', 'png: a feature-map grid per layer (bars for vectors); npy: the raw output with its batch axis').choices(['png', 'npy']).default('png'))
-    .option('--top <k>', 'print the k largest outputs of the final layer with their indices', parseIndex)
+    .option('--top <k>', 'print the k largest outputs of the final layer with their indices (and class names, from --labels or the model metadata)', parseIndex)
+    .option('--labels <file>', 'class names for --top: JSON array, {"labels": [...]}, or one per line')
     .addOption(new Option('--normalize <mode>', 'tile colour scale').choices(['per-channel', 'shared']).default('per-channel'))
     .addOption(new Option('--cmap <name>', 'colormap of the feature maps').choices([...COLORMAP_NAMES]).default(DEFAULT_MAP_COLORMAP))
     .option('--config <arch.json>', 'architecture JSON for a weights-only file')

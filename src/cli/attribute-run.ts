@@ -78,7 +78,7 @@ export async function runAttribute(path: string, options: AttributeCliOptions): 
       const net = await buildModel(model);
       try {
         const input = options.image
-          ? await imageInput(net, [options.image], { preset: options.preprocess, resize: options.resize, mean: options.mean, std: options.std })
+          ? await imageInput(net, [options.image], { preset: options.preprocess ?? 'unit', resize: options.resize, mean: options.mean, std: options.std })
           : await arrayInput(net, options.input!);
         const bar = process.stderr.isTTY ? new SingleBar({ format: `${METHOD_NAMES[options.method]} [{bar}] {value}/{total} passes, ETA {eta}s`, hideCursor: true }) : undefined;
         let started = false;

@@ -16,7 +16,7 @@ export interface AttributeCliOptions extends ModelOptions {
   layer?: string;
   out?: string;
   format: 'png' | 'npy';
-  preprocess: Preset;
+  preprocess?: Preset;
   resize: ResizeMode;
   mean?: number[];
   std?: number[];

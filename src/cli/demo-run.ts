@@ -100,7 +100,7 @@ const featureMaps: Step = async (ctx) => {
       await runLayers(net, [input.batch], {
         want: (n) => n.id === node.id,
         onActivation: async (a) => {
-          for (const { png } of activationPngs(a, net, ['rocket.jpg'], { cmap: DEFAULT_MAP_COLORMAP, normalize: 'per-channel' })) {
+          for (const { png } of activationPngs(a, ['rocket.jpg'], { cmap: DEFAULT_MAP_COLORMAP, normalize: 'per-channel' })) {
             const path = join(ctx.out, `${LAYER}-activations.png`);
             await writeFileAtomic(path, png);
             ctx.sections.push({

@@ -150,7 +150,7 @@ async function featureMaps(ctx: StoryContext, data: Dataset): Promise<string[]> 
       await runLayers(net, [{ shape: [1, 8, 8, 1], data: x }], {
         want: (n) => wanted.has(n.layer.name),
         onActivation: async (a) => {
-          for (const { png } of activationPngs(a, net, [`held-out digit #${index} (a ${label})`], { cmap: 'viridis', normalize: 'per-channel' })) {
+          for (const { png } of activationPngs(a, [`held-out digit #${index} (a ${label})`], { cmap: 'viridis', normalize: 'per-channel' })) {
             const path = join(ctx.out, `digit-${label}-${a.name}.png`);
             await writeFileAtomic(path, png);
             lines.push(`   ${a.name} output ${formatShape(a.shape)} for a ${label}: ${path}`);

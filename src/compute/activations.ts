@@ -9,15 +9,32 @@ import type { GraphNode } from './graph.js';
  * VGG16 never holds more than the live frontier of the graph.
  */
 
-/** One layer's output, downloaded from the backend. */
-export interface Activation {
-  /** The layer name, with `@k` for call k > 0 of a shared layer. */
+/** One layer's output, whichever engine computed it. */
+export interface LayerOutput {
+  /** The layer name (with `@k` for call k > 0 of a shared Keras layer), or the ONNX node's name. */
   readonly name: string;
-  readonly node: GraphNode;
+  /** The layer class (`Conv2D`) or ONNX operator (`Conv`). */
   readonly className: string;
-  /** With the batch axis: (N, H, W, C) for channels_last convolutions. */
+  /** With the batch axis: (N, H, W, C) for channels_last convolutions, (N, C, H, W) for ONNX. */
   readonly shape: readonly number[];
+  /** Whether channels are axis 1 (NCHW / NCW) rather than the last axis. */
+  readonly channelsFirst: boolean;
   readonly data: Float32Array;
+  /** The PyTorch module an exported ONNX node belongs to (`layer1.0.conv1`). */
+  readonly module?: string;
+}
+
+/** One layer's output from the TensorFlow.js layer runner. */
+export interface Activation extends LayerOutput {
+  readonly node: GraphNode;
+}
+
+/** The named axes of a layer output: [batch, channels, height, width] for NCHW maps, [batch, height, width, channels] for NHWC. */
+export function outputAxes(output: Pick<LayerOutput, 'shape' | 'channelsFirst'>): string[] {
+  const spatial = ['depth', 'height', 'width'].slice(-(output.shape.length - 2));
+  if (output.shape.length === 2) return ['batch', 'features'];
+  if (output.shape.length < 2 || output.shape.length > 5) return output.shape.map((_, i) => (i === 0 ? 'batch' : `d${i}`));
+  return output.channelsFirst ? ['batch', 'channels', ...spatial] : ['batch', ...spatial, 'channels'];
 }
 
 export interface RunOptions {
@@ -52,11 +69,12 @@ export function checkInput(net: RunnableModel, index: number, batch: InputBatch)
   }
 }
 
-async function download(node: GraphNode, tensor: tf.Tensor): Promise<Activation> {
+async function download(net: RunnableModel, node: GraphNode, tensor: tf.Tensor): Promise<Activation> {
   return {
     name: activationName(node),
     node,
     className: node.layer.className,
+    channelsFirst: outputChannelsFirst(net, node),
     shape: tensor.shape,
     data: (await tensor.data()) as Float32Array,
   };
@@ -100,12 +118,12 @@ export async function runLayers(net: RunnableModel, inputs: readonly InputBatch[
         }
       }
       outputs.forEach((t, i) => live.set(key(node.id, i), t));
-      if (options.want?.(node) && options.onActivation) await options.onActivation(await download(node, outputs[0]!));
+      if (options.want?.(node) && options.onActivation) await options.onActivation(await download(net, node, outputs[0]!));
       outputs.forEach((_, i) => release(key(node.id, i)));
       for (const r of node.inputs) release(key(r.node, r.output));
     }
     const results: Activation[] = [];
-    for (const r of graph.outputs) results.push(await download(graph.nodes[r.node]!, live.get(key(r.node, r.output))!));
+    for (const r of graph.outputs) results.push(await download(net, graph.nodes[r.node]!, live.get(key(r.node, r.output))!));
     return results;
   } finally {
     for (const t of live.values()) t.dispose();
@@ -122,7 +140,7 @@ export type SampleView =
  * Sample `n` of an activation: spatial outputs as channels-last maps ([H, W, C]; 1-D outputs with
  * H = 1), vectors (Dense, softmax) as they are. `channelsFirst` says the layer computes NCHW / NCW.
  */
-export function sampleView(activation: Activation, n: number, channelsFirst: boolean): SampleView {
+export function sampleView(activation: Pick<LayerOutput, 'shape' | 'data'>, n: number, channelsFirst: boolean): SampleView {
   const dims = activation.shape.slice(1);
   const size = dims.reduce((a, b) => a * b, 1);
   const sample = activation.data.subarray(n * size, (n + 1) * size);

@@ -22,7 +22,10 @@ export interface PreparedInput {
   images?: DecodedImage[];
 }
 
-function singleInput(net: RunnableModel): readonly (number | null)[] {
+/** What feeding a network needs to know: its input shapes (with the batch axis) and layout. */
+export type InputSpec = Pick<RunnableModel, 'source' | 'inputShapes' | 'channelsFirst'>;
+
+function singleInput(net: InputSpec): readonly (number | null)[] {
   if (net.inputShapes.length !== 1) {
     throw new UsageError(`${net.source} has ${net.inputShapes.length} inputs; convscope feeds images or one .npy to single-input models only.`);
   }
@@ -30,7 +33,7 @@ function singleInput(net: RunnableModel): readonly (number | null)[] {
 }
 
 /** Loads, converts, resizes and preprocesses images into one batch for the model's input. */
-export async function imageInput(net: RunnableModel, paths: readonly string[], options: ImageInputOptions): Promise<PreparedInput> {
+export async function imageInput(net: InputSpec, paths: readonly string[], options: ImageInputOptions): Promise<PreparedInput> {
   const shape = singleInput(net);
   if (shape.length !== 4) {
     throw new UsageError(
@@ -55,7 +58,7 @@ export async function imageInput(net: RunnableModel, paths: readonly string[], o
 }
 
 /** A .npy array fed as is (float32), with the batch axis added when missing. */
-export async function arrayInput(net: RunnableModel, path: string): Promise<PreparedInput> {
+export async function arrayInput(net: InputSpec, path: string): Promise<PreparedInput> {
   const shape = singleInput(net);
   let bytes: Uint8Array;
   try {

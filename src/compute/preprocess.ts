@@ -8,12 +8,23 @@ import type { InputBatch } from './activations.js';
  *   unit       x / 255                       (0..1)
  *   symmetric  x / 127.5 - 1                 (-1..1, MobileNet / Inception "tf" mode)
  *   caffe      RGB -> BGR, minus the ImageNet BGR mean [103.939, 116.779, 123.68] (VGG, ResNet50)
+ *   torchvision  x / 255, then minus the ImageNet mean [0.485, 0.456, 0.406], divided by the std
+ *              [0.229, 0.224, 0.225] (torchvision's ImageNet weights; --mean / --std replace them)
  * then, if given, (x - mean[c]) / std[c] per channel (one value applies to every channel).
  */
 
-export type Preset = 'raw' | 'unit' | 'symmetric' | 'caffe';
+export type Preset = 'raw' | 'unit' | 'symmetric' | 'caffe' | 'torchvision';
 
-export const PRESETS: readonly Preset[] = ['raw', 'unit', 'symmetric', 'caffe'];
+export const PRESETS: readonly Preset[] = ['raw', 'unit', 'symmetric', 'caffe', 'torchvision'];
+
+const IMAGENET_MEAN = [0.485, 0.456, 0.406];
+const IMAGENET_STD = [0.229, 0.224, 0.225];
+
+/** The options with a preset's own mean and std filled in where the user gave none. */
+function withPresetStatistics<T extends Pick<PreprocessOptions, 'preset' | 'mean' | 'std'>>(options: T): T {
+  if (options.preset !== 'torchvision') return options;
+  return { ...options, mean: options.mean ?? IMAGENET_MEAN, std: options.std ?? IMAGENET_STD };
+}
 
 const CAFFE_BGR_MEAN = [103.939, 116.779, 123.68];
 
@@ -33,12 +44,14 @@ export interface PreprocessOptions {
 }
 
 /** What a preset does, for messages: "unit (x / 255)". */
-export function describePreset(options: Pick<PreprocessOptions, 'preset' | 'mean' | 'std'>): string {
+export function describePreset(given: Pick<PreprocessOptions, 'preset' | 'mean' | 'std'>): string {
+  const options = withPresetStatistics(given);
   const text: Record<Preset, string> = {
     raw: 'raw (0..255)',
     unit: 'unit (x / 255)',
     symmetric: 'symmetric (x / 127.5 - 1)',
     caffe: 'caffe (BGR, ImageNet mean subtracted)',
+    torchvision: 'torchvision (x / 255)',
   };
   const parts = [text[options.preset]];
   if (options.mean) parts.push(`minus mean [${options.mean.join(', ')}]`);
@@ -56,7 +69,8 @@ function perChannel(values: readonly number[] | undefined, channels: number, wha
 }
 
 /** Stacks equally sized images into one preprocessed batch. */
-export function imagesToBatch(images: readonly PixelImage[], options: PreprocessOptions): InputBatch {
+export function imagesToBatch(images: readonly PixelImage[], given: PreprocessOptions): InputBatch {
+  const options = withPresetStatistics(given);
   const first = images[0];
   if (!first) throw new UsageError('At least one image is needed.');
   const { width, height, channels } = first;
@@ -67,8 +81,8 @@ export function imagesToBatch(images: readonly PixelImage[], options: Preprocess
       );
     }
   }
-  if (options.preset === 'caffe' && channels !== 3) {
-    throw new UsageError(`The caffe preset needs RGB input, but this model takes ${channels} channel${channels === 1 ? '' : 's'}.`);
+  if ((options.preset === 'caffe' || (options.preset === 'torchvision' && !given.mean)) && channels !== 3) {
+    throw new UsageError(`The ${options.preset} preset needs RGB input, but this model takes ${channels} channel${channels === 1 ? '' : 's'}.`);
   }
   const mean = perChannel(options.mean, channels, 'mean', 0);
   const std = perChannel(options.std, channels, 'std', 1);
@@ -81,7 +95,7 @@ export function imagesToBatch(images: readonly PixelImage[], options: Preprocess
       for (let c = 0; c < channels; c++) {
         const source = options.preset === 'caffe' ? channels - 1 - c : c;
         let x = image.data[p * channels + source]!;
-        if (options.preset === 'unit') x /= 255;
+        if (options.preset === 'unit' || options.preset === 'torchvision') x /= 255;
         else if (options.preset === 'symmetric') x = x / 127.5 - 1;
         else if (options.preset === 'caffe') x -= CAFFE_BGR_MEAN[c]!;
         x = (x - mean[c]!) / std[c]!;

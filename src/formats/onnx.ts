@@ -19,7 +19,9 @@ import {
   type ModelProto,
   type NodeProto,
   type TensorProto,
+  type ValueInfoProto,
 } from './schema/onnx.js';
+import type { OnnxGraph, OnnxValueInfo } from './onnx-graph.js';
 
 /**
  * ONNX models. Weights are the graph's initializers and the tensors of Constant nodes; the Conv,
@@ -34,6 +36,7 @@ const root = protobuf.Root.fromJSON(ONNX_DESCRIPTOR);
 const ModelType = root.lookupType('onnx.ModelProto');
 const NodeType = root.lookupType('onnx.NodeProto');
 const TensorType = root.lookupType('onnx.TensorProto');
+const ValueInfoType = root.lookupType('onnx.ValueInfoProto');
 
 /** A decoded message: absent fields read their defaults from the prototype; bytes stay views of `bytes`. */
 function decode<T>(type: protobuf.Type, bytes: Uint8Array): T {
@@ -224,6 +227,13 @@ function axesFor(op: string, role: string, rank: number, config: Record<string, 
   return torchAxes(LAYER_OPS[op]!.kind, role, rank);
 }
 
+/** A graph input or output: its name, element type and shape (null for a named or unknown dimension). */
+function valueInfo(v: ValueInfoProto, file: string): OnnxValueInfo {
+  const tensor = v.type?.tensor_type;
+  const shape = tensor?.shape ? tensor.shape.dim.map((d, i) => (d.dim_param === '' && d.dim_value !== 0 ? int(d.dim_value, file, `dimension ${i} of '${v.name}'`) : null)) : null;
+  return { name: v.name, elemType: tensor?.elem_type ?? 0, shape };
+}
+
 /** Integer Constant nodes no layer uses are shape and index plumbing, not weights: they are not listed. */
 const FLOAT_DTYPES = new Set<DType>(['float16', 'bfloat16', 'float32', 'float64']);
 
@@ -246,6 +256,8 @@ async function openOnnx(source: ByteSource): Promise<Model> {
   const skipped: string[] = [];
   const nodes: NodeProto[] = [];
   const notes: string[] = [];
+  const graphInputs: OnnxValueInfo[] = [];
+  const graphOutputs: OnnxValueInfo[] = [];
   for (const f of graphFields) {
     if (f.wire !== 2) continue;
     if (f.field === GRAPH_FIELDS.node) {
@@ -264,6 +276,9 @@ async function openOnnx(source: ByteSource): Promise<Model> {
       const t = await describeTensor(source, proto, data, 'Initializer');
       if (typeof t === 'string') skipped.push(t);
       else tensors.set(t.name, t);
+    } else if (f.field === GRAPH_FIELDS.input || f.field === GRAPH_FIELDS.output) {
+      const info = valueInfo(decode<ValueInfoProto>(ValueInfoType, await source.read(f.offset, f.length)), file);
+      (f.field === GRAPH_FIELDS.input ? graphInputs : graphOutputs).push(info);
     } else if (f.field === GRAPH_FIELDS.sparseInitializer) {
       notes.push('The graph has sparse initializers, which convscope does not read.');
     }
@@ -332,7 +347,13 @@ async function openOnnx(source: ByteSource): Promise<Model> {
   const opset = modelProto.opset_import.find((o) => o.domain === '' || o.domain === 'ai.onnx');
   if (opset) metadata.opset = String(int(opset.version, file, 'opset version'));
   for (const p of modelProto.metadata_props) metadata[p.key] = p.value;
-  return { format: 'onnx', framework: 'onnx', source: file, layers: withInbound, metadata, notes, close() {} };
+  const initializerNames = new Set([...tensors.values()].filter((t) => t.origin === 'Initializer').map((t) => t.name));
+  const config: OnnxGraph = {
+    nodes: nodes.map((n) => ({ name: n.name, opType: n.op_type, domain: n.domain, inputs: [...n.input], outputs: [...n.output] })),
+    inputs: graphInputs.filter((i) => !initializerNames.has(i.name)),
+    outputs: graphOutputs,
+  };
+  return { format: 'onnx', framework: 'onnx', source: file, layers: withInbound, config, metadata, notes, close() {} };
 }
 
 /**

@@ -35,3 +35,12 @@ test('bad preprocessing requests are ConvscopeErrors that say what was expected'
   assert.deepEqual(arrayToBatch([28, 28, 1], new Float32Array(784), 4, 'x.npy').shape, [1, 28, 28, 1]);
   assert.throws(() => arrayToBatch([28], new Float32Array(28), 4, 'x.npy'), /x\.npy has shape \(28\)/);
 });
+
+test('torchvision preset: x / 255, then ImageNet mean and std (torchvision.transforms.Normalize values), NCHW', () => {
+  const b = imagesToBatch([image], { preset: 'torchvision', channelsFirst: true });
+  assert.deepEqual(b.shape, [1, 3, 1, 2]);
+  const v = (x: number, c: number): number => (x / 255 - [0.485, 0.456, 0.406][c]!) / [0.229, 0.224, 0.225][c]!;
+  close(b.data, [v(10, 0), v(200, 0), v(20, 1), v(100, 1), v(30, 2), v(0, 2)]);
+  const own = imagesToBatch([image], { preset: 'torchvision', mean: [0.5], std: [0.5], channelsFirst: true });
+  close(own.data, [(10 / 255 - 0.5) / 0.5, (200 / 255 - 0.5) / 0.5, (20 / 255 - 0.5) / 0.5, (100 / 255 - 0.5) / 0.5, (30 / 255 - 0.5) / 0.5, -1]);
+});

@@ -6,7 +6,7 @@
  */
 
 export const MODEL_GRAPH_FIELD = 7;
-export const GRAPH_FIELDS = { node: 1, initializer: 5, sparseInitializer: 15 } as const;
+export const GRAPH_FIELDS = { node: 1, initializer: 5, input: 11, output: 12, sparseInitializer: 15 } as const;
 /** TensorProto fields that hold the values: float_data, int32_data, int64_data, raw_data, double_data, uint64_data. */
 export const TENSOR_DATA_FIELDS = { float: 4, int32: 5, int64: 7, raw: 9, double: 10, uint64: 11 } as const;
 
@@ -53,6 +53,13 @@ export const ONNX_DESCRIPTOR = {
             type: { type: 'int32', id: 20 },
           },
         },
+        ModelGraphPatch: { fields: { graph: { type: 'GraphProto', id: 7 } } },
+        GraphProto: { fields: { output: repeated('ValueInfoProto', 12) } },
+        ValueInfoProto: { fields: { name: { type: 'string', id: 1 }, type: { type: 'TypeProto', id: 2 } } },
+        TypeProto: { fields: { tensor_type: { type: 'TypeProtoTensor', id: 1 } } },
+        TypeProtoTensor: { fields: { elem_type: { type: 'int32', id: 1 }, shape: { type: 'TensorShapeProto', id: 2 } } },
+        TensorShapeProto: { fields: { dim: repeated('TensorShapeDimension', 1) } },
+        TensorShapeDimension: { fields: { dim_value: { type: 'int64', id: 1 }, dim_param: { type: 'string', id: 2 } } },
         TensorProto: {
           fields: {
             dims: repeated('int64', 1),
@@ -114,6 +121,11 @@ export interface AttributeProto {
   strings: Uint8Array[];
   /** AttributeType: 1 FLOAT, 2 INT, 3 STRING, 4 TENSOR, 6 FLOATS, 7 INTS, 8 STRINGS. */
   type: number;
+}
+
+export interface ValueInfoProto {
+  name: string;
+  type: { tensor_type: { elem_type: number; shape: { dim: { dim_value: Int64; dim_param: string }[] } | null } | null } | null;
 }
 
 export interface NodeProto {

@@ -1,0 +1,93 @@
+import { readFile } from 'node:fs/promises';
+import type { OnnxGraph, OnnxNode } from '../formats/onnx-graph.js';
+import { SelectionError } from '../model/errors.js';
+import { closestNames } from '../model/lookup.js';
+import { modulePath, withinModule } from '../model/module-path.js';
+import type { InputBatch, LayerOutput } from './activations.js';
+import { openOnnxNet, type OnnxNet, type OnnxNetOptions } from './ort.js';
+
+/**
+ * Feature maps of ONNX models: every node that computes from the input is a layer, named by its node
+ * name (or its first output where unnamed) and by the PyTorch module it came from.
+ */
+
+export interface OnnxLayer {
+  /** The node's name, or its first output's name when the node has none. */
+  readonly name: string;
+  readonly node: OnnxNode;
+  /** The value reported as the layer's output: the node's first output. */
+  readonly output: string;
+  readonly module: string | undefined;
+}
+
+/** Nodes whose first output depends on a graph input (not weight plumbing such as Identity of an initializer), in graph order. */
+export function onnxLayers(graph: OnnxGraph): OnnxLayer[] {
+  const live = new Set(graph.inputs.map((i) => i.name));
+  const layers: OnnxLayer[] = [];
+  for (const node of graph.nodes) {
+    if (!node.inputs.some((i) => live.has(i))) continue;
+    for (const o of node.outputs) live.add(o);
+    const output = node.outputs[0];
+    if (output === undefined || output === '') continue;
+    layers.push({ name: node.name || output, node, output, module: modulePath(node.name) });
+  }
+  return layers;
+}
+
+/**
+ * The layers `wanted` names (comma-separated): a node name, a value name, or a PyTorch module path,
+ * which means the module's output (the last node inside it); `all`; or by default the first Conv.
+ */
+export function selectOnnxLayers(graph: OnnxGraph, source: string, wanted: string | undefined): OnnxLayer[] {
+  const layers = onnxLayers(graph);
+  if (layers.length === 0) throw new SelectionError(`${source} has no node that computes from its input.`);
+  if (wanted === 'all') return layers;
+  if (wanted === undefined) return [layers.find((l) => l.node.opType === 'Conv') ?? layers[0]!];
+  return wanted.split(',').map((one) => {
+    const name = one.trim();
+    const exact = layers.find((l) => l.name === name || l.node.outputs.includes(name));
+    if (exact) return name === exact.name || name === exact.output ? exact : { ...exact, output: name };
+    const inside = layers.filter((l) => withinModule(l.module, name));
+    if (inside.length > 0) return { ...inside[inside.length - 1]!, name, module: name };
+    const modules = [...new Set(layers.flatMap((l) => (l.module ? [l.module] : [])))];
+    const candidates = [...modules, ...layers.map((l) => l.name)];
+    const close = closestNames(name, candidates);
+    const listing = modules.length > 0 ? `Its modules include: ${modules.slice(0, 10).join(', ')}${modules.length > 10 ? ', ...' : ''}.` : `Its nodes include: ${layers.slice(0, 10).map((l) => l.name).join(', ')}${layers.length > 10 ? ', ...' : ''}.`;
+    throw new SelectionError(`${source} has no node or module '${name}'. ${close.length > 0 ? `Did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` : listing}`);
+  });
+}
+
+/** Reads an ONNX model file and prepares it for running. */
+export async function loadOnnxNet(path: string, graph: OnnxGraph, options: OnnxNetOptions = {}): Promise<OnnxNet> {
+  return openOnnxNet(await readFile(path), graph, path, options);
+}
+
+export interface OnnxRun {
+  /** The wanted layers' outputs, in graph order (values that are not float32, such as shapes, are left out and counted). */
+  readonly layers: LayerOutput[];
+  /** The graph outputs. */
+  readonly outputs: LayerOutput[];
+  readonly skipped: { name: string; type: string }[];
+}
+
+/** Runs the net once, fetching the wanted layers' outputs together with the graph outputs. */
+export async function runOnnxLayers(net: OnnxNet, batch: InputBatch, wanted: readonly OnnxLayer[]): Promise<OnnxRun> {
+  const finals = net.graph.outputs.map((o) => o.name);
+  const values = await net.run([batch], [...wanted.map((l) => l.output), ...finals]);
+  const skipped: OnnxRun['skipped'] = [];
+  const layers: LayerOutput[] = [];
+  for (const l of wanted) {
+    const v = values.get(l.output)!;
+    if (!v.data) {
+      skipped.push({ name: l.name, type: v.type });
+      continue;
+    }
+    layers.push({ name: l.name, className: l.node.opType, shape: v.shape, channelsFirst: true, data: v.data, ...(l.module ? { module: l.module } : {}) });
+  }
+  const producer = new Map(net.graph.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+  const outputs = finals.flatMap((name): LayerOutput[] => {
+    const v = values.get(name)!;
+    return v.data ? [{ name, className: producer.get(name)?.opType ?? 'output', shape: v.shape, channelsFirst: true, data: v.data }] : [];
+  });
+  return { layers, outputs, skipped };
+}

@@ -1,0 +1,149 @@
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import protobuf from 'protobufjs/light.js';
+import type { OnnxGraph } from '../formats/onnx-graph.js';
+import { ONNX_DESCRIPTOR } from '../formats/schema/onnx.js';
+import { ConvscopeError, InputError, ModelFormatError, UnsupportedError } from '../model/errors.js';
+import type { InputBatch } from './activations.js';
+
+/**
+ * The one place that runs ONNX graphs: ONNX Runtime (onnxruntime-node in Node; the browser build
+ * passes its onnxruntime-web module to `setOrtModule`). Any value of the graph can be fetched by
+ * name: the values asked for are appended to the model's bytes as extra graph outputs (a second
+ * `graph` field, which protobuf merges into the first), so the file is never decoded and re-encoded.
+ */
+
+/** The part of the onnxruntime API convscope uses; onnxruntime-node and onnxruntime-web both provide it. */
+export interface OrtModule {
+  InferenceSession: { create(bytes: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
+  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => Tensor;
+}
+
+let chosen: OrtModule | undefined;
+let loading: Promise<OrtModule> | undefined;
+
+/** Uses `module` (onnxruntime-web in the browser) instead of onnxruntime-node. */
+export function setOrtModule(module: OrtModule): void {
+  chosen = module;
+}
+
+async function ort(): Promise<OrtModule> {
+  if (chosen) return chosen;
+  loading ??= import('onnxruntime-node').then((m) => (m.default ?? m) as unknown as OrtModule);
+  return loading;
+}
+
+const root = protobuf.Root.fromJSON(ONNX_DESCRIPTOR);
+const GraphPatch = root.lookupType('onnx.ModelGraphPatch');
+
+/** The bytes of a ModelProto that, appended to a model, adds `names` to its graph outputs. */
+export function extraOutputsPatch(names: readonly string[]): Uint8Array {
+  return GraphPatch.encode({ graph: { output: names.map((name) => ({ name })) } }).finish();
+}
+
+/** One fetched value: float32 values in C order, or the element type ONNX Runtime reported for other types. */
+export interface EngineValue {
+  readonly shape: readonly number[];
+  readonly type: string;
+  readonly data: Float32Array | undefined;
+}
+
+export interface OnnxNet {
+  readonly source: string;
+  readonly graph: OnnxGraph;
+  /** Input shapes with the batch axis, null where free; one per graph input. */
+  readonly inputShapes: readonly (readonly (number | null)[])[];
+  /** ONNX computes NCHW. */
+  readonly channelsFirst: true;
+  /**
+   * Runs the graph on one batch per input and returns the values named in `fetch` (any node output or
+   * graph output) by name. Each distinct set of extra outputs builds its session once.
+   */
+  run(inputs: readonly InputBatch[], fetch: readonly string[]): Promise<Map<string, EngineValue>>;
+  release(): Promise<void>;
+}
+
+export interface OnnxNetOptions {
+  /** Threads within an operator (ONNX Runtime's intra-op pool); 0 lets ONNX Runtime decide. */
+  threads?: number;
+}
+
+function checkBatch(net: OnnxNet, index: number, batch: InputBatch): void {
+  const expected = net.inputShapes[index]!;
+  const fits = batch.shape.length === expected.length && expected.every((d, i) => d === null || d === batch.shape[i]);
+  if (!fits) {
+    const show = (s: readonly (number | null)[]) => `(${s.map((d) => d ?? '?').join(', ')})`;
+    throw new InputError(`${net.source} expects input '${net.graph.inputs[index]!.name}' of shape ${show(expected)}, but received ${show(batch.shape)}.`);
+  }
+}
+
+/** Prepares `bytes` (an ONNX model whose structure the reader gave as `graph`) for running. */
+export async function openOnnxNet(bytes: Uint8Array, graph: OnnxGraph, source: string, options: OnnxNetOptions = {}): Promise<OnnxNet> {
+  const runtime = await ort();
+  const inputShapes = graph.inputs.map((i) => {
+    if (i.elemType !== 1 && i.elemType !== 0) {
+      throw new UnsupportedError(`${source} takes input '${i.name}' of ONNX data type ${i.elemType}; convscope feeds float32 inputs only.`);
+    }
+    return i.shape ?? [];
+  });
+  const outputs = new Set(graph.outputs.map((o) => o.name));
+  const sessions = new Map<string, Promise<InferenceSession>>();
+  const sessionFor = (extra: readonly string[]): Promise<InferenceSession> => {
+    const key = extra.join('\n');
+    let session = sessions.get(key);
+    if (!session) {
+      const model = extra.length === 0 ? bytes : concat(bytes, extraOutputsPatch(extra));
+      session = runtime.InferenceSession.create(model, {
+        intraOpNumThreads: options.threads ?? 0,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+        logSeverityLevel: 3,
+      }).catch((e: unknown) => {
+        throw new ModelFormatError(`ONNX Runtime cannot load ${source}: ${firstLine(e)}`);
+      });
+      sessions.set(key, session);
+    }
+    return session;
+  };
+  const net: OnnxNet = {
+    source,
+    graph,
+    inputShapes,
+    channelsFirst: true,
+    async run(inputs, fetch) {
+      if (inputs.length !== graph.inputs.length) throw new InputError(`${source} has ${graph.inputs.length} inputs, but received ${inputs.length}.`);
+      inputs.forEach((b, i) => checkBatch(net, i, b));
+      const extra = [...new Set(fetch)].filter((name) => !outputs.has(name));
+      const session = await sessionFor(extra);
+      const feeds: Record<string, Tensor> = {};
+      graph.inputs.forEach((input, i) => (feeds[input.name] = new runtime.Tensor('float32', inputs[i]!.data, inputs[i]!.shape)));
+      const result = await session.run(feeds, [...new Set(fetch)]).catch((e: unknown) => {
+        throw new ConvscopeError(`ONNX Runtime could not run ${source}: ${firstLine(e)}`);
+      });
+      const values = new Map<string, EngineValue>();
+      for (const name of fetch) {
+        const t = result[name]!;
+        values.set(name, { shape: [...t.dims], type: t.type, data: t.type === 'float32' ? (t.data as Float32Array) : undefined });
+      }
+      return values;
+    },
+    async release() {
+      const all = [...sessions.values()];
+      sessions.clear();
+      for (const s of all) await (await s).release();
+    },
+  };
+  return net;
+}
+
+function firstLine(e: unknown): string {
+  const text = (e instanceof Error ? e.message : String(e)).split('\n')[0]!.trim();
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}

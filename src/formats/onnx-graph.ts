@@ -1,0 +1,36 @@
+/**
+ * The structure of an ONNX graph as the reader found it (`model.config` of an ONNX model): which
+ * nodes compute what, from what. Enough for an engine to run the file and name every value; the
+ * tensors themselves stay in the file.
+ */
+
+export interface OnnxNode {
+  /** The node's name as exported (`/layer1/layer1.0/conv1/Conv`), possibly empty. */
+  readonly name: string;
+  readonly opType: string;
+  readonly domain: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+}
+
+export interface OnnxValueInfo {
+  readonly name: string;
+  /** TensorProto.DataType (1 = float32); 0 when the file does not say. */
+  readonly elemType: number;
+  /** Dimensions, null where named (`batch_size`) or unknown; null when the file gives no shape. */
+  readonly shape: readonly (number | null)[] | null;
+}
+
+export interface OnnxGraph {
+  readonly nodes: readonly OnnxNode[];
+  /** The inputs a caller feeds (initializers listed as inputs by old exporters are left out). */
+  readonly inputs: readonly OnnxValueInfo[];
+  readonly outputs: readonly OnnxValueInfo[];
+}
+
+/** The graph of a model the ONNX reader opened; undefined for other formats. */
+export function onnxGraph(model: { format: string; config?: unknown }): OnnxGraph | undefined {
+  if (model.format !== 'onnx') return undefined;
+  const config = model.config as Partial<OnnxGraph> | undefined;
+  return config?.nodes && config.inputs && config.outputs ? (config as OnnxGraph) : undefined;
+}
