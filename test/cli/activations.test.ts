@@ -169,9 +169,12 @@ test('fixture 11: a photograph through the Teachable Machine MobileNet: first co
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '');
   assert.match(r.stdout, /Conv1_relu\s+ReLU\s+\(1, 112, 112, 16\)\s+0\s+6\s/);
-  const top = /top 3 of 'dense_Dense2' for rocket\.jpg: #(\d) ([\d.]+), #(\d) ([\d.]+), #(\d) ([\d.]+)/.exec(r.stdout);
+  // Class names come from the metadata.json Teachable Machine writes beside model.json.
+  const top = /top 3 of 'dense_Dense2' for rocket\.jpg: #(\d) ([^,]+) ([\d.]+), #(\d) ([^,]+) ([\d.]+), #(\d) ([^,]+) ([\d.]+)/.exec(r.stdout);
   assert.ok(top, r.stdout);
-  const probabilities = [top[2], top[4], top[6]].map(Number);
+  const labels = (JSON.parse(readFileSync(fixture('11_tfjs_teachable_machine', 'metadata.json'), 'utf8')) as { labels: string[] }).labels;
+  for (const i of [1, 4, 7]) assert.equal(top[i + 1], labels[Number(top[i])]);
+  const probabilities = [top[3], top[6], top[9]].map(Number);
   assert.ok(Math.abs(probabilities.reduce((a, b) => a + b, 0) - 1) < 2e-3, `softmax sums to 1: ${probabilities}`);
   assert.ok(probabilities[0]! >= probabilities[1]! && probabilities[1]! >= probabilities[2]!);
   assert.ok(decode(readFileSync(join(out, 'Conv1_relu.png'))).width > 4 * 112);
