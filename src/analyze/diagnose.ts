@@ -8,6 +8,22 @@ export interface TrainingFacts {
   optimizer?: string;
   /** 'raw' (0..255) or 'unit' (0..1), where known. */
   inputScale?: string;
+  /** The framework that wrote the checkpoints ('keras', 'pytorch', ...): advice names its own way of freezing a layer. */
+  framework?: string;
+}
+
+/** How a layer is frozen in the framework that wrote the checkpoint. */
+function freezing(framework: string | undefined): string {
+  if (framework === 'pytorch') return 'frozen in code (requires_grad = False, or its parameters left out of the optimizer)';
+  if (framework === 'keras' || framework === 'tfjs') return 'frozen in code (layer.trainable = False)';
+  return 'frozen in code';
+}
+
+/** "a, b, c and 27 more" */
+function names(layers: readonly LayerDiff[], shown = 6): string {
+  const list = layers.slice(0, shown).map((l) => l.name);
+  if (layers.length > shown) return `${list.join(', ')} and ${layers.length - shown} more`;
+  return list.length > 1 ? `${list.slice(0, -1).join(', ')} and ${list.at(-1)}` : (list[0] ?? '');
 }
 
 /** Numbers inside the diagnosis sentences: two significant digits are what a reader compares. */
@@ -68,12 +84,14 @@ export function diagnose(layers: LayerDiff[], verdict: Verdict, facts: TrainingF
   if (exploded.length > 0) out.push(explodedSentence(exploded));
 
   const frozen = layers.filter((l) => l.trainable === false);
-  for (const l of frozen) {
+  const frozenStill = frozen.filter((l) => l.verdict === 'unchanged');
+  if (frozenStill.length > 0) {
     out.push(
-      l.verdict === 'unchanged'
-        ? `Layer ${l.name} is frozen (trainable: false in its config), so it is expected to be unchanged.`
-        : `Layer ${l.name} is marked trainable: false in its config, yet it changed by ${fmt(l.relativeChange)}: it was unfrozen during training or the config is stale.`,
+      `${frozenStill.length === 1 ? `Layer ${names(frozenStill)} is` : `${frozenStill.length} layers (${names(frozenStill)}) are`} frozen (trainable: false in ${frozenStill.length === 1 ? 'its config), so it is' : 'their configs), so they are'} expected to be unchanged.`,
     );
+  }
+  for (const l of frozen.filter((x) => x.verdict !== 'unchanged')) {
+    out.push(`Layer ${l.name} is marked trainable: false in its config, yet it changed by ${fmt(l.relativeChange)}: it was unfrozen during training or the config is stale.`);
   }
   const trainable = layers.filter((l) => l.trainable !== false);
   const moving = trainable.filter((l) => l.verdict === 'changed');
@@ -90,10 +108,12 @@ export function diagnose(layers: LayerDiff[], verdict: Verdict, facts: TrainingF
 
   if (moving.length > 0) {
     const top = moving.reduce((m, l) => (l.relativeChange > m.relativeChange ? l : m), moving[0]!);
-    for (const l of trainable.filter((x) => x.verdict === 'unchanged')) {
+    const still = trainable.filter((x) => x.verdict === 'unchanged');
+    if (still.length > 0) {
       out.push(
-        `Layer ${l.name} did not change at all while others did (largest change ${fmt(top.relativeChange)} in ${top.name}): ` +
-          `it may be frozen in code (layer.trainable = False), not connected to the loss, or receive a zero gradient.`,
+        `${still.length === 1 ? `Layer ${names(still)} did` : `${still.length} layers (${names(still)}) did`} not change at all while others did ` +
+          `(largest change ${fmt(top.relativeChange)} in ${top.name}): ${still.length === 1 ? 'it' : 'they'} may be ${freezing(facts.framework)}, ` +
+          `not connected to the loss, or receive a zero gradient.`,
       );
     }
   }

@@ -232,7 +232,7 @@ export async function diffModels(before: Model, after: Model, options: DiffOptio
     onlyBefore,
     onlyAfter,
     notes,
-    summary: { verdict, diagnosis: diagnose(layers, verdict, options.training ?? {}) },
+    summary: { verdict, diagnosis: diagnose(layers, verdict, { framework: after.framework, ...options.training }) },
   };
 }
 

@@ -30,12 +30,17 @@ export function addModelOptions(command: Command): Command {
     .option('--layout <layer=kind>', LAYOUT_HELP, collectLayout);
 }
 
-/** Opens the model at `path` as the options say, runs `work` on it and closes it whatever happens. */
-export async function withModel<T>(path: string, options: ModelOptions, work: (model: Model) => Promise<T>): Promise<T> {
-  const model = await openModel(path, {
+/** Opens the model at `path` as the options say (the caller closes it). */
+export function withModelOptions(path: string, options: ModelOptions): Promise<Model> {
+  return openModel(path, {
     ...(options.config ? { config: options.config } : {}),
     ...(options.layout ? { layout: options.layout } : {}),
   });
+}
+
+/** Opens the model at `path` as the options say, runs `work` on it and closes it whatever happens. */
+export async function withModel<T>(path: string, options: ModelOptions, work: (model: Model) => Promise<T>): Promise<T> {
+  const model = await withModelOptions(path, options);
   try {
     return await work(model);
   } finally {

@@ -1,14 +1,14 @@
 import { Option, type Command } from 'commander';
 import { writeFileAtomic } from '../io/write.js';
 import type { Model } from '../model/model.js';
-import { openModel } from '../formats/open.js';
 import { builtAssetDir } from '../web/built.js';
 import { DEFAULT_MAX_WEIGHT_BYTES } from '../web/embed.js';
 import { buildReport } from '../web/report.js';
+import { addModelOptions, withModelOptions, type ModelOptions } from './model-options.js';
 import { action, parseMegabytes } from './run.js';
 import { formatBytes } from '../model/format.js';
 
-interface ReportOptions {
+interface ReportOptions extends ModelOptions {
   image?: string;
   compare?: string;
   out: string;
@@ -17,7 +17,7 @@ interface ReportOptions {
 }
 
 export function registerReport(program: Command): void {
-  program
+  const command = program
     .command('report')
     .description('write ONE self-contained HTML file (no network, no external files) with the viewer’s views')
     .argument('<model>', 'model file')
@@ -28,13 +28,13 @@ export function registerReport(program: Command): void {
       new Option('--max-weight-mb <MB>', 'weights larger than this (number, megabytes) are described but left out')
         .argParser(parseMegabytes)
         .default(DEFAULT_MAX_WEIGHT_BYTES, String(DEFAULT_MAX_WEIGHT_BYTES / (1024 * 1024))),
-    )
-    .action(
+    );
+  addModelOptions(command).action(
       action(async (path: string, options: ReportOptions) => {
         const assetDir = builtAssetDir();
-        const models: Model[] = [await openModel(path)];
+        const models: Model[] = [await withModelOptions(path, options)];
         try {
-          if (options.compare) models.push(await openModel(options.compare));
+          if (options.compare) models.push(await withModelOptions(options.compare, options));
           const { reportData } = await import('../web/activations.js');
           const { activations, outputShapes } = await reportData(models, options.image);
           const html = await buildReport({ models, activations, outputShapes, assetDir, maxWeightBytes: options.maxWeightMb });

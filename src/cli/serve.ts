@@ -1,13 +1,14 @@
 import { spawn } from 'node:child_process';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { UsageError } from '../model/errors.js';
+import { ConvscopeError, UsageError } from '../model/errors.js';
 import type { Model } from '../model/model.js';
-import { openModel } from '../formats/open.js';
 import { builtAssetDir } from '../web/built.js';
+import { isFolder, MAX_PROJECT_MODELS, projectModels, type ProjectEntry } from '../web/project.js';
 import { DEFAULT_UPLOAD_LIMIT, isLoopback, startServer } from '../web/server.js';
+import { addModelOptions, withModelOptions, type ModelOptions } from './model-options.js';
 import { action, parseIndex, parseMegabytes } from './run.js';
 
-interface ServeOptions {
+interface ServeOptions extends ModelOptions {
   port: number;
   host: string;
   open?: boolean;
@@ -28,30 +29,51 @@ function openBrowser(url: string): void {
   child.unref();
 }
 
+/** The files to open: each path named, a folder standing for every model file in it (a project). */
+async function entries(paths: readonly string[]): Promise<(ProjectEntry & { found: boolean })[]> {
+  const out: (ProjectEntry & { found: boolean })[] = [];
+  for (const path of paths) {
+    if (await isFolder(path)) out.push(...(await projectModels(path)).map((e) => ({ ...e, found: true })));
+    else out.push({ path, name: path.split(/[\\/]/).pop() ?? path, found: false });
+  }
+  if (out.length > MAX_PROJECT_MODELS) throw new UsageError(`The viewer shows at most ${MAX_PROJECT_MODELS} models, but ${out.length} were named.`);
+  return out;
+}
+
 export function registerServe(program: Command): void {
-  program
+  const command = program
     .command('serve')
-    .description('a local web viewer: layers, filter grids, filters, histograms, activations, and the diff of two models')
-    .argument('[model]', 'model file to show (without one, drop a file on the page: it is read in the browser)')
-    .argument('[model2]', 'a second checkpoint of the same network: adds the diff view')
+    .description('a local web viewer: layers, filter grids, filters, histograms, activations, and the diff of any two models')
+    .argument('[models...]', 'model files or project folders to show (a folder: every model file in it and one folder down); without any, drop a file on the page: it is read in the browser')
     .option('--port <n>', 'port to listen on (number; 0 = any free port)', parsePort, 8080)
     .option('--host <address>', 'address to listen on (string); anything but loopback exposes your models to the network', '127.0.0.1')
     .option('--open', 'open the viewer in the default browser', false)
-    .addOption(new Option('--upload-limit <MB>', 'largest image upload in megabytes (number)').argParser(parseMegabytes).default(DEFAULT_UPLOAD_LIMIT, '16'))
-    .action(
-      action(async (first: string | undefined, second: string | undefined, options: ServeOptions) => {
-        if (second !== undefined && first === undefined) throw new UsageError('Give the first model before the second.');
+    .addOption(new Option('--upload-limit <MB>', 'largest image upload in megabytes (number)').argParser(parseMegabytes).default(DEFAULT_UPLOAD_LIMIT, '16'));
+  addModelOptions(command).action(
+      action(async (paths: string[], options: ServeOptions) => {
         const assetDir = builtAssetDir();
         if (!isLoopback(options.host)) {
           process.stderr.write(
             `convscope: warning: listening on ${options.host}, not loopback: anyone who can reach this address can read the models and run them.\n`,
           );
         }
+        const found: ProjectEntry[] = [];
         const models: Model[] = [];
-        for (const path of [first, second]) if (path !== undefined) models.push(await openModel(path));
+        for (const entry of await entries(paths)) {
+          try {
+            models.push(await withModelOptions(entry.path, options));
+            found.push(entry);
+          } catch (e) {
+            // A file found in a folder that is not a readable model is skipped with its reason; a file named is an error.
+            if (!entry.found || !(e instanceof ConvscopeError)) throw e;
+            process.stderr.write(`convscope: skipping ${entry.name}: ${e.message}\n`);
+          }
+        }
         // Loaded here, not at the top: it brings TensorFlow.js, which other commands need not pay for.
         const { webActivations } = await import('../web/activations.js');
-        const server = await startServer({ models, assetDir, host: options.host, port: options.port, uploadLimit: options.uploadLimit, ...webActivations() });
+        const names = found.map((e) => e.name);
+        const server = await startServer({ models, names, assetDir, host: options.host, port: options.port, uploadLimit: options.uploadLimit, ...webActivations() });
+        if (models.length > 2) process.stdout.write(`${models.length} models: ${names.join(', ')}\n`);
         process.stdout.write(`convscope viewer: ${server.url}\n(press Ctrl+C to stop)\n`);
         if (options.open) openBrowser(server.url);
         const stop = (): void => {

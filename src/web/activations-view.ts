@@ -14,6 +14,6 @@ export interface ActivationsView {
   shape: number[];
   /** The feature maps of `layer` as one grid PNG, a data: URI. */
   maps: string;
-  /** The model's outputs, largest first (index into the last layer's units and its value). */
-  top: { index: number; score: number }[];
+  /** The model's outputs, largest first (index into the last layer's units, its value, and its class name where the model names its classes). */
+  top: { index: number; score: number; label?: string }[];
 }

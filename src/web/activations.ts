@@ -88,7 +88,13 @@ function isConvolution(a: Activation): boolean {
 const REPORT_LAYERS = 16;
 
 /** Runs the network once on an image, keeping the values of the feature maps `keep` accepts (the others only by name and shape). */
-async function runOnImage(net: RunnableModel, request: ActivationsRequest, keep: (a: Activation) => boolean, progress: Progress): Promise<ImageRun> {
+async function runOnImage(
+  net: RunnableModel,
+  request: ActivationsRequest,
+  keep: (a: Activation) => boolean,
+  progress: Progress,
+  classNames?: readonly string[],
+): Promise<ImageRun> {
   const preset = presetOf(request.preprocess);
   progress(0.1, `decoding ${request.imageName}`);
   const image = await decodeFor(net, request.image, request.imageName);
@@ -106,7 +112,10 @@ async function runOnImage(net: RunnableModel, request: ActivationsRequest, keep:
     },
   });
   const last = outputs[0];
-  const top = last ? topValues(last.data.subarray(0, last.data.length / (last.shape[0] ?? 1)), 5).map((t) => ({ index: t.index, score: t.value })) : [];
+  const scores = last ? last.data.subarray(0, last.data.length / (last.shape[0] ?? 1)) : new Float32Array(0);
+  // Class names label the outputs only when there is exactly one per output.
+  const names = classNames?.length === scores.length ? classNames : undefined;
+  const top = topValues(scores, 5).map((t) => ({ index: t.index, score: t.value, ...(names ? { label: names[t.index]! } : {}) }));
   return { image, preset, maps, top };
 }
 
@@ -183,7 +192,7 @@ function hooks(): Hooks & { netOf: NetCache } {
         if (isConvolution(a)) firstConv = false;
         return take;
       };
-      const run = await runOnImage(net, request, keep, progress);
+      const run = await runOnImage(net, request, keep, progress, model.classNames);
       const kept = run.maps.filter((m) => m.data.length > 0);
       const chosen =
         request.layer === undefined ? (kept.find(isConvolution) ?? kept[0]) : run.maps.find((m) => m.name === request.layer);
@@ -233,7 +242,7 @@ export async function reportData(
   const name = imagePath.split(/[\\/]/).pop()!;
   let kept = 0;
   const keep = (a: Activation): boolean => isConvolution(a) && kept++ < REPORT_LAYERS;
-  const run = await runOnImage(net, { preprocess: 'auto', image: bytes, imageName: name }, keep, () => {});
+  const run = await runOnImage(net, { preprocess: 'auto', image: bytes, imageName: name }, keep, () => {}, models[0]!.classNames);
   const shown = run.maps.filter((m) => m.data.length > 0);
   const views = shown.map((m) => view({ ...run, maps: shown }, m, net, name));
   return { activations: views, outputShapes: shapes };

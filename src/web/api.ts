@@ -34,11 +34,13 @@ export interface ActivationsRequest {
 
 export interface ApiContext {
   models: readonly Model[];
+  /** How the page names each model (default: its file name). */
+  names?: readonly string[];
   jobs: JobTable;
   /** Bundled sample photographs by name. */
   samples: ReadonlyMap<string, () => Promise<Uint8Array>>;
   activations?: ActivationsFn;
-  /** The diff of the two models by layer filter ('' = all), computed once: the models never change. */
+  /** Diffs by `before:after:layer` ('' = all layers), computed once: the models never change. */
   diffs?: Map<string, Promise<ModelDiff>>;
   /** Output shapes by layer name, per model, where the architecture could be run. */
   outputShapes?: (model: Model) => Promise<ReadonlyMap<string, (number | null)[]>>;
@@ -159,7 +161,7 @@ export async function handleApi(ctx: ApiContext, req: ApiRequest): Promise<ApiRe
   const [head, id, what] = req.path;
   if (head === 'models' && id === undefined) {
     return json({
-      models: ctx.models.map((m, i) => modelInfo(m, i)),
+      models: ctx.models.map((m, i) => ({ ...modelInfo(m, i), ...(ctx.names?.[i] ? { name: ctx.names[i] } : {}) })),
       samples: [...ctx.samples.keys()],
       activations: ctx.activations !== undefined,
     });
@@ -169,17 +171,22 @@ export async function handleApi(ctx: ApiContext, req: ApiRequest): Promise<ApiRe
     return modelRoute(ctx, model, Number(id), what, req);
   }
   if (head === 'diff' && id === undefined) {
-    if (ctx.models.length < 2) throw new UsageError('A diff needs two models: start the server with two model files.');
-    const [before, after] = ctx.models as [Model, Model];
+    if (ctx.models.length < 2) throw new UsageError('A diff needs two models: start the server with two model files, or a folder holding them.');
+    const b = intParam(req.query, 'before', 0);
+    const a = intParam(req.query, 'after', 1);
+    if (a === b) throw new UsageError(`A diff compares two different models, but both are model ${a}.`);
+    const before = modelAt(ctx, String(b));
+    const after = modelAt(ctx, String(a));
     const layer = req.query.get('layer') ?? '';
+    const key = `${b}:${a}:${layer}`;
     ctx.diffs ??= new Map();
     const job = ctx.jobs.start(async (progress) => {
       progress(0, `comparing ${before.source} with ${after.source}`);
-      let diff = ctx.diffs!.get(layer);
+      let diff = ctx.diffs!.get(key);
       if (!diff) {
         diff = diffModels(before, after, layer ? { layer } : {});
-        ctx.diffs!.set(layer, diff);
-        diff.catch(() => ctx.diffs!.delete(layer));
+        ctx.diffs!.set(key, diff);
+        diff.catch(() => ctx.diffs!.delete(key));
       }
       return diff;
     });

@@ -8,8 +8,10 @@ import { errorSentence, JobTable } from './jobs.js';
 import { formatBytes } from '../model/format.js';
 
 export interface ServeOptions {
-  /** The models named on the command line (0, 1 or 2); requests name them by index only. */
+  /** The models named on the command line or found in its folder; requests name them by index only. */
   models: readonly Model[];
+  /** How the page names each model (default: its file name). */
+  names?: readonly string[];
   /** The built client (index.html, app.js, app.css, samples/). */
   assetDir: string;
   host?: string;
@@ -139,7 +141,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   for (const name of assets.names().filter((n) => n.startsWith('samples/') && /\.(png|jpg)$/.test(n))) {
     samples.set(name.slice('samples/'.length), async () => (await assets.get(`/${name}`))!.body);
   }
-  const ctx: ApiContext = { models: options.models, jobs: new JobTable(), samples };
+  const ctx: ApiContext = { models: options.models, jobs: new JobTable(), samples, ...(options.names ? { names: options.names } : {}) };
   if (options.activations) ctx.activations = options.activations;
   if (options.outputShapes) ctx.outputShapes = options.outputShapes;
   let port = 0;

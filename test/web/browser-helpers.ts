@@ -1,10 +1,10 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode } from 'fast-png';
 import type { Browser, Page } from 'playwright-core';
 import { buildClient } from '../../scripts/build-client.js';
-import { fixture, FIXTURES } from '../helpers/fixtures.js';
+import { fixture, FIXTURES, ROOT } from '../helpers/fixtures.js';
 import { needsPython, runPython } from '../helpers/python.js';
 
 /** Debian's chromium, driven by playwright-core (which never downloads a browser of its own). */
@@ -113,4 +113,27 @@ export function differingPixels(image: Pixels, tile: Pixels, x0: number, y0: num
     }
   }
   return differ;
+}
+
+export interface AxeFinding {
+  id: string;
+  impact: string;
+  help: string;
+  nodes: string[];
+}
+
+/**
+ * axe-core's accessibility check of the page as it is now: the serious and critical violations (each
+ * rule id, its help text and the first offending elements). The library is evaluated in the page
+ * through the test driver, so the viewer's script policy need not allow it.
+ */
+export async function axeViolations(page: Page): Promise<AxeFinding[]> {
+  const source = readFileSync(join(ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+  await page.evaluate(source);
+  const found = (await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    const result = await axe.run(document, { resultTypes: ['violations'] });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+  })) as AxeFinding[];
+  return found.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }

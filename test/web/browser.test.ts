@@ -165,7 +165,7 @@ describe('viewer end to end in chromium', { skip }, () => {
     const tfjs = fixture('08_xfmt_keras2h5_tfjs', 'model');
     await page.setInputFiles('[data-testid=model-file]', [join(tfjs, 'model.json'), join(tfjs, 'group1-shard1of1.bin')]);
     await page.waitForSelector('[data-testid=layer-list] tr[data-layer="conv2d_1"]', { timeout: 60_000 });
-    assert.match((await page.textContent('.layer-aside .facts'))!, /^tfjs-layers \(tfjs 3\.7\.0\), 59,933 parameters/);
+    assert.match((await page.textContent('.layer-aside .facts'))!, /^model\.json: tfjs-layers \(tfjs 3\.7\.0\), 59,933 parameters/);
     await page.goto(empty.url);
     await page.setInputFiles('[data-testid=model-file]', { name: 'notes.h5', mimeType: 'application/octet-stream', buffer: Buffer.from('not a model at all') });
     await page.waitForFunction(() => document.getElementById('status')?.className === 'error');

@@ -33,7 +33,8 @@ export interface Backend {
   sliceNpy(model: number, layer: string, filter: number, channel: number | undefined): Promise<{ name: string; bytes: Uint8Array }>;
   histogram(model: number, layer: string): Promise<WeightHistogram[]>;
   activations(model: number, input: ActivationsInput, progress: OnProgress): Promise<ActivationsView>;
-  diff(progress: OnProgress): Promise<ModelDiff>;
+  /** The diff of two of the models (before, after). */
+  diff(pair: [number, number], progress: OnProgress): Promise<ModelDiff>;
   /** A URL of the renderer's PNG of the grid (server only), for download and checking. */
   gridPngUrl?(model: number, layer: string, query: URLSearchParams): string;
 }

@@ -15,7 +15,7 @@ import type { ActivationsInput, Backend, OnProgress } from './backend.js';
 export class LocalBackend implements Backend {
   constructor(
     readonly kind: 'browser' | 'report',
-    private readonly loaded: readonly Model[],
+    private readonly loaded: Model[],
     private readonly precomputed: readonly ActivationsView[] = [],
     private readonly shapes: readonly ReadonlyMap<string, (number | null)[]>[] = [],
   ) {}
@@ -30,6 +30,12 @@ export class LocalBackend implements Backend {
 
   canActivate(): boolean {
     return this.precomputed.length > 0;
+  }
+
+  /** Adds a model read in the page (another dropped file); returns its id. */
+  add(model: Model): number {
+    this.loaded.push(model);
+    return this.loaded.length - 1;
   }
 
   private model(i: number): Model {
@@ -71,15 +77,15 @@ export class LocalBackend implements Backend {
       throw new UsageError(
         this.kind === 'report'
           ? `This report holds activations for ${this.samples().join(', ') || 'no image'} only; make it with --image to include others.`
-          : 'Activations need the network to run, which this page cannot do on its own: start `convscope serve <model>` instead.',
+          : 'Activations need the network to run, which a file read in this page cannot do: start `convscope serve <model>` instead.',
       );
     }
     return hit;
   }
 
-  async diff(progress: OnProgress): Promise<ModelDiff> {
+  async diff(pair: [number, number], progress: OnProgress): Promise<ModelDiff> {
     if (this.loaded.length < 2) throw new UsageError('A diff needs two models.');
     progress(0, 'comparing the two models');
-    return diffModels(this.model(0), this.model(1));
+    return diffModels(this.model(pair[0]), this.model(pair[1]));
   }
 }

@@ -112,8 +112,8 @@ export class ServerBackend implements Backend {
     return waitForJob<ActivationsView>(job, progress);
   }
 
-  async diff(progress: OnProgress): Promise<ModelDiff> {
-    const { job } = await getJson<{ job: string }>('api/diff', { method: 'POST' });
+  async diff(pair: [number, number], progress: OnProgress): Promise<ModelDiff> {
+    const { job } = await getJson<{ job: string }>(`api/diff?${q({ before: pair[0], after: pair[1] })}`, { method: 'POST' });
     return waitForJob<ModelDiff>(job, progress);
   }
 

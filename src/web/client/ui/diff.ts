@@ -4,28 +4,35 @@ import type { LayerRow } from '../../../views/model-view.js';
 import type { Backend } from '../backend.js';
 import { formatCosine, formatNumber, formatPercent, formatScale } from '../../../model/format.js';
 import { clear, h, setStatus } from '../dom.js';
+import type { Router, ViewState } from '../state.js';
+import { viewerWording } from '../wording.js';
 import { defaultControls } from './controls.js';
 import { drawGrid } from './draw.js';
+import { FILTERS_PER_PAGE } from './layers.js';
 
 function absMax(t: NamedTensor): number {
   const s = t.stats();
   return Number.isFinite(s.absMax) ? s.absMax : 0;
 }
 
-/** Before, after and their difference drawn on ONE symmetric scale, so colours compare across the three. */
-async function compareLayer(root: HTMLElement, backend: Backend, layer: LayerDiff, rows: [LayerRow[], LayerRow[]]): Promise<void> {
+/**
+ * Before and after drawn on one symmetric scale, so their colours compare; after − before on its own
+ * symmetric scale (its largest |change|), so a change of a few percent is visible rather than flat grey.
+ */
+async function compareLayer(root: HTMLElement, backend: Backend, pair: [number, number], layer: LayerDiff, rows: [LayerRow[], LayerRow[]]): Promise<void> {
   const rowBefore = rows[0].find((r) => r.name === layer.name);
   const rowAfter = rows[1].find((r) => r.name === layer.afterName);
   if (!rowBefore?.kernel || !rowAfter?.kernel || rowBefore.filterCount === undefined) {
     clear(root, h('p', { class: 'hint' }, `Layer '${layer.name}' has no kernel drawn as filters.`));
     return;
   }
-  const before = await backend.kernel(0, layer.name, rowBefore);
-  const after = (await backend.kernel(1, layer.afterName, rowAfter)).toAxes(before.axes);
+  const before = await backend.kernel(pair[0], layer.name, rowBefore);
+  const after = (await backend.kernel(pair[1], layer.afterName, rowAfter)).toAxes(before.axes);
   const b = before.toFloat32();
   const a = after.toFloat32();
   const delta = new NamedTensor(before.axes, before.shape, a.map((v, i) => v - b[i]!));
-  const scale = Math.max(absMax(before), absMax(after), absMax(delta));
+  const scale = Math.max(absMax(before), absMax(after));
+  const deltaScale = absMax(delta);
   const controls = { ...defaultControls(), channels: before.dim('in') === 3 ? ('rgb' as const) : ('auto' as const) };
   const kernelDiff = layer.weights.find((w) => w.weight === rowBefore.kernel!.role);
   const moved = (kernelDiff?.filters ?? []).filter((f) => f.verdict !== 'unchanged');
@@ -33,8 +40,9 @@ async function compareLayer(root: HTMLElement, backend: Backend, layer: LayerDif
   const rankedSet = new Set(ranked.map((f) => f.filter));
   const hover = h('div', { class: 'hover-label', 'data-testid': 'diff-hover' }, 'hover a tile');
   const byFilter = new Map((kernelDiff?.filters ?? []).map((f) => [f.filter, f]));
-  const row = (label: string, t: NamedTensor, testid: string): HTMLElement => {
-    const drawn = drawGrid(t, controls, layer.name, scale);
+  const shown = Array.from({ length: Math.min(rowBefore.filterCount, FILTERS_PER_PAGE) }, (_, i) => i);
+  const row = (label: string, t: NamedTensor, testid: string, s: number): HTMLElement => {
+    const drawn = drawGrid(t, controls, layer.name, s, shown);
     const grid = h('div', { class: 'grid', 'data-testid': testid });
     if (drawn.matrix) grid.append(drawn.matrix.canvas);
     for (const { filter, canvas } of drawn.tiles) {
@@ -55,10 +63,15 @@ async function compareLayer(root: HTMLElement, backend: Backend, layer: LayerDif
   clear(
     root,
     h('h3', {}, `${layer.name}${layer.afterName !== layer.name ? ` → ${layer.afterName}` : ''}: ${layer.verdict}`),
-    h('p', { class: 'facts' }, `one shared symmetric scale ${formatScale(scale)} for before, after and after − before; outlined tiles are the most changed filters${moved.length > 8 ? ` (8 of ${moved.length} that changed)` : ''}`),
-    row('before', before, 'diff-before'),
-    row('after', after, 'diff-after'),
-    row('after − before', delta, 'diff-delta'),
+    h(
+      'p',
+      { class: 'facts', 'data-testid': 'diff-scales' },
+      `before and after on one shared symmetric scale ${formatScale(scale)}; after − before on its own scale ${formatScale(deltaScale)} (its largest |change|, ${formatNumber(scale > 0 ? deltaScale / scale : 0)} of the weights' scale); outlined tiles are the most changed filters${moved.length > 8 ? ` (8 of ${moved.length} that changed)` : ''}`,
+    ),
+    rowBefore.filterCount > shown.length ? h('p', { class: 'note' }, `showing filters 0–${shown.length - 1} of ${rowBefore.filterCount}; the table lists the most changed`) : null,
+    row('before', before, 'diff-before', scale),
+    row('after', after, 'diff-after', scale),
+    row(`after − before (scale ${formatScale(deltaScale)})`, delta, 'diff-delta', deltaScale),
     hover,
     ranked.length > 0
       ? h(
@@ -77,50 +90,90 @@ function summary(diff: ModelDiff): HTMLElement {
     { class: `verdict verdict-${diff.summary.verdict}`, 'data-testid': 'diff-summary' },
     h('h2', {}, `verdict: ${diff.summary.verdict}`),
     h('p', { class: 'facts' }, `before: ${diff.before}`, h('br'), `after: ${diff.after}`),
-    h('ul', {}, ...diff.summary.diagnosis.map((d) => h('li', {}, d))),
-    ...diff.notes.map((n) => h('p', { class: 'note' }, n)),
+    h('ul', { 'data-testid': 'diagnosis' }, ...diff.summary.diagnosis.map((d) => h('li', {}, viewerWording(d)))),
+    ...diff.notes.map((n) => h('p', { class: 'note' }, viewerWording(n))),
     diff.onlyBefore.length ? h('p', { class: 'note' }, `only in before: ${diff.onlyBefore.join(', ')}`) : null,
     diff.onlyAfter.length ? h('p', { class: 'note' }, `only in after: ${diff.onlyAfter.join(', ')}`) : null,
   );
 }
 
-/** The diff tab: verdicts, layers ranked by change, and a layer's before/after/delta grids. */
-export async function diffTab(root: HTMLElement, backend: Backend): Promise<void> {
-  const progress = h('progress', { max: 1, value: 0 });
-  const message = h('span', {}, 'comparing…');
-  clear(root, h('div', { class: 'progress' }, progress, message));
-  const diff = await backend.diff((fraction, text) => {
-    progress.value = fraction;
-    message.textContent = text;
-  });
-  const rows: [LayerRow[], LayerRow[]] = [await backend.layers(0), await backend.layers(1)];
-  const compare = h('section', { class: 'compare', 'data-testid': 'diff-compare' });
-  const ranked = [...diff.layers].sort((x, y) => y.relativeChange - x.relativeChange);
-  const table = h(
-    'table',
-    { class: 'ranked-layers', 'data-testid': 'ranked-layers' },
-    h('tr', {}, h('th', {}, 'layer'), h('th', {}, 'class'), h('th', {}, 'verdict'), h('th', {}, 'relative change'), h('th', {}, 'max |change|'), h('th', {}, 'unchanged'), h('th', {}, 'cosine')),
-  );
-  for (const l of ranked) {
-    table.append(
+/** The two models compared: the state's model and `compare` (default: the next one). */
+function pairOf(state: ViewState, count: number): [number, number] {
+  const before = Math.min(state.model, count - 1);
+  const after = state.compare !== undefined && state.compare < count && state.compare !== before ? state.compare : before === 0 ? 1 : 0;
+  return [before, after];
+}
+
+function pairPicker(backend: Backend, router: Router, pair: [number, number]): HTMLElement | null {
+  const models = backend.models();
+  if (models.length < 3) return null;
+  const pick = (label: string, value: number, key: 'model' | 'compare'): HTMLElement =>
+    h(
+      'label',
+      {},
+      `${label} `,
       h(
-        'tr',
-        {
-          'data-layer': l.name,
-          class: `verdict-${l.verdict}`,
-          onclick: () => void compareLayer(compare, backend, l, rows).catch((e: Error) => setStatus(e.message, 'error')),
-        },
-        h('td', {}, l.afterName === l.name ? l.name : `${l.name} → ${l.afterName}`),
-        h('td', {}, l.className),
-        h('td', {}, l.verdict),
-        h('td', {}, formatNumber(l.relativeChange)),
-        h('td', {}, formatNumber(l.maxAbsChange)),
-        h('td', {}, formatPercent(l.unchangedFraction)),
-        h('td', {}, formatCosine(l.cosine)),
+        'select',
+        { 'data-testid': `diff-${label}`, onchange: (e: Event) => router.push({ [key]: Number((e.target as HTMLSelectElement).value), layer: undefined }) },
+        ...models.map((m) => h('option', { value: m.id, selected: m.id === value }, m.name)),
       ),
     );
-  }
-  clear(root, summary(diff), h('h3', {}, 'Layers, most changed first (click one)'), table, compare);
-  const first = ranked.find((l) => rows[0].find((r) => r.name === l.name)?.filterCount !== undefined);
-  if (first) await compareLayer(compare, backend, first, rows);
+  return h('div', { class: 'controls' }, pick('before', pair[0], 'model'), pick('after', pair[1], 'compare'));
+}
+
+/** The diff tab: verdicts, layers ranked by change, and a layer's before/after/delta grids; any two of the models. */
+export function diffTab(root: HTMLElement, backend: Backend, router: Router): { apply(state: ViewState): Promise<void> } {
+  let shownPair = '';
+  let rows: [LayerRow[], LayerRow[]] = [[], []];
+  let diff: ModelDiff | undefined;
+  let compare: HTMLElement | undefined;
+  let shownLayer = '';
+  return {
+    apply: async (state) => {
+      const pair = pairOf(state, backend.models().length);
+      if (JSON.stringify(pair) !== shownPair) {
+        shownPair = JSON.stringify(pair);
+        shownLayer = '';
+        const progress = h('progress', { max: 1, value: 0, 'aria-label': 'progress' });
+        const message = h('span', {}, 'comparing…');
+        clear(root, pairPicker(backend, router, pair), h('div', { class: 'progress' }, progress, message));
+        diff = await backend.diff(pair, (fraction, text) => {
+          progress.value = fraction;
+          message.textContent = text;
+        });
+        rows = [await backend.layers(pair[0]), await backend.layers(pair[1])];
+        compare = h('section', { class: 'compare', 'data-testid': 'diff-compare', 'aria-live': 'polite' });
+        const ranked = [...diff.layers].sort((x, y) => y.relativeChange - x.relativeChange);
+        const table = h(
+          'table',
+          { class: 'ranked-layers', 'data-testid': 'ranked-layers', 'aria-label': 'layers, most changed first' },
+          h('tr', {}, ...['layer', 'class', 'verdict', 'relative change', 'max |change|', 'unchanged', 'cosine'].map((t) => h('th', { scope: 'col' }, t))),
+        );
+        for (const l of ranked) {
+          table.append(
+            h(
+              'tr',
+              { 'data-layer': l.name, class: `verdict-${l.verdict}`, tabindex: 0, onclick: () => router.push({ layer: l.name }), onkeydown: (e: Event) => {
+                if ((e as KeyboardEvent).key === 'Enter') router.push({ layer: l.name });
+              } },
+              h('td', {}, l.afterName === l.name ? l.name : `${l.name} → ${l.afterName}`),
+              h('td', {}, l.className),
+              h('td', {}, l.verdict),
+              h('td', {}, formatNumber(l.relativeChange)),
+              h('td', {}, formatNumber(l.maxAbsChange)),
+              h('td', {}, formatPercent(l.unchangedFraction)),
+              h('td', {}, formatCosine(l.cosine)),
+            ),
+          );
+        }
+        clear(root, pairPicker(backend, router, pair), summary(diff), h('h3', {}, 'Layers, most changed first (click one, or Tab to it and press Enter)'), table, compare);
+      }
+      const ranked = [...diff!.layers].sort((x, y) => y.relativeChange - x.relativeChange);
+      const chosen = (state.layer ? ranked.find((l) => l.name === state.layer) : undefined) ?? ranked.find((l) => rows[0].find((r) => r.name === l.name)?.filterCount !== undefined);
+      if (chosen && chosen.name !== shownLayer) {
+        shownLayer = chosen.name;
+        await compareLayer(compare!, backend, pair, chosen, rows).catch((e: Error) => setStatus(viewerWording(e.message), 'error'));
+      }
+    },
+  };
 }

@@ -16,8 +16,15 @@ export interface GridControls {
 export interface DrawnGrid {
   /** One canvas per filter (tiles), or one canvas for a matrix (Dense, 1x1) with filters as rows. */
   tiles: { filter: number; canvas: HTMLCanvasElement }[];
-  matrix?: { canvas: HTMLCanvasElement; cellPx: number; rows: number; cols: number };
+  matrix?: { canvas: HTMLCanvasElement; cellPx: number; rows: number; cols: number; first: number };
   scale: number | undefined;
+  /** The symmetric scale filter f's tile is drawn on (the shared scale, or its own). */
+  scaleOf: (filter: number) => number;
+  /** Largest |w| over the whole layer. */
+  layerAbsMax: number;
+  /** What the tiles show after `auto` is resolved: rgb composites do not use the colormap. */
+  mode: string;
+  filterCount: number;
   filterAxis: string;
   notes: string[];
   warnings: string[];
@@ -45,14 +52,14 @@ export function rgbCanvas(width: number, height: number, rgb: Uint8Array): HTMLC
  * filter, so the page shows exactly the pixels `convscope filters` writes, with hover and click per tile.
  * `scale` fixes the symmetric scale (shared by before/after/delta in the diff view).
  */
-export function drawGrid(tensor: NamedTensor, controls: GridControls, layer: string, scale?: number): DrawnGrid {
+export function drawGrid(tensor: NamedTensor, controls: GridControls, layer: string, scale?: number, filters?: readonly number[]): DrawnGrid {
   const set = filterSet(tensor, `The kernel of layer '${layer}'`);
   const analysis = analyzeFilters(set);
   const display = buildDisplay(set, analysis, {
     channels: controls.channels,
     normalize: controls.normalize,
     scale,
-    shownFilters: set.filterCount,
+    shownFilters: filters?.length ?? set.filterCount,
     name: `layer '${layer}'`,
   });
   const colormap = getColormap(controls.colormap);
@@ -61,27 +68,21 @@ export function drawGrid(tensor: NamedTensor, controls: GridControls, layer: str
   if (analysis.nonFinite > 0) warnings.push(`${analysis.nonFinite} NaN or infinite values, drawn magenta.`);
   const notes = [...display.notes];
   if (analysis.dead.length > 0) notes.push(`dead filters (drawn flat): ${analysis.dead.join(', ')}`);
-  const all = Array.from({ length: set.filterCount }, (_, i) => i);
+  const all = filters ? [...filters] : Array.from({ length: set.filterCount }, (_, i) => i);
+  const common = { scale: display.sharedScale, scaleOf: display.scaleOf, layerAbsMax: analysis.absMax, mode: display.mode, filterCount: set.filterCount, filterAxis: set.filterAxis, notes, warnings };
   if (display.mode === 'matrix') {
     const g = paintGrid(set, display, all, colormap, { labels: false, cellPx: controls.cellPx });
     notes.push(...g.notes);
-    const rows = Math.min(set.filterCount, Math.floor((g.image.height - 2) / g.cellPx));
+    const rows = Math.min(all.length, Math.floor((g.image.height - 2) / g.cellPx));
     const cols = Math.floor((g.image.width - 2) / g.cellPx);
-    return {
-      tiles: [],
-      matrix: { canvas: rgbCanvas(g.image.width, g.image.height, g.image.pixels), cellPx: g.cellPx, rows, cols },
-      scale: display.sharedScale,
-      filterAxis: set.filterAxis,
-      notes,
-      warnings,
-    };
+    return { ...common, tiles: [], matrix: { canvas: rgbCanvas(g.image.width, g.image.height, g.image.pixels), cellPx: g.cellPx, rows, cols, first: all[0] ?? 0 } };
   }
   const cellPx = controls.cellPx ?? paintGrid(set, display, all, colormap, { labels: false }).cellPx;
   const tiles = all.map((f) => {
     const g = paintGrid(set, display, [f], colormap, { labels: false, cellPx });
     return { filter: f, canvas: rgbCanvas(g.image.width, g.image.height, g.image.pixels) };
   });
-  return { tiles, scale: display.sharedScale, filterAxis: set.filterAxis, notes, warnings };
+  return { ...common, tiles };
 }
 
 /** The CSS colour of value v on symmetric scale s with the named colormap (for the numeric matrix). */
@@ -92,11 +93,20 @@ export function valueColour(v: number | null, s: number, colormap: string): stri
   return `rgb(${lut[k]},${lut[k + 1]},${lut[k + 2]})`;
 }
 
-/** Black or white text, whichever reads on a background of that LUT colour. */
+/** WCAG relative luminance of an sRGB colour. */
+function luminance(r: number, g: number, b: number): number {
+  const lin = (c: number): number => {
+    const v = c / 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+}
+
+/** Black or white text, whichever contrasts more with that LUT colour (at least 4.5:1 for any colour). */
 export function textColourOn(v: number | null, s: number, colormap: string): string {
   if (v === null) return '#000';
   const lut = getColormap(colormap).lut;
   const k = (s > 0 ? lutIndex(v, s) : ZERO_INDEX) * 3;
-  const luma = 0.299 * lut[k]! + 0.587 * lut[k + 1]! + 0.114 * lut[k + 2]!;
-  return luma < 128 ? '#fff' : '#000';
+  const l = luminance(lut[k]!, lut[k + 1]!, lut[k + 2]!);
+  return (l + 0.05) / 0.05 >= 1.05 / (l + 0.05) ? '#000' : '#fff';
 }

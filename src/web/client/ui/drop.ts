@@ -3,6 +3,7 @@ import { ModelFormatError } from '../../../model/errors.js';
 import type { Model } from '../../../model/model.js';
 import { bytesSource, type ByteSource } from '../../../io/source.js';
 import { clear, h, setStatus } from '../dom.js';
+import { viewerWording } from '../wording.js';
 
 /** Byte sources over dropped files; a TF.js model.json finds its weight shards among them by name. */
 async function sources(files: readonly File[]): Promise<Map<string, ByteSource>> {
@@ -21,9 +22,22 @@ async function sources(files: readonly File[]): Promise<Map<string, ByteSource>>
   return byName;
 }
 
-/** Which dropped file is the model: model.json over its shards, otherwise the first file. */
-function mainFile(files: readonly File[]): File {
-  return files.find((f) => f.name.endsWith('.json')) ?? files[0]!;
+/** A TF.js model.json (its topology and weight manifest), not an architecture JSON from model.to_json(). */
+async function isTfjsJson(f: File): Promise<boolean> {
+  if (!f.name.endsWith('.json') || f.size > 64 * 1024 * 1024) return false;
+  const head = await f.slice(0, 4096).text();
+  return /"(weightsManifest|modelTopology)"/.test(head);
+}
+
+/**
+ * Which dropped file is the model: a TF.js model.json over its shards; otherwise the first file that is
+ * not JSON, with a dropped JSON file as its architecture (model.to_json() for a weights-only file).
+ */
+async function roles(files: readonly File[]): Promise<{ main: File; config?: File }> {
+  for (const f of files) if (await isTfjsJson(f)) return { main: f };
+  const main = files.find((f) => !f.name.endsWith('.json')) ?? files[0]!;
+  const config = files.find((f) => f !== main && f.name.endsWith('.json'));
+  return config ? { main, config } : { main };
 }
 
 /**
@@ -31,11 +45,11 @@ function mainFile(files: readonly File[]): File {
  * readers (nothing is uploaded).
  */
 export function dropZone(root: HTMLElement, onModel: (model: Model) => void): void {
-  const input = h('input', { type: 'file', multiple: true, 'data-testid': 'model-file' });
+  const input = h('input', { type: 'file', multiple: true, 'data-testid': 'model-file', 'aria-label': 'model files' });
   const zone = h(
     'div',
     { class: 'dropzone', 'data-testid': 'dropzone' },
-    h('p', {}, 'Drop a model file here (.h5, .keras, model.json with its .bin shards, .pt, .safetensors, .onnx)'),
+    h('p', {}, 'Drop a model file here (.h5, .keras, model.json with its .bin shards, .pt, .safetensors, .onnx; a weights-only .h5 together with its model.to_json() file)'),
     h('p', { class: 'hint' }, 'It is read in this browser tab; nothing is uploaded.'),
     input,
   );
@@ -44,11 +58,12 @@ export function dropZone(root: HTMLElement, onModel: (model: Model) => void): vo
     setStatus(`reading ${files.map((f) => f.name).join(', ')}…`, 'busy');
     try {
       const byName = await sources(files);
-      const model = await openSource(byName.get(mainFile(files).name)!);
+      const { main, config } = await roles(files);
+      const model = await openSource(byName.get(main.name)!, config ? { config: byName.get(config.name)! } : {});
       setStatus('');
       onModel(model);
     } catch (e) {
-      setStatus((e as Error).message, 'error');
+      setStatus(viewerWording((e as Error).message), 'error');
     }
   };
   zone.addEventListener('dragover', (e) => {
@@ -63,4 +78,31 @@ export function dropZone(root: HTMLElement, onModel: (model: Model) => void): vo
   });
   input.addEventListener('change', () => void open(Array.from(input.files ?? [])));
   clear(root, zone);
+}
+
+/** A header control that reads another model file in the page, without reloading it. */
+export function openAnother(onModel: (model: Model) => void): HTMLElement {
+  const input = h('input', { type: 'file', multiple: true, 'data-testid': 'open-another', class: 'visually-hidden', id: 'open-another' });
+  input.addEventListener('change', async () => {
+    const files = Array.from(input.files ?? []);
+    if (files.length === 0) return;
+    setStatus(`reading ${files.map((f) => f.name).join(', ')}…`, 'busy');
+    try {
+      const byName = await sources(files);
+      const { main, config } = await roles(files);
+      const model = await openSource(byName.get(main.name)!, config ? { config: byName.get(config.name)! } : {});
+      setStatus('');
+      onModel(model);
+    } catch (e) {
+      setStatus(viewerWording((e as Error).message), 'error');
+    } finally {
+      input.value = '';
+    }
+  });
+  return h('span', { class: 'open-another' }, input, h('label', { for: 'open-another', class: 'button-like', tabindex: 0, onkeydown: (e: Event) => {
+    if ((e as KeyboardEvent).key === 'Enter' || (e as KeyboardEvent).key === ' ') {
+      e.preventDefault();
+      input.click();
+    }
+  } }, 'open another model…'));
 }

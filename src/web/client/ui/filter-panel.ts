@@ -1,8 +1,12 @@
 import type { FilterDetail, Matrix } from '../../../views/model-view.js';
 import type { Backend } from '../backend.js';
-import { formatAxes, formatNumber, formatShape } from '../../../model/format.js';
+import { formatNumber, formatScale } from '../../../model/format.js';
 import { clear, download, h, setStatus } from '../dom.js';
-import { textColourOn, valueColour } from './draw.js';
+import { viewerWording } from '../wording.js';
+import { textColourOn, valueColour, type DrawnGrid, type GridControls } from './draw.js';
+
+/** Most channel thumbnails shown at once (512 input channels are 8 windows). */
+const CHANNEL_WINDOW = 64;
 
 const STAT_ROWS: [keyof FilterDetail['stats'], string][] = [
   ['min', 'min'],
@@ -16,6 +20,33 @@ const STAT_ROWS: [keyof FilterDetail['stats'], string][] = [
   ['inf', 'Inf'],
 ];
 
+/**
+ * How the open filter's values are coloured: the grid's colormap, and the grid's scale (the layer's
+ * shared scale, or the filter's own with per-filter scaling), so a cell and its tile have one colour.
+ * The grid's RGB composite and channel mean draw other quantities than one channel's raw values; the
+ * panel then colours the raw values with the colormap on the layer's (or filter's) scale, and says so.
+ */
+export interface ColourDecision {
+  colormap: string;
+  /** The symmetric scale of filter f, or undefined for the filter's own largest |w|. */
+  scale: number | undefined;
+  text: string;
+}
+
+export function colourDecision(drawn: DrawnGrid, controls: GridControls, filter: number): ColourDecision {
+  const shared = controls.normalize === 'shared';
+  const raw = drawn.mode === 'rgb' || drawn.mode === 'mean';
+  const scale = shared ? (drawn.mode === 'mean' ? drawn.layerAbsMax : (drawn.scale ?? drawn.layerAbsMax)) : raw ? undefined : drawn.scaleOf(filter) || undefined;
+  const where = shared ? `the layer's shared scale ${formatScale(scale!)}` : `this filter's own scale${scale === undefined ? '' : ` ${formatScale(scale)}`} (per filter)`;
+  const grid =
+    drawn.mode === 'rgb'
+      ? ' (the grid shows these three channels as one RGB composite)'
+      : drawn.mode === 'mean'
+        ? ` (the grid shows the channels' mean on ${formatScale(drawn.scale ?? 0)})`
+        : ', as in the grid';
+  return { colormap: controls.colormap, scale, text: `colours: ${controls.colormap} on ${where}${grid}` };
+}
+
 function thumbnail(m: Matrix, scale: number, colormap: string, px: number): HTMLCanvasElement {
   const canvas = h('canvas', { width: m.cols * px, height: m.rows * px });
   const ctx = canvas.getContext('2d')!;
@@ -26,22 +57,23 @@ function thumbnail(m: Matrix, scale: number, colormap: string, px: number): HTML
   return canvas;
 }
 
-/** The numeric matrix: every cell coloured on the filter's scale, its exact value on hover. */
-function matrixTable(d: FilterDetail, colormap: string, readout: HTMLElement): HTMLTableElement {
+/** The numeric matrix: every cell coloured as decided, its exact value on hover or focus. */
+function matrixTable(d: FilterDetail, colours: ColourDecision, scale: number, readout: HTMLElement): HTMLTableElement {
   const m = d.matrix;
-  const table = h('table', { class: 'matrix', 'data-testid': 'filter-matrix' });
+  const table = h('table', { class: 'matrix', 'data-testid': 'filter-matrix', 'aria-label': `values of ${d.what}` });
   for (let r = 0; r < m.rows; r++) {
     const tr = h('tr');
     for (let c = 0; c < m.cols; c++) {
       const v = m.values[r * m.cols + c]!;
       const exact = v === null ? 'NaN or Inf' : String(v);
+      const show = (): void => {
+        readout.textContent = `[${r}, ${c}] = ${exact}`;
+      };
       const td = h('td', {
         title: exact,
         'data-value': exact,
-        style: `background:${valueColour(v, d.scale, colormap)};color:${textColourOn(v, d.scale, colormap)}`,
-        onmouseenter: () => {
-          readout.textContent = `[${r}, ${c}] = ${exact}`;
-        },
+        style: `background:${valueColour(v, scale, colours.colormap)};color:${textColourOn(v, scale, colours.colormap)}`,
+        onmouseenter: show,
       });
       td.textContent = v === null ? '×' : formatNumber(v, 2);
       tr.append(td);
@@ -59,28 +91,36 @@ export async function showFilter(
   layer: string,
   filter: number,
   channel: number,
-  colormap: string,
+  colours: ColourDecision,
+  onChannel: (c: number) => void,
 ): Promise<void> {
   const d = await backend.filter(model, layer, filter, channel);
-  const readout = h('div', { class: 'readout', 'data-testid': 'value-readout' }, 'hover a cell for its value');
-  const channels = h('div', { class: 'channels' });
+  const scale = colours.scale ?? d.scale;
+  const readout = h('div', { class: 'readout', 'data-testid': 'value-readout', 'aria-live': 'polite' }, 'hover a cell for its value');
+  const channels = h('div', { class: 'channels', role: 'group', 'aria-label': 'input channels of this filter' });
   const px = Math.max(2, Math.min(16, Math.floor(48 / Math.max(d.matrix.rows, d.matrix.cols, 1))));
-  d.channels.forEach((m, c) => {
-    const thumb = thumbnail(m, d.scale, colormap, px);
+  // A window of at most CHANNEL_WINDOW thumbnails holding the chosen channel; the menu reaches the rest.
+  const from = Math.floor(d.channel / CHANNEL_WINDOW) * CHANNEL_WINDOW;
+  const to = Math.min(d.channelCount, from + CHANNEL_WINDOW);
+  d.channels.slice(from, to).forEach((m, i) => {
+    const c = from + i;
     const fig = h(
-      'figure',
+      'button',
       {
+        type: 'button',
         class: c === d.channel ? 'channel selected' : 'channel',
-        title: `input channel ${c}`,
-        onclick: () => void showFilter(root, backend, model, layer, filter, c, colormap).catch((e: Error) => setStatus(e.message, 'error')),
+        'aria-pressed': String(c === d.channel),
+        'aria-label': d.channelCount > 1 ? `in ${c} (input channel ${c})` : 'the filter',
+        'data-channel': c,
+        onclick: () => onChannel(c),
       },
-      thumb,
-      h('figcaption', {}, d.channelCount > 1 ? `in ${c}` : ''),
+      thumbnail(m, scale, colours.colormap, px),
+      h('span', { class: 'caption' }, d.channelCount > 1 ? `in ${c}` : ''),
     );
     channels.append(fig);
   });
-  const stats = h('table', { class: 'stats' });
-  for (const [key, label] of STAT_ROWS) stats.append(h('tr', {}, h('th', {}, label), h('td', {}, formatNumber(d.stats[key]))));
+  const stats = h('table', { class: 'stats', 'aria-label': 'statistics of this slice' });
+  for (const [key, label] of STAT_ROWS) stats.append(h('tr', {}, h('th', { scope: 'row' }, label), h('td', {}, formatNumber(d.stats[key]))));
   const npy = h('button', {
     type: 'button',
     'data-testid': 'download-npy',
@@ -89,17 +129,41 @@ export async function showFilter(
         const file = await backend.sliceNpy(model, layer, filter, d.perChannel ? d.channel : undefined);
         download(file.name, file.bytes);
       } catch (e) {
-        setStatus((e as Error).message, 'error');
+        setStatus(viewerWording((e as Error).message), 'error');
       }
     },
   }, 'download this slice (.npy)');
+  const matrix = matrixTable(d, colours, scale, readout);
+  matrix.tabIndex = 0;
+  matrix.addEventListener('focus', () => {
+    readout.textContent = `max |w| of this slice = ${formatNumber(d.stats.absMax)}`;
+  });
   clear(
     root,
     h('h3', {}, d.what),
-    h('p', {}, 'In your framework: ', h('code', { 'data-testid': 'expression' }, d.expression), ` — shape ${formatShape(d.shape)} ${formatAxes(d.axes)}`),
-    d.channelCount > 1 ? h('p', { class: 'hint' }, `${d.channelCount} input channels; click one to see its values:`) : null,
+    h('p', {}, 'In your framework: ', h('code', { 'data-testid': 'expression' }, d.expression), ` — shape (${d.shape.join(', ')}) [${d.axes.join(', ')}]`),
+    h('p', { class: 'hint', 'data-testid': 'panel-colours' }, colours.text),
+    d.channelCount > 1
+      ? h(
+          'p',
+          { class: 'hint' },
+          `${d.channelCount} input channels${d.channelCount > CHANNEL_WINDOW ? ` (showing ${from}–${to - 1}) ` : ''}; choose one to see its values`,
+          d.channelCount > CHANNEL_WINDOW
+            ? h(
+                'label',
+                {},
+                ', or any channel: ',
+                h(
+                  'select',
+                  { 'data-testid': 'panel-channel', onchange: (e: Event) => onChannel(Number((e.target as HTMLSelectElement).value)) },
+                  ...Array.from({ length: d.channelCount }, (_, c) => h('option', { value: c, selected: c === d.channel }, `in ${c}`)),
+                ),
+              )
+            : null,
+        )
+      : null,
     channels,
-    h('div', { class: 'detail-row' }, h('div', {}, matrixTable(d, colormap, readout), readout), stats),
+    h('div', { class: 'detail-row' }, h('div', {}, matrix, readout), stats),
     npy,
   );
 }

@@ -16,7 +16,13 @@ export function histogramView(histograms: readonly WeightHistogram[]): HTMLEleme
   for (const hist of histograms) {
     const width = 300;
     const height = 90;
-    const chart = svg('svg', { width, height: height + 14, viewBox: `0 0 ${width} ${height + 14}`, role: 'img' });
+    const chart = svg('svg', {
+      width,
+      height: height + 14,
+      viewBox: `0 0 ${width} ${height + 14}`,
+      role: 'img',
+      'aria-label': `histogram of ${hist.weight}: ${hist.counts.length} bins from ${formatNumber(hist.min)} to ${formatNumber(hist.max)}`,
+    });
     const peak = Math.max(1, ...hist.counts);
     const bw = width / Math.max(1, hist.counts.length);
     hist.counts.forEach((c, i) => {

@@ -1,0 +1,272 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import seedrandom from 'seedrandom';
+import type { Browser, Page } from 'playwright-core';
+import { memoryModel } from '../../src/model/memory-model.js';
+import type { Model } from '../../src/model/model.js';
+import { openModel } from '../../src/formats/open.js';
+import { NamedTensor } from '../../src/model/named-tensor.js';
+import { webActivations } from '../../src/web/activations.js';
+import { startServer, type RunningServer } from '../../src/web/server.js';
+import { fixture, ROOT } from '../helpers/fixtures.js';
+import { runPython } from '../helpers/python.js';
+import { axeViolations, browserSkip, canvasPixels, changedCheckpoint, DIGITS_H5, freshClient, launchChromium, type AxeFinding } from './browser-helpers.js';
+
+const skip = browserSkip();
+const TM = fixture('11_tfjs_teachable_machine', 'model.json');
+
+/** Seeded values in [-1, 1): the test's own data, so it is the oracle for every value the page shows. */
+function values(n: number, seed: string): Float32Array {
+  const random = seedrandom(seed);
+  return Float32Array.from({ length: n }, () => random() * 2 - 1);
+}
+
+/**
+ * A model with the shapes that broke the viewer: an RGB first convolution, a wide 3x3 layer with 512
+ * input channels and 512 filters, and a Dense kernel too big to send to the page.
+ */
+function wideModel(): { model: Model; wide: Float32Array } {
+  const rgb = new NamedTensor(['kh', 'kw', 'in', 'out'], [3, 3, 3, 8], values(3 * 3 * 3 * 8, 'rgb'));
+  const wideData = values(3 * 3 * 512 * 512, 'wide');
+  const wide = new NamedTensor(['kh', 'kw', 'in', 'out'], [3, 3, 512, 512], wideData);
+  const dense = new NamedTensor(['in', 'units'], [4200, 1024], values(4200 * 1024, 'dense'));
+  const model = memoryModel({
+    source: 'wide_network_with_a_long_file_name_to_test_clipping.h5',
+    format: 'keras-h5',
+    framework: 'keras',
+    layers: [
+      { name: 'rgb_conv', className: 'Conv2D', kind: 'conv', weights: [{ role: 'kernel', tensor: rgb }] },
+      { name: 'block5_conv3_with_a_rather_long_layer_name', className: 'Conv2D', kind: 'conv', weights: [{ role: 'kernel', tensor: wide }] },
+      { name: 'fc1', className: 'Dense', kind: 'dense', weights: [{ role: 'kernel', tensor: dense }] },
+    ],
+  });
+  return { model, wide: wideData };
+}
+
+/** A weights-only h5 (what model.save_weights writes) of the digit recognizer, written with h5py. */
+function weightsOnly(dir: string): string {
+  const out = join(dir, 'weights-only.h5');
+  runPython(
+    'import sys, h5py\nsrc = h5py.File(sys.argv[1], "r")["model_weights"]\nwith h5py.File(sys.argv[2], "w") as f:\n' +
+      '    for k in src: src.file.copy(src[k], f, name=k)\n    for k, v in src.attrs.items(): f.attrs[k] = v\n',
+    [DIGITS_H5, out],
+  );
+  return out;
+}
+
+/** Keras's kernel[kh, kw, c, f] of a [3, 3, 512, 512] kernel stored row-major. */
+function wideAt(data: Float32Array, kh: number, kw: number, c: number, f: number): number {
+  return data[((kh * 3 + kw) * 512 + c) * 512 + f]!;
+}
+
+describe('viewer: honest colours, state in the URL, wide layers, keyboard, many models, accessibility', { skip }, () => {
+  let browser: Browser;
+  let server: RunningServer;
+  let empty: RunningServer;
+  let page: Page;
+  let shots: string;
+  let wide: Float32Array;
+  const models: Model[] = [];
+  const axe: Record<string, AxeFinding[]> = {};
+
+  before(async () => {
+    shots = mkdtempSync(join(tmpdir(), 'convscope-viewer-'));
+    const assetDir = await freshClient();
+    const w = wideModel();
+    wide = w.wide;
+    models.push(await openModel(DIGITS_H5), await openModel(changedCheckpoint(shots)), w.model, await openModel(TM));
+    weightsOnly(shots);
+    server = await startServer({ models, names: ['digits.h5', 'digits-changed.h5', 'wide.h5', 'teachable/model.json'], assetDir, port: 0, ...webActivations() });
+    empty = await startServer({ models: [], assetDir, port: 0 });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+    console.log(`screenshots in ${shots}`);
+  });
+
+  after(async () => {
+    console.log(`axe serious/critical violations per view: ${JSON.stringify(Object.fromEntries(Object.entries(axe).map(([k, v]) => [k, v.length])))}`);
+    await browser?.close();
+    await server?.close();
+    await empty?.close();
+    for (const m of models) m.close();
+  });
+
+  async function shot(name: string): Promise<void> {
+    await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  }
+
+  async function checkAxe(view: string): Promise<void> {
+    axe[view] = await axeViolations(page);
+    assert.deepEqual(axe[view], [], `${view}: ${JSON.stringify(axe[view], null, 1)}`);
+  }
+
+  it('keeps the view in the URL: a link opens it, reload keeps it, Back returns to the previous choice', async () => {
+    await page.goto(`${server.url}?layer=conv2d&filter=7`);
+    await page.waitForSelector('[data-testid=expression]');
+    assert.equal(await page.textContent('[data-testid=expression]'), 'kernel[:, :, 0, 7]');
+    assert.equal(await page.getAttribute('[data-testid=layer-list] tr.selected', 'data-layer'), 'conv2d');
+    await page.click('[data-testid=layer-list] tr[data-layer="conv2d_1"]');
+    await page.waitForSelector('[data-testid=filter-grid] .tile[data-filter="14"]');
+    assert.equal(new URL(page.url()).searchParams.get('layer'), 'conv2d_1');
+    await page.goBack();
+    await page.waitForFunction(() => document.querySelector('[data-testid=expression]')?.textContent === 'kernel[:, :, 0, 7]');
+    assert.equal(await page.getAttribute('[data-testid=layer-list] tr.selected', 'data-layer'), 'conv2d');
+    await page.selectOption('[data-testid=control-colormap]', 'viridis');
+    await page.reload();
+    await page.waitForSelector('[data-testid=expression]');
+    assert.equal(await page.inputValue('[data-testid=control-colormap]'), 'viridis');
+    assert.equal(await page.textContent('[data-testid=expression]'), 'kernel[:, :, 0, 7]');
+  });
+
+  it('colours a filter the same in the grid and in its value table, on the scale both name', async () => {
+    for (const [colormap, normalize] of [['rdbu', 'shared'], ['rdbu_r', 'per-filter'], ['viridis', 'shared']] as const) {
+      await page.goto(`${server.url}?layer=conv2d&filter=7&colormap=${colormap}&normalize=${normalize}`);
+      await page.waitForSelector('[data-testid=filter-matrix] td');
+      const cells = await page.$$eval('[data-testid=filter-matrix] tr', (trs) => trs.map((tr) => Array.from(tr.children).map((td) => getComputedStyle(td).backgroundColor)));
+      const [tile] = await canvasPixels(page, '[data-testid=filter-grid] .tile[data-filter="7"] canvas');
+      const cols = cells[0]!.length;
+      const cell = (tile!.width - 2) / cols;
+      cells.forEach((row, r) =>
+        row.forEach((css, c) => {
+          const x = 1 + Math.floor(c * cell + cell / 2);
+          const y = 1 + Math.floor(r * cell + cell / 2);
+          const at = (y * tile!.width + x) * 3;
+          assert.equal(css, `rgb(${tile!.data.slice(at, at + 3).join(', ')})`, `${colormap}/${normalize}: cell [${r}, ${c}] and its tile pixel differ`);
+        }),
+      );
+      const panelText = (await page.textContent('[data-testid=panel-colours]'))!;
+      assert.match(panelText, new RegExp(`^colours: ${colormap} on ${normalize === 'shared' ? "the layer's shared scale" : "this filter's own scale"}`));
+      const notes = (await page.textContent('[data-testid=grid-notes]'))!;
+      assert.match(notes, new RegExp(`${colormap} on ${normalize === 'shared' ? "the layer's shared symmetric scale" : 'each tile on its own scale'}`));
+    }
+    await shot('colours');
+    await checkAxe('layers with a filter open');
+  });
+
+  it('says the colormap does not apply to an RGB composite, and disables it', async () => {
+    await page.goto(`${server.url}?model=2&layer=rgb_conv`);
+    await page.waitForSelector('[data-testid=filter-grid] .tile');
+    assert.equal(await page.isDisabled('[data-testid=control-colormap]'), true);
+    assert.match((await page.textContent('[data-testid=colormap-note]'))!, /not used by the RGB composite/);
+    assert.match((await page.textContent('[data-testid=grid-notes]'))!, /RGB composite: input channels 0, 1, 2 as red, green, blue/);
+    await page.selectOption('[data-testid=control-channels]', '1');
+    await page.waitForFunction(() => !(document.querySelector('[data-testid=control-colormap]') as HTMLSelectElement).disabled);
+  });
+
+  it('pages a wide layer and offers every input channel; values match the kernel', async () => {
+    await page.goto(`${server.url}?model=2&layer=block5_conv3_with_a_rather_long_layer_name`);
+    await page.waitForSelector('[data-testid=pager]');
+    assert.equal(await page.$$eval('[data-testid=grid-page] option', (o) => o.length), 8);
+    assert.equal(await page.$$eval('[data-testid=filter-grid] .tile', (t) => t.length), 64);
+    assert.equal(await page.$$eval('[data-testid=control-channels] option[value="511"]', (o) => o.length), 1);
+    await page.selectOption('[data-testid=control-channels]', '500');
+    await page.selectOption('[data-testid=grid-page]', '1');
+    await page.waitForSelector('[data-testid=filter-grid] .tile[data-filter="127"]');
+    const [tile] = await canvasPixels(page, '[data-testid=filter-grid] .tile[data-filter="70"] canvas');
+    assert.ok(tile!.width >= 3 * 8, `a 3x3 tile of a 64-filter page is drawn ${tile!.width} px wide, not a speck`);
+    await page.click('[data-testid=filter-grid] .tile[data-filter="70"]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=expression]')?.textContent === 'kernel[:, :, 500, 70]');
+    await page.hover('[data-testid=filter-matrix] tr:nth-child(3) td:nth-child(2)');
+    const readout = (await page.textContent('[data-testid=value-readout]'))!;
+    assert.equal(Number(readout.split(' = ')[1]), wideAt(wide, 2, 1, 500, 70), readout);
+    await shot('wide-layer');
+    await checkAxe('wide layer');
+  });
+
+  it('keeps the layer list and big pictures inside the page at 1400 px', async () => {
+    await page.goto(`${server.url}?model=2&layer=fc1`);
+    await page.waitForSelector('[data-testid=server-grid]');
+    await page.$eval('[data-testid=server-grid]', (img) => (img as HTMLImageElement).decode());
+    const sizes = await page.evaluate(() => {
+      const table = document.querySelector('[data-testid=layer-list]')!.getBoundingClientRect();
+      const aside = document.querySelector('.layer-aside')!.getBoundingClientRect();
+      return { page: document.documentElement.scrollWidth, tableRight: table.right, asideRight: aside.right, view: innerWidth };
+    });
+    assert.ok(sizes.page <= sizes.view, `the page is ${sizes.page} px wide in a ${sizes.view} px window`);
+    assert.ok(sizes.tableRight <= sizes.asideRight + 1, `the layer table (right edge ${sizes.tableRight}) is clipped by its column (${sizes.asideRight})`);
+    await shot('layout');
+  });
+
+  it('is driven by the keyboard: the layer list and the tiles take focus, arrows move, Enter opens', async () => {
+    await page.goto(server.url);
+    await page.waitForSelector('[data-testid=layer-list] tbody tr');
+    await page.focus('[data-testid=layer-list] tbody tr');
+    await page.keyboard.press('ArrowDown');
+    const chosen = await page.evaluate(() => document.activeElement?.getAttribute('data-layer'));
+    await page.waitForFunction((name) => new URL(location.href).searchParams.get('layer') === name, chosen);
+    while ((await page.evaluate(() => document.activeElement?.getAttribute('data-layer'))) !== 'conv2d') await page.keyboard.press('ArrowDown');
+    await page.waitForSelector('[data-testid=filter-grid] .tile[tabindex="0"]');
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
+    assert.notEqual(outline, 'none', 'the focused row shows where the focus is');
+    await page.focus('[data-testid=filter-grid] .tile[tabindex="0"]');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.querySelector('[data-testid=expression]')?.textContent === 'kernel[:, :, 0, 2]');
+    assert.equal(await page.textContent('[data-testid=hover-label]'), 'filter 2');
+    await shot('keyboard');
+  });
+
+  it('activations: the last chosen image is shown, a preprocessing change re-runs, outputs carry class names', async () => {
+    await page.goto(`${server.url}?tab=activations`);
+    await page.setInputFiles('[data-testid=image-upload]', join(ROOT, '..', 'shared', 'images', 'camera.png'));
+    await page.waitForFunction(() => /^the uploaded image/.test(document.querySelector('[data-testid=activation-source]')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    await page.selectOption('[data-testid=sample-select]', 'coffee.jpg');
+    await page.waitForFunction(() => /^coffee\.jpg/.test(document.querySelector('[data-testid=activation-source]')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    await page.selectOption('[data-testid=preprocess]', 'symmetric');
+    assert.equal(await page.$$eval('.activation-result.stale', (e) => e.length), 1, 'the old result is marked out of date at once');
+    await page.waitForFunction(() => /x \/ 127\.5 - 1/.test(document.querySelector('[data-testid=activation-source]')?.textContent ?? '') && !document.querySelector('.stale'), undefined, { timeout: 60_000 });
+    await checkAxe('activations');
+    const labels = (JSON.parse(readFileSync(fixture('11_tfjs_teachable_machine', 'metadata.json'), 'utf8')) as { labels: string[] }).labels;
+    await page.goto(`${server.url}?tab=activations&model=3`);
+    await page.click('[data-testid=run-activations]');
+    await page.waitForSelector('[data-testid=top-outputs] td', { timeout: 90_000 });
+    const rows = await page.$$eval('[data-testid=top-outputs] tr', (trs) => trs.slice(1).map((tr) => Array.from(tr.children).map((td) => td.textContent)));
+    assert.equal(rows.length, labels.length);
+    for (const [index, label] of rows) assert.equal(label, labels[Number(index)]);
+    await shot('activations-tm');
+  });
+
+  it('diffs any two of many models; the diagnosis says each cause once, in the framework’s words; the change has its own scale', async () => {
+    await page.goto(`${server.url}?tab=diff`);
+    await page.waitForSelector('[data-testid=diff-delta] .tile', { timeout: 60_000 });
+    assert.equal(await page.$$eval('[data-testid=diff-before] option', (o) => o.length), 4);
+    const diagnosis = await page.$$eval('[data-testid=diagnosis] li', (lis) => lis.map((li) => li.textContent ?? ''));
+    assert.equal(diagnosis.filter((d) => /did not change at all while others did/.test(d)).length, 1, diagnosis.join('\n'));
+    assert.match(diagnosis.join('\n'), /^4 layers \(conv2d_1, dense, dense_1 and dense_2\) did not change at all/m);
+    assert.match(diagnosis.join('\n'), /layer\.trainable = False/);
+    assert.match((await page.textContent('[data-testid=diff-scales]'))!, /after − before on its own scale \+-/);
+    // Filter 3 was scaled by 1.5, so its change is 0.5 w: on its own scale its largest |change| reaches the colormap's ends.
+    const delta = await canvasPixels(page, '[data-testid=diff-delta] .tile[data-filter="3"] canvas');
+    const reds = delta[0]!.data.filter((_, i) => i % 3 === 0);
+    const blues = delta[0]!.data.filter((_, i) => i % 3 === 2);
+    assert.ok(Math.max(...reds) - Math.min(...reds) > 150 || Math.max(...blues) - Math.min(...blues) > 150, 'the change spans the colormap');
+    await shot('diff');
+    await checkAxe('diff');
+    await page.selectOption('[data-testid=diff-after]', '3');
+    await page.waitForFunction(() => document.querySelector('.progress') === null || /./.test(document.getElementById('status')?.textContent ?? ''), undefined, { timeout: 60_000 });
+  });
+
+  it('reads dropped files in the page, opens another without reloading, and says what to do in its own terms', async () => {
+    await page.goto(empty.url);
+    await checkAxe('drop zone');
+    await page.evaluate(() => Object.assign(window, { notReloaded: true }));
+    await page.setInputFiles('[data-testid=model-file]', DIGITS_H5);
+    await page.waitForSelector('[data-testid=layer-list] tr[data-layer="conv2d"]', { timeout: 60_000 });
+    const tfjs = fixture('08_xfmt_keras2h5_tfjs', 'model');
+    await page.setInputFiles('[data-testid=open-another]', [join(tfjs, 'model.json'), join(tfjs, 'group1-shard1of1.bin')]);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=model-select] option').length === 2, undefined, { timeout: 60_000 });
+    assert.equal(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded), true);
+    assert.equal(await page.$$eval('button[data-tab=diff]', (b) => b.length), 1);
+    await page.setInputFiles('[data-testid=open-another]', join(shots, 'weights-only.h5'));
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=model-select] option').length === 3, undefined, { timeout: 60_000 });
+    const text = (await page.textContent('.layer-aside'))!;
+    assert.doesNotMatch(text, /--config|--layout/, text);
+    assert.match(text, /drop the model\.to_json\(\) file together with the weights file/);
+    await shot('dropped');
+  });
+});
