@@ -7,30 +7,6 @@ import { buildKerasLayers, type StoredLayer, type StoredWeight } from './keras-w
 import type { FormatReader, OpenOptions } from './reader.js';
 import type { TfjsModelJson, TfjsWeightGroupJson, TfjsWeightJson } from './schema/tfjs.js';
 
-/** Largest metadata.json read for class names. */
-const METADATA_LIMIT = 1024 * 1024;
-
-/**
- * The class names Teachable Machine writes beside model.json (metadata.json `labels`), or undefined when
- * there is no such file or it does not hold a list of strings: the names are optional, never an error.
- */
-async function labelsBeside(source: ByteSource): Promise<string[] | undefined> {
-  let meta: ByteSource;
-  try {
-    meta = await source.sibling('metadata.json');
-  } catch {
-    return undefined;
-  }
-  if (meta.size > METADATA_LIMIT) return undefined;
-  try {
-    const json = (await readJson(meta)) as { labels?: unknown };
-    const labels = json?.labels;
-    return Array.isArray(labels) && labels.length > 0 && labels.every((l) => typeof l === 'string') ? labels.map((l) => l.slice(0, 200)) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * TensorFlow.js layers models: model.json (Keras topology + weightsManifest) and its binary shards.
  * Each manifest group's shards are one concatenated byte stream; a weight's offset is the running sum
@@ -205,7 +181,6 @@ export const tfjsReader: FormatReader = {
       if (typeof v === 'string') metadata[k] = v;
     }
     const version = frameworkVersion(json, topology);
-    const classNames = await labelsBeside(source);
     return {
       format: 'tfjs-layers',
       framework: 'tfjs',
@@ -214,7 +189,6 @@ export const tfjsReader: FormatReader = {
       layers: buildKerasLayers(source.name, stored, arch),
       config: arch.json,
       metadata,
-      ...(classNames ? { classNames } : {}),
       close: () => undefined,
     };
   },

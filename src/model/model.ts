@@ -64,8 +64,6 @@ export interface Model {
   readonly config?: unknown;
   /** Free-form metadata from the file (safetensors __metadata__, .keras metadata.json, ...). */
   readonly metadata?: Readonly<Record<string, string>>;
-  /** Names of the model's output classes, where the file's folder records them (Teachable Machine's metadata.json `labels`). */
-  readonly classNames?: readonly string[];
   /** Notes a reader wants a user to see (for example "no architecture: axes are unnamed"). */
   readonly notes?: readonly string[];
   /** Releases file handles. Weights cannot be read afterwards. */

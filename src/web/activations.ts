@@ -5,6 +5,7 @@ import { activationName, runLayers, type Activation } from '../compute/activatio
 import { buildModel, type RunnableModel } from '../compute/build.js';
 import { describePreset, imagesToBatch, PRESETS, type Preset } from '../compute/preprocess.js';
 import { loadImage, type DecodedImage } from '../io/image.js';
+import { labelsBesideModel, labelsInMetadata } from '../io/labels.js';
 import { ConvscopeError, InputError, UsageError } from '../model/errors.js';
 import type { Model } from '../model/model.js';
 import { topValues } from '../render/bars.js';
@@ -134,6 +135,11 @@ function view(run: ImageRun, chosen: Activation, net: RunnableModel, imageName: 
   };
 }
 
+/** The model's class names: its metadata's, or a Teachable Machine metadata.json beside its model.json. */
+async function classNames(model: Model): Promise<string[] | undefined> {
+  return labelsInMetadata(model.metadata) ?? (await labelsBesideModel(model.source));
+}
+
 /** Built networks per model, built once on first use. */
 /**
  * Output shapes alone never build a network holding more weights than this (the build copies every
@@ -192,7 +198,7 @@ function hooks(): Hooks & { netOf: NetCache } {
         if (isConvolution(a)) firstConv = false;
         return take;
       };
-      const run = await runOnImage(net, request, keep, progress, model.classNames);
+      const run = await runOnImage(net, request, keep, progress, await classNames(model));
       const kept = run.maps.filter((m) => m.data.length > 0);
       const chosen =
         request.layer === undefined ? (kept.find(isConvolution) ?? kept[0]) : run.maps.find((m) => m.name === request.layer);
@@ -242,7 +248,7 @@ export async function reportData(
   const name = imagePath.split(/[\\/]/).pop()!;
   let kept = 0;
   const keep = (a: Activation): boolean => isConvolution(a) && kept++ < REPORT_LAYERS;
-  const run = await runOnImage(net, { preprocess: 'auto', image: bytes, imageName: name }, keep, () => {}, models[0]!.classNames);
+  const run = await runOnImage(net, { preprocess: 'auto', image: bytes, imageName: name }, keep, () => {}, await classNames(models[0]!));
   const shown = run.maps.filter((m) => m.data.length > 0);
   const views = shown.map((m) => view({ ...run, maps: shown }, m, net, name));
   return { activations: views, outputShapes: shapes };

@@ -297,7 +297,7 @@ describe('web server: activations of an uploaded image', needsFixtures, () => {
     assert.match(errorOf(empty), /carries no image/);
     const bogus = await job(await send(server.port, 'POST', '/api/models/0/activations?sample=cat.jpg&preprocess=tf', { body: Buffer.alloc(0) }));
     assert.equal(bogus.state, 'error');
-    assert.match(bogus.error!, /Preprocessing 'tf' is unknown; choose auto or one of raw, unit, symmetric, caffe\./);
+    assert.match(bogus.error!, /Preprocessing 'tf' is unknown; choose auto or one of raw, unit, symmetric, caffe, torchvision\./);
     const dense = await job(await send(server.port, 'POST', '/api/models/0/activations?sample=cat.jpg&layer=dense'));
     assert.equal(dense.state, 'error');
     assert.match(dense.error!, /^Layer 'dense' has no feature-map output; choose one of: conv2d, max_pooling2d, conv2d_1, max_pooling2d_1, dropout\.$/);

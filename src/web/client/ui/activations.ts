@@ -12,6 +12,7 @@ const PREPROCESSING: [string, string][] = [
   ['symmetric', 'symmetric: x / 127.5 - 1 (MobileNet, Inception)'],
   ['raw', 'raw: 0..255'],
   ['caffe', 'caffe: BGR minus ImageNet mean (VGG, ResNet50)'],
+  ['torchvision', 'torchvision: x / 255, ImageNet mean and std (PyTorch models)'],
 ];
 
 function result(view: ActivationsView, onLayer: (layer: string) => void): HTMLElement {
