@@ -33,7 +33,12 @@ const MAX_HEADER_BYTES = 100_000_000;
 /** An index JSON larger than this is not an index. */
 const MAX_INDEX_BYTES = 64 * 1024 * 1024;
 
-const naturalOrder = new Intl.Collator('en', { numeric: true }).compare;
+/** Numeric-aware order (`layer1.2` before `layer1.10`); the collator is built on first use, as building one costs ~10 ms. */
+let collator: Intl.Collator | undefined;
+function naturalOrder(a: string, b: string): number {
+  collator ??= new Intl.Collator('en', { numeric: true });
+  return collator.compare(a, b);
+}
 const ROLE_ORDER = ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'];
 
 /**

@@ -65,9 +65,14 @@ export function formatAxes(axes: readonly string[]): string {
   return `[${axes.join(', ')}]`;
 }
 
-/** `59,933` */
+/** `59,933`: digits grouped in threes as en-US toLocaleString does, without loading ICU's number formatting (10-28 ms on first use). */
 export function formatCount(n: number): string {
-  return n.toLocaleString('en-US');
+  if (!Number.isSafeInteger(n)) return n.toLocaleString('en-US');
+  const digits = String(Math.abs(n));
+  const head = digits.length % 3 || 3;
+  let out = digits.slice(0, head);
+  for (let i = head; i < digits.length; i += 3) out += `,${digits.slice(i, i + 3)}`;
+  return n < 0 ? `-${out}` : out;
 }
 
 const FRAMEWORK_NAMES: Record<Framework, string> = {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatBytes, formatCosine, formatNumber, formatPercent, formatScale, formatShape } from '../../src/model/format.js';
+import { formatBytes, formatCosine, formatCount, formatNumber, formatPercent, formatScale, formatShape } from '../../src/model/format.js';
 
 // The expected strings are the specification of how convscope writes values on every surface (CLI,
 // PNG/SVG labels, HTML report, viewer); the numbers' own digits come from JavaScript's toPrecision.
@@ -31,5 +31,12 @@ describe('model/format: one way to print a value', () => {
     assert.equal(formatShape([null, 7, 7, 16]), '(None, 7, 7, 16)');
     assert.equal(formatCosine(0.9999995), '1.000000');
     assert.equal(formatCosine(null), '-');
+  });
+});
+
+describe('formatCount', () => {
+  it('groups digits exactly as en-US toLocaleString does', () => {
+    const values = [0, 7, -7, 12, 999, 1000, -1000, 12_345, 123_456, 1_234_567, 11_699_132, -138_357_544, Number.MAX_SAFE_INTEGER, 1.5, 1e21];
+    for (const n of values) assert.equal(formatCount(n), n.toLocaleString('en-US'), `for ${n}`);
   });
 });
