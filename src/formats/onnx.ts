@@ -115,7 +115,7 @@ async function describeTensor(
         `${file}: tensor '${name}' of dims (${dims.join(', ')}) needs ${needed} bytes of ${location}, but its external data declares offset ${entries.get('offset') ?? 0} and length ${entries.get('length') ?? needed} in a file of ${external.size} bytes.`,
       );
     }
-    return tensor(async () => decodeLittleEndian(await external.read(offset, length), dtype, count));
+    return tensor(async () => decodeLittleEndian(await external.read(offset, length), dtype, count, external.freshReads === true));
   }
   // A bytes field given twice keeps its last value (protobuf's merge rule).
   const raw = data.get(TENSOR_DATA_FIELDS.raw)?.at(-1);
@@ -125,7 +125,7 @@ async function describeTensor(
       throw new ModelFormatError(`${file}: tensor '${name}' of dtype ${dtype} and dims (${dims.join(', ')}) needs ${needed} bytes, but its raw_data holds ${stored}.`);
     }
     if (!raw) return tensor(async () => decodeLittleEndian(proto.raw_data, dtype, count));
-    return tensor(async () => decodeLittleEndian(await source.read(raw.offset, raw.length), dtype, count));
+    return tensor(async () => decodeLittleEndian(await source.read(raw.offset, raw.length), dtype, count, source.freshReads === true));
   }
   const fieldNo = typedField(dtype);
   const packed = data.get(fieldNo) ?? [];

@@ -8,9 +8,26 @@ export interface OpenModelOptions extends Omit<OpenOptions, 'config'> {
   config?: string | object;
 }
 
-/** Opens a model file from disk. Only metadata is read; `weight.read()` reads one tensor. */
+/**
+ * Opens a model file from disk. Only metadata is read; `weight.read()` reads one tensor. `close()` also
+ * closes the file descriptor the reads share.
+ */
 export async function openModel(path: string, options: OpenModelOptions = {}): Promise<Model> {
   const source = await fileSource(path);
-  const config = typeof options.config === 'string' ? await fileSource(options.config) : options.config;
-  return openSource(source, { ...options, config });
+  const configSource = typeof options.config === 'string' ? await fileSource(options.config) : undefined;
+  const config = configSource ?? options.config;
+  try {
+    const model = await openSource(source, { ...options, config });
+    const closeModel = model.close.bind(model);
+    model.close = () => {
+      closeModel();
+      source.close?.();
+    };
+    return model;
+  } catch (e) {
+    source.close?.();
+    throw e;
+  } finally {
+    configSource?.close?.();
+  }
 }

@@ -196,10 +196,11 @@ async function openCheckpoint(source: ByteSource, options: OpenOptions): Promise
       const span = count === 0 ? 0 : ref.shape.reduce((a, d, i) => a + (d - 1) * ref.stride[i]!, 0) + 1;
       const start = ref.offset * width;
       let bytes: Uint8Array;
-      if (entry.method === 0) bytes = await source.read((await dataOffset(entry)) + start, span * width);
+      const stored = entry.method === 0;
+      if (stored) bytes = await source.read((await dataOffset(entry)) + start, span * width);
       else bytes = (await zip.read(entry)).subarray(start, start + span * width);
       if (byteorder === 'big' && width > 1) bytes = swapBytes(bytes, width);
-      const flat = decodeLittleEndian(bytes, ref.storage.dtype, span);
+      const flat = decodeLittleEndian(bytes, ref.storage.dtype, span, stored && source.freshReads === true);
       return span === count && isContiguous(ref.shape, ref.stride) ? flat : gather(flat, ref.shape, ref.stride);
     },
   }));

@@ -180,7 +180,7 @@ async function openSafetensors(source: ByteSource, options: OpenOptions): Promis
         key: t.key,
         shape: t.shape,
         dtype: t.dtype,
-        read: async () => decodeLittleEndian(await shard.source.read(t.start, t.length), t.dtype, t.length / DTYPE_BYTES[t.dtype]),
+        read: async () => decodeLittleEndian(await shard.source.read(t.start, t.length), t.dtype, t.length / DTYPE_BYTES[t.dtype], shard.source.freshReads === true),
       })),
     )
     .sort((a, b) => keyOrder(a.key, b.key));

@@ -1,9 +1,21 @@
-import { open, realpath, stat } from 'node:fs/promises';
+import { closeSync, openSync, read as readAsync, readSync } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { ConvscopeError, ModelFormatError } from '../model/errors.js';
 import { quote } from '../model/quote.js';
 import { checkInsideFolder, checkReferencedName } from './containment.js';
 import { checkRange, type ByteSource } from './source.js';
+
+/**
+ * Reads up to this many bytes synchronously: metadata and most tensors come back without a trip through
+ * libuv's thread pool (a file in the page cache is read at memory speed); larger reads go through the
+ * pool so that a web request does not stall the server for the length of a 400 MB kernel.
+ */
+const SYNC_READ_BYTES = 4 << 20;
+
+function readInto(fd: number, out: Uint8Array, done: number, position: number): Promise<number> {
+  return new Promise((ok, fail) => readAsync(fd, out, done, out.length - done, position, (e, n) => (e ? fail(e) : ok(n))));
+}
 
 function openError(path: string, e: unknown): ConvscopeError {
   const code = (e as NodeJS.ErrnoException).code;
@@ -16,7 +28,8 @@ function openError(path: string, e: unknown): ConvscopeError {
 /**
  * A ByteSource over a local file, read on demand (never loaded whole). Its siblings are the files of
  * the model's folder: `folder` is that folder, resolved with realpath once when the model is opened,
- * and every sibling is resolved with realpath and must lie inside it (io/containment.ts).
+ * and every sibling is resolved with realpath and must lie inside it (io/containment.ts). Reads share
+ * one descriptor, opened at the first read and kept until `close()` (which also closes the siblings).
  */
 export function fileSource(path: string): Promise<ByteSource> {
   return localSource(path, path);
@@ -35,25 +48,46 @@ async function localSource(path: string, at: string, folder?: string): Promise<B
     throw openError(path, e);
   }
   let realFolder = folder;
+  let fd: number | undefined;
+  const siblings: ByteSource[] = [];
+  const descriptor = (): number => {
+    if (fd === undefined) {
+      try {
+        fd = openSync(at, 'r');
+      } catch (e) {
+        throw openError(path, e);
+      }
+    }
+    return fd;
+  };
+  const ended = (done: number, offset: number) => new ModelFormatError(`${path} ended after ${offset + done} bytes while reading.`);
   return {
     name: path,
     size,
     localPath: resolve(at),
+    freshReads: true,
     async read(offset, length) {
       checkRange(path, size, offset, length);
-      const handle = await open(at, 'r');
-      try {
-        const out = new Uint8Array(length);
-        let done = 0;
+      // Not zero-filled first (every byte is overwritten or the read throws), and a plain Uint8Array,
+      // whose slice() copies, over memory of its own (never Buffer's shared pool).
+      const memory = Buffer.allocUnsafeSlow(length);
+      const out = new Uint8Array(memory.buffer, memory.byteOffset, length);
+      let done = 0;
+      if (length <= SYNC_READ_BYTES) {
+        const handle = descriptor();
         while (done < length) {
-          const { bytesRead } = await handle.read(out, done, length - done, offset + done);
-          if (bytesRead === 0) throw new ModelFormatError(`${path} ended after ${offset + done} bytes while reading.`);
-          done += bytesRead;
+          const n = readSync(handle, out, done, length - done, offset + done);
+          if (n === 0) throw ended(done, offset);
+          done += n;
         }
         return out;
-      } finally {
-        await handle.close();
       }
+      while (done < length) {
+        const n = await readInto(descriptor(), out, done, offset + done);
+        if (n === 0) throw ended(done, offset);
+        done += n;
+      }
+      return out;
     },
     async sibling(relativeName, what = 'the file') {
       const name = checkReferencedName(path, what, relativeName);
@@ -67,7 +101,14 @@ async function localSource(path: string, at: string, folder?: string): Promise<B
         throw openError(resolve(realFolder, name), e);
       }
       checkInsideFolder(path, what, name, realFolder, real, sep);
-      return localSource(join(dirname(path), name), real, realFolder);
+      const source = await localSource(join(dirname(path), name), real, realFolder);
+      siblings.push(source);
+      return source;
+    },
+    close() {
+      for (const s of siblings.splice(0)) s.close?.();
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
     },
   };
 }

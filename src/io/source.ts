@@ -23,6 +23,10 @@ export interface ByteSource {
   sibling(relativeName: string, what?: string): Promise<ByteSource>;
   /** A path on the local file system, where there is one (lets h5wasm read the file in place). */
   readonly localPath?: string;
+  /** True when every `read` returns a new buffer nobody else holds, which the caller may keep as is. */
+  readonly freshReads?: boolean;
+  /** Releases what reading holds open (a file descriptor); a later read opens it again. */
+  close?(): void;
 }
 
 /** Checks that [offset, offset + length) lies inside a source of `size` bytes. */

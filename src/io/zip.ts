@@ -40,7 +40,19 @@ function u64(view: DataView, at: number): number {
   return Number(v);
 }
 
-export async function openZip(source: ByteSource): Promise<ZipArchive> {
+/** The archive of each source, read once: sniffing (.keras, then .pt) and opening all ask for it. */
+const opened = new WeakMap<ByteSource, Promise<ZipArchive>>();
+
+export function openZip(source: ByteSource): Promise<ZipArchive> {
+  let archive = opened.get(source);
+  if (!archive) {
+    archive = readArchive(source);
+    opened.set(source, archive);
+  }
+  return archive;
+}
+
+async function readArchive(source: ByteSource): Promise<ZipArchive> {
   const name = source.name;
   const tailLength = Math.min(source.size, 22 + 0xffff);
   const tail = await source.read(source.size - tailLength, tailLength);

@@ -66,7 +66,7 @@ export function halfToFloat(h: number): number {
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Typed arrays whose in-memory layout equals the stored one on a little-endian host. */
-const SAME_LAYOUT: Partial<Record<DType, new (buffer: ArrayBuffer) => TensorData>> = {
+const SAME_LAYOUT: Partial<Record<DType, new (buffer: ArrayBuffer, byteOffset?: number, length?: number) => TensorData>> = {
   float32: Float32Array,
   float64: Float64Array,
   int64: BigInt64Array,
@@ -76,13 +76,19 @@ const SAME_LAYOUT: Partial<Record<DType, new (buffer: ArrayBuffer) => TensorData
 };
 
 /**
- * Decodes little-endian stored bytes of `count` elements of `dtype` into a fresh in-memory array.
- * The caller has checked that `bytes` holds at least count * DTYPE_BYTES[dtype] bytes.
+ * Decodes little-endian stored bytes of `count` elements of `dtype` into an in-memory array of its own.
+ * The caller has checked that `bytes` holds at least count * DTYPE_BYTES[dtype] bytes. `owned` says that
+ * nobody else holds `bytes` (a fresh read from a file): then, when they are exactly the values, the array
+ * is a view of them instead of a second copy.
  */
-export function decodeLittleEndian(bytes: Uint8Array, dtype: DType, count: number): TensorData {
+export function decodeLittleEndian(bytes: Uint8Array, dtype: DType, count: number, owned = false): TensorData {
   const same = SAME_LAYOUT[dtype];
+  const byteLength = count * DTYPE_BYTES[dtype];
+  if (HOST_LITTLE_ENDIAN && same && owned && bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.buffer.byteLength === byteLength) {
+    return new same(bytes.buffer, 0, count);
+  }
   // Uint8Array's own slice copies (Node's Buffer#slice would return a view into a shared pool).
-  if (HOST_LITTLE_ENDIAN && same) return new same(Uint8Array.prototype.slice.call(bytes, 0, count * DTYPE_BYTES[dtype]).buffer);
+  if (HOST_LITTLE_ENDIAN && same) return new same(Uint8Array.prototype.slice.call(bytes, 0, byteLength).buffer);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (dtype) {
     case 'float32': {
