@@ -1,9 +1,9 @@
 import { Option, type Command } from 'commander';
-import { writeFileAtomic } from '../io/write.js';
 import type { Model } from '../model/model.js';
 import { builtAssetDir } from '../web/built.js';
 import { DEFAULT_MAX_WEIGHT_BYTES } from '../web/embed.js';
-import { buildReport } from '../web/report.js';
+import { writeReport } from '../web/report.js';
+import { DTYPE_BYTES } from '../model/dtype.js';
 import { addModelOptions, withModelOptions, type ModelOptions } from './model-options.js';
 import { action, parseMegabytes } from './run.js';
 import { formatBytes } from '../model/format.js';
@@ -14,6 +14,10 @@ interface ReportOptions extends ModelOptions {
   out: string;
   /** Bytes (the option is given in megabytes). */
   maxWeightMb: number;
+}
+
+function weightBytes(model: Model): number {
+  return model.layers.reduce((a, l) => a + l.weights.reduce((b, w) => b + w.shape.reduce((x, y) => x * y, 1) * DTYPE_BYTES[w.dtype], 0), 0);
 }
 
 export function registerReport(program: Command): void {
@@ -36,10 +40,13 @@ export function registerReport(program: Command): void {
         try {
           if (options.compare) models.push(await withModelOptions(options.compare, options));
           const { reportData } = await import('../web/activations.js');
-          const { activations, outputShapes } = await reportData(models, options.image);
-          const html = await buildReport({ models, activations, outputShapes, assetDir, maxWeightBytes: options.maxWeightMb });
-          await writeFileAtomic(options.out, html);
-          process.stdout.write(`wrote ${options.out} (${formatBytes(Buffer.byteLength(html))})\n`);
+          const started = performance.now();
+          const { activations, outputShapes, notes } = await reportData(models, options.image);
+          const written = await writeReport({ models, activations, activationNotes: notes, outputShapes, assetDir, maxWeightBytes: options.maxWeightMb }, options.out);
+          const seconds = ((performance.now() - started) / 1000).toFixed(1);
+          const weights = models.reduce((a, m) => a + weightBytes(m), 0);
+          process.stdout.write(`wrote ${options.out} (${formatBytes(written.bytes)} in ${seconds} s; the models' weights are ${formatBytes(weights)})\n`);
+          for (const note of [...notes, ...written.notes]) process.stdout.write(`note: ${note}\n`);
         } finally {
           for (const m of models) m.close();
         }

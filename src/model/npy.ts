@@ -4,6 +4,8 @@ import { dataDType, decodeLittleEndian, DTYPE_BYTES, type DType, type TensorData
 const NPY_DESCR: Partial<Record<DType, string>> = {
   float64: '<f8',
   float32: '<f4',
+  /** Written from a Uint16Array of half-precision bit patterns. */
+  float16: '<f2',
   int64: '<i8',
   int32: '<i4',
   int16: '<i2',

@@ -261,7 +261,11 @@ export interface WeightHistogram {
 
 /** A histogram of every weight of a layer (read one at a time). */
 export async function layerHistograms(model: Model, layerName: string, bins = DEFAULT_BINS): Promise<WeightHistogram[]> {
-  const layer = findLayer(model, layerName);
+  return layerHistogramsOf(findLayer(model, layerName), bins);
+}
+
+/** A histogram of every weight of a layer (read one at a time). */
+export async function layerHistogramsOf(layer: Layer, bins = DEFAULT_BINS): Promise<WeightHistogram[]> {
   const out: WeightHistogram[] = [];
   for (const weight of layer.weights) {
     const h = histogram((await weight.read()).data, bins);

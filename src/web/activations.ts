@@ -230,26 +230,51 @@ function hooks(): Hooks & { netOf: NetCache } {
   };
 }
 
-/** What a report embeds besides the weights: every feature-map layer's view of the image, and output shapes. */
+/** Most bytes of feature-map pictures a report embeds: the first layers' maps up to this size. */
+const REPORT_ACTIVATION_BYTES = 3 * 1024 * 1024;
+
+/**
+ * What a report embeds besides the weights: the feature maps of the image through the first
+ * convolutions (as many as fit REPORT_ACTIVATION_BYTES), and output shapes. A model that cannot run
+ * (a state dict without an architecture) gets a note saying why instead of failing the report.
+ */
 export async function reportData(
   models: readonly Model[],
   imagePath: string | undefined,
-): Promise<{ activations: ActivationsView[]; outputShapes: ReadonlyMap<string, (number | null)[]>[] }> {
+): Promise<{ activations: ActivationsView[]; outputShapes: ReadonlyMap<string, (number | null)[]>[]; notes: string[] }> {
   const { outputShapes, netOf } = hooks();
   const shapes = await Promise.all(models.map((m) => outputShapes(m)));
-  if (imagePath === undefined || models.length === 0) return { activations: [], outputShapes: shapes };
+  if (imagePath === undefined || models.length === 0) return { activations: [], outputShapes: shapes, notes: [] };
   let bytes: Uint8Array;
   try {
     bytes = await readFile(imagePath);
   } catch (e) {
     throw new InputError(`Cannot read the image ${imagePath} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`);
   }
-  const net = await netOf(models[0]!);
   const name = imagePath.split(/[\\/]/).pop()!;
+  let net: RunnableModel;
+  try {
+    net = await netOf(models[0]!);
+  } catch (e) {
+    if (!(e instanceof ConvscopeError)) throw e;
+    return { activations: [], outputShapes: shapes, notes: [`No feature maps of ${name} in this report: ${e.message}`] };
+  }
   let kept = 0;
   const keep = (a: Activation): boolean => isConvolution(a) && kept++ < REPORT_LAYERS;
   const run = await runOnImage(net, { preprocess: 'auto', image: bytes, imageName: name }, keep, () => {}, await classNames(models[0]!));
   const shown = run.maps.filter((m) => m.data.length > 0);
-  const views = shown.map((m) => view({ ...run, maps: shown }, m, net, name));
-  return { activations: views, outputShapes: shapes };
+  const views: ActivationsView[] = [];
+  let size = 0;
+  for (const m of shown) {
+    const v = view({ ...run, maps: shown }, m, net, name);
+    size += v.maps.length + v.input.length;
+    if (views.length > 0 && size > REPORT_ACTIVATION_BYTES) break;
+    views.push(v);
+  }
+  for (const v of views) v.layers = views.map((x) => x.layer);
+  const notes =
+    views.length < shown.length
+      ? [`Feature maps of ${name} are in this report for the first ${views.length} convolutions (${views.map((v) => v.layer).join(', ')}); the other ${shown.length - views.length} were left out to keep the report small.`]
+      : [];
+  return { activations: views, outputShapes: shapes, notes };
 }

@@ -1,16 +1,20 @@
 import type { AxisName, LayerKind } from '../model/axes.js';
-import { DTYPE_BYTES, type DType } from '../model/dtype.js';
+import { DTYPE_BYTES, floatToHalf, type DType } from '../model/dtype.js';
 import { UsageError } from '../model/errors.js';
 import type { FormatId, Framework, Layer, Model, Weight } from '../model/model.js';
 import { toBase64 } from '../render/scene-svg.js';
 import { NamedTensor } from '../model/named-tensor.js';
-import { decodeNpy } from '../model/npy.js';
-import { formatBytes } from '../model/format.js';
+import { decodeNpy, encodeNpy } from '../model/npy.js';
+import { formatAxes, formatBytes, formatShape } from '../model/format.js';
+import { filterFigure } from '../render/filters.js';
+import { kernelOf, layerHistogramsOf, type WeightHistogram } from '../views/model-view.js';
 
 /**
  * A model written into a report: every weight as base64 .npy with its axis names, so the report's
  * page rebuilds the same Model in memory and draws every view offline with the library's own code.
- * Weights larger than the report's limit are described (shape, axes, dtype) but left out.
+ * Small weights are exact; float32 weights over `halfAbove` bytes are stored in half precision (about 3
+ * significant digits), which halves them; weights over `maxWeightBytes` are left out, their layer
+ * carrying a picture of the kernel and the histograms instead. Each decision is a note in the report.
  */
 export interface EmbeddedWeight {
   name: string;
@@ -20,6 +24,22 @@ export interface EmbeddedWeight {
   dtype: DType;
   /** base64 .npy; absent when the weight was left out of the report. */
   npy?: string;
+  /** 'float16' when the values were rounded to half precision for the report. */
+  stored?: 'float16';
+}
+
+export interface EmbeddedLayer {
+  name: string;
+  className: string;
+  kind: LayerKind;
+  config: Record<string, unknown>;
+  inbound: string[];
+  trainable?: boolean;
+  parents?: string[];
+  weights: EmbeddedWeight[];
+  /** For a layer whose weights were left out: the kernel's filter figure (PNG data: URI) and every weight's histogram. */
+  picture?: string;
+  histograms?: WeightHistogram[];
 }
 
 export interface EmbeddedModel {
@@ -29,60 +49,109 @@ export interface EmbeddedModel {
   frameworkVersion?: string;
   notes: string[];
   outputShapes: Record<string, (number | null)[]>;
-  layers: {
-    name: string;
-    className: string;
-    kind: LayerKind;
-    config: Record<string, unknown>;
-    inbound: string[];
-    trainable?: boolean;
-    parents?: string[];
-    weights: EmbeddedWeight[];
-  }[];
+  layers: EmbeddedLayer[];
 }
 
 /** Default largest weight a report embeds: a VGG16 conv kernel (9.4 MB) fits, its 400 MB Dense kernel does not. */
 export const DEFAULT_MAX_WEIGHT_BYTES = 16 * 1024 * 1024;
+/** float32 weights over this many bytes are embedded in half precision. */
+export const DEFAULT_HALF_ABOVE_BYTES = 256 * 1024;
 
-export async function embedModel(
-  model: Model,
-  outputShapes: ReadonlyMap<string, (number | null)[]> = new Map(),
-  maxWeightBytes = DEFAULT_MAX_WEIGHT_BYTES,
-): Promise<EmbeddedModel> {
-  const layers: EmbeddedModel['layers'] = [];
-  const left: string[] = [];
-  for (const layer of model.layers) {
-    const weights: EmbeddedWeight[] = [];
-    for (const w of layer.weights) {
-      const bytes = w.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[w.dtype];
-      const entry: EmbeddedWeight = { name: w.name, role: w.role, axes: [...w.axes], shape: [...w.shape], dtype: w.dtype };
-      if (bytes <= maxWeightBytes) entry.npy = toBase64((await w.read()).toNpy());
-      else left.push(`${layer.name}/${w.role} (${formatBytes(bytes)})`);
-      weights.push(entry);
+export interface EmbedOptions {
+  maxWeightBytes?: number;
+  halfAbove?: number;
+}
+
+/** What embedding decided for one model, for its notes. */
+export interface EmbedTally {
+  left: string[];
+  halved: string[];
+}
+
+function halfNpy(t: NamedTensor): Uint8Array {
+  const values = t.toFloat32();
+  const bits = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) bits[i] = floatToHalf(values[i]!);
+  return encodeNpy(bits, t.shape, 'float16');
+}
+
+/**
+ * One layer as the report stores it, reading its weights one at a time: the memory a report needs is
+ * bounded by its largest weight, never the whole model.
+ */
+export async function embedLayer(layer: Layer, options: EmbedOptions, tally: EmbedTally): Promise<EmbeddedLayer> {
+  const max = options.maxWeightBytes ?? DEFAULT_MAX_WEIGHT_BYTES;
+  const halfAbove = options.halfAbove ?? DEFAULT_HALF_ABOVE_BYTES;
+  const weights: EmbeddedWeight[] = [];
+  let leftOut = false;
+  for (const w of layer.weights) {
+    const bytes = w.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[w.dtype];
+    const entry: EmbeddedWeight = { name: w.name, role: w.role, axes: [...w.axes], shape: [...w.shape], dtype: w.dtype };
+    if (bytes > max) {
+      tally.left.push(`${layer.name}/${w.role} (${formatBytes(bytes)})`);
+      leftOut = true;
+    } else if (bytes > halfAbove && (w.dtype === 'float32' || w.dtype === 'float64')) {
+      entry.npy = toBase64(halfNpy(await w.read()));
+      entry.stored = 'float16';
+      tally.halved.push(`${layer.name}/${w.role}`);
+    } else {
+      entry.npy = toBase64((await w.read()).toNpy());
     }
-    layers.push({
-      name: layer.name,
-      className: layer.className,
-      kind: layer.kind,
-      config: { ...layer.config },
-      inbound: [...layer.inbound],
-      ...(layer.trainable === undefined ? {} : { trainable: layer.trainable }),
-      ...(layer.parents?.length ? { parents: [...layer.parents] } : {}),
-      weights,
-    });
+    weights.push(entry);
   }
-  const notes = [...(model.notes ?? [])];
-  if (left.length > 0) {
-    notes.push(`Left out of this report (each over ${formatBytes(maxWeightBytes)}; see convscope report --max-weight-mb): ${left.join(', ')}.`);
+  const out: EmbeddedLayer = {
+    name: layer.name,
+    className: layer.className,
+    kind: layer.kind,
+    config: { ...layer.config },
+    inbound: [...layer.inbound],
+    ...(layer.trainable === undefined ? {} : { trainable: layer.trainable }),
+    ...(layer.parents?.length ? { parents: [...layer.parents] } : {}),
+    weights,
+  };
+  if (leftOut) {
+    out.histograms = await layerHistogramsOf(layer);
+    const kernel = kernelOf(layer);
+    if (kernel) {
+      const figure = filterFigure(await kernel.read(), { layer: layer.name, title: `${layer.name} ${kernel.role} ${formatShape(kernel.shape)} ${formatAxes(kernel.axes)}` });
+      out.picture = `data:image/png;base64,${toBase64(figure.png())}`;
+    }
   }
+  return out;
+}
+
+/** The notes a report adds to a model's own: which weights were rounded or left out, and why. */
+export function embedNotes(tally: EmbedTally, options: EmbedOptions): string[] {
+  const notes: string[] = [];
+  if (tally.halved.length > 0) {
+    notes.push(
+      `Stored in half precision to keep this report small (values rounded to about 3 significant digits; each over ${formatBytes(options.halfAbove ?? DEFAULT_HALF_ABOVE_BYTES)}): ${tally.halved.join(', ')}.`,
+    );
+  }
+  if (tally.left.length > 0) {
+    notes.push(
+      `Left out of this report (each over ${formatBytes(options.maxWeightBytes ?? DEFAULT_MAX_WEIGHT_BYTES)}; see convscope report --max-weight-mb), shown as a picture and histograms only: ${tally.left.join(', ')}.`,
+    );
+  }
+  return notes;
+}
+
+/** A whole model embedded at once (small models, tests); reports stream layer by layer with embedLayer. */
+export async function embedModel(model: Model, outputShapes: ReadonlyMap<string, (number | null)[]> = new Map(), options: EmbedOptions = {}): Promise<EmbeddedModel> {
+  const tally: EmbedTally = { left: [], halved: [] };
+  const layers: EmbeddedLayer[] = [];
+  for (const layer of model.layers) layers.push(await embedLayer(layer, options, tally));
+  return { ...modelHeader(model, outputShapes), notes: [...(model.notes ?? []), ...embedNotes(tally, options)], layers };
+}
+
+/** Everything of an embedded model but its layers and notes. */
+export function modelHeader(model: Model, outputShapes: ReadonlyMap<string, (number | null)[]>): Omit<EmbeddedModel, 'layers' | 'notes'> {
   return {
     source: model.source,
     format: model.format,
     framework: model.framework,
     ...(model.frameworkVersion ? { frameworkVersion: model.frameworkVersion } : {}),
-    notes,
     outputShapes: Object.fromEntries(outputShapes),
-    layers,
   };
 }
 

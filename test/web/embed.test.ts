@@ -5,6 +5,10 @@ import { memoryModel } from '../../src/model/memory-model.js';
 import { NamedTensor } from '../../src/model/named-tensor.js';
 import { embedModel, restoreModel } from '../../src/web/embed.js';
 import { layerRows } from '../../src/views/model-view.js';
+import { needsPython, runPython } from '../helpers/python.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const kernel = new NamedTensor(['out', 'in', 'kh', 'kw'], [4, 2, 3, 3], Float32Array.from({ length: 72 }, (_, i) => Math.sin(i) * 0.1));
 const dense = new NamedTensor(['units', 'in'], [10, 300], Float32Array.from({ length: 3000 }, (_, i) => Math.cos(i)));
@@ -32,10 +36,10 @@ describe('report embedding', () => {
   });
 
   it('describes weights over the limit but leaves them out, with a note and a sentence on read', async () => {
-    const embedded = await embedModel(model, new Map(), 1000);
+    const embedded = await embedModel(model, new Map(), { maxWeightBytes: 1000 });
     assert.equal(embedded.layers[0]!.weights[0]!.npy !== undefined, true);
     assert.equal(embedded.layers[1]!.weights[0]!.npy, undefined);
-    assert.match(embedded.notes.at(-1)!, /^Left out of this report \(each over 1000 B; see convscope report --max-weight-mb\): classifier\/kernel \(11\.7 KiB\)\.$/);
+    assert.match(embedded.notes.at(-1)!, /^Left out of this report \(each over 1000 B; see convscope report --max-weight-mb\), shown as a picture and histograms only: classifier\/kernel \(11\.7 KiB\)\.$/);
     const restored = restoreModel(embedded);
     assert.deepEqual(layerRows(restored), layerRows(model));
     await assert.rejects(restored.layers[1]!.weights[0]!.read(), (e: unknown) => {
@@ -43,5 +47,21 @@ describe('report embedding', () => {
       assert.match(e.message, /^Weight 'kernel' of layer 'classifier' was left out of this report because of its size/);
       return true;
     });
+  });
+
+  it('stores big float32 weights in half precision, rounded as NumPy rounds to float16, and says so', needsPython('numpy'), async () => {
+    const embedded = await embedModel(model, new Map(), { halfAbove: 1000 });
+    assert.equal(embedded.layers[0]!.weights[0]!.stored, undefined);
+    assert.equal(embedded.layers[1]!.weights[0]!.stored, 'float16');
+    assert.match(embedded.notes.at(-1)!, /^Stored in half precision to keep this report small .*: classifier\/kernel\.$/);
+    const halved = await restoreModel(JSON.parse(JSON.stringify(embedded))).layers[1]!.weights[0]!.read();
+    const dir = mkdtempSync(join(tmpdir(), 'convscope-embed-'));
+    writeFileSync(join(dir, 'w.npy'), dense.toNpy());
+    writeFileSync(join(dir, 'h.npy'), halved.toNpy());
+    const same = runPython('import sys, numpy as np\nw = np.load(sys.argv[1]).astype(np.float16).astype(np.float32)\nprint(np.array_equal(w, np.load(sys.argv[2])))', [join(dir, 'w.npy'), join(dir, 'h.npy')]);
+    assert.equal(same.trim(), 'True', 'every value equals NumPy float32 -> float16 -> float32');
+    const left = await embedModel(model, new Map(), { maxWeightBytes: 1000 });
+    assert.match(left.layers[1]!.picture!, /^data:image\/png;base64,/);
+    assert.equal(left.layers[1]!.histograms![0]!.counts.reduce((a, b) => a + b, 0), 3000);
   });
 });

@@ -35,6 +35,8 @@ export interface Backend {
   activations(model: number, input: ActivationsInput, progress: OnProgress): Promise<ActivationsView>;
   /** The diff of two of the models (before, after). */
   diff(pair: [number, number], progress: OnProgress): Promise<ModelDiff>;
+  /** A report's picture of a kernel whose values it left out (a PNG data: URI), if it has one. */
+  picture?(model: number, layer: string): string | undefined;
   /** A URL of the renderer's PNG of the grid (server only), for download and checking. */
   gridPngUrl?(model: number, layer: string, query: URLSearchParams): string;
 }

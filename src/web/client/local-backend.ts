@@ -18,7 +18,13 @@ export class LocalBackend implements Backend {
     private readonly loaded: Model[],
     private readonly precomputed: readonly ActivationsView[] = [],
     private readonly shapes: readonly ReadonlyMap<string, (number | null)[]>[] = [],
+    /** A report's stand-ins for layers whose weights it left out: a picture of the kernel and the histograms. */
+    private readonly extras: readonly ReadonlyMap<string, { picture?: string | undefined; histograms?: WeightHistogram[] | undefined }>[] = [],
   ) {}
+
+  picture(model: number, layer: string): string | undefined {
+    return this.extras[model]?.get(layer)?.picture;
+  }
 
   models(): ModelInfo[] {
     return this.loaded.map((m, i) => modelInfo(m, i));
@@ -68,7 +74,8 @@ export class LocalBackend implements Backend {
   }
 
   histogram(model: number, layer: string): Promise<WeightHistogram[]> {
-    return layerHistograms(this.model(model), layer);
+    const stored = this.extras[model]?.get(layer)?.histograms;
+    return stored ? Promise.resolve(stored) : layerHistograms(this.model(model), layer);
   }
 
   async activations(_model: number, input: ActivationsInput): Promise<ActivationsView> {

@@ -15,7 +15,8 @@ function boot(): void {
   if (!el?.textContent) throw new Error('This report has no embedded data.');
   const report = JSON.parse(el.textContent) as ReportData;
   const shapes = report.models.map((m) => new Map(Object.entries(m.outputShapes)));
-  startApp(new LocalBackend('report', report.models.map(restoreModel), report.activations, shapes));
+  const extras = report.models.map((m) => new Map(m.layers.filter((l) => l.picture || l.histograms).map((l) => [l.name, { picture: l.picture, histograms: l.histograms }])));
+  startApp(new LocalBackend('report', report.models.map(restoreModel), report.activations, shapes, extras));
 }
 
 try {

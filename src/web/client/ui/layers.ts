@@ -159,7 +159,12 @@ async function showLayer(panel: HTMLElement, backend: Backend, model: number, ro
   let view = none;
   if (row.kernel && row.filterCount !== undefined) {
     const size = row.kernel.shape.reduce((a, b) => a * b, 1);
-    if (size > MAX_PAGE_VALUES && backend.gridPngUrl) {
+    const picture = backend.picture?.(model, row.name);
+    if (picture) {
+      const img = h('img', { src: picture, alt: `filters of ${row.name}`, class: 'pixelated fit', 'data-testid': 'report-picture' });
+      img.addEventListener('click', () => img.classList.toggle('fit'));
+      panel.append(h('p', { class: 'note' }, `This kernel has ${formatCount(size)} values, too many for this report: it holds this picture of them (drawn with the default options) and the histograms, not the values.`), h('div', { class: 'picture-box' }, img));
+    } else if (size > MAX_PAGE_VALUES && backend.gridPngUrl) {
       const img = h('img', { src: backend.gridPngUrl(model, row.name, controlsQuery(controlsFromState(router.current))), alt: `filters of ${row.name}`, class: 'pixelated fit', 'data-testid': 'server-grid' });
       img.addEventListener('click', () => img.classList.toggle('fit'));
       panel.append(h('p', { class: 'note' }, `This kernel has ${formatCount(size)} values, too many to send to the page: the server draws it (no hover; click the picture to see it at full size).`), h('div', { class: 'picture-box' }, img));
