@@ -19,7 +19,7 @@ export {
 export type { Model, Layer, Weight, FormatId, Framework, WeightRole } from './model/model.js';
 export { type AxisName, type LayerKind, kerasAxes, torchAxes, kerasLayerKind, genericAxes } from './model/axes.js';
 export type { DType, TensorData } from './model/dtype.js';
-export { ConvscopeError, ContainmentError, ModelFormatError, UnsupportedError, SelectionError, UsageError, InputError } from './model/errors.js';
+export { ConvscopeError, ContainmentError, ResourceLimitError, ModelFormatError, UnsupportedError, SelectionError, UsageError, InputError } from './model/errors.js';
 export { findLayer, findWeight, indexExpression } from './model/lookup.js';
 export { NamedTensor, type AxisSelection } from './model/named-tensor.js';
 export { encodeNpy, decodeNpy, type NpyArray } from './model/npy.js';

@@ -2,6 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { LayerKind } from '../model/axes.js';
 import type { Model } from '../model/model.js';
 import { openModel } from '../formats/open.js';
+import { DEFAULT_LIMITS, RATIO_FLOOR_BYTES, type ReadLimits } from '../io/limits.js';
 
 const KINDS: readonly LayerKind[] = ['conv', 'conv_transpose', 'depthwise_conv', 'separable_conv', 'dense', 'batch_norm', 'other'];
 
@@ -21,13 +22,32 @@ export function collectLayout(value: string, previous: Record<string, LayerKind>
 export interface ModelOptions {
   config?: string;
   layout?: Record<string, LayerKind>;
+  maxTensorMb?: number;
+  maxInflateRatio?: number;
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`Expects a positive number, but received '${value}'.`);
+  return n;
+}
+
+/** The read limits the options raise (io/limits.ts), or undefined for the defaults. */
+export function limitsOf(options: ModelOptions): Partial<ReadLimits> | undefined {
+  const limits = {
+    ...(options.maxTensorMb ? { maxTensorBytes: Math.round(options.maxTensorMb * 2 ** 20) } : {}),
+    ...(options.maxInflateRatio ? { maxInflateRatio: options.maxInflateRatio } : {}),
+  };
+  return Object.keys(limits).length > 0 ? limits : undefined;
 }
 
 /** Adds `--config` and `--layout` to a command that reads one model file. */
 export function addModelOptions(command: Command): Command {
   return command
     .option('--config <arch.json>', 'architecture JSON for a weights-only file (model.to_json())')
-    .option('--layout <layer=kind>', LAYOUT_HELP, collectLayout);
+    .option('--layout <layer=kind>', LAYOUT_HELP, collectLayout)
+    .option('--max-tensor-mb <n>', `largest tensor or decompressed entry a file may make convscope allocate, in MiB (default: ${DEFAULT_LIMITS.maxTensorBytes / 2 ** 20})`, positive)
+    .option('--max-inflate-ratio <n>', `largest decompression ratio accepted for outputs above ${RATIO_FLOOR_BYTES / 2 ** 20} MiB (default: ${DEFAULT_LIMITS.maxInflateRatio})`, positive);
 }
 
 /** Opens the model at `path` as the options say (the caller closes it). */
@@ -35,6 +55,7 @@ export function withModelOptions(path: string, options: ModelOptions): Promise<M
   return openModel(path, {
     ...(options.config ? { config: options.config } : {}),
     ...(options.layout ? { layout: options.layout } : {}),
+    ...(limitsOf(options) ? { limits: limitsOf(options)! } : {}),
   });
 }
 

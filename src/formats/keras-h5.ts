@@ -1,4 +1,5 @@
 import { openHdf5, type Hdf5File } from '../io/hdf5.js';
+import { resolveLimits } from '../io/limits.js';
 import type { ByteSource } from '../io/source.js';
 import { ModelFormatError } from '../model/errors.js';
 import type { Model } from '../model/model.js';
@@ -113,7 +114,7 @@ export const kerasH5Reader: FormatReader = {
   description: 'Keras HDF5 (.h5 full model, save_weights .h5, Keras 3 .weights.h5)',
   sniff: ({ source, head }) => isHdf5(source, head),
   async open(source: ByteSource, options: OpenOptions): Promise<Model> {
-    const file = await openHdf5(source);
+    const file = await openHdf5(source, resolveLimits(options.limits));
     try {
       if (file.kind('model_weights') === 'group' || file.attrNames('').includes('model_config')) {
         const arch = parseModelConfig(file) ?? (await userArchitecture(options));

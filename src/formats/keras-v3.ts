@@ -1,5 +1,6 @@
 import { openHdf5, type Hdf5File } from '../io/hdf5.js';
 import { bytesSource, checkRange, type ByteSource } from '../io/source.js';
+import { resolveLimits, type ReadLimits } from '../io/limits.js';
 import { isZip, openZip, type ZipArchive, type ZipEntry } from '../io/zip.js';
 import { kerasLayerKind } from '../model/axes.js';
 import { ModelFormatError } from '../model/errors.js';
@@ -175,9 +176,9 @@ function isTorchZip(zip: ZipArchive): boolean {
 }
 
 /** A stored (uncompressed) zip entry as a source of its own, read in place; deflated entries are inflated. */
-async function entrySource(zip: ZipArchive, entry: ZipEntry): Promise<ByteSource> {
+async function entrySource(zip: ZipArchive, entry: ZipEntry, limits: ReadLimits): Promise<ByteSource> {
   const name = `${zip.source.name} (${entry.name})`;
-  if (entry.method !== 0) return bytesSource(name, await zip.read(entry));
+  if (entry.method !== 0) return bytesSource(name, await zip.read(entry, limits));
   const start = await zip.dataOffset(entry);
   return {
     name,
@@ -190,10 +191,10 @@ async function entrySource(zip: ZipArchive, entry: ZipEntry): Promise<ByteSource
   };
 }
 
-async function entryJson(zip: ZipArchive, entryName: string): Promise<unknown> {
+async function entryJson(zip: ZipArchive, entryName: string, limits: ReadLimits): Promise<unknown> {
   const entry = zip.entries.get(entryName);
   if (!entry) return undefined;
-  const text = new TextDecoder().decode(await zip.read(entry));
+  const text = new TextDecoder().decode(await zip.read(entry, limits));
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -216,11 +217,12 @@ export const kerasV3Reader: FormatReader = {
     if (isTorchZip(zip)) return false;
     throw new ModelFormatError(`${source.name} is a zip archive but not a Keras .keras file: it has no config.json.`);
   },
-  async open(source: ByteSource, _options: OpenOptions): Promise<Model> {
+  async open(source: ByteSource, options: OpenOptions): Promise<Model> {
+    const limits = resolveLimits(options.limits);
     const zip = await openZip(source);
-    const config = await entryJson(zip, 'config.json');
+    const config = await entryJson(zip, 'config.json', limits);
     const arch = parseKerasArchitecture(config, `${source.name} (config.json)`);
-    const meta = await entryJson(zip, 'metadata.json');
+    const meta = await entryJson(zip, 'metadata.json', limits);
     const metadata: Record<string, string> = {};
     if (typeof meta === 'object' && meta !== null) {
       for (const [k, v] of Object.entries(meta)) if (typeof v === 'string') metadata[k] = v;
@@ -229,7 +231,7 @@ export const kerasV3Reader: FormatReader = {
     if (!weightsEntry) {
       throw new ModelFormatError(`${source.name} is a .keras file without model.weights.h5, so it has no weights to read.`);
     }
-    const file = await openHdf5(await entrySource(zip, weightsEntry));
+    const file = await openHdf5(await entrySource(zip, weightsEntry, limits), limits);
     try {
       return openKeras3Weights(file, arch, {
         format: 'keras-v3',

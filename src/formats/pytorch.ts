@@ -3,6 +3,7 @@ import { ModelFormatError, UnsupportedError } from '../model/errors.js';
 import type { Model } from '../model/model.js';
 import { PyDict, PyObject, PyTuple, unpickle, type PickleValue } from '../io/pickle.js';
 import type { ByteSource } from '../io/source.js';
+import { resolveLimits } from '../io/limits.js';
 import { isZip, openZip, type ZipArchive, type ZipEntry } from '../io/zip.js';
 import type { FormatReader, OpenOptions } from './reader.js';
 import { groupTorchLayers, type StoredTensor } from './torch-layers.js';
@@ -136,6 +137,7 @@ function swapBytes(bytes: Uint8Array, width: number): Uint8Array {
 }
 
 async function openCheckpoint(source: ByteSource, options: OpenOptions): Promise<Model> {
+  const limits = resolveLimits(options.limits);
   const zip = await openZip(source);
   const pickleName = dataPickleName(zip);
   const prefix = pickleName ? pickleName.slice(0, -'data.pkl'.length) : '';
@@ -146,7 +148,7 @@ async function openCheckpoint(source: ByteSource, options: OpenOptions): Promise
   }
   if (!pickleName) throw new ModelFormatError(`${source.name} is a zip archive without data.pkl, so it is not a PyTorch checkpoint.`);
   const byteorderEntry = zip.entries.get(`${prefix}byteorder`);
-  const byteorder = byteorderEntry ? new TextDecoder().decode(await zip.read(byteorderEntry)).trim() : 'little';
+  const byteorder = byteorderEntry ? new TextDecoder().decode(await zip.read(byteorderEntry, limits)).trim() : 'little';
   if (byteorder !== 'little' && byteorder !== 'big') {
     throw new ModelFormatError(`${source.name}: byteorder expects 'little' or 'big', but received '${byteorder}'.`);
   }
@@ -158,7 +160,7 @@ async function openCheckpoint(source: ByteSource, options: OpenOptions): Promise
     return known;
   };
   const storages = new Map<string, ZipEntry>();
-  const { value, opaqueClasses } = unpickle(await zip.read(zip.entries.get(pickleName)!), {
+  const { value, opaqueClasses } = unpickle(await zip.read(zip.entries.get(pickleName)!, limits), {
     name: pickleLabel,
     calls: TORCH_CALLS,
     persistentLoad: (pid) => {
@@ -198,7 +200,7 @@ async function openCheckpoint(source: ByteSource, options: OpenOptions): Promise
       let bytes: Uint8Array;
       const stored = entry.method === 0;
       if (stored) bytes = await source.read((await dataOffset(entry)) + start, span * width);
-      else bytes = (await zip.read(entry)).subarray(start, start + span * width);
+      else bytes = (await zip.read(entry, limits)).subarray(start, start + span * width);
       if (byteorder === 'big' && width > 1) bytes = swapBytes(bytes, width);
       const flat = decodeLittleEndian(bytes, ref.storage.dtype, span, stored && source.freshReads === true);
       return span === count && isContiguous(ref.shape, ref.stride) ? flat : gather(flat, ref.shape, ref.stride);

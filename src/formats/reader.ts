@@ -1,5 +1,6 @@
 import type { LayerKind } from '../model/axes.js';
 import type { FormatId, Model } from '../model/model.js';
+import type { ReadLimits } from '../io/limits.js';
 import { readJson, type ByteSource } from '../io/source.js';
 
 export interface OpenOptions {
@@ -10,6 +11,8 @@ export interface OpenOptions {
   config?: unknown | ByteSource;
   /** Layer kinds the user states where shape alone is ambiguous: { 'features.3': 'conv_transpose' }. */
   layout?: Readonly<Record<string, LayerKind>>;
+  /** How much memory the file may make convscope allocate (io/limits.ts); defaults to DEFAULT_LIMITS. */
+  limits?: Partial<ReadLimits>;
 }
 
 /** What a reader sees when asked whether a file is its format. */

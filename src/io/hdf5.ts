@@ -2,6 +2,7 @@ import type * as H5 from 'h5wasm';
 import type { DType, TensorData } from '../model/dtype.js';
 import { ContainmentError, ConvscopeError, ModelFormatError, UnsupportedError } from '../model/errors.js';
 import { quote } from '../model/quote.js';
+import { checkInflate, checkTensorBytes, DEFAULT_LIMITS, type ReadLimits } from './limits.js';
 import type { ByteSource } from './source.js';
 
 /**
@@ -201,7 +202,7 @@ async function memfsCopy(h5: H5Module, source: ByteSource): Promise<{ path: stri
 }
 
 /** Opens an HDF5 file read-only. Only the superblock and root metadata are read now. */
-export async function openHdf5(source: ByteSource): Promise<Hdf5File> {
+export async function openHdf5(source: ByteSource, limits: ReadLimits = DEFAULT_LIMITS): Promise<Hdf5File> {
   const h5 = await loadModule();
   const name = source.name;
   const copy = isNode() ? await localCopy(source) : await memfsCopy(h5, source);
@@ -339,10 +340,21 @@ export async function openHdf5(source: ByteSource): Promise<Hdf5File> {
         const shape = e.shape ?? [];
         const bytes = shape.reduce((a, b) => a * b, 1) * meta.size;
         const compressed = e.filters.length > 0;
-        if ((!compressed && bytes > source.size) || bytes > MAX_DATASET_BYTES) {
-          throw new ModelFormatError(
-            `${name}: ${what} at '${path}' declares shape (${shape.join(', ')}), which is ${bytes} bytes, but ${compressed ? `convscope reads at most ${MAX_DATASET_BYTES} bytes per tensor` : `the file has only ${source.size} bytes`}.`,
-          );
+        const label = `${what} at ${quote(path)} of shape (${shape.join(', ')})`;
+        if (!compressed && bytes > source.size) {
+          throw new ModelFormatError(`${name}: ${label} needs ${bytes} bytes, but the file has only ${source.size}.`);
+        }
+        if (bytes > MAX_DATASET_BYTES) {
+          throw new UnsupportedError(`${name}: ${label} needs ${bytes} bytes; h5wasm reads at most ${MAX_DATASET_BYTES} bytes per tensor.`);
+        }
+        // Compressed chunks all lie inside the file: its size bounds what they may inflate to. HDF5
+        // allocates a whole chunk to decompress it, so the chunk is bounded too.
+        if (compressed) {
+          checkInflate(limits, name, label, source.size, bytes);
+          const chunk = (meta.chunks ?? []).reduce((a, b) => a * b, 1) * meta.size;
+          checkInflate(limits, name, `one chunk of ${label}`, source.size, chunk);
+        } else {
+          checkTensorBytes(limits, name, label, bytes);
         }
         return { path, shape, dtype: toDType(name, path, meta) };
       }, path);

@@ -1,5 +1,7 @@
 import { inflateSync } from 'fflate';
 import { ModelFormatError, UnsupportedError } from '../model/errors.js';
+import { quote } from '../model/quote.js';
+import { checkInflate, DEFAULT_LIMITS, type ReadLimits } from './limits.js';
 import { checkRange, type ByteSource } from './source.js';
 
 /**
@@ -18,8 +20,8 @@ export interface ZipEntry {
 export interface ZipArchive {
   readonly source: ByteSource;
   readonly entries: ReadonlyMap<string, ZipEntry>;
-  /** The entry's uncompressed bytes. */
-  read(entry: ZipEntry): Promise<Uint8Array>;
+  /** The entry's uncompressed bytes; a deflated entry is first checked against the read limits (io/limits.ts). */
+  read(entry: ZipEntry, limits?: ReadLimits): Promise<Uint8Array>;
   /** Where a stored (uncompressed) entry's bytes start in the archive, for range reads into it. */
   dataOffset(entry: ZipEntry): Promise<number>;
 }
@@ -130,14 +132,16 @@ async function readArchive(source: ByteSource): Promise<ZipArchive> {
     source,
     entries,
     dataOffset,
-    async read(entry) {
+    async read(entry, limits = DEFAULT_LIMITS) {
       const start = await dataOffset(entry);
       const raw = await source.read(start, entry.compressedSize);
       if (entry.method === 0) return raw;
       if (entry.method !== 8) {
         throw new UnsupportedError(`${name}: zip entry '${entry.name}' uses compression method ${entry.method}; only stored and deflate are supported.`);
       }
+      checkInflate(limits, name, `zip entry ${quote(entry.name)}`, entry.compressedSize, entry.size);
       try {
+        // fflate writes into this buffer and never past it: the output is bounded by the declared size.
         const out = inflateSync(raw, { out: new Uint8Array(entry.size) });
         if (out.length !== entry.size) throw new Error(`inflated to ${out.length} bytes, expected ${entry.size}`);
         return out;

@@ -41,3 +41,8 @@ export class DataError extends ConvscopeError {
 export class ContainmentError extends ConvscopeError {
   override name = 'ContainmentError';
 }
+
+/** A file asks for more memory than the stated limits allow (a tensor cap, a decompression ratio). */
+export class ResourceLimitError extends ConvscopeError {
+  override name = 'ResourceLimitError';
+}
