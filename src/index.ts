@@ -32,7 +32,7 @@ export { filterFigure, type FilterFigure, type FilterFigureInfo, type FilterFigu
 export type { ChannelMode, Normalization } from './render/display.js';
 export { histogram, histogramFigure, type Histogram, type HistogramFigure, type HistogramPanel } from './render/histogram.js';
 export { getColormap, COLORMAP_NAMES, DEFAULT_COLORMAP, type Colormap } from './render/colormap.js';
-export { firstConvLayer, kernelsOf, layersWithKernels } from './model/kernels.js';
+export { filterAxesOf, filterSelection, firstConvLayer, kernelOf, kernelsOf, layersWithKernels, type FilterAxes } from './model/filters.js';
 export { loadImage, RESIZE_MODES, type ResizeMode, type DecodedImage } from './io/image.js';
 export { featureMapFigure, type FeatureMaps, type FeatureMapOptions, type FeatureMapFigure } from './render/feature-maps.js';
 export { barFigure, topValues, type BarOptions, type TopValue } from './render/bars.js';

@@ -1,6 +1,7 @@
 import { BARELY_CHANGED_BELOW, EXPLODED_GROWTH, type Verdict } from './change.js';
 import type { LayerDiff } from './diff.js';
 import { formatNumber } from '../model/format.js';
+import { isKernel } from '../model/filters.js';
 
 export interface TrainingFacts {
   learningRate?: number;
@@ -31,8 +32,10 @@ function fmt(x: number): string {
   return formatNumber(x, 2);
 }
 
+/** The kernel of a compared layer, chosen as model/filters.ts chooses it for a Layer. */
 function kernelOf(layer: LayerDiff) {
-  return layer.weights.find((w) => w.weight === 'kernel') ?? layer.weights.find((w) => w.weight.endsWith('kernel'));
+  const kernels = layer.weights.filter((w) => isKernel({ role: w.weight, axes: w.axes }));
+  return kernels.find((w) => w.weight === 'kernel') ?? kernels[0];
 }
 
 function explodedSentence(exploded: LayerDiff[]): string {

@@ -6,6 +6,7 @@ import type { NamedTensor } from '../model/named-tensor.js';
 import { ChangeAccumulator, verdictOf, worstVerdict, type ChangeMetrics, type Verdict } from './change.js';
 import { diagnose } from './diagnose.js';
 import { findIdenticalFilters, type IdenticalFilters } from './symmetry.js';
+import { filterAxesOf } from '../model/filters.js';
 
 export interface FilterChange extends ChangeMetrics {
   filter: number;
@@ -20,7 +21,7 @@ export interface WeightDiff extends ChangeMetrics {
   shape: number[];
   axes: AxisName[];
   verdict: Verdict;
-  /** Per filter (slices out = j), most changed first; empty for weights without an `out` axis. */
+  /** Per filter (filter j as model/filters.ts defines it), most changed first; empty for weights that number no filters. */
   filters: FilterChange[];
   /** Set when every filter of the kernel is identical after training. */
   identicalAfter?: IdenticalFilters;
@@ -114,9 +115,15 @@ export function alignLayers(before: Model, after: Model): { pairs: Pair[]; onlyB
   return { pairs, onlyBefore, onlyAfter: a.filter((l) => !matched.has(l)) };
 }
 
-/** Both tensors with `out` first (when present), in the before tensor's remaining axis order. */
+/**
+ * Both tensors with the axes that number filters first (model/filters.ts: out, units, or in then mult
+ * for depthwise, so that filter j = c * mult + m is the j-th contiguous block), then the before tensor's
+ * remaining axes in order.
+ */
 function commonLayout(before: NamedTensor, after: NamedTensor): [NamedTensor, NamedTensor] {
-  const order = before.axes.includes('out') ? (['out', ...before.axes.filter((x) => x !== 'out')] as AxisName[]) : [...before.axes];
+  const kind = filterAxesOf(before)?.kind;
+  const first: AxisName[] = kind === undefined ? [] : kind === 'in x mult' ? ['in', 'mult'] : [kind];
+  const order = [...first, ...before.axes.filter((x) => !first.includes(x))];
   return [before.toAxes(order), after.toAxes(order)];
 }
 
@@ -127,8 +134,8 @@ async function diffWeight(wb: Weight, wa: Weight): Promise<{ diff: WeightDiff; a
   const acc = new ChangeAccumulator().add(before, after);
   const metrics = acc.result();
   const filters: FilterChange[] = [];
-  const count = tb.dim('out');
-  if (count !== undefined && tb.rank > 1) {
+  const count = filterAxesOf(tb)?.count;
+  if (count !== undefined && count > 0) {
     const per = before.length / count;
     for (let j = 0; j < count; j++) {
       const m = new ChangeAccumulator().add(before, after, j * per, (j + 1) * per).result();

@@ -1,16 +1,15 @@
-import type { AxisName } from '../model/axes.js';
-import { SelectionError } from '../model/errors.js';
+import { channelSelection, filterSelection, kernelOf } from '../model/filters.js';
 import { findLayer, findWeight, indexExpression } from '../model/lookup.js';
 import type { Layer, Model, Weight } from '../model/model.js';
 import type { AxisSelection, NamedTensor } from '../model/named-tensor.js';
 
 export interface SliceRequest {
   layer: string;
-  /** Role or stored name; default: the layer's kernel. */
+  /** Role or stored name; default: the layer's kernel (model/filters.ts kernelOf), else its first weight. */
   weight?: string;
-  /** Filter j: out = j. */
+  /** Filter j, as model/filters.ts defines it: tile j of `filters`. */
   filter?: number;
-  /** Input channel c: in = c. */
+  /** Input channel c (in = c), of filter j when one is given. */
   channel?: number;
 }
 
@@ -19,52 +18,28 @@ export interface WeightSlice {
   weight: Weight;
   selection: AxisSelection;
   tensor: NamedTensor;
+  /** The filter and input channel asked for, when they were. */
+  filter?: number;
+  channel?: number;
   /** `filter 6 of conv_1` */
   what: string;
   /** The same slice in the file's framework: `kernel[:, :, :, 6]`. */
   expression: string;
 }
 
-function checkIndex(layer: Layer, weight: Weight, axis: AxisName, index: number, noun: string, option: string): void {
-  const i = weight.axes.indexOf(axis);
-  if (i < 0) {
-    throw new SelectionError(
-      `Weight '${weight.role}' of layer '${layer.name}' has axes [${weight.axes.join(', ')}] and no '${axis}' axis, so ${option} does not apply.`,
-    );
-  }
-  const n = weight.shape[i]!;
-  if (index >= n) {
-    throw new SelectionError(
-      `${noun[0]!.toUpperCase()}${noun.slice(1)} ${index} is out of range for layer '${layer.name}': it has ${n} ${noun}s (valid: 0 to ${n - 1}).`,
-    );
-  }
-}
-
 /** Reads exactly one slice of one weight, checking indices against the stored shape before reading. */
 export async function readSlice(model: Model, request: SliceRequest): Promise<WeightSlice> {
   const layer = findLayer(model, request.layer);
-  const weight = findWeight(layer, request.weight);
-  const selection: AxisSelection = {};
-  const parts: string[] = [];
-  if (request.channel !== undefined) {
-    checkIndex(layer, weight, 'in', request.channel, 'input channel', '--channel');
-    selection.in = request.channel;
-    parts.push(`input channel ${request.channel}`);
-  }
-  if (request.filter !== undefined) {
-    checkIndex(layer, weight, 'out', request.filter, 'filter', '--filter');
-    selection.out = request.filter;
-    parts.push(`filter ${request.filter}`);
-  }
-  const full = await weight.read();
-  const tensor = full.select(selection);
-  const head = parts.length > 0 ? `${parts.join(' of ')} of` : `${weight.role} of`;
-  return {
-    layer,
-    weight,
-    selection,
-    tensor,
-    what: `${head} ${layer.name}`,
-    expression: indexExpression(model.framework, weight, selection),
-  };
+  const weight = request.weight === undefined ? (kernelOf(layer) ?? findWeight(layer)) : findWeight(layer, request.weight);
+  const place = { layer: layer.name, role: weight.role };
+  const { filter, channel } = request;
+  const selection =
+    filter !== undefined ? filterSelection(weight, filter, channel, place) : channel !== undefined ? channelSelection(weight, channel, place) : {};
+  const parts = [
+    ...(channel !== undefined && (filter === undefined || !weight.axes.includes('mult')) ? [`input channel ${channel}`] : []),
+    ...(filter !== undefined ? [`filter ${filter}`] : []),
+  ];
+  const what = `${parts.length > 0 ? parts.join(' of ') : weight.role} of ${layer.name}`;
+  const tensor = (await weight.read()).select(selection);
+  return { layer, weight, selection, tensor, filter, channel, what, expression: indexExpression(model.framework, weight, selection) };
 }

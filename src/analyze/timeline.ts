@@ -5,7 +5,7 @@ import { ModelFormatError, SelectionError, UsageError } from '../model/errors.js
 import { findLayer, findWeight } from '../model/lookup.js';
 import type { Model } from '../model/model.js';
 import { openModel } from '../formats/open.js';
-import { firstConvLayer } from '../model/kernels.js';
+import { firstConvLayer } from '../model/filters.js';
 import type { NamedTensor } from '../model/named-tensor.js';
 import { ChangeAccumulator, verdictOf, type ChangeMetrics, type Verdict } from './change.js';
 

@@ -20,6 +20,7 @@ import type { ActivationsOptions } from './activations.js';
 import { formatNumber, formatPercent, formatShape } from '../model/format.js';
 import { table } from './format.js';
 import { withModel } from './model-options.js';
+import { findFirstConvLayer } from '../model/filters.js';
 
 /**
  * The work of `convscope activations`, loaded only when the command runs, so that other commands
@@ -36,13 +37,13 @@ function fileStem(a: LayerOutput): string {
   return `${a.module}.${a.name.split('/').at(-1)}`;
 }
 
-/** The layers whose outputs are wanted: names (comma-separated), `all`, or by default the first convolution. */
-function selectNodes(net: RunnableModel, wanted: string | undefined): GraphNode[] {
+/** The layers whose outputs are wanted: names (comma-separated), `all`, or by default the first convolution (model/filters.ts). */
+function selectNodes(model: Model, net: RunnableModel, wanted: string | undefined): GraphNode[] {
   const nodes = net.graph.nodes.filter((n) => n.layer.className !== 'InputLayer');
   if (wanted === 'all') return nodes;
   if (wanted === undefined) {
-    const conv = nodes.find((n) => /Conv/.test(n.layer.className));
-    return [conv ?? nodes[0]!];
+    const conv = findFirstConvLayer(model);
+    return [nodes.find((n) => n.layer.name === conv?.name) ?? nodes[0]!];
   }
   const names = [...new Set(nodes.map((n) => n.layer.name))];
   return wanted.split(',').flatMap((one) => {
@@ -212,7 +213,7 @@ async function runTfjs(path: string, model: Model, options: ActivationsOptions):
       const input = options.image
         ? await imageInput(net, options.image, { preset: options.preprocess ?? 'unit', resize: options.resize, mean: options.mean, std: options.std })
         : await arrayInput(net, options.input!);
-      const nodes = selectNodes(net, options.layer);
+      const nodes = selectNodes(model, net, options.layer);
       const wanted = new Set(nodes.map((n) => n.id));
       const pathOf = await outputPlan(options, nodes.length === 1 && (options.format === 'npy' || input.batch.shape[0] === 1), path);
       const rows = header();

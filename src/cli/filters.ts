@@ -9,7 +9,8 @@ import { COLORMAP_NAMES, DEFAULT_COLORMAP } from '../render/colormap.js';
 import type { ChannelMode, Normalization } from '../render/display.js';
 import { filterFigure, type FilterFigure } from '../render/filters.js';
 import { indexPage, type IndexEntry } from '../render/index-page.js';
-import { firstConvLayer, kernelsOf, layersWithKernels, weightTitle } from '../model/kernels.js';
+import { filterAxesOf, filterRule, filterSelection, firstConvLayer, kernelsOf, layersWithKernels } from '../model/filters.js';
+import { weightTitle } from '../model/format.js';
 import { formatScale } from '../model/format.js';
 import { addModelOptions, withModel, type ModelOptions } from './model-options.js';
 import { action } from './run.js';
@@ -76,10 +77,11 @@ function describe(model: Model, weight: Weight, fig: FilterFigure): string[] {
   const i = fig.info;
   const drawn = i.mode === 'rgb' ? 'rgb composite' : `${i.mode}, colormap ${i.colormap}`;
   const lines = [`${weightTitle(weight)}: ${i.shown.length} of ${i.filterCount} filters, ${drawn}`];
-  if (i.mode !== 'matrix') {
-    const depthwise = weight.axes.includes('mult');
-    const expression = indexExpression(model.framework, weight, depthwise ? { in: 0, mult: 0 } : { out: 0 });
-    lines.push(`filter 0 is ${expression} (${depthwise ? "filter j = c * mult + m, along 'in' and 'mult'" : `filter j along '${i.filterAxis}'`})`);
+  const axes = filterAxesOf(weight);
+  const first = i.shown[0];
+  if (axes && first !== undefined) {
+    const expression = indexExpression(model.framework, weight, filterSelection(weight, first));
+    lines.push(`filter ${first} is ${expression} (${filterRule(axes)})`);
   }
   lines.push(
     i.scale === undefined

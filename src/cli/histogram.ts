@@ -5,7 +5,8 @@ import { UsageError } from '../model/errors.js';
 import { findLayer } from '../model/lookup.js';
 import type { Model, Weight } from '../model/model.js';
 import { DEFAULT_BINS, histogram, histogramFigure, statsLine, type HistogramPanel } from '../render/histogram.js';
-import { kernelsOf, layersWithKernels, weightTitle } from '../model/kernels.js';
+import { kernelsOf, layersWithKernels } from '../model/filters.js';
+import { weightTitle } from '../model/format.js';
 import { addModelOptions, withModel, type ModelOptions } from './model-options.js';
 import { action } from './run.js';
 

@@ -46,8 +46,8 @@ function toJson(slice: WeightSlice, framework: Framework): string {
 
 function defaultNpyName(slice: WeightSlice): string {
   const parts = [slice.layer.name, slice.weight.role];
-  if (slice.selection.out !== undefined) parts.push(`filter${slice.selection.out}`);
-  if (slice.selection.in !== undefined) parts.push(`channel${slice.selection.in}`);
+  if (slice.filter !== undefined) parts.push(`filter${slice.filter}`);
+  if (slice.channel !== undefined) parts.push(`channel${slice.channel}`);
   return `${parts.join('-').replace(/[^\w.-]+/g, '_')}.npy`;
 }
 
@@ -57,8 +57,8 @@ export function registerWeights(program: Command): void {
     .argument('<model>', 'model file')
     .requiredOption('--layer <name>', 'layer name (see `convscope inspect`)')
     .option('--weight <role>', 'weight role or stored name (default: kernel)')
-    .option('--filter <j>', 'filter j: the slice out = j', parseIndex)
-    .option('--channel <c>', 'input channel c: the slice in = c', parseIndex)
+    .option('--filter <j>', 'filter j (integer), tile j of `convscope filters`: out = j; Dense units = j; depthwise in = j div mult, mult = j mod mult', parseIndex)
+    .option('--channel <c>', 'input channel c (integer): the slice in = c', parseIndex)
     .addOption(new Option('--format <format>', 'output format').choices(['npy', 'json', 'csv']).default('npy'))
     .option('--out <file>', 'output file (default: <layer>-<weight>[-filterJ][-channelC].npy for npy, stdout otherwise)')
     .action(

@@ -1,4 +1,4 @@
-import type { Framework } from './model.js';
+import type { Framework, Weight } from './model.js';
 
 /**
  * How convscope writes numbers, shapes and sizes: one owner for the CLI, the PNG/SVG labels, the HTML
@@ -91,4 +91,9 @@ export function frameworkName(framework: Framework): string {
 /** A cosine similarity in six decimals (`0.999998`): the digits that tell "unchanged" from "almost". */
 export function formatCosine(c: number | null): string {
   return c === null ? '-' : c.toFixed(6);
+}
+
+/** `conv2d kernel (5, 5, 1, 30) [kh, kw, in, out]`: a weight as titles and listings name it. */
+export function weightTitle(weight: Pick<Weight, 'layer' | 'role' | 'shape' | 'axes'>): string {
+  return `${weight.layer} ${weight.role} ${formatShape(weight.shape)} ${formatAxes(weight.axes)}`;
 }

@@ -1,6 +1,7 @@
 import type { AxisName } from './axes.js';
 import { dataDType, type DType, type TensorData } from './dtype.js';
 import { SelectionError } from './errors.js';
+import { filterSelection } from './filters.js';
 import { encodeNpy } from './npy.js';
 import { tensorStats, type TensorStats } from './stats.js';
 
@@ -111,9 +112,9 @@ export class NamedTensor {
     );
   }
 
-  /** Filter j: the slice out = j. */
+  /** Filter j (out = j; Dense units = j; depthwise in = j div mult, mult = j mod mult): see model/filters.ts. */
   filter(j: number): NamedTensor {
-    return this.select({ out: j });
+    return this.select(filterSelection(this, j));
   }
 
   /** The same values with the axes in the given order (every axis named exactly once). */

@@ -3,6 +3,7 @@ import { NamedTensor } from '../model/named-tensor.js';
 import { filterFigure, type FilterFigure } from '../render/filters.js';
 import type { ModelDiff } from '../analyze/diff.js';
 import { formatAxes, formatShape } from '../model/format.js';
+import { isConvKernel } from '../model/filters.js';
 
 export interface DiffGrid {
   layer: string;
@@ -27,7 +28,7 @@ function drawable(diff: ModelDiff) {
   return diff.layers.flatMap((layer) =>
     layer.verdict === 'unchanged'
       ? []
-      : layer.weights.filter((w) => w.weight.endsWith('kernel') && w.axes.includes('kw')).map((w) => ({ layer, weight: w })),
+      : layer.weights.filter((w) => isConvKernel({ role: w.weight, axes: w.axes })).map((w) => ({ layer, weight: w })),
   );
 }
 

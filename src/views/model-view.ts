@@ -1,9 +1,10 @@
 import { weightParams } from '../analyze/summary.js';
-import type { AxisName } from '../model/axes.js';
+import { readSlice, type WeightSlice } from '../analyze/slice.js';
 import { SelectionError } from '../model/errors.js';
-import { findLayer, findWeight, indexExpression } from '../model/lookup.js';
-import type { Layer, Model, Weight } from '../model/model.js';
-import type { AxisSelection, NamedTensor } from '../model/named-tensor.js';
+import { filterAxesOf, filterSelection, kernelOf } from '../model/filters.js';
+import { findLayer } from '../model/lookup.js';
+import type { Layer, Model } from '../model/model.js';
+import type { NamedTensor } from '../model/named-tensor.js';
 import { encodeNpy } from '../model/npy.js';
 import { DEFAULT_BINS, histogram } from '../render/histogram.js';
 import type { TensorStats } from '../model/stats.js';
@@ -94,23 +95,6 @@ export function modelInfo(model: Model, id: number): ModelInfo {
   return out;
 }
 
-/** The weight a layer's filters are drawn from: its kernel (or depthwise kernel), if it has one of rank >= 2. */
-export function kernelOf(layer: Layer): Weight | undefined {
-  if (layer.weights.length === 0) return undefined;
-  const w = findWeight(layer);
-  return w.shape.length >= 2 ? w : undefined;
-}
-
-/** How many filters a kernel has, by axis name. */
-function filterCountOf(weight: Pick<Weight, 'axes' | 'shape'>): number | undefined {
-  const dim = (a: AxisName): number | undefined => {
-    const i = weight.axes.indexOf(a);
-    return i < 0 ? undefined : weight.shape[i];
-  };
-  if (dim('mult') !== undefined && dim('in') !== undefined) return dim('in')! * dim('mult')!;
-  return dim('out') ?? dim('units');
-}
-
 function batchlessShape(value: unknown): (number | null)[] | undefined {
   if (!Array.isArray(value) || value.length < 2) return undefined;
   if (!value.every((v) => v === null || typeof v === 'number')) return undefined;
@@ -138,40 +122,12 @@ export function layerRows(model: Model, outputShapes: ReadonlyMap<string, (numbe
     const kernel = kernelOf(layer);
     if (kernel) {
       row.kernel = { role: kernel.role, shape: [...kernel.shape], axes: [...kernel.axes] };
-      const n = filterCountOf(kernel);
+      const n = filterAxesOf(kernel)?.count;
       if (n !== undefined) row.filterCount = n;
     }
     if (layer.parents?.length) row.parents = [...layer.parents];
     return row;
   });
-}
-
-/**
- * The axis selection of filter `filter`, input channel `channel` of a kernel: out = j (or units = j;
- * depthwise: in = j div mult, mult = j mod mult), in = c where the kernel has a separate input axis.
- */
-function filterSelection(layer: Layer, weight: Weight, filter: number, channel?: number): AxisSelection {
-  const count = filterCountOf(weight);
-  if (count === undefined) {
-    throw new SelectionError(`Weight '${weight.role}' of layer '${layer.name}' has axes [${weight.axes.join(', ')}], which name no filters.`);
-  }
-  if (!Number.isInteger(filter) || filter < 0 || filter >= count) {
-    throw new SelectionError(`Filter ${filter} is out of range for layer '${layer.name}': it has ${count} filters (valid: 0 to ${count - 1}).`);
-  }
-  if (weight.axes.includes('mult')) {
-    const mult = weight.shape[weight.axes.indexOf('mult')]!;
-    return { in: Math.floor(filter / mult), mult: filter % mult };
-  }
-  const selection: AxisSelection = weight.axes.includes('out') ? { out: filter } : { units: filter };
-  if (channel !== undefined) {
-    const i = weight.axes.indexOf('in');
-    const n = i < 0 ? 1 : weight.shape[i]!;
-    if (!Number.isInteger(channel) || channel < 0 || channel >= n) {
-      throw new SelectionError(`Input channel ${channel} is out of range for layer '${layer.name}': it has ${n} input channels (valid: 0 to ${n - 1}).`);
-    }
-    if (i >= 0) selection.in = channel;
-  }
-  return selection;
 }
 
 /** A slice of rank 0-3 as a matrix: rank 1 is one row; rank 3 (kd, kh, kw) stacks depth slices vertically. */
@@ -182,35 +138,11 @@ function toMatrix(t: NamedTensor): Matrix {
   return { rows: values.length / cols, cols, values };
 }
 
-function sliceWhat(layer: Layer, filter: number, channel: number | undefined, channelCount: number): string {
-  return channel === undefined || channelCount <= 1 ? `filter ${filter} of ${layer.name}` : `input channel ${channel} of filter ${filter} of ${layer.name}`;
-}
-
-interface SliceOf {
-  layer: Layer;
-  weight: Weight;
-  selection: AxisSelection;
-  tensor: NamedTensor;
-  expression: string;
-  what: string;
-}
-
-/** Reads the slice filter j (and input channel c, when given) of a layer's kernel. */
-async function readFilterSlice(model: Model, layerName: string, filter: number, channel?: number): Promise<SliceOf> {
+/** Filter j (and input channel c) of a layer's kernel: the very slice `convscope weights --filter j --channel c` reads. */
+async function readFilterSlice(model: Model, layerName: string, filter: number, channel?: number): Promise<WeightSlice> {
   const layer = findLayer(model, layerName);
-  const weight = kernelOf(layer);
-  if (!weight) throw new SelectionError(`Layer '${layer.name}' (${layer.className}) has no kernel to draw filters from.`);
-  const selection = filterSelection(layer, weight, filter, channel);
-  const tensor = (await weight.read()).select(selection);
-  const channelCount = selection.in === undefined || weight.axes.includes('mult') ? 1 : weight.shape[weight.axes.indexOf('in')]!;
-  return {
-    layer,
-    weight,
-    selection,
-    tensor,
-    expression: indexExpression(model.framework, weight, selection),
-    what: sliceWhat(layer, filter, selection.in === undefined ? undefined : channel, channelCount),
-  };
+  if (!kernelOf(layer)) throw new SelectionError(`Layer '${layer.name}' (${layer.className}) has no kernel to draw filters from.`);
+  return readSlice(model, { layer: layer.name, filter, ...(channel !== undefined ? { channel } : {}) });
 }
 
 /** Everything the filter panel shows: channel thumbnails, the chosen channel's values, statistics, expression. */
@@ -218,7 +150,7 @@ export async function filterDetail(model: Model, layerName: string, filter: numb
   const layer = findLayer(model, layerName);
   const weight = kernelOf(layer);
   if (!weight) throw new SelectionError(`Layer '${layer.name}' (${layer.className}) has no kernel to draw filters from.`);
-  const whole = (await weight.read()).select(filterSelection(layer, weight, filter));
+  const whole = (await weight.read()).select(filterSelection(weight, filter, undefined, { layer: layer.name, role: weight.role }));
   const hasChannels = whole.axes.includes('in') && whole.rank > 1;
   const channelCount = hasChannels ? whole.dim('in')! : 1;
   const channels = hasChannels ? Array.from({ length: channelCount }, (_, c) => toMatrix(whole.select({ in: c }))) : [toMatrix(whole)];

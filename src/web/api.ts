@@ -1,12 +1,13 @@
 import { diffModels, type ModelDiff } from '../analyze/diff.js';
 import { SelectionError, UsageError } from '../model/errors.js';
-import { weightTitle } from '../model/kernels.js';
+import { weightTitle } from '../model/format.js';
 import { findLayer } from '../model/lookup.js';
 import type { Model } from '../model/model.js';
 import type { ChannelMode, Normalization } from '../render/display.js';
 import { filterFigure } from '../render/filters.js';
 import type { JobTable, Progress } from './jobs.js';
-import { filterDetail, filterNpy, kernelNpy, kernelOf, layerHistograms, layerRows, modelInfo } from '../views/model-view.js';
+import { filterDetail, filterNpy, kernelNpy, layerHistograms, layerRows, modelInfo } from '../views/model-view.js';
+import { kernelOf } from '../model/filters.js';
 
 /** One parsed API request: the path below `/api/`, its query and (for POST) its body. */
 export interface ApiRequest {

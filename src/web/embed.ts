@@ -7,7 +7,8 @@ import { NamedTensor } from '../model/named-tensor.js';
 import { decodeNpy, encodeNpy } from '../model/npy.js';
 import { formatAxes, formatBytes, formatShape } from '../model/format.js';
 import { filterFigure } from '../render/filters.js';
-import { kernelOf, layerHistogramsOf, type WeightHistogram } from '../views/model-view.js';
+import { kernelOf } from '../model/filters.js';
+import { layerHistogramsOf, type WeightHistogram } from '../views/model-view.js';
 
 /**
  * A model written into a report: every weight as base64 .npy with its axis names, so the report's

@@ -31,7 +31,7 @@ describe('convscope weights', () => {
   });
 
   it('a filter index out of range states the valid range', async () => {
-    await expectError(['--layer', 'conv_a', '--filter', '4'], /Filter 4 is out of range for layer 'conv_a': it has 4 filters \(valid: 0 to 3\)\./);
+    await expectError(['--layer', 'conv_a', '--filter', '4'], /Filter 4 is out of range for layer 'conv_a': it has 4 filters along 'out' \(valid: 0 to 3\)\./);
   });
 
   it('a channel index out of range states the valid range', async () => {
@@ -39,7 +39,7 @@ describe('convscope weights', () => {
   });
 
   it('--filter on a weight without filters says why', async () => {
-    await expectError(['--layer', 'bn_a', '--weight', 'gamma', '--filter', '0'], /Weight 'gamma' of layer 'bn_a' has axes \[features\] and no 'out' axis, so --filter does not apply\./);
+    await expectError(['--layer', 'bn_a', '--weight', 'gamma', '--filter', '0'], /Weight 'gamma' of layer 'bn_a' has axes \[features\], which number no filters: filters are slices of kernels with axes \(kh, kw, in, out\)/);
   });
 
   it('exports kernel[:, :, c, j] as .npy that NumPy reads back equal', needsPython('numpy'), async () => {

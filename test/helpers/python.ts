@@ -16,9 +16,9 @@ export function needsPython(...modules: string[]): { skip: string | false } {
   return { skip: cache.get(key) ? false : `${PYTHON} cannot import ${key}` };
 }
 
-/** Runs a python snippet; throws with its stderr when it fails; returns stdout. */
-export function runPython(code: string, args: readonly string[] = []): string {
-  const r = spawnSync(PYTHON, ['-c', code, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+/** Runs a python snippet (with `input` on its stdin); throws with its stderr when it fails; returns stdout. */
+export function runPython(code: string, args: readonly string[] = [], input?: string): string {
+  const r = spawnSync(PYTHON, ['-c', code, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, ...(input !== undefined ? { input } : {}) });
   if (r.status !== 0) throw new Error(`python failed (${r.status}):\n${r.stderr}`);
   return r.stdout;
 }

@@ -4,7 +4,7 @@ import { findLayer, findWeight } from '../../src/model/lookup.js';
 import type { Model } from '../../src/model/model.js';
 import { openModel } from '../../src/formats/open.js';
 import { filterFigure } from '../../src/render/filters.js';
-import { weightTitle } from '../../src/model/kernels.js';
+import { weightTitle } from '../../src/model/format.js';
 import { fixture, needsFixtures } from '../helpers/fixtures.js';
 import { needsPython, runPython } from '../helpers/python.js';
 import { assertGolden } from './golden.js';

@@ -4,8 +4,9 @@ import { findLayer } from '../../model/lookup.js';
 import type { Model } from '../../model/model.js';
 import type { NamedTensor } from '../../model/named-tensor.js';
 import type { ActivationsView } from '../activations-view.js';
-import { filterDetail, filterNpy, kernelOf, layerHistograms, layerRows, modelInfo, type FilterDetail, type LayerRow, type ModelInfo, type WeightHistogram } from '../../views/model-view.js';
+import { filterDetail, filterNpy, layerHistograms, layerRows, modelInfo, type FilterDetail, type LayerRow, type ModelInfo, type WeightHistogram } from '../../views/model-view.js';
 import type { ActivationsInput, Backend, OnProgress } from './backend.js';
+import { kernelOf } from '../../model/filters.js';
 
 /**
  * A backend over models held in the page: files dropped on it (read by the library's readers in the
