@@ -36,7 +36,8 @@ describe('NamedTensor', () => {
 
   it('rejects out-of-range indices and unknown axes with the valid range', () => {
     const t = codedKernel(2, 2, 1, 3);
-    assert.throws(() => t.filter(3), /Index 3 is out of range for axis 'out' of length 3 \(valid: 0 to 2\)/);
+    assert.throws(() => t.filter(3), /Filter 3 is out of range for this weight: it has 3 filters along 'out' \(valid: 0 to 2\)/);
+    assert.throws(() => t.select({ out: 3 }), /Index 3 is out of range for axis 'out' of length 3 \(valid: 0 to 2\)/);
     assert.throws(() => t.select({ mult: 0 }), /no axis 'mult'; its axes are \[kh, kw, in, out\]/);
   });
 
