@@ -4,6 +4,8 @@ import { findIdenticalFilters } from './symmetry.js';
 
 export interface WeightSummary {
   name: string;
+  /** Training-state tensors only: the layer whose variable an optimizer slot belongs to. */
+  layer?: string;
   role: string;
   shape: number[];
   axes: string[];
@@ -32,6 +34,8 @@ export interface ModelSummary {
   notes?: string[];
   layers: LayerSummary[];
   totalParams: number;
+  /** Optimizer slots, counters and metric totals a checkpoint holds besides the weights (not in totalParams). */
+  trainingState?: WeightSummary[];
 }
 
 export function weightParams(weight: Pick<Weight, 'shape'>): number {
@@ -87,5 +91,9 @@ export async function summarizeModel(model: Model, options: { stats?: boolean } 
   if (model.frameworkVersion) out.frameworkVersion = model.frameworkVersion;
   if (model.metadata) out.metadata = { ...model.metadata };
   if (model.notes?.length) out.notes = [...model.notes];
+  if (model.trainingState?.length) {
+    out.trainingState = [];
+    for (const w of model.trainingState) out.trainingState.push({ ...(await summarizeWeight(w, options.stats ?? false)), layer: w.layer });
+  }
   return out;
 }

@@ -44,7 +44,7 @@ export function registerActivations(program: Command): void {
   const command = program
     .command('activations')
     .description('run the network on images (or an array) and save what each layer outputs: feature-map grids or .npy')
-    .argument('<model>', 'ONNX .onnx, Keras .h5 / .keras or TF.js model.json with its architecture')
+    .argument('<model>', 'ONNX .onnx, Keras .h5 / .keras, a Keras SavedModel directory or TF.js model.json with its architecture')
     .option('--image <files...>', 'input images (PNG, JPEG, WebP, ...); several make a batch')
     .option('--input <file.npy>', 'an already preprocessed array, with or without the batch axis, fed as is');
   addPreprocessOptions(command)

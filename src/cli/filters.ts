@@ -148,7 +148,7 @@ async function drawAll(model: Model, path: string, options: FiltersOptions): Pro
 export function registerFilters(program: Command): void {
   addModelOptions(program.command('filters'))
     .description('draw the filters of a layer as a grid of tiles (PNG or SVG) on one honest, shared scale')
-    .argument('<model>', 'model file: .h5, .keras, .weights.h5, model.json, .pt/.pth, .safetensors, .onnx')
+    .argument('<model>', 'model file: .h5, .keras, .weights.h5, model.json, .pt/.pth, .safetensors, .onnx, a SavedModel directory or a TF checkpoint (prefix, .index or checkpoint file)')
     .option('--layer <name|all>', 'layer to draw, or all (one image per layer with a kernel, plus index.html) (default: the first layer with a conv kernel)')
     .option('--out <file.png|file.svg|dir>', 'output file or directory (default: <layer>-filters.png; for all: <model>-filters/)')
     .addOption(

@@ -53,13 +53,21 @@ export function renderSummary(summary: ModelSummary, withStats: boolean): string
     }
   }
   lines.push(`total parameters: ${formatCount(summary.totalParams)} in ${withWeights} of ${summary.layers.length} layers`);
+  if (summary.trainingState?.length) {
+    const state = summary.trainingState;
+    lines.push(
+      '',
+      `training state, not model weights (optimizer slots, counters, metrics): ${state.length} tensors, ${formatCount(state.reduce((a, w) => a + w.params, 0))} values`,
+      table([['tensor', 'for layer', 'shape', 'dtype'], ...state.map((w) => [w.name, w.layer ?? '', formatShape(w.shape), w.dtype])]),
+    );
+  }
   return lines.join('\n');
 }
 
 export function registerInspect(program: Command): void {
   addModelOptions(program.command('inspect'))
     .description('list the layers of a model with each weight’s shape, axis names and parameter count')
-    .argument('<model>', 'model file: .h5, .keras, .weights.h5, model.json, .pt/.pth, .safetensors, .onnx')
+    .argument('<model>', 'model file: .h5, .keras, .weights.h5, model.json, .pt/.pth, .safetensors, .onnx, a SavedModel directory or a TF checkpoint (prefix, .index or checkpoint file)')
     .option('--stats', 'add min, max, mean, std, zeros and NaN/Inf counts per weight (reads every weight)', false)
     .option('--json', 'print JSON instead of a table', false)
     .action(

@@ -8,9 +8,19 @@ import { onnxReader } from './onnx.js';
 import { kerasH5Reader } from './keras-h5.js';
 import { kerasV3Reader } from './keras-v3.js';
 import { tfjsReader } from './tfjs.js';
+import { tfCheckpointReader, tfSavedModelReader } from './tf-savedmodel.js';
 
 /** Every reader, in the order they are asked to sniff a file. */
-export const READERS: readonly FormatReader[] = [kerasH5Reader, kerasV3Reader, tfjsReader, pytorchReader, safetensorsReader, onnxReader];
+export const READERS: readonly FormatReader[] = [
+  kerasH5Reader,
+  kerasV3Reader,
+  tfjsReader,
+  pytorchReader,
+  safetensorsReader,
+  tfSavedModelReader,
+  tfCheckpointReader,
+  onnxReader,
+];
 
 function describeHead(head: Uint8Array): string {
   const shown = Array.from(head.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');

@@ -5,7 +5,7 @@ import { ModelFormatError } from '../model/errors.js';
 import type { Model } from '../model/model.js';
 import { parseKerasArchitecture, type KerasArchitecture } from './keras-config.js';
 import { openKeras3Weights } from './keras-v3.js';
-import { buildKerasLayers, kerasRole, noArchitectureNote, ownersFromPath, type StoredLayer } from './keras-weights.js';
+import { buildKerasLayers, kerasRole, assumedLayoutNote, ownersFromPath, type StoredLayer } from './keras-weights.js';
 import { resolveConfig, type FormatReader, type OpenOptions } from './reader.js';
 
 /**
@@ -95,7 +95,7 @@ function kerasH5Model(file: Hdf5File, options: { arch: KerasArchitecture | undef
   const version = file.stringAttr('', 'keras_version') ?? (root ? file.stringAttr(root, 'keras_version') : undefined) ?? options.arch?.kerasVersion;
   const backend = file.stringAttr('', 'backend') ?? (root ? file.stringAttr(root, 'backend') : undefined) ?? options.arch?.backend;
   const layers = buildKerasLayers(file.name, storedLayers(file, root), options.arch);
-  const notes = [...theanoNote(backend), ...(options.arch ? [] : [noArchitectureNote()])];
+  const notes = [...theanoNote(backend), ...(options.arch ? [] : [assumedLayoutNote()])];
   return {
     format: options.weightsOnly ? 'keras-weights-h5' : 'keras-h5',
     framework: 'keras',

@@ -13,7 +13,7 @@ import {
   type KerasContainer,
   type KerasLayerSpec,
 } from './keras-config.js';
-import { buildKerasLayers, noArchitectureNote, type StoredLayer } from './keras-weights.js';
+import { buildKerasLayers, assumedLayoutNote, type StoredLayer } from './keras-weights.js';
 import type { FormatReader, OpenOptions } from './reader.js';
 
 /**
@@ -156,7 +156,7 @@ export function openKeras3Weights(
         }),
       };
     });
-  const notes = arch ? [] : [noArchitectureNote()];
+  const notes = arch ? [] : [assumedLayoutNote()];
   return {
     format: info.format,
     framework: 'keras',

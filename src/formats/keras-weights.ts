@@ -1,4 +1,4 @@
-import { genericAxes, kerasAxes, kerasLayerKind, type AxisName } from '../model/axes.js';
+import { genericAxes, kerasAxes, kerasLayerKind, spatialAxes, type AxisName } from '../model/axes.js';
 import type { TensorData } from '../model/dtype.js';
 import { ModelFormatError } from '../model/errors.js';
 import type { Layer, Weight } from '../model/model.js';
@@ -121,13 +121,37 @@ export function buildKerasLayers(source: string, stored: readonly StoredLayer[],
       kind: 'other',
       config: {},
       inbound: [],
-      weights: weights.map((w) => makeWeight(source, name, w, genericAxes(w.shape.length))),
+      weights: weights.map((w) => makeWeight(source, name, w, arch ? genericAxes(w.shape.length) : assumedKerasAxes(w.role, w.shape.length))),
     });
   }
   return layers;
 }
 
-/** The note shown when a weights-only file is read without an architecture. */
-export function noArchitectureNote(): string {
-  return 'This file holds weights only: pass the architecture (model.to_json()) with --config arch.json to get layer classes and axis names.';
+/**
+ * Axes of a weight whose layer class is unknown (a weights-only file read without --config), assuming
+ * the Keras layout its role and rank imply: a 3-D to 5-D `kernel` is a convolution kernel
+ * [..spatial, in, out], a 2-D one a Dense kernel [in, units], a `depthwise_kernel` [..spatial, in, mult].
+ * The one layout this gets wrong, a ConvTranspose kernel ([..spatial, out, in]), is named in the note.
+ */
+export function assumedKerasAxes(role: string, rank: number): AxisName[] {
+  if (rank === 1 && ['bias', 'gamma', 'beta', 'moving_mean', 'moving_variance'].includes(role)) return ['features'];
+  if (rank >= 3 && rank <= 5) {
+    if (role === 'depthwise_kernel') return [...spatialAxes(rank - 2), 'in', 'mult'];
+    if (role === 'kernel' || role === 'pointwise_kernel') return [...spatialAxes(rank - 2), 'in', 'out'];
+  }
+  if (rank === 2 && role === 'kernel') return ['in', 'units'];
+  return genericAxes(rank);
+}
+
+/**
+ * The note shown when weights are read without an architecture, saying which layout was assumed.
+ * `tensorflow`: TF1 variables, named by the user, whose 2-D to 5-D float tensors were taken as kernels.
+ */
+export function assumedLayoutNote(framework: 'keras' | 'tensorflow' = 'keras', kernelsGuessed = false): string {
+  const layout =
+    "kernels are shown in the Keras layout their rank implies: convolution [kh, kw, in, out] (1-D [kw, in, out], 3-D [kd, kh, kw, in, out]), Dense [in, units], depthwise [kh, kw, in, mult]; a Conv2DTranspose kernel is really [kh, kw, out, in]";
+  if (framework === 'tensorflow') {
+    return `These TensorFlow variables carry no layer classes, so ${layout}${kernelsGuessed ? ', and float variables of rank 2 to 5 whose names give no role are taken as kernels (tf.nn.conv2d filters and tf.matmul weights use exactly these layouts)' : ''}.`;
+  }
+  return `This file holds weights only, so layer classes are unknown and ${layout}. Pass the architecture (model.to_json()) with --config arch.json for exact classes and axes.`;
 }

@@ -1,4 +1,5 @@
 import { fileSource } from '../io/node-source.js';
+import { resolveModelPath } from '../io/model-path.js';
 import { openSource } from './index.js';
 import type { OpenOptions } from './reader.js';
 import type { Model } from '../model/model.js';
@@ -9,11 +10,12 @@ export interface OpenModelOptions extends Omit<OpenOptions, 'config'> {
 }
 
 /**
- * Opens a model file from disk. Only metadata is read; `weight.read()` reads one tensor. `close()` also
- * closes the file descriptor the reads share.
+ * Opens a model file from disk (or a TensorFlow SavedModel / checkpoint directory or prefix). Only
+ * metadata is read; `weight.read()` reads one tensor. `close()` also closes the file descriptors the
+ * reads share.
  */
 export async function openModel(path: string, options: OpenModelOptions = {}): Promise<Model> {
-  const source = await fileSource(path);
+  const source = await fileSource(await resolveModelPath(path));
   const configSource = typeof options.config === 'string' ? await fileSource(options.config) : undefined;
   const config = configSource ?? options.config;
   try {

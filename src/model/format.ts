@@ -81,6 +81,7 @@ const FRAMEWORK_NAMES: Record<Framework, string> = {
   pytorch: 'PyTorch',
   safetensors: 'PyTorch / safetensors',
   onnx: 'NumPy (onnx.numpy_helper.to_array)',
+  tensorflow: 'NumPy (tf.train.load_variable)',
 };
 
 /** The name of the framework whose indexing expression convscope prints. */

@@ -10,10 +10,12 @@ export type FormatId =
   | 'tfjs-layers'
   | 'pytorch'
   | 'safetensors'
-  | 'onnx';
+  | 'onnx'
+  | 'tf-savedmodel'
+  | 'tf-checkpoint';
 
 /** The framework whose conventions (layout, indexing expression) the file follows. */
-export type Framework = 'keras' | 'tfjs' | 'pytorch' | 'onnx' | 'safetensors';
+export type Framework = 'keras' | 'tfjs' | 'pytorch' | 'onnx' | 'safetensors' | 'tensorflow';
 
 /**
  * What a weight is for, in the Keras vocabulary wherever the meaning is the same across frameworks:
@@ -60,6 +62,11 @@ export interface Model {
   /** The file (or files) the model was read from, for messages. */
   readonly source: string;
   readonly layers: readonly Layer[];
+  /**
+   * Tensors a checkpoint holds besides the model's weights: optimizer slots (Adam m/v, each with the
+   * layer of the variable it belongs to), optimizer counters, metric totals. Never part of a layer.
+   */
+  readonly trainingState?: readonly Weight[];
   /** The architecture config as stored, where the file (or --config) has one. */
   readonly config?: unknown;
   /** Free-form metadata from the file (safetensors __metadata__, .keras metadata.json, ...). */

@@ -80,9 +80,9 @@ describe('shared fixtures: Keras HDF5', needsFixtures, () => {
       assert.deepEqual(
         m.layers.flatMap((l) => l.weights.map((w) => `${w.name}(${w.shape.join(',')})[${w.axes.join(',')}]`)),
         [
-          'convolution2d_1_W:0(3,2,3,2)[d0,d1,d2,d3]', 'convolution2d_1_b:0(2)[d0]',
-          'convolution2d_2_W:0(2,3,2,1)[d0,d1,d2,d3]', 'convolution2d_2_b:0(1)[d0]',
-          'dense_1_W:0(1,2)[d0,d1]', 'dense_1_b:0(2)[d0]', 'dense_2_W:0(2,3)[d0,d1]', 'dense_2_b:0(3)[d0]',
+          'convolution2d_1_W:0(3,2,3,2)[kh,kw,in,out]', 'convolution2d_1_b:0(2)[features]',
+          'convolution2d_2_W:0(2,3,2,1)[kh,kw,in,out]', 'convolution2d_2_b:0(1)[features]',
+          'dense_1_W:0(1,2)[in,units]', 'dense_1_b:0(2)[features]', 'dense_2_W:0(2,3)[in,units]', 'dense_2_b:0(3)[features]',
         ],
       );
     });

@@ -91,7 +91,7 @@ describe('generated Keras 1 h5 with dim_ordering th', () => {
 });
 
 describe('generated Keras 2 save_weights h5 (layer_names split in two)', () => {
-  it('without --config lists every tensor with its path and shape, axes unnamed', async () => {
+  it('without --config lists every tensor with its path and shape, axes assumed from role and rank and said so', async () => {
     const { path, tensors } = await writeKeras2WeightsH5(dir);
     const model = await openModel(path);
     try {
@@ -103,11 +103,13 @@ describe('generated Keras 2 save_weights h5 (layer_names split in two)', () => {
       const kernel = findWeight(findLayer(model, 'up'), 'kernel');
       assert.equal(kernel.name, 'up/kernel:0');
       assert.deepEqual(kernel.shape, [2, 2, 3, 8]);
-      assert.deepEqual(kernel.axes, ['d0', 'd1', 'd2', 'd3']);
+      assert.deepEqual(kernel.axes, ['kh', 'kw', 'in', 'out']);
+      assert.deepEqual(findWeight(findLayer(model, 'dw'), 'depthwise_kernel').axes, ['kh', 'kw', 'in', 'mult']);
+      assert.deepEqual(findWeight(findLayer(model, 'fc'), 'kernel').axes, ['in', 'units']);
       assert.equal(model.layers.reduce((n, l) => n + l.weights.length, 0), tensors.length);
       const table = renderSummary(await summarizeModel(model), false);
-      assert.match(table, /^up\s+unknown\s+kernel \(up\/kernel:0\)\s+\(2, 2, 3, 8\)\s+\[d0, d1, d2, d3\]/m);
-      assert.match(table, /^note: This file holds weights only: pass the architecture/m);
+      assert.match(table, /^up\s+unknown\s+kernel \(up\/kernel:0\)\s+\(2, 2, 3, 8\)\s+\[kh, kw, in, out\]/m);
+      assert.match(table, /^note: This file holds weights only, so layer classes are unknown and kernels are shown in the Keras layout .*a Conv2DTranspose kernel is really \[kh, kw, out, in\]\. Pass the architecture/m);
     } finally {
       model.close();
     }

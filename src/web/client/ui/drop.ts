@@ -30,12 +30,16 @@ async function isTfjsJson(f: File): Promise<boolean> {
 }
 
 /**
- * Which dropped file is the model: a TF.js model.json over its shards; otherwise the first file that is
- * not JSON, with a dropped JSON file as its architecture (model.to_json() for a weights-only file).
+ * Which dropped file is the model: a TF.js model.json over its shards; otherwise saved_model.pb over its
+ * variables, a checkpoint's .index over its data shards, or the first file that is not JSON, with a dropped JSON file as its architecture (model.to_json() for a weights-only file).
  */
 async function roles(files: readonly File[]): Promise<{ main: File; config?: File }> {
   for (const f of files) if (await isTfjsJson(f)) return { main: f };
-  const main = files.find((f) => !f.name.endsWith('.json')) ?? files[0]!;
+  const main =
+    files.find((f) => f.name === 'saved_model.pb') ??
+    files.find((f) => f.name.endsWith('.index')) ??
+    files.find((f) => !f.name.endsWith('.json')) ??
+    files[0]!;
   const config = files.find((f) => f !== main && f.name.endsWith('.json'));
   return config ? { main, config } : { main };
 }
