@@ -3,7 +3,8 @@ import { crc32c, crc32cExtend, maskCrc } from '../io/crc32c.js';
 import { readTable } from '../io/sstable.js';
 import type { ByteSource } from '../io/source.js';
 import { decodeLittleEndian, DTYPE_BYTES, type DType, type TensorData } from '../model/dtype.js';
-import { ConvscopeError, ModelFormatError, UnsupportedError } from '../model/errors.js';
+import { ModelFormatError, UnsupportedError } from '../model/errors.js';
+import { quote } from '../model/quote.js';
 import {
   TF_DESCRIPTOR,
   TF_DTYPE_NAMES,
@@ -102,17 +103,12 @@ function varint(bytes: Uint8Array, pos: number): [value: number, next: number] |
   return undefined;
 }
 
-async function openShard(index: ByteSource, name: string): Promise<ByteSource> {
-  try {
-    return await index.sibling(name);
-  } catch (e) {
-    if (!(e instanceof ConvscopeError)) throw e;
-    throw new ModelFormatError(`${index.name} needs the data shard '${name}', which is missing (${e.message.replace(/\.$/, '')}).`);
-  }
-}
-
-/** Opens the bundle whose index is `index` (`<prefix>.index`); shards are its siblings. */
-export async function openBundle(index: ByteSource): Promise<TensorBundle> {
+/**
+ * Opens the bundle whose index is `index` (`<prefix>.index`). Its data shards are files of the model's
+ * folder, reached through `folder` (the model file the user opened: the index itself, a `checkpoint`
+ * file or saved_model.pb) under `prefix`, their path relative to that folder (`variables/variables`).
+ */
+export async function openBundle(index: ByteSource, folder: ByteSource = index, prefix = baseName(index.name).replace(/\.index$/, '')): Promise<TensorBundle> {
   const where = index.name;
   const entries = await readTable(index);
   const headerEntry = entries.find((e) => e.key === '');
@@ -125,7 +121,6 @@ export async function openBundle(index: ByteSource): Promise<TensorBundle> {
   if (!Number.isSafeInteger(numShards) || numShards < 1 || numShards > 100000) {
     throw new ModelFormatError(`${where}: the bundle header declares ${numShards} data shards.`);
   }
-  const prefix = baseName(where).replace(/\.index$/, '');
   const tensors: BundleTensor[] = [];
   const partitioned: string[] = [];
   for (const { key, value } of entries) {
@@ -161,7 +156,7 @@ export async function openBundle(index: ByteSource): Promise<TensorBundle> {
     tensors.push(t);
   }
   const shards = new Map<number, ByteSource>();
-  for (const shard of new Set(tensors.map((t) => t.shard))) shards.set(shard, await openShard(index, shardName(prefix, shard, numShards)));
+  for (const shard of new Set(tensors.map((t) => t.shard))) shards.set(shard, await folder.sibling(shardName(prefix, shard, numShards), `data shard ${shard + 1} of ${numShards} of ${quote(baseName(where))}`));
   for (const t of tensors) {
     const shard = shards.get(t.shard)!;
     if (t.offset + t.size > shard.size) {

@@ -2,7 +2,7 @@ import protobuf from 'protobufjs/light.js';
 import type { ByteSource } from '../io/source.js';
 import { isTable } from '../io/sstable.js';
 import { genericAxes } from '../model/axes.js';
-import { ConvscopeError, ModelFormatError } from '../model/errors.js';
+import { ContainmentError, ConvscopeError, ModelFormatError } from '../model/errors.js';
 import type { Framework, Model, Weight } from '../model/model.js';
 import { NamedTensor } from '../model/named-tensor.js';
 import { parseKerasArchitecture, type KerasArchitecture } from './keras-config.js';
@@ -261,22 +261,13 @@ function keyOfVariable(keys: Map<string, KeyInfo>, variable: string): string | u
   return undefined;
 }
 
-/** A sibling file, or undefined when it does not exist. */
-async function optionalSibling(source: ByteSource, name: string): Promise<ByteSource | undefined> {
+/** A file of the model's folder, or undefined when it does not exist (a file outside the folder is still refused). */
+async function optionalSibling(source: ByteSource, name: string, what: string): Promise<ByteSource | undefined> {
   try {
-    return await source.sibling(name);
+    return await source.sibling(name, what);
   } catch (e) {
-    if (e instanceof ConvscopeError) return undefined;
+    if (e instanceof ConvscopeError && !(e instanceof ContainmentError)) return undefined;
     throw e;
-  }
-}
-
-async function requiredSibling(source: ByteSource, name: string, why: string): Promise<ByteSource> {
-  try {
-    return await source.sibling(name);
-  } catch (e) {
-    if (!(e instanceof ConvscopeError)) throw e;
-    throw new ModelFormatError(`${source.name} needs '${name}' (${why}), which is missing.`);
   }
 }
 
@@ -358,7 +349,7 @@ export const tfSavedModelReader: FormatReader = {
     const parts = await readMetaGraph(source, graphs[0]!.offset, graphs[0]!.offset + graphs[0]!.length);
     const metadata = versionMetadata(parts.metaInfo);
     let arch: KerasArchitecture | undefined;
-    const kerasMeta = await optionalSibling(source, 'keras_metadata.pb');
+    const kerasMeta = await optionalSibling(source, 'keras_metadata.pb', 'its Keras metadata');
     if (kerasMeta) {
       const saved = decodeMessage<KerasSavedMetadata>(KerasMetadataType, await kerasMeta.read(0, kerasMeta.size), kerasMeta.name, 'keras_metadata.pb');
       const root = saved.nodes.find((n) => n.node_path === 'root');
@@ -368,7 +359,7 @@ export const tfSavedModelReader: FormatReader = {
     }
     arch ??= await userArchitecture(options);
     if (arch?.kerasVersion) metadata.keras_version = arch.kerasVersion;
-    const index = await optionalSibling(source, 'variables/variables.index');
+    const index = await optionalSibling(source, 'variables/variables.index', 'its variables index');
     const notes: string[] = [];
     if (!index) {
       notes.push('This SavedModel has no variables/variables.index: its weights are frozen into the graph as constants, which convscope does not read.');
@@ -384,7 +375,7 @@ export const tfSavedModelReader: FormatReader = {
         close: () => undefined,
       };
     }
-    const bundle = await openBundle(index);
+    const bundle = await openBundle(index, source, 'variables/variables');
     const version = arch?.kerasVersion ?? metadata.tensorflow_version;
     return bundleModel(bundle, { source: source.name, format: 'tf-savedmodel', arch, ...(version ? { version } : {}), metadata, notes });
   },
@@ -397,19 +388,19 @@ function latestCheckpoint(text: string): string | undefined {
 }
 
 /** A checkpoint's `.meta` (MetaGraphDef, TF1 Saver): its MetaInfoDef, for the TensorFlow version. */
-async function checkpointMeta(index: ByteSource): Promise<MetaInfoDef | undefined> {
-  const meta = await optionalSibling(index, `${baseName(index.name).replace(/\.index$/, '')}.meta`);
+async function checkpointMeta(folder: ByteSource, prefix: string): Promise<MetaInfoDef | undefined> {
+  const meta = await optionalSibling(folder, `${prefix}.meta`, 'its MetaGraphDef');
   if (!meta) return undefined;
   return (await readMetaGraph(meta, 0, meta.size)).metaInfo;
 }
 
-async function openCheckpointIndex(index: ByteSource, options: OpenOptions, source: string): Promise<Model> {
-  const bundle = await openBundle(index);
-  const metaInfo = await checkpointMeta(index);
-  const metadata = versionMetadata(metaInfo);
+/** Opens the checkpoint `<prefix>.index`; `folder` is the file the user opened (the index or the `checkpoint` file). */
+async function openCheckpointIndex(index: ByteSource, folder: ByteSource, prefix: string, options: OpenOptions): Promise<Model> {
+  const bundle = await openBundle(index, folder, prefix);
+  const metadata = versionMetadata(await checkpointMeta(folder, prefix));
   const arch = await userArchitecture(options);
   const version = arch?.kerasVersion ?? metadata.tensorflow_version;
-  return bundleModel(bundle, { source, format: 'tf-checkpoint', arch, ...(version ? { version } : {}), metadata, notes: [] });
+  return bundleModel(bundle, { source: index.name, format: 'tf-checkpoint', arch, ...(version ? { version } : {}), metadata, notes: [] });
 }
 
 export const tfCheckpointReader: FormatReader = {
@@ -420,10 +411,10 @@ export const tfCheckpointReader: FormatReader = {
     return isTable(source);
   },
   async open(source: ByteSource, options: OpenOptions): Promise<Model> {
-    if (await isTable(source)) return openCheckpointIndex(source, options, source.name);
+    if (await isTable(source)) return openCheckpointIndex(source, source, baseName(source.name).replace(/\.index$/, ''), options);
     const text = new TextDecoder().decode(await source.read(0, Math.min(source.size, 1 << 20)));
-    const latest = latestCheckpoint(text)!;
-    const index = await requiredSibling(source, `${baseName(latest)}.index`, `the index of checkpoint '${latest}'`);
-    return openCheckpointIndex(index, options, index.name);
+    const prefix = baseName(latestCheckpoint(text)!);
+    const index = await source.sibling(`${prefix}.index`, 'the index of its latest checkpoint');
+    return openCheckpointIndex(index, source, prefix, options);
   },
 };

@@ -25,7 +25,7 @@ describe('CLI errors on bad input', () => {
   });
 
   it('a directory', async () => {
-    await expectError(['inspect', dir], /is a directory, not a model file\./);
+    await expectError(['inspect', dir], /is a directory, not a model file: it has no saved_model\.pb, 'checkpoint' file or single \.index file; give the model file itself\./);
   });
 
   it('a file that is no model', async () => {
