@@ -1,5 +1,6 @@
 import protobuf from 'protobufjs/light.js';
 import { crc32c, crc32cExtend, maskCrc } from '../io/crc32c.js';
+import { checkTensorBytes, DEFAULT_LIMITS, type ReadLimits } from '../io/limits.js';
 import { readTable } from '../io/sstable.js';
 import type { ByteSource } from '../io/source.js';
 import { decodeLittleEndian, DTYPE_BYTES, type DType, type TensorData } from '../model/dtype.js';
@@ -108,9 +109,14 @@ function varint(bytes: Uint8Array, pos: number): [value: number, next: number] |
  * folder, reached through `folder` (the model file the user opened: the index itself, a `checkpoint`
  * file or saved_model.pb) under `prefix`, their path relative to that folder (`variables/variables`).
  */
-export async function openBundle(index: ByteSource, folder: ByteSource = index, prefix = baseName(index.name).replace(/\.index$/, '')): Promise<TensorBundle> {
+export async function openBundle(
+  index: ByteSource,
+  folder: ByteSource = index,
+  prefix = baseName(index.name).replace(/\.index$/, ''),
+  limits: ReadLimits = DEFAULT_LIMITS,
+): Promise<TensorBundle> {
   const where = index.name;
-  const entries = await readTable(index);
+  const entries = await readTable(index, limits);
   const headerEntry = entries.find((e) => e.key === '');
   if (!headerEntry) throw new ModelFormatError(`${where} is a table but not a tensor bundle index: it has no header entry.`);
   const header = decode<BundleHeaderProto>(HeaderType, headerEntry.value, where, 'the bundle header');
@@ -168,6 +174,7 @@ export async function openBundle(index: ByteSource, folder: ByteSource = index, 
 
   async function readRaw(t: BundleTensor): Promise<Uint8Array> {
     const shard = shards.get(t.shard)!;
+    checkTensorBytes(limits, shard.name, `tensor ${quote(t.key)}`, t.size);
     const bytes = await shard.read(t.offset, t.size);
     if (t.dtype !== 'string') {
       const actual = maskCrc(crc32c(bytes));
@@ -234,6 +241,7 @@ export async function openBundle(index: ByteSource, folder: ByteSource = index, 
     async readStrings(t) {
       if (t.dtype !== 'string') throw new UnsupportedError(`${where}: tensor '${t.key}' holds ${t.dtype} numbers, not strings.`);
       const shard = shards.get(t.shard)!;
+      checkTensorBytes(limits, shard.name, `tensor ${quote(t.key)}`, t.size);
       return splitStrings(t, await shard.read(t.offset, t.size), shard.name);
     },
   };

@@ -1,5 +1,6 @@
 import protobuf from 'protobufjs/light.js';
 import type { ByteSource } from '../io/source.js';
+import { resolveLimits } from '../io/limits.js';
 import { isTable } from '../io/sstable.js';
 import { genericAxes } from '../model/axes.js';
 import { ContainmentError, ConvscopeError, ModelFormatError } from '../model/errors.js';
@@ -375,7 +376,7 @@ export const tfSavedModelReader: FormatReader = {
         close: () => undefined,
       };
     }
-    const bundle = await openBundle(index, source, 'variables/variables');
+    const bundle = await openBundle(index, source, 'variables/variables', resolveLimits(options.limits));
     const version = arch?.kerasVersion ?? metadata.tensorflow_version;
     return bundleModel(bundle, { source: source.name, format: 'tf-savedmodel', arch, ...(version ? { version } : {}), metadata, notes });
   },
@@ -396,7 +397,7 @@ async function checkpointMeta(folder: ByteSource, prefix: string): Promise<MetaI
 
 /** Opens the checkpoint `<prefix>.index`; `folder` is the file the user opened (the index or the `checkpoint` file). */
 async function openCheckpointIndex(index: ByteSource, folder: ByteSource, prefix: string, options: OpenOptions): Promise<Model> {
-  const bundle = await openBundle(index, folder, prefix);
+  const bundle = await openBundle(index, folder, prefix, resolveLimits(options.limits));
   const metadata = versionMetadata(await checkpointMeta(folder, prefix));
   const arch = await userArchitecture(options);
   const version = arch?.kerasVersion ?? metadata.tensorflow_version;

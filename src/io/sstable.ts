@@ -1,6 +1,7 @@
 import snappy from 'snappyjs';
 import { ModelFormatError, UnsupportedError } from '../model/errors.js';
 import { crc32c, maskCrc } from './crc32c.js';
+import { checkInflate, DEFAULT_LIMITS, type ReadLimits } from './limits.js';
 import type { ByteSource } from './source.js';
 
 /**
@@ -72,7 +73,7 @@ function handle(cursor: Cursor, what: string): BlockHandle {
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
 /** Reads the block at `h`, checks its CRC and inflates it. */
-async function readBlock(source: ByteSource, h: BlockHandle, what: string): Promise<Uint8Array> {
+async function readBlock(source: ByteSource, h: BlockHandle, what: string, limits: ReadLimits): Promise<Uint8Array> {
   if (h.offset + h.size + TRAILER_LENGTH > source.size - FOOTER_LENGTH) {
     throw new ModelFormatError(
       `${source.name}: the ${what} at byte ${h.offset} with ${h.size} bytes lies outside the table, which has ${source.size} bytes.`,
@@ -90,11 +91,26 @@ async function readBlock(source: ByteSource, h: BlockHandle, what: string): Prom
   const body = raw.subarray(0, h.size);
   if (type === 0) return body;
   if (type !== 1) throw new UnsupportedError(`${source.name}: the ${what} at byte ${h.offset} uses compression type ${type}; convscope reads uncompressed (0) and snappy (1) blocks.`);
+  const declared = snappyLength(body);
+  if (declared === undefined || declared > body.length * SNAPPY_MAX_RATIO + 64) {
+    throw new ModelFormatError(`${source.name}: the snappy ${what} at byte ${h.offset} declares ${declared ?? 'an unreadable'} bytes from ${body.length}, more than snappy can encode.`);
+  }
+  checkInflate(limits, source.name, `the snappy ${what} at byte ${h.offset}`, body.length, declared);
   try {
-    return snappy.uncompress(body, body.length * SNAPPY_MAX_RATIO + 64);
+    return snappy.uncompress(body, declared);
   } catch (e) {
     throw new ModelFormatError(`${source.name}: the snappy ${what} at byte ${h.offset} cannot be inflated (${(e as Error).message}).`);
   }
+}
+
+/** The uncompressed length a snappy block starts with (a varint of at most 5 bytes). */
+function snappyLength(body: Uint8Array): number | undefined {
+  let value = 0;
+  for (let i = 0; i < 5 && i < body.length; i++) {
+    value += (body[i]! & 0x7f) * 2 ** (7 * i);
+    if (!(body[i]! & 0x80)) return value;
+  }
+  return undefined;
 }
 
 function hex(n: number): string {
@@ -128,7 +144,7 @@ function blockEntries(source: ByteSource, block: Uint8Array, what: string): { ke
 }
 
 /** Every entry of the table, in key order. */
-export async function readTable(source: ByteSource): Promise<TableEntry[]> {
+export async function readTable(source: ByteSource, limits: ReadLimits = DEFAULT_LIMITS): Promise<TableEntry[]> {
   if (!(await isTable(source))) {
     throw new ModelFormatError(`${source.name} is not a TensorFlow table (an .index file): it does not end with the table magic number.`);
   }
@@ -138,13 +154,13 @@ export async function readTable(source: ByteSource): Promise<TableEntry[]> {
   });
   handle(cursor, 'metaindex handle');
   const indexHandle = handle(cursor, 'index handle');
-  const index = blockEntries(source, await readBlock(source, indexHandle, 'index block'), 'index block');
+  const index = blockEntries(source, await readBlock(source, indexHandle, 'index block', limits), 'index block');
   const entries: TableEntry[] = [];
   for (const [i, { value }] of index.entries()) {
     const c = new Cursor(value, (why) => {
       throw new ModelFormatError(`${source.name}: index entry ${i} is damaged (${why}).`);
     });
-    const block = await readBlock(source, handle(c, 'block handle'), `data block ${i}`);
+    const block = await readBlock(source, handle(c, 'block handle'), `data block ${i}`, limits);
     for (const e of blockEntries(source, block, `data block ${i}`)) entries.push({ key: utf8.decode(e.key), value: e.value });
   }
   return entries;
