@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { activationName, outputAxes, runLayers, sampleView, type LayerOutput } from '../compute/activations.js';
+import { activationName, outputAxes, runLayers, sampleView, type LayerOutput, type RunOptions } from '../compute/activations.js';
+import { kerasOnOrt, runLayersOrt, type OrtKerasNet } from '../compute/keras-ort.js';
 import { backendNote, withKernelFallback } from '../compute/backend.js';
 import { buildModel, type RunnableModel } from '../compute/build.js';
 import type { GraphNode } from '../compute/graph.js';
@@ -205,10 +206,14 @@ async function runOnnx(path: string, graph: OnnxGraph, options: ActivationsOptio
   }
 }
 
-/** A Keras or TF.js model on TensorFlow.js, layer by layer. */
-async function runTfjs(path: string, model: Model, options: ActivationsOptions): Promise<Report> {
+/**
+ * A Keras or TF.js model: converted in memory to ONNX and run on ONNX Runtime (--engine ort, the
+ * default) unless a layer has no conversion, else layer by layer on TensorFlow.js; the note says which ran and why.
+ */
+async function runKeras(path: string, model: Model, options: ActivationsOptions): Promise<Report> {
   const report = await withKernelFallback(async () => {
     const net = await buildModel(model);
+    let ort: OrtKerasNet | undefined;
     try {
       const input = options.image
         ? await imageInput(net, options.image, { preset: options.preprocess ?? 'unit', resize: options.resize, mean: options.mean, std: options.std })
@@ -217,12 +222,21 @@ async function runTfjs(path: string, model: Model, options: ActivationsOptions):
       const wanted = new Set(nodes.map((n) => n.id));
       const pathOf = await outputPlan(options, nodes.length === 1 && (options.format === 'npy' || input.batch.shape[0] === 1), path);
       const rows = header();
-      const outputs = await runLayers(net, [input.batch], {
+      const run: RunOptions = {
         want: (node) => wanted.has(node.id),
         onActivation: async (a) => void rows.push(await writeRow(a, input, options, pathOf)),
-      });
-      return { input, rows, outputs, notes: [] as string[] };
+      };
+      const notes: string[] = [];
+      if (options.engine !== 'tfjs') {
+        const converted = await kerasOnOrt(net);
+        if ('reason' in converted) notes.push(`ran on TensorFlow.js, not ONNX Runtime: ${converted.reason}.`);
+        else ort = converted;
+      }
+      const outputs = ort ? await runLayersOrt(ort, [input.batch], run) : await runLayers(net, [input.batch], run);
+      if (ort) notes.push('ran on ONNX Runtime (the Keras layers converted to ONNX in memory).');
+      return { input, rows, outputs, notes };
     } finally {
+      await ort?.onnx.release();
       net.dispose();
     }
   });
@@ -235,7 +249,8 @@ async function runTfjs(path: string, model: Model, options: ActivationsOptions):
 export async function runActivations(path: string, options: ActivationsOptions): Promise<void> {
   await withModel(path, options, async (model) => {
     const graph = onnxGraph(model);
-    const report = graph ? await runOnnx(path, graph, options) : await runTfjs(path, model, options);
+    if (graph && options.engine === 'tfjs') throw new UsageError(`${path} is an ONNX model, which runs on ONNX Runtime only; leave out --engine tfjs.`);
+    const report = graph ? await runOnnx(path, graph, options) : await runKeras(path, model, options);
     await printReport(path, report, options, model);
   });
 }

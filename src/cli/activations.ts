@@ -14,6 +14,7 @@ export interface ActivationsOptions {
   format: 'png' | 'npy';
   preprocess?: Preset;
   labels?: string;
+  engine?: 'ort' | 'tfjs';
   resize: ResizeMode;
   mean?: number[];
   std?: number[];
@@ -53,6 +54,7 @@ export function registerActivations(program: Command): void {
     .addOption(new Option('--format <format>', 'png: a feature-map grid per layer (bars for vectors); npy: the raw output with its batch axis').choices(['png', 'npy']).default('png'))
     .option('--top <k>', 'print the k largest outputs of the final layer with their indices (and class names, from --labels or the model metadata)', parseIndex)
     .option('--labels <file>', 'class names for --top: JSON array, {"labels": [...]}, or one per line')
+    .addOption(new Option('--engine <name>', 'forward engine for Keras / TF.js models: ort (ONNX Runtime, converted in memory; falls back to tfjs, saying why, for layers without a conversion) or tfjs (TensorFlow.js); ONNX models always run on ort').choices(['ort', 'tfjs']).default('ort'))
     .addOption(new Option('--normalize <mode>', 'tile colour scale').choices(['per-channel', 'shared']).default('per-channel'))
     .addOption(new Option('--cmap <name>', 'colormap of the feature maps').choices([...COLORMAP_NAMES]).default(DEFAULT_MAP_COLORMAP))
     .option('--config <arch.json>', 'architecture JSON for a weights-only file')

@@ -138,13 +138,28 @@ function pool(rank: 1 | 2 | 3): OptionEntry[] {
 const globalPool = (rank: number): OptionEntry[] => [dataFormat(rank), opt('keepdims', false, values(false), 'keepdims=True is refused')];
 
 const RUNS: readonly Engine[] = ['tfjs'];
+const BOTH: readonly Engine[] = ['tfjs', 'ort'];
+
+/**
+ * Classes compute/keras-to-onnx.ts converts to ONNX operators, with every option value listed here
+ * (test/compute/ort-keras.test.ts runs each on both engines); the rest run on TensorFlow.js only.
+ */
+const ORT_CONVERTS = new Set([
+  'InputLayer', 'Dense', 'Activation', 'Flatten', 'Reshape', 'Permute',
+  'Conv1D', 'Conv2D', 'Conv3D', 'Conv2DTranspose', 'DepthwiseConv2D', 'SeparableConv2D',
+  'MaxPooling1D', 'MaxPooling2D', 'MaxPooling3D', 'AveragePooling1D', 'AveragePooling2D', 'AveragePooling3D',
+  'GlobalMaxPooling1D', 'GlobalMaxPooling2D', 'GlobalAveragePooling1D', 'GlobalAveragePooling2D',
+  'BatchNormalization', 'ReLU', 'LeakyReLU', 'PReLU', 'ELU', 'ThresholdedReLU', 'Softmax',
+  'ZeroPadding2D', 'Cropping2D', 'UpSampling2D', 'Add', 'Subtract', 'Multiply', 'Average', 'Maximum', 'Minimum', 'Concatenate', 'Rescaling',
+]);
 
 function runs(className: string, group: Group, options: OptionEntry[], more: Partial<LayerEntry> = {}): LayerEntry {
-  return { className, keras3: true, group, status: 'runs', engines: RUNS, options, ignored: [], ...more };
+  return { className, keras3: true, group, status: 'runs', engines: ORT_CONVERTS.has(className) ? BOTH : RUNS, options, ignored: [], ...more };
 }
 
+/** Identity layers run on both engines: ONNX's Identity. */
 function identity(className: string, group: Group, more: Partial<LayerEntry> = {}): LayerEntry {
-  return { className, keras3: true, group, status: 'identity', engines: RUNS, options: [], ignored: [], ...more };
+  return { className, keras3: true, group, status: 'identity', engines: BOTH, options: [], ignored: [], ...more };
 }
 
 function refused(className: string, group: Group, refusal: string, more: Partial<LayerEntry> = {}): LayerEntry {
@@ -277,7 +292,6 @@ export const KERAS_CATALOGUE: readonly LayerEntry[] = [
       opt('negative_slope', 0, check('a finite number', finite)),
       opt('threshold', 0, check('a finite number', finite)),
     ],
-    { engines: RUNS },
   ),
   runs('LeakyReLU', 'activation', [opt('alpha', 0.3, check('a finite number', finite)), opt('negative_slope', 0.3, check('a finite number', finite), 'Keras 3 name of alpha')]),
   runs('PReLU', 'activation', [opt('shared_axes', null, check('null or a list of axes', (v) => v === null || (Array.isArray(v) && v.every(isInt))))], {

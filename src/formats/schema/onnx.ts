@@ -54,6 +54,24 @@ export const ONNX_DESCRIPTOR = {
           },
         },
         ModelGraphPatch: { fields: { graph: { type: 'GraphProto', id: 7 } } },
+        ModelWriter: {
+          fields: {
+            ir_version: { type: 'int64', id: 1 },
+            producer_name: { type: 'string', id: 2 },
+            producer_version: { type: 'string', id: 3 },
+            graph: { type: 'GraphWriter', id: 7 },
+            opset_import: repeated('OperatorSetIdProto', 8),
+          },
+        },
+        GraphWriter: {
+          fields: {
+            node: repeated('NodeProto', 1),
+            name: { type: 'string', id: 2 },
+            initializer: repeated('TensorProto', 5),
+            input: repeated('ValueInfoProto', 11),
+            output: repeated('ValueInfoProto', 12),
+          },
+        },
         GraphProto: { fields: { output: repeated('ValueInfoProto', 12) } },
         ValueInfoProto: { fields: { name: { type: 'string', id: 1 }, type: { type: 'TypeProto', id: 2 } } },
         TypeProto: { fields: { tensor_type: { type: 'TypeProtoTensor', id: 1 } } },
