@@ -1,6 +1,6 @@
 import { DataError, UsageError } from '../model/errors.js';
 import { loadCifar10 } from './cifar10.js';
-import { pick, pixelsPerImage, type Dataset, type LoadedImages } from './dataset.js';
+import { pick, pixelsPerImage, type Dataset, type ImageSet, type LoadedImages } from './dataset.js';
 import { loadDigits } from './digits.js';
 import { loadFolder } from './folder.js';
 import { loadMnist } from './mnist.js';
@@ -43,6 +43,28 @@ export async function loadDataset(spec: string, options: LoadOptions = {}): Prom
   const order = permutation(loaded.train.count, options.seed ?? 0);
   const perImage = pixelsPerImage(loaded);
   return { ...base, train: pick(loaded.train, order.subarray(testCount), perImage), test: pick(loaded.train, order.subarray(0, testCount), perImage) };
+}
+
+/** A data set's images as one set, in stored order: the training images, then the official test images. */
+export interface ImageCollection extends Omit<Dataset, 'train' | 'test'> {
+  readonly images: ImageSet;
+  /** How many of `images` come from the official training set (the rest are its test set). */
+  readonly trainCount: number;
+}
+
+/** Loads every image of a data set (no split), for ranking all of them: `convscope examples`. */
+export async function loadAllImages(spec: string): Promise<ImageCollection> {
+  const loaded = await load(parseDataSpec(spec), {});
+  const base = { name: spec, height: loaded.height, width: loaded.width, channels: loaded.channels, maxValue: loaded.maxValue, classes: loaded.classes };
+  if (!loaded.test) return { ...base, images: loaded.train, trainCount: loaded.train.count };
+  const { train, test } = loaded;
+  const images = new Uint8Array(train.images.length + test.images.length);
+  images.set(train.images);
+  images.set(test.images, train.images.length);
+  const labels = new Uint8Array(train.count + test.count);
+  labels.set(train.labels);
+  labels.set(test.labels, train.count);
+  return { ...base, images: { images, labels, count: train.count + test.count }, trainCount: train.count };
 }
 
 export { parseDataSpec, DATA_SPEC_HELP, type DataSpec } from './spec.js';

@@ -1,0 +1,49 @@
+import { buildModel } from '../compute/build.js';
+import { withKernelFallback } from '../compute/backend.js';
+import { loadAllImages } from '../data/index.js';
+import { openModel } from '../formats/open.js';
+import { rankExamples, type ExamplesResult, type ExampleStatistic } from './examples.js';
+import type { PixelScale } from '../data/index.js';
+
+/**
+ * One examples run described as plain JSON, so that it can travel as a queue job: the model and the
+ * data are named by path and spec, which must mean the same files on the machine that runs it.
+ */
+export interface ExamplesJob {
+  model: string;
+  config?: string;
+  layer: string;
+  data: string;
+  top: number;
+  statistic: ExampleStatistic;
+  scale: PixelScale;
+  batchSize: number;
+  shard?: { index: number; of: number };
+}
+
+/** Opens the model and the data, ranks (one shard of) the examples, and closes everything. */
+export async function runExamplesJob(job: ExamplesJob, onProgress?: (done: number, total: number) => void): Promise<ExamplesResult> {
+  const data = await loadAllImages(job.data);
+  const model = await openModel(job.model, job.config ? { config: job.config } : {});
+  try {
+    return await withKernelFallback(async () => {
+      const net = await buildModel(model);
+      try {
+        return await rankExamples(net, data, {
+          model: job.model,
+          layer: job.layer,
+          top: job.top,
+          statistic: job.statistic,
+          scale: job.scale,
+          batchSize: job.batchSize,
+          ...(job.shard ? { shard: job.shard } : {}),
+          ...(onProgress ? { onProgress } : {}),
+        });
+      } finally {
+        net.dispose();
+      }
+    });
+  } finally {
+    model.close();
+  }
+}

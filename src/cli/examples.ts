@@ -1,0 +1,170 @@
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import type { ExamplesResult, ExampleStatistic } from '../analyze/examples.js';
+import { DATA_SPEC_HELP, loadAllImages, type PixelScale } from '../data/index.js';
+import { writeFileAtomic } from '../io/write.js';
+import { DataError, UsageError } from '../model/errors.js';
+import { sceneToPng } from '../render/scene-png.js';
+import { examplesScene } from '../views/examples-view.js';
+import { addModelOptions, type ModelOptions } from './model-options.js';
+import { action } from './run.js';
+
+interface ExamplesCliOptions extends ModelOptions {
+  layer: string;
+  data: string;
+  top: number;
+  statistic: ExampleStatistic;
+  scale: PixelScale;
+  batchSize: number;
+  shard?: { index: number; of: number };
+  queue?: string;
+  queueName: string;
+  shards: number;
+  json?: boolean;
+  out?: string;
+}
+
+function parseShard(value: string): { index: number; of: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(value.trim());
+  const index = Number(m?.[1]);
+  const of = Number(m?.[2]);
+  if (!m || !(of >= 1 && index < of)) throw new InvalidArgumentError(`Expects i/n with 0 <= i < n (e.g. 0/4), but received '${value}'.`);
+  return { index, of };
+}
+
+function parsePositive(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1) throw new InvalidArgumentError('Expects a positive integer.');
+  return n;
+}
+
+function progressBar(what: string): SingleBar | undefined {
+  return process.stderr.isTTY ? new SingleBar({ format: `${what} [{bar}] {value}/{total}, ETA {eta}s`, hideCursor: true }) : undefined;
+}
+
+/** Writes a whole result: its grid (or the JSON when --out ends in .json), and the JSON on stdout with --json. */
+export async function writeExamples(result: ExamplesResult, options: { json?: boolean; out?: string }): Promise<void> {
+  const out = options.out ?? (result.shard ? `${result.layer}-examples-${result.shard.index}of${result.shard.of}.json` : `${result.layer}-examples.png`);
+  const ext = extname(out).toLowerCase();
+  if (ext === '.json') await writeFileAtomic(out, `${JSON.stringify(result)}\n`);
+  else if (ext === '.png') {
+    if (result.shard) throw new UsageError(`A shard's result is partial; write it as .json and draw the grid after convscope merge.`);
+    await writeFileAtomic(out, sceneToPng(examplesScene(result, await loadAllImages(result.data))));
+  } else throw new UsageError(`--out '${out}' must end in .png (the grid) or .json (the ranking).`);
+  if (options.json) process.stdout.write(`${JSON.stringify(result, null, 1)}\n`);
+  else {
+    const part = result.shard ? `, shard ${result.shard.index}/${result.shard.of} (images ${result.shard.from}-${result.shard.to - 1})` : '';
+    process.stdout.write(
+      `${result.layer}: top ${result.top} of ${result.count} ${result.data} images for each of ${result.filters} filters by the ${result.statistic} over ${result.outputSize[0]}x${result.outputSize[1]} positions${part}; receptive field ${result.receptiveField.size[0]}x${result.receptiveField.size[1]} px -> ${out}\n`,
+    );
+  }
+}
+
+export function registerExamples(program: Command): void {
+  const command = program
+    .command('examples')
+    .description('what does filter j detect? the k images of a data set that excite each filter most, as receptive-field crops')
+    .argument('<model>', 'Keras .h5 / .keras or TF.js model.json with its architecture')
+    .requiredOption('--layer <name>', 'the layer whose filters are ranked')
+    .requiredOption('--data <spec>', `images to rank: ${DATA_SPEC_HELP}`)
+    .option('--top <k>', 'images kept per filter', parsePositive, 9)
+    .addOption(new Option('--statistic <s>', "one score per image and filter: the max over positions or the mean").choices(['max', 'mean']).default('max'))
+    .addOption(new Option('--scale <scale>', 'pixel scale the network was trained on: raw 0..255 or unit 0..1').choices(['raw', 'unit']).default('unit'))
+    .option('--batch-size <n>', 'images per forward pass (shards are cut at whole batches)', parsePositive, 128)
+    .option('--shard <i/n>', 'rank only shard i of n and write the partial result as .json, for convscope merge', parseShard)
+    .option('--queue <redis-url>', 'run --shards jobs on BullMQ workers (convscope worker) at this Redis, then merge')
+    .option('--queue-name <name>', 'BullMQ queue name', 'convscope-examples')
+    .option('--shards <n>', 'with --queue: number of jobs', parsePositive, 4)
+    .option('--json', 'print the ranking (filter, rank, index, score, position, crop) as JSON', false)
+    .option('--out <file>', 'grid .png, or the ranking as .json (default: <layer>-examples.png; shards: <layer>-examples-<i>of<n>.json)');
+  addModelOptions(command).action(
+    action(async (path: string, options: ExamplesCliOptions) => {
+      if (options.shard && options.queue) throw new UsageError('--shard runs one shard here; --queue sends all shards to workers. Give one of them.');
+      const job = {
+        model: path,
+        ...(options.config ? { config: options.config } : {}),
+        layer: options.layer,
+        data: options.data,
+        top: options.top,
+        statistic: options.statistic,
+        scale: options.scale,
+        batchSize: options.batchSize,
+      };
+      let result: ExamplesResult;
+      if (options.queue) {
+        const { redisConnection, runOnQueue } = await import('../queue/examples-queue.js');
+        const bar = progressBar('shards');
+        bar?.start(options.shards, 0);
+        result = await runOnQueue(redisConnection(options.queue), options.queueName, job, options.shards, (done) => bar?.update(done));
+        bar?.stop();
+      } else {
+        const { runExamplesJob } = await import('../analyze/examples-job.js');
+        const bar = progressBar('batches');
+        let started = false;
+        result = await runExamplesJob({ ...job, ...(options.shard ? { shard: options.shard } : {}) }, (done, total) => {
+          if (!started) bar?.start(total, 0);
+          started = true;
+          bar?.update(done);
+        });
+        if (started) bar?.stop();
+      }
+      await writeExamples(result, options);
+    }),
+  );
+}
+
+export function registerMerge(program: Command): void {
+  program
+    .command('merge')
+    .description('combine the partial results of convscope examples --shard i/n into the single-run result')
+    .argument('<parts...>', 'the .json partial results, one per shard')
+    .option('--json', 'print the merged ranking as JSON', false)
+    .option('--out <file>', 'grid .png or ranking .json (default: <layer>-examples.png)')
+    .action(
+      action(async (parts: string[], options: { json?: boolean; out?: string }) => {
+        const { mergeExamples } = await import('../analyze/examples.js');
+        const results: ExamplesResult[] = [];
+        for (const part of parts) {
+          let text: string;
+          try {
+            text = await readFile(part, 'utf8');
+          } catch {
+            throw new DataError(`Cannot read the partial result ${part}: no such file.`);
+          }
+          try {
+            results.push(JSON.parse(text) as ExamplesResult);
+          } catch (e) {
+            throw new DataError(`${part} is not JSON: ${(e as Error).message.replace(/\.$/, '')}.`);
+          }
+        }
+        await writeExamples(mergeExamples(results), options);
+      }),
+    );
+}
+
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description('take convscope examples shards from a BullMQ queue on Redis and run them, until Ctrl-C')
+    .requiredOption('--redis <url>', 'the Redis the submitter uses, e.g. redis://10.0.0.5:6379')
+    .option('--queue-name <name>', 'BullMQ queue name', 'convscope-examples')
+    .option('--concurrency <n>', 'jobs at once on this machine', parsePositive, 1)
+    .action(
+      action(async (options: { redis: string; queueName: string; concurrency: number }) => {
+        const { redisConnection, startWorker } = await import('../queue/examples-queue.js');
+        const worker = startWorker(redisConnection(options.redis), options.queueName, options.concurrency, (line) => process.stdout.write(`${line}\n`));
+        process.stdout.write(`worker on ${options.redis} queue '${options.queueName}', ${options.concurrency} at a time; Ctrl-C stops\n`);
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', () => resolve());
+          process.once('SIGTERM', () => resolve());
+        });
+        process.stdout.write('stopping: finishing the job in hand (a second Ctrl-C quits at once)\n');
+        process.once('SIGINT', () => process.exit(130));
+        process.once('SIGTERM', () => process.exit(143));
+        await worker.close();
+        process.exit(0);
+      }),
+    );
+}
