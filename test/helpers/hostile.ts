@@ -83,23 +83,40 @@ function tuple(items: Buffer[]): Buffer {
   return Buffer.concat([Buffer.from('('), ...items, Buffer.from('t')]);
 }
 
-/**
- * data.pkl of `torch.save({'w': tensor})`, as torch writes it: the tensor is
- * `_rebuild_tensor_v2(persistent_load(('storage', FloatStorage, '0', 'cpu', numel)), 0, shape, stride,
- * False, OrderedDict())`.
- */
-export function torchPickle(numel: number, shape: readonly number[], stride: readonly number[]): Uint8Array {
-  const storage = Buffer.concat([tuple([P.str('storage'), P.global('torch', 'FloatStorage'), P.str('0'), P.str('cpu'), P.int(numel)]), Buffer.from('Q')]);
+/** One tensor of a hand-written checkpoint: a strided view of storage `storage` holding `numel` float32 values. */
+export interface PickledTensor {
+  key: string;
+  storage: string;
+  numel: number;
+  shape: readonly number[];
+  stride: readonly number[];
+}
+
+function pickledTensor(t: PickledTensor): Buffer {
+  const storage = Buffer.concat([tuple([P.str('storage'), P.global('torch', 'FloatStorage'), P.str(t.storage), P.str('cpu'), P.int(t.numel)]), Buffer.from('Q')]);
   const args = tuple([
     storage,
     P.int(0),
-    tuple(shape.map(P.int)),
-    tuple(stride.map(P.int)),
+    tuple(t.shape.map(P.int)),
+    tuple(t.stride.map(P.int)),
     Buffer.from([0x89]),
     Buffer.concat([P.global('collections', 'OrderedDict'), Buffer.from(')R')]),
   ]);
-  const tensor = Buffer.concat([P.global('torch._utils', '_rebuild_tensor_v2'), args, Buffer.from('R')]);
-  return Buffer.concat([Buffer.from([0x80, 0x02]), Buffer.from('}('), P.str('w'), tensor, Buffer.from('u.')]);
+  return Buffer.concat([P.str(t.key), P.global('torch._utils', '_rebuild_tensor_v2'), args, Buffer.from('R')]);
+}
+
+/**
+ * data.pkl of `torch.save(state_dict)` as torch writes it (protocol 2): each tensor is
+ * `_rebuild_tensor_v2(persistent_load(('storage', FloatStorage, key, 'cpu', numel)), 0, shape, stride,
+ * False, OrderedDict())`.
+ */
+export function torchStateDictPickle(tensors: readonly PickledTensor[]): Uint8Array {
+  return Buffer.concat([Buffer.from([0x80, 0x02]), Buffer.from('}('), ...tensors.map(pickledTensor), Buffer.from('u.')]);
+}
+
+/** data.pkl of `torch.save({'w': tensor})` over storage '0'. */
+export function torchPickle(numel: number, shape: readonly number[], stride: readonly number[]): Uint8Array {
+  return torchStateDictPickle([{ key: 'w', storage: '0', numel, shape, stride }]);
 }
 
 /** A PyTorch zip checkpoint holding one float32 tensor 'w' over storage '0'. */

@@ -1,0 +1,43 @@
+/**
+ * One fuzz worker (a child process): for each case the parent sends, opens the model, reads every
+ * weight, closes it, and answers with the outcome. A typed error (ConvscopeError) with a fit message is
+ * "typed error"; anything else thrown is "internal error". Crashes, hangs and memory are judged by the
+ * parent, from outside.
+ */
+import { ConvscopeError, openModel } from '../src/index.js';
+import { messageProblem } from './classify.js';
+
+export interface CaseRequest {
+  id: number;
+  path: string;
+}
+export interface CaseReply {
+  id: number;
+  outcome: 'ok' | 'typed error' | 'internal error';
+  detail?: string;
+}
+
+async function run(req: CaseRequest): Promise<CaseReply> {
+  try {
+    const model = await openModel(req.path);
+    try {
+      for (const layer of model.layers) for (const weight of layer.weights) await weight.read();
+    } finally {
+      model.close();
+    }
+    return { id: req.id, outcome: 'ok' };
+  } catch (e) {
+    if (e instanceof ConvscopeError) {
+      const problem = messageProblem(e.message);
+      if (!problem) return { id: req.id, outcome: 'typed error' };
+      return { id: req.id, outcome: 'internal error', detail: `${e.name} message ${problem}: ${JSON.stringify(e.message.slice(0, 300))}` };
+    }
+    const err = e as Error;
+    return { id: req.id, outcome: 'internal error', detail: `${err?.name ?? typeof e}: ${String(err?.message ?? e).slice(0, 300)} ${String(err?.stack ?? '').split('\n').slice(1, 4).join(' | ')}` };
+  }
+}
+
+process.on('message', (req: CaseRequest) => {
+  void run(req).then((reply) => process.send!(reply));
+});
+process.send!({ ready: true });
