@@ -8,6 +8,7 @@ import { DEFAULT_BINS, histogram, histogramFigure, statsLine, type HistogramPane
 import { kernelsOf, layersWithKernels } from '../model/filters.js';
 import { weightTitle } from '../model/format.js';
 import { addModelOptions, withModel, type ModelOptions } from './model-options.js';
+import { releaseDropped, weightBytes } from './memory.js';
 import { action } from './run.js';
 
 interface HistogramOptions extends ModelOptions {
@@ -45,7 +46,10 @@ export function registerHistogram(program: Command): void {
         if (ext !== '.svg' && ext !== '.png') throw new UsageError(`--out expects a .svg or .png file, but received '${out}'.`);
         await withModel(path, options, async (model) => {
           const panels: HistogramPanel[] = [];
-          for (const w of chosenWeights(model, options)) panels.push({ title: weightTitle(w), histogram: histogram((await w.read()).data, options.bins) });
+          for (const w of chosenWeights(model, options)) {
+            panels.push({ title: weightTitle(w), histogram: histogram((await w.read()).data, options.bins) });
+            releaseDropped(weightBytes(w));
+          }
           const fig = histogramFigure(panels);
           await writeFileAtomic(out, ext === '.svg' ? fig.svg() : fig.png());
           for (const p of panels) process.stdout.write(`${p.title}: ${statsLine(p.histogram)}\n`);

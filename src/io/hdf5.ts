@@ -1,5 +1,5 @@
 import type * as H5 from 'h5wasm';
-import type { DType, TensorData } from '../model/dtype.js';
+import { DTYPE_BYTES, storedLayoutArray, type DType, type TensorData } from '../model/dtype.js';
 import { ContainmentError, ConvscopeError, ModelFormatError, UnsupportedError } from '../model/errors.js';
 import { quote } from '../model/quote.js';
 import { checkInflate, checkTensorBytes, DEFAULT_LIMITS, type ReadLimits } from './limits.js';
@@ -48,6 +48,8 @@ export interface Hdf5File {
 type H5Module = typeof H5;
 
 const CHUNK = 8 * 1024 * 1024;
+/** Datasets larger than this are read a slab of rows at a time (see `read`). */
+const SLAB_BYTES = 4 * 1024 * 1024;
 /** h5wasm reads a dataset into 32-bit WebAssembly memory: one tensor must stay well below 4 GiB. */
 const MAX_DATASET_BYTES = 2 ** 31;
 let modulePromise: Promise<H5Module> | undefined;
@@ -365,11 +367,39 @@ export async function openHdf5(source: ByteSource, limits: ReadLimits = DEFAULT_
       }
       return guard(`reading '${dataset.path}'`, () => {
         const e = entity(dataset.path) as H5.Dataset;
-        const value = e.value;
-        if (!ArrayBuffer.isView(value)) {
-          throw new ModelFormatError(`${name}: dataset '${dataset.path}' does not hold numbers.`);
+        const numbers = (value: unknown): TensorData => {
+          if (!ArrayBuffer.isView(value)) throw new ModelFormatError(`${name}: dataset '${dataset.path}' does not hold numbers.`);
+          return value as TensorData;
+        };
+        const { shape } = dataset;
+        const width = DTYPE_BYTES[dataset.dtype];
+        const rowBytes = shape.slice(1).reduce((a, b) => a * b, 1) * width;
+        const rows = shape[0] ?? 0;
+        const meta = e.metadata;
+        const whole = shape.length === 0 || rows * rowBytes <= SLAB_BYTES || rowBytes === 0 || !meta.littleEndian || meta.vlen;
+        const out = whole ? undefined : storedLayoutArray(dataset.dtype, (rows * rowBytes) / width);
+        if (!out) return numbers(e.value);
+        // A large dataset is read a slab of whole rows at a time, through one buffer in h5wasm's
+        // WebAssembly memory (which never shrinks), straight into the one array returned: no second copy
+        // of the whole tensor in either memory.
+        const bytes = new Uint8Array(out.buffer);
+        const step = Math.max(1, Math.floor(SLAB_BYTES / rowBytes));
+        const module = h5.Module;
+        const slab = module._malloc(step * rowBytes);
+        if (slab === 0) throw new UnsupportedError(`${name}: reading '${dataset.path}' needs more memory than h5wasm can give.`);
+        try {
+          for (let start = 0; start < rows; start += step) {
+            const n = Math.min(step, rows - start);
+            const count = shape.map((d, i) => BigInt(i === 0 ? n : d));
+            const offset = shape.map((_, i) => BigInt(i === 0 ? start : 0));
+            const strides = shape.map(() => 1n);
+            module.get_dataset_data(e.file_id, e.path, count, offset, strides, BigInt(slab));
+            bytes.set(module.HEAPU8.subarray(slab, slab + n * rowBytes), start * rowBytes);
+          }
+        } finally {
+          module._free(slab);
         }
-        return value as TensorData;
+        return out;
       }, dataset.path);
     },
     close() {

@@ -102,6 +102,12 @@ const SAME_LAYOUT: Partial<Record<DType, new (buffer: ArrayBuffer, byteOffset?: 
   uint16: Uint16Array,
 };
 
+/** A zeroed array of `count` elements whose bytes are `dtype`'s little-endian stored bytes; undefined when no typed array has that layout here. */
+export function storedLayoutArray(dtype: DType, count: number): TensorData | undefined {
+  const same = SAME_LAYOUT[dtype];
+  return HOST_LITTLE_ENDIAN && same ? new same(new ArrayBuffer(count * DTYPE_BYTES[dtype])) : undefined;
+}
+
 /**
  * Decodes little-endian stored bytes of `count` elements of `dtype` into an in-memory array of its own.
  * The caller has checked that `bytes` holds at least count * DTYPE_BYTES[dtype] bytes. `owned` says that
