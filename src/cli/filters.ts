@@ -90,6 +90,8 @@ function describe(model: Model, weight: Weight, fig: FilterFigure): string[] {
       : `scale: shared, ${formatScale(i.scale)} (zero = middle colour)`,
   );
   lines.push(...i.notes, ...i.warnings.map((w) => `warning: ${w}`));
+  const unknownClass = model.layers.find((l) => l.name === weight.layer)?.className === 'unknown';
+  if (unknownClass) lines.push(...(model.notes ?? []).map((n) => `note: ${n}`));
   return lines;
 }
 

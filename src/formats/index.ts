@@ -9,6 +9,7 @@ import { kerasH5Reader } from './keras-h5.js';
 import { kerasV3Reader } from './keras-v3.js';
 import { tfjsReader } from './tfjs.js';
 import { tfCheckpointReader, tfSavedModelReader } from './tf-savedmodel.js';
+import { describeJson } from './json-kinds.js';
 
 /** Every reader, in the order they are asked to sniff a file. */
 export const READERS: readonly FormatReader[] = [
@@ -22,6 +23,22 @@ export const READERS: readonly FormatReader[] = [
   onnxReader,
 ];
 
+/** JSON files up to this size are parsed to say what they are when no reader claims them. */
+const MAX_DESCRIBED_JSON = 64 * 1024 * 1024;
+
+/** What an unclaimed file is, when it is JSON: "a TensorFlow.js weights manifest (...)". */
+async function describeUnclaimedJson(source: ByteSource, head: Uint8Array): Promise<string | undefined> {
+  const first = new TextDecoder().decode(head.subarray(0, 64)).trimStart()[0];
+  if (first !== '{' && first !== '[' && first !== '"') return undefined;
+  if (source.size > MAX_DESCRIBED_JSON) return undefined;
+  try {
+    return describeJson(JSON.parse(new TextDecoder().decode(await source.read(0, source.size))));
+  } catch (e) {
+    if (e instanceof SyntaxError) return undefined;
+    throw e;
+  }
+}
+
 function describeHead(head: Uint8Array): string {
   const shown = Array.from(head.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
   return head.length === 0 ? 'it is empty' : `it starts with bytes ${shown}`;
@@ -33,6 +50,8 @@ export async function openSource(source: ByteSource, options: OpenOptions = {}):
   for (const reader of READERS) {
     if (await reader.sniff({ source, head })) return reader.open(source, options);
   }
+  const json = await describeUnclaimedJson(source, head);
+  if (json) throw new ModelFormatError(`${source.name} is ${json}.`);
   throw new ModelFormatError(
     `${source.name} is not a model file convscope can read (${describeHead(head)}). Supported: ${READERS.map((r) => r.description).join('; ')}.`,
   );

@@ -190,11 +190,22 @@ class Parser {
   }
 }
 
+/** Keras 1 projects saved `model.to_json()` with json.dump, so the file holds the architecture as one JSON string: decoded once. */
+function decodeJsonString(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ModelFormatError(`${where} holds a JSON string that is not itself an architecture JSON (${(e as Error).message}).`);
+  }
+}
+
 /**
- * Parses architecture JSON of any Keras version (or a TF.js `modelTopology`, or a whole TF.js
- * model.json) into ordered leaf layers. `where` names the file for messages.
+ * Parses architecture JSON of any Keras version (or a TF.js `modelTopology`, a whole TF.js model.json,
+ * or any of them encoded once more as a JSON string, as Keras 1 projects stored it)
+ * into ordered leaf layers. `where` names the file for messages.
  */
-export function parseKerasArchitecture(json: unknown, where: string): KerasArchitecture {
+export function parseKerasArchitecture(stored: unknown, where: string): KerasArchitecture {
+  const json = typeof stored === 'string' ? decodeJsonString(stored, where) : stored;
   if (!isObject(json)) {
     throw new ModelFormatError(`${where} expects a Keras architecture JSON object, but received ${Array.isArray(json) ? 'a list' : typeof json}.`);
   }
