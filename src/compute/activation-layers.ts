@@ -2,7 +2,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { tf } from './backend.js';
 
 /**
- * Keras' ReLU and ELU layers with every option. tfjs-layers' ReLU has no `threshold` or
+ * Keras' ReLU, ELU, Softmax and Subtract layers with every option. tfjs-layers' ReLU has no `threshold` or
  * `negative_slope`, and its ELU refuses alpha != 1.
  *
  * ReLU follows Keras' backend `relu(x, negative_slope, max_value, threshold)` step by step (the same
@@ -96,4 +96,34 @@ export class KerasSubtract extends tfl.layers.Layer {
   }
 }
 
-for (const layer of [KerasReLU, KerasELU, KerasSubtract]) tf.serialization.registerClass(layer);
+/** Keras Softmax over any one axis (tfjs-core's softmax takes only the last). */
+export class KerasSoftmax extends tfl.layers.Layer {
+  static className = 'ConvscopeSoftmax';
+  private readonly axis: number;
+
+  constructor(args: { axis?: number; name?: string; trainable?: boolean; batchInputShape?: (number | null)[]; dtype?: 'float32' }) {
+    super(args);
+    this.axis = args.axis ?? -1;
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+      const axis = this.axis < 0 ? this.axis + x.rank : this.axis;
+      if (axis === x.rank - 1) return tf.softmax(x);
+      const order = x.shape.map((_, i) => i);
+      [order[axis], order[x.rank - 1]] = [x.rank - 1, axis];
+      return tf.transpose(tf.softmax(tf.transpose(x, order)), order);
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), axis: this.axis };
+  }
+}
+
+for (const layer of [KerasReLU, KerasELU, KerasSubtract, KerasSoftmax]) tf.serialization.registerClass(layer);

@@ -6,9 +6,11 @@ import type { Layer, Model, Weight } from '../model/model.js';
 import type { NamedTensor } from '../model/named-tensor.js';
 import { initBackend, tf } from './backend.js';
 import { AxisBatchNormalization } from './batch-norm.js';
-import { KerasELU, KerasReLU, KerasSubtract } from './activation-layers.js';
+import { KerasELU, KerasReLU, KerasSoftmax, KerasSubtract } from './activation-layers.js';
+import { CHANNELS_FIRST } from './channels-first.js';
 import { KerasConv1D } from './conv1d.js';
 import { KerasConv2DTranspose } from './conv-transpose.js';
+import { KerasNormalization } from './normalization.js';
 import { declaredBatchShape, flattenGraph, type GraphNode, type LayerGraph, type LeafLayer } from './graph.js';
 import { toTfjsLayer, toTfjsTopology, type TfjsLayerJson } from './keras-to-tfjs.js';
 
@@ -30,16 +32,26 @@ export interface RunnableModel {
   dispose(): void;
 }
 
-/** convscope's own class where tfjs-layers' semantics differ from Keras' for this config. */
+/** convscope's own layers for Keras classes tfjs-layers lacks or computes differently from Keras. */
+const REPLACEMENTS: Readonly<Record<string, string>> = {
+  Conv1D: KerasConv1D.className,
+  Conv2DTranspose: KerasConv2DTranspose.className,
+  ReLU: KerasReLU.className,
+  ELU: KerasELU.className,
+  Softmax: KerasSoftmax.className,
+  Subtract: KerasSubtract.className,
+  Normalization: KerasNormalization.className,
+};
+
+/** The class tfjs builds for this layer: convscope's own where tfjs-layers' semantics differ from Keras'. */
 function replacement(json: TfjsLayerJson): string {
-  if (json.class_name === 'Conv2DTranspose') return KerasConv2DTranspose.className;
-  if (json.class_name === 'Conv1D') return KerasConv1D.className;
-  if (json.class_name === 'ReLU') return KerasReLU.className;
-  if (json.class_name === 'ELU') return KerasELU.className;
-  if (json.class_name === 'Subtract') return KerasSubtract.className;
+  if (json.config.data_format === 'channels_first' && CHANNELS_FIRST[json.class_name]) return CHANNELS_FIRST[json.class_name]!;
   if (json.class_name === 'BatchNormalization' && (json.config.axis ?? -1) !== -1) return AxisBatchNormalization.className;
-  return json.class_name;
+  return REPLACEMENTS[json.class_name] ?? json.class_name;
 }
+
+/** Stored weights a class keeps for training bookkeeping only (Normalization's `count`, used by adapt()). */
+const UNUSED_AT_INFERENCE: Readonly<Record<string, readonly string[]>> = { Normalization: ['count'] };
 
 /** Keras 1 weight names that later Keras renamed. */
 const ROLE_ALIASES: Record<string, string> = { W: 'kernel', b: 'bias', running_mean: 'moving_mean', running_std: 'moving_variance' };
@@ -48,7 +60,7 @@ const ROLE_ALIASES: Record<string, string> = { W: 'kernel', b: 'bias', running_m
 const THEANO_FLIPPED = new Set(['Conv1D', 'Conv2D', 'Conv3D', 'Conv2DTranspose']);
 
 function knownClass(name: string): boolean {
-  return name in tf.serialization.SerializationMap.getMap().classNameMap;
+  return name in REPLACEMENTS || name in tf.serialization.SerializationMap.getMap().classNameMap;
 }
 
 function roleOf(weight: Weight): string {
@@ -135,6 +147,7 @@ async function loadWeights(model: Model, graph: LayerGraph, kerasClasses: Readon
       variable.write(value);
       value.dispose();
     }
+    for (const weight of unused) if (UNUSED_AT_INFERENCE[className]?.includes(roleOf(weight))) unused.delete(weight);
     if (unused.size > 0) {
       throw new ModelFormatError(
         `${model.source}: layer '${leaf.name}' stores weight${unused.size > 1 ? 's' : ''} ${[...unused].map((w) => `'${w.name}'`).join(', ')} that its ${leaf.className} config does not use.`,

@@ -126,11 +126,13 @@ function conv(rank: 1 | 2 | 3, extra: { causal?: boolean } = {}): OptionEntry[] 
   ];
 }
 
-function pool(rank: 1 | 2 | 3): OptionEntry[] {
+function pool(rank: 1 | 2 | 3, kind: 'max' | 'average'): OptionEntry[] {
   return [
     opt('pool_size', 2, check(`a positive integer or ${rank}-tuple`, positiveInts(rank))),
     opt('strides', null, check(`null (= pool_size), a positive integer or ${rank}-tuple`, (v) => v === null || positiveInts(rank)(v))),
-    opt('padding', 'valid', values('valid', 'same')),
+    rank === 3 && kind === 'max'
+      ? opt('padding', 'valid', values('valid'), "padding='same' is refused (TensorFlow.js pads 3-D max pooling with zeros)")
+      : opt('padding', 'valid', values('valid', 'same')),
     dataFormat(rank),
   ];
 }
@@ -217,7 +219,7 @@ export const KERAS_CATALOGUE: readonly LayerEntry[] = [
       opt('strides', 1, check('a positive integer or 2-tuple', positiveInts(2))),
       opt('padding', 'valid', values('valid', 'same')),
       dataFormat(2),
-      opt('dilation_rate', 1, check('a positive integer or 2-tuple', positiveInts(2))),
+      opt('dilation_rate', 1, values(1, [1, 1]), 'dilated depthwise convolution is refused'),
       opt('depth_multiplier', 1, check('any positive integer', (v) => Number.isInteger(v) && (v as number) > 0)),
       activation,
       useBias,
@@ -237,12 +239,12 @@ export const KERAS_CATALOGUE: readonly LayerEntry[] = [
   refused('ConvLSTM3D', 'recurrent', RNN),
 
   // pooling
-  runs('MaxPooling1D', 'pooling', pool(1)),
-  runs('MaxPooling2D', 'pooling', pool(2)),
-  runs('MaxPooling3D', 'pooling', pool(3)),
-  runs('AveragePooling1D', 'pooling', pool(1)),
-  runs('AveragePooling2D', 'pooling', pool(2)),
-  runs('AveragePooling3D', 'pooling', pool(3)),
+  runs('MaxPooling1D', 'pooling', pool(1, 'max')),
+  runs('MaxPooling2D', 'pooling', pool(2, 'max')),
+  runs('MaxPooling3D', 'pooling', pool(3, 'max')),
+  runs('AveragePooling1D', 'pooling', pool(1, 'average')),
+  runs('AveragePooling2D', 'pooling', pool(2, 'average')),
+  runs('AveragePooling3D', 'pooling', pool(3, 'average')),
   runs('GlobalMaxPooling1D', 'pooling', globalPool(1)),
   runs('GlobalMaxPooling2D', 'pooling', globalPool(2)),
   refused('GlobalMaxPooling3D', 'pooling', 'a 3-D global pooling, which convscope has no tested implementation of'),
@@ -310,7 +312,11 @@ export const KERAS_CATALOGUE: readonly LayerEntry[] = [
   runs('Cropping2D', 'reshaping', [opt('cropping', 0, any('an integer, 2-tuple or ((top, bottom), (left, right))')), dataFormat(2)]),
   refused('Cropping1D', 'reshaping', 'a 1-D cropping, which convscope has no tested implementation of'),
   refused('Cropping3D', 'reshaping', 'a 3-D cropping, which convscope has no tested implementation of'),
-  runs('UpSampling2D', 'reshaping', [opt('size', 2, check('a positive integer or 2-tuple', positiveInts(2))), dataFormat(2), opt('interpolation', 'nearest', values('nearest', 'bilinear'))]),
+  runs('UpSampling2D', 'reshaping', [
+    opt('size', 2, check('a positive integer or 2-tuple', positiveInts(2))),
+    dataFormat(2),
+    opt('interpolation', 'nearest', values('nearest'), 'bilinear is refused: Keras on TensorFlow 1 and 2 sample it at different points'),
+  ]),
   refused('UpSampling1D', 'reshaping', 'a 1-D upsampling, which convscope has no tested implementation of'),
   refused('UpSampling3D', 'reshaping', 'a 3-D upsampling, which convscope has no tested implementation of'),
 
