@@ -42,4 +42,4 @@ export { diffModels, diffToJson, alignLayers, type ModelDiff, type LayerDiff, ty
 export { verdictOf, BARELY_CHANGED_BELOW, EXPLODED_GROWTH, type Verdict, type ChangeMetrics } from './analyze/change.js';
 export { findIdenticalFilters, type IdenticalFilters } from './analyze/symmetry.js';
 export { RandomForest, accuracy } from './analyze/forest.js';
-export { memoryModel, type MemoryModelSpec, type MemoryLayerSpec } from './model/memory-model.js';
+export { memoryModel, type MemoryModelSpec, type MemoryLayerSpec } from './formats/memory.js';

@@ -122,6 +122,22 @@ describe('architecture: data flows one way through the layers of src/README.md',
     assert.deepEqual(folderCycles(graph).map((c) => c.join(' <-> ')), []);
   });
 
+  it('compute/ runs the Keras call graph on the Model (model/graph.ts) and never reads the stored Keras JSON or its readers', () => {
+    const bad = edges
+      .filter((e) => e.fromUnit === 'compute' && /^formats\/(schema\/keras|keras-)/.test(e.to))
+      .map((e) => `${e.from} -> ${e.to}`);
+    assert.deepEqual(bad, []);
+  });
+
+  it('numbers are formatted in one place: toPrecision/toExponential only in model/format.ts', () => {
+    const bad = files
+      .filter((f) => relative(SRC, f) !== 'model/format.ts')
+      .flatMap((f) => readFileSync(f, 'utf8').split('\n').map((line, i) => [f, i, line] as const))
+      .filter(([, , line]) => /\.(toPrecision|toExponential)\(/.test(line))
+      .map(([f, i]) => `${relative(SRC, f)}:${i + 1}`);
+    assert.deepEqual(bad, [], 'use formatNumber from model/format.ts');
+  });
+
   it('renderers never touch files or processes: render/ imports no node: module', () => {
     const bad = files
       .filter((f) => unitOf(f) === 'render')

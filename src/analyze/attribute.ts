@@ -19,6 +19,7 @@ import { UsageError } from '../model/errors.js';
 import type { InputBatch } from '../compute/activations.js';
 import type { RunnableModel } from '../compute/build.js';
 import { classScores, findNode, inputGradient, lastSpatialLayer, layerGradient, scoreDescription } from '../compute/gradients.js';
+import { formatNumber } from '../model/format.js';
 
 /**
  * "Where does the network look?" for one input: runs the gradients or forward passes a method needs
@@ -161,7 +162,7 @@ export async function attribute(net: RunnableModel, batch: InputBatch, options: 
       const inputs = Array.from({ length: samples }, () => source.noisy(x, sigma));
       const sum = await accumulate(net, inputs, batch, classIndex, g, step(samples));
       const perValue = lastOf(Float32Array.from(sum, (s) => s / samples));
-      return { ...base, map: maxAbsOverChannels(perValue), perValue, settings: `${samples} samples, noise ${noise} of the input range (sigma ${sigma.toPrecision(3)}), seed ${options.seed ?? 0}` };
+      return { ...base, map: maxAbsOverChannels(perValue), perValue, settings: `${samples} samples, noise ${noise} of the input range (sigma ${formatNumber(sigma)}), seed ${options.seed ?? 0}` };
     }
     case 'integrated-gradients': {
       const steps = options.steps ?? 50;

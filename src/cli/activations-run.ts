@@ -4,7 +4,7 @@ import { activationName, outputAxes, runLayers, sampleView, type LayerOutput, ty
 import { kerasOnOrt, runLayersOrt, type OrtKerasNet } from '../compute/keras-ort.js';
 import { backendNote, withKernelFallback } from '../compute/backend.js';
 import { buildModel, type RunnableModel } from '../compute/build.js';
-import type { GraphNode } from '../compute/graph.js';
+import type { GraphNode } from '../model/graph.js';
 import { arrayInput, imageInput, type PreparedInput } from '../compute/inputs.js';
 import { loadOnnxNet, runOnnxLayers, selectOnnxLayers } from '../compute/onnx-activations.js';
 import { onnxGraph, type OnnxGraph } from '../formats/onnx-graph.js';

@@ -1,7 +1,7 @@
 import { InputError } from '../model/errors.js';
 import { tf } from './backend.js';
 import type { RunnableModel } from './build.js';
-import type { GraphNode } from './graph.js';
+import type { GraphNode } from '../model/graph.js';
 
 /**
  * Runs a built network layer by layer. Each layer's output is handed to `onActivation` as soon as it

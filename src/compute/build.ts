@@ -1,6 +1,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { kerasAxes, genericAxes, type AxisName } from '../model/axes.js';
 import { ModelFormatError, UnsupportedError } from '../model/errors.js';
+import { formatShape } from '../model/format.js';
 import { shortName } from '../model/lookup.js';
 import type { Layer, Model, Weight } from '../model/model.js';
 import type { NamedTensor } from '../model/named-tensor.js';
@@ -11,7 +12,7 @@ import { CHANNELS_FIRST } from './channels-first.js';
 import { KerasConv1D } from './conv1d.js';
 import { KerasConv2DTranspose } from './conv-transpose.js';
 import { KerasNormalization } from './normalization.js';
-import { declaredBatchShape, flattenGraph, type GraphNode, type LayerGraph, type LeafLayer } from './graph.js';
+import type { GraphNode, LayerGraph, LeafLayer } from '../model/graph.js';
 import { toTfjsLayer, toTfjsTopology, type TfjsLayerJson } from './keras-to-tfjs.js';
 
 /**
@@ -68,9 +69,8 @@ function roleOf(weight: Weight): string {
   return ROLE_ALIASES[shortName(role)] ?? role;
 }
 
-function backendOf(model: Model): string | undefined {
-  const config = model.config as { backend?: unknown } | undefined;
-  return model.metadata?.backend ?? (typeof config?.backend === 'string' ? config.backend : undefined);
+function backendOf(model: Model, graph: LayerGraph): string | undefined {
+  return model.metadata?.backend ?? graph.backend;
 }
 
 /** The stored weights of one leaf layer, matched by name (and by enclosing models when names repeat). */
@@ -116,12 +116,8 @@ function flipSpatial(data: Float32Array, shape: number[]): void {
   }
 }
 
-function formatShape(shape: readonly (number | null)[]): string {
-  return `(${shape.map((d) => (d === null ? 'None' : d)).join(', ')}${shape.length === 1 ? ',' : ''})`;
-}
-
 async function loadWeights(model: Model, graph: LayerGraph, kerasClasses: ReadonlyMap<string, string>, net: tfl.LayersModel): Promise<void> {
-  const flip = backendOf(model) === 'theano';
+  const flip = backendOf(model, graph) === 'theano';
   for (const leaf of graph.layers) {
     const target = net.getLayer(leaf.name);
     if (target.weights.length === 0) continue;
@@ -171,13 +167,13 @@ async function culprit(layers: ReadonlyMap<string, TfjsLayerJson>): Promise<stri
 
 /** Builds the runnable network of `model` (its stored architecture and weights) on the current tfjs backend. */
 export async function buildModel(model: Model): Promise<RunnableModel> {
-  if (model.config === undefined) {
+  const graph = model.callGraph?.();
+  if (graph === undefined) {
     throw new UnsupportedError(
       `${model.source} holds weights but no architecture, so convscope cannot run it; give the architecture with --config arch.json.`,
     );
   }
   await initBackend();
-  const graph = flattenGraph(model.config, model.source);
   const layers = new Map<string, TfjsLayerJson>();
   const kerasClasses = new Map<string, string>();
   for (const leaf of graph.layers) {
@@ -198,12 +194,11 @@ export async function buildModel(model: Model): Promise<RunnableModel> {
     net.dispose();
     throw e;
   }
-  const inputShapes = graph.inputs.map((id) => declaredBatchShape(layers.get(graph.nodes[id]!.layer.name)!.config) ?? []);
   const channelsFirst = [...layers.values()].some((l) => l.config.data_format === 'channels_first');
   return {
     source: model.source,
     graph,
-    inputShapes,
+    inputShapes: graph.inputShapes,
     channelsFirst,
     tfLayer: (node) => net.getLayer(node.layer.name),
     net,

@@ -3,7 +3,7 @@ import { didYouMean } from '../model/lookup.js';
 import { activationName, checkInput, outputChannelsFirst, type InputBatch } from './activations.js';
 import { tf } from './backend.js';
 import type { RunnableModel } from './build.js';
-import type { GraphNode } from './graph.js';
+import type { GraphNode } from '../model/graph.js';
 
 /**
  * Gradients of a class score through a built network (TensorFlow.js autodiff). The score of class c

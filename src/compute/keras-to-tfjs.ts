@@ -1,6 +1,6 @@
 import { UnsupportedError } from '../model/errors.js';
 import { canonicalClass, catalogueEntry, refusal } from '../model/keras-catalogue.js';
-import type { LayerGraph, LeafLayer } from './graph.js';
+import type { LayerGraph, LeafLayer } from '../model/graph.js';
 
 /**
  * Converts one stored layer config (Keras 1, Keras 2 / tf.keras, Keras 3, TF.js) into the Keras 2

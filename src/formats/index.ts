@@ -10,6 +10,7 @@ import { kerasV3Reader } from './keras-v3.js';
 import { tfjsReader } from './tfjs.js';
 import { tfCheckpointReader, tfSavedModelReader } from './tf-savedmodel.js';
 import { describeJson } from './json-kinds.js';
+import { withKerasCallGraph } from './keras-graph.js';
 
 /** Every reader, in the order they are asked to sniff a file. */
 export const READERS: readonly FormatReader[] = [
@@ -48,7 +49,7 @@ function describeHead(head: Uint8Array): string {
 export async function openSource(source: ByteSource, options: OpenOptions = {}): Promise<Model> {
   const head = await source.read(0, Math.min(4096, source.size));
   for (const reader of READERS) {
-    if (await reader.sniff({ source, head })) return reader.open(source, options);
+    if (await reader.sniff({ source, head })) return withKerasCallGraph(await reader.open(source, options));
   }
   const json = await describeUnclaimedJson(source, head);
   if (json) throw new ModelFormatError(`${source.name} is ${json}.`);

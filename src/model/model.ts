@@ -1,6 +1,7 @@
 import type { NamedTensor } from './named-tensor.js';
 import type { AxisName, LayerKind } from './axes.js';
 import type { DType } from './dtype.js';
+import type { LayerGraph } from './graph.js';
 
 /** Identifiers of the readers in src/formats. */
 export type FormatId =
@@ -67,8 +68,13 @@ export interface Model {
    * layer of the variable it belongs to), optimizer counters, metric totals. Never part of a layer.
    */
   readonly trainingState?: readonly Weight[];
-  /** The architecture config as stored, where the file (or --config) has one. */
+  /** The architecture config as stored, where the file (or a separate architecture JSON) has one. */
   readonly config?: unknown;
+  /**
+   * The architecture as a runtime call graph, converted from the stored JSON by the reader on first
+   * call (errors in the architecture surface then); absent when the file holds no runnable architecture.
+   */
+  callGraph?(): LayerGraph;
   /** Free-form metadata from the file (safetensors __metadata__, .keras metadata.json, ...). */
   readonly metadata?: Readonly<Record<string, string>>;
   /** Notes a reader wants a user to see (for example "no architecture: axes are unnamed"). */

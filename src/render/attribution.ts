@@ -1,6 +1,7 @@
 import { getColormap, type Colormap } from './colormap.js';
 import { CAP_HEIGHT, FONT_HEIGHT, textWidth } from './font.js';
 import { BLACK, FRAME, WHITE, type ImageItem, type Scene, type SceneItem, type TextItem } from './scene.js';
+import { formatNumber } from '../model/format.js';
 
 /**
  * An attribution map beside the image it explains: three panels (the input as the network saw it,
@@ -40,10 +41,6 @@ const BAR_HEIGHT = 10;
 const MIN_PANEL = 192;
 const MAX_PANEL = 320;
 const MAX_ALPHA = 0.75;
-
-function fmt(x: number): string {
-  return Number.isFinite(x) ? Number(x.toPrecision(3)).toString() : String(x);
-}
 
 function text(x: number, y: number, value: string, anchor: TextItem['anchor'] = 'start'): TextItem {
   return { kind: 'text', x, y, text: value, anchor, color: BLACK };
@@ -163,7 +160,7 @@ export function attributionFigure(picture: InputPicture, map: MapValues, options
   const barWidth = Math.min(256, width * 2);
   items.push({ ...colorbar(colormap, barWidth), x: MARGIN, y });
   y += BAR_HEIGHT + 3;
-  items.push(text(MARGIN, y, fmt(lo)), text(MARGIN + barWidth, y, fmt(hi), 'end'));
+  items.push(text(MARGIN, y, formatNumber(lo)), text(MARGIN + barWidth, y, formatNumber(hi), 'end'));
   if (options.signed) items.push(text(MARGIN + barWidth / 2, y, '0', 'middle'));
   y += CAP_HEIGHT + 8;
   for (const line of options.lines) {

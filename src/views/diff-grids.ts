@@ -2,7 +2,7 @@ import type { Model } from '../model/model.js';
 import { NamedTensor } from '../model/named-tensor.js';
 import { filterFigure, type FilterFigure } from '../render/filters.js';
 import type { ModelDiff } from '../analyze/diff.js';
-import { formatAxes, formatShape } from '../model/format.js';
+import { formatAxes, formatNumber, formatShape } from '../model/format.js';
 import { isConvKernel } from '../model/filters.js';
 
 export interface DiffGrid {
@@ -20,7 +20,7 @@ export interface DiffGrid {
 /** `72300x magnified`: how much larger the delta grid draws the change than the weights' own scale. */
 export function magnified(scale: number, deltaScale: number): string {
   const factor = scale / deltaScale;
-  return `${factor >= 100 ? Math.round(factor) : Number(factor.toPrecision(3))}x magnified`;
+  return `${factor >= 100 ? Math.round(factor) : formatNumber(factor, 3)}x magnified`;
 }
 
 /** The kernels worth drawing: convolution kernels of layers that moved at all. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { diffModels, diffToJson } from '../../src/analyze/diff.js';
-import { memoryModel, type MemoryLayerSpec } from '../../src/model/memory-model.js';
+import { memoryModel, type MemoryLayerSpec } from '../../src/formats/memory.js';
 import { NamedTensor } from '../../src/model/named-tensor.js';
 import { needsPython, runPython } from '../helpers/python.js';
 

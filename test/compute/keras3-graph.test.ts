@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runLayers, type Activation } from '../../src/compute/activations.js';
 import { buildModel } from '../../src/compute/build.js';
-import { flattenGraph } from '../../src/compute/graph.js';
+import { kerasCallGraph } from '../../src/formats/keras-graph.js';
 import { memoryModel } from './memory-model.js';
 
 const policy = { module: 'keras', class_name: 'DTypePolicy', config: { name: 'float32' }, registered_name: null };
@@ -63,7 +63,7 @@ const CONFIG = {
 };
 
 test('Keras 3 functional config: args/kwargs nodes, flat input_layers, DTypePolicy, nested Sequential', async () => {
-  const graph = flattenGraph(CONFIG, 'k3.keras');
+  const graph = kerasCallGraph(CONFIG, 'k3.keras');
   assert.deepEqual(graph.nodes.map((n) => n.layer.name), ['inp', 'd1', 'd2', 'add', 'd3']);
   assert.deepEqual(graph.nodes.find((n) => n.layer.name === 'd3')!.layer.parents, ['inner']);
   assert.deepEqual(graph.nodes.find((n) => n.layer.name === 'add')!.inputs.map((r) => graph.nodes[r.node]!.layer.name), ['d1', 'd2']);

@@ -1,5 +1,5 @@
 import { kerasAxes, kerasLayerKind } from '../../src/model/axes.js';
-import { memoryModel as libraryMemoryModel } from '../../src/model/memory-model.js';
+import { memoryModel as libraryMemoryModel } from '../../src/formats/memory.js';
 import type { Model } from '../../src/model/model.js';
 import { NamedTensor } from '../../src/model/named-tensor.js';
 

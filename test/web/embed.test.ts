@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UsageError } from '../../src/model/errors.js';
-import { memoryModel } from '../../src/model/memory-model.js';
+import { memoryModel } from '../../src/formats/memory.js';
 import { NamedTensor } from '../../src/model/named-tensor.js';
 import { embedModel, restoreModel } from '../../src/web/embed.js';
 import { layerRows } from '../../src/views/model-view.js';

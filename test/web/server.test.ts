@@ -4,7 +4,7 @@ import { request, Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { memoryModel } from '../../src/model/memory-model.js';
+import { memoryModel } from '../../src/formats/memory.js';
 import { NamedTensor } from '../../src/model/named-tensor.js';
 import { encodeNpy } from '../../src/model/npy.js';
 import { openModel } from '../../src/formats/open.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import seedrandom from 'seedrandom';
 import type { Browser, Page } from 'playwright-core';
-import { memoryModel } from '../../src/model/memory-model.js';
+import { memoryModel } from '../../src/formats/memory.js';
 import type { Model } from '../../src/model/model.js';
 import { openModel } from '../../src/formats/open.js';
 import { NamedTensor } from '../../src/model/named-tensor.js';

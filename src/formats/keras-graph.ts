@@ -1,47 +1,15 @@
 import { ModelFormatError, UnsupportedError } from '../model/errors.js';
-import { isKerasContainer } from '../formats/keras-config.js';
-import type { KerasLayerJson, KerasModelConfigJson, KerasTopologyJson } from '../formats/schema/keras.js';
+import type { GraphNode, LayerGraph, LeafLayer, TensorRef } from '../model/graph.js';
+import type { Model } from '../model/model.js';
+import { isKerasContainer } from './keras-config.js';
+import type { KerasLayerJson, KerasModelConfigJson, KerasTopologyJson } from './schema/keras.js';
 
 /**
- * The execution graph of a Keras / TF.js architecture, flattened to leaf layers: nested models
- * (a MobileNet inside a Sequential) dissolve into their layers, so every layer's activation can be
- * taken. Unlike the inspection view (formats/keras-config.ts, which only needs layer names), running
- * the network needs each call's exact inputs: (layer, call, output index) triples, shared layers
- * called more than once, and multi-output layers.
+ * The call graph (model/graph.ts) of a Keras / TF.js architecture, converted once from the stored
+ * JSON. Unlike the inspection view (keras-config.ts, which only needs layer names and who feeds whom),
+ * running the network needs each call's exact inputs: (layer, call, output index) triples, shared
+ * layers called more than once, and multi-output layers.
  */
-
-/** Output `output` of graph node `node`. */
-export interface TensorRef {
-  readonly node: number;
-  readonly output: number;
-}
-
-/** A leaf layer: its class and config as stored (snake_case; Keras 1, 2 or 3 spelling). */
-export interface LeafLayer {
-  readonly name: string;
-  readonly className: string;
-  readonly config: Readonly<Record<string, unknown>>;
-  /** Enclosing nested models, outermost first. */
-  readonly parents: readonly string[];
-}
-
-/** One call of a leaf layer. Nodes are in execution (topological) order; `id` is the index. */
-export interface GraphNode {
-  readonly id: number;
-  readonly layer: LeafLayer;
-  /** 0 for a layer's first call, 1 for its second (shared layers), ... */
-  readonly call: number;
-  readonly inputs: readonly TensorRef[];
-}
-
-export interface LayerGraph {
-  readonly name: string;
-  readonly layers: readonly LeafLayer[];
-  readonly nodes: readonly GraphNode[];
-  /** Nodes of the model's InputLayers, in input order. */
-  readonly inputs: readonly number[];
-  readonly outputs: readonly TensorRef[];
-}
 
 type Json = Record<string, unknown>;
 type Triple = [string, number, number];
@@ -253,19 +221,46 @@ export function topLevelModel(json: unknown, where: string): KerasLayerJson {
   return model as unknown as KerasLayerJson;
 }
 
-/** Flattens any stored Keras / TF.js architecture to its execution graph of leaf layers. */
-export function flattenGraph(json: unknown, where: string): LayerGraph {
+/** The Keras backend a stored topology records (`theano`, `tensorflow`), where it does. */
+function backendOf(json: unknown): string | undefined {
+  if (!isObject(json)) return undefined;
+  const outer = isObject(json.modelTopology) ? json.modelTopology : json;
+  return typeof outer.backend === 'string' ? outer.backend : undefined;
+}
+
+/** Converts any stored Keras / TF.js architecture into its call graph of leaf layers. */
+export function kerasCallGraph(json: unknown, where: string): LayerGraph {
   const model = topLevelModel(json, where);
   const flat = new Flattener(where);
   const name = layerName(model, 'model');
   const outputs = isKerasContainer(model.class_name)
     ? flat.model(model, [], undefined)
     : flat.model({ class_name: 'Sequential', config: [model] }, [], undefined);
+  const inputs = flat.nodes.filter((n) => n.layer.className === 'InputLayer');
+  const backend = backendOf(json);
   return {
     name,
     layers: [...flat.layers.values()],
     nodes: flat.nodes,
-    inputs: flat.nodes.filter((n) => n.layer.className === 'InputLayer').map((n) => n.id),
+    inputs: inputs.map((n) => n.id),
+    inputShapes: inputs.map((n) => declaredBatchShape(n.layer.config) ?? []),
     outputs,
+    ...(backend ? { backend } : {}),
   };
+}
+
+/** Whether stored JSON is a Keras / TF.js architecture (rather than, say, an ONNX graph summary). */
+function isKerasArchitecture(json: unknown): boolean {
+  return isObject(json) && (typeof json.class_name === 'string' || isObject(json.modelTopology) || isObject(json.model_config));
+}
+
+/**
+ * Gives a model whose stored architecture is Keras / TF.js JSON its `callGraph`, converted on first
+ * call and kept. Every reader's model passes through here (formats/index.ts, formats/memory.ts).
+ */
+export function withKerasCallGraph<M extends Model>(model: M): M {
+  if (model.callGraph || !isKerasArchitecture(model.config)) return model;
+  let graph: LayerGraph | undefined;
+  model.callGraph = () => (graph ??= kerasCallGraph(model.config, model.source));
+  return model;
 }

@@ -1,7 +1,8 @@
-import type { NamedTensor } from './named-tensor.js';
-import type { LayerKind } from './axes.js';
-import { dataDType } from './dtype.js';
-import type { FormatId, Framework, Layer, Model, Weight } from './model.js';
+import type { LayerKind } from '../model/axes.js';
+import { dataDType } from '../model/dtype.js';
+import type { FormatId, Framework, Layer, Model, Weight } from '../model/model.js';
+import type { NamedTensor } from '../model/named-tensor.js';
+import { withKerasCallGraph } from './keras-graph.js';
 
 export interface MemoryLayerSpec {
   name: string;
@@ -20,7 +21,7 @@ export interface MemoryModelSpec {
   framework: Framework;
   frameworkVersion?: string;
   metadata?: Record<string, string>;
-  /** The architecture JSON, when the weights should be runnable (`buildModel`). */
+  /** The architecture JSON (Keras / TF.js), when the weights should be runnable: converted into the model's call graph. */
   config?: unknown;
   layers: MemoryLayerSpec[];
 }
@@ -51,7 +52,7 @@ export function memoryModel(spec: MemoryModelSpec): Model {
     };
     return layer;
   });
-  return {
+  return withKerasCallGraph({
     format: spec.format,
     framework: spec.framework,
     source: spec.source,
@@ -60,5 +61,5 @@ export function memoryModel(spec: MemoryModelSpec): Model {
     ...(spec.metadata ? { metadata: spec.metadata } : {}),
     ...(spec.config === undefined ? {} : { config: spec.config }),
     close() {},
-  };
+  });
 }
