@@ -1,4 +1,4 @@
-import type { GraphNode, LayerGraph } from '../compute/graph.js';
+import type { GraphNode, LayerGraph } from '../model/graph.js';
 
 /**
  * The receptive field of a layer's units in input pixels (Araujo et al. 2019, "Computing receptive

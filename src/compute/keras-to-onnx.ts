@@ -4,7 +4,7 @@ import { UnsupportedError } from '../model/errors.js';
 import { catalogueEntry, refusal } from '../model/keras-catalogue.js';
 import { shortName } from '../model/lookup.js';
 import type { RunnableModel } from './build.js';
-import type { GraphNode, TensorRef } from './graph.js';
+import type { GraphNode, TensorRef } from '../model/graph.js';
 import { toTfjsLayer } from './keras-to-tfjs.js';
 
 /**
