@@ -1,5 +1,6 @@
 import type { ExamplesResult } from '../analyze/examples.js';
 import type { ImageCollection } from '../data/index.js';
+import { formatNumber } from '../model/format.js';
 import { examplesFigure, type ExampleRow } from '../render/examples.js';
 import type { Scene } from '../render/scene.js';
 
@@ -7,10 +8,6 @@ import type { Scene } from '../render/scene.js';
  * What a dataset-examples figure shows: per filter, the receptive-field crop of each top image at its
  * strongest position, with the score. Shared by `convscope examples`, `merge` and the report.
  */
-
-function fmt(x: number): string {
-  return Number(x.toPrecision(3)).toString();
-}
 
 /** The crops of each filter's top images, stretched from the data set's 0..maxValue to 0..255. */
 export function exampleRows(result: ExamplesResult, data: ImageCollection, filters?: readonly number[]): ExampleRow[] {
@@ -32,7 +29,7 @@ export function exampleRows(result: ExamplesResult, data: ImageCollection, filte
             }
           }
         }
-        return { height, width, channels: data.channels, data: pixels, caption: fmt(e.score) };
+        return { height, width, channels: data.channels, data: pixels, caption: formatNumber(e.score, 3) };
       }),
   }));
 }
