@@ -34,6 +34,8 @@ export interface FilterFigureOptions {
   title?: string;
   /** The layer's name, for messages. */
   layer?: string;
+  /** Lines the caller adds under the colour bar (what the picture stands for). */
+  notes?: readonly string[];
 }
 
 /** Everything a caller prints about the figure. */
@@ -153,7 +155,7 @@ export function filterFigure(tensor: NamedTensor, options: FilterFigureOptions =
     shownFilters: filters.length,
     name,
   });
-  const notes = [...display.notes];
+  const notes = [...(options.notes ?? []), ...display.notes];
   if (analysis.dead.length > 0) {
     notes.push(`${options.deadLabel ?? 'dead filters'} (|w| < ${DEAD_THRESHOLD} everywhere, drawn flat): ${listed(analysis.dead)}`);
   }

@@ -5,6 +5,7 @@ import { findLayer } from '../model/lookup.js';
 import type { Model } from '../model/model.js';
 import type { ChannelMode, Normalization } from '../render/display.js';
 import { filterFigure } from '../render/filters.js';
+import { kernelOverview } from '../views/kernel-overview.js';
 import type { JobTable, Progress } from './jobs.js';
 import { filterDetail, filterNpy, kernelNpy, layerHistograms, layerRows, modelInfo } from '../views/model-view.js';
 import { kernelOf } from '../model/filters.js';
@@ -96,7 +97,10 @@ async function gridPng(model: Model, query: URLSearchParams): Promise<ApiRespons
   const kernel = kernelOf(layer);
   if (!kernel) throw new SelectionError(`Layer '${layer.name}' (${layer.className}) has no kernel to draw filters from.`);
   const cell = query.get('cell');
-  const figure = filterFigure(await kernel.read(), {
+  const values = await kernel.read();
+  const overview = kernelOverview(values);
+  const figure = filterFigure(overview?.tensor ?? values, {
+    ...(overview ? { notes: [overview.note] } : {}),
     normalize: normalizeParam(query.get('normalize')),
     colormap: query.get('colormap') ?? undefined,
     channels: channelsParam(query.get('channels')),

@@ -7,6 +7,7 @@ import { NamedTensor } from '../model/named-tensor.js';
 import { decodeNpy, encodeNpy } from '../model/npy.js';
 import { formatAxes, formatBytes, formatShape } from '../model/format.js';
 import { filterFigure } from '../render/filters.js';
+import { kernelOverview } from '../views/kernel-overview.js';
 import { kernelOf } from '../model/filters.js';
 import { layerHistogramsOf, type WeightHistogram } from '../views/model-view.js';
 
@@ -114,7 +115,13 @@ export async function embedLayer(layer: Layer, options: EmbedOptions, tally: Emb
     out.histograms = await layerHistogramsOf(layer);
     const kernel = kernelOf(layer);
     if (kernel) {
-      const figure = filterFigure(await kernel.read(), { layer: layer.name, title: `${layer.name} ${kernel.role} ${formatShape(kernel.shape)} ${formatAxes(kernel.axes)}` });
+      const values = await kernel.read();
+      const overview = kernelOverview(values);
+      const figure = filterFigure(overview?.tensor ?? values, {
+        layer: layer.name,
+        title: `${layer.name} ${kernel.role} ${formatShape(kernel.shape)} ${formatAxes(kernel.axes)}`,
+        ...(overview ? { notes: [overview.note] } : {}),
+      });
       out.picture = `data:image/png;base64,${toBase64(figure.png())}`;
     }
   }

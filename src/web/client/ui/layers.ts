@@ -4,6 +4,7 @@ import type { Backend } from '../backend.js';
 import { formatAxes, formatCount, formatScale, formatShape } from '../../../model/format.js';
 import { clear, h, setStatus } from '../dom.js';
 import type { Router, ViewState } from '../state.js';
+import { OVERVIEW_ABOVE } from '../../../views/kernel-overview.js';
 import { viewerWording } from '../wording.js';
 import { controlBar, controlsFromState, controlsQuery, controlsState } from './controls.js';
 import { drawGrid, type DrawnGrid, type GridControls } from './draw.js';
@@ -157,6 +158,8 @@ async function showLayer(panel: HTMLElement, backend: Backend, model: number, ro
   const histSection = h('section', { class: 'hist-section' }, h('h3', {}, 'Weight histograms'), h('p', { class: 'hint' }, 'reading…'));
   clear(panel, title, facts);
   let view = none;
+  /** Resolves when the picture is drawn: a big layer's histograms wait for it, so the server does one thing at a time. */
+  let drawn: Promise<unknown> = Promise.resolve();
   if (row.kernel && row.filterCount !== undefined) {
     const size = row.kernel.shape.reduce((a, b) => a * b, 1);
     const picture = backend.picture?.(model, row.name);
@@ -167,14 +170,49 @@ async function showLayer(panel: HTMLElement, backend: Backend, model: number, ro
     } else if (size > MAX_PAGE_VALUES && backend.gridPngUrl) {
       const img = h('img', { src: backend.gridPngUrl(model, row.name, controlsQuery(controlsFromState(router.current))), alt: `filters of ${row.name}`, class: 'pixelated fit', 'data-testid': 'server-grid' });
       img.addEventListener('click', () => img.classList.toggle('fit'));
-      panel.append(h('p', { class: 'note' }, `This kernel has ${formatCount(size)} values, too many to send to the page: the server draws it (no hover; click the picture to see it at full size).`), h('div', { class: 'picture-box' }, img));
+      drawn = new Promise((resolve) => {
+        img.addEventListener('load', resolve);
+        img.addEventListener('error', resolve);
+      });
+      const overview = row.kernel.shape.length === 2 && size > OVERVIEW_ABOVE ? ' as an overview of blocks that covers every filter and input' : '';
+      const filterPanel = h('section', { class: 'filter-panel', 'data-testid': 'filter-panel', 'aria-live': 'polite' });
+      const count = row.filterCount;
+      const noun = row.kernel.axes.includes('units') ? 'unit' : 'filter';
+      const pick = h('input', { type: 'number', min: 0, max: count - 1, 'data-testid': 'filter-number', 'aria-label': `${noun} number (0 to ${count - 1})` });
+      const open = (): void => {
+        const f = Number(pick.value);
+        if (Number.isInteger(f) && f >= 0 && f < count) router.push({ filter: f, channel: undefined });
+        else setStatus(`Choose a ${noun} from 0 to ${count - 1}.`, 'error');
+      };
+      pick.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter') open();
+      });
+      panel.append(
+        h('p', { class: 'note' }, `This kernel has ${formatCount(size)} values, too many to send to the page: the server draws it${overview} (no hover; click the picture to see it at full size).`),
+        h('div', { class: 'picture-box' }, img),
+        h('p', { class: 'controls' }, h('label', {}, `open ${noun} `, pick), h('button', { type: 'button', onclick: open }, 'open'), h('span', { class: 'hint' }, `0 to ${count - 1}`)),
+        filterPanel,
+      );
+      view = {
+        row,
+        apply: async (state) => {
+          if (state.filter === undefined) {
+            clear(filterPanel);
+            return;
+          }
+          pick.value = String(state.filter);
+          const colormap = controlsFromState(state).colormap;
+          const decision = { colormap, scale: undefined, text: `colours: ${colormap} on this ${noun}'s own scale (the picture above uses the layer's shared scale)` };
+          await showFilter(filterPanel, backend, model, row.name, state.filter, state.channel ?? 0, decision, (c) => router.push({ channel: c }));
+        },
+      };
     } else {
       view = await drawInPage(panel, backend, model, row, router);
     }
   }
   panel.append(histSection);
-  backend
-    .histogram(model, row.name)
+  drawn
+    .then(() => backend.histogram(model, row.name))
     .then((hist) => clear(histSection, h('h3', {}, 'Weight histograms'), histogramView(hist)))
     .catch(fail);
   return view;
