@@ -266,7 +266,7 @@ describe('viewer: honest colours, state in the URL, wide layers, keyboard, many 
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=model-select] option').length === 3, undefined, { timeout: 60_000 });
     const text = (await page.textContent('.layer-aside'))!;
     assert.doesNotMatch(text, /--config|--layout/, text);
-    assert.match(text, /drop the model\.to_json\(\) file together with the weights file/);
+    assert.match(text, /[Oo]pen it with its architecture: drop the model\.to_json\(\) file together with the weights file/);
     await shot('dropped');
   });
 });

@@ -11,6 +11,7 @@ const REWRITES: [RegExp, string][] = [
   [/; pick a layer with --layer/g, '; choose a layer in the list'],
   [/with --layer\b/g, 'in the layer list'],
   [/(?:give|pass) the architecture(?: \(model\.to_json\(\)\))? with --config arch\.json/g, '{architecture}'],
+  [/(?:Give|Pass) the architecture(?: \(model\.to_json\(\)\))? with --config arch\.json/g, '{Architecture}'],
   [/the --config architecture/g, 'the architecture file'],
   [/with --layout <layer>=(\w+)/g, '{layout}'],
   [/--layout names layer/g, 'The layout given names layer'],
@@ -45,5 +46,9 @@ const HOW: Record<Surface, { architecture: string; layout: string }> = {
 export function viewerWording(message: string): string {
   let out = message;
   for (const [pattern, replacement] of REWRITES) out = out.replace(pattern, replacement);
-  return out.replace('{architecture}', HOW[surface].architecture).replace('{layout}', HOW[surface].layout);
+  const how = HOW[surface];
+  return out
+    .replace('{architecture}', how.architecture)
+    .replace('{Architecture}', how.architecture[0]!.toUpperCase() + how.architecture.slice(1))
+    .replace('{layout}', how.layout);
 }
