@@ -1,11 +1,21 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileSource } from '../../src/io/node-source.js';
 import { decodeLittleEndian } from '../../src/model/dtype.js';
 
 const FILE = '../shared/fixtures/08_xfmt_keras2h5_tfjs/digit-recognizer-model.h5';
-const openDescriptors = () => readdirSync('/proc/self/fd').length;
+/** Descriptors of this process open on FILE (other tests' and the runner's descriptors come and go). */
+const openDescriptors = () => {
+  const target = realpathSync(FILE);
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === target;
+    } catch {
+      return false;
+    }
+  }).length;
+};
 
 describe('fileSource', () => {
   it('reads the same bytes as readFileSync through one descriptor, released by close()', { skip: process.platform !== 'linux' && 'needs /proc/self/fd' }, async () => {
