@@ -24,6 +24,7 @@ export interface ImageRequest {
 
 /** 8-bit pixels, C order [height, width, channels]. */
 export interface DecodedImage {
+  /** The file's path, or the name given with its bytes. */
   readonly path: string;
   readonly width: number;
   readonly height: number;
@@ -33,25 +34,29 @@ export interface DecodedImage {
   readonly source: { width: number; height: number; format: string };
 }
 
+/** An image given as a file path, or as the file's bytes with a name for messages (an upload, a dropped file). */
+export type ImageInput = string | { readonly name: string; readonly bytes: Uint8Array };
+
 /** sharp, loaded on first use (it brings libvips; most commands never decode an image). */
-async function open(path: string): Promise<Sharp> {
+async function open(input: ImageInput): Promise<Sharp> {
   const { default: sharp } = await import('sharp');
   const options: SharpOptions = { failOn: 'error' };
-  return sharp(path, options);
+  return sharp(typeof input === 'string' ? input : input.bytes, options);
 }
 
-/** Reads one image file, converted to `channels` and resized to the requested size. */
-export async function loadImage(path: string, request: ImageRequest): Promise<DecodedImage> {
+/** Reads one image (a path or bytes; never a temporary file), converted to `channels` and resized to the requested size. */
+export async function loadImage(input: ImageInput, request: ImageRequest): Promise<DecodedImage> {
+  const path = typeof input === 'string' ? input : input.name;
   let meta: Metadata;
   try {
-    meta = await (await open(path)).metadata();
+    meta = await (await open(input)).metadata();
   } catch (e) {
     throw new InputError(`Cannot read the image ${path}: ${(e as Error).message.replace(/\.$/, '')}.`);
   }
   const width = request.width ?? meta.width;
   const height = request.height ?? meta.height;
   if (!width || !height) throw new InputError(`The image ${path} does not state its size, so convscope cannot read it.`);
-  let pipeline = (await open(path)).rotate().removeAlpha();
+  let pipeline = (await open(input)).rotate().removeAlpha();
   pipeline = request.channels === 1 ? pipeline.grayscale() : pipeline.toColourspace('srgb');
   pipeline = pipeline.resize(width, height, { fit: FIT[request.resize], background: { r: 0, g: 0, b: 0 } });
   let raw: { data: Buffer; info: OutputInfo };

@@ -1,6 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { activationName, runLayers, type Activation } from '../compute/activations.js';
 import { buildModel, type RunnableModel } from '../compute/build.js';
 import { describePreset, imagesToBatch, PRESETS, type Preset } from '../compute/preprocess.js';
@@ -51,7 +49,7 @@ function inputPng(image: DecodedImage): Uint8Array {
   return encodeRaster({ width: image.width, height: image.height, data: rgb }, 'network input');
 }
 
-/** Decodes image bytes to the network's input size (through a private temporary file: the image reader takes paths). */
+/** Decodes image bytes to the network's input size. */
 async function decodeFor(net: RunnableModel, bytes: Uint8Array, name: string): Promise<DecodedImage> {
   const shape = net.inputShapes[0] ?? [];
   if (shape.length !== 4) {
@@ -59,17 +57,11 @@ async function decodeFor(net: RunnableModel, bytes: Uint8Array, name: string): P
   }
   const [h, w, c] = net.channelsFirst ? [shape[2], shape[3], shape[1]] : [shape[1], shape[2], shape[3]];
   if (c !== 1 && c !== 3) throw new InputError(`${net.source} takes ${c} input channels; images give 1 (grey) or 3 (RGB).`);
-  const dir = await mkdtemp(join(tmpdir(), 'convscope-image-'));
   try {
-    const path = join(dir, 'image');
-    await writeFile(path, bytes);
-    const image = await loadImage(path, { width: w ?? undefined, height: h ?? undefined, channels: c, resize: 'crop' });
-    return { ...image, path: name };
+    return await loadImage({ name, bytes }, { width: w ?? undefined, height: h ?? undefined, channels: c, resize: 'crop' });
   } catch (e) {
     if (e instanceof InputError) throw new InputError(`${name[0]!.toUpperCase()}${name.slice(1)} is not an image convscope can read (PNG, JPEG, WebP, GIF, TIFF, AVIF).`);
     throw e;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
   }
 }
 

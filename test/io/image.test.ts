@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -40,4 +40,14 @@ test('a file that is no image is an InputError naming it', async () => {
   const path = join(mkdtempSync(join(tmpdir(), 'convscope-image-')), 'notes.jpg');
   writeFileSync(path, 'not a picture');
   await assert.rejects(loadImage(path, { channels: 3, resize: 'stretch' }), (e: Error) => e instanceof InputError && e.message.includes('notes.jpg'));
+});
+
+test('bytes decode like the file they came from, and errors name what the caller called them', async () => {
+  const path = halves();
+  const request = { width: 20, height: 20, channels: 3, resize: 'crop' } as const;
+  const fromPath = await loadImage(path, request);
+  const fromBytes = await loadImage({ name: 'the uploaded image', bytes: readFileSync(path) }, request);
+  assert.deepEqual(fromBytes.data, fromPath.data);
+  assert.equal(fromBytes.path, 'the uploaded image');
+  await assert.rejects(loadImage({ name: 'upload.png', bytes: new Uint8Array([1, 2, 3]) }, request), (e: Error) => e instanceof InputError && /upload\.png/.test(e.message));
 });
