@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../io/write.js';
 import { openModel } from '../formats/open.js';
 import type { DemoPageSection } from '../render/demo-page.js';
 import { activationPngs } from './activations-run.js';
-import { trainingFacts, writeReport } from './diff.js';
+import { trainingFacts, writeDiffReport } from '../views/diff-report.js';
 import { formatNumber, formatPercent, formatShape } from '../model/format.js';
 
 /**
@@ -117,7 +117,7 @@ async function diffs(ctx: StoryContext): Promise<string[]> {
       try {
         const diff = await diffModels(before, after, { training: trainingFacts(after) });
         const report = join(ctx.out, `diff-${run.id}.html`);
-        await writeReport(diff, before, after, report);
+        await writeDiffReport(diff, before, after, report);
         const changes = diff.layers.map((l) => `${l.name} ${formatNumber(l.relativeChange, 2)}`).join(', ');
         lines.push(`   ${run.title}: verdict ${diff.summary.verdict} (relative change ${changes})`);
         for (const d of diff.summary.diagnosis) lines.push(`     - ${d}`);

@@ -1,71 +1,16 @@
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { diffModels, diffToJson, type ModelDiff } from '../analyze/diff.js';
-import { diffGrids, magnified, type DiffGrid } from '../views/diff-grids.js';
-import type { TrainingFacts } from '../analyze/diagnose.js';
-import { writeFileAtomic } from '../io/write.js';
-import type { Model } from '../model/model.js';
 import { openModel } from '../formats/open.js';
-import { diffPage, pngDataUri, type DiffPageGrid } from '../render/diff-page.js';
-import { formatCosine, formatNumber, formatPercent, formatScale, formatShape } from '../model/format.js';
+import { formatCosine, formatNumber, formatPercent, formatShape } from '../model/format.js';
 import { table } from './format.js';
 import { action } from './run.js';
+import { trainingFacts, writeDiffReport } from '../views/diff-report.js';
 
 interface DiffOptions {
   layer?: string;
   json?: boolean;
   out?: string;
   cmap?: string;
-}
-
-function caption(g: DiffGrid): string {
-  const delta = g.deltaScale > 0 ? `; the change on its own scale ${formatScale(g.deltaScale)} (${magnified(g.scale, g.deltaScale)})` : '';
-  return `before and after on one shared scale ${formatScale(g.scale)}${delta}`;
-}
-
-/** Learning rate and input scale recorded in a checkpoint's metadata (convscope train writes them). */
-export function trainingFacts(model: Model): TrainingFacts {
-  const meta = model.metadata ?? {};
-  const lr = Number(meta.learning_rate ?? meta.lr);
-  const scale = meta.input_scale ?? meta.scale;
-  return {
-    ...(Number.isFinite(lr) && lr > 0 ? { learningRate: lr } : {}),
-    ...(scale ? { inputScale: scale } : {}),
-    ...(meta.optimizer ? { optimizer: meta.optimizer } : {}),
-  };
-}
-
-/**
- * Writes the diff as one self-contained HTML file (`*.html`), or as a directory holding index.html and
- * the before / after / delta PNGs of each moved convolution kernel. Returns what was written.
- */
-export async function writeReport(diff: ModelDiff, before: Model, after: Model, out: string, colormap?: string): Promise<string[]> {
-  const grids = await diffGrids(diff, before, after, colormap ? { colormap } : {});
-  if (out.endsWith('.html')) {
-    const sections: DiffPageGrid[] = grids.map((g) => ({
-      layer: g.layer,
-      weight: g.weight,
-      before: pngDataUri(g.before.png()),
-      after: pngDataUri(g.after.png()),
-      delta: pngDataUri(g.delta.png()),
-      caption: caption(g),
-    }));
-    await writeFileAtomic(out, diffPage(diff, sections));
-    return [out];
-  }
-  const written: string[] = [];
-  const sections: DiffPageGrid[] = [];
-  for (const g of grids) {
-    const base = `${g.layer}-${g.weight}`.replace(/[^\w.-]+/g, '_');
-    const files = { before: `${base}-before.png`, after: `${base}-after.png`, delta: `${base}-delta.png` };
-    await writeFileAtomic(join(out, files.before), g.before.png());
-    await writeFileAtomic(join(out, files.after), g.after.png());
-    await writeFileAtomic(join(out, files.delta), g.delta.png());
-    written.push(...Object.values(files).map((f) => join(out, f)));
-    sections.push({ layer: g.layer, weight: g.weight, ...files, caption: caption(g) });
-  }
-  await writeFileAtomic(join(out, 'index.html'), diffPage(diff, sections));
-  return [join(out, 'index.html'), ...written];
 }
 
 export function renderDiff(diff: ModelDiff, showFilters: boolean): string {
@@ -128,7 +73,7 @@ export function registerDiff(program: Command): void {
               options.json ? `${JSON.stringify(diffToJson(diff), null, 2)}\n` : `${renderDiff(diff, options.layer !== undefined)}\n`,
             );
             if (options.out) {
-              const written = await writeReport(diff, before, after, options.out, options.cmap);
+              const written = await writeDiffReport(diff, before, after, options.out, options.cmap);
               process.stderr.write(`wrote ${written[0]}${written.length > 1 ? ` and ${written.length - 1} images` : ''}\n`);
             }
           } finally {
