@@ -26,7 +26,7 @@ export { encodeNpy, decodeNpy, type NpyArray } from './model/npy.js';
 export { tensorStats, type TensorStats } from './model/stats.js';
 export { bytesSource, type ByteSource } from './io/source.js';
 export { fileSource } from './io/node-source.js';
-export { summarizeModel, type ModelSummary, type LayerSummary, type WeightSummary } from './analyze/summary.js';
+export { summarizeModel, type ModelSummary, type LayerSummary, type WeightSummary } from './views/model-summary.js';
 export { readSlice, type SliceRequest, type WeightSlice } from './analyze/slice.js';
 export { filterFigure, type FilterFigure, type FilterFigureInfo, type FilterFigureOptions } from './render/filters.js';
 export type { ChannelMode, Normalization } from './render/display.js';

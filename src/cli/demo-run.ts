@@ -1,7 +1,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readSlice } from '../analyze/slice.js';
-import { summarizeModel } from '../analyze/summary.js';
+import { summarizeModel } from '../views/model-summary.js';
 import { runLayers } from '../compute/activations.js';
 import { withKernelFallback, backendNote } from '../compute/backend.js';
 import { buildModel } from '../compute/build.js';

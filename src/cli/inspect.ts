@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { summarizeModel, type ModelSummary } from '../analyze/summary.js';
+import { summarizeModel, type ModelSummary } from '../views/model-summary.js';
 import { formatAxes, formatCount, formatNumber, formatShape } from '../model/format.js';
 import { table } from './format.js';
 import { addModelOptions, withModel, type ModelOptions } from './model-options.js';

@@ -1,4 +1,4 @@
-import { weightParams } from '../analyze/summary.js';
+import { layerParams, modelParams } from './model-summary.js';
 import { readSlice, type WeightSlice } from '../analyze/slice.js';
 import { SelectionError } from '../model/errors.js';
 import { filterAxesOf, filterSelection, kernelOf } from '../model/filters.js';
@@ -87,7 +87,7 @@ export function modelInfo(model: Model, id: number): ModelInfo {
     name: model.source.split(/[\\/]/).pop() ?? model.source,
     format: model.format,
     framework: model.framework,
-    totalParams: model.layers.reduce((a, l) => a + l.weights.reduce((b, w) => b + weightParams(w), 0), 0),
+    totalParams: modelParams(model),
     layerCount: model.layers.length,
     notes: [...(model.notes ?? [])],
   };
@@ -114,7 +114,7 @@ export function layerRows(model: Model, outputShapes: ReadonlyMap<string, (numbe
       name: layer.name,
       className: layer.className,
       kind: layer.kind,
-      params: layer.weights.reduce((a, w) => a + weightParams(w), 0),
+      params: layerParams(layer),
       hasWeights: layer.weights.length > 0,
     };
     const shape = outputShapes.get(layer.name) ?? configOutputShape(layer);

@@ -1,6 +1,6 @@
 import type { Layer, Model, Weight } from '../model/model.js';
 import type { TensorStats } from '../model/stats.js';
-import { findIdenticalFilters } from './symmetry.js';
+import { findIdenticalFilters } from '../analyze/symmetry.js';
 
 export interface WeightSummary {
   name: string;
@@ -38,8 +38,23 @@ export interface ModelSummary {
   trainingState?: WeightSummary[];
 }
 
+/**
+ * The model summary every surface shows: `inspect` prints it, the viewer's model and layer rows
+ * (model-view.ts) count parameters with the same functions, so the numbers agree everywhere.
+ */
+
 export function weightParams(weight: Pick<Weight, 'shape'>): number {
   return weight.shape.reduce((a, b) => a * b, 1);
+}
+
+/** Parameters of a layer: every weight it stores. */
+export function layerParams(layer: Pick<Layer, 'weights'>): number {
+  return layer.weights.reduce((a, w) => a + weightParams(w), 0);
+}
+
+/** Parameters of a model (training state such as optimizer slots not counted). */
+export function modelParams(model: Pick<Model, 'layers'>): number {
+  return model.layers.reduce((a, l) => a + layerParams(l), 0);
 }
 
 async function summarizeWeight(weight: Weight, withStats: boolean): Promise<WeightSummary> {
