@@ -1,10 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { activationName, outputAxes, runLayers, sampleView, type LayerOutput, type RunOptions } from '../compute/activations.js';
-import { kerasOnOrt, runLayersOrt, type OrtKerasNet } from '../compute/keras-ort.js';
-import { backendNote, withKernelFallback } from '../compute/backend.js';
-import { buildModel, type RunnableModel } from '../compute/build.js';
-import type { GraphNode } from '../model/graph.js';
+import { outputAxes, sampleView, type LayerOutput } from '../compute/layer-output.js';
 import { arrayInput, imageInput, type PreparedInput } from '../compute/inputs.js';
 import { loadOnnxNet, runOnnxLayers, selectOnnxLayers } from '../compute/onnx-activations.js';
 import { onnxGraph, type OnnxGraph } from '../formats/onnx-graph.js';
@@ -12,7 +8,6 @@ import { writeFileAtomic } from '../io/write.js';
 import { SelectionError, UsageError } from '../model/errors.js';
 import { labelsBesideModel, labelsInMetadata, readLabels } from '../io/labels.js';
 import type { Model } from '../model/model.js';
-import { closestNames } from '../model/lookup.js';
 import { barFigure, topValues } from '../render/bars.js';
 import { featureMapFigure, type MapNormalization } from '../render/feature-maps.js';
 import { sceneToPng } from '../render/scene-png.js';
@@ -21,11 +16,10 @@ import type { ActivationsOptions } from './activations.js';
 import { formatNumber, formatPercent, formatShape } from '../model/format.js';
 import { table } from './format.js';
 import { withModel } from './model-options.js';
-import { findFirstConvLayer } from '../model/filters.js';
 
 /**
  * The work of `convscope activations`, loaded only when the command runs, so that other commands
- * do not pay for importing TensorFlow.js and sharp.
+ * do not pay for importing sharp; ONNX models never load TensorFlow.js (activations-keras.ts does).
  */
 
 function safeName(s: string): string {
@@ -38,28 +32,8 @@ function fileStem(a: LayerOutput): string {
   return `${a.module}.${a.name.split('/').at(-1)}`;
 }
 
-/** The layers whose outputs are wanted: names (comma-separated), `all`, or by default the first convolution (model/filters.ts). */
-function selectNodes(model: Model, net: RunnableModel, wanted: string | undefined): GraphNode[] {
-  const nodes = net.graph.nodes.filter((n) => n.layer.className !== 'InputLayer');
-  if (wanted === 'all') return nodes;
-  if (wanted === undefined) {
-    const conv = findFirstConvLayer(model);
-    return [nodes.find((n) => n.layer.name === conv?.name) ?? nodes[0]!];
-  }
-  const names = [...new Set(nodes.map((n) => n.layer.name))];
-  return wanted.split(',').flatMap((one) => {
-    const name = one.trim();
-    const hits = nodes.filter((n) => n.layer.name === name || activationName(n) === name);
-    if (hits.length > 0) return hits;
-    const close = closestNames(name, names);
-    throw new SelectionError(
-      `${net.source} has no layer '${name}'.${close.length > 0 ? ` Did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` : ` Its layers are: ${names.slice(0, 12).join(', ')}${names.length > 12 ? ', ...' : ''}.`}`,
-    );
-  });
-}
-
 /** Where one layer's file goes: `--out` itself when it names a single file, else `<dir>/<layer>.<ext>`. */
-async function outputPlan(options: ActivationsOptions, single: boolean, model: string): Promise<(name: string) => string> {
+export async function outputPlan(options: ActivationsOptions, single: boolean, model: string): Promise<(name: string) => string> {
   const ext = `.${options.format}`;
   const out = options.out;
   if (out !== undefined && extname(out) !== '' && !(await stat(out).then((s) => s.isDirectory(), () => false))) {
@@ -159,7 +133,7 @@ async function classLabels(path: string, model: Model, file: string | undefined)
 }
 
 /** The table of written layers, the top classes and notes, as printed. */
-interface Report {
+export interface Report {
   input: PreparedInput;
   rows: string[][];
   outputs: readonly LayerOutput[];
@@ -173,11 +147,11 @@ async function printReport(path: string, report: Report, options: ActivationsOpt
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
-function header(): string[][] {
+export function header(): string[][] {
   return [['layer', 'class', 'output', 'min', 'max', 'mean', 'zeros', 'file']];
 }
 
-async function writeRow(a: LayerOutput, input: PreparedInput, options: ActivationsOptions, pathOf: (name: string) => string): Promise<string[]> {
+export async function writeRow(a: LayerOutput, input: PreparedInput, options: ActivationsOptions, pathOf: (name: string) => string): Promise<string[]> {
   const files = await writeActivation(a, input, options, pathOf);
   return [a.module && a.module !== a.name ? `${a.name} (${a.module})` : a.name, a.className, ...summary(a), files.length === 0 ? '(not drawn: rank > 3)' : files.join(', ')];
 }
@@ -206,51 +180,12 @@ async function runOnnx(path: string, graph: OnnxGraph, options: ActivationsOptio
   }
 }
 
-/**
- * A Keras or TF.js model: converted in memory to ONNX and run on ONNX Runtime (--engine ort, the
- * default) unless a layer has no conversion, else layer by layer on TensorFlow.js; the note says which ran and why.
- */
-async function runKeras(path: string, model: Model, options: ActivationsOptions): Promise<Report> {
-  const report = await withKernelFallback(async () => {
-    const net = await buildModel(model);
-    let ort: OrtKerasNet | undefined;
-    try {
-      const input = options.image
-        ? await imageInput(net, options.image, { preset: options.preprocess ?? 'unit', resize: options.resize, mean: options.mean, std: options.std })
-        : await arrayInput(net, options.input!);
-      const nodes = selectNodes(model, net, options.layer);
-      const wanted = new Set(nodes.map((n) => n.id));
-      const pathOf = await outputPlan(options, nodes.length === 1 && (options.format === 'npy' || input.batch.shape[0] === 1), path);
-      const rows = header();
-      const run: RunOptions = {
-        want: (node) => wanted.has(node.id),
-        onActivation: async (a) => void rows.push(await writeRow(a, input, options, pathOf)),
-      };
-      const notes: string[] = [];
-      if (options.engine !== 'tfjs') {
-        const converted = await kerasOnOrt(net);
-        if ('reason' in converted) notes.push(`ran on TensorFlow.js, not ONNX Runtime: ${converted.reason}.`);
-        else ort = converted;
-      }
-      const outputs = ort ? await runLayersOrt(ort, [input.batch], run) : await runLayers(net, [input.batch], run);
-      if (ort) notes.push('ran on ONNX Runtime (the Keras layers converted to ONNX in memory).');
-      return { input, rows, outputs, notes };
-    } finally {
-      await ort?.onnx.release();
-      net.dispose();
-    }
-  });
-  const note = backendNote();
-  if (note) report.notes.push(note);
-  return report;
-}
-
 /** Runs `convscope activations`: opens the model, feeds the input, writes each wanted layer's output. */
 export async function runActivations(path: string, options: ActivationsOptions): Promise<void> {
   await withModel(path, options, async (model) => {
     const graph = onnxGraph(model);
     if (graph && options.engine === 'tfjs') throw new UsageError(`${path} is an ONNX model, which runs on ONNX Runtime only; leave out --engine tfjs.`);
-    const report = graph ? await runOnnx(path, graph, options) : await runKeras(path, model, options);
+    const report = graph ? await runOnnx(path, graph, options) : await (await import('./activations-keras.js')).runKeras(path, model, options);
     await printReport(path, report, options, model);
   });
 }

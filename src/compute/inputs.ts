@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { loadImage, type DecodedImage, type ResizeMode } from '../io/image.js';
 import { InputError, UsageError } from '../model/errors.js';
 import { decodeNpy } from '../model/npy.js';
-import type { InputBatch } from './activations.js';
+import type { InputBatch } from './layer-output.js';
 import type { RunnableModel } from './build.js';
 import { arrayToBatch, describePreset, imagesToBatch, type Preset } from './preprocess.js';
 

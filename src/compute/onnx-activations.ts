@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { OnnxGraph, OnnxNode } from '../formats/onnx-graph.js';
 import { SelectionError } from '../model/errors.js';
 import { closestNames } from '../model/lookup.js';
 import { modulePath, withinModule } from '../model/module-path.js';
-import type { InputBatch, LayerOutput } from './activations.js';
+import type { InputBatch, LayerOutput } from './layer-output.js';
 import { openOnnxNet, type OnnxNet, type OnnxNetOptions } from './ort.js';
 
 /**
@@ -57,9 +57,25 @@ export function selectOnnxLayers(graph: OnnxGraph, source: string, wanted: strin
   });
 }
 
+/** Room read after the model for the extra graph outputs of the first session (node names, ~50 bytes each). */
+const PATCH_ROOM = 256 * 1024;
+
 /** Reads an ONNX model file and prepares it for running. */
 export async function loadOnnxNet(path: string, graph: OnnxGraph, options: OnnxNetOptions = {}): Promise<OnnxNet> {
-  return openOnnxNet(await readFile(path), graph, path, options);
+  const file = await open(path, 'r');
+  try {
+    const { size } = await file.stat();
+    const buffer = new Uint8Array(size + PATCH_ROOM);
+    let done = 0;
+    while (done < size) {
+      const { bytesRead } = await file.read(buffer, done, size - done, done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return openOnnxNet(buffer.subarray(0, done), graph, path, options);
+  } finally {
+    await file.close();
+  }
 }
 
 export interface OnnxRun {

@@ -3,7 +3,7 @@ import protobuf from 'protobufjs/light.js';
 import type { OnnxGraph } from '../formats/onnx-graph.js';
 import { ONNX_DESCRIPTOR } from '../formats/schema/onnx.js';
 import { ConvscopeError, InputError, ModelFormatError, UnsupportedError } from '../model/errors.js';
-import type { InputBatch } from './activations.js';
+import type { InputBatch } from './layer-output.js';
 
 /**
  * The one place that runs ONNX graphs: ONNX Runtime (onnxruntime-node in Node; the browser build
@@ -91,7 +91,7 @@ export async function openOnnxNet(bytes: Uint8Array, graph: OnnxGraph, source: s
     const key = extra.join('\n');
     let session = sessions.get(key);
     if (!session) {
-      const model = extra.length === 0 ? bytes : concat(bytes, extraOutputsPatch(extra));
+      const model = extra.length === 0 ? bytes : withPatch(bytes, extraOutputsPatch(extra), sessions.size === 0);
       session = runtime.InferenceSession.create(model, {
         intraOpNumThreads: options.threads ?? 0,
         interOpNumThreads: 1,
@@ -141,9 +141,19 @@ function firstLine(e: unknown): string {
   return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
+/**
+ * The model bytes followed by `patch`: written in place into spare room after `bytes` in its buffer
+ * when there is some and no other session is being created from it (loadOnnxNet reads files with
+ * room to spare, saving a copy of the whole model), else copied.
+ */
+function withPatch(bytes: Uint8Array, patch: Uint8Array, first: boolean): Uint8Array {
+  if (first && bytes.buffer.byteLength - bytes.byteOffset - bytes.length >= patch.length) {
+    const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length + patch.length);
+    view.set(patch, bytes.length);
+    return view;
+  }
+  const out = new Uint8Array(bytes.length + patch.length);
+  out.set(bytes);
+  out.set(patch, bytes.length);
   return out;
 }

@@ -1,5 +1,5 @@
 import { InputError, UsageError } from '../model/errors.js';
-import type { InputBatch } from './activations.js';
+import type { InputBatch } from './layer-output.js';
 
 /**
  * Pure preprocessing: 8-bit images ([H, W, C] each) -> one float32 batch in the model's layout.
