@@ -1,24 +1,35 @@
 import { decodeLittleEndian, DTYPE_BYTES, type TensorData } from '../model/dtype.js';
 import { ModelFormatError, UnsupportedError } from '../model/errors.js';
 import type { Model } from '../model/model.js';
-import { PyDict, PyObject, PyTuple, unpickle, type PickleValue } from '../io/pickle.js';
+import { PyDict, PyGlobal, PyObject, PyTuple, unpickle, type PickleValue } from '../io/pickle.js';
 import type { ByteSource } from '../io/source.js';
 import { resolveLimits } from '../io/limits.js';
 import { isZip, openZip, type ZipArchive, type ZipEntry } from '../io/zip.js';
 import type { FormatReader, OpenOptions } from './reader.js';
 import { groupTorchLayers, type StoredTensor } from './torch-layers.js';
-import { isTensorRef, storageFromPid, TORCH_CALLS, type TensorRef } from './torch-pickle.js';
+import { isTensorRef, storageFromPid, TORCH_CALLS, type StorageRef, type TensorRef } from './torch-pickle.js';
 
 /**
- * PyTorch checkpoints as torch.save (>= 1.6) writes them: a zip holding `<prefix>/data.pkl` (the
- * pickled object, read by convscope's never-executing unpickler) and one entry `<prefix>/data/<key>`
- * per storage, usually stored uncompressed so a tensor is one range read.
+ * PyTorch files, every one read by convscope's never-executing unpickler:
+ * - torch.save (>= 1.6): a zip holding `<prefix>/data.pkl` and one entry `<prefix>/data/<key>` per
+ *   storage, usually stored uncompressed so a tensor is one range read;
+ * - TorchScript archives (torch.jit.save of a scripted or traced module): the same zip layout, whose
+ *   data.pkl holds the module tree as objects of `__torch__.*` classes; tensors are named by
+ *   attribute path (`features.0.weight`) and the archive's code/ is never read;
+ * - the legacy serialization (torch < 1.6, or `_use_new_zipfile_serialization=False`): five pickles
+ *   in a row (magic number, protocol 1001, sys info, the object, the storage keys) followed by each
+ *   storage as an int64 element count and its raw bytes, in key order.
+ * Whole pickled models (`torch.save(model)`) become inert objects whose tensors follow state_dict naming.
  */
 
 /** torch.save's legacy (pre-1.6) files start with a pickle of this number. */
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 /** How much of a bare pickle file convscope reads to tell what it is. */
 const BARE_PICKLE_PREFIX = 16 * 1024 * 1024;
+/** The legacy format's protocol version (the second pickle). */
+const LEGACY_PROTOCOL = 1001;
+/** A legacy file's pickles are read from a prefix that grows from 1 MiB up to this size. */
+const MAX_LEGACY_PICKLES = 256 * 1024 * 1024;
 /** Entries that hold the state dict in training checkpoints. */
 const WRAPPER_KEYS = ['state_dict', 'model_state_dict', 'model'];
 
@@ -34,15 +45,24 @@ function isTorchScript(zip: ZipArchive, prefix: string): boolean {
   return zip.entries.has(`${prefix}constants.pkl`) || [...zip.entries.keys()].some((n) => n.startsWith(`${prefix}code/`));
 }
 
+async function isLegacy(source: ByteSource): Promise<boolean> {
+  const bytes = await source.read(0, Math.min(source.size, 64));
+  try {
+    return unpickle(bytes, { name: source.name }).value === LEGACY_MAGIC;
+  } catch {
+    return false;
+  }
+}
+
 async function refuseBarePickle(source: ByteSource): Promise<never> {
   const bytes = await source.read(0, Math.min(source.size, BARE_PICKLE_PREFIX));
-  const { value } = unpickle(bytes, { name: source.name, calls: TORCH_CALLS });
-  if (value === LEGACY_MAGIC) {
-    throw new UnsupportedError(
-      `${source.name} is a legacy PyTorch checkpoint (written by torch < 1.6 or with _use_new_zipfile_serialization=False), which convscope does not support yet; re-save it with a current torch.save.`,
-    );
-  }
+  unpickle(bytes, { name: source.name, calls: TORCH_CALLS });
   throw new UnsupportedError(`${source.name} is a bare pickle, not a torch.save checkpoint (a zip holding data.pkl); convscope does not support it.`);
+}
+
+/** `__torch__.torch.nn.modules.conv.___torch_mangle_0.Conv2d` (TorchScript) -> `torch.nn.modules.conv.Conv2d`. */
+function torchClassName(qualified: string): string {
+  return qualified.replace(/^__torch__\./, '').replace(/\.___torch_mangle_\d+/g, '');
 }
 
 interface Found {
@@ -75,6 +95,7 @@ function flatten(value: PickleValue, prefix: string, out: Found, seen: Set<objec
         if (d instanceof PyDict) for (const [k, v] of d.entries) if (typeof k === 'string') flatten(v, join(k), out, seen);
       }
     } else {
+      if (value.className.startsWith('__torch__.')) out.classes.set(prefix, torchClassName(value.className));
       flatten(state, prefix, out, seen);
     }
   }
@@ -136,17 +157,60 @@ function swapBytes(bytes: Uint8Array, width: number): Uint8Array {
   return out;
 }
 
+/** Reads `length` bytes at `byteOffset` of a storage, as stored (byte order not yet swapped). */
+type StorageBytes = (storage: StorageRef, byteOffset: number, length: number) => Promise<Uint8Array>;
+
+/** The Model of an unpickled torch object whose storages `readStorage` reads. */
+function torchModel(
+  source: ByteSource,
+  options: OpenOptions,
+  unpickled: { value: PickleValue; opaqueClasses: Set<string> },
+  storage: { read: StorageBytes; bigEndian: boolean; fresh: (storage: StorageRef) => boolean },
+  notes: string[],
+): Model {
+  const found = chooseRoot(unpickled.value, notes);
+  if (found.tensors.length === 0) throw new ModelFormatError(`${source.name} is a PyTorch checkpoint that holds no tensors.`);
+  const opaque = [...unpickled.opaqueClasses].filter((c) => !c.startsWith('__torch__.'));
+  if (opaque.length > 0) {
+    notes.push(
+      `The checkpoint pickles whole objects of ${opaque.slice(0, 6).join(', ')}${opaque.length > 6 ? ', ...' : ''}: convscope never runs code from a file, so these classes are unsupported; their tensors are listed, with torch.nn layer classes taken from the names.`,
+    );
+  }
+  const stored: StoredTensor[] = found.tensors.map(([key, ref]) => ({
+    key,
+    shape: ref.shape,
+    dtype: ref.storage.dtype,
+    async read() {
+      const width = DTYPE_BYTES[ref.storage.dtype];
+      const count = ref.shape.reduce((a, b) => a * b, 1);
+      const span = count === 0 ? 0 : ref.shape.reduce((a, d, i) => a + (d - 1) * ref.stride[i]!, 0) + 1;
+      let bytes = await storage.read(ref.storage, ref.offset * width, span * width);
+      if (storage.bigEndian && width > 1) bytes = swapBytes(bytes, width);
+      const flat = decodeLittleEndian(bytes, ref.storage.dtype, span, storage.fresh(ref.storage) && !storage.bigEndian);
+      return span === count && isContiguous(ref.shape, ref.stride) ? flat : gather(flat, ref.shape, ref.stride);
+    },
+  }));
+  const grouped = groupTorchLayers(source.name, stored, options.layout, found.classes);
+  return {
+    format: 'pytorch',
+    framework: 'pytorch',
+    source: source.name,
+    layers: grouped.layers,
+    notes: [...notes, ...grouped.notes],
+    close() {},
+  };
+}
+
 async function openCheckpoint(source: ByteSource, options: OpenOptions): Promise<Model> {
   const limits = resolveLimits(options.limits);
   const zip = await openZip(source);
   const pickleName = dataPickleName(zip);
-  const prefix = pickleName ? pickleName.slice(0, -'data.pkl'.length) : '';
-  if (isTorchScript(zip, prefix)) {
-    throw new UnsupportedError(
-      `${source.name} is a TorchScript archive (torch.jit.save), which convscope does not support yet; save model.state_dict() with torch.save instead.`,
-    );
-  }
   if (!pickleName) throw new ModelFormatError(`${source.name} is a zip archive without data.pkl, so it is not a PyTorch checkpoint.`);
+  const prefix = pickleName.slice(0, -'data.pkl'.length);
+  const notes: string[] = [];
+  if (isTorchScript(zip, prefix)) {
+    notes.push('A TorchScript archive (torch.jit.save): weights are named by attribute path; its code is never read or run.');
+  }
   const byteorderEntry = zip.entries.get(`${prefix}byteorder`);
   const byteorder = byteorderEntry ? new TextDecoder().decode(await zip.read(byteorderEntry, limits)).trim() : 'little';
   if (byteorder !== 'little' && byteorder !== 'big') {
@@ -160,7 +224,7 @@ async function openCheckpoint(source: ByteSource, options: OpenOptions): Promise
     return known;
   };
   const storages = new Map<string, ZipEntry>();
-  const { value, opaqueClasses } = unpickle(await zip.read(zip.entries.get(pickleName)!, limits), {
+  const unpickled = unpickle(await zip.read(zip.entries.get(pickleName)!, limits), {
     name: pickleLabel,
     calls: TORCH_CALLS,
     persistentLoad: (pid) => {
@@ -177,44 +241,90 @@ async function openCheckpoint(source: ByteSource, options: OpenOptions): Promise
       return storage;
     },
   });
-  const notes: string[] = [];
-  const found = chooseRoot(value, notes);
-  if (found.tensors.length === 0) throw new ModelFormatError(`${source.name} is a PyTorch checkpoint that holds no tensors.`);
-  if (opaqueClasses.size > 0) {
-    const names = [...opaqueClasses];
-    notes.push(
-      `The checkpoint pickles whole objects of ${names.slice(0, 6).join(', ')}${names.length > 6 ? ', ...' : ''}: convscope never runs code from a file, so these classes are unsupported; their tensors are listed, with torch.nn layer classes taken from the names.`,
-    );
-  }
-
-  const stored: StoredTensor[] = found.tensors.map(([key, ref]) => ({
-    key,
-    shape: ref.shape,
-    dtype: ref.storage.dtype,
-    async read() {
-      const entry = storages.get(ref.storage.key)!;
-      const width = DTYPE_BYTES[ref.storage.dtype];
-      const count = ref.shape.reduce((a, b) => a * b, 1);
-      const span = count === 0 ? 0 : ref.shape.reduce((a, d, i) => a + (d - 1) * ref.stride[i]!, 0) + 1;
-      const start = ref.offset * width;
-      let bytes: Uint8Array;
-      const stored = entry.method === 0;
-      if (stored) bytes = await source.read((await dataOffset(entry)) + start, span * width);
-      else bytes = (await zip.read(entry, limits)).subarray(start, start + span * width);
-      if (byteorder === 'big' && width > 1) bytes = swapBytes(bytes, width);
-      const flat = decodeLittleEndian(bytes, ref.storage.dtype, span, stored && source.freshReads === true);
-      return span === count && isContiguous(ref.shape, ref.stride) ? flat : gather(flat, ref.shape, ref.stride);
+  return torchModel(source, options, unpickled, {
+    bigEndian: byteorder === 'big',
+    fresh: (storage) => storages.get(storage.key)!.method === 0 && source.freshReads === true,
+    async read(storage, byteOffset, length) {
+      const entry = storages.get(storage.key)!;
+      if (entry.method === 0) return source.read((await dataOffset(entry)) + byteOffset, length);
+      return (await zip.read(entry, limits)).subarray(byteOffset, byteOffset + length);
     },
-  }));
-  const grouped = groupTorchLayers(source.name, stored, options.layout, found.classes);
-  return {
-    format: 'pytorch',
-    framework: 'pytorch',
-    source: source.name,
-    layers: grouped.layers,
-    notes: [...notes, ...grouped.notes],
-    close() {},
-  };
+  }, notes);
+}
+
+/** One pickle of a legacy file, starting at `start` of the bytes read so far. */
+type PickleAt = (start: number, what: string, persistentLoad?: (pid: PickleValue) => PickleValue) => ReturnType<typeof unpickle>;
+
+/** The pickles at the start of a legacy file, read from a prefix that grows until they fit. */
+async function legacyPickles<T>(source: ByteSource, parse: (at: PickleAt) => T): Promise<T> {
+  for (let length = Math.min(source.size, 1 << 20); ; length = Math.min(source.size, length * 4, MAX_LEGACY_PICKLES)) {
+    const bytes = await source.read(0, length);
+    try {
+      return parse((start, what, persistentLoad) =>
+        unpickle(bytes, { name: `${source.name} (${what})`, calls: TORCH_CALLS, ...(persistentLoad ? { persistentLoad } : {}) }, start),
+      );
+    } catch (e) {
+      const truncated = e instanceof ModelFormatError && /the pickle (ends without a STOP|is damaged at byte \d+ \(.* but only \d+ remain)/.test(e.message);
+      if (!truncated || length >= source.size || length >= MAX_LEGACY_PICKLES) throw e;
+    }
+  }
+}
+
+async function openLegacy(source: ByteSource, options: OpenOptions): Promise<Model> {
+  const storages = new Map<string, StorageRef>();
+  const { unpickled, keys, dataStart, littleEndian } = await legacyPickles(source, (at) => {
+    storages.clear();
+    const magic = at(0, 'magic number');
+    const protocol = at(magic.end, 'protocol version');
+    if (protocol.value !== LEGACY_PROTOCOL) {
+      throw new UnsupportedError(`${source.name} is a legacy PyTorch file with protocol version ${String(protocol.value)}; convscope reads version ${LEGACY_PROTOCOL}.`);
+    }
+    const sysInfo = at(protocol.end, 'sys info');
+    const info = sysInfo.value instanceof PyDict ? sysInfo.value.entries : new Map<PickleValue, PickleValue>();
+    const main = at(sysInfo.end, 'object', (pid) => {
+      const items = pid instanceof PyTuple ? pid.items : [];
+      // ('module', class, file, source) names a whole model's class with its source text, which is never run.
+      if (items[0] === 'module' && items[1] instanceof PyGlobal) return items[1];
+      if (items.length >= 6 && items[5] !== null) {
+        throw new UnsupportedError(`${source.name} stores a storage view (torch < 0.4 'view_metadata'), which convscope does not read.`);
+      }
+      const storage = storageFromPid(pid, source.name);
+      const known = storages.get(storage.key);
+      if (known && known.numel !== storage.numel) throw new ModelFormatError(`${source.name}: storage '${storage.key}' is declared with ${known.numel} and ${storage.numel} elements.`);
+      storages.set(storage.key, storage);
+      return storage;
+    });
+    const keyList = at(main.end, 'storage keys');
+    if (!Array.isArray(keyList.value) || !keyList.value.every((k) => typeof k === 'string')) {
+      throw new ModelFormatError(`${source.name}: a legacy checkpoint ends its pickles with the list of storage keys, but this one holds something else.`);
+    }
+    return { unpickled: main, keys: keyList.value as string[], dataStart: keyList.end, littleEndian: info.get('little_endian') !== false };
+  });
+  const where = new Map<string, number>();
+  let offset = dataStart;
+  for (const key of keys) {
+    const storage = storages.get(key);
+    if (!storage) throw new ModelFormatError(`${source.name} lists storage '${key}', which its object never uses.`);
+    const head = await source.read(offset, 8);
+    const numel = Number(new DataView(head.buffer, head.byteOffset, 8).getBigInt64(0, littleEndian));
+    if (numel !== storage.numel) {
+      throw new ModelFormatError(`${source.name}: storage '${key}' at byte ${offset} holds ${numel} elements, but the pickle declares ${storage.numel}.`);
+    }
+    const bytes = numel * DTYPE_BYTES[storage.dtype];
+    if (offset + 8 + bytes > source.size) {
+      throw new ModelFormatError(`${source.name}: storage '${key}' needs ${bytes} bytes at byte ${offset + 8}, past the end of the file (${source.size} bytes).`);
+    }
+    where.set(key, offset + 8);
+    offset += 8 + bytes;
+  }
+  for (const key of storages.keys()) {
+    if (!where.has(key)) throw new ModelFormatError(`${source.name}: storage '${key}' is used by the object but missing from the file's storage list.`);
+  }
+  return torchModel(source, options, unpickled, {
+    bigEndian: !littleEndian,
+    fresh: () => source.freshReads === true,
+    read: (storage, byteOffset, length) => source.read(where.get(storage.key)! + byteOffset, length),
+  }, ['A legacy PyTorch file (torch < 1.6 or _use_new_zipfile_serialization=False).']);
 }
 
 export const pytorchReader: FormatReader = {
@@ -232,6 +342,7 @@ export const pytorchReader: FormatReader = {
   },
   async open(source, options) {
     const head = await source.read(0, Math.min(4, source.size));
-    return isZip(head) ? openCheckpoint(source, options) : refuseBarePickle(source);
+    if (isZip(head)) return openCheckpoint(source, options);
+    return (await isLegacy(source)) ? openLegacy(source, options) : refuseBarePickle(source);
   },
 };

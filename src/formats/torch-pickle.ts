@@ -97,6 +97,13 @@ export const TORCH_CALLS: Readonly<Record<string, AllowedCall>> = {
   'torch._utils._rebuild_parameter': passTensor,
   'torch._utils._rebuild_parameter_with_state': passTensor,
   'torch.device': (args) => String(args[0]),
+  // TorchScript's typed lists and type tags: the list itself, or the tagged value unchanged.
+  'torch.jit._pickle.build_intlist': (args) => args[0] ?? [],
+  'torch.jit._pickle.build_doublelist': (args) => args[0] ?? [],
+  'torch.jit._pickle.build_boollist': (args) => args[0] ?? [],
+  'torch.jit._pickle.build_tensorlist': (args) => args[0] ?? [],
+  'torch.jit._pickle.build_complexlist': (args) => args[0] ?? [],
+  'torch.jit._pickle.restore_type_tag': (args) => args[0] ?? null,
   'torch.Size': (args) => args[0] ?? new PyTuple([]),
 };
 

@@ -95,6 +95,13 @@ const MODULE_ALIASES: Record<string, string> = {
   cPickle: 'pickle',
 };
 
+/** Python 2 names that protocol 2 pickles write for Python 3 types (pickle's own NAME_MAPPING, in part). */
+const NAME_ALIASES: Record<string, string> = {
+  '__builtin__.long': 'int',
+  '__builtin__.unicode': 'str',
+  '__builtin__.basestring': 'str',
+};
+
 /** Containers the VM builds itself. */
 const CONTAINER_CALLS: Record<string, AllowedCall> = {
   'collections.OrderedDict': (args) => {
@@ -105,6 +112,8 @@ const CONTAINER_CALLS: Record<string, AllowedCall> = {
     }
     return d;
   },
+  // defaultdict(factory) then SETITEMS: the factory (a type such as list or int) is never called.
+  'collections.defaultdict': () => new PyDict(),
   'builtins.set': (args) => new PySet(Array.isArray(args[0]) ? [...args[0]] : []),
   'builtins.frozenset': (args) => new PySet(Array.isArray(args[0]) ? [...args[0]] : []),
   // Protocols 0-2 pickle bytes as _codecs.encode(text, 'latin1').
@@ -140,8 +149,11 @@ const REFUSED_MODULES = new Set([
   'tempfile', 'multiprocessing', 'threading', 'signal', 'asyncio', 'platform', 'inspect', 'pdb',
 ]);
 
-/** Builtins that are plain containers; any other builtins global (eval, exec, getattr, __import__) is refused. */
-const SAFE_BUILTINS = new Set(['set', 'frozenset', 'dict', 'list', 'tuple', 'object']);
+/**
+ * Builtins that are plain containers or value types (a defaultdict's factory names one); they are only
+ * referred to, never called. Any other builtins global (eval, exec, getattr, __import__) is refused.
+ */
+const SAFE_BUILTINS = new Set(['set', 'frozenset', 'dict', 'list', 'tuple', 'object', 'int', 'float', 'str', 'bool', 'bytes', 'complex']);
 
 const MARK = Symbol('mark');
 type StackItem = PickleValue | typeof MARK;
@@ -233,11 +245,12 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   };
   const resolveGlobal = (module: string, qualname: string): PyGlobal => {
-    const mod = MODULE_ALIASES[module] ?? module;
-    const g = new PyGlobal(mod, qualname);
+    const renamed = NAME_ALIASES[`${module}.${qualname}`];
+    const mod = renamed ? 'builtins' : MODULE_ALIASES[module] ?? module;
+    const g = new PyGlobal(mod, renamed ?? qualname);
     if (calls[g.qualified] || INERT_CALLS.has(g.qualified)) return g;
     const root = mod.split('.')[0]!;
-    if (REFUSED_MODULES.has(root) || (mod === 'builtins' && !SAFE_BUILTINS.has(qualname))) {
+    if (REFUSED_MODULES.has(root) || (mod === 'builtins' && !SAFE_BUILTINS.has(g.name))) {
       throw new UnsupportedError(
         `${name} refers to the Python global '${g.qualified}', which convscope refuses to load: a model file must not run code, and nothing was executed.`,
       );

@@ -18,8 +18,8 @@ const CASES: [file: string, message: RegExp][] = [
   ['popen-zip.pt', /popen-zip\.pt \(popen-zip\/data\.pkl\) refers to the Python global 'subprocess\.Popen'/],
   ['huge-string.pt', /huge-string\.pt: the pickle is damaged at byte 7 \(BINUNICODE declares 2147483647 bytes, but only 16 remain\)\./],
   ['expanded.pt', /expanded\.pt \(expanded\/data\.pkl\): a tensor of size \(268435456\) repeats the 1 elements of storage '0' into 268435456, more than convscope materialises/],
-  ['legacy.pt', /legacy\.pt is a legacy PyTorch checkpoint \(written by torch < 1\.6 or with _use_new_zipfile_serialization=False\), which convscope does not support yet/],
-  ['script.pt', /script\.pt is a TorchScript archive \(torch\.jit\.save\), which convscope does not support yet/],
+  ['legacy-system.pt', /legacy-system\.pt \(object\) refers to the Python global 'posix\.system', which convscope refuses to load: a model file must not run code, and nothing was executed\./],
+  ['legacy-eval.pt', /legacy-eval\.pt \(object\) refers to the Python global 'builtins\.eval', which convscope refuses to load/],
 ];
 
 describe('malicious and unsupported PyTorch files', needsPython('torch'), () => {

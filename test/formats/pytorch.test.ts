@@ -91,6 +91,26 @@ describe('PyTorch checkpoints written by torch.save', torchOk, () => {
     assert.equal(findLayer(model, 'bn').className, 'BatchNorm2d');
   });
 
+  it('legacy files (torch < 1.6 serialization) read back exactly: a state dict with every dtype and views, a wrapped checkpoint with defaultdict and set, a whole model', async () => {
+    const legacy = await assertAllEqual('custom-legacy.pt');
+    assert.ok(legacy.notes?.some((n) => n.startsWith('A legacy PyTorch file')));
+    const wrapped = await assertAllEqual('wrapped-legacy.pt');
+    assert.ok(wrapped.notes?.some((n) => n.includes("'state_dict' entry") && n.includes('history')), String(wrapped.notes));
+    const whole = await assertAllEqual('whole-legacy.pt');
+    assert.equal(findLayer(whole, 'up').className, 'ConvTranspose2d');
+    assert.ok(whole.notes?.some((n) => n.includes('__main__.Custom') && n.includes('unsupported')), String(whole.notes));
+  });
+
+  it('TorchScript archives (torch.jit.script and torch.jit.trace, then torch.jit.save) read back exactly by attribute path', async () => {
+    for (const file of ['scripted.pt', 'traced.pt']) {
+      const model = await assertAllEqual(file);
+      assert.ok(model.notes?.some((n) => n.startsWith('A TorchScript archive')), file);
+      assert.equal(findLayer(model, 'up').className, 'ConvTranspose2d', `${file}: the __torch__ class names the layer kind`);
+      assert.deepEqual([...findWeight(findLayer(model, 'up')).axes], ['in', 'out', 'kh', 'kw']);
+      assert.equal(findLayer(model, 'depthwise').className, 'Conv2d');
+    }
+  });
+
   it('--layout makes a ConvTranspose2d weight [in, out, kh, kw], so filter j is torch weight[:, j]', async () => {
     const path = generated('torch').path('custom.pt');
     const guessed = await openModel(path);

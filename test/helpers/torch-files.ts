@@ -37,7 +37,9 @@ export function generated(what: 'torch' | 'onnx' | 'safetensors' | 'malicious'):
   const dir = mkdtempSync(join(tmpdir(), `convscope-${what}-`));
   dirs.push(dir);
   const kerasH5 = fixture('05_dl4j_weight_layout', 'conv2d_tensorflow_2.h5');
-  runPython(readFileSync(join(ROOT, 'test', 'helpers', 'torch_checkpoints.py'), 'utf8'), [what, dir, kerasH5]);
+  // run_path, not -c: torch.jit.script reads the Custom class's source from the file.
+  const script = join(ROOT, 'test', 'helpers', 'torch_checkpoints.py');
+  runPython(`import runpy; runpy.run_path(${JSON.stringify(script)}, run_name='__main__')`, [what, dir, kerasH5]);
   const { values, ...manifest } = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Generated['manifest'] & { values?: Generated['values'] };
   const out = { dir, manifest, values: values ?? {}, path: (file: string) => join(dir, file) };
   made.set(what, out);

@@ -5,6 +5,7 @@ safetensors, malicious}; with a Keras h5 (conv2d_1), `torch` also saves its kern
 sha256 of the values widened to float64 in C order (exact for every stored dtype), so a reader's values
 are compared bit for bit without dumping every tensor.
 """
+import collections
 import hashlib
 import json
 import os
@@ -57,6 +58,10 @@ class Custom(torch.nn.Module):
         self.up = nn.ConvTranspose2d(6, 4, 2, stride=2)
         self.conv3d = nn.Conv3d(2, 3, (2, 3, 3))
         self.fc = nn.Linear(12, 7)
+        # Plain Python state real models carry: whole-model pickles must still open without running anything.
+        self.history = collections.defaultdict(list)
+        self.history["loss"].append(0.5)
+        self.seen_labels = {"cat", "dog"}
 
     def forward(self, x):
         x = self.bn(torch.relu(self.conv2d(x)))
@@ -101,6 +106,18 @@ def write_torch():
     torch.save({"state_dict": net.state_dict(), "epoch": 3, "best_acc": np.float64(0.5), "tag": b"v1"}, os.path.join(OUT, "wrapped.pt"))
     torch.save({"encoder": {"conv": net.conv2d.state_dict()}, "head": net.fc.state_dict()}, os.path.join(OUT, "nested.pt"))
     torch.save(net, os.path.join(OUT, "whole.pt"))
+    # The legacy serialization (torch < 1.6), TorchScript archives and a legacy whole-model pickle.
+    torch.save(sd, os.path.join(OUT, "custom-legacy.pt"), _use_new_zipfile_serialization=False)
+    for k, v in sd.items():
+        torch_record("custom-legacy.pt", k, v)
+    torch.save({"state_dict": net.state_dict(), "epoch": 3, "history": collections.defaultdict(int, {"seen": 2}), "tags": {"a"}},
+               os.path.join(OUT, "wrapped-legacy.pt"), _use_new_zipfile_serialization=False)
+    torch.save(net, os.path.join(OUT, "whole-legacy.pt"), _use_new_zipfile_serialization=False)
+    torch.jit.save(torch.jit.script(net), os.path.join(OUT, "scripted.pt"))
+    torch.jit.save(torch.jit.trace(net, torch.randn(1, 3, 10, 12)), os.path.join(OUT, "traced.pt"))
+    for file in ["wrapped-legacy.pt", "whole-legacy.pt", "scripted.pt", "traced.pt"]:
+        for k, v in net.state_dict().items():
+            torch_record(file, k, v)
     for name, make in [("resnet18", torchvision.models.resnet18), ("mobilenet_v2", torchvision.models.mobilenet_v2)]:
         torch.manual_seed(1)
         model = make(weights=None)
@@ -264,9 +281,10 @@ def write_malicious():
     import subprocess
 
     torch.save({"hook": Payload(subprocess.Popen, ["touch", marker])}, os.path.join(OUT, "popen-zip.pt"))
-    with open(os.path.join(OUT, "legacy.pt"), "wb") as f:
-        torch.save({"w": torch.ones(2)}, f, _use_new_zipfile_serialization=False)
-    torch.jit.save(torch.jit.script(torch.nn.Conv2d(1, 2, 3)), os.path.join(OUT, "script.pt"))
+    torch.save({"w": torch.ones(2), "hook": Payload(os.system, touch)}, os.path.join(OUT, "legacy-system.pt"),
+               _use_new_zipfile_serialization=False)
+    torch.save({"w": torch.ones(2), "hook": Payload(eval, f"__import__('os').system('{touch}')")},
+               os.path.join(OUT, "legacy-eval.pt"), _use_new_zipfile_serialization=False)
     torch.save({"big": torch.zeros(1).expand(2 ** 28)}, os.path.join(OUT, "expanded.pt"))
     with open(os.path.join(OUT, "huge-string.pt"), "wb") as f:
         f.write(b"\x80\x02X\xff\xff\xff\x7f" + b"x" * 16)
