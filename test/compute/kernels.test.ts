@@ -226,6 +226,26 @@ describe('wasm gradient kernels match the cpu backend', () => {
     }
   });
 
+  it('UnsortedSegmentSum (the gradient of gather; out-of-range ids dropped)', async () => {
+    const random = rng(8);
+    const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
+    for (let k = 0; k < CASES; k++) {
+      const ids = int(1, 30);
+      const inner = Array.from({ length: int(0, 2) }, () => int(1, 4));
+      const numSegments = int(1, 12);
+      const segmentIds = { shape: [ids], data: Float32Array.from({ length: ids }, () => int(-1, numSegments)) };
+      const x = { shape: [ids, ...inner], data: randomData(random, [ids, ...inner]) };
+      const run = async (backend: 'cpu' | 'wasm'): Promise<Values> => {
+        await tf.setBackend(backend);
+        return tf.tidy(() => {
+          const out = tf.unsortedSegmentSum(tf.tensor(x.data, x.shape), tf.tensor1d(segmentIds.data, 'int32'), numSegments);
+          return { shape: out.shape, data: out.dataSync() as Float32Array };
+        });
+      };
+      assertClose(await run('wasm'), await run('cpu'), `ids ${ids} inner ${inner} segments ${numSegments}`);
+    }
+  });
+
   it('are the kernels wasm runs, and free every intermediate', async () => {
     await tf.setBackend('wasm');
     for (const config of TRAINING_KERNELS) assert.equal(tf.getKernel(config.kernelName, 'wasm'), config, config.kernelName);

@@ -7,6 +7,7 @@ import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter.js';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input.js';
 import { maxPoolGradConfig } from './maxpool-grad.js';
 import { keepStockSum, sumConfig } from './sum.js';
+import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
 /** The gradient kernels convscope adds to (or replaces on) tfjs' wasm backend. */
 export const TRAINING_KERNELS: readonly KernelConfig[] = [
@@ -16,6 +17,7 @@ export const TRAINING_KERNELS: readonly KernelConfig[] = [
   depthwiseBackpropInputConfig,
   maxPoolGradConfig,
   sumConfig,
+  unsortedSegmentSumConfig,
 ];
 
 /**

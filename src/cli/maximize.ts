@@ -1,0 +1,119 @@
+import { extname } from 'node:path';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import type { MaximizeResult, Objective, PixelMapping } from '../compute/maximize.js';
+import { writeFileAtomic } from '../io/write.js';
+import { encodeNpy } from '../model/npy.js';
+import { UsageError } from '../model/errors.js';
+import { sceneToPng } from '../render/scene-png.js';
+import { maximizeScene } from '../views/maximize-view.js';
+import { formatNumber } from '../model/format.js';
+import { addModelOptions, withModel, type ModelOptions } from './model-options.js';
+import { action, parseIndex } from './run.js';
+
+interface MaximizeCliOptions extends ModelOptions {
+  layer: string;
+  filter?: number;
+  filters?: number[];
+  objective: Objective;
+  steps: number;
+  lr: number;
+  seed: number;
+  transforms: 'on' | 'none';
+  tv: number;
+  l2: number;
+  preprocess: PixelMapping;
+  format: 'png' | 'npy';
+  out?: string;
+}
+
+function parseRange(value: string): number[] {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError(`Expects a filter range like 0-15 or one index, but received '${value}'.`);
+  const from = Number(m[1]);
+  const to = m[2] === undefined ? from : Number(m[2]);
+  if (to < from || to - from >= 256) throw new InvalidArgumentError(`Expects a range of 1 to 256 filters, first <= last, but received '${value}'.`);
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+function parseNonNegative(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError('Expects a number >= 0.');
+  return n;
+}
+
+function parsePositive(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1) throw new InvalidArgumentError('Expects a positive integer.');
+  return n;
+}
+
+function summary(r: MaximizeResult, out: string): string {
+  const first = r.trace.slice(0, Math.max(1, Math.floor(r.trace.length / 10)));
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return [
+    `${r.layer}: ${r.filters.length} filter${r.filters.length > 1 ? 's' : ''}, ${r.objective} objective, ${r.trace.length} steps, ${r.width}x${r.height}x${r.channels} images`,
+    `mean objective: first tenth of the steps ${formatNumber(mean(first))}, final images ${formatNumber(mean(r.final))}`,
+    `-> ${out}`,
+  ].join('\n');
+}
+
+export function registerMaximize(program: Command): void {
+  const command = program
+    .command('maximize')
+    .description('what does filter j detect? the image that excites it most, by gradient ascent on a Fourier-parameterised image (activation maximization)')
+    .argument('<model>', 'Keras .h5 / .keras or TF.js model.json with its architecture')
+    .requiredOption('--layer <name>', 'the layer whose filters are visualised')
+    .option('--filter <j>', 'one filter', parseIndex)
+    .option('--filters <range>', 'filters first-last, e.g. 0-15 (default: 0-15, or fewer if the layer has fewer)', parseRange)
+    .addOption(new Option('--objective <o>', "channel: mean of the filter's output over positions; neuron: its output at the centre position").choices(['channel', 'neuron']).default('channel'))
+    .option('--steps <n>', 'optimisation steps (Adam)', parsePositive, 256)
+    .option('--lr <rate>', 'Adam learning rate on the Fourier coefficients', parseNonNegative, 0.05)
+    .option('--seed <n>', 'seed of the initial image and of the transformations', parseIndex, 0)
+    .addOption(new Option('--transforms <t>', 'on: random jitter, scale (0.95-1.05) and rotation (+-10 degrees) each step; none: off').choices(['on', 'none']).default('on'))
+    .option('--tv <weight>', 'total-variation penalty (mean squared difference of neighbouring pixels)', parseNonNegative, 0)
+    .option('--l2 <weight>', 'L2 penalty (mean squared distance of the pixels from mid-grey)', parseNonNegative, 0)
+    .addOption(new Option('--preprocess <preset>', 'how 0..1 pixels become the model input: unit as is, raw x255, symmetric 2x-1, caffe BGR x255 minus the ImageNet mean').choices(['unit', 'raw', 'symmetric', 'caffe']).default('unit'))
+    .addOption(new Option('--format <format>', 'png: a labelled grid; npy: the images, float32 (filters, H, W, C) in 0..1').choices(['png', 'npy']).default('png'))
+    .option('--out <file>', 'output file (default: <layer>-maximize.<format>)');
+  addModelOptions(command).action(
+    action(async (path: string, options: MaximizeCliOptions) => {
+      if (options.filter !== undefined && options.filters) throw new UsageError('Give --filter j or --filters first-last, not both.');
+      const out = options.out ?? `${options.layer.replace(/[^\w.@-]+/g, '_')}-maximize.${options.format}`;
+      if (extname(out).toLowerCase() !== `.${options.format}`) throw new UsageError(`--out '${out}' does not end in .${options.format}, the --format.`);
+      await withModel(path, options, async (model) => {
+        const { withKernelFallback } = await import('../compute/backend.js');
+        const { buildModel } = await import('../compute/build.js');
+        const { maximize, layerFilterCount } = await import('../compute/maximize.js');
+        const result = await withKernelFallback(async () => {
+          const net = await buildModel(model);
+          try {
+            const filters = options.filter !== undefined ? [options.filter] : (options.filters ?? parseRange(`0-${Math.min(16, await layerFilterCount(net, options.layer)) - 1}`));
+            const bar = process.stderr.isTTY ? new SingleBar({ format: 'maximize [{bar}] {value}/{total} steps, objective {objective}, ETA {eta}s', hideCursor: true }) : undefined;
+            bar?.start(options.steps, 0, { objective: '-' });
+            const r = await maximize(net, {
+              layer: options.layer,
+              filters,
+              objective: options.objective,
+              steps: options.steps,
+              learningRate: options.lr,
+              seed: options.seed,
+              transforms: options.transforms === 'on',
+              tv: options.tv,
+              l2: options.l2,
+              pixels: options.preprocess,
+              onStep: (step, _steps, value) => bar?.update(step, { objective: formatNumber(value) }),
+            });
+            bar?.stop();
+            return r;
+          } finally {
+            net.dispose();
+          }
+        });
+        if (options.format === 'npy') await writeFileAtomic(out, encodeNpy(result.images, [result.filters.length, result.height, result.width, result.channels]));
+        else await writeFileAtomic(out, sceneToPng(maximizeScene(result, { transforms: options.transforms, tv: options.tv, l2: options.l2, seed: options.seed })));
+        process.stdout.write(`${summary(result, out)}\n`);
+      });
+    }),
+  );
+}

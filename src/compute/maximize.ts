@@ -1,0 +1,285 @@
+import seedrandom from 'seedrandom';
+import { SelectionError, UsageError } from '../model/errors.js';
+import { didYouMean } from '../model/lookup.js';
+import { activationName, outputChannelsFirst } from './activations.js';
+import { tf } from './backend.js';
+import type { RunnableModel } from './build.js';
+import type { GraphNode } from './graph.js';
+
+/**
+ * Activation maximization (Olah et al. 2017, "Feature Visualization"; Lucid / Lucent): find an image
+ * that makes filter j respond strongly, by gradient ascent on a decorrelated image parameterisation.
+ *   - Fourier: each channel is a real 2-D Fourier series (cosine and sine bases) whose coefficients
+ *     are scaled by 1 / frequency, so steps move all frequencies equally instead of favouring
+ *     high-frequency noise; computed with matrix products, so TensorFlow.js differentiates it.
+ *   - colour: RGB images are mixed from decorrelated channels with Lucid's ImageNet colour matrix.
+ *   - sigmoid: pixels land in (0, 1), then the model's preprocessing preset maps them to its input.
+ *   - robustness: each step sees the image through a random affine warp (jitter, scale, rotation),
+ *     bilinear sampled with gathers (differentiable); `transforms: false` turns it off.
+ *   - penalties: total variation (mean squared difference of neighbours) and L2 (mean squared
+ *     distance from mid-grey 0.5), weighted by `tv` and `l2`.
+ * Objectives as Lucid names them: `channel` = mean of filter j's output over positions, `neuron` = its
+ * output at the centre position (floor(H/2), floor(W/2)). All requested filters optimise together,
+ * one image each, with Adam.
+ */
+
+export type Objective = 'channel' | 'neuron';
+export type PixelMapping = 'unit' | 'raw' | 'symmetric' | 'caffe';
+
+export interface MaximizeOptions {
+  layer: string;
+  filters: readonly number[];
+  objective?: Objective;
+  steps?: number;
+  learningRate?: number;
+  seed?: number;
+  transforms?: boolean;
+  tv?: number;
+  l2?: number;
+  /** How (0, 1) pixels become the model's input (the preset it was trained with); default unit. */
+  pixels?: PixelMapping;
+  onStep?: (step: number, steps: number, objective: number) => void;
+}
+
+export interface MaximizeResult {
+  layer: string;
+  objective: Objective;
+  filters: number[];
+  height: number;
+  width: number;
+  channels: number;
+  /** [filters, H, W, C] pixels in 0..1. */
+  images: Float32Array;
+  /** Mean over the filters of the objective (before penalties) at every step. */
+  trace: number[];
+  /** Each filter's objective on its final image, seen without transforms. */
+  final: number[];
+}
+
+/** Lucid's colour correlation of ImageNet (square root of the covariance, via SVD), columns normalised to max norm 1. */
+const COLOR_SQRT = [
+  [0.26, 0.09, 0.02],
+  [0.27, 0.0, -0.05],
+  [0.27, -0.09, 0.03],
+];
+
+function colorMatrix(): number[][] {
+  const norms = [0, 1, 2].map((c) => Math.hypot(COLOR_SQRT[0]![c]!, COLOR_SQRT[1]![c]!, COLOR_SQRT[2]![c]!));
+  const max = Math.max(...norms);
+  return COLOR_SQRT.map((row) => row.map((v) => v / max));
+}
+
+/** The real Fourier basis of length n as columns (constant, cos k, sin k, ...) and each column's frequency in cycles per pixel. */
+export function fourierBasis(n: number): { matrix: Float32Array; frequency: Float32Array } {
+  const matrix = new Float32Array(n * n);
+  const frequency = new Float32Array(n);
+  for (let j = 0; j < n; j++) {
+    const k = Math.ceil(j / 2);
+    frequency[j] = k / n;
+    for (let x = 0; x < n; x++) {
+      const angle = (2 * Math.PI * k * x) / n;
+      const v = j === 0 ? 1 : j % 2 === 1 ? Math.cos(angle) : Math.sin(angle);
+      matrix[x * n + j] = v * Math.sqrt((j === 0 || (n % 2 === 0 && j === n - 1 && k === n / 2) ? 1 : 2) / n);
+    }
+  }
+  return { matrix, frequency };
+}
+
+/** An affine warp about the image centre: rotation (radians), scale and shift (pixels), as 4-neighbour gathers. */
+function warpIndices(h: number, w: number, angle: number, scale: number, dy: number, dx: number): { index: Int32Array[]; weight: Float32Array[] } {
+  const index = [0, 1, 2, 3].map(() => new Int32Array(h * w));
+  const weight = [0, 1, 2, 3].map(() => new Float32Array(h * w));
+  const cy = (h - 1) / 2;
+  const cx = (w - 1) / 2;
+  const cos = Math.cos(angle) / scale;
+  const sin = Math.sin(angle) / scale;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const sy = Math.min(h - 1, Math.max(0, cos * (y - cy) - sin * (x - cx) + cy - dy));
+      const sx = Math.min(w - 1, Math.max(0, sin * (y - cy) + cos * (x - cx) + cx - dx));
+      const y0 = Math.floor(sy);
+      const x0 = Math.floor(sx);
+      const y1 = Math.min(h - 1, y0 + 1);
+      const x1 = Math.min(w - 1, x0 + 1);
+      const fy = sy - y0;
+      const fx = sx - x0;
+      const p = y * w + x;
+      [y0 * w + x0, y0 * w + x1, y1 * w + x0, y1 * w + x1].forEach((q, i) => (index[i]![p] = q));
+      [(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx].forEach((v, i) => (weight[i]![p] = v));
+    }
+  }
+  return { index, weight };
+}
+
+function findLayerNode(net: RunnableModel, name: string): GraphNode {
+  const node = net.graph.nodes.find((n) => activationName(n) === name);
+  if (!node) throw new SelectionError(`${net.source} has no layer '${name}'.${didYouMean(name, net.graph.nodes.map(activationName))}`);
+  return node;
+}
+
+/** Runs the network from its input up to `node` only (the layers `node` depends on). */
+function forwardTo(net: RunnableModel, node: GraphNode, x: tf.Tensor): tf.Tensor {
+  const needed = new Set<number>([node.id]);
+  for (let i = net.graph.nodes.length - 1; i >= 0; i--) {
+    const n = net.graph.nodes[i]!;
+    if (needed.has(n.id)) for (const r of n.inputs) needed.add(r.node);
+  }
+  const values = new Map<string, tf.Tensor>();
+  for (const n of net.graph.nodes) {
+    if (!needed.has(n.id)) continue;
+    if (net.graph.inputs.includes(n.id)) {
+      values.set(`${n.id}:0`, x);
+      continue;
+    }
+    const args = n.inputs.map((r) => values.get(`${r.node}:${r.output}`)!);
+    const result = net.tfLayer(n).apply(args.length === 1 ? args[0]! : args, { training: false }) as tf.Tensor | tf.Tensor[];
+    (Array.isArray(result) ? result : [result]).forEach((t, i) => values.set(`${n.id}:${i}`, t));
+  }
+  return values.get(`${node.id}:0`)!;
+}
+
+function toModelInput(pixels: tf.Tensor4D, mapping: PixelMapping, channelsFirst: boolean): tf.Tensor {
+  let x: tf.Tensor4D = pixels;
+  if (mapping === 'raw') x = tf.mul(pixels, 255);
+  else if (mapping === 'symmetric') x = tf.sub(tf.mul(pixels, 2), 1);
+  else if (mapping === 'caffe') x = tf.sub(tf.mul(tf.reverse(pixels, -1), 255), tf.tensor1d([103.939, 116.779, 123.68]));
+  return channelsFirst ? tf.transpose(x, [0, 3, 1, 2]) : x;
+}
+
+/** Filter j's objective per sample ([N]) from a layer output, channels-last after `toLast`. */
+function objectiveOf(output: tf.Tensor, filters: tf.Tensor1D, objective: Objective, channelsFirst: boolean): tf.Tensor1D {
+  let out = output.rank === 2 ? tf.reshape(output, [output.shape[0]!, 1, 1, output.shape[1]!]) : output;
+  if (out.rank === 3) out = tf.expandDims(out, 1);
+  if (channelsFirst && output.rank === 4) out = tf.transpose(out, [0, 2, 3, 1]);
+  const [n, h, w, c] = out.shape as [number, number, number, number];
+  const pick = tf.reshape(tf.oneHot(filters, c), [n, 1, 1, c]);
+  const chosen = tf.sum(tf.mul(out, pick), 3);
+  if (objective === 'channel') return tf.mean(chosen, [1, 2]) as tf.Tensor1D;
+  return tf.reshape(tf.slice(chosen, [0, Math.floor(h / 2), Math.floor(w / 2)], [n, 1, 1]), [n]) as tf.Tensor1D;
+}
+
+/** How many filters (output channels) layer `name` has, from one forward pass on a blank input. */
+export async function layerFilterCount(net: RunnableModel, name: string): Promise<number> {
+  const node = findLayerNode(net, name);
+  const shape = net.inputShapes[0]!.map((d) => d ?? 1);
+  return tf.tidy(() => {
+    const out = forwardTo(net, node, tf.zeros([1, ...shape.slice(1)]));
+    return out.rank === 4 && outputChannelsFirst(net, node) ? out.shape[1]! : out.shape[out.shape.length - 1]!;
+  });
+}
+
+/** Optimises one image per filter of `options.layer` to maximise its objective. */
+export async function maximize(net: RunnableModel, options: MaximizeOptions): Promise<MaximizeResult> {
+  const node = findLayerNode(net, options.layer);
+  if (net.inputShapes.length !== 1 || net.inputShapes[0]!.length !== 4) throw new UsageError(`${net.source} does not take one image input; maximize needs an image model.`);
+  const shape = net.inputShapes[0]!;
+  const [h, w, c] = (net.channelsFirst ? [shape[2], shape[3], shape[1]] : [shape[1], shape[2], shape[3]]) as (number | null)[];
+  if (!h || !w || !c) throw new UsageError(`${net.source} takes images of unstated size (${shape.map((d) => d ?? 'None').join(', ')}); maximize needs a fixed input size.`);
+  if (c !== 1 && c !== 3) throw new UsageError(`${net.source} takes ${c} input channels; maximize draws grey or RGB images.`);
+  const objective = options.objective ?? 'channel';
+  const steps = options.steps ?? 256;
+  const lr = options.learningRate ?? 0.05;
+  const tvWeight = options.tv ?? 0;
+  const l2Weight = options.l2 ?? 0;
+  const mapping = options.pixels ?? 'unit';
+  const transforms = options.transforms ?? true;
+  const n = options.filters.length;
+  if (n === 0) throw new UsageError('maximize needs at least one filter.');
+  const channelsFirst = outputChannelsFirst(net, node);
+  const available = tf.tidy(() => {
+    const probe = forwardTo(net, node, toModelInput(tf.zeros([1, h, w, c]) as tf.Tensor4D, mapping, net.channelsFirst));
+    return probe.rank === 4 && channelsFirst ? probe.shape[1]! : probe.shape[probe.shape.length - 1]!;
+  });
+  const outside = options.filters.filter((f) => !(Number.isInteger(f) && f >= 0 && f < available));
+  if (outside.length > 0) throw new SelectionError(`Layer '${options.layer}' has ${available} filters (0..${available - 1}), but filter ${outside[0]} was asked for.`);
+  const random = seedrandom(String(options.seed ?? 0));
+  const gauss = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+
+  const rows = fourierBasis(h);
+  const cols = fourierBasis(w);
+  const scaleData = new Float32Array(h * w);
+  for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) scaleData[i * w + j] = 1 / Math.max(Math.hypot(rows.frequency[i]!, cols.frequency[j]!), 1 / Math.max(h, w));
+  const init = new Float32Array(n * c * h * w);
+  for (let i = 0; i < init.length; i++) init[i] = 0.01 * gauss();
+  const spectrum = tf.variable(tf.tensor4d(init, [n, c, h, w]));
+  const basisRows = tf.tensor2d(rows.matrix, [h, h]);
+  const basisCols = tf.tensor2d(cols.matrix, [w, w]);
+  const scale = tf.tensor2d(scaleData, [h, w]);
+  const color = tf.tensor2d(colorMatrix().flat(), [3, 3]);
+  const filterIds = tf.tensor1d(options.filters.map((f) => f), 'int32');
+  const optimizer = tf.train.adam(lr);
+  const trace: number[] = [];
+  const maxShift = Math.max(1, Math.round(Math.min(h, w) / 28));
+
+  /** Spectrum -> pixels in (0, 1), [N, H, W, C]. */
+  const image = (): tf.Tensor4D =>
+    tf.tidy(() => {
+      const scaled = tf.mul(spectrum, scale);
+      const spatial = tf.matMul(tf.matMul(tf.reshape(tf.broadcastTo(basisRows, [n * c, h, h]), [n * c, h, h]), tf.reshape(scaled, [n * c, h, w])), tf.broadcastTo(basisCols, [n * c, w, w]), false, true);
+      let hwc = tf.transpose(tf.reshape(spatial, [n, c, h, w]), [0, 2, 3, 1]) as tf.Tensor4D;
+      if (c === 3) hwc = tf.reshape(tf.matMul(tf.reshape(hwc, [-1, 3]), color, false, true), [n, h, w, 3]);
+      return tf.sigmoid(hwc);
+    });
+
+  const warp = (pixels: tf.Tensor4D): tf.Tensor4D => {
+    if (!transforms) return pixels;
+    const angle = ((random() * 20 - 10) * Math.PI) / 180;
+    const s = 0.95 + random() * 0.1;
+    const dy = Math.round((random() * 2 - 1) * maxShift);
+    const dx = Math.round((random() * 2 - 1) * maxShift);
+    const { index, weight } = warpIndices(h, w, angle, s, dy, dx);
+    const flat = tf.reshape(tf.transpose(pixels, [1, 2, 0, 3]), [h * w, n * c]);
+    let out: tf.Tensor | undefined;
+    for (let k = 0; k < 4; k++) {
+      const term = tf.mul(tf.gather(flat, tf.tensor1d(index[k]!, 'int32')), tf.tensor2d(weight[k]!, [h * w, 1]));
+      out = out ? tf.add(out, term) : term;
+    }
+    return tf.transpose(tf.reshape(out!, [h, w, n, c]), [2, 0, 1, 3]) as tf.Tensor4D;
+  };
+
+  try {
+    for (let step = 0; step < steps; step++) {
+      let value = 0;
+      optimizer.minimize(() => {
+        const pixels = image();
+        const seen = warp(pixels);
+        const objectiveValues = objectiveOf(forwardTo(net, node, toModelInput(seen, mapping, net.channelsFirst)), filterIds, objective, channelsFirst);
+        value = tf.mean(objectiveValues).dataSync()[0]!;
+        let loss: tf.Tensor = tf.neg(tf.sum(objectiveValues));
+        if (tvWeight > 0) {
+          const dyv = tf.sub(tf.slice(pixels, [0, 1, 0, 0], [n, h - 1, w, c]), tf.slice(pixels, [0, 0, 0, 0], [n, h - 1, w, c]));
+          const dxv = tf.sub(tf.slice(pixels, [0, 0, 1, 0], [n, h, w - 1, c]), tf.slice(pixels, [0, 0, 0, 0], [n, h, w - 1, c]));
+          loss = tf.add(loss, tf.mul(tvWeight * n, tf.add(tf.mean(tf.square(dyv)), tf.mean(tf.square(dxv)))));
+        }
+        if (l2Weight > 0) loss = tf.add(loss, tf.mul(l2Weight * n, tf.mean(tf.square(tf.sub(pixels, 0.5)))));
+        return loss as tf.Scalar;
+      }, false, [spectrum]);
+      trace.push(value);
+      options.onStep?.(step + 1, steps, value);
+      if (step % 16 === 15) await tf.nextFrame();
+    }
+    const final = tf.tidy(() => {
+      const pixels = image();
+      return [pixels, objectiveOf(forwardTo(net, node, toModelInput(pixels, mapping, net.channelsFirst)), filterIds, objective, channelsFirst)] as const;
+    });
+    try {
+      return {
+        layer: activationName(node),
+        objective,
+        filters: [...options.filters],
+        height: h,
+        width: w,
+        channels: c,
+        images: (await final[0].data()) as Float32Array,
+        trace,
+        final: Array.from(await final[1].data()),
+      };
+    } finally {
+      final[0].dispose();
+      final[1].dispose();
+    }
+  } finally {
+    optimizer.dispose();
+    for (const t of [spectrum, basisRows, basisCols, scale, color, filterIds]) t.dispose();
+  }
+}
