@@ -4,7 +4,7 @@ import { didYouMean } from '../model/lookup.js';
 import { activationName, outputChannelsFirst } from './activations.js';
 import { tf } from './backend.js';
 import type { RunnableModel } from './build.js';
-import type { GraphNode } from './graph.js';
+import type { GraphNode } from '../model/graph.js';
 
 /**
  * Activation maximization (Olah et al. 2017, "Feature Visualization"; Lucid / Lucent): find an image

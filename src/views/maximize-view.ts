@@ -1,6 +1,7 @@
 import type { MaximizeResult } from '../compute/maximize.js';
 import { examplesFigure } from '../render/examples.js';
 import type { Scene } from '../render/scene.js';
+import { formatNumber } from '../model/format.js';
 
 /**
  * The figure of activation maximization: one labelled image per filter, rows of up to 8 (4 for
@@ -14,7 +15,7 @@ export function maximizeScene(r: MaximizeResult, settings: { transforms: string;
     width: r.width,
     channels: r.channels,
     data: Uint8Array.from(r.images.subarray(i * size, (i + 1) * size), (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)),
-    caption: `${filter}: ${Number(r.final[i]!.toPrecision(3))}`,
+    caption: `${filter}: ${formatNumber(r.final[i]!, 3)}`,
   }));
   const rows = [];
   for (let i = 0; i < tiles.length; i += perRow) rows.push({ label: '', crops: tiles.slice(i, i + perRow) });
