@@ -5,6 +5,7 @@ import { findLayer } from '../model/lookup.js';
 import type { Model } from '../model/model.js';
 import type { ChannelMode, Normalization } from '../render/display.js';
 import { filterFigure } from '../render/filters.js';
+import { modelGraph } from '../views/graph-view.js';
 import { kernelOverview } from '../views/kernel-overview.js';
 import type { JobTable, Progress } from './jobs.js';
 import { filterDetail, filterNpy, kernelNpy, layerHistograms, layerRows, modelInfo } from '../views/model-view.js';
@@ -114,6 +115,8 @@ async function gridPng(model: Model, query: URLSearchParams): Promise<ApiRespons
 async function modelRoute(ctx: ApiContext, model: Model, id: number, what: string | undefined, req: ApiRequest): Promise<ApiResponse> {
   const q = req.query;
   switch (what) {
+    case 'graph':
+      return json(modelGraph(model));
     case 'layers':
       return json(layerRows(model));
     case 'shapes':

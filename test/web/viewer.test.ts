@@ -217,9 +217,16 @@ describe('viewer: honest colours, state in the URL, wide layers, keyboard, many 
     await page.waitForFunction(() => /^the uploaded image/.test(document.querySelector('[data-testid=activation-source]')?.textContent ?? ''), undefined, { timeout: 60_000 });
     await page.selectOption('[data-testid=sample-select]', 'coffee.jpg');
     await page.waitForFunction(() => /^coffee\.jpg/.test(document.querySelector('[data-testid=activation-source]')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    // Whether the old result is marked out of date while the new one runs (it may be quick, so watched as it happens).
+    await page.evaluate(() => {
+      const seen = new MutationObserver(() => {
+        if (document.querySelector('.activation-result.stale')) Object.assign(window, { sawStale: true });
+      });
+      seen.observe(document.body, { subtree: true, attributes: true, attributeFilter: ['class'] });
+    });
     await page.selectOption('[data-testid=preprocess]', 'symmetric');
-    assert.equal(await page.$$eval('.activation-result.stale', (e) => e.length), 1, 'the old result is marked out of date at once');
     await page.waitForFunction(() => /x \/ 127\.5 - 1/.test(document.querySelector('[data-testid=activation-source]')?.textContent ?? '') && !document.querySelector('.stale'), undefined, { timeout: 60_000 });
+    assert.equal(await page.evaluate(() => (window as unknown as { sawStale?: boolean }).sawStale), true, 'the old result was marked out of date');
     await checkAxe('activations');
     const labels = (JSON.parse(readFileSync(fixture('11_tfjs_teachable_machine', 'metadata.json'), 'utf8')) as { labels: string[] }).labels;
     await page.goto(`${server.url}?tab=activations&model=3`);
@@ -249,6 +256,33 @@ describe('viewer: honest colours, state in the URL, wide layers, keyboard, many 
     await checkAxe('diff');
     await page.selectOption('[data-testid=diff-after]', '3');
     await page.waitForFunction(() => document.querySelector('.progress') === null || /./.test(document.getElementById('status')?.textContent ?? ''), undefined, { timeout: 60_000 });
+  });
+
+  it('draws the layer graph: the edges of the file’s architecture, zoom, attributes, a click opens the layer', async () => {
+    const config = JSON.parse(runPython('import sys, h5py\nprint(h5py.File(sys.argv[1], "r").attrs["model_config"])', [DIGITS_H5])) as { config: { layers: { config: { name: string } }[] } };
+    const chain = config.config.layers.map((l) => l.config.name);
+    await page.goto(`${server.url}?tab=graph`);
+    await page.waitForSelector('[data-testid=graph] g.node');
+    const nodes = await page.$$eval('[data-testid=graph] g.node', (gs) => gs.map((g) => g.getAttribute('data-layer')));
+    assert.deepEqual(nodes.filter((n) => chain.includes(n!)), chain, 'every layer of the architecture, in order');
+    assert.equal(await page.$$eval('[data-testid=graph] path.edge', (p) => p.length), nodes.length - 1, 'a Sequential model is one chain');
+    const width = Number(await page.getAttribute('[data-testid=graph]', 'width'));
+    await page.click('[data-testid=zoom-in]');
+    assert.equal(Number(await page.getAttribute('[data-testid=graph]', 'width')), width * 1.25);
+    await page.hover('g.node[data-layer="conv2d"]');
+    assert.match((await page.textContent('[data-testid=graph-details]'))!, /Conv2D.*kernel \(5, 5, 1, 30\) \[kh, kw, in, out\].*filters30/s);
+    await page.focus('g.node[data-layer="conv2d"]');
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-layer')), chain[chain.indexOf('conv2d') + 1]);
+    await shot('graph');
+    await checkAxe('graph');
+    await page.click('g.node[data-layer="conv2d"]');
+    await page.waitForSelector('[data-testid=filter-grid] .tile');
+    assert.equal(new URL(page.url()).searchParams.get('tab'), null);
+    assert.equal(await page.getAttribute('[data-testid=layer-list] tr.selected', 'data-layer'), 'conv2d');
+    await page.goto(`${server.url}?tab=graph&model=3`);
+    await page.waitForSelector('[data-testid=graph] g.node');
+    await shot('graph-mobilenet');
   });
 
   it('reads dropped files in the page, opens another without reloading, and says what to do in its own terms', async () => {

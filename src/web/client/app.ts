@@ -3,6 +3,7 @@ import { clear, h, setStatus } from './dom.js';
 import { Router, type ViewState } from './state.js';
 import { activationsTab } from './ui/activations.js';
 import { diffTab } from './ui/diff.js';
+import { graphTab } from './ui/graph.js';
 import { layersTab } from './ui/layers.js';
 import { setSurface, viewerWording } from './wording.js';
 
@@ -45,7 +46,7 @@ export function startApp(backend: Backend, extra?: HTMLElement, go?: Partial<Vie
   router ??= new Router();
   setSurface(backend.kind);
   const nav = router;
-  const names: string[] = ['layers'];
+  const names: string[] = ['layers', 'graph'];
   if (backend.canActivate()) names.push('activations');
   if (backend.models().length > 1) names.push('diff');
   let shown: { name: string; tab: Tab } | undefined;
@@ -69,6 +70,7 @@ export function startApp(backend: Backend, extra?: HTMLElement, go?: Partial<Vie
   const build = async (state: ViewState): Promise<Tab> => {
     if (state.tab === 'activations') return activationsTab(app, backend, nav);
     if (state.tab === 'diff') return diffTab(app, backend, nav);
+    if (state.tab === 'graph') return graphTab(app, backend, nav);
     return layersTab(app, backend, nav);
   };
 

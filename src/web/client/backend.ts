@@ -1,5 +1,6 @@
 import type { ModelDiff } from '../../analyze/diff.js';
 import type { NamedTensor } from '../../model/named-tensor.js';
+import type { ModelGraph } from '../../views/graph-view.js';
 import type { ActivationsView } from '../activations-view.js';
 import type { FilterDetail, LayerRow, ModelInfo, WeightHistogram } from '../../views/model-view.js';
 
@@ -25,6 +26,8 @@ export interface Backend {
   /** Whether activations can be computed (server) or were precomputed (report). */
   canActivate(): boolean;
   layers(model: number): Promise<LayerRow[]>;
+  /** The layer graph (nodes with their inbound layers and attributes). */
+  graph(model: number): Promise<ModelGraph>;
   /** Output shapes by layer name, where the architecture can be built (slower than the layer list, so asked for apart). */
   outputShapes(model: number): Promise<Record<string, (number | null)[]>>;
   /** The whole kernel of a layer, with its named axes: the grid is drawn from it in the page. */

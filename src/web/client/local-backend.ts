@@ -3,6 +3,7 @@ import { UsageError } from '../../model/errors.js';
 import { findLayer } from '../../model/lookup.js';
 import type { Model } from '../../model/model.js';
 import type { NamedTensor } from '../../model/named-tensor.js';
+import { modelGraph, type ModelGraph } from '../../views/graph-view.js';
 import type { ActivationsView } from '../activations-view.js';
 import { filterDetail, filterNpy, layerHistograms, layerRows, modelInfo, type FilterDetail, type LayerRow, type ModelInfo, type WeightHistogram } from '../../views/model-view.js';
 import type { ActivationsInput, Backend, OnProgress } from './backend.js';
@@ -53,6 +54,10 @@ export class LocalBackend implements Backend {
 
   async layers(model: number): Promise<LayerRow[]> {
     return layerRows(this.model(model), this.shapes[model]);
+  }
+
+  async graph(model: number): Promise<ModelGraph> {
+    return modelGraph(this.model(model));
   }
 
   async outputShapes(model: number): Promise<Record<string, (number | null)[]>> {

@@ -2,6 +2,7 @@ import type { ModelDiff } from '../../analyze/diff.js';
 import type { AxisName } from '../../model/axes.js';
 import { NamedTensor } from '../../model/named-tensor.js';
 import { decodeNpy } from '../../model/npy.js';
+import type { ModelGraph } from '../../views/graph-view.js';
 import type { ActivationsView } from '../activations-view.js';
 import type { JobState } from '../jobs.js';
 import type { FilterDetail, LayerRow, ModelInfo, WeightHistogram } from '../../views/model-view.js';
@@ -76,6 +77,10 @@ export class ServerBackend implements Backend {
 
   layers(model: number): Promise<LayerRow[]> {
     return getJson(`api/models/${model}/layers`);
+  }
+
+  graph(model: number): Promise<ModelGraph> {
+    return getJson(`api/models/${model}/graph`);
   }
 
   outputShapes(model: number): Promise<Record<string, (number | null)[]>> {

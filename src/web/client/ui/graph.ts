@@ -1,0 +1,204 @@
+import type { GraphNode, ModelGraph } from '../../../views/graph-view.js';
+import type { Backend } from '../backend.js';
+import { clear, h } from '../dom.js';
+import type { Router, ViewState } from '../state.js';
+
+const SVG = 'http://www.w3.org/2000/svg';
+const NODE_W = 190;
+const NODE_H = 42;
+const GAP_X = 28;
+const GAP_Y = 36;
+const ZOOMS = [0.25, 0.35, 0.5, 0.7, 0.85, 1, 1.25, 1.5, 2];
+
+function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number> = {}): SVGElementTagNameMap[K] {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  return el;
+}
+
+interface Placed {
+  node: GraphNode;
+  x: number;
+  y: number;
+}
+
+/**
+ * Layered layout of the layer DAG, top to bottom: a layer's rank is one more than its deepest input's;
+ * within a rank layers are ordered by the mean position of their inputs (one sweep), which keeps the
+ * two branches of a residual block side by side.
+ */
+function layout(nodes: readonly GraphNode[]): { placed: Placed[]; width: number; height: number } {
+  const index = new Map(nodes.map((n, i) => [n.name, i]));
+  const rank = new Array<number>(nodes.length).fill(0);
+  // Relaxation in file order (already topological in Keras/ONNX); bounded, so a malformed cycle cannot hang.
+  for (let pass = 0, changed = true; changed && pass < nodes.length; pass++) {
+    changed = false;
+    nodes.forEach((n, i) => {
+      const r = n.inbound.reduce((m, name) => Math.max(m, (rank[index.get(name)!] ?? 0) + 1), 0);
+      if (r !== rank[i]) {
+        rank[i] = r;
+        changed = true;
+      }
+    });
+  }
+  const rows: number[][] = [];
+  nodes.forEach((_, i) => (rows[rank[i]!] ??= []).push(i));
+  const slot = new Array<number>(nodes.length).fill(0);
+  for (const row of rows) {
+    if (!row) continue;
+    const key = (i: number): number => {
+      const ins = nodes[i]!.inbound.map((n) => slot[index.get(n)!]!);
+      return ins.length ? ins.reduce((a, b) => a + b, 0) / ins.length : i;
+    };
+    row.sort((a, b) => key(a) - key(b) || a - b);
+    row.forEach((i, k) => (slot[i] = k - (row.length - 1) / 2));
+  }
+  const widest = Math.max(1, ...rows.map((r) => r?.length ?? 0));
+  const width = widest * (NODE_W + GAP_X) + GAP_X;
+  const placed = nodes.map((node, i) => ({ node, x: width / 2 + slot[i]! * (NODE_W + GAP_X) - NODE_W / 2, y: GAP_Y / 2 + rank[i]! * (NODE_H + GAP_Y) }));
+  return { placed, width, height: rows.length * (NODE_H + GAP_Y) + GAP_Y / 2 };
+}
+
+function cut(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** The attributes of one node: class, inputs, weights and every stored option. */
+function details(node: GraphNode, onOpen: () => void): HTMLElement {
+  return h(
+    'div',
+    { 'data-testid': 'graph-details' },
+    h('h3', {}, node.name),
+    h('p', { class: 'facts' }, node.className, node.parents?.length ? ` inside ${node.parents.join(' / ')}` : ''),
+    h('p', {}, 'inputs: ', node.inbound.length ? node.inbound.join(', ') : 'none (an input of the model)'),
+    node.weights.length ? h('ul', { class: 'notes' }, ...node.weights.map((w) => h('li', {}, w))) : h('p', { class: 'hint' }, 'no weights'),
+    node.attributes.length
+      ? h('table', { class: 'stats', 'aria-label': 'attributes' }, ...node.attributes.map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, v))))
+      : null,
+    h('button', { type: 'button', onclick: onOpen, 'data-testid': 'graph-open' }, 'open this layer'),
+  );
+}
+
+/**
+ * The graph tab: the model's layer DAG as SVG, zoomable (buttons, Ctrl + wheel) and scrollable; hover
+ * or focus shows a layer's attributes, a click (or Enter) opens it in the layers tab, the arrows follow
+ * edges (Up to an input, Down to a consumer).
+ */
+export function graphTab(root: HTMLElement, backend: Backend, router: Router): { apply(state: ViewState): Promise<void> } {
+  let model = -1;
+  let zoom = 1;
+  let graph: ModelGraph | undefined;
+  let canvas: SVGSVGElement | undefined;
+  let size = { width: 0, height: 0 };
+  const side = h('aside', { class: 'graph-side', 'aria-live': 'polite' }, h('p', { class: 'hint' }, 'Hover or focus a layer to see its attributes; click it to open it.'));
+  const box = h('div', { class: 'graph-box', 'data-testid': 'graph-box' });
+  const zoomLabel = h('span', { 'data-testid': 'graph-zoom' }, '100%');
+  const setZoom = (z: number): void => {
+    zoom = z;
+    zoomLabel.textContent = `${Math.round(z * 100)}%`;
+    if (canvas) {
+      canvas.setAttribute('width', String(size.width * z));
+      canvas.setAttribute('height', String(size.height * z));
+    }
+  };
+  const step = (d: number): void => {
+    const i = ZOOMS.findIndex((z) => z >= zoom - 1e-9);
+    setZoom(ZOOMS[Math.max(0, Math.min(ZOOMS.length - 1, (i < 0 ? ZOOMS.length - 1 : i) + d))]!);
+  };
+  box.addEventListener('wheel', (e) => {
+    if (!e.ctrlKey) return;
+    e.preventDefault();
+    step(e.deltaY < 0 ? 1 : -1);
+  }, { passive: false });
+  const bar = h(
+    'div',
+    { class: 'controls' },
+    h('button', { type: 'button', 'data-testid': 'zoom-out', onclick: () => step(-1) }, 'zoom out'),
+    zoomLabel,
+    h('button', { type: 'button', 'data-testid': 'zoom-in', onclick: () => step(1) }, 'zoom in'),
+    h('button', { type: 'button', onclick: () => setZoom(Math.max(ZOOMS[0]!, Math.min(1, (box.clientWidth - 8) / Math.max(1, size.width)))) }, 'fit width'),
+    h('span', { class: 'hint' }, 'Ctrl + wheel zooms; arrows follow edges; Enter opens a layer'),
+  );
+  clear(root, h('div', { class: 'graph-tab' }, h('div', {}, bar, box), side));
+
+  const draw = (g: ModelGraph, selected: string | undefined): void => {
+    const { placed, width, height } = layout(g.nodes);
+    size = { width, height };
+    const at = new Map(placed.map((p) => [p.node.name, p]));
+    const consumers = new Map<string, string[]>();
+    for (const n of g.nodes) for (const i of n.inbound) consumers.set(i, [...(consumers.get(i) ?? []), n.name]);
+    canvas = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'group', 'aria-label': `layer graph of ${backend.models()[model]?.name ?? 'the model'}: ${g.nodes.length} layers`, 'data-testid': 'graph' });
+    const edges = svg('g', { class: 'edges' });
+    for (const p of placed) {
+      for (const name of p.node.inbound) {
+        const from = at.get(name);
+        if (!from) continue;
+        const x1 = from.x + NODE_W / 2;
+        const y1 = from.y + NODE_H;
+        const x2 = p.x + NODE_W / 2;
+        const y2 = p.y;
+        edges.append(svg('path', { d: `M${x1},${y1} C${x1},${y1 + GAP_Y / 2} ${x2},${y2 - GAP_Y / 2} ${x2},${y2}`, class: 'edge' }));
+      }
+    }
+    canvas.append(edges);
+    const open = (name: string): void => router.push({ tab: 'layers', layer: name, filter: undefined, channel: undefined, page: undefined });
+    const focusNode = (name: string | undefined): void => {
+      const el = name ? canvas!.querySelector<SVGGElement>(`g.node[data-layer="${CSS.escape(name)}"]`) : null;
+      el?.focus();
+    };
+    for (const p of placed) {
+      const n = p.node;
+      const node = svg('g', {
+        class: `node${n.weights.length ? ' weighted' : ''}${n.name === selected ? ' selected' : ''}`,
+        transform: `translate(${p.x},${p.y})`,
+        tabindex: 0,
+        role: 'button',
+        'data-layer': n.name,
+      });
+      const title = svg('title');
+      title.textContent = `${n.name} (${n.className})`;
+      const name = svg('text', { x: NODE_W / 2, y: 17, 'text-anchor': 'middle', class: 'node-name' });
+      name.textContent = cut(n.name, 26);
+      const cls = svg('text', { x: NODE_W / 2, y: 33, 'text-anchor': 'middle', class: 'node-class' });
+      cls.textContent = cut(n.className, 28);
+      node.append(title, svg('rect', { width: NODE_W, height: NODE_H, rx: 6 }), name, cls);
+      const show = (): void => clear(side, details(n, () => open(n.name)));
+      node.addEventListener('mouseenter', show);
+      node.addEventListener('focus', show);
+      node.addEventListener('click', () => open(n.name));
+      node.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          open(n.name);
+        } else if (e.key === 'ArrowUp' && n.inbound[0]) {
+          e.preventDefault();
+          focusNode(n.inbound[0]);
+        } else if (e.key === 'ArrowDown' && consumers.get(n.name)?.[0]) {
+          e.preventDefault();
+          focusNode(consumers.get(n.name)![0]);
+        }
+      });
+      canvas.append(node);
+    }
+    clear(box, canvas);
+    setZoom(zoom);
+    if (selected) {
+      const sel = at.get(selected);
+      if (sel) box.scrollTo({ top: Math.max(0, sel.y * zoom - box.clientHeight / 2), left: Math.max(0, sel.x * zoom - box.clientWidth / 2) });
+    }
+  };
+
+  return {
+    apply: async (state) => {
+      if (state.model !== model || !graph) {
+        model = state.model;
+        graph = await backend.graph(model);
+        if (graph.missing) {
+          clear(box, h('p', { class: 'note', 'data-testid': 'graph-missing' }, graph.missing));
+          return;
+        }
+      }
+      if (!graph.missing) draw(graph, state.layer);
+    },
+  };
+}
