@@ -18,10 +18,20 @@ export function collectLayout(value: string, previous: Record<string, LayerKind>
   return { ...previous, [layer]: kind };
 }
 
+/** Commander collector for repeated `--lambda <layer>=<expression>` options (checked when the network is built). */
+export function collectLambda(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const eq = value.indexOf('=');
+  const layer = value.slice(0, eq).trim();
+  const expression = value.slice(eq + 1).trim();
+  if (eq <= 0 || layer === '' || expression === '') throw new InvalidArgumentError(`Expects <layer>=<expression>, but received '${value}'.`);
+  return { ...previous, [layer]: expression };
+}
+
 /** How a command's model file is read: an architecture for weights-only files, layer kinds shape cannot tell. */
 export interface ModelOptions {
   config?: string;
   layout?: Record<string, LayerKind>;
+  lambda?: Record<string, string>;
   maxTensorMb?: number;
   maxInflateRatio?: number;
 }
@@ -41,11 +51,16 @@ export function limitsOf(options: ModelOptions): Partial<ReadLimits> | undefined
   return Object.keys(limits).length > 0 ? limits : undefined;
 }
 
-/** Adds `--config` and `--layout` to a command that reads one model file. */
+/** Adds `--config`, `--layout`, `--lambda` and the read limits to a command that reads one model file. */
 export function addModelOptions(command: Command): Command {
   return command
     .option('--config <arch.json>', 'architecture JSON for a weights-only file (model.to_json())')
     .option('--layout <layer=kind>', LAYOUT_HELP, collectLayout)
+    .option(
+      '--lambda <layer=expression>',
+      "state what a Keras Lambda layer computes, so the network can run (its Python code never is): an elementwise expression in x such as lambda_1='x / 127.5 - 1' (+ - * / **, abs sqrt exp log tanh sigmoid relu square minimum maximum), a crop 'x[:, 2:-2, 2:-2, :]', or identity (repeatable)",
+      collectLambda,
+    )
     .option('--max-tensor-mb <n>', `largest tensor or decompressed entry a file may make convscope allocate, in MiB (default: ${DEFAULT_LIMITS.maxTensorBytes / 2 ** 20})`, positive)
     .option('--max-inflate-ratio <n>', `largest decompression ratio accepted for outputs above ${RATIO_FLOOR_BYTES / 2 ** 20} MiB (default: ${DEFAULT_LIMITS.maxInflateRatio})`, positive);
 }
@@ -55,6 +70,7 @@ export function withModelOptions(path: string, options: ModelOptions): Promise<M
   return openModel(path, {
     ...(options.config ? { config: options.config } : {}),
     ...(options.layout ? { layout: options.layout } : {}),
+    ...(options.lambda ? { lambdas: options.lambda } : {}),
     ...(limitsOf(options) ? { limits: limitsOf(options)! } : {}),
   });
 }

@@ -1,7 +1,8 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { kerasAxes, genericAxes, type AxisName } from '../model/axes.js';
-import { ModelFormatError, UnsupportedError } from '../model/errors.js';
+import { ModelFormatError, UnsupportedError, UsageError } from '../model/errors.js';
 import { formatShape } from '../model/format.js';
+import { canonicalClass, catalogueEntry } from '../model/keras-catalogue.js';
 import { shortName } from '../model/lookup.js';
 import type { Layer, Model, Weight } from '../model/model.js';
 import type { NamedTensor } from '../model/named-tensor.js';
@@ -13,6 +14,7 @@ import { KerasConv1D } from './conv1d.js';
 import { KerasConv2DTranspose } from './conv-transpose.js';
 import { KerasNormalization } from './normalization.js';
 import type { GraphNode, LayerGraph, LeafLayer } from '../model/graph.js';
+import { StatedLambda } from './lambda-layer.js';
 import { toTfjsLayer, toTfjsTopology, type TfjsLayerJson } from './keras-to-tfjs.js';
 
 /**
@@ -42,6 +44,7 @@ const REPLACEMENTS: Readonly<Record<string, string>> = {
   Softmax: KerasSoftmax.className,
   Subtract: KerasSubtract.className,
   Normalization: KerasNormalization.className,
+  Lambda: StatedLambda.className,
 };
 
 /** The class tfjs builds for this layer: convscope's own where tfjs-layers' semantics differ from Keras'. */
@@ -176,8 +179,18 @@ export async function buildModel(model: Model): Promise<RunnableModel> {
   await initBackend();
   const layers = new Map<string, TfjsLayerJson>();
   const kerasClasses = new Map<string, string>();
+  const lambdas = model.lambdas ?? {};
+  for (const name of Object.keys(lambdas)) {
+    const leaf = graph.layers.find((l) => l.name === name);
+    if (!leaf || !catalogueEntry(canonicalClass(leaf.className))?.statable) {
+      const statable = graph.layers.filter((l) => catalogueEntry(canonicalClass(l.className))?.statable).map((l) => `'${l.name}'`);
+      throw new UsageError(
+        `--lambda names layer '${name}', which ${leaf ? `is a ${leaf.className} layer, not a Lambda layer` : 'this model does not have'}; ${statable.length > 0 ? `its Lambda layers are ${statable.join(', ')}` : 'it has no Lambda layers'}.`,
+      );
+    }
+  }
   for (const leaf of graph.layers) {
-    const json = toTfjsLayer(leaf, knownClass, model.source);
+    const json = toTfjsLayer(leaf, knownClass, model.source, lambdas);
     kerasClasses.set(leaf.name, json.class_name);
     layers.set(leaf.name, { ...json, class_name: replacement(json) });
   }

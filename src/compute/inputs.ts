@@ -4,7 +4,7 @@ import { InputError, UsageError } from '../model/errors.js';
 import { decodeNpy } from '../model/npy.js';
 import type { InputBatch } from './layer-output.js';
 import type { RunnableModel } from './build.js';
-import { arrayToBatch, describePreset, imagesToBatch, type Preset } from './preprocess.js';
+import { arrayToBatch, describePreset, imagesToBatch, type PixelImage, type Preset, type PreprocessOptions } from './preprocess.js';
 
 /** Turns what the user gives (image files or a .npy array) into the batch a built model takes. */
 
@@ -32,9 +32,19 @@ function singleInput(net: InputSpec): readonly (number | null)[] {
   return net.inputShapes[0]!;
 }
 
-/** Loads, converts, resizes and preprocesses images into one batch for the model's input. */
-export async function imageInput(net: InputSpec, paths: readonly string[], options: ImageInputOptions): Promise<PreparedInput> {
+/** The image a single-input model takes. */
+export interface ImageGeometry {
+  readonly height: number | null;
+  readonly width: number | null;
+  readonly channels: 1 | 3;
+  /** False for a (batch, height, width) input, such as a 28x28 MNIST model: a grey image without a channel axis. */
+  readonly channelAxis: boolean;
+}
+
+/** What image a model's single input takes; a UsageError when it takes no image. */
+export function imageGeometry(net: InputSpec): ImageGeometry {
   const shape = singleInput(net);
+  if (shape.length === 3) return { height: shape[1] ?? null, width: shape[2] ?? null, channels: 1, channelAxis: false };
   if (shape.length !== 4) {
     throw new UsageError(
       `${net.source} takes input of shape (batch, ${shape.slice(1).map((d) => d ?? 'None').join(', ')}), which is not an image; give an array with --input <file.npy>.`,
@@ -44,11 +54,26 @@ export async function imageInput(net: InputSpec, paths: readonly string[], optio
   if (channels !== 1 && channels !== 3) {
     throw new UsageError(`${net.source} takes ${channels ?? 'an unknown number of'} input channels; images give 1 (grey) or 3 (RGB). Give an array with --input <file.npy>.`);
   }
+  return { height: height ?? null, width: width ?? null, channels, channelAxis: true };
+}
+
+/** The preprocessed images as the model's input: the channel axis dropped where the input has none. */
+export function imageBatch(images: readonly PixelImage[], geometry: ImageGeometry, options: PreprocessOptions): InputBatch {
+  const batch = imagesToBatch(images, options);
+  if (geometry.channelAxis) return batch;
+  const [n, h, w] = batch.shape as [number, number, number];
+  return { shape: [n, h, w], data: batch.data };
+}
+
+/** Loads, converts, resizes and preprocesses images into one batch for the model's input. */
+export async function imageInput(net: InputSpec, paths: readonly string[], options: ImageInputOptions): Promise<PreparedInput> {
+  const geometry = imageGeometry(net);
+  const { channels, height, width } = geometry;
   const images: DecodedImage[] = [];
   for (const path of paths) {
     images.push(await loadImage(path, { channels, resize: options.resize, ...(width ? { width } : {}), ...(height ? { height } : {}) }));
   }
-  const batch = imagesToBatch(images, { ...options, channelsFirst: net.channelsFirst });
+  const batch = imageBatch(images, geometry, { ...options, channelsFirst: net.channelsFirst });
   const preset = describePreset(options);
   const description = images.map(
     (im) =>

@@ -1,4 +1,5 @@
 import { UnsupportedError } from '../model/errors.js';
+import { parseLambda } from '../model/expression.js';
 import { canonicalClass, catalogueEntry, refusal } from '../model/keras-catalogue.js';
 import type { LayerGraph, LeafLayer } from '../model/graph.js';
 
@@ -111,11 +112,22 @@ const TRAINING_ONLY = /(_regularizer|_constraint)$/;
 
 /**
  * The Keras 2 `{ class_name, config }` tfjs-layers deserializes for this leaf layer, after the
- * Keras catalogue (model/keras-catalogue.ts) has accepted its class and every option.
+ * Keras catalogue (model/keras-catalogue.ts) has accepted its class and every option. A Lambda
+ * layer the user stated (`lambdas`) becomes `{ class_name: 'Lambda', config: { expression } }`.
  */
-export function toTfjsLayer(layer: LeafLayer, knownClass: (name: string) => boolean, where: string): TfjsLayerJson {
+export function toTfjsLayer(
+  layer: LeafLayer,
+  knownClass: (name: string) => boolean,
+  where: string,
+  lambdas: Readonly<Record<string, string>> = {},
+): TfjsLayerJson {
   const config = stripKeras3(structuredClone(layer.config)) as Json;
   const className = keras1ToKeras2(layer, layer.className, config);
+  const stated = Object.hasOwn(lambdas, layer.name) ? lambdas[layer.name] : undefined;
+  if (stated !== undefined && catalogueEntry(className)?.statable) {
+    parseLambda(layer.name, stated);
+    return { class_name: 'Lambda', config: { name: layer.name, expression: stated, trainable: false } };
+  }
   const refused = refusal(layer.name, className, config, 'tfjs');
   if (refused) throw new UnsupportedError(`${where}: ${refused}.`);
   if (catalogueEntry(className)?.status === 'identity') {

@@ -7,6 +7,8 @@ import type { Model } from '../model/model.js';
 export interface OpenModelOptions extends Omit<OpenOptions, 'config'> {
   /** Architecture JSON for weights-only files: a path, or the parsed JSON. */
   config?: string | object;
+  /** What Lambda layers compute, as the user states it (Model.lambdas). */
+  lambdas?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -19,7 +21,9 @@ export async function openModel(path: string, options: OpenModelOptions = {}): P
   const configSource = typeof options.config === 'string' ? await fileSource(options.config) : undefined;
   const config = configSource ?? options.config;
   try {
-    const model = await openSource(source, { ...options, config });
+    const { lambdas, ...rest } = options;
+    const model: Model = await openSource(source, { ...rest, config });
+    if (lambdas) Object.assign(model, { lambdas });
     const closeModel = model.close.bind(model);
     model.close = () => {
       closeModel();

@@ -68,6 +68,8 @@ export interface LayerEntry {
   readonly options: readonly OptionEntry[];
   /** Options with no effect on the output at inference (training-only, or bookkeeping). */
   readonly ignored: readonly string[];
+  /** Holds code the user may state instead (`--lambda <layer>=<expression>`; model/expression.ts). */
+  readonly statable?: boolean;
 }
 
 const any = (text: string): Rule => ({ kind: 'any', text });
@@ -182,9 +184,9 @@ export const KERAS_CATALOGUE: readonly LayerEntry[] = [
   runs('Reshape', 'reshaping', [opt('target_shape', null, check('a tuple of integers (one may be -1)', (v) => Array.isArray(v) && v.every((x) => Number.isInteger(x))))]),
   runs('Permute', 'reshaping', [opt('dims', null, check('a permutation of 1..rank', (v) => Array.isArray(v) && v.every((x) => isInt(x) && x > 0)))]),
   runs('RepeatVector', 'reshaping', [opt('n', null, check('any positive integer', (v) => Number.isInteger(v) && (v as number) > 0))]),
-  { className: 'Lambda', keras3: true, group: 'core', status: 'lambda', engines: RUNS, options: [], ignored: [] },
-  refused('TFOpLambda', 'core', 'a TensorFlow operation recorded by tf.keras, which convscope has no tested implementation of; state it with --lambda <layer>=<expression> if it is elementwise', { keras3: false }),
-  refused('SlicingOpLambda', 'core', 'a tensor slice recorded by tf.keras; state it with --lambda <layer>=<x[...]> to run it', { keras3: false }),
+  { className: 'Lambda', keras3: true, group: 'core', status: 'lambda', engines: RUNS, options: [], ignored: [], statable: true },
+  refused('TFOpLambda', 'core', 'a TensorFlow operation recorded by tf.keras, which convscope has no tested implementation of; state it with --lambda <layer>=<expression> if it is elementwise', { keras3: false, statable: true }),
+  refused('SlicingOpLambda', 'core', "a tensor slice recorded by tf.keras; state it with --lambda <layer>='x[...]' to run it", { keras3: false, statable: true }),
   identity('Identity', 'core'),
   refused('Masking', 'core', 'a mask for recurrent layers, which convscope does not run'),
   refused('Embedding', 'core', 'a lookup table for integer tokens, which convscope has no tested implementation of'),

@@ -77,6 +77,11 @@ export interface Model {
   callGraph?(): LayerGraph;
   /** Free-form metadata from the file (safetensors __metadata__, .keras metadata.json, ...). */
   readonly metadata?: Readonly<Record<string, string>>;
+  /**
+   * What the user states Keras Lambda layers compute, by layer name (`--lambda lambda_1='x / 127.5 - 1'`;
+   * model/expression.ts): engines run these instead of refusing the layer.
+   */
+  readonly lambdas?: Readonly<Record<string, string>>;
   /** Notes a reader wants a user to see (for example "no architecture: axes are unnamed"). */
   readonly notes?: readonly string[];
   /** Releases file handles. Weights cannot be read afterwards. */

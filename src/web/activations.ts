@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { activationName, runLayers, type Activation } from '../compute/activations.js';
 import { buildModel, type RunnableModel } from '../compute/build.js';
-import { describePreset, imagesToBatch, PRESETS, type Preset } from '../compute/preprocess.js';
+import { imageBatch, imageGeometry } from '../compute/inputs.js';
+import { describePreset, PRESETS, type Preset } from '../compute/preprocess.js';
 import { loadImage, type DecodedImage } from '../io/image.js';
 import { labelsBesideModel, labelsInMetadata } from '../io/labels.js';
 import { ConvscopeError, InputError, UsageError } from '../model/errors.js';
@@ -51,12 +52,7 @@ function inputPng(image: DecodedImage): Uint8Array {
 
 /** Decodes image bytes to the network's input size. */
 async function decodeFor(net: RunnableModel, bytes: Uint8Array, name: string): Promise<DecodedImage> {
-  const shape = net.inputShapes[0] ?? [];
-  if (shape.length !== 4) {
-    throw new InputError(`${net.source} takes input of rank ${shape.length}, not an image (rank 4 with the batch axis), so it cannot be shown ${name}.`);
-  }
-  const [h, w, c] = net.channelsFirst ? [shape[2], shape[3], shape[1]] : [shape[1], shape[2], shape[3]];
-  if (c !== 1 && c !== 3) throw new InputError(`${net.source} takes ${c} input channels; images give 1 (grey) or 3 (RGB).`);
+  const { height: h, width: w, channels: c } = imageGeometry(net);
   try {
     return await loadImage({ name, bytes }, { width: w ?? undefined, height: h ?? undefined, channels: c, resize: 'crop' });
   } catch (e) {
@@ -91,7 +87,7 @@ async function runOnImage(
   const preset = presetOf(request.preprocess);
   progress(0.1, `decoding ${request.imageName}`);
   const image = await decodeFor(net, request.image, request.imageName);
-  const batch = imagesToBatch([image], { preset, channelsFirst: net.channelsFirst });
+  const batch = imageBatch([image], imageGeometry(net), { preset, channelsFirst: net.channelsFirst });
   const maps: Activation[] = [];
   const total = net.graph.nodes.length;
   let done = 0;
