@@ -4,6 +4,7 @@ import { RESIZE_MODES, type ResizeMode } from '../io/image.js';
 import { UsageError } from '../model/errors.js';
 import { COLORMAP_NAMES } from '../render/colormap.js';
 import { DEFAULT_MAP_COLORMAP, type MapNormalization } from '../render/feature-maps.js';
+import { collectLambda, LAMBDA_HELP } from './model-options.js';
 import { action, parseIndex } from './run.js';
 
 export interface ActivationsOptions {
@@ -22,6 +23,7 @@ export interface ActivationsOptions {
   normalize: MapNormalization;
   cmap: string;
   config?: string;
+  lambda?: Record<string, string>;
 }
 
 export function parseNumbers(value: string): number[] {
@@ -58,6 +60,7 @@ export function registerActivations(program: Command): void {
     .addOption(new Option('--normalize <mode>', 'tile colour scale').choices(['per-channel', 'shared']).default('per-channel'))
     .addOption(new Option('--cmap <name>', 'colormap of the feature maps').choices([...COLORMAP_NAMES]).default(DEFAULT_MAP_COLORMAP))
     .option('--config <arch.json>', 'architecture JSON for a weights-only file')
+    .option('--lambda <layer=expression>', LAMBDA_HELP, collectLambda)
     .action(
       action(async (path: string, options: ActivationsOptions) => {
         if (!options.image === !options.input) throw new UsageError('Give the network an input: --image <file>... or --input <file.npy> (one of them).');

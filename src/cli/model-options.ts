@@ -18,6 +18,9 @@ export function collectLayout(value: string, previous: Record<string, LayerKind>
   return { ...previous, [layer]: kind };
 }
 
+export const LAMBDA_HELP =
+  "state what a Keras Lambda layer computes so the network can run (its Python code never is): an elementwise expression in x such as lambda_1='x / 127.5 - 1' (+ - * / **, abs sqrt exp log tanh sigmoid relu square minimum maximum), a crop 'x[:, 2:-2, 2:-2, :]', or identity (repeatable)";
+
 /** Commander collector for repeated `--lambda <layer>=<expression>` options (checked when the network is built). */
 export function collectLambda(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const eq = value.indexOf('=');
@@ -56,11 +59,7 @@ export function addModelOptions(command: Command): Command {
   return command
     .option('--config <arch.json>', 'architecture JSON for a weights-only file (model.to_json())')
     .option('--layout <layer=kind>', LAYOUT_HELP, collectLayout)
-    .option(
-      '--lambda <layer=expression>',
-      "state what a Keras Lambda layer computes, so the network can run (its Python code never is): an elementwise expression in x such as lambda_1='x / 127.5 - 1' (+ - * / **, abs sqrt exp log tanh sigmoid relu square minimum maximum), a crop 'x[:, 2:-2, 2:-2, :]', or identity (repeatable)",
-      collectLambda,
-    )
+    .option('--lambda <layer=expression>', LAMBDA_HELP, collectLambda)
     .option('--max-tensor-mb <n>', `largest tensor or decompressed entry a file may make convscope allocate, in MiB (default: ${DEFAULT_LIMITS.maxTensorBytes / 2 ** 20})`, positive)
     .option('--max-inflate-ratio <n>', `largest decompression ratio accepted for outputs above ${RATIO_FLOOR_BYTES / 2 ** 20} MiB (default: ${DEFAULT_LIMITS.maxInflateRatio})`, positive);
 }

@@ -30,6 +30,8 @@ export interface RunnableModel {
   readonly channelsFirst: boolean;
   /** The tfjs layer for a graph node. */
   tfLayer(node: GraphNode): tfl.layers.Layer;
+  /** What the user stated the model's Lambda layers compute (Model.lambdas), by layer name. */
+  readonly lambdas: Readonly<Record<string, string>>;
   /** The whole network as one tfjs LayersModel (for training: `convscope train`, watchWeights). */
   readonly net: tfl.LayersModel;
   dispose(): void;
@@ -215,6 +217,7 @@ export async function buildModel(model: Model): Promise<RunnableModel> {
     channelsFirst,
     tfLayer: (node) => net.getLayer(node.layer.name),
     net,
+    lambdas,
     dispose: () => net.dispose(),
   };
 }

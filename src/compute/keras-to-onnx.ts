@@ -107,7 +107,7 @@ export function kerasToOnnx(net: RunnableModel): OnnxConversion {
       inputs.push({ name: out, shape: [null, ...shapeOf({ node: node.id, output: 0 }).slice(1)] });
       continue;
     }
-    const json = toTfjsLayer(node.layer, () => true, net.source);
+    const json = toTfjsLayer(node.layer, () => true, net.source, net.lambdas);
     const why = refusal(node.layer.name, json.class_name, json.config, 'ort');
     if (why) throw new OrtConversionError(`${why}.`);
     const args = node.inputs.map(valueOf);

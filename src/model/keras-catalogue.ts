@@ -475,10 +475,10 @@ export function refusal(name: string, className: string, config: Readonly<Record
   const layer = `layer '${name}'`;
   if (!entry) return `${layer} is a '${className}' layer, a class convscope's Keras catalogue does not list, so convscope cannot run this network; its weights can still be inspected`;
   if (entry.status === 'refused') return `${layer} is a ${className} layer, ${entry.refusal}`;
+  if (!entry.engines.includes(engine)) return `${layer} is a ${className} layer, which the ${ENGINE_NAMES[engine]} engine cannot run yet`;
   if (entry.status === 'lambda') {
     return `${layer} is a Lambda layer (stored Python code, which convscope never runs); state what it computes with --lambda ${name}='<expression in x>' (for example 'x / 127.5 - 1', or a crop 'x[:, 2:-2, 2:-2, :]') or --lambda ${name}=identity`;
   }
-  if (!entry.engines.includes(engine)) return `${layer} is a ${className} layer, which the ${ENGINE_NAMES[engine]} engine cannot run yet`;
   if (entry.status === 'identity') return undefined;
   const known = new Map(entry.options.map((o) => [o.name, o]));
   for (const [key, value] of Object.entries(config)) {
