@@ -44,6 +44,8 @@ const ONLY = option('--only')?.split(',');
 
 interface Measure {
   wallMs: number;
+  /** User + system CPU time of the process (a busy machine stretches wall time, much less CPU time). */
+  cpuMs: number;
   rssMiB: number;
   /** The child's own JSON report (its last stdout line), when it prints one. */
   report?: { ms?: number; accuracy?: number; largest?: number; check?: string; parts?: Record<string, number> };
@@ -62,7 +64,7 @@ function measure(side: Side, round: number): Measure {
   const rssFile = join(scratch, 'rss');
   try {
     const start = performance.now();
-    const r = spawnSync(TIME, ['-f', '%M', '-o', rssFile, side.command, ...side.args(round)], {
+    const r = spawnSync(TIME, ['-f', '%M %U %S', '-o', rssFile, side.command, ...side.args(round)], {
       encoding: 'utf8',
       cwd: ROOT,
       env: { ...process.env, ...side.env },
@@ -70,10 +72,10 @@ function measure(side: Side, round: number): Measure {
     });
     const wallMs = performance.now() - start;
     if (r.status !== 0) throw new Error(`${side.label} failed (exit ${r.status}):\n${r.stderr.slice(-2000)}`);
-    const rssKiB = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
+    const [rssKiB, user, system] = readFileSync(rssFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number) as [number, number, number];
     const last = r.stdout.trim().split('\n').pop() ?? '';
     const report = last.startsWith('{') ? (JSON.parse(last) as Measure['report']) : undefined;
-    return { wallMs, rssMiB: rssKiB / 1024, ...(report ? { report } : {}) };
+    return { wallMs, cpuMs: (user + system) * 1000, rssMiB: rssKiB / 1024, ...(report ? { report } : {}) };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -156,7 +158,10 @@ const scenarios: Scenario[] = [
     name: 'help',
     rows() {
       const [ours, peer] = interleave([node('convscope', () => [CLI, '--help']), python('h5py', () => ['-c', 'import h5py'])], ROUNDS * 2);
-      return [ratioRow('`convscope --help` (process)', (m) => m.wallMs, ms, ours!, [{ label: "`python3 -c 'import h5py'`", runs: peer! }], 1.0)];
+      return [
+        ratioRow('`convscope --help` (process)', (m) => m.wallMs, ms, ours!, [{ label: "`python3 -c 'import h5py'`", runs: peer! }], 1.0),
+        ratioRow('same, CPU time (user + system)', (m) => m.cpuMs, ms, ours!, [{ label: "`python3 -c 'import h5py'`", runs: peer! }], 1.0),
+      ];
     },
   },
   {
@@ -180,6 +185,7 @@ const scenarios: Scenario[] = [
       notes.push(`large h5 in-process parts: convscope ${parts(lib!)}; h5py ${parts(h5pyLib!)}`);
       return [
         ratioRow(`\`inspect\` a ${size} Keras h5 (process; h5py lists and reads a kernel)`, (m) => m.wallMs, ms, cli!, [{ label: 'h5py', runs: h5pyCli! }], 1.5),
+        ratioRow('same, CPU time (user + system)', (m) => m.cpuMs, ms, cli!, [{ label: 'h5py', runs: h5pyCli! }], 1.5),
         ratioRow(`same, peak RSS (from outside)`, (m) => m.rssMiB, mib, cli!, [{ label: 'h5py', runs: h5pyCli! }], 1.5),
         ratioRow('same, library in-process (import + open + list + read kernel)', (m) => m.report!.ms!, ms, lib!, [{ label: 'h5py', runs: h5pyLib! }], 1.2),
       ];
@@ -193,7 +199,10 @@ const scenarios: Scenario[] = [
         [node('convscope', () => [CLI, 'inspect', SMALL_H5]), python('h5py', () => [join(BENCH, 'peers', 'open-h5.py'), SMALL_H5, SMALL_H5_LAYER])],
         ROUNDS * 2,
       );
-      return [ratioRow(`\`inspect\` a ${size} Keras h5 (process)`, (m) => m.wallMs, ms, cli!, [{ label: 'h5py', runs: peer! }], 1.5)];
+      return [
+        ratioRow(`\`inspect\` a ${size} Keras h5 (process)`, (m) => m.wallMs, ms, cli!, [{ label: 'h5py', runs: peer! }], 1.5),
+        ratioRow('same, CPU time (user + system)', (m) => m.cpuMs, ms, cli!, [{ label: 'h5py', runs: peer! }], 1.5),
+      ];
     },
   },
   {
