@@ -4,13 +4,35 @@ import type { ByteSource } from '../io/source.js';
 import type { FormatReader, OpenOptions } from './reader.js';
 import { pytorchReader } from './pytorch.js';
 import { safetensorsReader } from './safetensors.js';
-import { onnxReader } from './onnx.js';
 import { kerasH5Reader } from './keras-h5.js';
 import { kerasV3Reader } from './keras-v3.js';
 import { tfjsReader } from './tfjs.js';
-import { tfCheckpointReader, tfSavedModelReader } from './tf-savedmodel.js';
 import { describeJson } from './json-kinds.js';
+import { ONNX_NAMES, TF_CHECKPOINT_NAMES, TF_SAVEDMODEL_NAMES } from './reader-names.js';
 import { withKerasCallGraph } from './keras-graph.js';
+
+/**
+ * A reader whose module is imported on first use: the ONNX and TensorFlow readers bring protobufjs and
+ * build their schemas when loaded (~25 ms), which no other file (nor `convscope --help`) should pay.
+ */
+function lazyReader({ id, description }: Pick<FormatReader, 'id' | 'description'>, load: () => Promise<FormatReader>): FormatReader {
+  let reader: Promise<FormatReader> | undefined;
+  const loaded = () => (reader ??= load());
+  return {
+    id,
+    description,
+    async sniff(probe) {
+      return (await loaded()).sniff(probe);
+    },
+    async open(source, options) {
+      return (await loaded()).open(source, options);
+    },
+  };
+}
+
+const tfSavedModelReader = lazyReader(TF_SAVEDMODEL_NAMES, async () => (await import('./tf-savedmodel.js')).tfSavedModelReader);
+const tfCheckpointReader = lazyReader(TF_CHECKPOINT_NAMES, async () => (await import('./tf-savedmodel.js')).tfCheckpointReader);
+const onnxReader = lazyReader(ONNX_NAMES, async () => (await import('./onnx.js')).onnxReader);
 
 /** Every reader, in the order they are asked to sniff a file. */
 export const READERS: readonly FormatReader[] = [

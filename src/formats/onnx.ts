@@ -22,6 +22,7 @@ import {
   type ValueInfoProto,
 } from './schema/onnx.js';
 import type { OnnxGraph, OnnxValueInfo } from './onnx-graph.js';
+import { ONNX_NAMES } from './reader-names.js';
 
 /**
  * ONNX models. Weights are the graph's initializers and the tensors of Constant nodes; the Conv,
@@ -379,8 +380,7 @@ async function isOnnx(source: ByteSource, head: Uint8Array): Promise<boolean> {
 }
 
 export const onnxReader: FormatReader = {
-  id: 'onnx',
-  description: 'ONNX (.onnx)',
+  ...ONNX_NAMES,
   sniff: ({ source, head }) => isOnnx(source, head),
   open: (source) => openOnnx(source),
 };

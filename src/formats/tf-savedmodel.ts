@@ -19,6 +19,7 @@ import {
   type TrackableObjectGraph,
 } from './schema/tensorflow.js';
 import { baseName, openBundle, tfRoot, type BundleTensor, type TensorBundle } from './tf-bundle.js';
+import { TF_CHECKPOINT_NAMES, TF_SAVEDMODEL_NAMES } from './reader-names.js';
 
 /**
  * TensorFlow's own formats, all backed by a tensor bundle (tf-bundle.ts):
@@ -340,8 +341,7 @@ function looksLikeSavedModel(head: Uint8Array): boolean {
 }
 
 export const tfSavedModelReader: FormatReader = {
-  id: 'tf-savedmodel',
-  description: 'TensorFlow SavedModel (saved_model.pb + variables/, Keras architecture from keras_metadata.pb)',
+  ...TF_SAVEDMODEL_NAMES,
   sniff: ({ head }) => looksLikeSavedModel(head),
   async open(source: ByteSource, options: OpenOptions): Promise<Model> {
     const top = await listFields(source, 0, source.size, 'saved_model.pb');
@@ -405,8 +405,7 @@ async function openCheckpointIndex(index: ByteSource, folder: ByteSource, prefix
 }
 
 export const tfCheckpointReader: FormatReader = {
-  id: 'tf-checkpoint',
-  description: 'TensorFlow checkpoint (checkpoint file, or <prefix>.index + .data-* shards; TF1 and TF2)',
+  ...TF_CHECKPOINT_NAMES,
   async sniff({ source, head }) {
     if (latestCheckpoint(new TextDecoder().decode(head)) !== undefined) return true;
     return isTable(source);
