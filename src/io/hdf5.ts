@@ -357,9 +357,11 @@ export async function openHdf5(source: ByteSource, limits: ReadLimits = DEFAULT_
             `${name}: ${what} at ${quote(path)} is an HDF5 virtual dataset whose data lives in ${files.map((f) => quote(f, 200)).join(', ')}, which convscope refuses to read; a model may read only its own file.`,
           );
         }
-        const shape = e.shape ?? [];
+        // From the metadata already read: each h5wasm call re-opens the object by path (e.shape would
+        // read the metadata again), and only a chunked dataset can have filters (compression).
+        const shape = meta.shape ?? [];
         const bytes = shape.reduce((a, b) => a * b, 1) * meta.size;
-        const compressed = e.filters.length > 0;
+        const compressed = meta.chunks !== null && e.filters.length > 0;
         const label = `${what} at ${quote(path)} of shape (${shape.join(', ')})`;
         if (!compressed && bytes > source.size) {
           throw new ModelFormatError(`${name}: ${label} needs ${bytes} bytes, but the file has only ${source.size}.`);
