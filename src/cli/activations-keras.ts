@@ -1,25 +1,25 @@
-import { activationName, runLayers, type RunOptions } from '../compute/activations.js';
+import { activationName, type RunOptions } from '../compute/activations.js';
 import { backendNote, withKernelFallback } from '../compute/backend.js';
 import { buildModel, type RunnableModel } from '../compute/build.js';
 import type { GraphNode } from '../model/graph.js';
 import { arrayInput, imageInput } from '../compute/inputs.js';
-import { kerasOnOrt, runLayersOrt, type OrtKerasNet } from '../compute/keras-ort.js';
 import { SelectionError } from '../model/errors.js';
-import { findFirstConvLayer } from '../model/filters.js';
 import { closestNames } from '../model/lookup.js';
 import type { Model } from '../model/model.js';
 import type { ActivationsOptions } from './activations.js';
 import { header, outputPlan, writeRow, type Report } from './activations-run.js';
+import { defaultActivationLayer } from '../views/activations.js';
+import { runKerasNetwork } from '../views/activations-keras.js';
 
 /** `convscope activations` of a Keras or TF.js model, loaded only for them: it imports TensorFlow.js. */
 
-/** The layers whose outputs are wanted: names (comma-separated), `all`, or by default the first convolution (model/filters.ts). */
+/** The layers whose outputs are wanted: names (comma-separated), `all`, or by default the first convolution (views/activations.ts). */
 function selectNodes(model: Model, net: RunnableModel, wanted: string | undefined): GraphNode[] {
   const nodes = net.graph.nodes.filter((n) => n.layer.className !== 'InputLayer');
   if (wanted === 'all') return nodes;
   if (wanted === undefined) {
-    const conv = findFirstConvLayer(model);
-    return [nodes.find((n) => n.layer.name === conv?.name) ?? nodes[0]!];
+    const first = defaultActivationLayer(model);
+    return [nodes.find((n) => n.layer.name === first) ?? nodes[0]!];
   }
   const names = [...new Set(nodes.map((n) => n.layer.name))];
   return wanted.split(',').flatMap((one) => {
@@ -40,7 +40,6 @@ function selectNodes(model: Model, net: RunnableModel, wanted: string | undefine
 export async function runKeras(path: string, model: Model, options: ActivationsOptions): Promise<Report> {
   const report = await withKernelFallback(async () => {
     const net = await buildModel(model);
-    let ort: OrtKerasNet | undefined;
     try {
       const input = options.image
         ? await imageInput(net, options.image, { preset: options.preprocess ?? 'unit', resize: options.resize, mean: options.mean, std: options.std })
@@ -53,17 +52,9 @@ export async function runKeras(path: string, model: Model, options: ActivationsO
         want: (node) => wanted.has(node.id),
         onActivation: async (a) => void rows.push(await writeRow(a, input, options, pathOf)),
       };
-      const notes: string[] = [];
-      if (options.engine !== 'tfjs') {
-        const converted = await kerasOnOrt(net);
-        if ('reason' in converted) notes.push(`ran on TensorFlow.js, not ONNX Runtime: ${converted.reason}.`);
-        else ort = converted;
-      }
-      const outputs = ort ? await runLayersOrt(ort, [input.batch], run) : await runLayers(net, [input.batch], run);
-      if (ort) notes.push('ran on ONNX Runtime (the Keras layers converted to ONNX in memory).');
+      const { outputs, notes } = await runKerasNetwork(net, [input.batch], run, options.engine === 'tfjs' ? 'tfjs' : 'ort');
       return { input, rows, outputs, notes };
     } finally {
-      await ort?.onnx.release();
       net.dispose();
     }
   });

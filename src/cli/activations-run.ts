@@ -1,21 +1,18 @@
 import { stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { outputAxes, sampleView, type LayerOutput } from '../compute/layer-output.js';
+import { outputAxes, type LayerOutput } from '../compute/layer-output.js';
 import { arrayInput, imageInput, type PreparedInput } from '../compute/inputs.js';
 import { loadOnnxNet, runOnnxLayers, selectOnnxLayers } from '../compute/onnx-activations.js';
 import { onnxGraph, type OnnxGraph } from '../formats/onnx-graph.js';
 import { writeFileAtomic } from '../io/write.js';
 import { SelectionError, UsageError } from '../model/errors.js';
-import { labelsBesideModel, labelsInMetadata, readLabels } from '../io/labels.js';
 import type { Model } from '../model/model.js';
-import { barFigure, topValues } from '../render/bars.js';
-import { featureMapFigure, type MapNormalization } from '../render/feature-maps.js';
-import { sceneToPng } from '../render/scene-png.js';
 import { encodeNpy } from '../model/npy.js';
 import type { ActivationsOptions } from './activations.js';
 import { formatNumber, formatPercent, formatShape } from '../model/format.js';
 import { table } from './format.js';
 import { withModel } from './model-options.js';
+import { activationPngs, activationStats, classLabels, topOutputs } from '../views/activations.js';
 
 /**
  * The work of `convscope activations`, loaded only when the command runs, so that other commands
@@ -48,45 +45,8 @@ export async function outputPlan(options: ActivationsOptions, single: boolean, m
 }
 
 function summary(a: LayerOutput): string[] {
-  let min = Infinity;
-  let max = -Infinity;
-  let sum = 0;
-  let zeros = 0;
-  for (const v of a.data) {
-    if (v < min) min = v;
-    if (v > max) max = v;
-    sum += v;
-    if (v === 0) zeros++;
-  }
-  const pct = a.data.length > 0 ? formatPercent(zeros / a.data.length) : '-';
-  return [formatShape(a.shape), formatNumber(min), formatNumber(max), formatNumber(sum / a.data.length), pct];
-}
-
-export interface FigureOptions {
-  cmap: string;
-  normalize: MapNormalization;
-  top?: number;
-}
-
-/**
- * One PNG per input sample of a layer's output: a feature-map grid for spatial outputs, bars of the
- * top values for vectors; nothing for rank > 3 outputs. `inputNames[n]` names sample n in titles.
- */
-export function activationPngs(a: LayerOutput, inputNames: readonly string[], options: FigureOptions): { sample: number; png: Uint8Array }[] {
-  const batch = a.shape[0] ?? 1;
-  const out: { sample: number; png: Uint8Array }[] = [];
-  for (let n = 0; n < batch; n++) {
-    const view = sampleView(a, n, a.channelsFirst);
-    if (view.kind === 'other') continue;
-    const title = `${a.name} (${a.className}) output ${formatShape(a.shape.slice(1))} for ${inputNames[n] ?? `sample ${n}`}`;
-    const top = options.top ?? 10;
-    const scene =
-      view.kind === 'maps'
-        ? featureMapFigure(view, { title, colormap: options.cmap, normalize: options.normalize }).scene
-        : barFigure(view.values, { title: `${title}: top ${Math.min(top, view.values.length)}`, top });
-    out.push({ sample: n, png: sceneToPng(scene) });
-  }
-  return out;
+  const s = activationStats(a);
+  return [formatShape(a.shape), formatNumber(s.min), formatNumber(s.max), formatNumber(s.mean), Number.isNaN(s.zeros) ? '-' : formatPercent(s.zeros)];
 }
 
 async function writeActivation(
@@ -119,17 +79,11 @@ function topLines(outputs: readonly LayerOutput[], k: number, input: PreparedInp
     for (let n = 0; n < batch; n++) {
       const sample = out.data.subarray(n * size, (n + 1) * size);
       const who = input.images?.[n] ? basename(input.images[n]!.path) : `sample ${n}`;
-      const best = topValues(sample, k).map((t) => `#${t.index}${labels?.[t.index] ? ` ${labels[t.index]}` : ''} ${formatNumber(t.value)}`);
+      const best = topOutputs(sample, k, labels).map((t) => `#${t.index}${t.label ? ` ${t.label}` : ''} ${formatNumber(t.score)}`);
       lines.push(`top ${Math.min(k, sample.length)} of '${out.name}' for ${who}: ${best.join(', ')}`);
     }
   }
   return lines;
-}
-
-/** Class names for --top: the --labels file, else the model's metadata or a metadata.json beside a model.json. */
-async function classLabels(path: string, model: Model, file: string | undefined): Promise<string[] | undefined> {
-  if (file !== undefined) return readLabels(file);
-  return labelsInMetadata(model.metadata) ?? (await labelsBesideModel(path));
 }
 
 /** The table of written layers, the top classes and notes, as printed. */
@@ -142,7 +96,7 @@ export interface Report {
 
 async function printReport(path: string, report: Report, options: ActivationsOptions, model: Model): Promise<void> {
   const out = [...report.input.description.map((d) => `input: ${d}`), '', table(report.rows)];
-  if (options.top !== undefined) out.push('', ...topLines(report.outputs, options.top, report.input, await classLabels(path, model, options.labels)));
+  if (options.top !== undefined) out.push('', ...topLines(report.outputs, options.top, report.input, await classLabels(model, options.labels, path)));
   out.push(...report.notes.map((n) => `note: ${n}`));
   process.stdout.write(`${out.join('\n')}\n`);
 }

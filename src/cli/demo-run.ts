@@ -14,7 +14,7 @@ import { openModel } from '../formats/open.js';
 import { DEFAULT_MAP_COLORMAP } from '../render/feature-maps.js';
 import { demoPage, type DemoPageSection } from '../render/demo-page.js';
 import { filterFigure } from '../render/filters.js';
-import { activationPngs } from './activations-run.js';
+import { activationPngs } from '../views/activations.js';
 import { runStory } from './demo-story.js';
 import { formatAxes, formatNumber, formatShape, frameworkName } from '../model/format.js';
 import { renderSummary } from './inspect.js';

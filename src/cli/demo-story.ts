@@ -12,7 +12,7 @@ import { loadDataset, pixelFactor, type Dataset, type PixelScale } from '../data
 import { writeFileAtomic } from '../io/write.js';
 import { openModel } from '../formats/open.js';
 import type { DemoPageSection } from '../render/demo-page.js';
-import { activationPngs } from './activations-run.js';
+import { activationPngs } from '../views/activations.js';
 import { trainingFacts, writeDiffReport } from '../views/diff-report.js';
 import { formatNumber, formatPercent, formatShape } from '../model/format.js';
 

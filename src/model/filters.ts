@@ -130,6 +130,11 @@ function kernelLayerList(model: Model): string {
   return `${names.slice(0, 12).join(', ')}${names.length > 12 ? ', ...' : ''}`;
 }
 
+/** Layers with a convolution kernel, in file order: the convolutions. */
+export function convLayers(model: Model): Layer[] {
+  return model.layers.filter((l) => l.weights.some(isConvKernel));
+}
+
 /** The first layer with a convolution kernel (the default layer of `filters`, `activations` and the timeline), if any. */
 export function findFirstConvLayer(model: Model): Layer | undefined {
   return model.layers.find((l) => l.weights.some(isConvKernel));

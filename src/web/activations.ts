@@ -1,15 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import { activationName, runLayers, type Activation } from '../compute/activations.js';
+import { activationName, type Activation } from '../compute/activations.js';
 import { buildModel, type RunnableModel } from '../compute/build.js';
 import { imageBatch, imageGeometry } from '../compute/inputs.js';
 import { describePreset, PRESETS, type Preset } from '../compute/preprocess.js';
 import { loadImage, type DecodedImage } from '../io/image.js';
-import { labelsBesideModel, labelsInMetadata } from '../io/labels.js';
 import { ConvscopeError, InputError, UsageError } from '../model/errors.js';
 import type { Model } from '../model/model.js';
-import { topValues } from '../render/bars.js';
-import { featureMapFigure, type FeatureMaps } from '../render/feature-maps.js';
+import { convLayers } from '../model/filters.js';
 import { encodeRaster, sceneToPng } from '../render/scene-png.js';
+import { activationFigure, classLabels, topOutputs } from '../views/activations.js';
+import { runKerasNetwork } from '../views/activations-keras.js';
 import type { ActivationsView } from './activations-view.js';
 import type { ActivationsFn, ActivationsRequest } from './api.js';
 import type { Progress } from './jobs.js';
@@ -30,19 +30,6 @@ function presetOf(name: string): Preset {
 /** A feature map is a layer output with spatial axes: (N, H, W, C) or (N, L, C). */
 function isFeatureMap(a: Activation): boolean {
   return (a.shape.length === 4 || a.shape.length === 3) && a.className !== 'InputLayer';
-}
-
-/** Channels-last maps of sample 0 of an activation (channels-first outputs transposed). */
-function featureMaps(a: Activation, channelsFirst: boolean): FeatureMaps {
-  if (a.shape.length === 3) return { height: 1, width: a.shape[1]!, channels: a.shape[2]!, data: a.data.subarray(0, a.shape[1]! * a.shape[2]!) };
-  if (!channelsFirst) {
-    const [, height, width, channels] = a.shape as [number, number, number, number];
-    return { height, width, channels, data: a.data.subarray(0, height * width * channels) };
-  }
-  const [, channels, height, width] = a.shape as [number, number, number, number];
-  const data = new Float32Array(height * width * channels);
-  for (let c = 0; c < channels; c++) for (let p = 0; p < height * width; p++) data[p * channels + c] = a.data[c * height * width + p]!;
-  return { height, width, channels, data };
 }
 
 function inputPng(image: DecodedImage): Uint8Array {
@@ -68,9 +55,10 @@ interface ImageRun {
   top: { index: number; score: number }[];
 }
 
-/** Layers whose outputs the views show first: convolutions (their feature maps are what the filters made). */
-function isConvolution(a: Activation): boolean {
-  return /Conv/.test(a.className);
+/** Whether an output is a convolution's (a layer with a conv kernel, model/filters.ts): the views show those first. */
+function convolutionTest(model: Model): (a: Activation) => boolean {
+  const names = new Set(convLayers(model).map((l) => l.name));
+  return (a) => names.has(a.node.layer.name);
 }
 
 /** Most layers whose feature maps a report embeds (the first convolutions). */
@@ -91,26 +79,24 @@ async function runOnImage(
   const maps: Activation[] = [];
   const total = net.graph.nodes.length;
   let done = 0;
-  const outputs = await runLayers(net, [batch], {
+  const run = {
     want: () => true,
-    onActivation: (a) => {
+    onActivation: (a: Activation) => {
       done++;
       progress(0.2 + (0.6 * done) / total, `ran ${a.name}`);
       if (isFeatureMap(a) && keep(a)) maps.push(a);
       else if (isFeatureMap(a)) maps.push({ ...a, data: new Float32Array(0) });
     },
-  });
+  };
+  // The viewer keeps one built network per model across requests, so it runs it on TensorFlow.js.
+  const { outputs } = await runKerasNetwork(net, [batch], run, 'tfjs');
   const last = outputs[0];
   const scores = last ? last.data.subarray(0, last.data.length / (last.shape[0] ?? 1)) : new Float32Array(0);
-  // Class names label the outputs only when there is exactly one per output.
-  const names = classNames?.length === scores.length ? classNames : undefined;
-  const top = topValues(scores, 5).map((t) => ({ index: t.index, score: t.value, ...(names ? { label: names[t.index]! } : {}) }));
-  return { image, preset, maps, top };
+  return { image, preset, maps, top: topOutputs(scores, 5, classNames) };
 }
 
-function view(run: ImageRun, chosen: Activation, net: RunnableModel, imageName: string): ActivationsView {
-  const maps = featureMaps(chosen, net.channelsFirst);
-  const figure = featureMapFigure(maps, { title: `${chosen.name} (${chosen.className}) (${chosen.shape.slice(1).join(', ')}) for ${imageName}` });
+function view(run: ImageRun, chosen: Activation, imageName: string): ActivationsView {
+  const figure = activationFigure(chosen, 0, imageName)!;
   return {
     image: imageName,
     preprocess: `resized (centre crop) to ${run.image.width} x ${run.image.height}, ${describePreset({ preset: run.preset })}`,
@@ -118,14 +104,9 @@ function view(run: ImageRun, chosen: Activation, net: RunnableModel, imageName: 
     layer: chosen.name,
     layers: run.maps.map((m) => m.name),
     shape: chosen.shape.slice(1),
-    maps: dataUri(sceneToPng(figure.scene)),
+    maps: dataUri(sceneToPng(figure)),
     top: run.top,
   };
-}
-
-/** The model's class names: its metadata's, or a Teachable Machine metadata.json beside its model.json. */
-async function classNames(model: Model): Promise<string[] | undefined> {
-  return labelsInMetadata(model.metadata) ?? (await labelsBesideModel(model.source));
 }
 
 /** Built networks per model, built once on first use. */
@@ -177,6 +158,7 @@ function hooks(): Hooks & { netOf: NetCache } {
       progress(0, 'building the network');
       const net = await netOf(model);
       // Without a layer asked for: the first convolution's maps (or the first maps, in a network without one).
+      const isConvolution = convolutionTest(model);
       let firstMap = true;
       let firstConv = true;
       const keep = (a: Activation): boolean => {
@@ -186,7 +168,7 @@ function hooks(): Hooks & { netOf: NetCache } {
         if (isConvolution(a)) firstConv = false;
         return take;
       };
-      const run = await runOnImage(net, request, keep, progress, await classNames(model));
+      const run = await runOnImage(net, request, keep, progress, await classLabels(model));
       const kept = run.maps.filter((m) => m.data.length > 0);
       const chosen =
         request.layer === undefined ? (kept.find(isConvolution) ?? kept[0]) : run.maps.find((m) => m.name === request.layer);
@@ -198,7 +180,7 @@ function hooks(): Hooks & { netOf: NetCache } {
         );
       }
       progress(0.9, `drawing ${chosen.name}`);
-      return view(run, chosen, net, request.imageName);
+      return view(run, chosen, request.imageName);
     },
     outputShapes: async (model) => {
       const shapes = new Map<string, (number | null)[]>();
@@ -248,13 +230,14 @@ export async function reportData(
     return { activations: [], outputShapes: shapes, notes: [`No feature maps of ${name} in this report: ${e.message}`] };
   }
   let kept = 0;
+  const isConvolution = convolutionTest(models[0]!);
   const keep = (a: Activation): boolean => isConvolution(a) && kept++ < REPORT_LAYERS;
-  const run = await runOnImage(net, { preprocess: 'auto', image: bytes, imageName: name }, keep, () => {}, await classNames(models[0]!));
+  const run = await runOnImage(net, { preprocess: 'auto', image: bytes, imageName: name }, keep, () => {}, await classLabels(models[0]!));
   const shown = run.maps.filter((m) => m.data.length > 0);
   const views: ActivationsView[] = [];
   let size = 0;
   for (const m of shown) {
-    const v = view({ ...run, maps: shown }, m, net, name);
+    const v = view({ ...run, maps: shown }, m, name);
     size += v.maps.length + v.input.length;
     if (views.length > 0 && size > REPORT_ACTIVATION_BYTES) break;
     views.push(v);
