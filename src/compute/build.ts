@@ -15,7 +15,7 @@ import { KerasConv2DTranspose } from './conv-transpose.js';
 import { KerasNormalization } from './normalization.js';
 import type { GraphNode, LayerGraph, LeafLayer } from '../model/graph.js';
 import { StatedLambda } from './lambda-layer.js';
-import { toTfjsLayer, toTfjsTopology, type TfjsLayerJson } from './keras-to-tfjs.js';
+import { tfjsActivationNames, toTfjsLayer, toTfjsTopology, type TfjsLayerJson } from './keras-to-tfjs.js';
 
 /**
  * A model convscope can run: the flattened graph, one tfjs layer per leaf layer, weights loaded by
@@ -194,7 +194,7 @@ export async function buildModel(model: Model): Promise<RunnableModel> {
   for (const leaf of graph.layers) {
     const json = toTfjsLayer(leaf, knownClass, model.source, lambdas);
     kerasClasses.set(leaf.name, json.class_name);
-    layers.set(leaf.name, { ...json, class_name: replacement(json) });
+    layers.set(leaf.name, { class_name: replacement(json), config: tfjsActivationNames(json.config) });
   }
   let net: tfl.LayersModel;
   try {

@@ -166,6 +166,10 @@ function activate(b: Builder, name: unknown, x: string, rank: number, where: str
       return b.op('Mul', [x, b.op('Sigmoid', [x])], {}, output);
     case 'mish':
       return b.op('Mul', [x, b.op('Tanh', [b.op('Softplus', [x])])], {}, output);
+    case 'gelu': {
+      const erf = b.op('Erf', [b.op('Mul', [x, b.scalar(Math.SQRT1_2)])]);
+      return b.op('Mul', [b.op('Mul', [x, b.scalar(0.5)]), b.op('Add', [erf, b.scalar(1)])], {}, output);
+    }
     default:
       throw new OrtConversionError(`${where} uses activation '${String(name)}', which convscope does not convert to ONNX.`);
   }

@@ -143,8 +143,6 @@ export function toTfjsLayer(
   spatialTuples(className, config);
   if (className.startsWith('SeparableConv')) delete config.kernel_initializer;
   if (className === 'LeakyReLU') move(config, 'negative_slope', 'alpha');
-  if (config.activation === 'silu') config.activation = 'swish';
-  if (config.activation === 'log_softmax') config.activation = 'logSoftmax';
   delete config.batch_size;
   if ('batch_shape' in config) move(config, 'batch_shape', 'batch_input_shape');
   config.name = layer.name;
@@ -160,6 +158,15 @@ function spatialTuples(className: string, config: Json): void {
   for (const key of TUPLE_ARGS) {
     if (typeof config[key] === 'number') config[key] = Array.from({ length: rank }, () => config[key]);
   }
+}
+
+/** tfjs-layers' names for Keras activations it spells differently. */
+const TFJS_ACTIVATIONS: Readonly<Record<string, string>> = { silu: 'swish', log_softmax: 'logSoftmax' };
+
+/** The config with Keras activation names as tfjs-layers spells them (the last step before tfjs deserializes it). */
+export function tfjsActivationNames(config: Readonly<Json>): Json {
+  const name = typeof config.activation === 'string' ? TFJS_ACTIVATIONS[config.activation] : undefined;
+  return name ? { ...config, activation: name } : { ...config };
 }
 
 /**

@@ -3,10 +3,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runLayers } from '../../src/compute/activations.js';
+import { runLayers, type Activation } from '../../src/compute/activations.js';
 import { buildModel } from '../../src/compute/build.js';
+import { kerasOnOrt, runLayersOrt } from '../../src/compute/keras-ort.js';
 import { UnsupportedError } from '../../src/model/errors.js';
-import { ACTIVATIONS, KERAS_CATALOGUE, ruleAccepts, type LayerEntry } from '../../src/model/keras-catalogue.js';
+import { ACTIVATIONS, catalogueEntry, KERAS_CATALOGUE, ruleAccepts, type Engine, type LayerEntry } from '../../src/model/keras-catalogue.js';
 import { needsPython, runPython } from '../helpers/python.js';
 import { prng } from '../helpers/random.js';
 import { memoryModel } from './memory-model.js';
@@ -14,7 +15,8 @@ import { memoryModel } from './memory-model.js';
 /**
  * Every catalogue entry that runs is checked against a PyTorch (float64) re-computation of Keras'
  * documented semantics (test/helpers/keras_oracle.py), on random weights and inputs, in both data
- * formats where the layer has them: max |convscope - oracle| <= 1e-5 * max |oracle| per case. Every
+ * formats where the layer has them, on TensorFlow.js and, where the catalogue says so, on ONNX
+ * Runtime: max |convscope - oracle| <= 1e-5 * max |oracle| per case and engine. Every
  * option value the catalogue says runs is exercised by some case (the coverage test fails
  * otherwise); identity layers return their input exactly; refused classes are refused by name.
  */
@@ -182,7 +184,7 @@ function functional(c: Case): Json {
 const RELATIVE = 1e-5;
 const python = needsPython('torch');
 
-test('every running catalogue entry matches a PyTorch re-computation of Keras within 1e-5 relative, both data formats', python, async (t) => {
+test('every running catalogue entry matches a PyTorch re-computation of Keras within 1e-5 relative, both data formats, on every engine the catalogue gives it', python, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'convscope-catalogue-'));
   try {
     const data = cases.map((c, i) => ({ id: c.id, className: c.className, config: c.config, ...materialize(c, 1000 + i) }));
@@ -198,13 +200,24 @@ test('every running catalogue entry matches a PyTorch re-computation of Keras wi
         });
         const net = await buildModel(model);
         try {
-          const [out] = await runLayers(net, inputs.map((x) => ({ shape: x.shape, data: Float32Array.from(x.data) })));
+          const batches = inputs.map((x) => ({ shape: x.shape, data: Float32Array.from(x.data) }));
           const want = expected[i]!;
-          assert.deepEqual(out!.shape, want.shape, `${c.id}: shape`);
-          const scale = Math.max(...want.data.map(Math.abs), 1e-30);
-          let worst = 0;
-          want.data.forEach((e, j) => (worst = Math.max(worst, Math.abs(e - out!.data[j]!))));
-          assert.ok(worst <= RELATIVE * scale, `${c.id}: max error ${worst} > ${RELATIVE} x ${scale}`);
+          const check = (engine: Engine, out: Activation): void => {
+            assert.deepEqual(out.shape, want.shape, `${c.id} on ${engine}: shape`);
+            const scale = Math.max(...want.data.map(Math.abs), 1e-30);
+            let worst = 0;
+            want.data.forEach((e, j) => (worst = Math.max(worst, Math.abs(e - out.data[j]!))));
+            assert.ok(worst <= RELATIVE * scale, `${c.id} on ${engine}: max error ${worst} > ${RELATIVE} x ${scale}`);
+          };
+          check('tfjs', (await runLayers(net, batches))[0]!);
+          if (!catalogueEntry(c.className)!.engines.includes('ort')) return;
+          const ort = await kerasOnOrt(net, { threads: 1 });
+          assert.ok(!('reason' in ort), `${c.id}: the catalogue gives it to ONNX Runtime, but the converter says: ${'reason' in ort ? ort.reason : ''}`);
+          try {
+            check('ort', (await runLayersOrt(ort, batches))[0]!);
+          } finally {
+            await ort.onnx.release();
+          }
         } finally {
           net.dispose();
         }
