@@ -151,7 +151,7 @@ const RESNET = join(DATA, 'resnet18.pt');
 const DIGITS = join(DATA, 'digits');
 const notes: string[] = [];
 /** Benchmarks that print their own comparison (the forward engine's, and rendering, which has no peer). */
-const EXTRAS = ['forward.ts', 'render-vgg16.ts'];
+const EXTRAS = ['forward.ts', 'render-vgg16.ts', 'attribute.ts'];
 
 const scenarios: Scenario[] = [
   {

@@ -15,10 +15,11 @@ import {
   type ChannelsLast,
   type SpatialMap,
 } from './attribution.js';
-import { UsageError } from '../model/errors.js';
+import { UnsupportedError, UsageError } from '../model/errors.js';
+import type { OnnxNet } from '../compute/ort.js';
 import type { InputBatch } from '../compute/activations.js';
 import type { RunnableModel } from '../compute/build.js';
-import { classScores, findNode, inputGradient, lastSpatialLayer, layerGradient, scoreDescription } from '../compute/gradients.js';
+import { classScores, findNode, inputGradient, layerGradient, scoreDescription } from '../compute/gradients.js';
 import { formatNumber } from '../model/format.js';
 
 /**
@@ -74,7 +75,7 @@ interface Geometry {
   channelsFirst: boolean;
 }
 
-function geometry(net: RunnableModel, batch: InputBatch): Geometry {
+function geometry(net: { channelsFirst: boolean }, batch: InputBatch): Geometry {
   if (batch.shape.length !== 4 || batch.shape[0] !== 1) {
     throw new UsageError(`Attribution explains one image: it needs input of shape (1, H, W, C), but received (${batch.shape.join(', ')}).`);
   }
@@ -130,13 +131,93 @@ async function accumulate(net: RunnableModel, inputs: readonly Float32Array[], b
   return sum;
 }
 
+/** Class scores ([N, classes] row-major) for a batch: the engine-specific part of forward-only methods. */
+type Scorer = (batch: InputBatch) => Promise<{ scores: Float32Array; classes: number }>;
+
+/** Occlusion with any engine that can score a batch. */
+async function occlusion(scorer: Scorer, batch: InputBatch, g: Geometry, score: number, classIndex: number, options: AttributeOptions): Promise<{ map: SpatialMap; settings: string }> {
+  const window = options.window ?? Math.ceil(Math.min(g.height, g.width) / 7);
+  const stride = options.stride ?? Math.max(1, Math.floor(window / 2));
+  const fill = options.baseline ?? 0;
+  const windows = occlusionWindows(g.height, g.width, window, stride);
+  const image: ChannelsLast = { height: g.height, width: g.width, channels: g.channels, data: toLast(batch.data, g) };
+  const drops = new Float64Array(windows.length);
+  const per = passSize(g);
+  for (let start = 0; start < windows.length; start += per) {
+    const part = windows.slice(start, start + per).map((w) => toModel(occlude(image, w, fill), g));
+    const { scores, classes } = await scorer(stack(part, batch));
+    part.forEach((_, i) => (drops[start + i] = score - scores[i * classes + classIndex]!));
+    options.onProgress?.(Math.min(windows.length, start + per), windows.length);
+  }
+  return { map: occlusionMap(g.height, g.width, windows, drops), settings: `${windows.length} windows of ${window}x${window}, stride ${stride}, filled with ${fill}` };
+}
+
+/**
+ * Attribution for an ONNX model on ONNX Runtime, which runs forward only: occlusion, with the graph's
+ * (only) output as the score.
+ */
+export async function attributeOnnx(net: OnnxNet, batch: InputBatch, options: AttributeOptions): Promise<Attribution> {
+  if (options.method !== 'occlusion') {
+    throw new UnsupportedError(`${net.source} is an ONNX model, which convscope runs forward only (ONNX Runtime); '${options.method}' needs gradients: use --method occlusion, or a Keras / TF.js model.`);
+  }
+  if (net.graph.outputs.length !== 1) throw new UsageError(`${net.source} has ${net.graph.outputs.length} outputs; attribution needs a network with one output (class scores).`);
+  const output = net.graph.outputs[0]!.name;
+  const fixedBatch = net.inputShapes[0]?.[0] != null;
+  const once = async (b: InputBatch): Promise<Float32Array> => {
+    const value = (await net.run([b], [output])).get(output);
+    if (!value?.data) throw new UnsupportedError(`${net.source}: output '${output}' is not float32 (${value?.type ?? 'missing'}), so it cannot be a class score.`);
+    return value.data;
+  };
+  /** Graphs exported with a fixed batch of 1 take the occluded images one at a time. */
+  const scorer: Scorer = async (b) => {
+    const n = b.shape[0]!;
+    if (!fixedBatch || n === 1) {
+      const scores = await once(b);
+      return { scores, classes: scores.length / n };
+    }
+    const size = b.data.length / n;
+    const parts: Float32Array[] = [];
+    for (let i = 0; i < n; i++) parts.push(await once({ shape: [1, ...b.shape.slice(1)], data: b.data.subarray(i * size, (i + 1) * size) }));
+    const classes = parts[0]!.length;
+    const scores = new Float32Array(n * classes);
+    parts.forEach((p, i) => scores.set(p, i * classes));
+    return { scores, classes };
+  };
+  const g = geometry(net, batch);
+  const first = await scorer(batch);
+  const classIndex = options.classIndex ?? argmax(first.scores);
+  if (!(classIndex >= 0 && classIndex < first.classes)) {
+    throw new UsageError(`${net.source} scores ${first.classes} classes (0..${first.classes - 1}), but class ${classIndex} was asked for.`);
+  }
+  const score = first.scores[classIndex]!;
+  const result = await occlusion(scorer, batch, g, score, classIndex, options);
+  return { method: 'occlusion', classIndex, scoreKind: `output '${output}' (ONNX Runtime)`, score, outputs: first.scores, ...result };
+}
+
 /** Explains score_c of the single input `batch` with `options.method`. */
 export async function attribute(net: RunnableModel, batch: InputBatch, options: AttributeOptions): Promise<Attribution> {
   const g = geometry(net, batch);
+  if (options.method === 'gradcam' || options.method === 'gradcam++') {
+    const lg = await layerGradient(net, batch, options.layer ? findNode(net, options.layer) : undefined, options.classIndex);
+    options.onProgress?.(1, 1);
+    const a = { height: lg.height, width: lg.width, channels: lg.channels, data: lg.activation };
+    const dA = { ...a, data: lg.gradient };
+    const map = options.method === 'gradcam' ? gradCam(a, dA) : gradCamPlusPlus(a, dA, lg.score);
+    return {
+      method: options.method,
+      classIndex: lg.classIndex,
+      scoreKind: scoreDescription(net),
+      score: lg.score,
+      outputs: lg.outputs,
+      map,
+      layer: lg.layer,
+      settings: `layer ${lg.layer} (${lg.height}x${lg.width}x${lg.channels})`,
+    };
+  }
   const first = await classScores(net, batch);
   const classIndex = options.classIndex ?? argmax(first.outputs);
   if (!(classIndex >= 0 && classIndex < first.classes)) {
-    throw new UsageError(`${net.source} scores ${first.classes} classes (0..${first.classes - 1}), but --class ${classIndex} was asked for.`);
+    throw new UsageError(`${net.source} scores ${first.classes} classes (0..${first.classes - 1}), but class ${classIndex} was asked for.`);
   }
   const score = first.scores[classIndex]!;
   const base = { method: options.method, classIndex, scoreKind: scoreDescription(net), score, outputs: first.outputs };
@@ -182,31 +263,7 @@ export async function attribute(net: RunnableModel, batch: InputBatch, options: 
         settings: `${steps} steps (midpoint rule), baseline ${baselineValue}`,
       };
     }
-    case 'gradcam':
-    case 'gradcam++': {
-      const node = options.layer ? findNode(net, options.layer) : lastSpatialLayer(net, batch);
-      const lg = await layerGradient(net, batch, node, classIndex);
-      options.onProgress?.(1, 1);
-      const a = { height: lg.height, width: lg.width, channels: lg.channels, data: lg.activation };
-      const dA = { ...a, data: lg.gradient };
-      const map = options.method === 'gradcam' ? gradCam(a, dA) : gradCamPlusPlus(a, dA, lg.score);
-      return { ...base, map, layer: lg.layer, settings: `layer ${lg.layer} (${lg.height}x${lg.width}x${lg.channels})` };
-    }
-    case 'occlusion': {
-      const window = options.window ?? Math.ceil(Math.min(g.height, g.width) / 7);
-      const stride = options.stride ?? Math.max(1, Math.floor(window / 2));
-      const fill = options.baseline ?? 0;
-      const windows = occlusionWindows(g.height, g.width, window, stride);
-      const image = lastOf(x);
-      const drops = new Float64Array(windows.length);
-      const per = passSize(g);
-      for (let start = 0; start < windows.length; start += per) {
-        const part = windows.slice(start, start + per).map((w) => toModel(occlude(image, w, fill), g));
-        const { scores, classes } = await classScores(net, stack(part, batch));
-        part.forEach((_, i) => (drops[start + i] = score - scores[i * classes + classIndex]!));
-        step(windows.length)(part.length);
-      }
-      return { ...base, map: occlusionMap(g.height, g.width, windows, drops), settings: `${windows.length} windows of ${window}x${window}, stride ${stride}, filled with ${fill}` };
-    }
+    case 'occlusion':
+      return { ...base, ...(await occlusion((b) => classScores(net, b), batch, g, score, classIndex, options)) };
   }
 }

@@ -1,6 +1,8 @@
 import { basename, extname } from 'node:path';
 import { SingleBar } from 'cli-progress';
-import { attribute, type Attribution } from '../analyze/attribute.js';
+import { attribute, attributeOnnx, type Attribution, type AttributeOptions } from '../analyze/attribute.js';
+import { loadOnnxNet } from '../compute/onnx-activations.js';
+import { onnxGraph } from '../formats/onnx-graph.js';
 import { backendNote, withKernelFallback } from '../compute/backend.js';
 import { buildModel } from '../compute/build.js';
 import { arrayInput, imageInput, type PreparedInput } from '../compute/inputs.js';
@@ -69,69 +71,99 @@ function outputPath(options: AttributeCliOptions): string {
   return `${basename(source, extname(source))}-${options.method}.${options.format}`;
 }
 
-/** Runs `convscope attribute`. */
+function settingsOf(options: AttributeCliOptions, onProgress: (done: number, total: number) => void): AttributeOptions {
+  return {
+    method: options.method,
+    ...(options.class !== undefined ? { classIndex: options.class } : {}),
+    ...(options.layer ? { layer: options.layer } : {}),
+    steps: options.steps,
+    baseline: options.baseline,
+    ...(options.window ? { window: options.window } : {}),
+    ...(options.stride ? { stride: options.stride } : {}),
+    samples: options.samples,
+    noise: options.noise,
+    seed: options.seed,
+    onProgress,
+  };
+}
+
+/** A progress bar for methods with several passes (shown on a terminal only). */
+function progress(options: AttributeCliOptions): { update: (done: number, total: number) => void; stop: () => void } {
+  const bar = process.stderr.isTTY ? new SingleBar({ format: `${METHOD_NAMES[options.method]} [{bar}] {value}/{total} passes, ETA {eta}s`, hideCursor: true }) : undefined;
+  let started = false;
+  return {
+    update: (done, total) => {
+      if (!bar || total < 2) return;
+      if (!started) bar.start(total, 0);
+      started = true;
+      bar.update(done);
+    },
+    stop: () => {
+      if (started) bar?.stop();
+    },
+  };
+}
+
+/** Prints what was explained and writes the figure or the raw map. */
+async function report(r: Attribution, input: PreparedInput, channelsFirst: boolean, labels: readonly string[] | undefined, options: AttributeCliOptions, out: string): Promise<string[]> {
+  const top = topValues(r.outputs, Math.max(1, options.top)).map((t) => `#${className(t.index, labels)} ${formatNumber(t.value)}`);
+  const text = [...input.description.map((d) => `input: ${d}`), `top ${top.length} outputs: ${top.join(', ')}`, `${describe(r, labels)}`, `settings: ${r.settings}`];
+  if (r.completeness) {
+    const { sum, delta } = r.completeness;
+    text.push(`completeness: sum of attributions ${formatNumber(sum)}, score(x) - score(baseline) ${formatNumber(delta)} (${formatNumber((100 * Math.abs(sum - delta)) / Math.max(Math.abs(delta), 1e-12))}% apart)`);
+  }
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of r.map.data) {
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+  }
+  text.push(`map ${r.map.height}x${r.map.width}, range [${formatNumber(min)}, ${formatNumber(max)}] -> ${out}`);
+  if (options.format === 'npy') {
+    await writeFileAtomic(out, encodeNpy(r.map.data, [r.map.height, r.map.width]));
+  } else {
+    const picture = input.images?.[0] ?? arrayPicture(input, channelsFirst);
+    const scene = attributionFigure(picture, r.map, {
+      title: `${describe(r, labels)} (${basename(options.image ?? options.input!)})`,
+      lines: [`top outputs: ${top.join(', ')}`, `settings: ${r.settings}`, ...(r.completeness ? [text[text.length - 2]!] : [])],
+      signed: SIGNED.has(r.method),
+      ...(options.cmap ? { colormap: options.cmap } : {}),
+    });
+    await writeFileAtomic(out, sceneToPng(scene));
+  }
+  return text;
+}
+
+/** Runs `convscope attribute`: gradient methods on TensorFlow.js, occlusion also on ONNX Runtime for ONNX models. */
 export async function runAttribute(path: string, options: AttributeCliOptions): Promise<void> {
   const out = outputPath(options);
   const labels = options.labels ? await readLabels(options.labels) : await labelsBesideModel(path);
   await withModel(path, options, async (model) => {
+    const graph = onnxGraph(model);
+    const bar = progress(options);
+    if (graph) {
+      const net = await loadOnnxNet(path, graph);
+      try {
+        const input = options.image
+          ? await imageInput(net, [options.image], { preset: options.preprocess ?? 'torchvision', resize: options.resize, mean: options.mean, std: options.std })
+          : await arrayInput(net, options.input!);
+        const r = await attributeOnnx(net, input.batch, settingsOf(options, bar.update));
+        bar.stop();
+        process.stdout.write(`${(await report(r, input, true, labels, options, out)).join('\n')}\nran on ONNX Runtime (forward only)\n`);
+      } finally {
+        await net.release();
+      }
+      return;
+    }
     const lines = await withKernelFallback(async () => {
       const net = await buildModel(model);
       try {
         const input = options.image
           ? await imageInput(net, [options.image], { preset: options.preprocess ?? 'unit', resize: options.resize, mean: options.mean, std: options.std })
           : await arrayInput(net, options.input!);
-        const bar = process.stderr.isTTY ? new SingleBar({ format: `${METHOD_NAMES[options.method]} [{bar}] {value}/{total} passes, ETA {eta}s`, hideCursor: true }) : undefined;
-        let started = false;
-        const r = await attribute(net, input.batch, {
-          method: options.method,
-          ...(options.class !== undefined ? { classIndex: options.class } : {}),
-          ...(options.layer ? { layer: options.layer } : {}),
-          steps: options.steps,
-          baseline: options.baseline,
-          ...(options.window ? { window: options.window } : {}),
-          ...(options.stride ? { stride: options.stride } : {}),
-          samples: options.samples,
-          noise: options.noise,
-          seed: options.seed,
-          onProgress: (done, total) => {
-            if (!bar || total < 2) return;
-            if (!started) bar.start(total, 0);
-            started = true;
-            bar.update(done);
-          },
-        });
-        if (started) bar?.stop();
-        const top = topValues(r.outputs, Math.max(1, options.top)).map((t) => `#${className(t.index, labels)} ${formatNumber(t.value)}`);
-        const text = [
-          ...input.description.map((d) => `input: ${d}`),
-          `top ${top.length} outputs: ${top.join(', ')}`,
-          `${describe(r, labels)}`,
-          `settings: ${r.settings}`,
-        ];
-        if (r.completeness) {
-          const { sum, delta } = r.completeness;
-          text.push(`completeness: sum of attributions ${formatNumber(sum)}, score(x) - score(baseline) ${formatNumber(delta)} (${formatNumber((100 * Math.abs(sum - delta)) / Math.max(Math.abs(delta), 1e-12))}% apart)`);
-        }
-        let min = Infinity;
-        let max = -Infinity;
-        for (const v of r.map.data) {
-          min = Math.min(min, v);
-          max = Math.max(max, v);
-        }
-        text.push(`map ${r.map.height}x${r.map.width}, range [${formatNumber(min)}, ${formatNumber(max)}] -> ${out}`);
-        if (options.format === 'npy') {
-          await writeFileAtomic(out, encodeNpy(r.map.data, [r.map.height, r.map.width]));
-        } else {
-          const picture = input.images?.[0] ?? arrayPicture(input, net.channelsFirst);
-          const scene = attributionFigure(picture, r.map, {
-            title: `${describe(r, labels)} (${basename(options.image ?? options.input!)})`,
-            lines: [`top outputs: ${top.join(', ')}`, `settings: ${r.settings}`, ...(r.completeness ? [text[text.length - 2]!] : [])],
-            signed: SIGNED.has(r.method),
-            ...(options.cmap ? { colormap: options.cmap } : {}),
-          });
-          await writeFileAtomic(out, sceneToPng(scene));
-        }
-        return text;
+        const r = await attribute(net, input.batch, settingsOf(options, bar.update));
+        bar.stop();
+        return report(r, input, net.channelsFirst, labels, options, out);
       } finally {
         net.dispose();
       }

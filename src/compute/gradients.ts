@@ -154,49 +154,58 @@ function toChannelsLast(t: tf.Tensor, channelsFirst: boolean): tf.Tensor {
   return channelsFirst ? tf.transpose(r, [0, 2, 3, 1]) : r;
 }
 
-/** The last layer whose output is spatial (rank 4): Grad-CAM's usual choice. */
-export function lastSpatialLayer(net: RunnableModel, batch: InputBatch): GraphNode {
-  const ranks = tf.tidy(() => {
-    const values = forward(net, toTensor(net, batch));
-    return net.graph.nodes.map((n) => values.get(key(n.id, 0))!.rank);
-  });
+/** The last node whose output is spatial (rank 4) among computed values: Grad-CAM's usual choice. */
+function lastSpatial(net: RunnableModel, values: Values): GraphNode {
   for (let i = net.graph.nodes.length - 1; i >= 0; i--) {
     const node = net.graph.nodes[i]!;
-    if (ranks[i] === 4 && !net.graph.inputs.includes(node.id)) return node;
+    if (values.get(key(node.id, 0))?.rank === 4 && !net.graph.inputs.includes(node.id)) return node;
   }
   throw new UsageError(`${net.source} has no layer with a spatial (rank-4) output for Grad-CAM; give one with --layer.`);
 }
 
+/** What layerGradient also learns from its one forward pass: the class, the scores and the outputs. */
+export interface LayerGradientRun extends LayerGradient {
+  readonly classIndex: number;
+  readonly outputs: Float32Array;
+}
+
 /**
- * Layer `node`'s output A for the first sample of `batch` and d score_c / dA. The network runs once;
- * only the layers after `node` are run again under the gradient tape.
+ * A layer's output A for the first sample of `batch` and d score_c / dA, from one forward pass: the
+ * layer defaults to the last one with a spatial output, the class to the top output; then only the
+ * layers after the chosen one run again under the gradient tape.
  */
-export async function layerGradient(net: RunnableModel, batch: InputBatch, node: GraphNode, classIndex: number): Promise<LayerGradient> {
+export async function layerGradient(net: RunnableModel, batch: InputBatch, layer: GraphNode | undefined, classIndex: number | undefined): Promise<LayerGradientRun> {
   const x = toTensor(net, batch);
-  const after = downstreamOf(net, node);
-  const channelsFirst = outputChannelsFirst(net, node);
   try {
-    const [a, g, s] = tf.tidy(() => {
+    let node = layer;
+    let chosen = classIndex ?? 0;
+    const [a, g, s, o] = tf.tidy(() => {
       const values = forward(net, x);
+      node ??= lastSpatial(net, values);
+      const ref = net.graph.outputs[0]!;
+      const out = tf.reshape(values.get(key(ref.node, ref.output))!, [batch.shape[0]!, -1]);
+      if (classIndex === undefined) chosen = tf.argMax(tf.slice(out, [0, 0], [1, -1]), 1).dataSync()[0]!;
+      const target = node;
+      const after = downstreamOf(net, target);
       const given: Values = new Map([...values].filter(([k]) => !after.has(Number(k.split(':')[0]))));
-      const at = values.get(key(node.id, 0))!;
+      const at = values.get(key(target.id, 0))!;
       const { value, grad } = tf.valueAndGrad((layerOutput: tf.Tensor) => {
         const replaced: Values = new Map(given);
-        replaced.set(key(node.id, 0), layerOutput);
-        return tf.sum(classColumn(scoresOf(net, forward(net, x, replaced)), classIndex, net));
+        replaced.set(key(target.id, 0), layerOutput);
+        return tf.sum(classColumn(scoresOf(net, forward(net, x, replaced)), chosen, net));
       })(at);
-      return [toChannelsLast(at, channelsFirst), toChannelsLast(grad, channelsFirst), value];
+      const channelsFirst = outputChannelsFirst(net, target);
+      return [toChannelsLast(at, channelsFirst), toChannelsLast(grad, channelsFirst), value, out];
     });
     try {
       const [, height, width, channels] = a.shape as number[];
       const size = height! * width! * channels!;
       const activation = ((await a.data()) as Float32Array).slice(0, size);
       const gradient = ((await g.data()) as Float32Array).slice(0, size);
-      return { layer: activationName(node), height: height!, width: width!, channels: channels!, activation, gradient, score: (await s.data())[0]! };
+      const outputs = ((await o.data()) as Float32Array).slice(0, o.shape[1]);
+      return { layer: activationName(node!), height: height!, width: width!, channels: channels!, activation, gradient, score: (await s.data())[0]!, classIndex: chosen, outputs };
     } finally {
-      a.dispose();
-      g.dispose();
-      s.dispose();
+      tf.dispose([a, g, s, o]);
     }
   } finally {
     x.dispose();

@@ -1,16 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { attribute, type Attribution } from '../../src/analyze/attribute.js';
+import { attribute, attributeOnnx, type Attribution } from '../../src/analyze/attribute.js';
+import { loadOnnxNet } from '../../src/compute/onnx-activations.js';
+import { onnxGraph } from '../../src/formats/onnx-graph.js';
 import { initBackend } from '../../src/compute/backend.js';
 import { buildModel, type RunnableModel } from '../../src/compute/build.js';
 import { saveCheckpoint } from '../../src/compute/checkpoint.js';
 import type { Model } from '../../src/model/model.js';
 import { openModel } from '../../src/formats/open.js';
-import { encodeNpy } from '../../src/model/npy.js';
+import { decodeNpy, encodeNpy } from '../../src/model/npy.js';
 import { needsPython, runPython } from '../helpers/python.js';
 
 /**
@@ -178,6 +180,49 @@ describe('attribution maps against PyTorch on the same weights', needsPython('nu
   });
 
   it('a class out of range is a one-sentence error', async () => {
-    await assert.rejects(run({ method: 'saliency', classIndex: 9 }), /scores 5 classes \(0\.\.4\), but --class 9 was asked for\./);
+    await assert.rejects(run({ method: 'saliency', classIndex: 9 }), /scores 5 classes \(0\.\.4\), but class 9 was asked for\./);
+  });
+});
+
+const ONNX_ORACLE = String.raw`
+import json, sys, numpy as np, torch, torch.nn as nn
+torch.manual_seed(0)
+d = sys.argv[1]
+net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 5 * 5, 6)).eval()
+x = torch.rand(1, 3, 10, 10)
+torch.onnx.export(net, x, f'{d}/net.onnx', input_names=['x'], output_names=['scores'], opset_version=13)
+np.save(f'{d}/x.npy', x.numpy())
+with torch.no_grad():
+    base = net(x)[0]
+    c = int(base.argmax())
+    win, stride = 4, 3
+    starts = lambda n: sorted(set(list(range(0, n - win + 1, stride)) + [n - win]))
+    acc = np.zeros((10, 10)); cnt = np.zeros((10, 10))
+    for t in starts(10):
+        for l in starts(10):
+            o = x.clone(); o[0, :, t:t + win, l:l + win] = 0.5
+            drop = (base[c] - net(o)[0, c]).item()
+            acc[t:t + win, l:l + win] += drop; cnt[t:t + win, l:l + win] += 1
+print(json.dumps({'class': c, 'map': (acc / cnt).ravel().tolist()}))
+`;
+
+describe('occlusion on ONNX Runtime against a NumPy sliding window over torch', needsPython('numpy', 'torch', 'onnx'), () => {
+  it('a torch-exported ONNX CNN: the same map (1e-4 relative), the top class; gradient methods are refused in one sentence', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'convscope-attribute-onnx-'));
+    const oracle = JSON.parse(runPython(ONNX_ORACLE, [dir])) as { class: number; map: number[] };
+    const path = join(dir, 'net.onnx');
+    const model = await openModel(path);
+    const net = await loadOnnxNet(path, onnxGraph(model)!);
+    try {
+      const x = decodeNpy(readFileSync(join(dir, 'x.npy')));
+      const batch = { shape: x.shape, data: Float32Array.from(x.data as Float32Array) };
+      const r = await attributeOnnx(net, batch, { method: 'occlusion', window: 4, stride: 3, baseline: 0.5 });
+      assert.equal(r.classIndex, oracle.class);
+      assertClose(r.map.data, oracle.map, 'ONNX occlusion');
+      await assert.rejects(attributeOnnx(net, batch, { method: 'gradcam' }), /is an ONNX model, which convscope runs forward only \(ONNX Runtime\); 'gradcam' needs gradients: use --method occlusion/);
+    } finally {
+      await net.release();
+      model.close();
+    }
   });
 });

@@ -45,7 +45,7 @@ describe('convscope attribute', needsFixtures, () => {
     assert.match(noInput.stderr, /Give the network an input: --image <file> or --input <file\.npy>/);
     const badClass = await runCli(['attribute', model, '--image', photo, '--class', '7', '--out', join(dir, 'x.png')], { timeoutMs: 120000 });
     assert.equal(badClass.code, 1);
-    assert.match(badClass.stderr, /scores 3 classes \(0\.\.2\), but --class 7 was asked for\./);
+    assert.match(badClass.stderr, /scores 3 classes \(0\.\.2\), but class 7 was asked for\./);
     const badLayer = await runCli(['attribute', model, '--image', photo, '--layer', 'out_rel', '--out', join(dir, 'y.png')], { timeoutMs: 120000 });
     assert.equal(badLayer.code, 1);
     assert.match(badLayer.stderr, /has no layer 'out_rel'\. Did you mean 'out_relu'/);
