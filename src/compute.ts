@@ -12,3 +12,4 @@ export { watchWeights, type WatchOptions, type WatchEvery, type WatchRecord, typ
 export { saveCheckpoint, tfjsLayersFiles, safetensorsBytes } from './compute/checkpoint.js';
 export { loadTrainable, type Trainable } from './compute/trainable.js';
 export { probeLayer, type ProbeOptions, type ProbeResult, type ClassifierName } from './analyze/probe.js';
+export { runGraphNodes, graphInputs } from './compute/tfjs-graph.js';

@@ -139,7 +139,11 @@ export async function runActivations(path: string, options: ActivationsOptions):
   await withModel(path, options, async (model) => {
     const graph = onnxGraph(model);
     if (graph && options.engine === 'tfjs') throw new UsageError(`${path} is an ONNX model, which runs on ONNX Runtime only; leave out --engine tfjs.`);
-    const report = graph ? await runOnnx(path, graph, options) : await (await import('./activations-keras.js')).runKeras(path, model, options);
+    const report = graph
+      ? await runOnnx(path, graph, options)
+      : model.format === 'tfjs-graph'
+        ? await (await import('./activations-graph.js')).runGraph(path, model, options)
+        : await (await import('./activations-keras.js')).runKeras(path, model, options);
     await printReport(path, report, options, model);
   });
 }

@@ -3,6 +3,7 @@ import { decodeLittleEndian, DTYPE_BYTES, type DType, type TensorData } from '..
 import { ConvscopeError, ContainmentError, ModelFormatError, UnsupportedError } from '../model/errors.js';
 import type { Model } from '../model/model.js';
 import { parseKerasArchitecture } from './keras-config.js';
+import { openTfjsGraph } from './tfjs-graph.js';
 import { buildKerasLayers, type StoredLayer, type StoredWeight } from './keras-weights.js';
 import type { FormatReader, OpenOptions } from './reader.js';
 import type { TfjsModelJson, TfjsWeightGroupJson, TfjsWeightJson } from './schema/tfjs.js';
@@ -107,7 +108,42 @@ async function openShards(source: ByteSource, group: TfjsWeightGroupJson, index:
   return shardStream(shards);
 }
 
-function frameworkVersion(json: TfjsModelJson, topology: Record<string, unknown>): string | undefined {
+/** One weight of a TF.js manifest: its spec, its stored dtype and a reader of its (dequantized) values. */
+export interface ManifestWeight {
+  readonly spec: TfjsWeightJson;
+  readonly dtype: DType;
+  read(): Promise<TensorData>;
+}
+
+/**
+ * Every weight a TF.js weightsManifest lists (layers and graph models store them alike), in manifest
+ * order; each group's shards are checked to exist and to be long enough before anything is read.
+ */
+export async function manifestWeights(source: ByteSource, manifest: unknown): Promise<ManifestWeight[]> {
+  const groups = manifest ?? [];
+  if (!Array.isArray(groups)) throw new ModelFormatError(`${source.name} expects weightsManifest to be a list of groups.`);
+  const out: ManifestWeight[] = [];
+  for (const [index, group] of groups.entries()) {
+    if (!isObject(group) || !Array.isArray(group.weights)) {
+      throw new ModelFormatError(`${source.name}: weightsManifest group ${index} expects a 'weights' list.`);
+    }
+    const weights = group.weights.map((w) => checkWeight(source.name, w));
+    const sizes = weights.map((w) => w.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[storedDType(source.name, w)]);
+    const stream = await openShards(source, group as unknown as TfjsWeightGroupJson, index, sizes.reduce((a, b) => a + b, 0));
+    let offset = 0;
+    weights.forEach((w, i) => {
+      const at = offset;
+      const size = sizes[i]!;
+      offset += size;
+      const dtype = storedDType(source.name, w);
+      const count = size / DTYPE_BYTES[dtype];
+      out.push({ spec: w, dtype, read: async () => dequantize(w, decodeLittleEndian(await stream.read(at, size), dtype, count)) });
+    });
+  }
+  return out;
+}
+
+export function frameworkVersion(json: TfjsModelJson, topology: Record<string, unknown>): string | undefined {
   for (const text of [json.convertedBy, json.generatedBy, topology.keras_version]) {
     const m = typeof text === 'string' ? /(\d+\.\d+(?:\.\d+)?\S*)/.exec(text) : null;
     if (m) return m[1];
@@ -139,41 +175,23 @@ export const tfjsReader: FormatReader = {
     if (!isObject(json) || !isObject(json.modelTopology)) {
       throw new ModelFormatError(`${source.name} expects a TF.js model.json with a modelTopology object, but it has none.`);
     }
-    if (json.format === 'graph-model') {
-      throw new UnsupportedError(`${source.name} is a TF.js graph model; convscope reads TF.js layers models (format 'layers-model').`);
-    }
+    if (json.format === 'graph-model' || Array.isArray((json.modelTopology as Record<string, unknown>).node)) return openTfjsGraph(source, json);
     const topology = json.modelTopology as Record<string, unknown>;
     const arch = parseKerasArchitecture(topology, `${source.name} (modelTopology)`);
-    const manifest = json.weightsManifest ?? [];
-    if (!Array.isArray(manifest)) throw new ModelFormatError(`${source.name} expects weightsManifest to be a list of groups.`);
     const byOwner = new Map<string, StoredWeight[]>();
-    for (const [index, group] of manifest.entries()) {
-      if (!isObject(group) || !Array.isArray(group.weights)) {
-        throw new ModelFormatError(`${source.name}: weightsManifest group ${index} expects a 'weights' list.`);
-      }
-      const weights = group.weights.map((w) => checkWeight(source.name, w));
-      const sizes = weights.map((w) => w.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[storedDType(source.name, w)]);
-      const stream = await openShards(source, group, index, sizes.reduce((a, b) => a + b, 0));
-      let offset = 0;
-      weights.forEach((w, i) => {
-        const at = offset;
-        const size = sizes[i]!;
-        offset += size;
-        const parts = w.name.split('/');
-        const owners = parts.slice(0, -1).reverse();
-        const dtype = storedDType(source.name, w);
-        const count = size / DTYPE_BYTES[dtype];
-        const stored: StoredWeight = {
-          name: w.name,
-          role: parts[parts.length - 1]!,
-          owners: owners.length > 0 ? owners : [w.name],
-          shape: w.shape,
-          dtype,
-          read: async () => dequantize(w, decodeLittleEndian(await stream.read(at, size), dtype, count)),
-        };
-        const key = stored.owners[0]!;
-        byOwner.set(key, [...(byOwner.get(key) ?? []), stored]);
-      });
+    for (const { spec: w, dtype, read } of await manifestWeights(source, json.weightsManifest)) {
+      const parts = w.name.split('/');
+      const owners = parts.slice(0, -1).reverse();
+      const stored: StoredWeight = {
+        name: w.name,
+        role: parts[parts.length - 1]!,
+        owners: owners.length > 0 ? owners : [w.name],
+        shape: w.shape,
+        dtype,
+        read,
+      };
+      const key = stored.owners[0]!;
+      byOwner.set(key, [...(byOwner.get(key) ?? []), stored]);
     }
     const stored: StoredLayer[] = [...byOwner].map(([name, weights]) => ({ name, weights }));
     const metadata: Record<string, string> = {};

@@ -9,6 +9,7 @@ export type FormatId =
   | 'keras-weights-h5'
   | 'keras-v3'
   | 'tfjs-layers'
+  | 'tfjs-graph'
   | 'pytorch'
   | 'safetensors'
   | 'onnx'

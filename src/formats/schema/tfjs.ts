@@ -38,3 +38,30 @@ export interface TfjsModelJson {
   modelTopology: unknown;
   weightsManifest?: TfjsWeightGroupJson[];
 }
+
+/** A TensorFlow AttrValue in the protobuf JSON mapping a TF.js graph model stores (bytes as base64). */
+export interface TfjsAttrJson {
+  s?: string;
+  i?: string | number;
+  f?: number;
+  b?: boolean;
+  type?: string;
+  shape?: { dim?: { size?: string | number }[]; unknownRank?: boolean };
+  list?: { s?: string[]; i?: (string | number)[]; f?: number[]; b?: boolean[]; type?: string[] };
+}
+
+/** One GraphDef node of a TF.js graph model's modelTopology. */
+export interface TfjsNodeJson {
+  name: string;
+  op: string;
+  /** Producers: `node`, `node:1` (output 1), `^node` (control dependency). */
+  input?: string[];
+  attr?: Record<string, TfjsAttrJson>;
+}
+
+/** A graph model's modelTopology: a GraphDef in the protobuf JSON mapping. */
+export interface TfjsGraphJson {
+  node: TfjsNodeJson[];
+  library?: unknown;
+  versions?: { producer?: number };
+}
