@@ -148,6 +148,7 @@ const LARGE_H5 = join(DATA, 'vgg16-like-keras2.h5');
 const SMALL_H5 = join(ROOT, '..', 'shared', 'fixtures', '08_xfmt_keras2h5_tfjs', 'digit-recognizer-model.h5');
 const SMALL_H5_LAYER = 'conv2d_1';
 const RESNET = join(DATA, 'resnet18.pt');
+const RESNET_ONNX = join(DATA, 'resnet18.onnx');
 const DIGITS = join(DATA, 'digits');
 const notes: string[] = [];
 /** Benchmarks that print their own comparison (the forward engine's, and rendering, which has no peer). */
@@ -208,23 +209,29 @@ const scenarios: Scenario[] = [
   {
     name: 'checkpoint',
     prepare: () => {
-      if (!existsSync(RESNET)) run(PYTHON, [join(BENCH, 'peers', 'make-resnet18.py'), RESNET]);
+      if (!existsSync(RESNET) || !existsSync(RESNET_ONNX)) run(PYTHON, [join(BENCH, 'peers', 'make-resnet18.py'), RESNET, RESNET_ONNX]);
     },
     rows() {
-      const [ours, t1, t2] = interleave(
+      const [ours, t1, t2, oursOnnx, onnxPeer] = interleave(
         [
           node('convscope', () => [join(BENCH, 'children', 'read-checkpoint.mjs'), DIST, RESNET, '5']),
           python('torch 1 thr', () => [join(BENCH, 'peers', 'read-checkpoint.py'), RESNET, '5', '1'], 1),
           python('torch 2 thr', () => [join(BENCH, 'peers', 'read-checkpoint.py'), RESNET, '5', '2'], 2),
+          node('convscope onnx', () => [join(BENCH, 'children', 'read-checkpoint.mjs'), DIST, RESNET_ONNX, '5']),
+          python('onnx.load', () => [join(BENCH, 'peers', 'read-onnx.py'), RESNET_ONNX, '5'], 1),
         ],
         ROUNDS,
       );
       notes.push(checks('resnet18.pt, convscope', ours!), checks('resnet18.pt, torch', t1!));
+      notes.push(checks('resnet18.onnx, convscope', oursOnnx!), checks('resnet18.onnx, onnx', onnxPeer!));
       return [
         ratioRow('read every tensor of resnet18.pt, in-process (`torch.load(weights_only=True)`)', (m) => m.report!.ms!, ms, ours!, [
           { label: '1 thr', runs: t1! },
           { label: '2 thr', runs: t2! },
         ], 1.5, 1),
+        ratioRow('read every initializer of resnet18.onnx, in-process (`onnx.load` + `numpy_helper.to_array`)', (m) => m.report!.ms!, ms, oursOnnx!, [
+          { label: 'onnx', runs: onnxPeer! },
+        ], 1.5),
       ];
     },
   },
