@@ -21,10 +21,15 @@ export async function buildClient(outDir: string): Promise<void> {
     minify: true,
     legalComments: 'none',
     logLevel: 'warning',
-    // The Node-only branches of the library (h5wasm's Node build, node: modules) are never taken in a browser.
-    external: ['h5wasm/node', 'node:*', 'sharp'],
+    // The Node-only branches of the library (h5wasm's Node build, node: modules, onnxruntime-node) are never taken in a browser.
+    external: ['h5wasm/node', 'node:*', 'sharp', 'onnxruntime-node'],
   });
   await copyFile(join(CLIENT, 'index.html'), join(outDir, 'index.html'));
+  // onnxruntime-web's wasm build, served beside the page and loaded only when a dropped ONNX model runs (compute/ort-web.ts).
+  const ortWeb = join(ROOT, 'node_modules', 'onnxruntime-web', 'dist');
+  await mkdir(join(outDir, 'ort'), { recursive: true });
+  await copyFile(join(ortWeb, 'ort.wasm.bundle.min.mjs'), join(outDir, 'ort', 'ort.wasm.bundle.min.js'));
+  await copyFile(join(ortWeb, 'ort-wasm-simd-threaded.wasm'), join(outDir, 'ort', 'ort-wasm-simd-threaded.wasm'));
   const samples = join(ROOT, 'assets', 'samples');
   for (const name of await readdir(samples)) {
     if (/\.(png|jpg)$/.test(name)) await copyFile(join(samples, name), join(outDir, 'samples', name));

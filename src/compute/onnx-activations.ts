@@ -1,4 +1,3 @@
-import { open } from 'node:fs/promises';
 import type { OnnxGraph, OnnxNode } from '../formats/onnx-graph.js';
 import { SelectionError } from '../model/errors.js';
 import { closestNames } from '../model/lookup.js';
@@ -60,8 +59,9 @@ export function selectOnnxLayers(graph: OnnxGraph, source: string, wanted: strin
 /** Room read after the model for the extra graph outputs of the first session (node names, ~50 bytes each). */
 const PATCH_ROOM = 256 * 1024;
 
-/** Reads an ONNX model file and prepares it for running. */
+/** Reads an ONNX model file (Node) and prepares it for running. */
 export async function loadOnnxNet(path: string, graph: OnnxGraph, options: OnnxNetOptions = {}): Promise<OnnxNet> {
+  const { open } = await import('node:fs/promises');
   const file = await open(path, 'r');
   try {
     const { size } = await file.stat();

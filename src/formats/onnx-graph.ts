@@ -26,6 +26,8 @@ export interface OnnxGraph {
   /** The inputs a caller feeds (initializers listed as inputs by old exporters are left out). */
   readonly inputs: readonly OnnxValueInfo[];
   readonly outputs: readonly OnnxValueInfo[];
+  /** The whole model file, read from its source (for an engine to run it); absent where the model was restored from JSON. */
+  readonly bytes?: () => Promise<Uint8Array>;
 }
 
 /** The graph of a model the ONNX reader opened; undefined for other formats. */

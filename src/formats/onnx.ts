@@ -353,6 +353,7 @@ async function openOnnx(source: ByteSource): Promise<Model> {
     nodes: nodes.map((n) => ({ name: n.name, opType: n.op_type, domain: n.domain, inputs: [...n.input], outputs: [...n.output] })),
     inputs: graphInputs.filter((i) => !initializerNames.has(i.name)),
     outputs: graphOutputs,
+    bytes: () => source.read(0, source.size),
   };
   return { format: 'onnx', framework: 'onnx', source: file, layers: withInbound, config, metadata, notes, close() {} };
 }

@@ -1,5 +1,6 @@
 import { sampleView, type LayerOutput } from '../compute/layer-output.js';
-import { labelsBesideModel, labelsInMetadata, readLabels } from '../io/labels.js';
+import { labelsBesideModel, readLabels } from '../io/labels.js';
+import { labelsInMetadata } from '../model/labels.js';
 import { findFirstConvLayer } from '../model/filters.js';
 import { formatShape } from '../model/format.js';
 import type { Model } from '../model/model.js';

@@ -7,6 +7,7 @@ import { modelGraph, type ModelGraph } from '../../views/graph-view.js';
 import type { ActivationsView } from '../activations-view.js';
 import { filterDetail, filterNpy, layerHistograms, layerRows, modelInfo, type FilterDetail, type LayerRow, type ModelInfo, type WeightHistogram } from '../../views/model-view.js';
 import type { ActivationsInput, Backend, OnProgress } from './backend.js';
+import { isOnnx } from './onnx-local.js';
 import { kernelOf } from '../../model/filters.js';
 
 /**
@@ -37,7 +38,7 @@ export class LocalBackend implements Backend {
   }
 
   canActivate(): boolean {
-    return this.precomputed.length > 0;
+    return this.precomputed.length > 0 || (this.kind === 'browser' && this.loaded.some(isOnnx));
   }
 
   /** Adds a model read in the page (another dropped file); returns its id. */
@@ -84,7 +85,8 @@ export class LocalBackend implements Backend {
     return stored ? Promise.resolve(stored) : layerHistograms(this.model(model), layer);
   }
 
-  async activations(_model: number, input: ActivationsInput): Promise<ActivationsView> {
+  async activations(model: number, input: ActivationsInput, progress: OnProgress): Promise<ActivationsView> {
+    if (this.kind === 'browser' && isOnnx(this.model(model))) return (await import('./onnx-local.js')).onnxActivations(this.model(model), input, progress);
     const hit = this.precomputed.find((a) => a.image === input.sample && (input.layer === undefined || a.layer === input.layer));
     if (!hit) {
       throw new UsageError(

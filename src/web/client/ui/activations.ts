@@ -109,7 +109,7 @@ export function activationsTab(root: HTMLElement, backend: Backend, router: Rout
     void run();
   });
   preprocess.addEventListener('change', () => void run());
-  const canUpload = backend.kind === 'server';
+  const canUpload = backend.kind !== 'report';
   clear(
     root,
     h(
