@@ -10,7 +10,7 @@ import { openBundle } from '../../src/formats/tf-bundle.js';
 import { fileSource } from '../../src/io/node-source.js';
 import type { Model, Weight } from '../../src/model/model.js';
 import { openModel } from '../../src/formats/open.js';
-import { fixture, needsFixtures } from '../helpers/fixtures.js';
+import { fixture, needsFixtures, ROOT } from '../helpers/fixtures.js';
 import { needsPython, runPython } from '../helpers/python.js';
 
 /**
@@ -209,4 +209,79 @@ print(json.dumps({'conv2d': c1.reshape(-1).tolist(), 'dense_2': p.tolist()}))
     for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - oracle[node]![i]!));
     assert.ok(worst <= 1e-5, `${node}: max |convscope - numpy| = ${worst}`);
   }
+});
+
+/** A Keras Conv2D -> BatchNormalization -> Flatten -> Dense, the architecture of the bundle tf_bundle.py writes. */
+const BUNDLE_ARCH = {
+  class_name: 'Sequential',
+  config: {
+    name: 'sequential',
+    layers: [
+      { class_name: 'InputLayer', config: { batch_input_shape: [null, 6, 6, 1], dtype: 'float32', name: 'input_1' } },
+      { class_name: 'Conv2D', config: { name: 'conv2d', filters: 4, kernel_size: [3, 3], strides: [1, 1], padding: 'valid', data_format: 'channels_last', dilation_rate: [1, 1], activation: 'relu', use_bias: true } },
+      { class_name: 'BatchNormalization', config: { name: 'batch_normalization', axis: -1, epsilon: 0.001, momentum: 0.99, center: true, scale: true } },
+      { class_name: 'Flatten', config: { name: 'flatten', data_format: 'channels_last' } },
+      { class_name: 'Dense', config: { name: 'dense', units: 3, activation: 'linear', use_bias: true } },
+    ],
+  },
+  keras_version: '2.12.0',
+  backend: 'tensorflow',
+};
+
+let written: string | undefined;
+function writtenBundles(): string {
+  if (!written) {
+    written = join(scratch, 'written');
+    runPython(`import runpy; runpy.run_path(${JSON.stringify(join(ROOT, 'test', 'helpers', 'tf_bundle.py'))}, run_name='__main__')`, [written]);
+  }
+  return written;
+}
+
+test('a bundle split over two data shards, with snappy index blocks and a BatchNormalization layer, reads exactly and runs with --config', needsPython('numpy'), async () => {
+  const dir = writtenBundles();
+  const values = JSON.parse(readFileSync(join(dir, 'values.json'), 'utf8')) as Record<string, number[]>;
+  const archPath = join(dir, 'arch.json');
+  writeFileSync(archPath, JSON.stringify(BUNDLE_ARCH));
+  const model = await openModel(join(dir, 'ckpt'), { config: archPath });
+  assert.equal(model.metadata?.bundle_shards, '2');
+  const bn = model.layers.find((l) => l.name === 'batch_normalization')!;
+  assert.equal(bn.className, 'BatchNormalization');
+  assert.deepEqual(bn.weights.map((w) => w.role).sort(), ['beta', 'gamma', 'moving_mean', 'moving_variance']);
+  assert.deepEqual(model.layers.find((l) => l.name === 'conv2d')!.weights.find((w) => w.role === 'kernel')!.axes, ['kh', 'kw', 'in', 'out']);
+  for (const layer of model.layers) {
+    for (const w of layer.weights) assert.deepEqual(Array.from((await w.read()).data as Float32Array), values[w.name], `${w.name} (shard ${w.name.startsWith('conv2d') ? 0 : 1})`);
+  }
+  const input = Float32Array.from({ length: 36 }, (_, i) => Math.cos(i * 0.7));
+  const net = await buildModel(model);
+  let got: Float32Array | undefined;
+  try {
+    await runLayers(net, [{ shape: [1, 6, 6, 1], data: input }], { want: (n) => activationName(n) === 'dense', onActivation: (a) => void (got = Float32Array.from(a.data)) });
+  } finally {
+    net.dispose();
+  }
+  const request = join(dir, 'forward.json');
+  writeFileSync(request, JSON.stringify({ x: Array.from(input) }));
+  const script = `
+import json, sys, numpy as np
+v = {k: np.array(a, dtype=np.float64) for k, a in json.load(open(sys.argv[1])).items()}
+x = np.array(json.load(open(sys.argv[2]))['x'], dtype=np.float64).reshape(6, 6, 1)
+k = v['conv2d/kernel'].reshape(3, 3, 1, 4)
+c = np.zeros((4, 4, 4))
+for i in range(3):
+    for j in range(3):
+        c += x[i:i+4, j:j+4, :] @ k[i, j]
+c = np.maximum(c + v['conv2d/bias'], 0)
+b = (c - v['batch_normalization/moving_mean']) / np.sqrt(v['batch_normalization/moving_variance'] + 0.001) * v['batch_normalization/gamma'] + v['batch_normalization/beta']
+print(json.dumps((b.reshape(-1) @ v['dense/kernel'].reshape(64, 3) + v['dense/bias']).tolist()))
+`;
+  const want = JSON.parse(runPython(script, [join(dir, 'values.json'), request])) as number[];
+  assert.equal(got?.length, 3);
+  for (let i = 0; i < 3; i++) assert.ok(Math.abs(got![i]! - want[i]!) <= 1e-5, `dense[${i}]: ${got![i]} vs numpy ${want[i]}`);
+});
+
+test('hostile bundles are refused before allocating: a snappy block declaring 1 GiB, a tensor past its shard, a missing shard', needsPython('numpy'), async () => {
+  const dir = join(writtenBundles(), 'hostile');
+  await assert.rejects(openModel(join(dir, 'bomb.index')), /bomb\.index: the snappy data block 0 at byte 0 declares 1073741824 bytes from \d+, more than snappy can encode\./);
+  await assert.rejects(openModel(join(dir, 'past.index')), /past\.data-00000-of-00001: tensor 'w' lies at byte 8 with 16 bytes, past the end of the shard, which has 16 bytes\./);
+  await assert.rejects(openModel(join(dir, 'missing.index')), /missing\.index names 'missing\.data-00001-of-00002' as data shard 2 of 2 of 'missing\.index', but .* does not exist\./);
 });
