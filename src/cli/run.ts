@@ -1,5 +1,18 @@
 import { InvalidArgumentError } from 'commander';
-import { ConvscopeError } from '../model/errors.js';
+import { ConvscopeError, type Concept } from '../model/errors.js';
+
+/** The flag that sets each concept a library error points to. */
+const CONTROLS: Record<Concept, string> = {
+  architecture: '--config arch.json',
+  layout: '--layout <layer>=<kind>',
+  channels: '--channels auto|rgb|each|mean|<c>',
+  'tile-size': '--scale <px>, --filters <list>',
+};
+
+/** An error as the CLI prints it: the library's sentence, then the flag that sets what it points to. */
+export function cliMessage(e: ConvscopeError): string {
+  return e.concept ? `${e.message} (${CONTROLS[e.concept]})` : e.message;
+}
 
 /**
  * The one catch per command: a ConvscopeError prints its sentence and exits 1; anything else is a
@@ -11,7 +24,7 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): 
       await fn(...args);
     } catch (e) {
       if (e instanceof ConvscopeError) {
-        process.stderr.write(`convscope: ${e.message}\n`);
+        process.stderr.write(`convscope: ${cliMessage(e)}\n`);
         process.exitCode = 1;
         return;
       }

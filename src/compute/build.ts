@@ -175,7 +175,8 @@ export async function buildModel(model: Model): Promise<RunnableModel> {
   const graph = model.callGraph?.();
   if (graph === undefined) {
     throw new UnsupportedError(
-      `${model.source} holds weights but no architecture, so convscope cannot run it; give the architecture with --config arch.json.`,
+      `${model.source} holds weights but no architecture, so convscope cannot run it; give its architecture JSON (model.to_json()).`,
+      { concept: 'architecture' },
     );
   }
   await initBackend();

@@ -99,7 +99,8 @@ export function groupTorchLayers(
     if (!groups.has(name)) {
       const close = closestNames(name, [...groups.keys()]);
       throw new UsageError(
-        `--layout names layer '${name}', but ${source} has no such layer.${close.length ? ` Did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` : ''}`,
+        `The layout given names layer '${name}', but ${source} has no such layer.${close.length ? ` Did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` : ''}`,
+        { concept: 'layout' },
       );
     }
   }

@@ -5,7 +5,20 @@
  */
 export class ConvscopeError extends Error {
   override name = 'ConvscopeError';
+  /** The setting that would fix this, as a concept; each surface names its own control for it (a CLI flag, a viewer menu). */
+  readonly concept?: Concept;
+
+  constructor(message: string, options: { concept?: Concept } = {}) {
+    super(message);
+    if (options.concept) this.concept = options.concept;
+  }
 }
+
+/**
+ * Settings an error can point to. Library messages name the concept in words ("the architecture JSON",
+ * "the channel mode"); the CLI adds its flag (cli/run.ts), the viewer its field or menu (web/client/wording.ts).
+ */
+export type Concept = 'architecture' | 'layout' | 'channels' | 'tile-size';
 
 /** The bytes are not a model of the claimed or sniffed format, or they break the format's rules. */
 export class ModelFormatError extends ConvscopeError {

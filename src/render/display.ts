@@ -50,7 +50,8 @@ function resolveMode(set: FilterSet, channels: ChannelMode, name: string): DrawM
   if (set.matrix) {
     if (channels !== 'auto') {
       throw new UsageError(
-        `--channels ${channels} applies to convolution kernels, but ${name} is drawn as one ${set.filterAxis} x ${set.channelAxis} matrix; leave it at auto.`,
+        `Channel mode '${channels}' applies to convolution kernels, but ${name} is drawn as one ${set.filterAxis} x ${set.channelAxis} matrix; leave the channel mode at auto.`,
+        { concept: 'channels' },
       );
     }
     return 'matrix';
@@ -65,7 +66,9 @@ function resolveMode(set: FilterSet, channels: ChannelMode, name: string): DrawM
   }
   if (channels === 'rgb') {
     if (set.channelCount !== 3) {
-      throw new UsageError(`--channels rgb needs filters with 3 input channels, but ${name} has ${set.channelCount}; use each, mean or a channel index.`);
+      throw new UsageError(`Channel mode 'rgb' needs filters with 3 input channels, but ${name} has ${set.channelCount}; show each channel, their mean or one channel.`, {
+        concept: 'channels',
+      });
     }
     return 'rgb';
   }
@@ -107,7 +110,7 @@ export function buildDisplay(set: FilterSet, analysis: FilterAnalysis, options: 
     channels = Array.from({ length: shown }, (_, c) => c);
     if (shown < set.channelCount) {
       notes.push(
-        `showing input channels 0-${shown - 1} of ${set.channelCount} as columns; use --channels <c> for another one or --channels mean for their average`,
+        `showing input channels 0-${shown - 1} of ${set.channelCount} as columns; pick one channel, or their mean, in the channel mode to see the others`,
       );
     }
     values = (f) => filterValues(set, f, 0, shown);

@@ -15,7 +15,8 @@ const MAX_PIXELS = 5e7;
 function checkSize(width: number, height: number, cell: number): void {
   if (width * height > MAX_PIXELS) {
     throw new UsageError(
-      `Drawing these filters at ${cell} px per kernel cell needs a ${width} x ${height} px image, over the ${MAX_PIXELS / 1e6} megapixel limit; use a smaller --scale or fewer --filters.`,
+      `Drawing these filters at ${cell} px per kernel cell needs a ${width} x ${height} px image, over the ${MAX_PIXELS / 1e6} megapixel limit; choose a smaller tile size or fewer filters.`,
+      { concept: 'tile-size' },
     );
   }
 }

@@ -1,4 +1,4 @@
-import { ConvscopeError } from '../model/errors.js';
+import { ConvscopeError, type Concept } from '../model/errors.js';
 
 /** Reports how far a long computation has come: 0..1 and what it is doing. */
 export type Progress = (fraction: number, message: string) => void;
@@ -6,7 +6,7 @@ export type Progress = (fraction: number, message: string) => void;
 export type JobState =
   | { state: 'running'; progress: number; message: string }
   | { state: 'done'; result: unknown }
-  | { state: 'error'; error: string };
+  | { state: 'error'; error: string; concept?: Concept };
 
 interface Job {
   status: JobState;
@@ -41,7 +41,7 @@ export class JobTable {
         job.finishedAt = Date.now();
       },
       (e: unknown) => {
-        job.status = { state: 'error', error: errorSentence(e) };
+        job.status = { state: 'error', error: errorSentence(e), ...conceptOf(e) };
         job.finishedAt = Date.now();
       },
     );
@@ -62,6 +62,11 @@ export class JobTable {
       if (job.finishedAt !== undefined) this.jobs.delete(id);
     }
   }
+}
+
+/** `{ concept }` of an error that points to a setting (sent with its sentence, so the page names its own control), else {}. */
+export function conceptOf(e: unknown): { concept?: Concept } {
+  return e instanceof ConvscopeError && e.concept ? { concept: e.concept } : {};
 }
 
 /** The sentence a user sees for an error: a ConvscopeError's own message, otherwise marked as a bug. */

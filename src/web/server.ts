@@ -5,7 +5,7 @@ import type { Model } from '../model/model.js';
 import { handleApi, type ActivationsFn, type ApiContext, type ApiResponse } from './api.js';
 import { AssetStore } from './assets.js';
 import { withReadCache } from './read-cache.js';
-import { errorSentence, JobTable } from './jobs.js';
+import { conceptOf, errorSentence, JobTable } from './jobs.js';
 import { formatBytes } from '../model/format.js';
 
 export interface ServeOptions {
@@ -97,7 +97,7 @@ function send(res: ServerResponse, status: number, type: string, body: Uint8Arra
 }
 
 function sendError(res: ServerResponse, e: unknown): void {
-  send(res, statusOf(e), 'application/json', JSON.stringify({ error: errorSentence(e) }));
+  send(res, statusOf(e), 'application/json', JSON.stringify({ error: errorSentence(e), ...conceptOf(e) }));
 }
 
 function sendApi(res: ServerResponse, out: ApiResponse): void {

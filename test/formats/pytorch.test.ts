@@ -121,7 +121,7 @@ describe('PyTorch checkpoints written by torch.save', torchOk, () => {
     assert.equal(findLayer(model, 'up').className, 'ConvTranspose2d');
     const filter = (await w.read()).filter(3).select({ in: 5 });
     assert.deepEqual(filter.toArray(), generated('torch').values['up.weight[5, 3]']);
-    await assert.rejects(openModel(path, { layout: { upp: 'conv_transpose' } }), /--layout names layer 'upp', but .* has no such layer\. Did you mean 'up'/);
+    await assert.rejects(openModel(path, { layout: { upp: 'conv_transpose' } }), /The layout given names layer 'upp', but .* has no such layer\. Did you mean 'up'/);
   });
 
   it('`weights --layer features.0 --filter 6` prints the PyTorch expression and exports the slice', async () => {

@@ -273,13 +273,13 @@ describe('analysis and bad options', () => {
       () => filterFigure(kerasRgb, { channels: 3, layer: 'conv1' }),
       (e: Error) => e instanceof UsageError && e.message === "Channel 3 is out of range for layer 'conv1': it has 3 input channels per filter (valid: 0 to 2).",
     );
-    assert.throws(() => filterFigure(keras2x2, { channels: 'rgb', layer: 'c' }), /--channels rgb needs filters with 3 input channels, but layer 'c' has 1/);
+    assert.throws(() => filterFigure(keras2x2, { channels: 'rgb', layer: 'c' }), /Channel mode 'rgb' needs filters with 3 input channels, but layer 'c' has 1/);
     assert.throws(() => filterFigure(keras2x2, { filters: [4], layer: 'c' }), /Filter 4 is out of range for layer 'c': it has 4 filters along 'out' \(valid: 0 to 3\)/);
   });
 
   it('an explicit cell size that would need a giant image is refused before allocating it', () => {
     const big = new NamedTensor(['kh', 'kw', 'in', 'out'], [3, 3, 64, 512], new Float32Array(3 * 3 * 64 * 512));
-    assert.throws(() => filterFigure(big, { cellPx: 64, layer: 'b' }), /needs a \d+ x \d+ px image, over the 50 megapixel limit; use a smaller --scale or fewer --filters/);
+    assert.throws(() => filterFigure(big, { cellPx: 64, layer: 'b' }), /needs a \d+ x \d+ px image, over the 50 megapixel limit; choose a smaller tile size or fewer filters/);
   });
 
   it('a tensor without filter axes (a bias) is refused with its axes named', () => {

@@ -5,10 +5,10 @@ import { activationsTab } from './ui/activations.js';
 import { diffTab } from './ui/diff.js';
 import { graphTab } from './ui/graph.js';
 import { layersTab } from './ui/layers.js';
-import { setSurface, viewerWording } from './wording.js';
+import { setSurface, viewerError } from './wording.js';
 
 export function fail(e: unknown): void {
-  setStatus(viewerWording((e as Error).message), 'error');
+  setStatus(viewerError(e), 'error');
 }
 
 interface Tab {

@@ -1,5 +1,6 @@
 import type { ModelDiff } from '../../analyze/diff.js';
 import type { AxisName } from '../../model/axes.js';
+import type { Concept } from '../../model/errors.js';
 import { NamedTensor } from '../../model/named-tensor.js';
 import { decodeNpy } from '../../model/npy.js';
 import type { ModelGraph } from '../../views/graph-view.js';
@@ -8,19 +9,28 @@ import type { JobState } from '../jobs.js';
 import type { FilterDetail, LayerRow, ModelInfo, WeightHistogram } from '../../views/model-view.js';
 import type { ActivationsInput, Backend, OnProgress } from './backend.js';
 
-/** An error sentence the server sent as `{ "error": ... }`. */
-export class ViewerError extends Error {}
+/** An error sentence the server sent as `{ "error": ..., "concept"?: ... }`. */
+export class ViewerError extends Error {
+  constructor(
+    message: string,
+    readonly concept?: Concept,
+  ) {
+    super(message);
+  }
+}
 
 async function check(res: Response): Promise<Response> {
   if (res.ok) return res;
   let message = `The server answered ${res.status} ${res.statusText}.`;
+  let concept: Concept | undefined;
   try {
-    const body = (await res.json()) as { error?: string };
+    const body = (await res.json()) as { error?: string; concept?: Concept };
     if (body.error) message = body.error;
+    concept = body.concept;
   } catch {
     // not JSON: keep the status line
   }
-  throw new ViewerError(message);
+  throw new ViewerError(message, concept);
 }
 
 async function getJson<T>(url: string, init?: RequestInit): Promise<T> {
@@ -42,7 +52,7 @@ async function waitForJob<T>(job: string, progress: OnProgress): Promise<T> {
   for (;;) {
     const state = await getJson<JobState>(`api/jobs/${encodeURIComponent(job)}`);
     if (state.state === 'done') return state.result as T;
-    if (state.state === 'error') throw new ViewerError(state.error);
+    if (state.state === 'error') throw new ViewerError(state.error, state.concept);
     progress(state.progress, state.message);
     await new Promise((r) => setTimeout(r, 150));
   }

@@ -1,20 +1,17 @@
+import type { Concept } from '../../model/errors.js';
+
 /**
  * The library's messages speak the CLI's language ("--channels mean", "--config arch.json"). In the page
  * the same choices are menus and files, so each message is said again in this page's own terms before
  * it is shown. A message naming something the page cannot do says what can.
  */
 const REWRITES: [RegExp, string][] = [
-  [/use --channels <c> for another one or --channels mean for their average/g, 'choose another channel, or "mean of channels", in the channels menu'],
-  [/--channels <c>/g, 'the channels menu'],
-  [/--channels (\w+)/g, 'channels: $1'],
-  [/use a smaller --scale or fewer --filters/g, 'choose a smaller zoom'],
   [/; pick a layer with --layer/g, '; choose a layer in the list'],
   [/with --layer\b/g, 'in the layer list'],
   [/(?:give|pass) the architecture(?: \(model\.to_json\(\)\))? with --config arch\.json/g, '{architecture}'],
   [/(?:Give|Pass) the architecture(?: \(model\.to_json\(\)\))? with --config arch\.json/g, '{Architecture}'],
   [/the --config architecture/g, 'the architecture file'],
   [/with --layout <layer>=(\w+)/g, '{layout}'],
-  [/--layout names layer/g, 'The layout given names layer'],
   [/give an array with --input <file\.npy>\.?/gi, 'this viewer shows activations for images only.'],
   [/see convscope report --max-weight-mb/g, 'make the report with a larger --max-weight-mb to include them'],
 ];
@@ -41,6 +38,28 @@ const HOW: Record<Surface, { architecture: string; layout: string }> = {
     layout: 'by making the report with `convscope report <file> --layout <layer>=conv_transpose`',
   },
 };
+
+/** The page's control for each setting a library error points to (model/errors.ts Concept). */
+function controlOf(concept: Concept): string {
+  const how = HOW[surface];
+  switch (concept) {
+    case 'architecture':
+      return how.architecture;
+    case 'layout':
+      return `set the layer's layout ${how.layout}`;
+    case 'channels':
+      return 'choose another entry in the channels menu';
+    case 'tile-size':
+      return 'choose a smaller zoom';
+  }
+}
+
+/** An error as this page says it: the library's sentence in the page's terms, then the page's control for what it points to. */
+export function viewerError(e: unknown): string {
+  const message = viewerWording(e instanceof Error ? e.message : String(e));
+  const concept = (e as { concept?: Concept } | null)?.concept;
+  return concept ? `${message} (${controlOf(concept)})` : message;
+}
 
 /** A library message as this page says it. */
 export function viewerWording(message: string): string {

@@ -3,7 +3,7 @@ import type { Backend } from '../backend.js';
 import { formatNumber } from '../../../model/format.js';
 import { clear, h, setStatus } from '../dom.js';
 import type { Router, ViewState } from '../state.js';
-import { viewerWording } from '../wording.js';
+import { viewerError } from '../wording.js';
 
 /** The server's presets (src/compute/preprocess.ts); auto is unit. */
 const PREPROCESSING: [string, string][] = [
@@ -90,7 +90,7 @@ export function activationsTab(root: HTMLElement, backend: Backend, router: Rout
       }));
     } catch (e) {
       if (mine !== running) return;
-      const text = viewerWording((e as Error).message);
+      const text = viewerError(e);
       message.textContent = text;
       message.className = 'error';
       setStatus(text, 'error');

@@ -5,7 +5,7 @@ import type { Backend } from '../backend.js';
 import { formatCosine, formatNumber, formatPercent, formatScale } from '../../../model/format.js';
 import { clear, h, setStatus } from '../dom.js';
 import type { Router, ViewState } from '../state.js';
-import { viewerWording } from '../wording.js';
+import { viewerError, viewerWording } from '../wording.js';
 import { defaultControls } from './controls.js';
 import { drawGrid } from './draw.js';
 import { FILTERS_PER_PAGE } from './layers.js';
@@ -172,7 +172,7 @@ export function diffTab(root: HTMLElement, backend: Backend, router: Router): { 
       const chosen = (state.layer ? ranked.find((l) => l.name === state.layer) : undefined) ?? ranked.find((l) => rows[0].find((r) => r.name === l.name)?.filterCount !== undefined);
       if (chosen && chosen.name !== shownLayer) {
         shownLayer = chosen.name;
-        await compareLayer(compare!, backend, pair, chosen, rows).catch((e: Error) => setStatus(viewerWording(e.message), 'error'));
+        await compareLayer(compare!, backend, pair, chosen, rows).catch((e: Error) => setStatus(viewerError(e), 'error'));
       }
     },
   };

@@ -3,7 +3,7 @@ import { ModelFormatError } from '../../../model/errors.js';
 import type { Model } from '../../../model/model.js';
 import { bytesSource, type ByteSource } from '../../../io/source.js';
 import { clear, h, setStatus } from '../dom.js';
-import { viewerWording } from '../wording.js';
+import { viewerError } from '../wording.js';
 
 /** Byte sources over dropped files; a TF.js model.json finds its weight shards among them by name. */
 async function sources(files: readonly File[]): Promise<Map<string, ByteSource>> {
@@ -67,7 +67,7 @@ export function dropZone(root: HTMLElement, onModel: (model: Model) => void): vo
       setStatus('');
       onModel(model);
     } catch (e) {
-      setStatus(viewerWording((e as Error).message), 'error');
+      setStatus(viewerError(e), 'error');
     }
   };
   zone.addEventListener('dragover', (e) => {
@@ -98,7 +98,7 @@ export function openAnother(onModel: (model: Model) => void): HTMLElement {
       setStatus('');
       onModel(model);
     } catch (e) {
-      setStatus(viewerWording((e as Error).message), 'error');
+      setStatus(viewerError(e), 'error');
     } finally {
       input.value = '';
     }

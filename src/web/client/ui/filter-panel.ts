@@ -2,7 +2,7 @@ import type { FilterDetail, Matrix } from '../../../views/model-view.js';
 import type { Backend } from '../backend.js';
 import { formatNumber, formatScale } from '../../../model/format.js';
 import { clear, download, h, setStatus } from '../dom.js';
-import { viewerWording } from '../wording.js';
+import { viewerError } from '../wording.js';
 import { textColourOn, valueColour, type DrawnGrid, type GridControls } from './draw.js';
 
 /** Most channel thumbnails shown at once (512 input channels are 8 windows). */
@@ -129,7 +129,7 @@ export async function showFilter(
         const file = await backend.sliceNpy(model, layer, filter, d.perChannel ? d.channel : undefined);
         download(file.name, file.bytes);
       } catch (e) {
-        setStatus(viewerWording((e as Error).message), 'error');
+        setStatus(viewerError(e), 'error');
       }
     },
   }, 'download this slice (.npy)');

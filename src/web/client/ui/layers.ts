@@ -5,7 +5,7 @@ import { formatAxes, formatCount, formatScale, formatShape } from '../../../mode
 import { clear, h, setStatus } from '../dom.js';
 import type { Router, ViewState } from '../state.js';
 import { OVERVIEW_ABOVE } from '../../../views/kernel-overview.js';
-import { viewerWording } from '../wording.js';
+import { viewerError, viewerWording } from '../wording.js';
 import { controlBar, controlsFromState, controlsQuery, controlsState } from './controls.js';
 import { drawGrid, type DrawnGrid, type GridControls } from './draw.js';
 import { colourDecision, showFilter } from './filter-panel.js';
@@ -18,7 +18,7 @@ const MAX_PAGE_VALUES = 4 * 1024 * 1024;
 export const FILTERS_PER_PAGE = 64;
 
 function fail(e: unknown): void {
-  setStatus(viewerWording((e as Error).message), 'error');
+  setStatus(viewerError(e), 'error');
 }
 
 function layerTable(rows: readonly LayerRow[], onPick: (row: LayerRow) => void): HTMLTableElement {
