@@ -58,7 +58,7 @@ export function renderSummary(summary: ModelSummary, withStats: boolean): string
     lines.push(
       '',
       `training state, not model weights (optimizer slots, counters, metrics): ${state.length} tensors, ${formatCount(state.reduce((a, w) => a + w.params, 0))} values`,
-      table([['tensor', 'for layer', 'shape', 'dtype'], ...state.map((w) => [w.name, w.layer ?? '', formatShape(w.shape), w.dtype])]),
+      table([['tensor', 'owner', 'shape', 'dtype'], ...state.map((w) => [w.name, w.layer ?? '', formatShape(w.shape), w.dtype])]),
     );
   }
   return lines.join('\n');

@@ -228,7 +228,10 @@ async function bundleModel(bundle: TensorBundle, info: BundleModelInfo): Promise
     const float = ['float32', 'float64', 'float16', 'bfloat16'].includes(t.dtype);
     const role = !objectGraph && !knownRole(named) && float && t.shape.length >= 2 && t.shape.length <= 5 ? 'kernel' : named;
     if (role !== named) assumedKernels = true;
-    const owner = owners.length > 1 || role !== named || k.variable.includes('/') ? owners : [k.variable];
+    // A bare role as the variable's name (Keras 3 `model.export()` keys `variables/N` name variables
+    // `kernel`, `bias`): the object-graph path keeps each variable apart instead of one layer 'kernel'.
+    const bareRole = objectGraph && !k.variable.includes('/') && knownRole(k.variable) && k.path !== k.variable;
+    const owner = bareRole ? [k.path] : owners.length > 1 || role !== named || k.variable.includes('/') ? owners : [k.variable];
     const weight = storedWeight(bundle, t, k.variable, owner, role);
     const group = owner[owner.length - 1]!;
     byOwner.set(group, [...(byOwner.get(group) ?? []), weight]);
