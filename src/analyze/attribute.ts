@@ -124,7 +124,7 @@ async function accumulate(net: RunnableModel, inputs: readonly Float32Array[], b
   const per = passSize(g);
   for (let start = 0; start < inputs.length; start += per) {
     const part = inputs.slice(start, start + per);
-    const { gradient } = await inputGradient(net, stack(part, batch), classIndex);
+    const gradient = await inputGradient(net, stack(part, batch), classIndex);
     for (let i = 0; i < gradient.length; i++) sum[i % sum.length]! += gradient[i]!;
     progress(part.length);
   }
@@ -228,7 +228,7 @@ export async function attribute(net: RunnableModel, batch: InputBatch, options: 
 
   switch (options.method) {
     case 'saliency': {
-      const { gradient } = await inputGradient(net, batch, classIndex);
+      const gradient = await inputGradient(net, batch, classIndex);
       options.onProgress?.(1, 1);
       const perValue = lastOf(gradient);
       return { ...base, map: maxAbsOverChannels(perValue), perValue, settings: 'max over channels of |d score / d x|' };

@@ -119,6 +119,9 @@ async function report(r: Attribution, input: PreparedInput, channelsFirst: boole
     max = Math.max(max, v);
   }
   text.push(`map ${r.map.height}x${r.map.width}, range [${formatNumber(min)}, ${formatNumber(max)}] -> ${out}`);
+  if (max <= 0 && (r.method === 'gradcam' || r.method === 'gradcam++')) {
+    text.push(`note: the map is 0 everywhere: at every position of ${r.layer} the gradient-weighted channels sum to zero or less, which ${METHOD_NAMES[r.method]}'s ReLU removes; try an earlier --layer or another method`);
+  }
   if (options.format === 'npy') {
     await writeFileAtomic(out, encodeNpy(r.map.data, [r.map.height, r.map.width]));
   } else {

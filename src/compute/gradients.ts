@@ -99,23 +99,15 @@ export async function classScores(net: RunnableModel, batch: InputBatch): Promis
   }
 }
 
-/**
- * d score_c / d x for every sample of the batch (each sample's own score), in the batch's layout,
- * with the scores themselves.
- */
-export async function inputGradient(net: RunnableModel, batch: InputBatch, classIndex: number): Promise<{ gradient: Float32Array; scores: Float32Array }> {
+/** d score_c / d x for every sample of the batch (each sample's own score), in the batch's layout: one forward and one backward pass. */
+export async function inputGradient(net: RunnableModel, batch: InputBatch, classIndex: number): Promise<Float32Array> {
   const x = toTensor(net, batch);
   try {
-    const { value, grad } = tf.tidy(() =>
-      tf.valueAndGrad((input: tf.Tensor) => tf.sum(classColumn(scoresOf(net, forward(net, input)), classIndex, net)))(x),
-    );
-    const scores = tf.tidy(() => classColumn(scoresOf(net, forward(net, x)), classIndex, net));
+    const grad = tf.tidy(() => tf.grad((input: tf.Tensor) => tf.sum(classColumn(scoresOf(net, forward(net, input)), classIndex, net)))(x));
     try {
-      return { gradient: (await grad.data()) as Float32Array, scores: (await scores.data()) as Float32Array };
+      return (await grad.data()) as Float32Array;
     } finally {
-      value.dispose();
       grad.dispose();
-      scores.dispose();
     }
   } finally {
     x.dispose();

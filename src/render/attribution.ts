@@ -70,6 +70,15 @@ export function resizeBilinear(map: MapValues, height: number, width: number): F
   return out;
 }
 
+function resizeNearest(map: MapValues, height: number, width: number): Float32Array {
+  const out = new Float32Array(height * width);
+  for (let y = 0; y < height; y++) {
+    const sy = Math.min(map.height - 1, Math.floor((y * map.height) / height));
+    for (let x = 0; x < width; x++) out[y * width + x] = map.data[sy * map.width + Math.min(map.width - 1, Math.floor((x * map.width) / width))]!;
+  }
+  return out;
+}
+
 function panelSize(picture: InputPicture): { height: number; width: number } {
   const side = Math.max(picture.height, picture.width);
   const scale = side < MIN_PANEL ? Math.ceil(MIN_PANEL / side) : side > MAX_PANEL ? MAX_PANEL / side : 1;
@@ -127,7 +136,8 @@ export function mapRange(map: MapValues, signed: boolean): [number, number] {
 export function attributionFigure(picture: InputPicture, map: MapValues, options: AttributionFigureOptions): Scene {
   const colormap = getColormap(options.colormap ?? (options.signed ? 'rdbu_r' : 'inferno'));
   const { height, width } = panelSize(picture);
-  const values = resizeBilinear(map, height, width);
+  // A map at the input's own resolution is drawn pixel for pixel, like the input; coarser maps (Grad-CAM) are interpolated.
+  const values = map.height === picture.height && map.width === picture.width ? resizeNearest(map, height, width) : resizeBilinear(map, height, width);
   const [lo, hi] = mapRange(map, options.signed);
   const photo = picturePixels(picture, height, width);
   const heat = new Uint8Array(height * width * 3);
