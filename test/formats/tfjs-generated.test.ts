@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -106,6 +106,38 @@ describe('a model saved by TensorFlow.js itself', () => {
     } finally {
       opened.close();
       model.dispose();
+    }
+  });
+});
+
+describe('quantized TF.js weights against tfjs-core itself', () => {
+  it("every weight reads as tf.io.decodeWeights decodes it (uint8 / uint16 affine, float16), within 1e-6 relative", async () => {
+    const fixture = writeTfjsModel(dir);
+    const json = JSON.parse(readFileSync(fixture.path, 'utf8')) as { weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
+    const specs = json.weightsManifest.flatMap((g) => g.weights);
+    assert.ok(specs.some((w) => w.quantization?.dtype === 'uint8') && specs.some((w) => w.quantization?.dtype === 'uint16') && specs.some((w) => w.quantization?.dtype === 'float16'));
+    const shards = json.weightsManifest.flatMap((g) => g.paths.map((p) => readFileSync(join(dirname(fixture.path), p))));
+    const buffer = new Uint8Array(shards.reduce((n, s) => n + s.length, 0));
+    let offset = 0;
+    for (const s of shards) {
+      buffer.set(s, offset);
+      offset += s.length;
+    }
+    const expected = tf.io.decodeWeights(buffer.buffer, specs);
+    const model = await openModel(fixture.path);
+    try {
+      for (const spec of specs) {
+        const [layer, role] = [spec.name.split('/')[0]!, spec.name.split('/').pop()!];
+        const got = (await findWeight(findLayer(model, layer), role).read()).data as Float32Array;
+        const want = await expected[spec.name]!.data();
+        assert.equal(got.length, want.length, spec.name);
+        for (let i = 0; i < want.length; i++) {
+          assert.ok(Math.abs(got[i]! - want[i]!) <= 1e-6 * Math.max(1, Math.abs(want[i]!)), `${spec.name}[${i}]: convscope ${got[i]}, tfjs ${want[i]}`);
+        }
+      }
+    } finally {
+      model.close();
+      tf.dispose(Object.values(expected));
     }
   });
 });
