@@ -67,11 +67,26 @@ function describeHead(head: Uint8Array): string {
   return head.length === 0 ? 'it is empty' : `it starts with bytes ${shown}`;
 }
 
+/**
+ * A reader's open(), where a structure nested deep enough to overflow the stack (in a reader or in a
+ * library it calls) becomes a sentence instead of a RangeError.
+ */
+async function openWith(reader: FormatReader, source: ByteSource, options: OpenOptions): Promise<Model> {
+  try {
+    return await reader.open(source, options);
+  } catch (e) {
+    if (e instanceof RangeError && /call stack/i.test(e.message)) {
+      throw new ModelFormatError(`${source.name} is nested too deeply to read as ${reader.description} (reading it overflowed the stack).`);
+    }
+    throw e;
+  }
+}
+
 /** Opens a model from any byte source, choosing the reader by content. */
 export async function openSource(source: ByteSource, options: OpenOptions = {}): Promise<Model> {
   const head = await source.read(0, Math.min(4096, source.size));
   for (const reader of READERS) {
-    if (await reader.sniff({ source, head })) return withKerasCallGraph(await reader.open(source, options));
+    if (await reader.sniff({ source, head })) return withKerasCallGraph(await openWith(reader, source, options));
   }
   const json = await describeUnclaimedJson(source, head);
   if (json) throw new ModelFormatError(`${source.name} is ${json}.`);

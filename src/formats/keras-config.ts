@@ -1,4 +1,5 @@
 import { ModelFormatError } from '../model/errors.js';
+import { quote } from '../model/quote.js';
 import type { KerasLayerJson, KerasModelConfigJson, KerasTopologyJson } from './schema/keras.js';
 
 /**
@@ -110,7 +111,7 @@ export function referencedLayers(value: unknown): string[] {
 function layerJson(value: unknown, where: string): KerasLayerJson {
   if (!isObject(value) || typeof value.class_name !== 'string' || !('config' in value)) {
     throw new ModelFormatError(
-      `${where} expects each layer as { "class_name", "config" }, but received ${JSON.stringify(value)?.slice(0, 80)}.`,
+      `${where} expects each layer as { "class_name", "config" }, but received ${quote(value)}.`,
     );
   }
   return value as unknown as KerasLayerJson;
@@ -120,7 +121,7 @@ function members(json: KerasLayerJson, where: string): KerasLayerJson[] {
   const config = json.config;
   const list = Array.isArray(config) ? config : (config as KerasModelConfigJson).layers;
   if (!Array.isArray(list)) {
-    throw new ModelFormatError(`${where}: model '${json.class_name}' expects config.layers to be a list, but received ${JSON.stringify(list)}.`);
+    throw new ModelFormatError(`${where}: model '${json.class_name}' expects config.layers to be a list, but received ${quote(list)}.`);
   }
   return list.map((l) => layerJson(l, where));
 }

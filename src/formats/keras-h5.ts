@@ -1,6 +1,6 @@
 import { openHdf5, type Hdf5File } from '../io/hdf5.js';
 import { resolveLimits } from '../io/limits.js';
-import type { ByteSource } from '../io/source.js';
+import { parseJson, type ByteSource } from '../io/source.js';
 import { ModelFormatError } from '../model/errors.js';
 import type { Model } from '../model/model.js';
 import { parseKerasArchitecture, type KerasArchitecture } from './keras-config.js';
@@ -68,12 +68,7 @@ function join(root: string, name: string): string {
 function parseModelConfig(file: Hdf5File): KerasArchitecture | undefined {
   const text = file.stringAttr('', 'model_config');
   if (text === undefined) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new ModelFormatError(`${file.name}: the model_config attribute is not valid JSON (${(e as Error).message}).`);
-  }
+  const json = parseJson(text, `${file.name}: the model_config attribute`);
   return parseKerasArchitecture(json, `${file.name} (model_config)`);
 }
 

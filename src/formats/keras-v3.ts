@@ -1,5 +1,5 @@
 import { openHdf5, type Hdf5File } from '../io/hdf5.js';
-import { bytesSource, checkRange, type ByteSource } from '../io/source.js';
+import { bytesSource, checkRange, parseJson, type ByteSource } from '../io/source.js';
 import { resolveLimits, type ReadLimits } from '../io/limits.js';
 import { isZip, openZip, type ZipArchive, type ZipEntry } from '../io/zip.js';
 import { kerasLayerKind } from '../model/axes.js';
@@ -194,12 +194,7 @@ async function entrySource(zip: ZipArchive, entry: ZipEntry, limits: ReadLimits)
 async function entryJson(zip: ZipArchive, entryName: string, limits: ReadLimits): Promise<unknown> {
   const entry = zip.entries.get(entryName);
   if (!entry) return undefined;
-  const text = new TextDecoder().decode(await zip.read(entry, limits));
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new ModelFormatError(`${zip.source.name}: ${entryName} is not valid JSON (${(e as Error).message}).`);
-  }
+  return parseJson(new TextDecoder().decode(await zip.read(entry, limits)), `${zip.source.name}: ${entryName}`);
 }
 
 /**

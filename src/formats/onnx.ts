@@ -3,6 +3,7 @@ import { torchAxes, type AxisName, type LayerKind } from '../model/axes.js';
 import { decodeLittleEndian, DTYPE_BYTES, type DType, type TensorData } from '../model/dtype.js';
 import { ModelFormatError, UnsupportedError } from '../model/errors.js';
 import { quote } from '../model/quote.js';
+import { decodeMessage, readProto } from '../io/protobuf.js';
 import type { Layer, Model, Weight } from '../model/model.js';
 import type { ByteSource } from '../io/source.js';
 import { NamedTensor } from '../model/named-tensor.js';
@@ -40,8 +41,8 @@ const TensorType = root.lookupType('onnx.TensorProto');
 const ValueInfoType = root.lookupType('onnx.ValueInfoProto');
 
 /** A decoded message: absent fields read their defaults from the prototype; bytes stay views of `bytes`. */
-function decode<T>(type: protobuf.Type, bytes: Uint8Array): T {
-  return type.decode(bytes) as unknown as T;
+function decode<T>(type: protobuf.Type, bytes: Uint8Array, file: string, what: string): T {
+  return decodeMessage<T>(type, bytes, file, what);
 }
 
 function int(v: Int64, file: string, what: string): number {
@@ -163,7 +164,7 @@ async function typedData(source: ByteSource, proto: TensorProto, fieldNo: number
   if (fieldNo === TENSOR_DATA_FIELDS.double) {
     return Float64Array.from([...proto.double_data, ...(decodeLittleEndian(payload, 'float64', payload.length / 8) as Float64Array)]);
   }
-  const varints = decodePackedVarints(payload, true);
+  const varints = readProto(source.name, `the packed values of tensor ${quote(proto.name)}`, () => decodePackedVarints(payload, true));
   if (fieldNo === TENSOR_DATA_FIELDS.int64) return BigInt64Array.from([...proto.int64_data.map((v) => BigInt(v.toString())), ...varints]);
   const values = [...proto.int32_data, ...varints.map(Number)];
   return decodeLittleEndian(valuesToBytes(values, dtype), dtype, values.length);
@@ -179,7 +180,7 @@ async function readTensorHeader(source: ByteSource, ref: FieldRef): Promise<{ pr
     if (dataFields.has(f.field) && f.wire === 2) data.set(f.field, [...(data.get(f.field) ?? []), f]);
     else header.push(f);
   }
-  return { proto: decode<TensorProto>(TensorType, await readFields(source, header)), data };
+  return { proto: decode<TensorProto>(TensorType, await readFields(source, header), source.name, 'an initializer'), data };
 }
 
 function attributeValue(a: AttributeProto, file: string): unknown {
@@ -249,7 +250,7 @@ async function openOnnx(source: ByteSource): Promise<Model> {
   const file = source.name;
   const top = await listFields(source, 0, source.size, 'the model');
   const graphRef = top.find((f) => f.field === MODEL_GRAPH_FIELD && f.wire === 2);
-  const modelProto = decode<ModelProto>(ModelType, await readFields(source, top.filter((f) => f !== graphRef)));
+  const modelProto = decode<ModelProto>(ModelType, await readFields(source, top.filter((f) => f !== graphRef)), file, 'the model');
   if (!graphRef) throw new ModelFormatError(`${file} is not an ONNX model: it has no graph.`);
   const graphFields = await listFields(source, graphRef.offset, graphRef.offset + graphRef.length, 'the graph');
 
@@ -262,7 +263,7 @@ async function openOnnx(source: ByteSource): Promise<Model> {
   for (const f of graphFields) {
     if (f.wire !== 2) continue;
     if (f.field === GRAPH_FIELDS.node) {
-      const node = decode<NodeProto>(NodeType, await source.read(f.offset, f.length));
+      const node = decode<NodeProto>(NodeType, await source.read(f.offset, f.length), file, 'a graph node');
       nodes.push(node);
       if (node.op_type === 'Constant') {
         const value = node.attribute.find((a) => a.name === 'value' && a.t);
@@ -278,7 +279,7 @@ async function openOnnx(source: ByteSource): Promise<Model> {
       if (typeof t === 'string') skipped.push(t);
       else tensors.set(t.name, t);
     } else if (f.field === GRAPH_FIELDS.input || f.field === GRAPH_FIELDS.output) {
-      const info = valueInfo(decode<ValueInfoProto>(ValueInfoType, await source.read(f.offset, f.length)), file);
+      const info = valueInfo(decode<ValueInfoProto>(ValueInfoType, await source.read(f.offset, f.length), file, 'a graph input or output'), file);
       (f.field === GRAPH_FIELDS.input ? graphInputs : graphOutputs).push(info);
     } else if (f.field === GRAPH_FIELDS.sparseInitializer) {
       notes.push('The graph has sparse initializers, which convscope does not read.');

@@ -69,10 +69,18 @@ interface Found {
   tensors: [string, TensorRef][];
   /** Module path -> qualified class, for nn.Module objects of a whole pickled model. */
   classes: Map<string, string>;
+  /** The file, for messages. */
+  file: string;
 }
 
+/** Containers nested deeper than this are refused (a real state_dict nests a handful of levels). */
+const MAX_NESTING = 256;
+
 /** Flattens nested containers to (dotted key, tensor) pairs; nn.Module objects follow state_dict naming. */
-function flatten(value: PickleValue, prefix: string, out: Found, seen: Set<object>): void {
+function flatten(value: PickleValue, prefix: string, out: Found, seen: Set<object>, depth = 0): void {
+  if (depth > MAX_NESTING) {
+    throw new ModelFormatError(`${out.file}: the checkpoint nests containers more than ${MAX_NESTING} levels deep, which no state_dict does.`);
+  }
   if (isTensorRef(value)) {
     out.tensors.push([prefix, value]);
     return;
@@ -81,9 +89,9 @@ function flatten(value: PickleValue, prefix: string, out: Found, seen: Set<objec
   seen.add(value);
   const join = (k: string) => (prefix ? `${prefix}.${k}` : k);
   if (value instanceof PyDict) {
-    for (const [k, v] of value.entries) if (typeof k === 'string' || typeof k === 'number') flatten(v, join(String(k)), out, seen);
+    for (const [k, v] of value.entries) if (typeof k === 'string' || typeof k === 'number') flatten(v, join(String(k)), out, seen, depth + 1);
   } else if (Array.isArray(value) || value instanceof PyTuple) {
-    (Array.isArray(value) ? value : value.items).forEach((v, i) => flatten(v, join(String(i)), out, seen));
+    (Array.isArray(value) ? value : value.items).forEach((v, i) => flatten(v, join(String(i)), out, seen, depth + 1));
   } else if (value instanceof PyObject) {
     const state = value.state instanceof PyTuple ? value.state.items[0] ?? null : value.state;
     if (!(state instanceof PyDict)) return;
@@ -92,28 +100,28 @@ function flatten(value: PickleValue, prefix: string, out: Found, seen: Set<objec
       out.classes.set(prefix, value.className);
       for (const part of ['_parameters', '_buffers', '_modules']) {
         const d = attr(part);
-        if (d instanceof PyDict) for (const [k, v] of d.entries) if (typeof k === 'string') flatten(v, join(k), out, seen);
+        if (d instanceof PyDict) for (const [k, v] of d.entries) if (typeof k === 'string') flatten(v, join(k), out, seen, depth + 1);
       }
     } else {
       if (value.className.startsWith('__torch__.')) out.classes.set(prefix, torchClassName(value.className));
-      flatten(state, prefix, out, seen);
+      flatten(state, prefix, out, seen, depth + 1);
     }
   }
 }
 
-function tensorsIn(value: PickleValue): Found {
-  const out: Found = { tensors: [], classes: new Map() };
+function tensorsIn(value: PickleValue, file: string): Found {
+  const out: Found = { file, tensors: [], classes: new Map() };
   flatten(value, '', out, new Set());
   return out;
 }
 
 /** The state dict inside a training checkpoint ({'state_dict': ..., 'epoch': ...}), or the whole value. */
-function chooseRoot(value: PickleValue, notes: string[]): Found {
+function chooseRoot(value: PickleValue, notes: string[], file: string): Found {
   if (value instanceof PyDict) {
     for (const key of WRAPPER_KEYS) {
       const inner = value.entries.get(key);
       if (inner === undefined) continue;
-      const found = tensorsIn(inner);
+      const found = tensorsIn(inner, file);
       if (found.tensors.length > 0) {
         const others = [...value.entries.keys()].filter((k) => k !== key).map(String);
         notes.push(`Read the '${key}' entry of a checkpoint${others.length ? ` that also holds: ${others.join(', ')}` : ''}.`);
@@ -121,7 +129,7 @@ function chooseRoot(value: PickleValue, notes: string[]): Found {
       }
     }
   }
-  return tensorsIn(value);
+  return tensorsIn(value, file);
 }
 
 function isContiguous(shape: readonly number[], stride: readonly number[]): boolean {
@@ -168,7 +176,7 @@ function torchModel(
   storage: { read: StorageBytes; bigEndian: boolean; fresh: (storage: StorageRef) => boolean },
   notes: string[],
 ): Model {
-  const found = chooseRoot(unpickled.value, notes);
+  const found = chooseRoot(unpickled.value, notes, source.name);
   if (found.tensors.length === 0) throw new ModelFormatError(`${source.name} is a PyTorch checkpoint that holds no tensors.`);
   const opaque = [...unpickled.opaqueClasses].filter((c) => !c.startsWith('__torch__.'));
   if (opaque.length > 0) {

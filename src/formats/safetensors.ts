@@ -3,7 +3,7 @@ import { ModelFormatError, UnsupportedError } from '../model/errors.js';
 import { quote } from '../model/quote.js';
 import { checkReferencedName } from '../io/containment.js';
 import type { Model } from '../model/model.js';
-import { readJson, type ByteSource } from '../io/source.js';
+import { parseJson, readJson, type ByteSource } from '../io/source.js';
 import type { FormatReader, OpenOptions } from './reader.js';
 import type { SafetensorsEntry, SafetensorsIndex } from './schema/safetensors.js';
 import { groupTorchLayers, type StoredTensor } from './torch-layers.js';
@@ -70,7 +70,7 @@ interface Shard {
 
 function checkShape(file: string, key: string, shape: unknown): number[] {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new ModelFormatError(`${file}: tensor '${key}' expects a shape of non-negative integers, but received ${JSON.stringify(shape)}.`);
+    throw new ModelFormatError(`${file}: tensor '${key}' expects a shape of non-negative integers, but received ${quote(shape)}.`);
   }
   return shape as number[];
 }
@@ -87,14 +87,9 @@ async function readShard(source: ByteSource): Promise<Shard> {
   }
   const dataStart = 8 + Number(headerLength);
   const dataSize = source.size - dataStart;
-  let header: unknown;
-  try {
-    header = JSON.parse(new TextDecoder().decode(await source.read(8, Number(headerLength))));
-  } catch (e) {
-    throw new ModelFormatError(`${file}: the safetensors header is not valid JSON (${(e as Error).message}).`);
-  }
+  const header = parseJson(new TextDecoder().decode(await source.read(8, Number(headerLength))), `${file}: the safetensors header`);
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-    throw new ModelFormatError(`${file}: the safetensors header expects a JSON object, but received ${JSON.stringify(header)?.slice(0, 40)}.`);
+    throw new ModelFormatError(`${file}: the safetensors header expects a JSON object, but received ${quote(header)}.`);
   }
   const metadata: Record<string, string> = {};
   const tensors: ShardTensor[] = [];
@@ -109,7 +104,7 @@ async function readShard(source: ByteSource): Promise<Shard> {
     const shape = checkShape(file, key, entry.shape);
     const offsets = entry.data_offsets;
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0]! > offsets[1]!) {
-      throw new ModelFormatError(`${file}: tensor '${key}' expects data_offsets [begin, end] with 0 <= begin <= end, but received ${JSON.stringify(offsets)}.`);
+      throw new ModelFormatError(`${file}: tensor '${key}' expects data_offsets [begin, end] with 0 <= begin <= end, but received ${quote(offsets)}.`);
     }
     const [begin, end] = offsets as [number, number];
     if (end > dataSize) {

@@ -1,6 +1,7 @@
 import protobuf from 'protobufjs/light.js';
 import { crc32c, crc32cExtend, maskCrc } from '../io/crc32c.js';
 import { checkTensorBytes, DEFAULT_LIMITS, type ReadLimits } from '../io/limits.js';
+import { decodeMessage } from '../io/protobuf.js';
 import { readTable } from '../io/sstable.js';
 import type { ByteSource } from '../io/source.js';
 import { decodeLittleEndian, DTYPE_BYTES, type DType, type TensorData } from '../model/dtype.js';
@@ -67,14 +68,6 @@ function int(v: Int64, where: string, what: string): number {
   return n;
 }
 
-function decode<T>(type: protobuf.Type, bytes: Uint8Array, where: string, what: string): T {
-  try {
-    return type.decode(bytes) as unknown as T;
-  } catch (e) {
-    throw new ModelFormatError(`${where}: ${what} is not a valid protobuf message (${(e as Error).message}).`);
-  }
-}
-
 /** `model.ckpt.data-00000-of-00002` */
 export function shardName(prefix: string, shard: number, count: number): string {
   return `${prefix}.data-${String(shard).padStart(5, '0')}-of-${String(count).padStart(5, '0')}`;
@@ -119,7 +112,7 @@ export async function openBundle(
   const entries = await readTable(index, limits);
   const headerEntry = entries.find((e) => e.key === '');
   if (!headerEntry) throw new ModelFormatError(`${where} is a table but not a tensor bundle index: it has no header entry.`);
-  const header = decode<BundleHeaderProto>(HeaderType, headerEntry.value, where, 'the bundle header');
+  const header = decodeMessage<BundleHeaderProto>(HeaderType, headerEntry.value, where, 'the bundle header');
   if (header.endianness !== 0) {
     throw new UnsupportedError(`${where} was written on a big-endian machine; convscope reads little-endian tensor bundles only.`);
   }
@@ -131,7 +124,7 @@ export async function openBundle(
   const partitioned: string[] = [];
   for (const { key, value } of entries) {
     if (key === '') continue;
-    const e = decode<BundleEntryProto>(EntryType, value, where, `the entry of '${key}'`);
+    const e = decodeMessage<BundleEntryProto>(EntryType, value, where, `the entry of '${key}'`);
     if (e.slices.length > 0) {
       partitioned.push(key);
       continue;

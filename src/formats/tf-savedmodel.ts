@@ -1,5 +1,5 @@
 import protobuf from 'protobufjs/light.js';
-import type { ByteSource } from '../io/source.js';
+import { parseJson, type ByteSource } from '../io/source.js';
 import { resolveLimits } from '../io/limits.js';
 import { isTable } from '../io/sstable.js';
 import { genericAxes } from '../model/axes.js';
@@ -287,12 +287,7 @@ function untuple(_key: string, value: unknown): unknown {
 
 /** The Keras architecture JSON stored as a SavedObject's metadata string (the root model's). */
 function kerasArchFromMetadata(metadata: string, where: string): KerasArchitecture | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(metadata, untuple);
-  } catch (e) {
-    throw new ModelFormatError(`${where}: the Keras metadata of the root object is not valid JSON (${(e as Error).message}).`);
-  }
+  const json = parseJson(metadata, `${where}: the Keras metadata of the root object`, untuple);
   if (typeof json !== 'object' || json === null || !('config' in json || 'model_config' in json)) return undefined;
   return parseKerasArchitecture(json, where);
 }

@@ -1,6 +1,7 @@
 import { readJson, type ByteSource } from '../io/source.js';
 import { decodeLittleEndian, DTYPE_BYTES, type DType, type TensorData } from '../model/dtype.js';
 import { ConvscopeError, ContainmentError, ModelFormatError, UnsupportedError } from '../model/errors.js';
+import { quote } from '../model/quote.js';
 import type { Model } from '../model/model.js';
 import { parseKerasArchitecture } from './keras-config.js';
 import { openTfjsGraph } from './tfjs-graph.js';
@@ -61,12 +62,12 @@ function storedDType(where: string, w: TfjsWeightJson): DType {
 
 function checkWeight(where: string, w: unknown): TfjsWeightJson {
   if (!isObject(w) || typeof w.name !== 'string' || typeof w.dtype !== 'string' || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
-    throw new ModelFormatError(`${where} expects each manifest weight as { name, shape: [non-negative integers], dtype }, but received ${JSON.stringify(w)?.slice(0, 120)}.`);
+    throw new ModelFormatError(`${where} expects each manifest weight as { name, shape: [non-negative integers], dtype }, but received ${quote(w)}.`);
   }
   const q = w.quantization;
   if (q !== undefined) {
     if (!isObject(q) || !['uint8', 'uint16', 'float16'].includes(q.dtype as string)) {
-      throw new UnsupportedError(`${where}: weight '${w.name}' expects quantization dtype uint8, uint16 or float16, but received ${JSON.stringify(q)}.`);
+      throw new UnsupportedError(`${where}: weight '${w.name}' expects quantization dtype uint8, uint16 or float16, but received ${quote(q)}.`);
     }
     if (q.dtype !== 'float16' && (typeof q.scale !== 'number' || typeof q.min !== 'number')) {
       throw new ModelFormatError(`${where}: weight '${w.name}' is quantized to ${q.dtype} but has no numeric scale and min.`);

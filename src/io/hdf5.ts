@@ -124,6 +124,11 @@ async function loadModule(): Promise<H5Module> {
   return modulePromise;
 }
 
+/** Loads and compiles h5wasm on this thread now, so the first file opens at full speed. */
+export async function preloadHdf5Here(): Promise<void> {
+  await loadModule();
+}
+
 /** The most specific line of an HDF5 error stack ("truncated file: eof = 100000, ... stored_eof = ..."). */
 function hdf5Detail(e: unknown): string {
   const text = e instanceof Error ? e.message : String(e);
@@ -221,8 +226,19 @@ async function memfsCopy(h5: H5Module, source: ByteSource): Promise<{ path: stri
   return { path, cleanup: () => fs.unlink(path) };
 }
 
-/** Opens an HDF5 file read-only. Only the superblock and root metadata are read now. */
+/**
+ * Opens an HDF5 file read-only. Only the superblock and root metadata are read now. In Node the HDF5
+ * library runs isolated in its own thread (io/hdf5-isolated.ts); in the browser, here.
+ */
 export async function openHdf5(source: ByteSource, limits: ReadLimits = DEFAULT_LIMITS): Promise<Hdf5File> {
+  if (!isNode()) return openHdf5Here(source, limits);
+  const { openHdf5Isolated } = await import('./hdf5-isolated.js');
+  const { path, cleanup } = await localCopy(source);
+  return openHdf5Isolated(path, source.name, source.size, limits, cleanup);
+}
+
+/** Opens an HDF5 file read-only with h5wasm on this thread (the browser, and the engine's thread in Node). */
+export async function openHdf5Here(source: ByteSource, limits: ReadLimits = DEFAULT_LIMITS): Promise<Hdf5File> {
   const h5 = await loadModule();
   const name = source.name;
   const copy = isNode() ? await localCopy(source) : await memfsCopy(h5, source);

@@ -1,5 +1,5 @@
 import { ModelFormatError } from '../model/errors.js';
-import { quote } from '../model/quote.js';
+import { escapeText, quote } from '../model/quote.js';
 import { checkReferencedName } from './containment.js';
 
 /**
@@ -67,12 +67,43 @@ export function bytesSource(
   };
 }
 
+/** Deeper JSON than this is refused before parsing: no model file nests so deep, and readers recurse. */
+export const MAX_JSON_DEPTH = 512;
+
+/** The deepest nesting of arrays and objects in JSON text (strings skipped), scanning at most until `limit` is passed. */
+function jsonDepth(text: string, limit: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > deepest && (deepest = depth) > limit) return deepest;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}
+
+/**
+ * Parses JSON text from a file (`where` names it: "model.json", "x.h5: the model_config attribute"):
+ * a syntax error or nesting deeper than MAX_JSON_DEPTH is a ModelFormatError, quoted safely.
+ */
+export function parseJson(text: string, where: string, reviver?: (this: unknown, key: string, value: unknown) => unknown): unknown {
+  if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw new ModelFormatError(`${where} nests JSON deeper than ${MAX_JSON_DEPTH} levels, which no model file needs.`);
+  }
+  try {
+    return JSON.parse(text, reviver);
+  } catch (e) {
+    throw new ModelFormatError(`${where} is not valid JSON (${escapeText((e as Error).message, 120)}).`);
+  }
+}
+
 /** Decodes UTF-8 JSON from a source, with a format error naming the file when it is not JSON. */
 export async function readJson(source: ByteSource): Promise<unknown> {
-  const text = new TextDecoder().decode(await readAll(source));
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new ModelFormatError(`${source.name} is not valid JSON (${(e as Error).message}).`);
-  }
+  return parseJson(new TextDecoder().decode(await readAll(source)), source.name);
 }

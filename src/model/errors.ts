@@ -1,3 +1,5 @@
+import { cleanMessage } from './quote.js';
+
 /**
  * Every error a user can cause is a ConvscopeError: its message is one full sentence naming the file,
  * the layer or the value at fault. The CLI prints the message (no stack) and exits non-zero.
@@ -8,8 +10,9 @@ export class ConvscopeError extends Error {
   /** The setting that would fix this, as a concept; each surface names its own control for it (a CLI flag, a viewer menu). */
   readonly concept?: Concept;
 
+  /** The message is cleaned (model/quote.ts): bytes copied from a file cannot put control characters on a terminal. */
   constructor(message: string, options: { concept?: Concept } = {}) {
-    super(message);
+    super(cleanMessage(message));
     if (options.concept) this.concept = options.concept;
   }
 }
