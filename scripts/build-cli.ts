@@ -20,7 +20,8 @@ for (const name of await readdir(OUT).catch(() => [] as string[])) {
   if (name.startsWith('bundle-')) await rm(join(OUT, name));
 }
 await build({
-  entryPoints: { main: join(ROOT, 'src', 'cli', 'main.ts') },
+  // The HDF5 engine's thread is its own entry: io/hdf5-isolated.ts starts ./hdf5-worker.js beside itself.
+  entryPoints: { main: join(ROOT, 'src', 'cli', 'main.ts'), 'hdf5-worker': join(ROOT, 'src', 'io', 'hdf5-worker.ts') },
   outdir: OUT,
   bundle: true,
   splitting: true,

@@ -83,8 +83,16 @@ async function ready(): Promise<Engine> {
   const e = engine;
   const reply = await new Promise<EngineReply | undefined>((resolve) => {
     const timer = setTimeout(() => resolve(undefined), START_SECONDS * 1000);
+    const failed = (error: unknown) => {
+      clearTimeout(timer);
+      resolve({ error: { name: 'Error', message: error instanceof Error ? error.message : `exit code ${String(error)}`, typed: false } });
+    };
+    e.worker.once('error', failed);
+    e.worker.once('exit', failed);
     e.port.once('message', (m: EngineReply) => {
       clearTimeout(timer);
+      e.worker.off('error', failed);
+      e.worker.off('exit', failed);
       resolve(m);
     });
     e.port.ref();
