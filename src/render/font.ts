@@ -1,47 +1,89 @@
-import sevenPlus from 'js-pixel-fonts/data/seven-plus.json' with { type: 'json' };
+import dejavu from './font-dejavu-12.json' with { type: 'json' };
 
 /**
- * Text for PNG output, drawn with the "Seven plus" pixel font of the js-pixel-fonts package
- * (7 px tall capitals and digits, descenders to 9 px). Only the font's data is used, so this stays
- * browser-safe. SVG output uses real <text> instead.
+ * Text for PNG output: DejaVu Sans at 12 px, rasterized once with FreeType's anti-aliasing
+ * (scripts/make-font.py writes font-dejavu-12.json: per glyph its advance, bounding box and 8-bit
+ * coverage), so figures read at 100 % zoom in pure JS, in Node and in the browser alike. SVG output
+ * names the same font in real <text>.
  */
 interface Glyph {
-  offset: number;
-  pixels: number[][];
+  advance: number;
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+  alpha: string;
 }
 
-const GLYPHS = (sevenPlus as { glyphs: Record<string, Glyph> }).glyphs;
+interface FontData {
+  font: string;
+  px: number;
+  ascent: number;
+  descent: number;
+  capHeight: number;
+  capTop: number;
+  glyphs: Record<string, Glyph>;
+}
 
-/** Height in px of one line of text, descenders included. */
-export const FONT_HEIGHT = 9;
+const FONT = dejavu as FontData;
+
+/** The font's family and pixel size, for SVG text drawn to match. */
+export const FONT_FAMILY = FONT.font;
+export const FONT_PX = FONT.px;
+/** Height in px of one line of text from the top of the capitals to the bottom of the descenders. */
+export const FONT_HEIGHT = FONT.capHeight + FONT.descent;
 /** Height of capitals and digits: the part of a line labels are aligned on. */
-export const CAP_HEIGHT = 7;
+export const CAP_HEIGHT = FONT.capHeight;
+/** Distance from the top of the capitals to the baseline. */
+export const BASELINE = FONT.capHeight;
 
-function glyphOf(ch: string): Glyph {
-  return GLYPHS[ch] ?? GLYPHS['?']!;
+interface Decoded {
+  glyph: Glyph;
+  coverage: Uint8Array;
 }
 
-function glyphWidth(g: Glyph): number {
-  return g.pixels.reduce((w, row) => Math.max(w, row.length), 0);
+const decoded = new Map<string, Decoded>();
+
+function base64Bytes(text: string): Uint8Array {
+  const binary = atob(text);
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
 }
 
-/** Width in px of `text` at scale 1 (one blank column between glyphs). */
+function glyphOf(ch: string): Decoded {
+  let d = decoded.get(ch);
+  if (!d) {
+    const glyph = FONT.glyphs[ch] ?? FONT.glyphs['?']!;
+    d = { glyph, coverage: base64Bytes(glyph.alpha) };
+    decoded.set(ch, d);
+  }
+  return d;
+}
+
+/** Width in px of `text` (the sum of advances, rounded up). */
 export function textWidth(text: string): number {
   let w = 0;
-  for (const ch of text) w += glyphWidth(glyphOf(ch)) + 1;
-  return Math.max(0, w - 1);
+  for (const ch of text) w += glyphOf(ch).glyph.advance;
+  return Math.ceil(w);
 }
 
-/** Calls `plot(x, y)` for every lit pixel of `text` whose top-left corner is (x0, y0). */
-export function forEachTextPixel(text: string, x0: number, y0: number, plot: (x: number, y: number) => void): void {
-  let x = x0;
+/**
+ * Calls `plot(x, y, coverage)` (coverage 1..255) for every pixel `text` touches, with the top of its
+ * capitals at y0 and its first advance starting at x0.
+ */
+export function forEachTextPixel(text: string, x0: number, y0: number, plot: (x: number, y: number, coverage: number) => void): void {
+  let pen = x0;
+  const top = y0 - FONT.capTop;
   for (const ch of text) {
-    const g = glyphOf(ch);
-    g.pixels.forEach((row, r) => {
-      row.forEach((on, c) => {
-        if (on) plot(x + c, y0 + g.offset + r);
-      });
-    });
-    x += glyphWidth(g) + 1;
+    const { glyph, coverage } = glyphOf(ch);
+    const gx = Math.round(pen) + glyph.left;
+    for (let r = 0; r < glyph.height; r++) {
+      for (let c = 0; c < glyph.width; c++) {
+        const a = coverage[r * glyph.width + c]!;
+        if (a) plot(gx + c, top + glyph.top + r, a);
+      }
+    }
+    pen += glyph.advance;
   }
 }

@@ -39,7 +39,13 @@ function blit(r: Raster, x0: number, y0: number, w: number, h: number, pixels: U
 function drawText(r: Raster, t: TextItem): void {
   const w = textWidth(t.text);
   const x = t.anchor === 'start' ? t.x : t.anchor === 'middle' ? t.x - Math.floor(w / 2) : t.x - w;
-  forEachTextPixel(t.text, x, t.y, (px, py) => fillRect(r, px, py, 1, 1, t.color));
+  // Anti-aliased: each pixel is the text colour over what is already drawn, in proportion to its coverage.
+  forEachTextPixel(t.text, x, t.y, (px, py, coverage) => {
+    if (px < 0 || py < 0 || px >= r.width || py >= r.height) return;
+    const a = coverage / 255;
+    const o = (py * r.width + px) * 3;
+    for (let k = 0; k < 3; k++) r.data[o + k] = Math.round(t.color[k]! * a + r.data[o + k]! * (1 - a));
+  });
 }
 
 /** Draws a scene into an RGB raster. */

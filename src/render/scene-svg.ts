@@ -1,4 +1,4 @@
-import { textWidth } from './font.js';
+import { BASELINE, FONT_FAMILY, FONT_PX, textWidth } from './font.js';
 import { encodeRaster } from './scene-png.js';
 import type { RGB, Scene, SceneItem } from './scene.js';
 
@@ -19,8 +19,6 @@ export function toBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-/** SVG font size whose capitals are about as tall as the pixel font's 7 px. */
-const FONT_SIZE = 10;
 
 function itemToSvg(item: SceneItem): string {
   switch (item.kind) {
@@ -34,9 +32,9 @@ function itemToSvg(item: SceneItem): string {
       );
     }
     case 'text':
-      // textLength: the layout was measured with the PNG's pixel font; the SVG text takes exactly that width.
+      // textLength: the layout was measured with the PNG's font metrics; the SVG text takes exactly that width.
       return (
-        `<text x="${item.x}" y="${item.y + 7}" text-anchor="${item.anchor}" textLength="${Math.max(1, textWidth(item.text))}" ` +
+        `<text x="${item.x}" y="${item.y + BASELINE}" text-anchor="${item.anchor}" textLength="${Math.max(1, textWidth(item.text))}" ` +
         `lengthAdjust="spacingAndGlyphs" fill="${color(item.color)}">${escapeXml(item.text)}</text>`
       );
   }
@@ -47,7 +45,7 @@ export function sceneToSvg(scene: Scene): string {
   const body = scene.items.map(itemToSvg).join('\n');
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${scene.width}" height="${scene.height}" ` +
-    `viewBox="0 0 ${scene.width} ${scene.height}" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="${FONT_SIZE}">\n` +
+    `viewBox="0 0 ${scene.width} ${scene.height}" font-family="${FONT_FAMILY}, Verdana, sans-serif" font-size="${FONT_PX}px">\n` +
     `<title>${escapeXml(scene.title)}</title>\n` +
     `<rect width="100%" height="100%" fill="${color(scene.background)}"/>\n${body}\n</svg>\n`
   );

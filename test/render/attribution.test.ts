@@ -1,3 +1,4 @@
+import { FONT_HEIGHT } from '../../src/render/font.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { attributionFigure, mapRange, resizeBilinear } from '../../src/render/attribution.js';
@@ -29,7 +30,7 @@ print(json.dumps(F.interpolate(m, size=(7, 10), mode='bilinear', align_corners=F
     const lut = getColormap('inferno').lut;
     // Panels are upscaled to at least 192 px (48x here): the map panel starts one panel + gap to the right.
     const panelX = 8 + 192 + 10;
-    const panelY = 8 + 9 + 6 + 9 + 2;
+    const panelY = 8 + FONT_HEIGHT + 6 + FONT_HEIGHT + 2;
     assert.deepEqual(png.at(panelX + 191, panelY + 143), [lut[765], lut[766], lut[767]], 'the bottom-right corner (the maximum) is the top colour');
     assert.deepEqual(png.at(panelX, panelY), [lut[0], lut[1], lut[2]], 'the top-left corner (0) is the bottom colour');
   });
