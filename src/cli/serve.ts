@@ -3,7 +3,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ConvscopeError, UsageError } from '../model/errors.js';
 import type { Model } from '../model/model.js';
 import { builtAssetDir } from '../web/built.js';
-import { isFolder, MAX_PROJECT_MODELS, projectModels, type ProjectEntry } from '../web/project.js';
+import { isFolder, MAX_PROJECT_MODELS, projectModels, projectRuns, type ProjectEntry } from '../web/project.js';
 import { DEFAULT_UPLOAD_LIMIT, isLoopback, startServer } from '../web/server.js';
 import { addModelOptions, withModelOptions, type ModelOptions } from './model-options.js';
 import { action, parseIndex, parseMegabytes } from './run.js';
@@ -72,7 +72,8 @@ export function registerServe(program: Command): void {
         // Loaded here, not at the top: it brings TensorFlow.js, which other commands need not pay for.
         const { webActivations } = await import('../web/activations.js');
         const names = found.map((e) => e.name);
-        const server = await startServer({ models, names, assetDir, host: options.host, port: options.port, uploadLimit: options.uploadLimit, ...webActivations() });
+        const runs = await projectRuns(found);
+        const server = await startServer({ models, names, runs, assetDir, host: options.host, port: options.port, uploadLimit: options.uploadLimit, ...webActivations() });
         if (models.length > 2) process.stdout.write(`${models.length} models: ${names.join(', ')}\n`);
         process.stdout.write(`convscope viewer: ${server.url}\n(press Ctrl+C to stop)\n`);
         if (options.open) openBrowser(server.url);

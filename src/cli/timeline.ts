@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { BARELY_CHANGED_BELOW } from '../analyze/change.js';
-import { readTimeline, type Timeline, type TimelineSeries } from '../analyze/timeline.js';
+import { readTimeline, type Timeline } from '../analyze/timeline.js';
 import { writeFileAtomic } from '../io/write.js';
 import { COLORMAP_NAMES } from '../render/colormap.js';
-import { filterStrip, logLineChart, timelinePage, type ChartSeries, type TimelineFigure } from '../render/timeline.js';
+import { filterStrip, timelinePage, type TimelineFigure } from '../render/timeline.js';
+import { changeChart, updateRatioChart } from '../views/timeline-view.js';
 import { formatNumber } from '../model/format.js';
 import { table } from './format.js';
 import { action } from './run.js';
@@ -13,23 +13,6 @@ interface TimelineOptions {
   out?: string;
   layer?: string;
   cmap?: string;
-}
-
-/** Update ratios inside this band are the usual healthy range (about 1e-3 per update). */
-const HEALTHY = { low: 1e-4, high: 1e-2 };
-
-function seriesName(s: TimelineSeries): string {
-  return s.role === 'kernel' ? s.layer : `${s.layer}/${s.role}`;
-}
-
-function chartSeries(timeline: Timeline, pick: (p: TimelineSeries['points'][number]) => number | null): ChartSeries[] {
-  return timeline.series.map((s) => ({
-    name: seriesName(s),
-    points: s.points.flatMap((p) => {
-      const v = pick(p);
-      return v === null ? [] : [[p.step, v] as const];
-    }),
-  }));
 }
 
 function summaryRows(timeline: Timeline): string[][] {
@@ -54,15 +37,7 @@ async function writeTimeline(timeline: Timeline, out: string, cmap: string | und
       title: 'Relative change of each kernel against the first snapshot',
       file: 'timeline-change.svg',
       mime: 'image/svg+xml',
-      bytes: svg(
-        logLineChart({
-          title: '||W_t - W_0|| / ||W_0||: how far each kernel has moved from the first snapshot',
-          yLabel: 'relative change (log)',
-          // The first snapshot against itself (0) has no place on a log scale.
-          series: chartSeries(timeline, (p) => (p.step === timeline.series[0]!.points.find((q) => q.relativeChange !== null)!.step ? null : p.relativeChange)),
-          reference: { value: BARELY_CHANGED_BELOW, label: `barely changed below ${BARELY_CHANGED_BELOW}` },
-        }),
-      ),
+      bytes: svg(changeChart(timeline)!),
       lines: [`${timeline.snapshots} snapshots, each against the first`],
     });
   }
@@ -70,14 +45,7 @@ async function writeTimeline(timeline: Timeline, out: string, cmap: string | und
     title: 'Update ratio per recorded step',
     file: 'timeline-update-ratio.svg',
     mime: 'image/svg+xml',
-    bytes: svg(
-      logLineChart({
-        title: '||W - W_before|| / ||W|| of the last update before each record',
-        yLabel: 'update ratio (log)',
-        series: chartSeries(timeline, (p) => p.updateRatio),
-        band: { ...HEALTHY, label: 'healthy: about 1e-3 per update' },
-      }),
-    ),
+    bytes: svg(updateRatioChart(timeline)),
     lines: ['below about 1e-5 a layer barely learns (learning rate too low, inputs not scaled); above about 1e-1 updates overshoot'],
   });
   if (timeline.strip && timeline.strip.frames.length > 0) {

@@ -5,7 +5,10 @@ import { findLayer } from '../model/lookup.js';
 import type { Model } from '../model/model.js';
 import type { ChannelMode, Normalization } from '../render/display.js';
 import { filterFigure } from '../render/filters.js';
+import { readTimeline, type Timeline } from '../analyze/timeline.js';
 import { modelGraph } from '../views/graph-view.js';
+import { changeChart, updateRatioChart } from '../views/timeline-view.js';
+import type { ProjectRun } from './project.js';
 import { kernelOverview } from '../views/kernel-overview.js';
 import type { JobTable, Progress } from './jobs.js';
 import { filterDetail, filterNpy, kernelNpy, layerHistograms, layerRows, modelInfo } from '../views/model-view.js';
@@ -39,6 +42,9 @@ export interface ApiContext {
   models: readonly Model[];
   /** How the page names each model (default: its file name). */
   names?: readonly string[];
+  /** Training runs among the models, and their timelines once read. */
+  runs?: readonly ProjectRun[];
+  timelines?: Map<number, Promise<Timeline>>;
   jobs: JobTable;
   /** Bundled sample photographs by name. */
   samples: ReadonlyMap<string, () => Promise<Uint8Array>>;
@@ -172,6 +178,7 @@ export async function handleApi(ctx: ApiContext, req: ApiRequest): Promise<ApiRe
       models: ctx.models.map((m, i) => ({ ...modelInfo(m, i), ...(ctx.names?.[i] ? { name: ctx.names[i] } : {}) })),
       samples: [...ctx.samples.keys()],
       activations: ctx.activations !== undefined,
+      runs: (ctx.runs ?? []).map((r) => ({ name: r.name, members: r.members })),
     });
   }
   if (head === 'models') {
@@ -199,6 +206,22 @@ export async function handleApi(ctx: ApiContext, req: ApiRequest): Promise<ApiRe
       return diff;
     });
     return json({ job }, 202);
+  }
+  if (head === 'runs' && id !== undefined && (what === 'change.svg' || what === 'update-ratio.svg')) {
+    const n = /^\d{1,4}$/.test(id) ? Number(id) : NaN;
+    const run = ctx.runs?.[n];
+    if (!run) throw new SelectionError(`There is no training run '${id.slice(0, 20)}': this server has ${ctx.runs?.length ?? 0}.`);
+    ctx.timelines ??= new Map();
+    let timeline = ctx.timelines.get(n);
+    if (!timeline) {
+      timeline = readTimeline(run.dir, { maxFrames: 1 });
+      ctx.timelines.set(n, timeline);
+      timeline.catch(() => ctx.timelines!.delete(n));
+    }
+    const t = await timeline;
+    const svg = what === 'change.svg' ? changeChart(t) : updateRatioChart(t);
+    if (!svg) throw new SelectionError(`The run ${run.name} has no snapshots to chart.`);
+    return { kind: 'bytes', type: 'image/svg+xml', body: new TextEncoder().encode(svg) };
   }
   if (head === 'jobs' && id !== undefined && what === undefined) {
     const state = ctx.jobs.get(id);

@@ -1,5 +1,5 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { SUMMARY_FILE } from '../analyze/timeline.js';
 import { UsageError } from '../model/errors.js';
 
@@ -55,4 +55,35 @@ export async function isFolder(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** A training run of a project: the snapshots of one `train --watch` directory, by step. */
+export interface ProjectRun {
+  /** The directory, relative to the project (how the page names the run). */
+  name: string;
+  /** Its path, for the timeline. */
+  dir: string;
+  /** Each snapshot: the id of its model and its training step, in step order. */
+  members: { model: number; step: number }[];
+}
+
+const SNAPSHOT = /^step-(\d+)\.safetensors$/;
+
+/** The runs among opened entries: snapshots that sit in a directory with a summary.jsonl, two or more per run. */
+export async function projectRuns(entries: readonly ProjectEntry[]): Promise<ProjectRun[]> {
+  const byDir = new Map<string, ProjectRun>();
+  for (const [model, e] of entries.entries()) {
+    const m = SNAPSHOT.exec(e.path.split(/[\\/]/).pop()!);
+    if (!m) continue;
+    const dir = dirname(e.path);
+    let run = byDir.get(dir);
+    if (!run) {
+      const hasSummary = await lstat(join(dir, SUMMARY_FILE)).then((st) => st.isFile(), () => false);
+      if (!hasSummary) continue;
+      run = { name: e.name.includes('/') ? e.name.slice(0, e.name.lastIndexOf('/')) : '.', dir, members: [] };
+      byDir.set(dir, run);
+    }
+    run.members.push({ model, step: Number(m[1]) });
+  }
+  return [...byDir.values()].filter((r) => r.members.length > 1).map((r) => ({ ...r, members: r.members.sort((a, b) => a.step - b.step) }));
 }

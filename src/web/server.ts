@@ -4,6 +4,7 @@ import { ConvscopeError, SelectionError } from '../model/errors.js';
 import type { Model } from '../model/model.js';
 import { handleApi, type ActivationsFn, type ApiContext, type ApiResponse } from './api.js';
 import { AssetStore } from './assets.js';
+import type { ProjectRun } from './project.js';
 import { withReadCache } from './read-cache.js';
 import { conceptOf, errorSentence, JobTable } from './jobs.js';
 import { formatBytes } from '../model/format.js';
@@ -13,6 +14,8 @@ export interface ServeOptions {
   models: readonly Model[];
   /** How the page names each model (default: its file name). */
   names?: readonly string[];
+  /** Training runs among the models (snapshots of one `train --watch` directory): the time slider. */
+  runs?: readonly ProjectRun[];
   /** The built client (index.html, app.js, app.css, samples/). */
   assetDir: string;
   host?: string;
@@ -142,7 +145,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   for (const name of assets.names().filter((n) => n.startsWith('samples/') && /\.(png|jpg)$/.test(n))) {
     samples.set(name.slice('samples/'.length), async () => (await assets.get(`/${name}`))!.body);
   }
-  const ctx: ApiContext = { models: withReadCache(options.models), jobs: new JobTable(), samples, ...(options.names ? { names: options.names } : {}) };
+  const ctx: ApiContext = { models: withReadCache(options.models), jobs: new JobTable(), samples, ...(options.names ? { names: options.names } : {}), runs: options.runs ?? [] };
   if (options.activations) ctx.activations = options.activations;
   if (options.outputShapes) ctx.outputShapes = options.outputShapes;
   let port = 0;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,6 +10,8 @@ import type { Model } from '../../src/model/model.js';
 import { openModel } from '../../src/formats/open.js';
 import { NamedTensor } from '../../src/model/named-tensor.js';
 import { webActivations } from '../../src/web/activations.js';
+import { projectModels, projectRuns } from '../../src/web/project.js';
+import { numpyTimeline, writeWatchDir } from '../helpers/watch-dir.js';
 import { startServer, type RunningServer } from '../../src/web/server.js';
 import { fixture, ROOT } from '../helpers/fixtures.js';
 import { runPython } from '../helpers/python.js';
@@ -66,10 +68,13 @@ describe('viewer: honest colours, state in the URL, wide layers, keyboard, many 
   let browser: Browser;
   let server: RunningServer;
   let empty: RunningServer;
+  let project: RunningServer;
+  let projectDir: string;
   let page: Page;
   let shots: string;
   let wide: Float32Array;
   const models: Model[] = [];
+  const opened: Model[] = [];
   const axe: Record<string, AxeFinding[]> = {};
 
   before(async () => {
@@ -81,6 +86,13 @@ describe('viewer: honest colours, state in the URL, wide layers, keyboard, many 
     weightsOnly(shots);
     server = await startServer({ models, names: ['digits.h5', 'digits-changed.h5', 'wide.h5', 'teachable/model.json'], assetDir, port: 0, ...webActivations() });
     empty = await startServer({ models: [], assetDir, port: 0 });
+    // A project folder as `serve DIR` sees it: a model file and a train --watch run of 7 snapshots.
+    projectDir = join(shots, 'project');
+    await writeWatchDir(join(projectDir, 'run1'));
+    copyFileSync(DIGITS_H5, join(projectDir, 'digits.h5'));
+    const entries = await projectModels(projectDir);
+    for (const e of entries) opened.push(await openModel(e.path));
+    project = await startServer({ models: opened, names: entries.map((e) => e.name), runs: await projectRuns(entries), assetDir, port: 0 });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
@@ -92,7 +104,8 @@ describe('viewer: honest colours, state in the URL, wide layers, keyboard, many 
     await browser?.close();
     await server?.close();
     await empty?.close();
-    for (const m of models) m.close();
+    await project?.close();
+    for (const m of [...models, ...opened]) m.close();
   });
 
   async function shot(name: string): Promise<void> {
@@ -283,6 +296,36 @@ describe('viewer: honest colours, state in the URL, wide layers, keyboard, many 
     await page.goto(`${server.url}?tab=graph&model=3`);
     await page.waitForSelector('[data-testid=graph] g.node');
     await shot('graph-mobilenet');
+  });
+
+  it('serves a folder as a project; a training run gets a time slider over its snapshots, values per step as NumPy reads them', async () => {
+    await page.goto(project.url);
+    await page.waitForSelector('[data-testid=model-select]');
+    const names = await page.$$eval('[data-testid=model-select] option', (o) => o.map((x) => x.textContent));
+    assert.equal(names.length, 8);
+    assert.equal(names[0], 'digits.h5');
+    assert.match(names[1]!, /^run1\/step-\d{6}\.safetensors$/);
+    const np = numpyTimeline(join(projectDir, 'run1'));
+    await page.goto(`${project.url}?model=1&layer=conv1&filter=0`);
+    await page.waitForSelector('[data-testid=run-slider]');
+    assert.equal(await page.getAttribute('[data-testid=run-slider]', 'max'), '6');
+    await page.$eval('[data-testid=run-slider]', (el) => {
+      const input = el as HTMLInputElement;
+      input.value = '6';
+      input.dispatchEvent(new Event('input'));
+      input.dispatchEvent(new Event('change'));
+    });
+    await page.waitForFunction(() => new URL(location.href).searchParams.get('model') === '7');
+    assert.match((await page.textContent('[data-testid=run-step]'))!, new RegExp(`^step ${np.steps[6]} \\(7 of 7\\)`));
+    await page.waitForSelector('[data-testid=filter-matrix]');
+    assert.equal(new URL(page.url()).searchParams.get('layer'), 'conv1', 'the layer and filter stay as the step changes');
+    await page.hover('[data-testid=filter-matrix] tr:nth-child(1) td:nth-child(1)');
+    const readout = (await page.textContent('[data-testid=value-readout]'))!;
+    assert.equal(Number(readout.split(' = ')[1]), np.conv1[6]![0]![0]![0]![0], readout);
+    await page.click('.run-charts summary');
+    await page.waitForFunction(() => ((document.querySelector('[data-testid=run-change-chart]') as HTMLImageElement | null)?.naturalWidth ?? 0) > 0);
+    await shot('run');
+    await checkAxe('training run');
   });
 
   it('reads dropped files in the page, opens another without reloading, and says what to do in its own terms', async () => {

@@ -5,6 +5,7 @@ import { activationsTab } from './ui/activations.js';
 import { diffTab } from './ui/diff.js';
 import { graphTab } from './ui/graph.js';
 import { layersTab } from './ui/layers.js';
+import { runSlider } from './ui/run.js';
 import { setSurface, viewerError } from './wording.js';
 
 export function fail(e: unknown): void {
@@ -56,7 +57,8 @@ export function startApp(backend: Backend, extra?: HTMLElement, go?: Partial<Vie
   clear(tabs, ...buttons);
   tabs.setAttribute('role', 'tablist');
   tabs.setAttribute('aria-label', 'views');
-  clear(title, modelPicker(backend, nav) ?? backend.models()[0]?.name ?? '', extra ?? null);
+  const run = h('span', { class: 'run' });
+  clear(title, modelPicker(backend, nav) ?? backend.models()[0]?.name ?? '', run, extra ?? null);
   const header = (state: ViewState): void => {
     for (const b of buttons) {
       const on = b.getAttribute('data-tab') === state.tab;
@@ -65,6 +67,7 @@ export function startApp(backend: Backend, extra?: HTMLElement, go?: Partial<Vie
     }
     const picker = title.querySelector<HTMLSelectElement>('[data-testid=model-select]');
     if (picker) picker.value = String(state.model);
+    clear(run, runSlider(backend, nav, state));
   };
 
   const build = async (state: ViewState): Promise<Tab> => {

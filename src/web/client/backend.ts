@@ -12,6 +12,12 @@ export interface ActivationsInput {
   preprocess: string;
 }
 
+/** A training run: snapshots of one `train --watch` directory, each a model of the page, by step. */
+export interface RunInfo {
+  name: string;
+  members: { model: number; step: number }[];
+}
+
 export type OnProgress = (fraction: number, message: string) => void;
 
 /**
@@ -23,6 +29,9 @@ export interface Backend {
   readonly kind: 'server' | 'browser' | 'report';
   models(): ModelInfo[];
   samples(): string[];
+  /** Training runs among the models (the time slider), with URLs of their charts. */
+  runs(): RunInfo[];
+  runChartUrl?(run: number, chart: 'change' | 'update-ratio'): string;
   /** Whether activations can be computed (server) or were precomputed (report). */
   canActivate(): boolean;
   layers(model: number): Promise<LayerRow[]>;

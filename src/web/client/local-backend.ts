@@ -6,7 +6,7 @@ import type { NamedTensor } from '../../model/named-tensor.js';
 import { modelGraph, type ModelGraph } from '../../views/graph-view.js';
 import type { ActivationsView } from '../activations-view.js';
 import { filterDetail, filterNpy, layerHistograms, layerRows, modelInfo, type FilterDetail, type LayerRow, type ModelInfo, type WeightHistogram } from '../../views/model-view.js';
-import type { ActivationsInput, Backend, OnProgress } from './backend.js';
+import type { ActivationsInput, Backend, OnProgress, RunInfo } from './backend.js';
 import { isOnnx } from './onnx-local.js';
 import { kernelOf } from '../../model/filters.js';
 
@@ -35,6 +35,10 @@ export class LocalBackend implements Backend {
 
   samples(): string[] {
     return [...new Set(this.precomputed.map((a) => a.image))];
+  }
+
+  runs(): RunInfo[] {
+    return [];
   }
 
   canActivate(): boolean {

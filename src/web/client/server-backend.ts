@@ -7,7 +7,7 @@ import type { ModelGraph } from '../../views/graph-view.js';
 import type { ActivationsView } from '../activations-view.js';
 import type { JobState } from '../jobs.js';
 import type { FilterDetail, LayerRow, ModelInfo, WeightHistogram } from '../../views/model-view.js';
-import type { ActivationsInput, Backend, OnProgress } from './backend.js';
+import type { ActivationsInput, Backend, OnProgress, RunInfo } from './backend.js';
 
 /** An error sentence the server sent as `{ "error": ..., "concept"?: ... }`. */
 export class ViewerError extends Error {
@@ -60,6 +60,7 @@ async function waitForJob<T>(job: string, progress: OnProgress): Promise<T> {
 
 export interface ServerInfo {
   models: ModelInfo[];
+  runs?: RunInfo[];
   samples: string[];
   activations: boolean;
 }
@@ -79,6 +80,14 @@ export class ServerBackend implements Backend {
 
   samples(): string[] {
     return this.info.samples;
+  }
+
+  runs(): RunInfo[] {
+    return this.info.runs ?? [];
+  }
+
+  runChartUrl(run: number, chart: 'change' | 'update-ratio'): string {
+    return `api/runs/${run}/${chart}.svg`;
   }
 
   canActivate(): boolean {
