@@ -33,6 +33,14 @@ export function onnxLayers(graph: OnnxGraph): OnnxLayer[] {
   return layers;
 }
 
+/** Operators whose outputs are feature maps worth offering in a viewer's layer menu. */
+const MAP_OPS = new Set(['Conv', 'ConvTranspose', 'Relu', 'Clip', 'LeakyRelu', 'PRelu', 'Sigmoid', 'HardSwish', 'MaxPool', 'AveragePool', 'BatchNormalization', 'Add', 'Concat', 'Mul']);
+
+/** The layers whose outputs a viewer offers as feature maps. */
+export function featureMapLayers(graph: OnnxGraph): OnnxLayer[] {
+  return onnxLayers(graph).filter((l) => MAP_OPS.has(l.node.opType));
+}
+
 /**
  * The layers `wanted` names (comma-separated): a node name, a value name, or a PyTorch module path,
  * which means the module's output (the last node inside it); `all`; or by default the first Conv.

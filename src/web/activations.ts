@@ -1,7 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { activationName, type Activation } from '../compute/activations.js';
 import { buildModel, type RunnableModel } from '../compute/build.js';
-import { imageBatch, imageGeometry } from '../compute/inputs.js';
+import { imageBatch, imageGeometry, type InputSpec } from '../compute/inputs.js';
+import { featureMapLayers, loadOnnxNet, runOnnxLayers, selectOnnxLayers, type OnnxLayer } from '../compute/onnx-activations.js';
+import { openOnnxNet, type OnnxNet } from '../compute/ort.js';
+import { onnxGraph, type OnnxGraph } from '../formats/onnx-graph.js';
 import { describePreset, PRESETS, type Preset } from '../compute/preprocess.js';
 import { loadImage, type DecodedImage } from '../io/image.js';
 import { ConvscopeError, InputError, UsageError } from '../model/errors.js';
@@ -38,7 +41,7 @@ function inputPng(image: DecodedImage): Uint8Array {
 }
 
 /** Decodes image bytes to the network's input size. */
-async function decodeFor(net: RunnableModel, bytes: Uint8Array, name: string): Promise<DecodedImage> {
+async function decodeFor(net: InputSpec, bytes: Uint8Array, name: string): Promise<DecodedImage> {
   const { height: h, width: w, channels: c } = imageGeometry(net);
   try {
     return await loadImage({ name, bytes }, { width: w ?? undefined, height: h ?? undefined, channels: c, resize: 'crop' });
@@ -109,6 +112,56 @@ function view(run: ImageRun, chosen: Activation, imageName: string): Activations
   };
 }
 
+/** Nets of ONNX models on ONNX Runtime, prepared once per model. */
+const onnxNets = new WeakMap<Model, Promise<OnnxNet>>();
+
+/**
+ * Views of an ONNX model's layers on ONNX Runtime: one run fetches the layers `pick` chooses (from
+ * the graph's feature-map layers) with the model outputs. `request.layer` names one layer, else the first convolution.
+ */
+async function onnxViews(
+  model: Model,
+  graph: OnnxGraph,
+  request: ActivationsRequest,
+  progress: Progress,
+  pick: (layers: OnnxLayer[]) => OnnxLayer[] = () => selectOnnxLayers(graph, model.source, request.layer),
+): Promise<ActivationsView[]> {
+  progress(0, 'preparing the network on ONNX Runtime');
+  let prepared = onnxNets.get(model);
+  if (!prepared) {
+    prepared = graph.bytes ? graph.bytes().then((bytes) => openOnnxNet(bytes, graph, model.source)) : loadOnnxNet(model.source, graph);
+    onnxNets.set(model, prepared);
+    prepared.catch(() => onnxNets.delete(model));
+  }
+  const net = await prepared;
+  const preset = request.preprocess === 'auto' ? 'torchvision' : presetOf(request.preprocess);
+  progress(0.1, `decoding ${request.imageName}`);
+  const image = await decodeFor(net, request.image, request.imageName);
+  const batch = imageBatch([image], imageGeometry(net), { preset, channelsFirst: true });
+  const menu = featureMapLayers(graph);
+  const wanted = pick(menu);
+  progress(0.3, `running ${model.source}`);
+  const run = await runOnnxLayers(net, batch, wanted);
+  const last = run.outputs[0];
+  const scores = last ? last.data.subarray(0, last.data.length / (last.shape[0] ?? 1)) : new Float32Array(0);
+  const top = topOutputs(scores, 5, await classLabels(model));
+  const input = dataUri(inputPng(image));
+  return run.layers.map((chosen) => {
+    const figure = activationFigure(chosen, 0, request.imageName);
+    if (!figure || chosen.shape.length < 3) throw new UsageError(`The output of '${chosen.name}' is not a feature map; choose a convolution or activation.`);
+    return {
+      image: request.imageName,
+      preprocess: `resized (centre crop) to ${image.width} x ${image.height}, ${describePreset({ preset })}`,
+      input,
+      layer: chosen.name,
+      layers: menu.map((l) => l.name),
+      shape: chosen.shape.slice(1),
+      maps: dataUri(sceneToPng(figure)),
+      top,
+    };
+  });
+}
+
 /** Built networks per model, built once on first use. */
 /**
  * Output shapes alone never build a network holding more weights than this (the build copies every
@@ -155,6 +208,8 @@ function hooks(): Hooks & { netOf: NetCache } {
   return {
     netOf,
     activations: async (model, request, progress) => {
+      const graph = onnxGraph(model);
+      if (graph) return (await onnxViews(model, graph, request, progress))[0]!;
       progress(0, 'building the network');
       const net = await netOf(model);
       // Without a layer asked for: the first convolution's maps (or the first maps, in a network without one).
@@ -184,6 +239,7 @@ function hooks(): Hooks & { netOf: NetCache } {
     },
     outputShapes: async (model) => {
       const shapes = new Map<string, (number | null)[]>();
+      if (onnxGraph(model)) return shapes;
       if (!netOf.built(model) && weightBytes(model) > SHAPES_BUILD_LIMIT) return shapes;
       try {
         const net = await netOf(model);
@@ -222,6 +278,16 @@ export async function reportData(
     throw new InputError(`Cannot read the image ${imagePath} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`);
   }
   const name = imagePath.split(/[\\/]/).pop()!;
+  const graph = onnxGraph(models[0]!);
+  if (graph) {
+    const request = { preprocess: 'auto', image: bytes, imageName: name };
+    const all = await onnxViews(models[0]!, graph, request, () => {}, (menu) => menu.filter((l) => l.node.opType === 'Conv').slice(0, REPORT_LAYERS));
+    let size = 0;
+    const views = all.filter((v, i) => (size += v.maps.length + v.input.length) <= REPORT_ACTIVATION_BYTES || i === 0);
+    for (const v of views) v.layers = views.map((x) => x.layer);
+    const notes = views.length < all.length ? [`Feature maps of ${name} are in this report for the first ${views.length} convolutions; the other ${all.length - views.length} were left out to keep the report small.`] : [];
+    return { activations: views, outputShapes: shapes, notes };
+  }
   let net: RunnableModel;
   try {
     net = await netOf(models[0]!);

@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { openModel } from '../../src/formats/open.js';
+import { reportData, webActivations } from '../../src/web/activations.js';
+import type { ActivationsView } from '../../src/web/activations-view.js';
 import { startServer, type RunningServer } from '../../src/web/server.js';
 import { ROOT } from '../helpers/fixtures.js';
 import { needsPython, runPython } from '../helpers/python.js';
@@ -77,5 +80,22 @@ describe('an ONNX model dropped on the viewer runs in the page on onnxruntime-we
     assert.deepEqual(sent, []);
     await page.screenshot({ path: join(dir, 'onnx-in-page.png'), fullPage: true });
     assert.ok(readFileSync(join(dir, 'onnx-in-page.png')).length > 1000);
+  });
+
+  it('convscope serve / report with an ONNX model: the server hook runs it on onnxruntime-node, same top outputs as PyTorch', async () => {
+    const model = await openModel(join(dir, 'small.onnx'));
+    try {
+      const image = readFileSync(join(dir, 'photo64.png'));
+      const view = (await webActivations().activations(model, { preprocess: 'auto', image, imageName: 'photo64.png' }, () => {})) as ActivationsView;
+      assert.deepEqual(view.shape, [8, 64, 64]);
+      assert.match(view.preprocess, /torchvision/);
+      const expected = logits.map((v, i) => [i, v] as const).sort((a, b) => b[1] - a[1]).slice(0, 5);
+      assert.deepEqual(view.top.map((t) => t.index), expected.map((e) => e[0]));
+      view.top.forEach((t, i) => assert.ok(Math.abs(t.score - expected[i]![1]) <= 1e-4 * Math.max(1, Math.abs(expected[i]![1]))));
+      const report = await reportData([model], join(dir, 'photo64.png'));
+      assert.deepEqual(report.activations.map((a) => a.shape), [[8, 64, 64], [16, 32, 32]]);
+    } finally {
+      model.close();
+    }
   });
 });

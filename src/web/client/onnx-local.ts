@@ -1,5 +1,5 @@
 import { sampleView } from '../../compute/layer-output.js';
-import { onnxLayers, runOnnxLayers, selectOnnxLayers } from '../../compute/onnx-activations.js';
+import { featureMapLayers, runOnnxLayers, selectOnnxLayers } from '../../compute/onnx-activations.js';
 import { openOnnxNet } from '../../compute/ort.js';
 import { useOrtWeb } from '../../compute/ort-web.js';
 import { describePreset, imagesToBatch, PRESETS, type Preset } from '../../compute/preprocess.js';
@@ -17,9 +17,6 @@ import type { ActivationsInput, OnProgress } from './backend.js';
  * Feature maps of an ONNX model dropped on the page, computed in the page on onnxruntime-web: the
  * model's bytes and the image never leave the browser.
  */
-
-/** Operators whose outputs are feature maps worth a menu entry. */
-const MAP_OPS = new Set(['Conv', 'ConvTranspose', 'Relu', 'Clip', 'LeakyRelu', 'PRelu', 'Sigmoid', 'HardSwish', 'MaxPool', 'AveragePool', 'BatchNormalization', 'Add', 'Concat', 'Mul']);
 
 export function isOnnx(model: Model): boolean {
   return onnxGraph(model)?.bytes !== undefined;
@@ -79,7 +76,7 @@ export async function onnxActivations(model: Model, input: ActivationsInput, pro
       preprocess: describePreset({ preset }),
       input: dataUri(encodeRaster({ width, height, data: image.data }, 'network input')),
       layer: out.name,
-      layers: onnxLayers(graph).filter((l) => MAP_OPS.has(l.node.opType)).map((l) => l.name),
+      layers: featureMapLayers(graph).map((l) => l.name),
       shape: out.shape.slice(1),
       maps: dataUri(sceneToPng(figure.scene)),
       top: topValues(logits, 5).map((t) => ({ index: t.index, score: t.value, ...(labels?.[t.index] ? { label: labels[t.index] } : {}) })),
