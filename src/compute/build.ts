@@ -12,6 +12,8 @@ import { KerasELU, KerasReLU, KerasSoftmax, KerasSubtract } from './activation-l
 import { CHANNELS_FIRST } from './channels-first.js';
 import { KerasConv1D } from './conv1d.js';
 import { KerasConv2DTranspose } from './conv-transpose.js';
+import { KerasGlobalPooling } from './global-pooling.js';
+import { KerasGroupedConv } from './grouped-conv.js';
 import { KerasNormalization } from './normalization.js';
 import type { GraphNode, LayerGraph, LeafLayer } from '../model/graph.js';
 import { StatedLambda } from './lambda-layer.js';
@@ -51,6 +53,8 @@ const REPLACEMENTS: Readonly<Record<string, string>> = {
 
 /** The class tfjs builds for this layer: convscope's own where tfjs-layers' semantics differ from Keras'. */
 function replacement(json: TfjsLayerJson): string {
+  if (/^Global(Max|Average)Pooling[12]D$/.test(json.class_name)) return KerasGlobalPooling.className;
+  if (/^Conv[123]D$/.test(json.class_name) && typeof json.config.groups === 'number' && json.config.groups > 1) return KerasGroupedConv.className;
   if (json.config.data_format === 'channels_first' && CHANNELS_FIRST[json.class_name]) return CHANNELS_FIRST[json.class_name]!;
   if (json.class_name === 'BatchNormalization' && (json.config.axis ?? -1) !== -1) return AxisBatchNormalization.className;
   return REPLACEMENTS[json.class_name] ?? json.class_name;
@@ -195,7 +199,11 @@ export async function buildModel(model: Model): Promise<RunnableModel> {
   for (const leaf of graph.layers) {
     const json = toTfjsLayer(leaf, knownClass, model.source, lambdas);
     kerasClasses.set(leaf.name, json.class_name);
-    layers.set(leaf.name, { class_name: replacement(json), config: tfjsActivationNames(json.config) });
+    const className = replacement(json);
+    const config = tfjsActivationNames(json.config);
+    if (className === KerasGroupedConv.className) config.rank = Number(json.class_name[4]);
+    if (className === KerasGlobalPooling.className) config.mode = json.class_name.startsWith('GlobalMax') ? 'max' : 'average';
+    layers.set(leaf.name, { class_name: className, config });
   }
   let net: tfl.LayersModel;
   try {

@@ -2,8 +2,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { tf } from './backend.js';
 
 /**
- * channels_first for tfjs-layers classes that get it wrong: 1-D pooling and 1-D global pooling
- * ignore `dataFormat` (they pool an NCW input over its channels), SeparableConv2D with
+ * channels_first for tfjs-layers classes that get it wrong: 1-D pooling ignores `dataFormat` (it
+ * pools an NCW input over its channels), SeparableConv2D with
  * channels_first disagrees with Keras. The subclass runs tfjs' own layer on the
  * channels-last transpose and transposes the result back, so Keras' (batch, channels, ...) layout holds.
  */
@@ -64,5 +64,5 @@ function channelsFirst(base: string): LayerClass & { className: string } {
 
 /** tfjs class name -> convscope's channels_first replacement. */
 export const CHANNELS_FIRST: Readonly<Record<string, string>> = Object.fromEntries(
-  ['MaxPooling1D', 'AveragePooling1D', 'GlobalMaxPooling1D', 'GlobalAveragePooling1D', 'SeparableConv2D'].map((name) => [name, channelsFirst(name).className]),
+  ['MaxPooling1D', 'AveragePooling1D', 'SeparableConv2D'].map((name) => [name, channelsFirst(name).className]),
 );

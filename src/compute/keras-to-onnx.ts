@@ -226,7 +226,7 @@ function convertLayer(
       const w = b.constant('kernel', [k.shape.at(-1)!, k.shape.at(-2)!, ...k.shape.slice(0, -2)], permute(k.data, k.shape, [spatial + 1, spatial, ...Array.from({ length: spatial }, (_, i) => i)]));
       const dil = tuple(c.dilation_rate, spatial, 1);
       const strides = tuple(c.strides, spatial, 1);
-      const attrs: Record<string, AttributeValue> = { strides, dilations: dil };
+      const attrs: Record<string, AttributeValue> = { strides, dilations: dil, ...(Number(c.groups ?? 1) > 1 ? { group: Number(c.groups) } : {}) };
       if (c.padding === 'causal') attrs.pads = [dil[0]! * (k.shape[0]! - 1), 0];
       else Object.assign(attrs, pads(c.padding, k.shape.slice(0, spatial), strides, dil));
       const bb = bias();
@@ -352,7 +352,7 @@ function convertLayer(
     case 'GlobalAveragePooling1D':
     case 'GlobalAveragePooling2D': {
       const axes = first ? Array.from({ length: spatial }, (_, i) => i + 2) : Array.from({ length: spatial }, (_, i) => i + 1);
-      b.op(className.startsWith('GlobalMax') ? 'ReduceMax' : 'ReduceMean', [x], { axes, keepdims: 0 }, out);
+      b.op(className.startsWith('GlobalMax') ? 'ReduceMax' : 'ReduceMean', [x], { axes, keepdims: c.keepdims === true ? 1 : 0 }, out);
       return;
     }
     case 'Flatten':

@@ -114,7 +114,7 @@ const dataFormat = (rank: number): OptionEntry =>
 
 const TRAINING_ONLY_CONV = ['kernel_initializer', 'bias_initializer', 'kernel_regularizer', 'bias_regularizer', 'activity_regularizer', 'kernel_constraint', 'bias_constraint'];
 
-function conv(rank: 1 | 2 | 3, extra: { causal?: boolean } = {}): OptionEntry[] {
+function conv(rank: 1 | 2 | 3, extra: { causal?: boolean; grouped?: boolean } = {}): OptionEntry[] {
   return [
     opt('filters', null, check('any positive integer', (v) => Number.isInteger(v) && (v as number) > 0)),
     opt('kernel_size', null, check(`a positive integer or ${rank}-tuple`, positiveInts(rank))),
@@ -122,7 +122,9 @@ function conv(rank: 1 | 2 | 3, extra: { causal?: boolean } = {}): OptionEntry[] 
     opt('padding', 'valid', extra.causal ? values('valid', 'same', 'causal') : values('valid', 'same'), extra.causal ? "causal pads (kernel_size - 1) * dilation_rate steps on the left" : undefined),
     dataFormat(rank),
     opt('dilation_rate', 1, check(`a positive integer or ${rank}-tuple`, positiveInts(rank))),
-    opt('groups', 1, values(1), 'grouped convolution is refused'),
+    extra.grouped
+      ? opt('groups', 1, check('a positive integer dividing the input channels and filters', (v) => Number.isInteger(v) && (v as number) > 0), 'input channels and filters split into groups convolved apart')
+      : opt('groups', 1, values(1), 'grouped transposed convolution is refused'),
     activation,
     useBias,
   ];
@@ -139,7 +141,7 @@ function pool(rank: 1 | 2 | 3, kind: 'max' | 'average'): OptionEntry[] {
   ];
 }
 
-const globalPool = (rank: number): OptionEntry[] => [dataFormat(rank), opt('keepdims', false, values(false), 'keepdims=True is refused')];
+const globalPool = (rank: number): OptionEntry[] => [dataFormat(rank), opt('keepdims', false, values(false, true), 'True keeps the pooled axes with length 1')];
 
 const RUNS: readonly Engine[] = ['tfjs'];
 const BOTH: readonly Engine[] = ['tfjs', 'ort'];
@@ -198,9 +200,9 @@ export const KERAS_CATALOGUE: readonly LayerEntry[] = [
   refused('TorchModuleWrapper', 'core', 'a wrapped PyTorch module (Python code), which convscope does not run'),
 
   // convolution
-  runs('Conv1D', 'convolution', conv(1, { causal: true }), { keras1: ['Convolution1D', 'AtrousConvolution1D'], ignored: TRAINING_ONLY_CONV }),
-  runs('Conv2D', 'convolution', conv(2), { keras1: ['Convolution2D', 'AtrousConvolution2D'], ignored: TRAINING_ONLY_CONV }),
-  runs('Conv3D', 'convolution', conv(3), { keras1: ['Convolution3D'], ignored: TRAINING_ONLY_CONV }),
+  runs('Conv1D', 'convolution', conv(1, { causal: true, grouped: true }), { keras1: ['Convolution1D', 'AtrousConvolution1D'], ignored: TRAINING_ONLY_CONV }),
+  runs('Conv2D', 'convolution', conv(2, { grouped: true }), { keras1: ['Convolution2D', 'AtrousConvolution2D'], ignored: TRAINING_ONLY_CONV }),
+  runs('Conv3D', 'convolution', conv(3, { grouped: true }), { keras1: ['Convolution3D'], ignored: TRAINING_ONLY_CONV }),
   runs(
     'Conv2DTranspose',
     'convolution',

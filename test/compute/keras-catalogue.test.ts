@@ -51,6 +51,9 @@ for (const format of [CL, CF]) {
     }
   }
   add('Conv1D', { filters: 2, kernel_size: 3, padding: 'causal', data_format: format, use_bias: false, strides: 2 }, [shaped([8], 3, format)], [['kernel', [3, 3, 2]]]);
+  add('Conv1D', { filters: 4, kernel_size: 3, padding: 'causal', data_format: format, groups: 2, dilation_rate: 2 }, [shaped([8], 6, format)], [['kernel', [3, 3, 4]], ['bias', [4]]]);
+  add('Conv2D', { filters: 6, kernel_size: [3, 2], padding: 'same', data_format: format, groups: 3, strides: 2, activation: 'relu' }, [shaped([6, 5], 6, format)], [['kernel', [3, 2, 2, 6]], ['bias', [6]]]);
+  add('Conv3D', { filters: 2, kernel_size: 2, padding: 'valid', data_format: format, groups: 2, use_bias: false }, [shaped([3, 4, 3], 4, format)], [['kernel', [2, 2, 2, 2, 2]]]);
   for (const padding of ['valid', 'same']) {
     for (const [s, d] of [[1, 1], [2, 1], [1, 2]]) {
       add('Conv2D', { filters: 4, kernel_size: [3, 2], strides: [s, s], dilation_rate: [d, d], padding, data_format: format, activation: 'relu' }, [shaped([7, 6], 3, format)], [['kernel', [3, 2, 3, 4]], ['bias', [4]]]);
@@ -84,6 +87,8 @@ for (const format of [CL, CF]) {
   for (const kind of ['Max', 'Average']) {
     add(`Global${kind}Pooling1D`, { data_format: format, keepdims: false }, [shaped([5], 3, format)]);
     add(`Global${kind}Pooling2D`, { data_format: format }, [shaped([4, 5], 3, format)]);
+    add(`Global${kind}Pooling1D`, { data_format: format, keepdims: true }, [shaped([5], 3, format)]);
+    add(`Global${kind}Pooling2D`, { data_format: format, keepdims: true }, [shaped([4, 5], 3, format)]);
   }
 }
 

@@ -96,7 +96,7 @@ def conv(x, w, b, cfg, rank):
     ds = tup(cfg.get("dilation_rate", 1), rank)
     x = spatial_pad(channels_first(x, cfg), cfg, rank, ks, ss, ds)
     weight = w.permute(rank + 1, rank, *range(rank))  # [k..., in, out] -> [out, in, k...]
-    y = [F.conv1d, F.conv2d, F.conv3d][rank - 1](x, weight, b, stride=ss, dilation=ds)
+    y = [F.conv1d, F.conv2d, F.conv3d][rank - 1](x, weight, b, stride=ss, dilation=ds, groups=cfg.get("groups", 1))
     return activation(cfg.get("activation"), back(y, cfg))
 
 
@@ -200,7 +200,9 @@ def compute(case):
     if cls.startswith("Global"):
         xc = channels_first(x, cfg)
         dims = tuple(range(2, xc.dim()))
-        return xc.amax(dims) if "Max" in cls else xc.mean(dims)
+        keep = cfg.get("keepdims", False)
+        y = xc.amax(dims, keepdim=keep) if "Max" in cls else xc.mean(dims, keepdim=keep)
+        return back(y, cfg) if keep else y
     if cls == "BatchNormalization":
         shape = axis_shape(x, norm_axes(cfg.get("axis", -1), x.dim()))
         y = (x - w["moving_mean"].reshape(shape)) / torch.sqrt(w["moving_variance"].reshape(shape) + cfg.get("epsilon", 1e-3))
