@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark side by side with its peer, in one run, as a table of ratios.
  *
- *   npm run bench [-- --rounds 5] [-- --only forest,help]
+ *   npm run bench [-- --rounds 5] [-- --only forest,help] [-- --no-build]
  *
  * How it measures, so that the figures can be trusted on a shared 2-core machine:
  * - every side runs as its own process, started through `/usr/bin/time`, whose wait4() rusage of that
@@ -344,8 +344,12 @@ async function main(): Promise<void> {
   }
   if (!existsSync(TIME)) throw new Error(`${TIME} is missing: peak RSS cannot be measured from outside the child.`);
   mkdirSync(DATA, { recursive: true });
-  console.log('building dist/ ...');
-  run('npm', ['run', '--silent', 'build']);
+  if (argv.includes('--no-build')) {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (or drop --no-build).`);
+  } else {
+    console.log('building dist/ ...');
+    run('npm', ['run', '--silent', 'build']);
+  }
   await writeDigitsSplits();
   const chosen = scenarios.filter((s) => !ONLY || ONLY.includes(s.name));
   for (const s of chosen) await s.prepare?.();
