@@ -111,17 +111,21 @@ const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1)) + ' ms';
 const mib = (x: number) => x.toFixed(0) + ' MiB';
 
-/** A ratio row: ours against the reference peer (index `against`), every peer listed. */
-function ratioRow(work: string, value: (m: Measure) => number, fmt: (x: number) => string, ours: Measure[], peers: { label: string; runs: Measure[] }[], goal: number, against = 0): TableRow {
+/**
+ * A ratio row: ours against the reference peer (index `reference`, or 'best': the peer's fastest setting,
+ * where threads should not matter and a busy machine slows one setting at random), every peer listed.
+ */
+function ratioRow(work: string, value: (m: Measure) => number, fmt: (x: number) => string, ours: Measure[], peers: { label: string; runs: Measure[] }[], goal: number, reference: number | 'best' = 0): TableRow {
   const o = median(ours.map(value));
   const p = peers.map((s) => ({ label: s.label, v: median(s.runs.map(value)) }));
   const ratios = p.map((x) => o / x.v);
+  const against = reference === 'best' ? ratios.indexOf(Math.max(...ratios)) : reference;
   return {
     work,
     ours: fmt(o),
     peers: p.map((x) => `${x.label} ${fmt(x.v)}`).join('; '),
     ratio: ratios.map((r, i) => `${r.toFixed(2)}x${p.length > 1 ? ` (${p[i]!.label})` : ''}`).join(', '),
-    goal: `≤ ${goal.toFixed(1)}x${p.length > 1 ? ` ${p[against]!.label}` : ''}`,
+    goal: `≤ ${goal.toFixed(1)}x${p.length > 1 ? ` ${reference === 'best' ? 'the fastest peer' : p[against]!.label}` : ''}`,
     met: ratios[against]! <= goal,
   };
 }
@@ -228,7 +232,7 @@ const scenarios: Scenario[] = [
         ratioRow('read every tensor of resnet18.pt, in-process (`torch.load(weights_only=True)`)', (m) => m.report!.ms!, ms, ours!, [
           { label: '1 thr', runs: t1! },
           { label: '2 thr', runs: t2! },
-        ], 1.5, 1),
+        ], 1.5, 'best'),
         ratioRow('read every initializer of resnet18.onnx, in-process (`onnx.load` + `numpy_helper.to_array`)', (m) => m.report!.ms!, ms, oursOnnx!, [
           { label: 'onnx', runs: onnxPeer! },
         ], 1.5),
@@ -251,7 +255,7 @@ const scenarios: Scenario[] = [
         ratioRow('one SGD step, small CIFAR CNN, batch 64 (median of 5 steps per process)', (m) => m.report!.ms!, ms, ours!, [
           { label: 'PyTorch 1 thr', runs: t1! },
           { label: 'PyTorch 2 thr', runs: t2! },
-        ], 2.0, 1),
+        ], 2.0, 'best'),
       ];
     },
   },
