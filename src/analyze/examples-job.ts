@@ -23,12 +23,14 @@ export interface ExamplesJob {
 
 /** Opens the model and the data, ranks (one shard of) the examples, and closes everything. */
 export async function runExamplesJob(job: ExamplesJob, onProgress?: (done: number, total: number) => void): Promise<ExamplesResult> {
-  const data = await loadAllImages(job.data);
   const model = await openModel(job.model, job.config ? { config: job.config } : {});
   try {
     return await withKernelFallback(async () => {
       const net = await buildModel(model);
       try {
+        const shape = net.inputShapes[0] ?? [];
+        const [height, width] = net.channelsFirst ? [shape[2], shape[3]] : [shape[1], shape[2]];
+        const data = await loadAllImages(job.data, height && width ? { height, width } : undefined);
         return await rankExamples(net, data, {
           model: job.model,
           layer: job.layer,

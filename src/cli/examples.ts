@@ -44,6 +44,9 @@ function progressBar(what: string): SingleBar | undefined {
   return process.stderr.isTTY ? new SingleBar({ format: `${what} [{bar}] {value}/{total}, ETA {eta}s`, hideCursor: true }) : undefined;
 }
 
+/** Filters drawn in one grid (one row each); the JSON ranking has every filter. */
+const MAX_DRAWN = 32;
+
 /** Writes a whole result: its grid (or the JSON when --out ends in .json), and the JSON on stdout with --json. */
 export async function writeExamples(result: ExamplesResult, options: { json?: boolean; out?: string }): Promise<void> {
   const out = options.out ?? (result.shard ? `${result.layer}-examples-${result.shard.index}of${result.shard.of}.json` : `${result.layer}-examples.png`);
@@ -51,7 +54,9 @@ export async function writeExamples(result: ExamplesResult, options: { json?: bo
   if (ext === '.json') await writeFileAtomic(out, `${JSON.stringify(result)}\n`);
   else if (ext === '.png') {
     if (result.shard) throw new UsageError(`A shard's result is partial; write it as .json and draw the grid after convscope merge.`);
-    await writeFileAtomic(out, sceneToPng(examplesScene(result, await loadAllImages(result.data))));
+    const drawn = Array.from({ length: Math.min(result.filters, MAX_DRAWN) }, (_, f) => f);
+    await writeFileAtomic(out, sceneToPng(examplesScene(result, await loadAllImages(result.data, { height: result.inputSize[0], width: result.inputSize[1] }), drawn)));
+    if (drawn.length < result.filters) process.stderr.write(`the grid shows filters 0-${drawn.length - 1} of ${result.filters}; the .json ranking (--out x.json) has them all\n`);
   } else throw new UsageError(`--out '${out}' must end in .png (the grid) or .json (the ranking).`);
   if (options.json) process.stdout.write(`${JSON.stringify(result, null, 1)}\n`);
   else {

@@ -52,9 +52,9 @@ export interface ImageCollection extends Omit<Dataset, 'train' | 'test'> {
   readonly trainCount: number;
 }
 
-/** Loads every image of a data set (no split), for ranking all of them: `convscope examples`. */
-export async function loadAllImages(spec: string): Promise<ImageCollection> {
-  const loaded = await load(parseDataSpec(spec), {});
+/** Loads every image of a data set (no split), for ranking all of them: `convscope examples`. `size` applies to folder: images. */
+export async function loadAllImages(spec: string, size?: { height: number; width: number }): Promise<ImageCollection> {
+  const loaded = await load(parseDataSpec(spec), size ? { size } : {});
   const base = { name: spec, height: loaded.height, width: loaded.width, channels: loaded.channels, maxValue: loaded.maxValue, classes: loaded.classes };
   if (!loaded.test) return { ...base, images: loaded.train, trainCount: loaded.train.count };
   const { train, test } = loaded;
