@@ -5,6 +5,7 @@
  * parent, from outside.
  */
 import { ConvscopeError, openModel } from '../src/index.js';
+import { warmUpHdf5 } from '../src/io/hdf5-isolated.js';
 import { messageProblem } from './classify.js';
 
 export interface CaseRequest {
@@ -40,4 +41,6 @@ async function run(req: CaseRequest): Promise<CaseReply> {
 process.on('message', (req: CaseRequest) => {
   void run(req).then((reply) => process.send!(reply));
 });
+// The HDF5 engine's thread is started before the first case, so no case's time limit pays for it.
+await warmUpHdf5();
 process.send!({ ready: true });

@@ -1,5 +1,6 @@
 import { decodeLittleEndian, DTYPE_BYTES, type TensorData } from '../model/dtype.js';
 import { ModelFormatError, UnsupportedError } from '../model/errors.js';
+import { quote } from '../model/quote.js';
 import type { Model } from '../model/model.js';
 import { PyDict, PyGlobal, PyObject, PyTuple, unpickle, type PickleValue } from '../io/pickle.js';
 import type { ByteSource } from '../io/source.js';
@@ -285,7 +286,7 @@ async function openLegacy(source: ByteSource, options: OpenOptions): Promise<Mod
     const magic = at(0, 'magic number');
     const protocol = at(magic.end, 'protocol version');
     if (protocol.value !== LEGACY_PROTOCOL) {
-      throw new UnsupportedError(`${source.name} is a legacy PyTorch file with protocol version ${String(protocol.value)}; convscope reads version ${LEGACY_PROTOCOL}.`);
+      throw new UnsupportedError(`${source.name} is a legacy PyTorch file with protocol version ${quote(protocol.value)}; convscope reads version ${LEGACY_PROTOCOL}.`);
     }
     const sysInfo = at(protocol.end, 'sys info');
     const info = sysInfo.value instanceof PyDict ? sysInfo.value.entries : new Map<PickleValue, PickleValue>();

@@ -100,7 +100,7 @@ async function readShard(source: ByteSource): Promise<Shard> {
     }
     const entry = raw as Partial<SafetensorsEntry>;
     const dtype = DTYPES[String(entry?.dtype)];
-    if (!dtype) throw new UnsupportedError(`${file}: tensor '${key}' has data type '${entry?.dtype}', which convscope does not support.`);
+    if (!dtype) throw new UnsupportedError(`${file}: tensor '${key}' has data type ${quote(entry?.dtype)}, which convscope does not support.`);
     const shape = checkShape(file, key, entry.shape);
     const offsets = entry.data_offsets;
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0]! > offsets[1]!) {

@@ -1,5 +1,6 @@
 import type { DType } from '../model/dtype.js';
 import { ModelFormatError, UnsupportedError } from '../model/errors.js';
+import { quote } from '../model/quote.js';
 import { PyGlobal, PyTuple, type AllowedCall, type PickleValue } from '../io/pickle.js';
 
 /**
@@ -62,7 +63,7 @@ function rebuildTensor(args: PickleValue[], file: string): TensorRef {
   }
   const offset = args[1];
   if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
-    throw new ModelFormatError(`${file}: a tensor's storage offset must be a non-negative integer, but received ${String(offset)}.`);
+    throw new ModelFormatError(`${file}: a tensor's storage offset must be a non-negative integer, but received ${quote(offset)}.`);
   }
   const shape = naturals(args[2], 'size', file);
   const stride = naturals(args[3], 'stride', file);

@@ -1,4 +1,5 @@
 import { ModelFormatError, UnsupportedError } from '../model/errors.js';
+import { quote } from '../model/quote.js';
 
 /**
  * A pickle reader that never executes anything. Python's own unpickler imports and calls whatever
@@ -120,7 +121,7 @@ const CONTAINER_CALLS: Record<string, AllowedCall> = {
   '_codecs.encode': (args, file) => {
     const [text, encoding] = args;
     if (typeof text !== 'string' || (encoding !== 'latin1' && encoding !== 'latin-1')) {
-      throw new UnsupportedError(`${file} encodes bytes as '${String(encoding)}'; convscope reads only latin1-encoded bytes.`);
+      throw new UnsupportedError(`${file} encodes bytes as ${quote(encoding)}; convscope reads only latin1-encoded bytes.`);
     }
     return Uint8Array.from(text, (ch) => ch.charCodeAt(0) & 0xff);
   },
@@ -168,7 +169,7 @@ function describeValue(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (v instanceof PyTuple) return 'a tuple';
   if (v instanceof PyDict) return 'a dict';
-  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${quote(v)}`;
 }
 
 /** Interprets one pickle starting at `start`. Throws ModelFormatError / UnsupportedError; never runs code. */

@@ -124,6 +124,21 @@ function allowedHost(header: string | undefined, host: string, port: number): bo
   return [...names].some((n) => header === `${n}:${port}` || header === n);
 }
 
+/**
+ * Whether an API request comes from another site: a browser says so with Sec-Fetch-Site (anything but
+ * same-origin, or none for a typed URL) and with an Origin that is not this viewer's. Requests without
+ * either header (curl, scripts) are not cross-site requests a web page could make on the user's behalf.
+ */
+function crossSite(req: IncomingMessage, host: string, port: number): string | undefined {
+  const site = req.headers['sec-fetch-site'];
+  if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') return `Sec-Fetch-Site is '${site.slice(0, 20)}'`;
+  const origin = req.headers.origin;
+  if (origin === undefined) return undefined;
+  const names = new Set([host.includes(':') ? `[${host}]` : host, 'localhost', '127.0.0.1', '[::1]']);
+  if ([...names].some((n) => origin === `http://${n}:${port}`)) return undefined;
+  return `it comes from '${String(origin).slice(0, 60)}'`;
+}
+
 function splitPath(pathname: string): string[] {
   try {
     return pathname.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
@@ -156,6 +171,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     }
     const url = new URL(req.url ?? '/', 'http://viewer.invalid');
     if (url.pathname.startsWith('/api/')) {
+      const foreign = crossSite(req, host, port);
+      if (foreign) throw new HttpError(403, `This viewer's API answers its own pages only, but ${foreign}.`);
       const path = splitPath(url.pathname.slice('/api/'.length));
       const method = req.method ?? 'GET';
       if (method !== 'GET' && method !== 'POST') throw new HttpError(405, `The API answers GET and POST, but received ${method.slice(0, 10)}.`);

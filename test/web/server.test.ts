@@ -22,10 +22,10 @@ interface Reply {
 }
 
 /** A raw HTTP request: the path is sent exactly as given (no URL normalisation by a client library). */
-function send(port: number, method: string, path: string, options: { body?: Buffer; host?: string; agent?: Agent } = {}): Promise<Reply> {
+function send(port: number, method: string, path: string, options: { body?: Buffer; host?: string; agent?: Agent; headers?: Record<string, string> } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, method, path, agent: options.agent ?? false, headers: { host: options.host ?? `127.0.0.1:${port}` } },
+      { host: '127.0.0.1', port, method, path, agent: options.agent ?? false, headers: { host: options.host ?? `127.0.0.1:${port}`, ...options.headers } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -140,6 +140,20 @@ describe('web server: assets, API, security', () => {
       assert.ok(!reply.body.toString().includes(SECRET), `${path} leaked the secret`);
       assert.match(errorOf(reply), /\.$/, `${path}: the error is a sentence`);
     }
+  });
+
+  it('refuses API requests a page of another site makes (Origin, Sec-Fetch-Site), and answers its own page', async () => {
+    const image = { body: Buffer.from('GIF89a not an image') };
+    const evil = await send(server.port, 'POST', '/api/models/0/activations', { ...image, headers: { origin: 'http://evil.example', 'content-type': 'text/plain' } });
+    assert.equal(evil.status, 403);
+    assert.match(errorOf(evil), /answers its own pages only, but it comes from 'http:\/\/evil\.example'\./);
+    const fetchSite = await send(server.port, 'GET', '/api/models', { headers: { 'sec-fetch-site': 'cross-site' } });
+    assert.equal(fetchSite.status, 403);
+    assert.match(errorOf(fetchSite), /Sec-Fetch-Site is 'cross-site'/);
+    const otherPort = await send(server.port, 'GET', '/api/models', { headers: { origin: `http://127.0.0.1:${server.port + 1}` } });
+    assert.equal(otherPort.status, 403);
+    const own = await send(server.port, 'GET', '/api/models', { headers: { origin: `http://127.0.0.1:${server.port}`, 'sec-fetch-site': 'same-origin' } });
+    assert.equal(own.status, 200);
   });
 
   it('refuses a foreign Host header (DNS rebinding) and bad percent-encoding with JSON errors', async () => {
