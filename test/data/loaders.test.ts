@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { batches, loadDataset, parseDataSpec } from '../../src/data/index.js';
+import { loadFolder } from '../../src/data/folder.js';
 import { decodeNpy } from '../../src/model/npy.js';
 import { needsPython, runPython } from '../helpers/python.js';
 
@@ -112,6 +113,26 @@ np.save(f"{root}/tx.npy", tx); np.save(f"{root}/ty.npy", ty); np.save(f"{root}/v
     for (const [label, list] of [images.cat, images.dog].entries()) {
       for (const pixels of list) assert.ok(all.some((a) => a.label === label && a.pixels.every((v, i) => v === pixels[i])), `class ${label} image found`);
     }
+  });
+
+  it('folder: a larger image is stretched to the first one, pixel values as resampling a linear ramp must give', async () => {
+    // Any symmetric, normalised resampling filter maps a linear ramp to the same ramp sampled at the new
+    // pixel centres: stretching v(x, y) = 2x + 2y + 1 from 48 x 20 to 24 x 20 gives
+    // V(X, Y) = v(2X + 0.5, Y) = 4X + 2Y + 2 away from the left and right borders (a centre crop would
+    // give 2X + 2Y + 25 instead).
+    const root = join(dir, 'folder-resize');
+    mkdirSync(join(root, 'a'), { recursive: true });
+    await sharp(new Uint8Array(24 * 20).fill(9), { raw: { width: 24, height: 20, channels: 1 } }).toColourspace('b-w').png().toFile(join(root, 'a', '0.png'));
+    const ramp = Uint8Array.from({ length: 48 * 20 }, (_, i) => 2 * (i % 48) + 2 * Math.floor(i / 48) + 1);
+    await sharp(ramp, { raw: { width: 48, height: 20, channels: 1 } }).toColourspace('b-w').png().toFile(join(root, 'a', '1.png'));
+    mkdirSync(join(root, 'b'), { recursive: true });
+    await sharp(new Uint8Array(24 * 20).fill(9), { raw: { width: 24, height: 20, channels: 1 } }).toColourspace('b-w').png().toFile(join(root, 'b', '0.png'));
+    const data = await loadFolder(root);
+    assert.deepEqual([data.height, data.width, data.channels, data.train.count], [20, 24, 1, 3]);
+    const resized = data.train.images.subarray(20 * 24, 2 * 20 * 24);
+    let worst = 0;
+    for (let y = 0; y < 20; y++) for (let x = 4; x < 20; x++) worst = Math.max(worst, Math.abs(resized[y * 24 + x]! - (4 * x + 2 * y + 2)));
+    assert.ok(worst <= 1, `interior pixels off the ramp by up to ${worst}`);
   });
 
   it('folder: colour images keep 3 channels, RGB order', async () => {
