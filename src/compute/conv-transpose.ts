@@ -11,7 +11,8 @@ import { tf } from './backend.js';
  *          (k_eff < s) the tail holds zeros (then the bias), as TensorFlow's conv2d_transpose does.
  * This is what the Keras that wrote fixture 02 computes (all 28 cases match). Later Keras versions
  * give 'valid' with k_eff < s an extra s - k_eff bias-only rows (in * s + max(k_eff - s, 0));
- * convscope follows the fixture.
+ * convscope follows the fixture. An explicit output_padding sets out as transposeLength says, the
+ * start as transposeStart says.
  */
 
 type DataFormat = 'channelsFirst' | 'channelsLast';
@@ -23,6 +24,7 @@ interface Args {
   padding?: string;
   dataFormat?: DataFormat;
   dilationRate?: number | number[];
+  outputPadding?: number | number[] | null;
   useBias?: boolean;
   activation?: string;
   name?: string;
@@ -37,10 +39,24 @@ function pair(value: number | number[] | undefined, fallback: number): [number, 
   return [value[0] ?? fallback, value[1] ?? value[0] ?? fallback];
 }
 
-/** Keras' output length of a transposed convolution along one axis. */
-export function transposeLength(input: number, kernel: number, stride: number, dilation: number, padding: string): number {
+/**
+ * Keras' output length of a transposed convolution along one axis. With `outputPadding` (Keras'
+ * conv_utils.deconv_output_length): (in - 1) * s + k_eff - 2 * pad + output_padding, pad being
+ * k_eff // 2 for 'same' and 0 for 'valid'.
+ */
+export function transposeLength(input: number, kernel: number, stride: number, dilation: number, padding: string, outputPadding: number | null = null): number {
   const kEff = (kernel - 1) * dilation + 1;
+  if (outputPadding !== null) return (input - 1) * stride + kEff - 2 * (padding === 'same' ? Math.floor(kEff / 2) : 0) + outputPadding;
   return padding === 'same' ? input * stride : (input - 1) * stride + kEff;
+}
+
+/**
+ * Where the output starts in the full transposed convolution ((in - 1) * s + k_eff long): TensorFlow's
+ * conv2d_transpose is the gradient of a conv2d from the output to the input, so 'same' starts at that
+ * conv's leading padding, floor(max(full - out, 0) / 2); 'valid' at 0.
+ */
+export function transposeStart(full: number, target: number, padding: string): number {
+  return padding === 'same' ? Math.floor(Math.max(full - target, 0) / 2) : 0;
 }
 
 export class KerasConv2DTranspose extends tfl.layers.Layer {
@@ -51,6 +67,7 @@ export class KerasConv2DTranspose extends tfl.layers.Layer {
   private readonly padding: 'same' | 'valid';
   private readonly dataFormat: DataFormat;
   private readonly dilation: [number, number];
+  private readonly outputPadding: [number, number] | null;
   private readonly useBias: boolean;
   private readonly activationName: string;
   private readonly activationLayer: tfl.layers.Layer;
@@ -65,6 +82,7 @@ export class KerasConv2DTranspose extends tfl.layers.Layer {
     this.padding = args.padding === 'same' ? 'same' : 'valid';
     this.dataFormat = args.dataFormat ?? 'channelsLast';
     this.dilation = pair(args.dilationRate, 1);
+    this.outputPadding = args.outputPadding === undefined || args.outputPadding === null ? null : pair(args.outputPadding, 0);
     this.useBias = args.useBias ?? true;
     this.activationName = args.activation ?? 'linear';
     this.activationLayer = tfl.layers.activation({ activation: this.activationName as 'linear' });
@@ -87,7 +105,7 @@ export class KerasConv2DTranspose extends tfl.layers.Layer {
     const shape = [...((Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape)];
     const [hAxis, wAxis] = this.dataFormat === 'channelsFirst' ? [2, 3] : [1, 2];
     const length = (n: number | null, i: 0 | 1): number | null =>
-      n === null ? null : transposeLength(n, this.kernelSize[i], this.strides[i], this.dilation[i], this.padding);
+      n === null ? null : transposeLength(n, this.kernelSize[i], this.strides[i], this.dilation[i], this.padding, this.outputPadding?.[i] ?? null);
     shape[hAxis] = length(shape[hAxis]!, 0);
     shape[wAxis] = length(shape[wAxis]!, 1);
     shape[this.channelAxis(shape.length)] = this.filters;
@@ -119,8 +137,8 @@ export class KerasConv2DTranspose extends tfl.layers.Layer {
       const kEff = [kernel.shape[0], kernel.shape[1]];
       const full = [0, 1].map((i) => ([h, w][i]! - 1) * this.strides[i]! + kEff[i]!);
       let y = tf.conv2dTranspose(x, kernel, [batch, full[0]!, full[1]!, this.filters], this.strides, 'valid');
-      const target = [0, 1].map((i) => transposeLength([h, w][i]!, this.kernelSize[i]!, this.strides[i]!, this.dilation[i]!, this.padding));
-      const begin = [0, 1].map((i) => (this.padding === 'same' ? Math.floor(Math.max(kEff[i]! - this.strides[i]!, 0) / 2) : 0));
+      const target = [0, 1].map((i) => transposeLength([h, w][i]!, this.kernelSize[i]!, this.strides[i]!, this.dilation[i]!, this.padding, this.outputPadding?.[i] ?? null));
+      const begin = [0, 1].map((i) => transposeStart(full[i]!, target[i]!, this.padding));
       const take = [0, 1].map((i) => Math.min(target[i]!, full[i]! - begin[i]!));
       y = tf.slice(y, [0, begin[0]!, begin[1]!, 0], [batch, take[0]!, take[1]!, this.filters]);
       if (take[0]! < target[0]! || take[1]! < target[1]!) {
@@ -141,6 +159,7 @@ export class KerasConv2DTranspose extends tfl.layers.Layer {
       padding: this.padding,
       dataFormat: this.dataFormat,
       dilationRate: this.dilation,
+      outputPadding: this.outputPadding,
       useBias: this.useBias,
       activation: this.activationName,
     };

@@ -2,6 +2,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { encodeOnnxModel, type AttributeValue, type WriteNode, type WriteTensor } from '../formats/onnx-write.js';
 import { UnsupportedError } from '../model/errors.js';
 import { catalogueEntry, refusal } from '../model/keras-catalogue.js';
+import { transposeLength, transposeStart } from './conv-transpose.js';
 import { shortName } from '../model/lookup.js';
 import type { RunnableModel } from './build.js';
 import type { GraphNode, TensorRef } from '../model/graph.js';
@@ -268,6 +269,19 @@ function convertLayer(
         pads: [Math.floor(crop[0]! / 2), Math.floor(crop[1]! / 2), crop[0]! - Math.floor(crop[0]! / 2), crop[1]! - Math.floor(crop[1]! / 2)],
         output_padding: extents.map((e, i) => (c.padding === 'same' ? Math.max(strides[i]! - e, 0) : 0)),
       };
+      if (c.output_padding !== null && c.output_padding !== undefined) {
+        // an explicit output_padding: Keras' output length, cropped from the full transposed convolution where it starts
+        if (sizes.some((n) => n === null)) throw new OrtConversionError(`${where} has output_padding on an input of unknown size, which convscope does not convert to ONNX.`);
+        const extra = tuple(c.output_padding, 2, 0);
+        const ends = [0, 1].map((i) => {
+          const full = (sizes[i]! - 1) * strides[i]! + extents[i]!;
+          const target = transposeLength(sizes[i]!, [kh, kw][i]!, strides[i]!, dil[i]!, String(c.padding), extra[i]!);
+          const begin = transposeStart(full, target, String(c.padding));
+          return { begin, end: full - begin - target };
+        });
+        attrs.pads = [ends[0]!.begin, ends[1]!.begin, Math.max(ends[0]!.end, 0), Math.max(ends[1]!.end, 0)];
+        attrs.output_padding = ends.map((e) => Math.max(-e.end, 0));
+      }
       const bb = bias();
       finish(channelsFirst(b, x, rank, first, (xc) => b.op('ConvTranspose', bb ? [xc, w, bb] : [xc, w], attrs)));
       return;

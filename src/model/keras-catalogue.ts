@@ -208,7 +208,7 @@ export const KERAS_CATALOGUE: readonly LayerEntry[] = [
     'convolution',
     [
       ...conv(2),
-      opt('output_padding', null, values(null), 'explicit output_padding is refused'),
+      opt('output_padding', null, check('None, or a non-negative integer or 2-tuple (each below its stride)', (v) => v === null || isInt(v) || (Array.isArray(v) && v.length === 2 && v.every(isInt))), "output length (in - 1) * strides + k_eff - 2 * pad + output_padding, pad = k_eff // 2 for 'same'"),
       opt('output_shape', null, values(null), "Keras 1 Deconvolution2D's explicit output_shape is refused"),
     ],
     { keras1: ['Deconvolution2D'], ignored: TRAINING_ONLY_CONV },

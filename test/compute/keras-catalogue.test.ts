@@ -64,6 +64,7 @@ for (const format of [CL, CF]) {
     for (const [k, s, d] of [[3, 2, 1], [2, 3, 1], [3, 1, 2]]) {
       add('Conv2DTranspose', { filters: 3, kernel_size: [k, k], strides: [s, s], dilation_rate: [d, d], padding, data_format: format, activation: 'tanh', output_padding: null }, [shaped([4, 3], 2, format)], [['kernel', [k, k, 3, 2]], ['bias', [3]]]);
       add('Conv2DTranspose', { filters: 2, kernel_size: k, strides: s, dilation_rate: d, padding, data_format: format, use_bias: false }, [shaped([3, 4], 3, format)], [['kernel', [k, k, 2, 3]]]);
+      if (s > 1) add('Conv2DTranspose', { filters: 2, kernel_size: [k, 2], strides: [s, 2], padding, data_format: format, output_padding: [s - 1, 1] }, [shaped([3, 4], 2, format)], [['kernel', [k, 2, 2, 2]], ['bias', [2]]]);
     }
     for (const mult of [1, 2]) {
       add('DepthwiseConv2D', { kernel_size: [3, 3], strides: [mult, mult], depth_multiplier: mult, padding, data_format: format, dilation_rate: [1, 1], use_bias: mult === 1 }, [shaped([6, 5], 3, format)], [['depthwise_kernel', [3, 3, 3, mult]], ...(mult === 1 ? [['bias', [3 * mult]] as [string, number[]]] : [])]);

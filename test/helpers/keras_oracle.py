@@ -113,16 +113,22 @@ def conv_transpose(x, w, b, cfg):
     x = channels_first(x, cfg)
     weight = w.permute(3, 2, 0, 1)  # [kh, kw, out, in] -> [in, out, kh, kw]
     full = F.conv_transpose2d(x, weight, None, stride=ss, dilation=ds)
-    if cfg.get("padding", "valid") == "same":
-        for i in range(2):
-            k_eff = (ks[i] - 1) * ds[i] + 1
-            begin = max(k_eff - ss[i], 0) // 2
-            target = x.shape[2 + i] * ss[i]
-            full = full.narrow(2 + i, begin, min(target, full.shape[2 + i] - begin))
-            if full.shape[2 + i] < target:
-                pad = [0, 0, 0, 0]
-                pad[2 * (1 - i) + 1] = target - full.shape[2 + i]
-                full = F.pad(full, pad)
+    same = cfg.get("padding", "valid") == "same"
+    extra = cfg.get("output_padding")
+    for i in range(2):
+        k_eff = (ks[i] - 1) * ds[i] + 1
+        n, length = x.shape[2 + i], full.shape[2 + i]
+        if extra is None:
+            target = n * ss[i] if same else length
+        else:  # keras conv_utils.deconv_output_length
+            target = (n - 1) * ss[i] + k_eff - 2 * (k_eff // 2 if same else 0) + tup(extra, 2)[i]
+        # tf.nn.conv2d_transpose is the gradient of a SAME conv2d from the output: it starts at that conv's leading pad
+        begin = max(length - target, 0) // 2 if same else 0
+        full = full.narrow(2 + i, begin, min(target, length - begin))
+        if full.shape[2 + i] < target:
+            pad = [0, 0, 0, 0]
+            pad[2 * (1 - i) + 1] = target - full.shape[2 + i]
+            full = F.pad(full, pad)
     if b is not None:
         full = full + b.reshape(1, -1, 1, 1)
     return activation(cfg.get("activation"), back(full, cfg))
