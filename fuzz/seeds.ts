@@ -10,7 +10,7 @@ import { encodeSafetensors } from '../src/formats/safetensors-write.js';
 import { torchStateDictPickle, torchZip, writeZip, type PickledTensor } from '../test/helpers/hostile.js';
 import { values, writeKeras1ThH5, writeKeras2FullH5, writeKeras2WeightsH5, writeKeras3WeightsH5, writeKerasZip, writeTfjsModel } from '../test/helpers/keras-writers.js';
 
-export const FORMATS = ['keras-h5', 'keras-weights-h5', 'keras-v3', 'tfjs', 'pytorch', 'safetensors', 'onnx'] as const;
+export const FORMATS = ['keras-h5', 'keras-weights-h5', 'keras-v3', 'tfjs', 'pytorch', 'safetensors', 'onnx', 'tf-checkpoint'] as const;
 export type FuzzFormat = (typeof FORMATS)[number];
 
 export interface Seed {
@@ -161,6 +161,18 @@ export async function makeSeeds(): Promise<Seed[]> {
     for (const [format, rel] of fixtures) {
       const path = join(FIXTURES, rel);
       if (existsSync(path)) seeds.push(folderSeed(format, `fixture ${rel}`, path));
+    }
+    // TensorFlow checkpoints: every file of the bundle (index, data shards, .meta, checkpoint state) is a mutation target.
+    const bundles: [string, string][] = [
+      ['14_tf_savedmodel_checkpoints/dotnet_cifar_tf1_ckpt/cifar_model', 'model.ckpt.index'],
+      ['14_tf_savedmodel_checkpoints/tfserving_half_plus_two_snappy/saved_model_half_plus_two_tf2_cpu/00000123/variables', 'variables.index'],
+      ['14_tf_savedmodel_checkpoints/tfnet_keras_lstm_sequential/lstm_from_sequential/variables', 'variables.index'],
+    ];
+    for (const [rel, main] of bundles) {
+      const folder = join(FIXTURES, rel);
+      if (!existsSync(folder)) continue;
+      const files = Object.fromEntries(readdirSync(folder).map((f) => [f, readFileSync(join(folder, f))]));
+      seeds.push({ format: 'tf-checkpoint', name: `fixture ${rel}`, files, main });
     }
     const conv = join(ONNX_TESTDATA, 'test_Conv2d', 'model.onnx');
     if (existsSync(conv)) seeds.push(folderSeed('onnx', 'onnx test data Conv2d', conv));

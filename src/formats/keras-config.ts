@@ -109,10 +109,8 @@ export function referencedLayers(value: unknown): string[] {
 }
 
 function layerJson(value: unknown, where: string): KerasLayerJson {
-  if (!isObject(value) || typeof value.class_name !== 'string' || !('config' in value)) {
-    throw new ModelFormatError(
-      `${where} expects each layer as { "class_name", "config" }, but received ${quote(value)}.`,
-    );
+  if (!isObject(value) || typeof value.class_name !== 'string' || typeof value.config !== 'object' || value.config === null) {
+    throw new ModelFormatError(`${where} expects each layer as { "class_name", "config" }, but received ${quote(value)}.`);
   }
   return value as unknown as KerasLayerJson;
 }

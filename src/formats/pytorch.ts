@@ -1,4 +1,5 @@
 import { decodeLittleEndian, DTYPE_BYTES, type TensorData } from '../model/dtype.js';
+import { quote } from '../model/quote.js';
 import { ModelFormatError, UnsupportedError } from '../model/errors.js';
 import { quote } from '../model/quote.js';
 import type { Model } from '../model/model.js';
@@ -223,7 +224,7 @@ async function openCheckpoint(source: ByteSource, options: OpenOptions): Promise
   const byteorderEntry = zip.entries.get(`${prefix}byteorder`);
   const byteorder = byteorderEntry ? new TextDecoder().decode(await zip.read(byteorderEntry, limits)).trim() : 'little';
   if (byteorder !== 'little' && byteorder !== 'big') {
-    throw new ModelFormatError(`${source.name}: byteorder expects 'little' or 'big', but received '${byteorder}'.`);
+    throw new ModelFormatError(`${source.name}: byteorder expects 'little' or 'big', but received ${quote(byteorder)}.`);
   }
   const pickleLabel = `${source.name} (${pickleName})`;
   const dataOffsets = new Map<ZipEntry, Promise<number>>();

@@ -1,4 +1,5 @@
 import type { DType } from '../model/dtype.js';
+import { quote } from '../model/quote.js';
 import { ModelFormatError, UnsupportedError } from '../model/errors.js';
 import { quote } from '../model/quote.js';
 import { PyGlobal, PyTuple, type AllowedCall, type PickleValue } from '../io/pickle.js';
@@ -116,6 +117,6 @@ export function storageFromPid(pid: PickleValue, file: string): StorageRef {
     throw new ModelFormatError(`${file}: a persistent id is not a ('storage', type, key, location, size) tuple.`);
   }
   const dtype = type.module === 'torch' ? STORAGE_DTYPES[type.name] : undefined;
-  if (!dtype) throw new UnsupportedError(`${file}: storage '${key}' has type ${type.qualified}, which convscope does not support.`);
+  if (!dtype) throw new UnsupportedError(`${file}: storage ${quote(key)} has type ${quote(type.qualified)}, which convscope does not support.`);
   return { kind: 'storage', key, dtype, numel };
 }

@@ -253,7 +253,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
     const root = mod.split('.')[0]!;
     if (REFUSED_MODULES.has(root) || (mod === 'builtins' && !SAFE_BUILTINS.has(g.name))) {
       throw new UnsupportedError(
-        `${name} refers to the Python global '${g.qualified}', which convscope refuses to load: a model file must not run code, and nothing was executed.`,
+        `${name} refers to the Python global ${quote(g.qualified)}, which convscope refuses to load: a model file must not run code, and nothing was executed.`,
       );
     }
     return g;
@@ -288,7 +288,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
     if (!fn && INERT_CALLS.has(callable.qualified)) return new PyObject(callable.qualified, args);
     if (!fn) {
       throw new UnsupportedError(
-        `${name} asks to call the Python global '${callable.qualified}', which is not on convscope's allow-list of tensor and container constructors; it was refused and nothing was executed.`,
+        `${name} asks to call the Python global ${quote(callable.qualified)}, which is not on convscope's allow-list of tensor and container constructors; it was refused and nothing was executed.`,
       );
     }
     return fn(args, name);
