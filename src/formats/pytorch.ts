@@ -1,5 +1,4 @@
 import { decodeLittleEndian, DTYPE_BYTES, type TensorData } from '../model/dtype.js';
-import { quote } from '../model/quote.js';
 import { ModelFormatError, UnsupportedError } from '../model/errors.js';
 import { quote } from '../model/quote.js';
 import type { Model } from '../model/model.js';

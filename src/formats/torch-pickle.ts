@@ -1,5 +1,4 @@
 import type { DType } from '../model/dtype.js';
-import { quote } from '../model/quote.js';
 import { ModelFormatError, UnsupportedError } from '../model/errors.js';
 import { quote } from '../model/quote.js';
 import { PyGlobal, PyTuple, type AllowedCall, type PickleValue } from '../io/pickle.js';
