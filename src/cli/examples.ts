@@ -6,8 +6,6 @@ import type { ExamplesResult, ExampleStatistic } from '../analyze/examples.js';
 import { DATA_SPEC_HELP, loadAllImages, type PixelScale } from '../data/index.js';
 import { writeFileAtomic } from '../io/write.js';
 import { DataError, UsageError } from '../model/errors.js';
-import { sceneToPng } from '../render/scene-png.js';
-import { examplesScene } from '../views/examples-view.js';
 import { addModelOptions, type ModelOptions } from './model-options.js';
 import { action } from './run.js';
 
@@ -54,6 +52,7 @@ export async function writeExamples(result: ExamplesResult, options: { json?: bo
   if (ext === '.json') await writeFileAtomic(out, `${JSON.stringify(result)}\n`);
   else if (ext === '.png') {
     if (result.shard) throw new UsageError(`A shard's result is partial; write it as .json and draw the grid after convscope merge.`);
+    const [{ sceneToPng }, { examplesScene }] = await Promise.all([import('../render/scene-png.js'), import('../views/examples-view.js')]);
     const drawn = Array.from({ length: Math.min(result.filters, MAX_DRAWN) }, (_, f) => f);
     await writeFileAtomic(out, sceneToPng(examplesScene(result, await loadAllImages(result.data, { height: result.inputSize[0], width: result.inputSize[1] }), drawn)));
     if (drawn.length < result.filters) process.stderr.write(`the grid shows filters 0-${drawn.length - 1} of ${result.filters}; the .json ranking (--out x.json) has them all\n`);

@@ -5,8 +5,6 @@ import type { MaximizeResult, Objective, PixelMapping } from '../compute/maximiz
 import { writeFileAtomic } from '../io/write.js';
 import { encodeNpy } from '../model/npy.js';
 import { UsageError } from '../model/errors.js';
-import { sceneToPng } from '../render/scene-png.js';
-import { maximizeScene } from '../views/maximize-view.js';
 import { formatNumber } from '../model/format.js';
 import { addModelOptions, withModel, type ModelOptions } from './model-options.js';
 import { action, parseIndex } from './run.js';
@@ -111,7 +109,10 @@ export function registerMaximize(program: Command): void {
           }
         });
         if (options.format === 'npy') await writeFileAtomic(out, encodeNpy(result.images, [result.filters.length, result.height, result.width, result.channels]));
-        else await writeFileAtomic(out, sceneToPng(maximizeScene(result, { transforms: options.transforms, tv: options.tv, l2: options.l2, seed: options.seed })));
+        else {
+          const [{ sceneToPng }, { maximizeScene }] = await Promise.all([import('../render/scene-png.js'), import('../views/maximize-view.js')]);
+          await writeFileAtomic(out, sceneToPng(maximizeScene(result, { transforms: options.transforms, tv: options.tv, l2: options.l2, seed: options.seed })));
+        }
         process.stdout.write(`${summary(result, out)}\n`);
       });
     }),
