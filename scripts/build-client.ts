@@ -22,7 +22,8 @@ export async function buildClient(outDir: string): Promise<void> {
     legalComments: 'none',
     logLevel: 'warning',
     // The Node-only branches of the library (h5wasm's Node build, node: modules, onnxruntime-node) are never taken in a browser.
-    external: ['h5wasm/node', 'node:*', 'sharp', 'onnxruntime-node'],
+    // io/hdf5-isolated.ts (the HDF5 thread, Node only) is imported lazily; kept out so the page does not load node:worker_threads.
+    external: ['h5wasm/node', 'node:*', 'sharp', 'onnxruntime-node', './hdf5-isolated.js'],
   });
   await copyFile(join(CLIENT, 'index.html'), join(outDir, 'index.html'));
   // onnxruntime-web's wasm build, served beside the page and loaded only when a dropped ONNX model runs (compute/ort-web.ts).

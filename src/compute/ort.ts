@@ -86,24 +86,43 @@ export async function openOnnxNet(bytes: Uint8Array, graph: OnnxGraph, source: s
     return i.shape ?? [];
   });
   const outputs = new Set(graph.outputs.map((o) => o.name));
-  const sessions = new Map<string, Promise<InferenceSession>>();
-  const sessionFor = (extra: readonly string[]): Promise<InferenceSession> => {
+  // One session per set of extra outputs, each holding its own copy of the weights: the most recently
+  // used MAX_SESSIONS are kept (a viewer switching layers), older ones released once their runs end.
+  const sessions = new Map<string, Entry>();
+  let roomUsed = false;
+  const retire = (entry: Entry): void => {
+    entry.retired = true;
+    if (entry.runs === 0) void entry.session.then((s) => s.release(), () => undefined);
+  };
+  const sessionFor = (extra: readonly string[]): Entry => {
     const key = extra.join('\n');
-    let session = sessions.get(key);
-    if (!session) {
-      const model = extra.length === 0 ? bytes : withPatch(bytes, extraOutputsPatch(extra), sessions.size === 0);
-      session = runtime.InferenceSession.create(model, {
-        intraOpNumThreads: options.threads ?? 0,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
-        logSeverityLevel: 3,
-      }).catch((e: unknown) => {
-        throw new ModelFormatError(`ONNX Runtime cannot load ${source}: ${firstLine(e)}`);
-      });
-      sessions.set(key, session);
+    let entry = sessions.get(key);
+    if (entry) {
+      sessions.delete(key);
+      sessions.set(key, entry);
+      return entry;
     }
-    return session;
+    const room = extra.length > 0 && !roomUsed;
+    if (room) roomUsed = true;
+    const model = extra.length === 0 ? bytes : withPatch(bytes, extraOutputsPatch(extra), room);
+    const session = runtime.InferenceSession.create(model, {
+      intraOpNumThreads: options.threads ?? 0,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+    }).catch((e: unknown) => {
+      sessions.delete(key);
+      throw new ModelFormatError(`ONNX Runtime cannot load ${source}: ${firstLine(e)}`);
+    });
+    entry = { session, runs: 0, retired: false };
+    sessions.set(key, entry);
+    while (sessions.size > MAX_SESSIONS) {
+      const [oldest, old] = sessions.entries().next().value as [string, Entry];
+      sessions.delete(oldest);
+      retire(old);
+    }
+    return entry;
   };
   const net: OnnxNet = {
     source,
@@ -114,12 +133,20 @@ export async function openOnnxNet(bytes: Uint8Array, graph: OnnxGraph, source: s
       if (inputs.length !== graph.inputs.length) throw new InputError(`${source} has ${graph.inputs.length} inputs, but received ${inputs.length}.`);
       inputs.forEach((b, i) => checkBatch(net, i, b));
       const extra = [...new Set(fetch)].filter((name) => !outputs.has(name));
-      const session = await sessionFor(extra);
-      const feeds: Record<string, Tensor> = {};
-      graph.inputs.forEach((input, i) => (feeds[input.name] = new runtime.Tensor('float32', inputs[i]!.data, inputs[i]!.shape)));
-      const result = await session.run(feeds, [...new Set(fetch)]).catch((e: unknown) => {
-        throw new ConvscopeError(`ONNX Runtime could not run ${source}: ${firstLine(e)}`);
-      });
+      const entry = sessionFor(extra);
+      entry.runs++;
+      let result: InferenceSession.OnnxValueMapType;
+      try {
+        const session = await entry.session;
+        const feeds: Record<string, Tensor> = {};
+        graph.inputs.forEach((input, i) => (feeds[input.name] = new runtime.Tensor('float32', inputs[i]!.data, inputs[i]!.shape)));
+        result = await session.run(feeds, [...new Set(fetch)]).catch((e: unknown) => {
+          throw new ConvscopeError(`ONNX Runtime could not run ${source}: ${firstLine(e)}`);
+        });
+      } finally {
+        entry.runs--;
+        if (entry.retired) retire(entry);
+      }
       const values = new Map<string, EngineValue>();
       for (const name of fetch) {
         const t = result[name]!;
@@ -130,10 +157,22 @@ export async function openOnnxNet(bytes: Uint8Array, graph: OnnxGraph, source: s
     async release() {
       const all = [...sessions.values()];
       sessions.clear();
-      for (const s of all) await (await s).release();
+      for (const entry of all) retire(entry);
+      await Promise.allSettled(all.map((e) => e.session));
     },
   };
   return net;
+}
+
+/** Sessions kept per net (see sessionFor). */
+const MAX_SESSIONS = 2;
+
+interface Entry {
+  readonly session: Promise<InferenceSession>;
+  /** Runs in flight on this session. */
+  runs: number;
+  /** Dropped from the cache: released when its last run ends. */
+  retired: boolean;
 }
 
 function firstLine(e: unknown): string {

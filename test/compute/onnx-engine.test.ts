@@ -119,6 +119,15 @@ describe('ONNX exports of torchvision nets run on ONNX Runtime', needsPython('to
       assert.equal(run.layers[0]!.channelsFirst, true);
       assert.equal(run.layers[0]!.module, 'layer1.0.conv1');
       assert.deepEqual(run.outputs.map((o) => [o.name, o.shape]), [['logits', [1, 1000]]]);
+      // A viewer switching layers: each fetch set has its own session, older ones are released.
+      const input = { shape: manifest.resnet18!.input, data: floats(join(dir, 'resnet18.input.bin')) };
+      const picks = ['layer2', 'layer3.1.conv2', 'layer1.0.conv1', 'layer2'].map((m) => selectOnnxLayers(graph, path, m)[0]!);
+      const together = await runOnnxLayers(net, input, picks.slice(0, 3));
+      for (const pick of picks) {
+        const alone = await runOnnxLayers(net, input, [pick]);
+        // Sessions fetching different values fuse different operators: equal within float32 rounding.
+        assert.ok(relativeError(alone.layers[0]!.data, together.layers.find((l) => l.name === pick.name)!.data) <= 1e-5, pick.name);
+      }
     } finally {
       await net.release();
       model.close();
