@@ -15,6 +15,7 @@ import { KerasConv2DTranspose } from './conv-transpose.js';
 import { KerasGlobalPooling } from './global-pooling.js';
 import { KerasGroupedConv } from './grouped-conv.js';
 import { KerasNormalization } from './normalization.js';
+import { KerasSpatialLayer } from './spatial-layers.js';
 import type { GraphNode, LayerGraph, LeafLayer } from '../model/graph.js';
 import { StatedLambda } from './lambda-layer.js';
 import { tfjsActivationNames, toTfjsLayer, toTfjsTopology, type TfjsLayerJson } from './keras-to-tfjs.js';
@@ -51,8 +52,12 @@ const REPLACEMENTS: Readonly<Record<string, string>> = {
   Lambda: StatedLambda.className,
 };
 
+/** Padding, cropping and upsampling classes tfjs-layers has only in 2-D. */
+const SPATIAL_1D_3D = /^(ZeroPadding|Cropping|UpSampling)[13]D$/;
+
 /** The class tfjs builds for this layer: convscope's own where tfjs-layers' semantics differ from Keras'. */
 function replacement(json: TfjsLayerJson): string {
+  if (SPATIAL_1D_3D.test(json.class_name)) return KerasSpatialLayer.className;
   if (/^Global(Max|Average)Pooling[12]D$/.test(json.class_name)) return KerasGlobalPooling.className;
   if (/^Conv[123]D$/.test(json.class_name) && typeof json.config.groups === 'number' && json.config.groups > 1) return KerasGroupedConv.className;
   if (json.config.data_format === 'channels_first' && CHANNELS_FIRST[json.class_name]) return CHANNELS_FIRST[json.class_name]!;
@@ -70,7 +75,7 @@ const ROLE_ALIASES: Record<string, string> = { W: 'kernel', b: 'bias', running_m
 const THEANO_FLIPPED = new Set(['Conv1D', 'Conv2D', 'Conv3D', 'Conv2DTranspose']);
 
 function knownClass(name: string): boolean {
-  return name in REPLACEMENTS || name in tf.serialization.SerializationMap.getMap().classNameMap;
+  return name in REPLACEMENTS || SPATIAL_1D_3D.test(name) || name in tf.serialization.SerializationMap.getMap().classNameMap;
 }
 
 function roleOf(weight: Weight): string {
@@ -202,6 +207,10 @@ export async function buildModel(model: Model): Promise<RunnableModel> {
     const className = replacement(json);
     const config = tfjsActivationNames(json.config);
     if (className === KerasGroupedConv.className) config.rank = Number(json.class_name[4]);
+    if (className === KerasSpatialLayer.className) {
+      config.rank = Number(/([13])D$/.exec(json.class_name)![1]);
+      config.mode = json.class_name.startsWith('ZeroPadding') ? 'pad' : json.class_name.startsWith('Cropping') ? 'crop' : 'repeat';
+    }
     if (className === KerasGlobalPooling.className) config.mode = json.class_name.startsWith('GlobalMax') ? 'max' : 'average';
     layers.set(leaf.name, { class_name: className, config });
   }

@@ -311,18 +311,18 @@ export const KERAS_CATALOGUE: readonly LayerEntry[] = [
 
   // reshaping
   runs('ZeroPadding2D', 'reshaping', [opt('padding', 1, any('an integer, 2-tuple or ((top, bottom), (left, right))')), dataFormat(2)]),
-  refused('ZeroPadding1D', 'reshaping', 'a 1-D zero padding, which convscope has no tested implementation of'),
-  refused('ZeroPadding3D', 'reshaping', 'a 3-D zero padding, which convscope has no tested implementation of'),
+  runs('ZeroPadding1D', 'reshaping', [opt('padding', 1, any('an integer or (before, after)'))]),
+  runs('ZeroPadding3D', 'reshaping', [opt('padding', 1, any('an integer, 3-tuple or three (before, after) pairs')), dataFormat(3)]),
   runs('Cropping2D', 'reshaping', [opt('cropping', 0, any('an integer, 2-tuple or ((top, bottom), (left, right))')), dataFormat(2)]),
-  refused('Cropping1D', 'reshaping', 'a 1-D cropping, which convscope has no tested implementation of'),
-  refused('Cropping3D', 'reshaping', 'a 3-D cropping, which convscope has no tested implementation of'),
+  runs('Cropping1D', 'reshaping', [opt('cropping', [1, 1], any('an integer or (before, after)'))]),
+  runs('Cropping3D', 'reshaping', [opt('cropping', [[1, 1], [1, 1], [1, 1]], any('an integer, 3-tuple or three (before, after) pairs')), dataFormat(3)]),
   runs('UpSampling2D', 'reshaping', [
     opt('size', 2, check('a positive integer or 2-tuple', positiveInts(2))),
     dataFormat(2),
     opt('interpolation', 'nearest', values('nearest'), 'bilinear is refused: Keras on TensorFlow 1 and 2 sample it at different points'),
   ]),
-  refused('UpSampling1D', 'reshaping', 'a 1-D upsampling, which convscope has no tested implementation of'),
-  refused('UpSampling3D', 'reshaping', 'a 3-D upsampling, which convscope has no tested implementation of'),
+  runs('UpSampling1D', 'reshaping', [opt('size', 2, check('a positive integer', (v) => Number.isInteger(v) && (v as number) > 0))]),
+  runs('UpSampling3D', 'reshaping', [opt('size', [2, 2, 2], check('a positive integer or 3-tuple', positiveInts(3))), dataFormat(3)]),
 
   // merging
   runs('Add', 'merging', [], { keras1: ["Merge(mode='sum')"] }),

@@ -141,6 +141,18 @@ for (const format of [CL, CF]) {
   add('UpSampling2D', { size: 2, data_format: format }, [shaped([3, 4], 2, format)]);
 }
 add('ZeroPadding2D', { padding: [2, 1] }, [[2, 3, 4, 1]]);
+add('ZeroPadding1D', { padding: [2, 1] }, [[2, 5, 3]]);
+add('ZeroPadding1D', { padding: 3 }, [[2, 5, 3]]);
+add('Cropping1D', { cropping: [2, 1] }, [[2, 6, 3]]);
+add('Cropping1D', {}, [[2, 6, 3]]);
+add('UpSampling1D', { size: 3 }, [[2, 4, 3]]);
+for (const format of [CL, CF]) {
+  add('ZeroPadding3D', { padding: [[1, 0], [0, 2], [1, 1]], data_format: format }, [shaped([2, 3, 2], 2, format)]);
+  add('ZeroPadding3D', { padding: [1, 2, 0], data_format: format }, [shaped([2, 3, 2], 2, format)]);
+  add('Cropping3D', { cropping: [[1, 0], [0, 2], [1, 1]], data_format: format }, [shaped([3, 4, 4], 2, format)]);
+  add('Cropping3D', { cropping: 1, data_format: format }, [shaped([3, 4, 4], 2, format)]);
+  add('UpSampling3D', { size: [2, 1, 3], data_format: format }, [shaped([2, 3, 2], 2, format)]);
+}
 add('Cropping2D', { cropping: 1 }, [[2, 5, 6, 1]]);
 
 // merging

@@ -266,6 +266,32 @@ def compute(case):
         else:
             y = F.interpolate(xc, scale_factor=(sh, sw), mode="bilinear", align_corners=False)
         return back(y, cfg)
+    if cls[:-2] in ("ZeroPadding", "Cropping", "UpSampling") and cls[-2] in "13":
+        rank = int(cls[-2])
+        fmt = {"data_format": "channels_last"} if rank == 1 else cfg
+        xc = channels_first(x, fmt)
+        kind = cls[:-2]
+        key = {"ZeroPadding": "padding", "Cropping": "cropping", "UpSampling": "size"}[kind]
+        default = {"ZeroPadding": 1, "Cropping": [1, 1] if rank == 1 else [[1, 1]] * 3, "UpSampling": 2}[kind]
+        value = cfg.get(key, default)
+        if kind == "UpSampling":
+            for i, s in enumerate(tup(value, rank)):
+                xc = xc.repeat_interleave(s, 2 + i)
+            return back(xc, fmt)
+        if isinstance(value, int):
+            amounts = [(value, value)] * rank
+        elif rank == 1:
+            amounts = [tuple(value)]
+        else:
+            amounts = [(v, v) if isinstance(v, int) else tuple(v) for v in value]
+        if kind == "ZeroPadding":
+            flat = []
+            for a, b in reversed(amounts):
+                flat += [a, b]
+            return back(F.pad(xc, flat), fmt)
+        for i, (a, b) in enumerate(amounts):
+            xc = xc.narrow(2 + i, a, xc.shape[2 + i] - a - b)
+        return back(xc, fmt)
     if cls == "Add":
         return sum(xs)
     if cls == "Subtract":
