@@ -46,7 +46,7 @@ export function registerReport(program: Command): void {
           const seconds = ((performance.now() - started) / 1000).toFixed(1);
           const weights = models.reduce((a, m) => a + weightBytes(m), 0);
           process.stdout.write(`wrote ${options.out} (${formatBytes(written.bytes)} in ${seconds} s; the models' weights are ${formatBytes(weights)})\n`);
-          for (const note of [...notes, ...written.notes]) process.stdout.write(`note: ${note}\n`);
+          for (const note of new Set([...notes, ...written.notes])) process.stdout.write(`note: ${note}\n`);
         } finally {
           for (const m of models) m.close();
         }
