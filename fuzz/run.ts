@@ -48,6 +48,8 @@ export interface FuzzReport {
 
 export const PAYLOAD_MARKER = '/tmp/convscope-fuzz-pwned';
 const WORKER = new URL('./worker.ts', import.meta.url).pathname;
+/** Time a worker may take to get ready for a case (restarting the HDF5 engine on a loaded machine). */
+const START_MS = 120_000;
 
 function rssMb(pid: number): number {
   try {
@@ -103,12 +105,16 @@ class Worker {
         }
         resolve({ outcome, detail });
       };
-      const onMessage = (reply: CaseReply) => {
-        if (reply.id === job.caseNo) finish(reply.outcome, reply.detail ?? '', false);
+      let timer = setTimeout(() => finish('hang', `the worker did not start the case in ${START_MS} ms`, true), START_MS);
+      const onMessage = (reply: CaseReply | { id: number; started: true }) => {
+        if (reply.id !== job.caseNo) return;
+        if ('started' in reply) {
+          clearTimeout(timer);
+          timer = setTimeout(() => finish('hang', `no answer in ${timeoutMs} ms`, true), timeoutMs);
+        } else finish(reply.outcome, reply.detail ?? '', false);
       };
       const onExit = (code: number | null, signal: string | null) =>
         finish('crash', `worker exited (code ${code}, signal ${signal}): ${this.stderr.trim().split('\n').slice(-3).join(' | ')}`, true);
-      const timer = setTimeout(() => finish('hang', `no answer in ${timeoutMs} ms`, true), timeoutMs);
       const poll = setInterval(() => {
         const mb = rssMb(this.child.pid!);
         peak.mb = Math.max(peak.mb, mb);

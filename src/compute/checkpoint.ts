@@ -1,3 +1,4 @@
+import { trackTemporary } from '../io/temp-files.js';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -15,6 +16,7 @@ export const CHECKPOINT_FILES = { modelJson: 'model.json', weights: 'weights.bin
  */
 export async function writeDirectoryAtomic(dir: string, files: Readonly<Record<string, Uint8Array | string>>): Promise<void> {
   const tmp = join(dirname(dir), `.${basename(dir)}.${process.pid}.${Date.now()}.tmp`);
+  const done = trackTemporary(tmp);
   await mkdir(tmp, { recursive: true });
   try {
     for (const [name, data] of Object.entries(files)) await writeFile(join(tmp, name), data);
@@ -23,6 +25,8 @@ export async function writeDirectoryAtomic(dir: string, files: Readonly<Record<s
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw e;
+  } finally {
+    done();
   }
 }
 

@@ -126,7 +126,7 @@ function members(json: KerasLayerJson, where: string): KerasLayerJson[] {
 
 function nameOf(json: KerasLayerJson, fallback: string): string {
   const config = json.config;
-  if (!Array.isArray(config) && typeof (config as Record<string, unknown>).name === 'string') {
+  if (typeof config === 'object' && config !== null && !Array.isArray(config) && typeof (config as Record<string, unknown>).name === 'string') {
     return (config as Record<string, unknown>).name as string;
   }
   return typeof json.name === 'string' ? json.name : fallback;

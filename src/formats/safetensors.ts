@@ -99,7 +99,7 @@ async function readShard(source: ByteSource): Promise<Shard> {
       continue;
     }
     const entry = raw as Partial<SafetensorsEntry>;
-    const dtype = DTYPES[String(entry?.dtype)];
+    const dtype = typeof entry?.dtype === 'string' && Object.hasOwn(DTYPES, entry.dtype) ? DTYPES[entry.dtype] : undefined;
     if (!dtype) throw new UnsupportedError(`${file}: tensor '${key}' has data type ${quote(entry?.dtype)}, which convscope does not support.`);
     const shape = checkShape(file, key, entry.shape);
     const offsets = entry.data_offsets;

@@ -55,7 +55,7 @@ const STORED: Record<string, DType> = { float32: 'float32', int32: 'int32', bool
 
 function storedDType(where: string, w: TfjsWeightJson): DType {
   const name = w.quantization ? w.quantization.dtype : w.dtype;
-  const dtype = STORED[name];
+  const dtype = Object.hasOwn(STORED, name) ? STORED[name] : undefined;
   if (!dtype) throw new UnsupportedError(`${where}: weight '${w.name}' has dtype '${name}', which convscope cannot read.`);
   return dtype;
 }

@@ -115,7 +115,7 @@ export function storageFromPid(pid: PickleValue, file: string): StorageRef {
   if (tag !== 'storage' || !(type instanceof PyGlobal) || typeof key !== 'string' || typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0) {
     throw new ModelFormatError(`${file}: a persistent id is not a ('storage', type, key, location, size) tuple.`);
   }
-  const dtype = type.module === 'torch' ? STORAGE_DTYPES[type.name] : undefined;
+  const dtype = type.module === 'torch' && Object.hasOwn(STORAGE_DTYPES, type.name) ? STORAGE_DTYPES[type.name] : undefined;
   if (!dtype) throw new UnsupportedError(`${file}: storage ${quote(key)} has type ${quote(type.qualified)}, which convscope does not support.`);
   return { kind: 'storage', key, dtype, numel };
 }

@@ -54,9 +54,6 @@ const SLAB_BYTES = 4 * 1024 * 1024;
 const MAX_DATASET_BYTES = 2 ** 31;
 let modulePromise: Promise<H5Module> | undefined;
 let tempCounter = 0;
-/** Temporary copies still open, deleted at exit if a model was never closed. */
-const temporaryFiles = new Set<string>();
-let exitHookInstalled = false;
 
 function isNode(): boolean {
   return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
@@ -194,6 +191,8 @@ async function localCopy(source: ByteSource): Promise<{ path: string; cleanup: (
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const path = join(tmpdir(), `convscope-${process.pid}-${Date.now()}-${tempCounter++}.h5`);
+  const { trackTemporary } = await import('./temp-files.js');
+  const done = trackTemporary(path);
   const fd = openSync(path, 'wx', 0o600);
   try {
     for (let offset = 0; offset < source.size; offset += CHUNK) {
@@ -202,18 +201,14 @@ async function localCopy(source: ByteSource): Promise<{ path: string; cleanup: (
   } catch (e) {
     closeSync(fd);
     rmSync(path, { force: true });
+    done();
     throw e;
   }
   closeSync(fd);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => temporaryFiles.forEach((p) => rmSync(p, { force: true })));
-  }
-  temporaryFiles.add(path);
   return {
     path,
     cleanup: () => {
-      temporaryFiles.delete(path);
+      done();
       rmSync(path, { force: true });
     },
   };

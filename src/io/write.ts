@@ -1,3 +1,4 @@
+import { trackTemporary } from './temp-files.js';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 
@@ -8,11 +9,14 @@ import { dirname, basename, join } from 'node:path';
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  const done = trackTemporary(tmp);
   try {
     await writeFile(tmp, data);
     await rename(tmp, path);
   } catch (e) {
     await rm(tmp, { force: true });
     throw e;
+  } finally {
+    done();
   }
 }

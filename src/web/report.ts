@@ -1,3 +1,4 @@
+import { trackTemporary } from '../io/temp-files.js';
 import { open, readFile, rename, rm, mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ConvscopeError } from '../model/errors.js';
@@ -53,6 +54,7 @@ export async function writeReport(input: ReportInput, outPath: string): Promise<
 
   await mkdir(dirname(outPath), { recursive: true });
   const tmp = join(dirname(outPath), `.${basename(outPath)}.${process.pid}.${Date.now()}.tmp`);
+  const done = trackTemporary(tmp);
   const file = await open(tmp, 'w');
   let bytes = 0;
   const write = async (text: string): Promise<void> => {
@@ -78,6 +80,8 @@ export async function writeReport(input: ReportInput, outPath: string): Promise<
     await file.close().catch(() => undefined);
     await rm(tmp, { force: true });
     throw e;
+  } finally {
+    done();
   }
   return { bytes, notes };
 }
