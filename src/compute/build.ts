@@ -12,6 +12,7 @@ import { KerasELU, KerasReLU, KerasSoftmax, KerasSubtract } from './activation-l
 import { CHANNELS_FIRST } from './channels-first.js';
 import { KerasConv1D } from './conv1d.js';
 import { KerasConv2DTranspose } from './conv-transpose.js';
+import { KerasDepthwiseConv2D } from './depthwise.js';
 import { KerasGlobalPooling } from './global-pooling.js';
 import { KerasGroupedConv } from './grouped-conv.js';
 import { KerasNormalization } from './normalization.js';
@@ -49,6 +50,7 @@ const REPLACEMENTS: Readonly<Record<string, string>> = {
   Softmax: KerasSoftmax.className,
   Subtract: KerasSubtract.className,
   Normalization: KerasNormalization.className,
+  DepthwiseConv2D: KerasDepthwiseConv2D.className,
   Lambda: StatedLambda.className,
 };
 

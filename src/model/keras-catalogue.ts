@@ -223,7 +223,7 @@ export const KERAS_CATALOGUE: readonly LayerEntry[] = [
       opt('strides', 1, check('a positive integer or 2-tuple', positiveInts(2))),
       opt('padding', 'valid', values('valid', 'same')),
       dataFormat(2),
-      opt('dilation_rate', 1, values(1, [1, 1]), 'dilated depthwise convolution is refused'),
+      opt('dilation_rate', 1, check('a positive integer or 2-tuple (Keras allows dilation only with strides 1)', positiveInts(2))),
       opt('depth_multiplier', 1, check('any positive integer', (v) => Number.isInteger(v) && (v as number) > 0)),
       activation,
       useBias,

@@ -71,7 +71,8 @@ for (const format of [CL, CF]) {
       add('SeparableConv2D', { filters: 4, kernel_size: [3, 2], depth_multiplier: mult, padding, data_format: format, strides: [1, mult], dilation_rate: [1, 1], activation: 'relu' }, [shaped([6, 5], 2, format)], [['depthwise_kernel', [3, 2, 2, mult]], ['pointwise_kernel', [1, 1, 2 * mult, 4]], ['bias', [4]]]);
     }
   }
-  add('DepthwiseConv2D', { kernel_size: 2, dilation_rate: 1, data_format: format, activation: 'relu6' }, [shaped([6, 5], 2, format)], [['depthwise_kernel', [2, 2, 2, 1]], ['bias', [2]]]);
+  add('DepthwiseConv2D', { kernel_size: 2, dilation_rate: 2, data_format: format, activation: 'relu6' }, [shaped([6, 5], 2, format)], [['depthwise_kernel', [2, 2, 2, 1]], ['bias', [2]]]);
+  add('DepthwiseConv2D', { kernel_size: [3, 2], dilation_rate: [2, 1], padding: 'same', depth_multiplier: 2, data_format: format, use_bias: false }, [shaped([7, 5], 2, format)], [['depthwise_kernel', [3, 2, 2, 2]]]);
   add('SeparableConv2D', { filters: 2, kernel_size: 2, dilation_rate: 2, data_format: format, use_bias: false }, [shaped([6, 5], 2, format)], [['depthwise_kernel', [2, 2, 2, 1]], ['pointwise_kernel', [1, 1, 2, 2]]]);
 }
 
