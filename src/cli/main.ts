@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+import { spawnSync } from 'node:child_process';
 import { Command } from 'commander';
+import { BOUNDS_CHECK_FLAG, needsBoundsCheckFlag } from '../io/wasm-memory.js';
 import { registerActivations } from './activations.js';
 import { registerAttribute } from './attribute.js';
 import { registerDemo } from './demo.js';
@@ -15,6 +17,12 @@ import { registerServe } from './serve.js';
 import { registerTimeline } from './timeline.js';
 import { registerTrain } from './train.js';
 import { registerWeights } from './weights.js';
+
+// Under a low address-space limit (ulimit -v), WebAssembly engines start only with explicit bounds checks.
+if (needsBoundsCheckFlag()) {
+  const child = spawnSync(process.execPath, [BOUNDS_CHECK_FLAG, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+  process.exit(child.status ?? 1);
+}
 
 const program = new Command();
 program

@@ -12,6 +12,7 @@ import { ContainmentError, ConvscopeError, ModelFormatError, ResourceLimitError,
 import type { Hdf5Dataset, Hdf5File } from './hdf5.js';
 import type { EngineReply, EngineRequest } from './hdf5-worker.js';
 import type { ReadLimits } from './limits.js';
+import { addressSpaceAdvice } from './wasm-memory.js';
 
 /** A metadata call that takes longer than this is a damaged file spinning the HDF5 library. */
 export const HDF5_CALL_SECONDS = 10;
@@ -101,7 +102,8 @@ async function ready(): Promise<Engine> {
   e.port.unref();
   if (!reply || reply.error) {
     stop();
-    throw new UnsupportedError(`The HDF5 engine did not start${reply?.error ? ` (${reply.error.message})` : ` within ${START_SECONDS} s`}.`);
+    const advice = addressSpaceAdvice();
+    throw new UnsupportedError(`The HDF5 engine did not start${advice ? `: ${advice}` : reply?.error ? ` (${reply.error.message})` : ` within ${START_SECONDS} s`}.`);
   }
   e.started = true;
   return e;
