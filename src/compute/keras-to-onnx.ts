@@ -1,6 +1,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { encodeOnnxModel, type AttributeValue, type WriteNode, type WriteTensor } from '../formats/onnx-write.js';
 import { UnsupportedError } from '../model/errors.js';
+import { parseLambda, type Expr } from '../model/expression.js';
 import { catalogueEntry, refusal } from '../model/keras-catalogue.js';
 import { transposeLength, transposeStart } from './conv-transpose.js';
 import { shortName } from '../model/lookup.js';
@@ -109,7 +110,8 @@ export function kerasToOnnx(net: RunnableModel): OnnxConversion {
       continue;
     }
     const json = toTfjsLayer(node.layer, () => true, net.source, net.lambdas);
-    const why = refusal(node.layer.name, json.class_name, json.config, 'ort');
+    // a 'Lambda' here is one the user stated (toTfjsLayer refuses stored ones)
+    const why = json.class_name === 'Lambda' ? undefined : refusal(node.layer.name, json.class_name, json.config, 'ort');
     if (why) throw new OrtConversionError(`${why}.`);
     const args = node.inputs.map(valueOf);
     const shapes = node.inputs.map(shapeOf);
@@ -173,6 +175,28 @@ function activate(b: Builder, name: unknown, x: string, rank: number, where: str
     }
     default:
       throw new OrtConversionError(`${where} uses activation '${String(name)}', which convscope does not convert to ONNX.`);
+  }
+}
+
+/** A stated Lambda expression (model/expression.ts) as ONNX operators on `x`. */
+function lambdaOps(b: Builder, expr: Expr, x: string): string {
+  switch (expr.kind) {
+    case 'number':
+      return b.scalar(expr.value);
+    case 'x':
+      return x;
+    case 'negate':
+      return b.op('Neg', [lambdaOps(b, expr.arg, x)]);
+    case 'binary': {
+      const ops = { '+': 'Add', '-': 'Sub', '*': 'Mul', '/': 'Div', '**': 'Pow' } as const;
+      return b.op(ops[expr.op], [lambdaOps(b, expr.left, x), lambdaOps(b, expr.right, x)]);
+    }
+    case 'call': {
+      const args = expr.args.map((a) => lambdaOps(b, a, x));
+      if (expr.fn === 'square') return b.op('Mul', [args[0]!, args[0]!]);
+      const ops = { abs: 'Abs', sqrt: 'Sqrt', exp: 'Exp', log: 'Log', tanh: 'Tanh', sigmoid: 'Sigmoid', relu: 'Relu', minimum: 'Min', maximum: 'Max' } as const;
+      return b.op(ops[expr.fn], args);
+    }
   }
 }
 
@@ -367,6 +391,19 @@ function convertLayer(
     case 'GlobalAveragePooling2D': {
       const axes = first ? Array.from({ length: spatial }, (_, i) => i + 2) : Array.from({ length: spatial }, (_, i) => i + 1);
       b.op(className.startsWith('GlobalMax') ? 'ReduceMax' : 'ReduceMean', [x], { axes, keepdims: c.keepdims === true ? 1 : 0 }, out);
+      return;
+    }
+    case 'Lambda': {
+      // a Lambda layer the user stated (toTfjsLayer parsed it): elementwise ONNX operators, or a Slice
+      const statement = parseLambda(node.layer.name, String(c.expression));
+      if (statement.kind === 'identity') b.op('Identity', [x], {}, out);
+      else if (statement.kind === 'elementwise') b.op('Identity', [lambdaOps(b, statement.expr, x)], {}, out);
+      else {
+        const axes = statement.slices.map((_, i) => i).filter((i) => statement.slices[i]!.start !== null || statement.slices[i]!.stop !== null);
+        const starts = axes.map((i) => statement.slices[i]!.start ?? 0);
+        const ends = axes.map((i) => statement.slices[i]!.stop ?? 2147483647);
+        b.op('Slice', [x, b.ints(starts), b.ints(ends), b.ints(axes)], {}, out);
+      }
       return;
     }
     case 'Flatten':

@@ -32,7 +32,7 @@ export type LambdaStatement =
   | { readonly kind: 'crop'; readonly slices: readonly SliceRange[] };
 
 /** Functions an expression may call, with their number of arguments. */
-export const FUNCTIONS = {
+const FUNCTIONS = {
   abs: 1,
   sqrt: 1,
   exp: 1,

@@ -11,7 +11,6 @@
 
 /** The engines that run Keras networks: TensorFlow.js (forward, gradients, training), ONNX Runtime (forward). */
 export type Engine = 'tfjs' | 'ort';
-export const ENGINES: readonly Engine[] = ['tfjs', 'ort'];
 
 export type Group =
   | 'core'
@@ -186,7 +185,7 @@ export const KERAS_CATALOGUE: readonly LayerEntry[] = [
   runs('Reshape', 'reshaping', [opt('target_shape', null, check('a tuple of integers (one may be -1)', (v) => Array.isArray(v) && v.every((x) => Number.isInteger(x))))]),
   runs('Permute', 'reshaping', [opt('dims', null, check('a permutation of 1..rank', (v) => Array.isArray(v) && v.every((x) => isInt(x) && x > 0)))]),
   runs('RepeatVector', 'reshaping', [opt('n', null, check('any positive integer', (v) => Number.isInteger(v) && (v as number) > 0))]),
-  { className: 'Lambda', keras3: true, group: 'core', status: 'lambda', engines: RUNS, options: [], ignored: [], statable: true },
+  { className: 'Lambda', keras3: true, group: 'core', status: 'lambda', engines: BOTH, options: [], ignored: [], statable: true },
   refused('TFOpLambda', 'core', 'a TensorFlow operation recorded by tf.keras, which convscope has no tested implementation of; state it with --lambda <layer>=<expression> if it is elementwise', { keras3: false, statable: true }),
   refused('SlicingOpLambda', 'core', "a tensor slice recorded by tf.keras; state it with --lambda <layer>='x[...]' to run it", { keras3: false, statable: true }),
   identity('Identity', 'core'),

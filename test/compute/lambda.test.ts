@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { encode } from 'fast-png';
-import { runLayers } from '../../src/compute/activations.js';
+import { runLayers, type Activation } from '../../src/compute/activations.js';
 import { buildModel } from '../../src/compute/build.js';
 import { imageInput } from '../../src/compute/inputs.js';
+import { kerasOnOrt, runLayersOrt } from '../../src/compute/keras-ort.js';
 import { UsageError } from '../../src/model/errors.js';
 import { parseLambda } from '../../src/model/expression.js';
 import type { Model } from '../../src/model/model.js';
@@ -53,7 +54,7 @@ const STATEMENTS: [string, string][] = [
   ['identity', 'x'],
 ];
 
-test('stated Lambda layers match NumPy within 1e-5 relative: arithmetic with precedence, functions, crops, identity', needsPython('numpy'), async () => {
+test('stated Lambda layers match NumPy within 1e-5 relative on both engines: arithmetic with precedence, functions, crops, identity', needsPython('numpy'), async () => {
   const shape = [2, 5, 6, 3];
   const random = prng(11);
   const data = Float32Array.from({ length: 2 * 5 * 6 * 3 }, () => random() * 4 - 2);
@@ -66,16 +67,25 @@ for i, f in enumerate([${STATEMENTS.map(([, py]) => `lambda x: ${py}`).join(', '
 `;
   runPython(script, [join(dir, 'x.npy'), dir]);
   for (const [i, [statement]] of STATEMENTS.entries()) {
+    const expected = decodeNpy(readFileSync(join(dir, `expected${i}.npy`)), 'expected');
+    const want = expected.data as Float64Array;
+    const scale = Math.max(...Array.from(want, Math.abs));
+    const check = (engine: string, out: Activation): void => {
+      assert.deepEqual(out.shape, expected.shape, `${statement} on ${engine}`);
+      let worst = 0;
+      want.forEach((e, j) => (worst = Math.max(worst, Math.abs(e - out.data[j]!))));
+      assert.ok(worst <= 1e-5 * scale, `${statement} on ${engine}: max error ${worst} > 1e-5 x ${scale}`);
+    };
     const net = await buildModel(lambdaModel(shape.slice(1), { lambda_1: statement }));
     try {
-      const [out] = await runLayers(net, [{ shape, data }]);
-      const expected = decodeNpy(readFileSync(join(dir, `expected${i}.npy`)), 'expected');
-      assert.deepEqual(out!.shape, expected.shape, statement);
-      const want = expected.data as Float64Array;
-      const scale = Math.max(...Array.from(want, Math.abs));
-      let worst = 0;
-      want.forEach((e, j) => (worst = Math.max(worst, Math.abs(e - out!.data[j]!))));
-      assert.ok(worst <= 1e-5 * scale, `${statement}: max error ${worst} > 1e-5 x ${scale}`);
+      check('tfjs', (await runLayers(net, [{ shape, data }]))[0]!);
+      const ort = await kerasOnOrt(net, { threads: 1 });
+      assert.ok(!('reason' in ort), `${statement}: ${'reason' in ort ? ort.reason : ''}`);
+      try {
+        check('ort', (await runLayersOrt(ort, [{ shape, data }]))[0]!);
+      } finally {
+        await ort.onnx.release();
+      }
     } finally {
       net.dispose();
     }
