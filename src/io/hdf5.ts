@@ -130,7 +130,8 @@ export async function preloadHdf5Here(): Promise<void> {
 function hdf5Detail(e: unknown): string {
   const text = e instanceof Error ? e.message : String(e);
   const details = [...text.matchAll(/#\d+: .*? in [\w.]+\(\): (.*)/g)].map((m) => m[1]!.trim());
-  return details[details.length - 1] ?? text.split('\n')[0]!.trim();
+  // HDF5 says "addr undefined" for an unset address (all ones): say that in words.
+  return (details[details.length - 1] ?? text.split('\n')[0]!.trim()).replace(/\baddr undefined\b/g, 'address not set');
 }
 
 /** HDF5 library errors and h5wasm's allocation failures become sentences; anything else is a bug and passes through. */
