@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { runLayers, type Activation, type InputBatch } from '../../src/compute/activations.js';
 import { buildModel } from '../../src/compute/build.js';
 import { fileSource } from '../../src/io/node-source.js';
 import { openHdf5 } from '../../src/io/hdf5.js';
 import { openModel } from '../../src/formats/open.js';
-import { decodeNpy } from '../../src/model/npy.js';
+import { decodeNpy, encodeNpy } from '../../src/model/npy.js';
 import { fixture, needsFixtures } from '../helpers/fixtures.js';
+import { needsPython, runPython } from '../helpers/python.js';
 
 const TOLERANCE = 1e-4;
 
@@ -169,3 +172,104 @@ test('fixture 06: tf.keras 2.2.4 models with DepthwiseConv2D, SeparableConv2D, C
     }
   }
 });
+
+/**
+ * Each DepthwiseConv2D, SeparableConv2D and Conv2DTranspose layer of fixture 06, re-computed in PyTorch
+ * (float64) from the weights h5py reads and the layer's config, on the activation convscope gave its
+ * inbound layer. Keras semantics written out here: 'same' pads total//2 before (TensorFlow's rule), the
+ * depthwise output channel is in * mult + m, the transposed conv is the gradient of that padded conv.
+ */
+const FIXTURE_06_ORACLE = `
+import json, sys, h5py, numpy as np, torch
+import torch.nn.functional as F
+torch.set_default_dtype(torch.float64)
+path, folder = sys.argv[1], sys.argv[2]
+f = h5py.File(path, 'r')
+layers = json.loads(f.attrs['model_config'])['config']['layers']
+load = lambda name: torch.from_numpy(np.load(folder + '/' + name + '.npy').astype(np.float64))
+act = {'tanh': torch.tanh, 'relu': torch.relu, 'linear': lambda t: t}
+def same(size, k, s, d):
+    kd = (k - 1) * d + 1
+    out = -(-size // s)
+    total = max((out - 1) * s + kd - size, 0)
+    return out, total // 2, total - total // 2
+kinds = {l['config']['name']: l['class_name'] for l in layers}
+result = {}
+for layer in layers:
+    kind, c = layer['class_name'], layer['config']
+    if kind not in ('DepthwiseConv2D', 'SeparableConv2D', 'Conv2DTranspose'):
+        continue
+    name = c['name']
+    inbound = layer['inbound_nodes'][0][0][0]
+    x = load('input' if kinds[inbound] == 'InputLayer' else inbound)
+    first = c['data_format'] == 'channels_first'
+    if not first:
+        x = x.permute(0, 3, 1, 2)
+    w = lambda n: torch.from_numpy(f['model_weights'][name][name][n + ':0'][()].astype(np.float64))
+    (kh, kw), s, d = c['kernel_size'], c['strides'], c['dilation_rate']
+    if kind == 'Conv2DTranspose':
+        assert c['output_padding'] is None and d == [1, 1]
+        y = F.conv_transpose2d(x, w('kernel').permute(3, 2, 0, 1), stride=s)
+        if c['padding'] == 'same':
+            oh, ow = x.shape[2] * s[0], x.shape[3] * s[1]
+            top, left = same(oh, kh, s[0], 1)[1], same(ow, kw, s[1], 1)[1]
+            y = y[:, :, top:top + oh, left:left + ow]
+        y = y + w('bias').reshape(1, -1, 1, 1)
+    else:
+        if c['padding'] == 'same':
+            (_, t, b), (_, l, r) = same(x.shape[2], kh, s[0], d[0]), same(x.shape[3], kw, s[1], d[1])
+            x = F.pad(x, (l, r, t, b))
+        k = w('depthwise_kernel')
+        cin, mult = k.shape[2], k.shape[3]
+        y = F.conv2d(x, k.permute(2, 3, 0, 1).reshape(cin * mult, 1, kh, kw), stride=s, dilation=d, groups=cin)
+        if kind == 'SeparableConv2D':
+            y = F.conv2d(y, w('pointwise_kernel').permute(3, 2, 0, 1))
+        y = y + w('bias').reshape(1, -1, 1, 1)
+    y = act[c['activation']](y)
+    if not first:
+        y = y.permute(0, 2, 3, 1)
+    ours = load(name)
+    assert tuple(ours.shape) == tuple(y.shape), (name, tuple(ours.shape), tuple(y.shape))
+    result[name] = {'kind': kind, 'format': c['data_format'], 'relative': float((ours - y).abs().max() / y.abs().max())}
+print(json.dumps(result))
+`;
+
+test(
+  'fixture 06: every DepthwiseConv2D, SeparableConv2D and Conv2DTranspose layer matches a PyTorch re-computation from its h5py weights within 1e-4 relative',
+  { ...needsFixtures, ...(needsFixtures.skip ? {} : needsPython('numpy', 'h5py', 'torch')) },
+  async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'convscope-fixture06-'));
+    try {
+      const seen: Record<string, string> = {};
+      for (const name of ['cnn2d_40', 'cnn2d_52', 'cnn2d_76']) {
+        const path = fixture('06_dl4j_tfkeras_structure', `${name}.h5`);
+        const model = await openModel(path);
+        const out = join(folder, name);
+        try {
+          const net = await buildModel(model);
+          try {
+            const input = randomInput(net.inputShapes[0]!.map((d) => d ?? 1));
+            const layers: Activation[] = [];
+            await runLayers(net, [input], { want: () => true, onActivation: (a) => void layers.push(a) });
+            mkdirSync(out);
+            writeFileSync(join(out, 'input.npy'), encodeNpy(input.data, input.shape));
+            for (const a of layers) writeFileSync(join(out, `${a.name}.npy`), encodeNpy(a.data, a.shape));
+          } finally {
+            net.dispose();
+          }
+        } finally {
+          model.close();
+        }
+        const report = JSON.parse(runPython(FIXTURE_06_ORACLE, [path, out])) as Record<string, { kind: string; format: string; relative: number }>;
+        assert.equal(Object.keys(report).length, 2, `${name}: two checked layers`);
+        for (const [layer, r] of Object.entries(report)) {
+          assert.ok(r.relative <= 1e-4, `${name}/${layer} (${r.kind}, ${r.format}): max error ${r.relative} of the largest value`);
+          seen[`${r.kind} ${r.format}`] = layer;
+        }
+      }
+      assert.deepEqual(Object.keys(seen).sort(), ['Conv2DTranspose channels_first', 'DepthwiseConv2D channels_first', 'SeparableConv2D channels_last']);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  },
+);
