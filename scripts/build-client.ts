@@ -2,7 +2,7 @@
 // index.html, app.js, report.js, app-style.css and samples/. Run by `npm run build` (into dist/web/client) and by the web tests
 // (into a temporary folder), so tests never depend on a stale build.
 import { build } from 'esbuild';
-import { copyFile, mkdir, readdir } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,9 +22,11 @@ export async function buildClient(outDir: string): Promise<void> {
     legalComments: 'none',
     logLevel: 'warning',
     // The Node-only branches of the library (h5wasm's Node build, node: modules, onnxruntime-node) are never taken in a browser.
-    // io/hdf5-isolated.ts (the HDF5 thread, Node only) is imported lazily; kept out so the page does not load node:worker_threads.
-    external: ['h5wasm/node', 'node:*', 'sharp', 'onnxruntime-node', './hdf5-isolated.js'],
+    // io/hdf5-isolated.ts (the HDF5 thread) and io/temp-files.ts (removal on SIGINT) are Node only and imported lazily;
+    // kept out so the page does not load node:worker_threads or node:fs.
+    external: ['h5wasm/node', 'node:*', 'sharp', 'onnxruntime-node', './hdf5-isolated.js', './temp-files.js'],
   });
+  await refuseStaticNodeImports(outDir, ['app.js', 'report.js']);
   await copyFile(join(CLIENT, 'index.html'), join(outDir, 'index.html'));
   // onnxruntime-web's wasm build, served beside the page and loaded only when a dropped ONNX model runs (compute/ort-web.ts).
   const ortWeb = join(ROOT, 'node_modules', 'onnxruntime-web', 'dist');
@@ -34,6 +36,20 @@ export async function buildClient(outDir: string): Promise<void> {
   const samples = join(ROOT, 'assets', 'samples');
   for (const name of await readdir(samples)) {
     if (/\.(png|jpg)$/.test(name)) await copyFile(join(samples, name), join(outDir, 'samples', name));
+  }
+}
+
+/**
+ * A static `import ... from "node:x"` in a page bundle stops the whole page from loading (the browser refuses the
+ * module), which the e2e tests would only see as timeouts; fail the build instead, naming the module.
+ */
+async function refuseStaticNodeImports(outDir: string, bundles: string[]): Promise<void> {
+  for (const name of bundles) {
+    const code = await readFile(join(outDir, name), 'utf8');
+    const found = [...code.matchAll(/(?:\bfrom\s*|\bimport\s*)["'](node:[^"']+)["']/g)].map((m) => m[1]);
+    if (found.length > 0) {
+      throw new Error(`The page bundle ${name} imports ${[...new Set(found)].join(', ')} at load time, so it would not load in a browser; import the Node-only module lazily and list it in build-client's externals.`);
+    }
   }
 }
 
