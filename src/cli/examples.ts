@@ -2,21 +2,16 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { SingleBar } from 'cli-progress';
-import type { ExamplesResult, ExampleStatistic } from '../analyze/examples.js';
-import { DATA_SPEC_HELP, loadAllImages, type PixelScale } from '../data/index.js';
+import type { ExamplesResult } from '../analyze/examples.js';
+import type { ExamplesJob } from '../analyze/examples-job.js';
+import { DATA_SPEC_HELP, loadAllImages } from '../data/index.js';
 import { writeFileAtomic } from '../io/write.js';
 import { DataError, UsageError } from '../model/errors.js';
 import { addModelOptions, type ModelOptions } from './model-options.js';
 import { action } from './run.js';
 
-interface ExamplesCliOptions extends ModelOptions {
-  layer: string;
-  data: string;
-  top: number;
-  statistic: ExampleStatistic;
-  scale: PixelScale;
-  batchSize: number;
-  shard?: { index: number; of: number };
+/** The job's own fields (what a queue worker receives), plus how this run reports and where the shards go. */
+interface ExamplesCliOptions extends ModelOptions, Omit<ExamplesJob, 'model' | 'config'> {
   queue?: string;
   queueName: string;
   shards: number;

@@ -44,6 +44,21 @@ async function roles(files: readonly File[]): Promise<{ main: File; config?: Fil
   return config ? { main, config } : { main };
 }
 
+/** Reads the chosen or dropped files in the page as one model, saying so in the status line; errors in the page's words. */
+async function openFiles(files: File[], onModel: (model: Model) => void): Promise<void> {
+  if (files.length === 0) return;
+  setStatus(`reading ${files.map((f) => f.name).join(', ')}…`, 'busy');
+  try {
+    const byName = await sources(files);
+    const { main, config } = await roles(files);
+    const model = await openSource(byName.get(main.name)!, config ? { config: byName.get(config.name)! } : {});
+    setStatus('');
+    onModel(model);
+  } catch (e) {
+    setStatus(viewerError(e), 'error');
+  }
+}
+
 /**
  * With no model on the command line: the page asks for a file and reads it HERE with the library's
  * readers (nothing is uploaded).
@@ -57,19 +72,7 @@ export function dropZone(root: HTMLElement, onModel: (model: Model) => void): vo
     h('p', { class: 'hint' }, 'It is read in this browser tab; nothing is uploaded.'),
     input,
   );
-  const open = async (files: File[]): Promise<void> => {
-    if (files.length === 0) return;
-    setStatus(`reading ${files.map((f) => f.name).join(', ')}…`, 'busy');
-    try {
-      const byName = await sources(files);
-      const { main, config } = await roles(files);
-      const model = await openSource(byName.get(main.name)!, config ? { config: byName.get(config.name)! } : {});
-      setStatus('');
-      onModel(model);
-    } catch (e) {
-      setStatus(viewerError(e), 'error');
-    }
-  };
+  const open = (files: File[]): Promise<void> => openFiles(files, onModel);
   zone.addEventListener('dragover', (e) => {
     e.preventDefault();
     zone.classList.add('over');
@@ -88,20 +91,8 @@ export function dropZone(root: HTMLElement, onModel: (model: Model) => void): vo
 export function openAnother(onModel: (model: Model) => void): HTMLElement {
   const input = h('input', { type: 'file', multiple: true, 'data-testid': 'open-another', class: 'visually-hidden', id: 'open-another' });
   input.addEventListener('change', async () => {
-    const files = Array.from(input.files ?? []);
-    if (files.length === 0) return;
-    setStatus(`reading ${files.map((f) => f.name).join(', ')}…`, 'busy');
-    try {
-      const byName = await sources(files);
-      const { main, config } = await roles(files);
-      const model = await openSource(byName.get(main.name)!, config ? { config: byName.get(config.name)! } : {});
-      setStatus('');
-      onModel(model);
-    } catch (e) {
-      setStatus(viewerError(e), 'error');
-    } finally {
-      input.value = '';
-    }
+    await openFiles(Array.from(input.files ?? []), onModel);
+    input.value = '';
   });
   return h('span', { class: 'open-another' }, input, h('label', { for: 'open-another', class: 'button-like', tabindex: 0, onkeydown: (e: Event) => {
     if ((e as KeyboardEvent).key === 'Enter' || (e as KeyboardEvent).key === ' ') {
