@@ -236,8 +236,8 @@ export async function attribute(net: RunnableModel, batch: InputBatch, options: 
     case 'smoothgrad': {
       const samples = options.samples ?? 25;
       const noise = options.noise ?? 0.15;
-      if (!(samples >= 1)) throw new UsageError(`--samples expects at least 1, but received ${samples}.`);
-      if (!(noise >= 0)) throw new UsageError(`--noise expects a fraction >= 0, but received ${noise}.`);
+      if (!(samples >= 1)) throw new UsageError(`SmoothGrad needs at least 1 noisy sample, but received ${samples}.`, { concept: 'samples' });
+      if (!(noise >= 0)) throw new UsageError(`SmoothGrad's noise level must be a fraction >= 0, but received ${noise}.`, { concept: 'samples' });
       const source = new NoiseSource(options.seed ?? 0);
       const sigma = noise * valueRange(x);
       const inputs = Array.from({ length: samples }, () => source.noisy(x, sigma));

@@ -107,7 +107,7 @@ function rankingOf(tops: readonly TopK[], field: ReceptiveField, height: number,
 
 /** Ranks the images of `data` (or of one shard of it) for every filter of `options.layer`. */
 export async function rankExamples(net: RunnableModel, data: ImageCollection, options: ExamplesOptions): Promise<ExamplesResult> {
-  if (!(Number.isInteger(options.top) && options.top >= 1)) throw new UsageError(`--top expects a positive integer, but received ${options.top}.`);
+  if (!(Number.isInteger(options.top) && options.top >= 1)) throw new UsageError(`The number of examples kept per filter must be a positive integer, but received ${options.top}.`, { concept: 'top' });
   const node = findNode(net, options.layer);
   const channelsFirst = outputChannelsFirst(net, node);
   const batchSize = options.batchSize ?? 128;

@@ -7,6 +7,12 @@ const CONTROLS: Record<Concept, string> = {
   layout: '--layout <layer>=<kind>',
   channels: '--channels auto|rgb|each|mean|<c>',
   'tile-size': '--scale <px>, --filters <list>',
+  lambda: '--lambda <layer>=<expression>',
+  'input-array': '--input <file.npy>',
+  'tensor-limit': '--max-tensor-mb <n>',
+  'inflate-ratio': '--max-inflate-ratio <n>',
+  top: '--top <k>',
+  samples: '--samples <n>, --noise <fraction>',
 };
 
 /** An error as the CLI prints it: the library's sentence, then the flag that sets what it points to. */

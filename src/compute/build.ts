@@ -199,7 +199,8 @@ export async function buildModel(model: Model): Promise<RunnableModel> {
     if (!leaf || !catalogueEntry(canonicalClass(leaf.className))?.statable) {
       const statable = graph.layers.filter((l) => catalogueEntry(canonicalClass(l.className))?.statable).map((l) => `'${l.name}'`);
       throw new UsageError(
-        `--lambda names layer '${name}', which ${leaf ? `is a ${leaf.className} layer, not a Lambda layer` : 'this model does not have'}; ${statable.length > 0 ? `its Lambda layers are ${statable.join(', ')}` : 'it has no Lambda layers'}.`,
+        `An expression is stated for layer '${name}', which ${leaf ? `is a ${leaf.className} layer, not a Lambda layer` : 'this model does not have'}; ${statable.length > 0 ? `its Lambda layers are ${statable.join(', ')}` : 'it has no Lambda layers'}.`,
+        { concept: 'lambda' },
       );
     }
   }

@@ -47,12 +47,15 @@ export function imageGeometry(net: InputSpec): ImageGeometry {
   if (shape.length === 3) return { height: shape[1] ?? null, width: shape[2] ?? null, channels: 1, channelAxis: false };
   if (shape.length !== 4) {
     throw new UsageError(
-      `${net.source} takes input of shape (batch, ${shape.slice(1).map((d) => d ?? 'None').join(', ')}), which is not an image; give an array with --input <file.npy>.`,
+      `${net.source} takes input of shape (batch, ${shape.slice(1).map((d) => d ?? 'None').join(', ')}), which is not an image; give it a preprocessed input array (.npy).`,
+      { concept: 'input-array' },
     );
   }
   const [channels, height, width] = net.channelsFirst ? [shape[1], shape[2], shape[3]] : [shape[3], shape[1], shape[2]];
   if (channels !== 1 && channels !== 3) {
-    throw new UsageError(`${net.source} takes ${channels ?? 'an unknown number of'} input channels; images give 1 (grey) or 3 (RGB). Give an array with --input <file.npy>.`);
+    throw new UsageError(`${net.source} takes ${channels ?? 'an unknown number of'} input channels; images give 1 (grey) or 3 (RGB). Give it a preprocessed input array (.npy).`, {
+      concept: 'input-array',
+    });
   }
   return { height: height ?? null, width: width ?? null, channels, channelAxis: true };
 }

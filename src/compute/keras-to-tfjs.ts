@@ -129,7 +129,7 @@ export function toTfjsLayer(
     return { class_name: 'Lambda', config: { name: layer.name, expression: stated, trainable: false } };
   }
   const refused = refusal(layer.name, className, config, 'tfjs');
-  if (refused) throw new UnsupportedError(`${where}: ${refused}.`);
+  if (refused) throw new UnsupportedError(`${where}: ${refused}.`, catalogueEntry(className)?.statable ? { concept: 'lambda' } : {});
   if (catalogueEntry(className)?.status === 'identity') {
     return { class_name: 'Activation', config: { name: layer.name, activation: 'linear', trainable: false } };
   }

@@ -8,7 +8,7 @@
  * and the call, and the next open gets a fresh thread with a fresh h5wasm instance).
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import { ContainmentError, ConvscopeError, ModelFormatError, ResourceLimitError, UnsupportedError } from '../model/errors.js';
+import { ContainmentError, ConvscopeError, ModelFormatError, ResourceLimitError, UnsupportedError, type Concept } from '../model/errors.js';
 import type { Hdf5Dataset, Hdf5File } from './hdf5.js';
 import type { EngineReply, EngineRequest } from './hdf5-worker.js';
 import type { ReadLimits } from './limits.js';
@@ -66,7 +66,7 @@ function stop(): void {
   engine = undefined;
 }
 
-const TYPED: Record<string, new (message: string) => ConvscopeError> = {
+const TYPED: Record<string, new (message: string, options?: { concept?: Concept }) => ConvscopeError> = {
   ModelFormatError,
   UnsupportedError,
   ContainmentError,
@@ -137,7 +137,7 @@ function request(req: Omit<EngineRequest, 'seq'>, name: string, doing: string, s
       stop();
       throw new ModelFormatError(`${name} is a damaged HDF5 file: the HDF5 library failed ${doing} (${reply.error.message.split('\n')[0]!.slice(0, 160)}).`);
     }
-    if (reply.error.typed) throw new (TYPED[reply.error.name] ?? ConvscopeError)(reply.error.message);
+    if (reply.error.typed) throw new (TYPED[reply.error.name] ?? ConvscopeError)(reply.error.message, reply.error.concept ? { concept: reply.error.concept } : {});
     const internal = new Error(reply.error.message);
     internal.name = reply.error.name;
     throw internal;

@@ -5,7 +5,7 @@
  * as `poisoned`, and the caller replaces this thread with a fresh one.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { ConvscopeError } from '../model/errors.js';
+import { ConvscopeError, type Concept } from '../model/errors.js';
 import { openHdf5Here, preloadHdf5Here, type Hdf5File } from './hdf5.js';
 import type { ReadLimits } from './limits.js';
 import type { ByteSource } from './source.js';
@@ -25,7 +25,8 @@ export interface EngineRequest {
 
 export interface EngineReply {
   value?: unknown;
-  error?: { name: string; message: string; typed: boolean };
+  /** `concept`: the setting a typed error points to (model/errors.ts), kept across the thread. */
+  error?: { name: string; message: string; typed: boolean; concept?: Concept };
   poisoned?: boolean;
 }
 
@@ -73,7 +74,8 @@ port.on('message', (req: EngineRequest) => {
     .catch((e: unknown): EngineReply => {
       const err = e instanceof Error ? e : new Error(String(e));
       const typed = e instanceof ConvscopeError;
-      return { error: { name: err.name, message: err.message, typed }, poisoned: !typed && e instanceof WebAssembly.RuntimeError };
+      const concept = e instanceof ConvscopeError && e.concept ? { concept: e.concept } : {};
+      return { error: { name: err.name, message: err.message, typed, ...concept }, poisoned: !typed && e instanceof WebAssembly.RuntimeError };
     })
     .then((reply) => {
       try {

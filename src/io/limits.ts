@@ -38,7 +38,8 @@ export function checkTensorBytes(limits: ReadLimits, file: string, what: string,
   }
   if (bytes > limits.maxTensorBytes) {
     throw new ResourceLimitError(
-      `${file}: ${what} needs ${bytes} bytes (${mib(bytes)}), over the limit of ${mib(limits.maxTensorBytes)} per tensor; if you trust the file, raise it with --max-tensor-mb.`,
+      `${file}: ${what} needs ${bytes} bytes (${mib(bytes)}), over the limit of ${mib(limits.maxTensorBytes)} per tensor; if you trust the file, raise the tensor size limit.`,
+      { concept: 'tensor-limit' },
     );
   }
 }
@@ -51,7 +52,8 @@ export function checkInflate(limits: ReadLimits, file: string, what: string, com
   checkTensorBytes(limits, file, what, declared);
   if (declared > RATIO_FLOOR_BYTES && declared > Math.max(compressed, 1) * limits.maxInflateRatio) {
     throw new ResourceLimitError(
-      `${file}: ${what} would decompress ${compressed} bytes into ${declared} (${mib(declared)}), a ratio over the limit of ${limits.maxInflateRatio}:1 (a decompression bomb?); if you trust the file, raise it with --max-inflate-ratio.`,
+      `${file}: ${what} would decompress ${compressed} bytes into ${declared} (${mib(declared)}), a ratio over the limit of ${limits.maxInflateRatio}:1 (a decompression bomb?); if you trust the file, raise the decompression ratio limit.`,
+      { concept: 'inflate-ratio' },
     );
   }
 }

@@ -21,7 +21,23 @@ export class ConvscopeError extends Error {
  * Settings an error can point to. Library messages name the concept in words ("the architecture JSON",
  * "the channel mode"); the CLI adds its flag (cli/run.ts), the viewer its field or menu (web/client/wording.ts).
  */
-export type Concept = 'architecture' | 'layout' | 'channels' | 'tile-size';
+export type Concept =
+  | 'architecture'
+  | 'layout'
+  | 'channels'
+  | 'tile-size'
+  /** What a Keras Lambda layer computes, stated by the user as an expression in x. */
+  | 'lambda'
+  /** A preprocessed input array given instead of an image. */
+  | 'input-array'
+  /** The largest tensor a file may make convscope allocate (io/limits.ts). */
+  | 'tensor-limit'
+  /** The largest decompression ratio accepted (io/limits.ts). */
+  | 'inflate-ratio'
+  /** How many top examples are kept per filter. */
+  | 'top'
+  /** How many noisy samples SmoothGrad averages, and their noise level. */
+  | 'samples';
 
 /** The bytes are not a model of the claimed or sniffed format, or they break the format's rules. */
 export class ModelFormatError extends ConvscopeError {

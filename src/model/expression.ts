@@ -71,7 +71,10 @@ function tokenize(text: string, fail: (why: string) => never): Token[] {
 /** Parses what the user states for Lambda layer `layer`; a UsageError says what is wrong and where. */
 export function parseLambda(layer: string, text: string): LambdaStatement {
   const fail = (why: string): never => {
-    throw new UsageError(`--lambda ${layer}='${text}' cannot be used: ${why}. State an elementwise expression in x (for example 'x / 127.5 - 1'), a crop 'x[:, 2:-2, 2:-2, :]', or identity.`);
+    throw new UsageError(
+      `The expression '${text}' stated for Lambda layer '${layer}' cannot be used: ${why}. State an elementwise expression in x (for example 'x / 127.5 - 1'), a crop 'x[:, 2:-2, 2:-2, :]', or identity.`,
+      { concept: 'lambda' },
+    );
   };
   if (text.length > MAX_LENGTH) fail(`it is longer than ${MAX_LENGTH} characters`);
   if (text.trim() === 'identity') return { kind: 'identity' };

@@ -46,7 +46,7 @@ export type Status =
   | 'runs'
   /** Acts only while training; passes its input through at inference (every option is training-only). */
   | 'identity'
-  /** Holds Python code: refused unless the user states what it computes (`--lambda`). */
+  /** Holds Python code: refused unless the user states what it computes (Concept 'lambda'). */
   | 'lambda'
   /** Not run; `refusal` says why. */
   | 'refused';
@@ -67,7 +67,7 @@ export interface LayerEntry {
   readonly options: readonly OptionEntry[];
   /** Options with no effect on the output at inference (training-only, or bookkeeping). */
   readonly ignored: readonly string[];
-  /** Holds code the user may state instead (`--lambda <layer>=<expression>`; model/expression.ts). */
+  /** Holds code the user may state instead (an expression in x; model/expression.ts). */
   readonly statable?: boolean;
 }
 
@@ -186,8 +186,8 @@ export const KERAS_CATALOGUE: readonly LayerEntry[] = [
   runs('Permute', 'reshaping', [opt('dims', null, check('a permutation of 1..rank', (v) => Array.isArray(v) && v.every((x) => isInt(x) && x > 0)))]),
   runs('RepeatVector', 'reshaping', [opt('n', null, check('any positive integer', (v) => Number.isInteger(v) && (v as number) > 0))]),
   { className: 'Lambda', keras3: true, group: 'core', status: 'lambda', engines: BOTH, options: [], ignored: [], statable: true },
-  refused('TFOpLambda', 'core', 'a TensorFlow operation recorded by tf.keras, which convscope has no tested implementation of; state it with --lambda <layer>=<expression> if it is elementwise', { keras3: false, statable: true }),
-  refused('SlicingOpLambda', 'core', "a tensor slice recorded by tf.keras; state it with --lambda <layer>='x[...]' to run it", { keras3: false, statable: true }),
+  refused('TFOpLambda', 'core', 'a TensorFlow operation recorded by tf.keras, which convscope has no tested implementation of; state what it computes as an expression in x if it is elementwise', { keras3: false, statable: true }),
+  refused('SlicingOpLambda', 'core', "a tensor slice recorded by tf.keras; state it as a crop expression 'x[...]' to run it", { keras3: false, statable: true }),
   identity('Identity', 'core'),
   refused('Masking', 'core', 'a mask for recurrent layers, which convscope does not run'),
   refused('Embedding', 'core', 'a lookup table for integer tokens, which convscope has no tested implementation of'),
@@ -478,7 +478,7 @@ export function refusal(name: string, className: string, config: Readonly<Record
   if (entry.status === 'refused') return `${layer} is a ${className} layer, ${entry.refusal}`;
   if (!entry.engines.includes(engine)) return `${layer} is a ${className} layer, which the ${ENGINE_NAMES[engine]} engine cannot run yet`;
   if (entry.status === 'lambda') {
-    return `${layer} is a Lambda layer (stored Python code, which convscope never runs); state what it computes with --lambda ${name}='<expression in x>' (for example 'x / 127.5 - 1', or a crop 'x[:, 2:-2, 2:-2, :]') or --lambda ${name}=identity`;
+    return `${layer} is a Lambda layer (stored Python code, which convscope never runs); state what it computes as an expression in x (for example 'x / 127.5 - 1', or a crop 'x[:, 2:-2, 2:-2, :]') or as identity`;
   }
   if (entry.status === 'identity') return undefined;
   const known = new Map(entry.options.map((o) => [o.name, o]));

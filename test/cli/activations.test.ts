@@ -107,7 +107,7 @@ test('bad inputs: unreadable image, wrong input shape, unknown layer, no input, 
     [['activations', model, '--input', wrong, '--out', out], /expects input of shape \(batch, 64, 160, 1\), but received \(1, 28, 28, 1\)/],
     [['activations', model, '--image', PHOTO, '--layer', 'conv1', '--out', out], /has no layer 'conv1'\. Did you mean 'conv_1'\?/],
     [['activations', model, '--out', out], /Give the network an input: --image <file>\.\.\. or --input <file\.npy>/],
-    [['activations', lambda, '--input', wrong, '--out', out], /layer 'my_lambda' is a Lambda layer \(stored Python code, which convscope never runs\); state what it computes with --lambda my_lambda=/],
+    [['activations', lambda, '--input', wrong, '--out', out], /layer 'my_lambda' is a Lambda layer \(stored Python code, which convscope never runs\); state what it computes as an expression in x .* or as identity\. \(--lambda <layer>=<expression>\)/],
   ];
   const results = await Promise.all(cases.map(([args]) => runCli(args)));
   results.forEach((r, i) => assertCleanFailure(r, cases[i]![1]));

@@ -27,4 +27,22 @@ describe('errors name concepts; each surface names its own control', () => {
     setSurface('server');
     assert.match(viewerError(architecture), /convscope serve <weights> --config arch\.json/);
   });
+
+  it('a tensor over the read limit: the CLI names --max-tensor-mb (the concept crosses the HDF5 thread), the library does not', needsFixtures, async () => {
+    const r = await runCli(['inspect', fixture('08_xfmt_keras2h5_tfjs', 'digit-recognizer-model.h5'), '--max-tensor-mb', '0.001']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /over the limit of 0\.001 MiB per tensor; if you trust the file, raise the tensor size limit\. \(--max-tensor-mb <n>\)\n$/);
+  });
+
+  it('the viewer says in its own terms what an input array, a Lambda statement or a read limit is set with', () => {
+    const input = new UsageError('m.h5 takes input of shape (batch, 7), which is not an image; give it a preprocessed input array (.npy).', { concept: 'input-array' });
+    assert.equal(viewerError(input), 'm.h5 takes input of shape (batch, 7), which is not an image; give it a preprocessed input array (.npy). (this viewer shows activations for images only)');
+    const lambda = new UsageError("m.h5: layer 'l' is a Lambda layer (stored Python code, which convscope never runs); state what it computes as an expression in x.", { concept: 'lambda' });
+    setSurface('browser');
+    assert.match(viewerError(lambda), /\(state it: serve the file with `convscope serve <file> --lambda <layer>='<expression in x>'`\)$/);
+    setSurface('report');
+    const limit = new UsageError('m.h5: a tensor is over the limit; if you trust the file, raise the tensor size limit.', { concept: 'tensor-limit' });
+    assert.match(viewerError(limit), /\(to raise it, make the report with `convscope report <file> --max-tensor-mb <n>`\)$/);
+    setSurface('server');
+  });
 });

@@ -109,15 +109,15 @@ test('statements that are not the grammar are refused with a sentence, never run
   for (const [text, message] of bad) {
     assert.throws(
       () => parseLambda('lambda_1', text),
-      (e: Error) => e instanceof UsageError && e.message.startsWith(`--lambda lambda_1='${text}' cannot be used: `) && message.test(e.message),
+      (e: Error) => e instanceof UsageError && e.concept === 'lambda' && e.message.startsWith(`The expression '${text}' stated for Lambda layer 'lambda_1' cannot be used: `) && message.test(e.message),
       text,
     );
   }
 });
 
 test('--lambda for a layer that is no Lambda layer, or a bad statement, stops the build naming the layer', async () => {
-  await assert.rejects(buildModel(lambdaModel([4, 4, 1], { lambda_1: 'x', dense: 'x' })), /--lambda names layer 'dense', which this model does not have; its Lambda layers are 'lambda_1'\./);
-  await assert.rejects(buildModel(lambdaModel([4, 4, 1], { lambda_1: 'open(x)' })), /--lambda lambda_1='open\(x\)' cannot be used: 'open' is neither x/);
+  await assert.rejects(buildModel(lambdaModel([4, 4, 1], { lambda_1: 'x', dense: 'x' })), /An expression is stated for layer 'dense', which this model does not have; its Lambda layers are 'lambda_1'\./);
+  await assert.rejects(buildModel(lambdaModel([4, 4, 1], { lambda_1: 'open(x)' })), /The expression 'open\(x\)' stated for Lambda layer 'lambda_1' cannot be used: 'open' is neither x/);
 });
 
 test('a 28x28 model without a channel axis takes a grey image, fed exactly as the same image with the axis', async () => {

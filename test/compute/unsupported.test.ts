@@ -10,7 +10,7 @@ function sequential(...layers: { class_name: string; config: Record<string, unkn
 }
 
 const cases: [string, unknown, RegExp][] = [
-  ['a Lambda layer', sequential({ class_name: 'Flatten', config: { name: 'f' } }, { class_name: 'Lambda', config: { name: 'l', function: 'x' } }), /layer 'l' is a Lambda layer \(stored Python code, which convscope never runs\); state what it computes with --lambda l=/],
+  ['a Lambda layer', sequential({ class_name: 'Flatten', config: { name: 'f' } }, { class_name: 'Lambda', config: { name: 'l', function: 'x' } }), /layer 'l' is a Lambda layer \(stored Python code, which convscope never runs\); state what it computes as an expression in x /],
   ['a custom class', sequential({ class_name: 'MyAttention', config: { name: 'att' } }), /layer 'att' is a 'MyAttention' layer, a class convscope's Keras catalogue does not list/],
   ['an activation outside the catalogue', sequential({ class_name: 'Flatten', config: { name: 'f' } }, { class_name: 'Dense', config: { name: 'd', units: 2, activation: 'exponential_swirl' } }), /layer 'd' \(Dense\) uses activation='exponential_swirl', which convscope cannot run \(it runs activation: 'linear', 'relu'/],
   ['grouped transposed convolution', sequential({ class_name: 'Conv2DTranspose', config: { name: 'g', filters: 4, kernel_size: [3, 3], groups: 3 } }), /layer 'g' \(Conv2DTranspose\) uses groups=3, which convscope cannot run \(it runs groups: 1\)/],

@@ -12,7 +12,6 @@ const REWRITES: [RegExp, string][] = [
   [/(?:Give|Pass) the architecture(?: \(model\.to_json\(\)\))? with --config arch\.json/g, '{Architecture}'],
   [/the --config architecture/g, 'the architecture file'],
   [/with --layout <layer>=(\w+)/g, '{layout}'],
-  [/give an array with --input <file\.npy>\.?/gi, 'this viewer shows activations for images only.'],
   [/see convscope report --max-weight-mb/g, 'make the report with a larger --max-weight-mb to include them'],
 ];
 
@@ -23,6 +22,13 @@ let surface: Surface = 'server';
 export function setSurface(kind: Surface): void {
   surface = kind;
 }
+
+/** How the page's model is opened again with a setting the page has no control for (`options` are serve/report flags). */
+const REOPEN: Record<Surface, (options: string) => string> = {
+  server: (options) => `start the viewer as \`convscope serve <file> ${options}\``,
+  browser: (options) => `serve the file with \`convscope serve <file> ${options}\``,
+  report: (options) => `make the report with \`convscope report <file> ${options}\``,
+};
 
 const HOW: Record<Surface, { architecture: string; layout: string }> = {
   server: {
@@ -51,6 +57,18 @@ function controlOf(concept: Concept): string {
       return 'choose another entry in the channels menu';
     case 'tile-size':
       return 'choose a smaller zoom';
+    case 'lambda':
+      return `state it: ${REOPEN[surface]("--lambda <layer>='<expression in x>'")}`;
+    case 'input-array':
+      return 'this viewer shows activations for images only';
+    case 'tensor-limit':
+      return `to raise it, ${REOPEN[surface]('--max-tensor-mb <n>')}`;
+    case 'inflate-ratio':
+      return `to raise it, ${REOPEN[surface]('--max-inflate-ratio <n>')}`;
+    case 'top':
+      return 'set by `convscope examples --top <k>`';
+    case 'samples':
+      return 'set by `convscope attribute --samples <n> --noise <fraction>`';
   }
 }
 
