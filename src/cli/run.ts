@@ -7,6 +7,7 @@ const CONTROLS: Record<Concept, string> = {
   layout: '--layout <layer>=<kind>',
   channels: '--channels auto|rgb|each|mean|<c>',
   'tile-size': '--scale <px>, --filters <list>',
+  layer: '--layer <name>',
   lambda: '--lambda <layer>=<expression>',
   'input-array': '--input <file.npy>',
   'tensor-limit': '--max-tensor-mb <n>',

@@ -152,7 +152,7 @@ function lastSpatial(net: RunnableModel, values: Values): GraphNode {
     const node = net.graph.nodes[i]!;
     if (values.get(key(node.id, 0))?.rank === 4 && !net.graph.inputs.includes(node.id)) return node;
   }
-  throw new UsageError(`${net.source} has no layer with a spatial (rank-4) output for Grad-CAM; give one with --layer.`);
+  throw new UsageError(`${net.source} has no layer with a spatial (rank-4) output for Grad-CAM; choose the layer to explain.`, { concept: 'layer' });
 }
 
 /** What layerGradient also learns from its one forward pass: the class, the scores and the outputs. */

@@ -75,7 +75,7 @@ function parseModelConfig(file: Hdf5File): KerasArchitecture | undefined {
 async function userArchitecture(options: OpenOptions): Promise<KerasArchitecture | undefined> {
   const json = await resolveConfig(options.config);
   if (json === undefined) return undefined;
-  const where = typeof options.config === 'object' && options.config !== null && 'name' in options.config ? String(options.config.name) : 'the --config architecture';
+  const where = typeof options.config === 'object' && options.config !== null && 'name' in options.config ? String(options.config.name) : 'the architecture JSON';
   return parseKerasArchitecture(json, where);
 }
 

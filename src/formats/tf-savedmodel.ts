@@ -326,7 +326,7 @@ function versionMetadata(metaInfo: MetaInfoDef | undefined): Record<string, stri
 
 async function userArchitecture(options: OpenOptions): Promise<KerasArchitecture | undefined> {
   const json = await resolveConfig(options.config);
-  return json === undefined ? undefined : parseKerasArchitecture(json, 'the --config architecture');
+  return json === undefined ? undefined : parseKerasArchitecture(json, 'the architecture JSON');
 }
 
 /** `saved_model.pb` starts with schema version 1 (field 1) and a MetaGraphDef (field 2) whose first field is one of its messages (1 to 9). */

@@ -26,6 +26,8 @@ export type Concept =
   | 'layout'
   | 'channels'
   | 'tile-size'
+  /** Which layer to look at. */
+  | 'layer'
   /** What a Keras Lambda layer computes, stated by the user as an expression in x. */
   | 'lambda'
   /** A preprocessed input array given instead of an image. */

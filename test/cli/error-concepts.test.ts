@@ -38,6 +38,8 @@ describe('errors name concepts; each surface names its own control', () => {
     const input = new UsageError('m.h5 takes input of shape (batch, 7), which is not an image; give it a preprocessed input array (.npy).', { concept: 'input-array' });
     assert.equal(viewerError(input), 'm.h5 takes input of shape (batch, 7), which is not an image; give it a preprocessed input array (.npy). (this viewer shows activations for images only)');
     const lambda = new UsageError("m.h5: layer 'l' is a Lambda layer (stored Python code, which convscope never runs); state what it computes as an expression in x.", { concept: 'lambda' });
+    const layer = new UsageError('m.h5 has no layer with a spatial (rank-4) output for Grad-CAM; choose the layer to explain.', { concept: 'layer' });
+    assert.match(viewerError(layer), /choose the layer to explain\. \(choose a layer in the list\)$/);
     setSurface('browser');
     assert.match(viewerError(lambda), /\(state it: serve the file with `convscope serve <file> --lambda <layer>='<expression in x>'`\)$/);
     setSurface('report');

@@ -6,11 +6,8 @@ import type { Concept } from '../../model/errors.js';
  * it is shown. A message naming something the page cannot do says what can.
  */
 const REWRITES: [RegExp, string][] = [
-  [/; pick a layer with --layer/g, '; choose a layer in the list'],
-  [/with --layer\b/g, 'in the layer list'],
   [/(?:give|pass) the architecture(?: \(model\.to_json\(\)\))? with --config arch\.json/g, '{architecture}'],
   [/(?:Give|Pass) the architecture(?: \(model\.to_json\(\)\))? with --config arch\.json/g, '{Architecture}'],
-  [/the --config architecture/g, 'the architecture file'],
   [/with --layout <layer>=(\w+)/g, '{layout}'],
   [/see convscope report --max-weight-mb/g, 'make the report with a larger --max-weight-mb to include them'],
 ];
@@ -57,6 +54,8 @@ function controlOf(concept: Concept): string {
       return 'choose another entry in the channels menu';
     case 'tile-size':
       return 'choose a smaller zoom';
+    case 'layer':
+      return 'choose a layer in the list';
     case 'lambda':
       return `state it: ${REOPEN[surface]("--lambda <layer>='<expression in x>'")}`;
     case 'input-array':
