@@ -66,10 +66,17 @@ function checkSameShape(a: ChannelsLast, b: ChannelsLast): void {
 /** Grad-CAM from a layer's activations A and the score's gradient dA (same shape). */
 export function gradCam(a: ChannelsLast, dA: ChannelsLast): SpatialMap {
   checkSameShape(a, dA);
-  const { height, width, channels } = a;
-  const positions = height * width;
+  const { channels } = a;
+  const positions = a.height * a.width;
   const weights = new Float64Array(channels);
   for (let p = 0; p < positions; p++) for (let c = 0; c < channels; c++) weights[c]! += dA.data[p * channels + c]! / positions;
+  return weightedChannelSum(a, weights);
+}
+
+/** The CAM of both Grad-CAM variants: relu(sum_k w_k A_k) at every position. */
+function weightedChannelSum(a: ChannelsLast, weights: Float64Array): SpatialMap {
+  const { height, width, channels } = a;
+  const positions = height * width;
   const data = new Float32Array(positions);
   for (let p = 0; p < positions; p++) {
     let s = 0;
@@ -87,8 +94,8 @@ export function gradCam(a: ChannelsLast, dA: ChannelsLast): SpatialMap {
  */
 export function gradCamPlusPlus(a: ChannelsLast, dA: ChannelsLast, score: number): SpatialMap {
   checkSameShape(a, dA);
-  const { height, width, channels } = a;
-  const positions = height * width;
+  const { channels } = a;
+  const positions = a.height * a.width;
   const e = Math.exp(score);
   const activationSum = new Float64Array(channels);
   for (let p = 0; p < positions; p++) for (let c = 0; c < channels; c++) activationSum[c]! += a.data[p * channels + c]!;
@@ -112,13 +119,7 @@ export function gradCamPlusPlus(a: ChannelsLast, dA: ChannelsLast, score: number
       weights[c]! += (alphas[p * channels + c]! / norm) * Math.max(0, e * dA.data[p * channels + c]!);
     }
   }
-  const data = new Float32Array(positions);
-  for (let p = 0; p < positions; p++) {
-    let s = 0;
-    for (let c = 0; c < channels; c++) s += weights[c]! * a.data[p * channels + c]!;
-    data[p] = Math.max(0, s);
-  }
-  return { height, width, data };
+  return weightedChannelSum(a, weights);
 }
 
 /** The interpolation points of integrated gradients: the midpoints (k + 0.5) / steps, k = 0..steps-1. */
