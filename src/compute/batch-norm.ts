@@ -1,5 +1,6 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { tf } from './backend.js';
+import { PerAxisLayer } from './per-axis-layer.js';
 
 /**
  * Inference-mode BatchNormalization over any axis. tfjs-core's batchNorm applies rank-1 statistics
@@ -19,9 +20,8 @@ interface Args {
   dtype?: 'float32';
 }
 
-export class AxisBatchNormalization extends tfl.layers.Layer {
+export class AxisBatchNormalization extends PerAxisLayer {
   static className = 'ConvscopeBatchNormalization';
-  private readonly axis: number;
   private readonly epsilon: number;
   private readonly center: boolean;
   private readonly scale: boolean;
@@ -32,19 +32,13 @@ export class AxisBatchNormalization extends tfl.layers.Layer {
 
   constructor(args: Args) {
     super(args);
-    this.axis = args.axis ?? -1;
     this.epsilon = args.epsilon ?? 1e-3;
     this.center = args.center ?? true;
     this.scale = args.scale ?? true;
   }
 
-  private axisOf(rank: number): number {
-    return this.axis < 0 ? this.axis + rank : this.axis;
-  }
-
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
-    const n = [shape[this.axisOf(shape.length)] as number];
+    const n = [this.axisLength(inputShape)];
     const zeros = tfl.initializers.zeros();
     if (this.scale) this.gamma = this.addWeight('gamma', n, 'float32', zeros);
     if (this.center) this.beta = this.addWeight('beta', n, 'float32', zeros);
@@ -53,17 +47,10 @@ export class AxisBatchNormalization extends tfl.layers.Layer {
     this.built = true;
   }
 
-  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
-  }
-
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-      const shape = x.shape.map(() => 1);
-      const axis = this.axisOf(x.rank);
-      shape[axis] = x.shape[axis]!;
-      const at = (v: tfl.LayerVariable): tf.Tensor => tf.reshape(v.read(), shape);
+      const at = (v: tfl.LayerVariable): tf.Tensor => this.alongAxis(x, v.read());
       let factor = tf.rsqrt(tf.add(at(this.variance!), this.epsilon));
       if (this.gamma) factor = tf.mul(factor, at(this.gamma));
       let y = tf.mul(tf.sub(x, at(this.mean!)), factor);

@@ -1,5 +1,6 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { tf } from './backend.js';
+import { PerAxisLayer } from './per-axis-layer.js';
 
 /**
  * Keras' Normalization preprocessing layer (tfjs-layers has none), at inference:
@@ -21,9 +22,8 @@ interface Args {
   dtype?: 'float32';
 }
 
-export class KerasNormalization extends tfl.layers.Layer {
+export class KerasNormalization extends PerAxisLayer {
   static className = 'ConvscopeNormalization';
-  private readonly axis: number;
   private readonly meanValue: number | number[] | null;
   private readonly varianceValue: number | number[] | null;
   private mean?: tfl.LayerVariable;
@@ -31,19 +31,13 @@ export class KerasNormalization extends tfl.layers.Layer {
 
   constructor(args: Args) {
     super(args);
-    this.axis = args.axis ?? -1;
     this.meanValue = args.mean ?? null;
     this.varianceValue = args.variance ?? null;
   }
 
-  private axisOf(rank: number): number {
-    return this.axis < 0 ? this.axis + rank : this.axis;
-  }
-
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
     if (this.meanValue === null) {
-      const n = [shape[this.axisOf(shape.length)] as number];
+      const n = [this.axisLength(inputShape)];
       const zeros = tfl.initializers.zeros();
       this.mean = this.addWeight('mean', n, 'float32', zeros, undefined, false);
       this.variance = this.addWeight('variance', n, 'float32', zeros, undefined, false);
@@ -51,18 +45,11 @@ export class KerasNormalization extends tfl.layers.Layer {
     this.built = true;
   }
 
-  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
-  }
-
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-      const shape = x.shape.map(() => 1);
-      const axis = this.axisOf(x.rank);
-      shape[axis] = x.shape[axis]!;
       const at = (stored: tfl.LayerVariable | undefined, given: number | number[] | null): tf.Tensor =>
-        stored ? tf.reshape(stored.read(), shape) : typeof given === 'number' ? tf.scalar(given) : tf.reshape(tf.tensor1d(given!), shape);
+        stored ? this.alongAxis(x, stored.read()) : typeof given === 'number' ? tf.scalar(given) : this.alongAxis(x, tf.tensor1d(given!));
       return tf.div(tf.sub(x, at(this.mean, this.meanValue)), tf.maximum(tf.sqrt(at(this.variance, this.varianceValue)), EPSILON));
     });
   }
