@@ -3,7 +3,7 @@ import { withKernelFallback } from '../compute/backend.js';
 import { loadAllImages } from '../data/index.js';
 import { openModel } from '../formats/open.js';
 import { rankExamples, type ExamplesResult, type ExampleStatistic } from './examples.js';
-import type { PixelScale } from '../data/index.js';
+import type { Preset } from '../compute/preprocess.js';
 
 /**
  * One examples run described as plain JSON, so that it can travel as a queue job: the model and the
@@ -16,7 +16,7 @@ export interface ExamplesJob {
   data: string;
   top: number;
   statistic: ExampleStatistic;
-  scale: PixelScale;
+  scale: Preset;
   batchSize: number;
   shard?: { index: number; of: number };
 }

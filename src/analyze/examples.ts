@@ -1,7 +1,8 @@
 import { outputChannelsFirst, runLayers } from '../compute/activations.js';
 import type { RunnableModel } from '../compute/build.js';
 import { findNode } from '../compute/gradients.js';
-import { pixelFactor, type ImageCollection, type PixelScale } from '../data/index.js';
+import type { ImageCollection } from '../data/index.js';
+import { pixelTransform, type Preset } from '../compute/preprocess.js';
 import { DataError, UsageError } from '../model/errors.js';
 import { cropAt, receptiveField, type Crop, type ReceptiveField } from './receptive-field.js';
 
@@ -34,7 +35,8 @@ export interface ExamplesResult {
   readonly model: string;
   readonly layer: string;
   readonly data: string;
-  readonly scale: PixelScale;
+  /** How stored pixels became the network input: a preprocessing preset (compute/preprocess.ts). */
+  readonly scale: Preset;
   readonly count: number;
   /** Input images' [height, width]. */
   readonly inputSize: readonly [number, number];
@@ -91,7 +93,7 @@ export interface ExamplesOptions {
   layer: string;
   top: number;
   statistic: ExampleStatistic;
-  scale: PixelScale;
+  scale: Preset;
   batchSize?: number;
   shard?: { index: number; of: number };
   /** Recorded in the result (the model file as the user named it). */
@@ -113,7 +115,8 @@ export async function rankExamples(net: RunnableModel, data: ImageCollection, op
   const batchSize = options.batchSize ?? 128;
   const { from, to } = options.shard ? shardRange(data.images.count, batchSize, options.shard.index, options.shard.of) : { from: 0, to: data.images.count };
   const perImage = data.height * data.width * data.channels;
-  const factor = pixelFactor(data, options.scale);
+  const transform = pixelTransform({ preset: options.scale }, data.channels);
+  const toByteScale = 255 / data.maxValue;
   const total = Math.ceil((to - from) / batchSize);
   let tops: TopK[] | undefined;
   let outputSize: [number, number] = [1, 1];
@@ -122,7 +125,10 @@ export async function rankExamples(net: RunnableModel, data: ImageCollection, op
     const size = Math.min(batchSize, to - start);
     const x = new Float32Array(size * perImage);
     const pixels = data.images.images.subarray(start * perImage, (start + size) * perImage);
-    for (let i = 0; i < x.length; i++) x[i] = pixels[i]! * factor;
+    const channels = data.channels;
+    for (let i = 0; i < x.length; i += channels) {
+      for (let c = 0; c < channels; c++) x[i + c] = transform.value(pixels[i + transform.source(c)]! * toByteScale, c);
+    }
     const shape = channelsFirst || net.channelsFirst ? null : [size, data.height, data.width, data.channels];
     if (!shape) throw new UsageError(`${net.source} computes channels_first; convscope examples feeds channels-last images only.`);
     await runLayers(net, [{ shape, data: x }], {

@@ -4,6 +4,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import type { ExamplesResult } from '../analyze/examples.js';
 import type { ExamplesJob } from '../analyze/examples-job.js';
+import { PRESETS } from '../compute/preprocess.js';
 import { DATA_SPEC_HELP, loadAllImages } from '../data/index.js';
 import { writeFileAtomic } from '../io/write.js';
 import { DataError, UsageError } from '../model/errors.js';
@@ -70,7 +71,11 @@ export function registerExamples(program: Command): void {
     .requiredOption('--data <spec>', `images to rank: ${DATA_SPEC_HELP}`)
     .option('--top <k>', 'images kept per filter', parsePositive, 9)
     .addOption(new Option('--statistic <s>', "one score per image and filter: the max over positions or the mean").choices(['max', 'mean']).default('max'))
-    .addOption(new Option('--scale <scale>', 'pixel scale the network was trained on: raw 0..255 or unit 0..1').choices(['raw', 'unit']).default('unit'))
+    .addOption(
+      new Option('--scale <preset>', 'how pixels become the network input, as activations --preprocess: raw 0..255, unit x/255, symmetric x/127.5-1, caffe BGR minus the ImageNet mean, torchvision ImageNet mean and std')
+        .choices([...PRESETS])
+        .default('unit'),
+    )
     .option('--batch-size <n>', 'images per forward pass (shards are cut at whole batches)', parsePositive, 128)
     .option('--shard <i/n>', 'rank only shard i of n and write the partial result as .json, for convscope merge', parseShard)
     .option('--queue <redis-url>', 'run --shards jobs on BullMQ workers (convscope worker) at this Redis, then merge')

@@ -68,9 +68,39 @@ function perChannel(values: readonly number[] | undefined, channels: number, wha
   return [...values];
 }
 
+/**
+ * What a preset (with its mean and std) does to one pixel value: `source(c)` is the stored channel that
+ * becomes channel c (caffe swaps RGB to BGR), `value(x, c)` maps its value on the 0..255 scale. The one
+ * definition of the presets, used for decoded images here and for data sets by `examples`.
+ */
+export interface PixelTransform {
+  source(c: number): number;
+  value(x: number, c: number): number;
+}
+
+export function pixelTransform(given: Pick<PreprocessOptions, 'preset' | 'mean' | 'std'>, channels: number): PixelTransform {
+  const options = withPresetStatistics(given);
+  if ((options.preset === 'caffe' || (options.preset === 'torchvision' && !given.mean)) && channels !== 3) {
+    throw new UsageError(`The ${options.preset} preset needs RGB input, but this model takes ${channels} channel${channels === 1 ? '' : 's'}.`);
+  }
+  const mean = perChannel(options.mean, channels, 'mean', 0);
+  const std = perChannel(options.std, channels, 'std', 1);
+  if (std.some((s) => s === 0)) throw new UsageError('--std values must not be 0.');
+  const preset = options.preset;
+  return {
+    source: (c) => (preset === 'caffe' ? channels - 1 - c : c),
+    value: (v, c) => {
+      let x = v;
+      if (preset === 'unit' || preset === 'torchvision') x /= 255;
+      else if (preset === 'symmetric') x = x / 127.5 - 1;
+      else if (preset === 'caffe') x -= CAFFE_BGR_MEAN[c]!;
+      return (x - mean[c]!) / std[c]!;
+    },
+  };
+}
+
 /** Stacks equally sized images into one preprocessed batch. */
 export function imagesToBatch(images: readonly PixelImage[], given: PreprocessOptions): InputBatch {
-  const options = withPresetStatistics(given);
   const first = images[0];
   if (!first) throw new UsageError('At least one image is needed.');
   const { width, height, channels } = first;
@@ -81,29 +111,18 @@ export function imagesToBatch(images: readonly PixelImage[], given: PreprocessOp
       );
     }
   }
-  if ((options.preset === 'caffe' || (options.preset === 'torchvision' && !given.mean)) && channels !== 3) {
-    throw new UsageError(`The ${options.preset} preset needs RGB input, but this model takes ${channels} channel${channels === 1 ? '' : 's'}.`);
-  }
-  const mean = perChannel(options.mean, channels, 'mean', 0);
-  const std = perChannel(options.std, channels, 'std', 1);
-  if (std.some((s) => s === 0)) throw new UsageError('--std values must not be 0.');
+  const transform = pixelTransform(given, channels);
   const pixels = width * height;
   const data = new Float32Array(images.length * pixels * channels);
   images.forEach((image, n) => {
     const base = n * pixels * channels;
     for (let p = 0; p < pixels; p++) {
       for (let c = 0; c < channels; c++) {
-        const source = options.preset === 'caffe' ? channels - 1 - c : c;
-        let x = image.data[p * channels + source]!;
-        if (options.preset === 'unit' || options.preset === 'torchvision') x /= 255;
-        else if (options.preset === 'symmetric') x = x / 127.5 - 1;
-        else if (options.preset === 'caffe') x -= CAFFE_BGR_MEAN[c]!;
-        x = (x - mean[c]!) / std[c]!;
-        data[base + (options.channelsFirst ? c * pixels + p : p * channels + c)] = x;
+        data[base + (given.channelsFirst ? c * pixels + p : p * channels + c)] = transform.value(image.data[p * channels + transform.source(c)]!, c);
       }
     }
   });
-  const shape = options.channelsFirst ? [images.length, channels, height, width] : [images.length, height, width, channels];
+  const shape = given.channelsFirst ? [images.length, channels, height, width] : [images.length, height, width, channels];
   return { shape, data };
 }
 

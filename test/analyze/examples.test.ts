@@ -33,6 +33,8 @@ import gzip, json, sys, numpy as np, torch, torch.nn.functional as F
 d = sys.argv[1]
 rows = np.loadtxt(gzip.open(sys.argv[2]), delimiter=',')
 x = torch.tensor(rows[:, :64].reshape(-1, 8, 8, 1) / 16.0)
+if len(sys.argv) > 3 and sys.argv[3] == 'symmetric':
+    x = torch.tensor(rows[:, :64].reshape(-1, 8, 8, 1) * (255 / 16.0) / 127.5 - 1)
 L = lambda n: torch.tensor(np.load(f'{d}/{n}.npy')).double()
 k1, b1, k2, b2 = [L(n) for n in ['k1', 'b1', 'k2', 'b2']]
 conv = lambda t, k, b: F.conv2d(t.permute(0, 3, 1, 2), k.permute(3, 2, 0, 1), b, padding='same')
@@ -102,6 +104,20 @@ describe('dataset examples: the images that excite each filter most', () => {
         }
       }
     }
+  });
+
+  it("the symmetric preset (x / 127.5 - 1 on the 0..255 scale, activations' preset) ranks like NumPy fed the same pixels", needsPython('numpy', 'torch'), async () => {
+    const oracle = JSON.parse(runPython(ORACLE, [dir, join(ROOT, 'assets', 'data', 'digits.csv.gz'), 'symmetric'])) as Record<string, [number, number][][]>;
+    const result = await rankExamples(net, data, { model: 'm', layer: 'conv_2', top: TOP, statistic: 'max', scale: 'symmetric' });
+    assert.equal(result.scale, 'symmetric');
+    let moved = 0;
+    for (const e of result.ranking) {
+      const [index, score] = oracle.max![e.filter]![e.rank]!;
+      assert.ok(Math.abs(e.score - score) <= 1e-5 * Math.max(1, Math.abs(score)), `filter ${e.filter} rank ${e.rank}: score ${e.score} vs ${score}`);
+      if (e.index !== index) assert.ok(oracle.max![e.filter]!.some(([i, s]) => i === e.index && Math.abs(s - score) <= 1e-5), `filter ${e.filter} rank ${e.rank}: image ${e.index}, NumPy says ${index}`);
+      if (e.score !== single.ranking.find((u) => u.filter === e.filter && u.rank === e.rank)!.score) moved++;
+    }
+    assert.ok(moved > 0, 'the preset changed no score: it was not applied');
   });
 
   it('the receptive field of conv_2 (3x3 same -> pool 2 -> 3x3 same) is 8x8 with jump 2, and crops are clipped to the image', () => {
