@@ -155,8 +155,11 @@ const RESNET = join(DATA, 'resnet18.pt');
 const RESNET_ONNX = join(DATA, 'resnet18.onnx');
 const DIGITS = join(DATA, 'digits');
 const notes: string[] = [];
-/** Benchmarks that print their own comparison (the forward engine's, and rendering, which has no peer). */
-const EXTRAS = ['forward.ts', 'render-vgg16.ts', 'attribute.ts'];
+/**
+ * Benchmarks that print their own comparison (the forward engine's), or their own targets (rendering and
+ * the viewer in Chromium on the VGG16-like h5, which have no peer).
+ */
+const EXTRAS = ['forward.ts', 'render-vgg16.ts', 'attribute.ts', 'viewer-vgg16.ts'];
 
 const scenarios: Scenario[] = [
   {

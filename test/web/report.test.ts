@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { runCli } from '../helpers/cli.js';
 import { ROOT } from '../helpers/fixtures.js';
-import { browserSkip, canvasPixels, changedCheckpoint, DIGITS_H5, h5pyKernelValue, launchChromium } from './browser-helpers.js';
+import { axeViolations, browserSkip, canvasPixels, changedCheckpoint, DIGITS_H5, h5pyKernelValue, launchChromium, type AxeFinding } from './browser-helpers.js';
 
 const skip = browserSkip();
 
@@ -17,6 +17,7 @@ describe('convscope report: one self-contained HTML file, every view offline', {
   let dir: string;
   let html: string;
   const blocked: string[] = [];
+  const axe: Record<string, AxeFinding[]> = {};
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'convscope-report-'));
@@ -27,7 +28,7 @@ describe('convscope report: one self-contained HTML file, every view offline', {
     assert.match(result.stdout, /^wrote .*report\.html \([\d.]+ KiB in [\d.]+ s; the models' weights are [\d.]+ KiB\)/);
     html = readFileSync(out, 'utf8');
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
     // The network is off: every request that is not the report file itself is recorded and aborted.
     await page.route('**/*', (route) => {
@@ -41,11 +42,18 @@ describe('convscope report: one self-contained HTML file, every view offline', {
   });
 
   after(async () => {
+    console.log(`axe serious/critical violations per report view: ${JSON.stringify(Object.fromEntries(Object.entries(axe).map(([k, v]) => [k, v.length])))}`);
     await browser?.close();
   });
 
   async function shot(name: string): Promise<void> {
     await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
+  }
+
+  /** axe-core on the report as it is now: no serious or critical violation. */
+  async function checkAxe(view: string): Promise<void> {
+    axe[view] = await axeViolations(page);
+    assert.deepEqual(axe[view], [], `${view}: ${JSON.stringify(axe[view], null, 1)}`);
   }
 
   it('refers to nothing outside itself', () => {
@@ -78,6 +86,7 @@ describe('convscope report: one self-contained HTML file, every view offline', {
     assert.ok(Math.abs(Number(readout.split('= ')[1]) - h5pyKernelValue([3, 4, 0, 7])) <= 1e-9, readout);
     await page.waitForSelector('[data-testid=histograms] svg rect');
     await shot('report-layers');
+    await checkAxe('layers');
   });
 
   it('renders the precomputed activations of the image', async () => {
@@ -89,6 +98,7 @@ describe('convscope report: one self-contained HTML file, every view offline', {
     await page.selectOption('[data-testid=activation-layer]', 'conv2d_1');
     await page.waitForFunction(() => /shape \(10, 10, 15\)/.test(document.querySelector('.activation-maps h4')?.textContent ?? ''));
     await shot('report-activations');
+    await checkAxe('activations');
   });
 
   it('renders the diff of the two checkpoints', async () => {
@@ -98,6 +108,14 @@ describe('convscope report: one self-contained HTML file, every view offline', {
     assert.deepEqual(first, ['conv2d', 'changed']);
     assert.equal(await page.textContent('[data-testid=ranked-filters] tr:nth-child(2) td:first-child'), '3');
     await shot('report-diff');
+    await checkAxe('diff');
+  });
+
+  it('draws the layer graph offline', async () => {
+    await page.click('button[data-tab=graph]');
+    await page.waitForSelector('[data-testid=graph] g.node[data-layer="conv2d"]');
+    await shot('report-graph');
+    await checkAxe('graph');
   });
 
   it('made no network request', () => {

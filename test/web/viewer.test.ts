@@ -295,7 +295,28 @@ describe('viewer: honest colours, state in the URL, wide layers, keyboard, many 
     assert.equal(await page.getAttribute('[data-testid=layer-list] tr.selected', 'data-layer'), 'conv2d');
     await page.goto(`${server.url}?tab=graph&model=3`);
     await page.waitForSelector('[data-testid=graph] g.node');
+    // Every label inside its box (measured as drawn); a shortened one keeps the full name in the node's tooltip.
+    const labels = await page.$$eval('[data-testid=graph] g.node', (gs) =>
+      gs.map((g) => ({
+        layer: g.getAttribute('data-layer')!,
+        label: g.querySelector('title')!.textContent!,
+        box: Number(g.querySelector('rect')!.getAttribute('width')),
+        texts: Array.from(g.querySelectorAll('text'), (t) => ({ text: t.textContent!, width: (t as SVGTextElement).getBBox().width })),
+      })),
+    );
+    for (const l of labels) {
+      for (const t of l.texts) assert.ok(t.width <= l.box - 10, `'${t.text}' (${t.width.toFixed(0)} px) overflows its ${l.box} px box`);
+      assert.ok(l.label.startsWith(`${l.layer} (`), l.label);
+    }
+    const shortened = labels.filter((l) => l.texts[0]!.text.includes('…'));
+    assert.ok(shortened.some((l) => l.layer === 'expanded_conv_depthwise_relu'), 'the longest MobileNet names are shortened');
+    for (const l of shortened) {
+      const [head, tail] = l.texts[0]!.text.split('…') as [string, string];
+      assert.ok(l.layer.startsWith(head) && l.layer.endsWith(tail) && tail.length > 0, `${l.texts[0]!.text} for ${l.layer}`);
+    }
+    assert.equal(new Set(labels.map((l) => l.texts[0]!.text)).size, labels.length, 'shortened labels still tell the layers apart');
     await shot('graph-mobilenet');
+    await checkAxe('graph of a nested model');
   });
 
   it('serves a folder as a project; a training run gets a time slider over its snapshots, values per step as NumPy reads them', async () => {

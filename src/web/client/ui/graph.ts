@@ -59,8 +59,31 @@ function layout(nodes: readonly GraphNode[]): { placed: Placed[]; width: number;
   return { placed, width, height: rows.length * (NODE_H + GAP_Y) + GAP_Y / 2 };
 }
 
-function cut(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+/** Room for a label inside a node box (its padding taken off). */
+const LABEL_W = NODE_W - 14;
+
+/** `full` with its middle replaced by an ellipsis, keeping `keep` characters (the start and the end, which tell siblings apart). */
+function middleCut(full: string, keep: number): string {
+  const head = Math.ceil(keep / 2);
+  return `${full.slice(0, head)}…${full.slice(full.length - (keep - head))}`;
+}
+
+/**
+ * Shortens a drawn SVG label in the middle until it fits its box, measured in the page's own font
+ * (a character count cannot know how wide 'W' and 'i' are); the node's title (its tooltip) and the
+ * details beside the graph keep the full text.
+ */
+function fitLabel(text: SVGTextElement, full: string): void {
+  if (text.getComputedTextLength() <= LABEL_W) return;
+  let lo = 0;
+  let hi = full.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    text.textContent = middleCut(full, mid);
+    if (text.getComputedTextLength() <= LABEL_W) lo = mid;
+    else hi = mid - 1;
+  }
+  text.textContent = middleCut(full, lo);
 }
 
 /** The attributes of one node: class, inputs, weights and every stored option. */
@@ -158,9 +181,9 @@ export function graphTab(root: HTMLElement, backend: Backend, router: Router): {
       const title = svg('title');
       title.textContent = `${n.name} (${n.className})`;
       const name = svg('text', { x: NODE_W / 2, y: 17, 'text-anchor': 'middle', class: 'node-name' });
-      name.textContent = cut(n.name, 26);
+      name.textContent = n.name;
       const cls = svg('text', { x: NODE_W / 2, y: 33, 'text-anchor': 'middle', class: 'node-class' });
-      cls.textContent = cut(n.className, 28);
+      cls.textContent = n.className;
       node.append(title, svg('rect', { width: NODE_W, height: NODE_H, rx: 6 }), name, cls);
       const show = (): void => clear(side, details(n, () => open(n.name)));
       node.addEventListener('mouseenter', show);
@@ -181,6 +204,7 @@ export function graphTab(root: HTMLElement, backend: Backend, router: Router): {
       canvas.append(node);
     }
     clear(box, canvas);
+    for (const text of canvas.querySelectorAll<SVGTextElement>('g.node text')) fitLabel(text, text.textContent ?? '');
     setZoom(zoom);
     if (selected) {
       const sel = at.get(selected);
