@@ -204,7 +204,7 @@ export function graphTab(root: HTMLElement, backend: Backend, router: Router): {
       canvas.append(node);
     }
     clear(box, canvas);
-    for (const text of canvas.querySelectorAll<SVGTextElement>('g.node text')) fitLabel(text, text.textContent ?? '');
+    canvas.querySelectorAll<SVGTextElement>('g.node text').forEach((text) => fitLabel(text, text.textContent ?? ''));
     setZoom(zoom);
     if (selected) {
       const sel = at.get(selected);
