@@ -1,6 +1,6 @@
 /**
  * npm run fuzz -- --seed <n> --cases <n> [--jobs <n>] [--timeout-ms <n>] [--memory-mb <n>]
- *                 [--formats a,b] [--only <case>] [--keep <dir>]
+ *                 [--formats a,b] [--only <case,...>] [--keep <dir>]
  * Mutates seed files of every format, opens each case in a worker process with time and memory
  * limits, reads every weight, and prints a table per format. Exits 1 when any case is an internal
  * error, a crash, a hang or over memory, or when a pickle payload ran.
@@ -23,10 +23,10 @@ const program = new Command('fuzz')
   .option('--timeout-ms <n>', 'time limit per case before it counts as a hang (integer, ms)', count, 15_000)
   .option('--memory-mb <n>', 'resident memory limit per case before it counts as over memory (integer, MB)', count, 1024)
   .option('--formats <list>', `comma-separated subset of ${FORMATS.join(',')} (default: all)`)
-  .option('--only <case>', 'run only this case number, to reproduce it (integer)', count)
+  .option('--only <cases>', 'run only these case numbers, to reproduce them (comma-separated integers)', (v) => v.split(',').map(count))
   .option('--keep <dir>', 'save every failing case into this folder');
 program.parse();
-const o = program.opts<{ seed: number; cases: number; jobs: number; timeoutMs: number; memoryMb: number; formats?: string; only?: number; keep?: string }>();
+const o = program.opts<{ seed: number; cases: number; jobs: number; timeoutMs: number; memoryMb: number; formats?: string; only?: number[]; keep?: string }>();
 const formats = o.formats?.split(',').map((f) => f.trim()) as FuzzFormat[] | undefined;
 const unknown = formats?.find((f) => !FORMATS.includes(f));
 if (unknown) {

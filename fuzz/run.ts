@@ -22,8 +22,8 @@ export interface FuzzOptions {
   timeoutMs?: number;
   memoryMb?: number;
   formats?: readonly FuzzFormat[];
-  /** Only this case number (to reproduce one). */
-  only?: number;
+  /** Only these case numbers (to reproduce them). */
+  only?: readonly number[];
   /** Folder where failing cases are saved. */
   keep?: string;
   onProgress?: (done: number, total: number) => void;
@@ -139,7 +139,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const jobs = Math.max(1, options.jobs ?? 1);
   const workers = Array.from({ length: jobs }, () => new Worker(options.memoryMb ?? 1024));
   const peak = { mb: 0 };
-  const caseNumbers = options.only !== undefined ? [options.only] : Array.from({ length: options.cases }, (_, i) => i);
+  const caseNumbers = options.only !== undefined ? [...options.only] : Array.from({ length: options.cases }, (_, i) => i);
   let next = 0;
   let done = 0;
   try {

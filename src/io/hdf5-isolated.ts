@@ -41,8 +41,16 @@ function start(): Engine {
   const fromSource = import.meta.url.endsWith('.ts');
   const script = new URL(fromSource ? './hdf5-worker.ts' : './hdf5-worker.js', import.meta.url);
   // Run from TypeScript sources (tests, the fuzzer), the thread registers the same TypeScript loader first.
+  // h5wasm (4 MB of plain JavaScript) is loaded before it, as io/hdf5.ts loads it (baseline compiler only):
+  // the loader would transform it, which cost 630 MB of resident memory and 3 s per thread.
   const entry = fromSource
-    ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(script.href)}); })`
+    ? `import('node:v8').then(async (v8) => {
+        v8.setFlagsFromString('--liftoff-only');
+        await (await import(${JSON.stringify(import.meta.resolve('h5wasm/node'))})).ready;
+        v8.setFlagsFromString('--no-liftoff-only');
+        (await import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})).register();
+        return import(${JSON.stringify(script.href)});
+      })`
     : script;
   const worker = new Worker(entry, {
     eval: fromSource,
