@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, it } from 'node:test';
+import ts from 'typescript';
 
 // The layer order lives in src/README.md (a ```layers block, one layer per line, lowest first); this test
 // computes the import graph of src/ from the code and checks it against that order.
@@ -83,6 +84,43 @@ function folderCycles(graph: Map<string, Set<string>>): string[][] {
   return out;
 }
 
+
+/** Flags the CLI declares (`.option('--x ...')`, `.requiredOption(...)`, `new Option(...)` in src/cli). */
+function cliFlags(files: readonly string[]): Set<string> {
+  const flags = new Set<string>();
+  for (const f of files.filter((x) => unitOf(x) === 'cli')) {
+    for (const m of readFileSync(f, 'utf8').matchAll(/(?:option|Option)\(\s*['"`](?:-\w, )?--([a-z][a-z0-9-]*)/g)) flags.add(m[1]!);
+  }
+  return flags;
+}
+
+/** Every string literal and template text of a file (comments excluded), with its line. */
+function stringLiterals(file: string): { line: number; text: string; templatePart: boolean }[] {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+  const out: { line: number; text: string; templatePart: boolean }[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateHead(node) || ts.isTemplateMiddle(node) || ts.isTemplateTail(node)) {
+      const templatePart = ts.isTemplateHead(node) || ts.isTemplateMiddle(node);
+      out.push({ line: source.getLineAndCharacterOfPosition(node.getStart()).line + 1, text: node.text, templatePart });
+    }
+    node.forEachChild(visit);
+  };
+  visit(source);
+  return out;
+}
+
+/** `--flag` spellings in a text that are flags of the CLI, and `--${...}` (a flag built from a value). */
+function namedFlags(text: string, flags: ReadonlySet<string>, templatePart: boolean): string[] {
+  const named = [...text.matchAll(/(?<![\w-])--([a-z][a-z0-9-]*)/g)].map((m) => `--${m[1]!}`).filter((f) => flags.has(f.slice(2)));
+  return templatePart && /(?<![\w-])--$/.test(text) ? [...named, '--${...}'] : named;
+}
+
+/**
+ * The page's words for settings it has no control of its own for name the command that opens it with
+ * them (`convscope serve <file> --max-tensor-mb <n>`): the one place outside src/cli that may name a flag.
+ */
+const PAGE_WORDING = 'web/client/wording.ts';
+
 describe('architecture: data flows one way through the layers of src/README.md', () => {
   const files = sourceFiles(SRC);
   const edges = importEdges(files);
@@ -127,6 +165,22 @@ describe('architecture: data flows one way through the layers of src/README.md',
       .filter((e) => e.fromUnit === 'compute' && /^formats\/(schema\/keras|keras-)/.test(e.to))
       .map((e) => `${e.from} -> ${e.to}`);
     assert.deepEqual(bad, []);
+  });
+
+  it('library text names concepts, never CLI flags: no string literal outside src/cli names a flag the CLI declares', () => {
+    const flags = cliFlags(files);
+    assert.ok(flags.has('config') && flags.has('layout') && flags.has('max-weight-mb') && flags.size > 40, `only ${flags.size} CLI flags found`);
+    const bad = files
+      .filter((f) => unitOf(f) !== 'cli' && relative(SRC, f) !== PAGE_WORDING)
+      .flatMap((f) => stringLiterals(f).flatMap(({ line, text, templatePart }) => namedFlags(text, flags, templatePart).map((flag) => `${relative(SRC, f)}:${line} names ${flag}`)));
+    assert.deepEqual(bad, [], 'say the concept in words and pass { concept } (model/errors.ts); the CLI appends its flag (cli/run.ts), the viewer its control (web/client/wording.ts)');
+  });
+
+  it('the flags the page names for settings it cannot set itself are flags the CLI declares', () => {
+    const flags = cliFlags(files);
+    const named = stringLiterals(join(SRC, PAGE_WORDING)).flatMap(({ line, text }) => [...text.matchAll(/(?<![\w-])--([a-z][a-z0-9-]*)/g)].map((m) => [line, m[1]!] as const));
+    assert.ok(named.length >= 5, `only ${named.length} flags named in ${PAGE_WORDING}`);
+    assert.deepEqual(named.filter(([, f]) => !flags.has(f)).map(([line, f]) => `${PAGE_WORDING}:${line} names --${f}, which the CLI does not declare`), []);
   });
 
   it('numbers are formatted in one place: toPrecision/toExponential only in model/format.ts', () => {

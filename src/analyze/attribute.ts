@@ -158,7 +158,10 @@ async function occlusion(scorer: Scorer, batch: InputBatch, g: Geometry, score: 
  */
 export async function attributeOnnx(net: OnnxNet, batch: InputBatch, options: AttributeOptions): Promise<Attribution> {
   if (options.method !== 'occlusion') {
-    throw new UnsupportedError(`${net.source} is an ONNX model, which convscope runs forward only (ONNX Runtime); '${options.method}' needs gradients: use --method occlusion, or a Keras / TF.js model.`);
+    throw new UnsupportedError(
+      `${net.source} is an ONNX model, which convscope runs forward only (ONNX Runtime); '${options.method}' needs gradients: use the occlusion method, or a Keras / TF.js model.`,
+      { concept: 'method' },
+    );
   }
   if (net.graph.outputs.length !== 1) throw new UsageError(`${net.source} has ${net.graph.outputs.length} outputs; attribution needs a network with one output (class scores).`);
   const output = net.graph.outputs[0]!.name;

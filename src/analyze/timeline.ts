@@ -109,12 +109,12 @@ export function parseSummary(text: string, file: string): WatchRecord[] {
 export async function readSummary(dir: string): Promise<WatchRecord[]> {
   const info = await stat(dir).catch(() => undefined);
   if (!info?.isDirectory()) {
-    throw new UsageError(`${dir} is not a directory; timeline expects a snapshot directory written by 'convscope train --watch' (<out>/watch) or watchWeights.`);
+    throw new UsageError(`${dir} is not a directory; timeline expects a snapshot directory written by training with weight snapshots (<out>/watch, or watchWeights).`, { concept: 'snapshots' });
   }
   const file = join(dir, SUMMARY_FILE);
   const text = await readFile(file, 'utf8').catch(() => undefined);
   if (text === undefined) {
-    throw new UsageError(`${dir} has no ${SUMMARY_FILE}; timeline expects a snapshot directory written by 'convscope train --watch' (<out>/watch) or watchWeights.`);
+    throw new UsageError(`${dir} has no ${SUMMARY_FILE}; timeline expects a snapshot directory written by training with weight snapshots (<out>/watch, or watchWeights).`, { concept: 'snapshots' });
   }
   return parseSummary(text, file);
 }

@@ -14,7 +14,7 @@ import { weightTitle } from '../model/format.js';
 import { formatScale } from '../model/format.js';
 import { addModelOptions, withModel, type ModelOptions } from './model-options.js';
 import { releaseDropped, weightBytes } from './memory.js';
-import { action } from './run.js';
+import { action, cliNote } from './run.js';
 
 interface FiltersOptions extends ModelOptions {
   layer?: string;
@@ -91,7 +91,7 @@ function describe(model: Model, weight: Weight, fig: FilterFigure): string[] {
   );
   lines.push(...i.notes, ...i.warnings.map((w) => `warning: ${w}`));
   const unknownClass = model.layers.find((l) => l.name === weight.layer)?.className === 'unknown';
-  if (unknownClass) lines.push(...(model.notes ?? []).map((n) => `note: ${n}`));
+  if (unknownClass) lines.push(...(model.notes ?? []).map((n) => `note: ${cliNote(n)}`));
   return lines;
 }
 

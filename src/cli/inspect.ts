@@ -3,7 +3,7 @@ import { summarizeModel, type ModelSummary } from '../views/model-summary.js';
 import { formatAxes, formatCount, formatNumber, formatShape } from '../model/format.js';
 import { table } from './format.js';
 import { addModelOptions, withModel, type ModelOptions } from './model-options.js';
-import { action } from './run.js';
+import { action, cliNote } from './run.js';
 
 interface InspectOptions extends ModelOptions {
   stats?: boolean;
@@ -41,7 +41,7 @@ export function renderSummary(summary: ModelSummary, withStats: boolean): string
   if (summary.metadata && Object.keys(summary.metadata).length > 0) {
     lines.push(`metadata: ${Object.entries(summary.metadata).map(([k, v]) => `${k}=${v}`).join(', ')}`);
   }
-  for (const note of summary.notes ?? []) lines.push(`note: ${note}`);
+  for (const note of summary.notes ?? []) lines.push(`note: ${cliNote(note)}`);
   const withWeights = summary.layers.filter((l) => l.weights.length > 0).length;
   lines.push('', table(rows), '');
   for (const layer of summary.layers) {
@@ -75,7 +75,7 @@ export function registerInspect(program: Command): void {
         await withModel(path, options, async (model) => {
           const summary = await summarizeModel(model, { stats: options.stats ?? false });
           if (options.json) {
-            process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+            process.stdout.write(`${JSON.stringify({ ...summary, ...(summary.notes ? { notes: summary.notes.map(cliNote) } : {}) }, null, 2)}\n`);
           } else {
             process.stdout.write(`${renderSummary(summary, options.stats ?? false)}\n`);
           }

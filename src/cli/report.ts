@@ -5,7 +5,7 @@ import { DEFAULT_MAX_WEIGHT_BYTES } from '../web/embed.js';
 import { writeReport } from '../web/report.js';
 import { DTYPE_BYTES } from '../model/dtype.js';
 import { addModelOptions, withModelOptions, type ModelOptions } from './model-options.js';
-import { action, parseMegabytes } from './run.js';
+import { action, cliNote, parseMegabytes } from './run.js';
 import { formatBytes } from '../model/format.js';
 
 interface ReportOptions extends ModelOptions {
@@ -46,7 +46,7 @@ export function registerReport(program: Command): void {
           const seconds = ((performance.now() - started) / 1000).toFixed(1);
           const weights = models.reduce((a, m) => a + weightBytes(m), 0);
           process.stdout.write(`wrote ${options.out} (${formatBytes(written.bytes)} in ${seconds} s; the models' weights are ${formatBytes(weights)})\n`);
-          for (const note of new Set([...notes, ...written.notes])) process.stdout.write(`note: ${note}\n`);
+          for (const note of new Set([...notes, ...written.notes].map(cliNote))) process.stdout.write(`note: ${note}\n`);
         } finally {
           for (const m of models) m.close();
         }

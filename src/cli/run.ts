@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { ConvscopeError, type Concept } from '../model/errors.js';
+import type { Note } from '../model/model.js';
 
 /** The flag that sets each concept a library error points to. */
 const CONTROLS: Record<Concept, string> = {
@@ -14,11 +15,28 @@ const CONTROLS: Record<Concept, string> = {
   'inflate-ratio': '--max-inflate-ratio <n>',
   top: '--top <k>',
   samples: '--samples <n>, --noise <fraction>',
+  'weight-limit': '--max-weight-mb <n>',
+  preprocess: '--preprocess <preset>, --mean <values>, --std <values>',
+  method: '--method <name>',
+  image: '--image <file>',
+  port: '--port <n>',
+  redis: '--redis <url>',
+  snapshots: 'written by convscope train --watch <every>',
 };
 
-/** An error as the CLI prints it: the library's sentence, then the flag that sets what it points to. */
+/** A library sentence as the CLI prints it: the sentence, then the flag that sets the concept it points to. */
+function withFlag(text: string, concept: Concept | undefined): string {
+  return concept ? `${text} (${CONTROLS[concept]})` : text;
+}
+
+/** An error as the CLI prints it. */
 export function cliMessage(e: ConvscopeError): string {
-  return e.concept ? `${e.message} (${CONTROLS[e.concept]})` : e.message;
+  return withFlag(e.message, e.concept);
+}
+
+/** A model's note as the CLI prints it. */
+export function cliNote(note: Note): string {
+  return withFlag(note.text, note.concept);
 }
 
 /**

@@ -59,11 +59,11 @@ export function describePreset(given: Pick<PreprocessOptions, 'preset' | 'mean' 
   return parts.join(', ');
 }
 
-function perChannel(values: readonly number[] | undefined, channels: number, what: string, fallback: number): number[] {
+function perChannel(values: readonly number[] | undefined, channels: number, what: 'mean' | 'std', fallback: number): number[] {
   if (values === undefined) return Array.from({ length: channels }, () => fallback);
   if (values.length === 1) return Array.from({ length: channels }, () => values[0]!);
   if (values.length !== channels) {
-    throw new UsageError(`--${what} expects 1 or ${channels} values (one per channel), but received ${values.length}.`);
+    throw new UsageError(`The preprocessing ${what === 'mean' ? 'mean' : 'standard deviation'} expects 1 or ${channels} values (one per channel), but received ${values.length}.`, { concept: 'preprocess' });
   }
   return [...values];
 }
@@ -85,7 +85,7 @@ export function pixelTransform(given: Pick<PreprocessOptions, 'preset' | 'mean' 
   }
   const mean = perChannel(options.mean, channels, 'mean', 0);
   const std = perChannel(options.std, channels, 'std', 1);
-  if (std.some((s) => s === 0)) throw new UsageError('--std values must not be 0.');
+  if (std.some((s) => s === 0)) throw new UsageError(`The per-channel standard deviations the pixels are divided by must not be 0, but received ${std.join(', ')}.`, { concept: 'preprocess' });
   const preset = options.preset;
   return {
     source: (c) => (preset === 'caffe' ? channels - 1 - c : c),

@@ -1,5 +1,5 @@
 import { ModelFormatError } from '../model/errors.js';
-import type { Model } from '../model/model.js';
+import type { Model, Note } from '../model/model.js';
 import type { ByteSource } from '../io/source.js';
 import type { FormatReader, OpenOptions } from './reader.js';
 import { pytorchReader } from './pytorch.js';
@@ -50,7 +50,7 @@ export const READERS: readonly FormatReader[] = [
 const MAX_DESCRIBED_JSON = 64 * 1024 * 1024;
 
 /** What an unclaimed file is, when it is JSON: "a TensorFlow.js weights manifest (...)". */
-async function describeUnclaimedJson(source: ByteSource, head: Uint8Array): Promise<string | undefined> {
+async function describeUnclaimedJson(source: ByteSource, head: Uint8Array): Promise<Note | undefined> {
   const first = new TextDecoder().decode(head.subarray(0, 64)).trimStart()[0];
   if (first !== '{' && first !== '[' && first !== '"') return undefined;
   if (source.size > MAX_DESCRIBED_JSON) return undefined;
@@ -89,7 +89,7 @@ export async function openSource(source: ByteSource, options: OpenOptions = {}):
     if (await reader.sniff({ source, head })) return withKerasCallGraph(await openWith(reader, source, options));
   }
   const json = await describeUnclaimedJson(source, head);
-  if (json) throw new ModelFormatError(`${source.name} is ${json}.`);
+  if (json) throw new ModelFormatError(`${source.name} is ${json.text}.`, json.concept ? { concept: json.concept } : {});
   throw new ModelFormatError(
     `${source.name} is not a model file convscope can read (${describeHead(head)}). Supported: ${READERS.map((r) => r.description).join('; ')}.`,
   );

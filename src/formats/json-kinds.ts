@@ -1,3 +1,4 @@
+import type { Note } from '../model/model.js';
 import { quote } from '../model/quote.js';
 
 /**
@@ -18,29 +19,30 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-/** A phrase completing "<file> is ..." for parsed JSON no reader claimed. */
-export function describeJson(json: unknown): string {
+/** A phrase completing "<file> is ...", for parsed JSON no reader claimed, and the setting it points to. */
+export function describeJson(json: unknown): Note {
   if (Array.isArray(json) && json.length > 0 && json.every(isManifestGroup)) {
     const weights = json.reduce((n, g) => n + g.weights.length, 0);
     const paths = json.flatMap((g) => g.paths).filter((p): p is string => typeof p === 'string');
-    return (
-      `a TensorFlow.js weights manifest (${plural(json.length, 'group')}, ${plural(weights, 'weight')} in ${paths.slice(0, 3).map((p) => quote(p)).join(', ')}${paths.length > 3 ? ', ...' : ''}) ` +
-      'without a model topology, as face-api.js and other TF.js projects ship; convscope opens the model.json that holds both modelTopology and weightsManifest'
-    );
+    return {
+      text:
+        `a TensorFlow.js weights manifest (${plural(json.length, 'group')}, ${plural(weights, 'weight')} in ${paths.slice(0, 3).map((p) => quote(p)).join(', ')}${paths.length > 3 ? ', ...' : ''}) ` +
+        'without a model topology, as face-api.js and other TF.js projects ship; convscope opens the model.json that holds both modelTopology and weightsManifest',
+    };
   }
   const arch = typeof json === 'string' ? tryParse(json) : json;
   if (isObject(arch) && typeof arch.class_name === 'string' && ('config' in arch || 'model_config' in arch)) {
-    return `a Keras architecture (${quote(arch.class_name)}, as model.to_json() writes it), which holds no weights; pass it with --config to the weights file it describes`;
+    return { text: `a Keras architecture (${quote(arch.class_name)}, as model.to_json() writes it), which holds no weights; give it as the architecture of the weights file it describes`, concept: 'architecture' };
   }
   if (Array.isArray(json)) {
     const strings = json.every((v) => typeof v === 'string');
-    return strings ? `a JSON list of ${plural(json.length, 'string')} (class labels?), not a model` : `a JSON list of ${plural(json.length, 'item')}, not a model`;
+    return { text: strings ? `a JSON list of ${plural(json.length, 'string')} (class labels?), not a model` : `a JSON list of ${plural(json.length, 'item')}, not a model` };
   }
   if (isObject(json)) {
     const keys = Object.keys(json);
-    return `a JSON object with ${keys.length === 0 ? 'no keys' : `keys ${keys.slice(0, 8).map((k) => quote(k)).join(', ')}${keys.length > 8 ? ', ...' : ''}`}, which is not a model convscope knows (a TF.js model.json has modelTopology and weightsManifest)`;
+    return { text: `a JSON object with ${keys.length === 0 ? 'no keys' : `keys ${keys.slice(0, 8).map((k) => quote(k)).join(', ')}${keys.length > 8 ? ', ...' : ''}`}, which is not a model convscope knows (a TF.js model.json has modelTopology and weightsManifest)` };
   }
-  return `a JSON ${json === null ? 'null' : typeof json}, not a model`;
+  return { text: `a JSON ${json === null ? 'null' : typeof json}, not a model` };
 }
 
 function tryParse(text: string): unknown {

@@ -2,7 +2,7 @@ import { openHdf5, type Hdf5File } from '../io/hdf5.js';
 import { resolveLimits } from '../io/limits.js';
 import { parseJson, type ByteSource } from '../io/source.js';
 import { ModelFormatError } from '../model/errors.js';
-import type { Model } from '../model/model.js';
+import type { Model, Note } from '../model/model.js';
 import { parseKerasArchitecture, type KerasArchitecture } from './keras-config.js';
 import { openKeras3Weights } from './keras-v3.js';
 import { buildKerasLayers, kerasRole, assumedLayoutNote, ownersFromPath, type StoredLayer } from './keras-weights.js';
@@ -79,9 +79,9 @@ async function userArchitecture(options: OpenOptions): Promise<KerasArchitecture
   return parseKerasArchitecture(json, where);
 }
 
-function theanoNote(backend: string | undefined): string[] {
+function theanoNote(backend: string | undefined): Note[] {
   return backend === 'theano'
-    ? ['Written with the Theano backend: Theano-backend convolution kernels are spatially flipped (rotated 180 degrees) relative to TensorFlow; values are shown as stored.']
+    ? [{ text: 'Written with the Theano backend: Theano-backend convolution kernels are spatially flipped (rotated 180 degrees) relative to TensorFlow; values are shown as stored.' }]
     : [];
 }
 

@@ -1,7 +1,7 @@
 import { genericAxes, kerasAxes, kerasLayerKind, spatialAxes, type AxisName } from '../model/axes.js';
 import type { TensorData } from '../model/dtype.js';
 import { ModelFormatError } from '../model/errors.js';
-import type { Layer, Weight } from '../model/model.js';
+import type { Layer, Note, Weight } from '../model/model.js';
 import { NamedTensor } from '../model/named-tensor.js';
 import type { KerasArchitecture, KerasLayerSpec } from './keras-config.js';
 
@@ -147,11 +147,14 @@ export function assumedKerasAxes(role: string, rank: number): AxisName[] {
  * The note shown when weights are read without an architecture, saying which layout was assumed.
  * `tensorflow`: TF1 variables, named by the user, whose 2-D to 5-D float tensors were taken as kernels.
  */
-export function assumedLayoutNote(framework: 'keras' | 'tensorflow' = 'keras', kernelsGuessed = false): string {
+export function assumedLayoutNote(framework: 'keras' | 'tensorflow' = 'keras', kernelsGuessed = false): Note {
   const layout =
     "kernels are shown in the Keras layout their rank implies: convolution [kh, kw, in, out] (1-D [kw, in, out], 3-D [kd, kh, kw, in, out]), Dense [in, units], depthwise [kh, kw, in, mult]; a Conv2DTranspose kernel is really [kh, kw, out, in]";
   if (framework === 'tensorflow') {
-    return `These TensorFlow variables carry no layer classes, so ${layout}${kernelsGuessed ? ', and float variables of rank 2 to 5 whose names give no role are taken as kernels (tf.nn.conv2d filters and tf.matmul weights use exactly these layouts)' : ''}.`;
+    return { text: `These TensorFlow variables carry no layer classes, so ${layout}${kernelsGuessed ? ', and float variables of rank 2 to 5 whose names give no role are taken as kernels (tf.nn.conv2d filters and tf.matmul weights use exactly these layouts)' : ''}.` };
   }
-  return `This file holds weights only, so layer classes are unknown and ${layout}. Pass the architecture (model.to_json()) with --config arch.json for exact classes and axes.`;
+  return {
+    text: `This file holds weights only, so layer classes are unknown and ${layout}. Give its architecture JSON (model.to_json()) for exact classes and axes.`,
+    concept: 'architecture',
+  };
 }

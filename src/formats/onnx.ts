@@ -4,7 +4,7 @@ import { decodeLittleEndian, DTYPE_BYTES, type DType, type TensorData } from '..
 import { ModelFormatError, UnsupportedError } from '../model/errors.js';
 import { quote } from '../model/quote.js';
 import { decodeMessage, readProto } from '../io/protobuf.js';
-import type { Layer, Model, Weight } from '../model/model.js';
+import type { Layer, Model, Note, Weight } from '../model/model.js';
 import type { ByteSource } from '../io/source.js';
 import { NamedTensor } from '../model/named-tensor.js';
 import { decodePackedVarints, listFields, readFields, type FieldRef } from './onnx-fields.js';
@@ -257,7 +257,7 @@ async function openOnnx(source: ByteSource): Promise<Model> {
   const tensors = new Map<string, OnnxTensor>();
   const skipped: string[] = [];
   const nodes: NodeProto[] = [];
-  const notes: string[] = [];
+  const notes: Note[] = [];
   const graphInputs: OnnxValueInfo[] = [];
   const graphOutputs: OnnxValueInfo[] = [];
   for (const f of graphFields) {
@@ -282,7 +282,7 @@ async function openOnnx(source: ByteSource): Promise<Model> {
       const info = valueInfo(decode<ValueInfoProto>(ValueInfoType, await source.read(f.offset, f.length), file, 'a graph input or output'), file);
       (f.field === GRAPH_FIELDS.input ? graphInputs : graphOutputs).push(info);
     } else if (f.field === GRAPH_FIELDS.sparseInitializer) {
-      notes.push('The graph has sparse initializers, which convscope does not read.');
+      notes.push({ text: 'The graph has sparse initializers, which convscope does not read.' });
     }
   }
 
@@ -339,9 +339,9 @@ async function openOnnx(source: ByteSource): Promise<Model> {
     });
   }
   if (grouped.length > 0) {
-    notes.push(`${grouped.join(', ')} ${grouped.length === 1 ? 'is a grouped convolution' : 'are grouped convolutions'}: ONNX stores their kernels as [out, in/group, ...], so there 'in' counts input channels within the filter's group.`);
+    notes.push({ text: `${grouped.join(', ')} ${grouped.length === 1 ? 'is a grouped convolution' : 'are grouped convolutions'}: ONNX stores their kernels as [out, in/group, ...], so there 'in' counts input channels within the filter's group.` });
   }
-  if (skipped.length > 0) notes.push(`Skipped tensors of data types convscope does not read: ${skipped.slice(0, 6).join(', ')}${skipped.length > 6 ? ', ...' : ''}.`);
+  if (skipped.length > 0) notes.push({ text: `Skipped tensors of data types convscope does not read: ${skipped.slice(0, 6).join(', ')}${skipped.length > 6 ? ', ...' : ''}.` });
 
   const metadata: Record<string, string> = {};
   if (modelProto.producer_name) metadata.producer = `${modelProto.producer_name} ${modelProto.producer_version}`.trim();

@@ -1,7 +1,7 @@
 import { decodeLittleEndian, DTYPE_BYTES, type TensorData } from '../model/dtype.js';
 import { ModelFormatError, UnsupportedError } from '../model/errors.js';
 import { quote } from '../model/quote.js';
-import type { Model } from '../model/model.js';
+import type { Model, Note } from '../model/model.js';
 import { PyDict, PyGlobal, PyObject, PyTuple, unpickle, type PickleValue } from '../io/pickle.js';
 import type { ByteSource } from '../io/source.js';
 import { resolveLimits } from '../io/limits.js';
@@ -117,7 +117,7 @@ function tensorsIn(value: PickleValue, file: string): Found {
 }
 
 /** The state dict inside a training checkpoint ({'state_dict': ..., 'epoch': ...}), or the whole value. */
-function chooseRoot(value: PickleValue, notes: string[], file: string): Found {
+function chooseRoot(value: PickleValue, notes: Note[], file: string): Found {
   if (value instanceof PyDict) {
     for (const key of WRAPPER_KEYS) {
       const inner = value.entries.get(key);
@@ -125,7 +125,7 @@ function chooseRoot(value: PickleValue, notes: string[], file: string): Found {
       const found = tensorsIn(inner, file);
       if (found.tensors.length > 0) {
         const others = [...value.entries.keys()].filter((k) => k !== key).map(String);
-        notes.push(`Read the '${key}' entry of a checkpoint${others.length ? ` that also holds: ${others.join(', ')}` : ''}.`);
+        notes.push({ text: `Read the '${key}' entry of a checkpoint${others.length ? ` that also holds: ${others.join(', ')}` : ''}.` });
         return found;
       }
     }
@@ -175,15 +175,15 @@ function torchModel(
   options: OpenOptions,
   unpickled: { value: PickleValue; opaqueClasses: Set<string> },
   storage: { read: StorageBytes; bigEndian: boolean; fresh: (storage: StorageRef) => boolean },
-  notes: string[],
+  notes: Note[],
 ): Model {
   const found = chooseRoot(unpickled.value, notes, source.name);
   if (found.tensors.length === 0) throw new ModelFormatError(`${source.name} is a PyTorch checkpoint that holds no tensors.`);
   const opaque = [...unpickled.opaqueClasses].filter((c) => !c.startsWith('__torch__.'));
   if (opaque.length > 0) {
-    notes.push(
-      `The checkpoint pickles whole objects of ${opaque.slice(0, 6).join(', ')}${opaque.length > 6 ? ', ...' : ''}: convscope never runs code from a file, so these classes are unsupported; their tensors are listed, with torch.nn layer classes taken from the names.`,
-    );
+    notes.push({
+      text: `The checkpoint pickles whole objects of ${opaque.slice(0, 6).join(', ')}${opaque.length > 6 ? ', ...' : ''}: convscope never runs code from a file, so these classes are unsupported; their tensors are listed, with torch.nn layer classes taken from the names.`,
+    });
   }
   const stored: StoredTensor[] = found.tensors.map(([key, ref]) => ({
     key,
@@ -216,9 +216,9 @@ async function openCheckpoint(source: ByteSource, options: OpenOptions): Promise
   const pickleName = dataPickleName(zip);
   if (!pickleName) throw new ModelFormatError(`${source.name} is a zip archive without data.pkl, so it is not a PyTorch checkpoint.`);
   const prefix = pickleName.slice(0, -'data.pkl'.length);
-  const notes: string[] = [];
+  const notes: Note[] = [];
   if (isTorchScript(zip, prefix)) {
-    notes.push('A TorchScript archive (torch.jit.save): weights are named by attribute path; its code is never read or run.');
+    notes.push({ text: 'A TorchScript archive (torch.jit.save): weights are named by attribute path; its code is never read or run.' });
   }
   const byteorderEntry = zip.entries.get(`${prefix}byteorder`);
   const byteorder = byteorderEntry ? new TextDecoder().decode(await zip.read(byteorderEntry, limits)).trim() : 'little';
@@ -333,7 +333,7 @@ async function openLegacy(source: ByteSource, options: OpenOptions): Promise<Mod
     bigEndian: !littleEndian,
     fresh: () => source.freshReads === true,
     read: (storage, byteOffset, length) => source.read(where.get(storage.key)! + byteOffset, length),
-  }, ['A legacy PyTorch file (torch < 1.6 or _use_new_zipfile_serialization=False).']);
+  }, [{ text: 'A legacy PyTorch file (torch < 1.6 or _use_new_zipfile_serialization=False).' }]);
 }
 
 export const pytorchReader: FormatReader = {

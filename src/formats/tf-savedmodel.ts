@@ -4,7 +4,7 @@ import { resolveLimits } from '../io/limits.js';
 import { isTable } from '../io/sstable.js';
 import { genericAxes } from '../model/axes.js';
 import { ContainmentError, ConvscopeError, ModelFormatError } from '../model/errors.js';
-import type { Framework, Model, Weight } from '../model/model.js';
+import type { Framework, Model, Note, Weight } from '../model/model.js';
 import { NamedTensor } from '../model/named-tensor.js';
 import { parseKerasArchitecture, type KerasArchitecture } from './keras-config.js';
 import { assumedLayoutNote, buildKerasLayers, kerasRole, type StoredLayer, type StoredWeight } from './keras-weights.js';
@@ -207,7 +207,7 @@ interface BundleModelInfo {
   readonly arch: KerasArchitecture | undefined;
   readonly version?: string;
   readonly metadata: Record<string, string>;
-  readonly notes: string[];
+  readonly notes: Note[];
 }
 
 /** The Model of a bundle: weights grouped into layers (Keras names where known), training state apart. */
@@ -244,7 +244,7 @@ async function bundleModel(bundle: TensorBundle, info: BundleModelInfo): Promise
   const notes = [...info.notes];
   if (!info.arch) notes.push(assumedLayoutNote(keras ? 'keras' : 'tensorflow', assumedKernels));
   if (bundle.partitioned.length > 0) {
-    notes.push(`Partitioned variables are listed by TensorFlow in slices, which convscope does not read: ${bundle.partitioned.slice(0, 8).join(', ')}${bundle.partitioned.length > 8 ? ', ...' : ''}.`);
+    notes.push({ text: `Partitioned variables are listed by TensorFlow in slices, which convscope does not read: ${bundle.partitioned.slice(0, 8).join(', ')}${bundle.partitioned.length > 8 ? ', ...' : ''}.` });
   }
   const framework: Framework = keras ? 'keras' : 'tensorflow';
   return {
@@ -359,9 +359,9 @@ export const tfSavedModelReader: FormatReader = {
     arch ??= await userArchitecture(options);
     if (arch?.kerasVersion) metadata.keras_version = arch.kerasVersion;
     const index = await optionalSibling(source, 'variables/variables.index', 'its variables index');
-    const notes: string[] = [];
+    const notes: Note[] = [];
     if (!index) {
-      notes.push('This SavedModel has no variables/variables.index: its weights are frozen into the graph as constants, which convscope does not read.');
+      notes.push({ text: 'This SavedModel has no variables/variables.index: its weights are frozen into the graph as constants, which convscope does not read.' });
       return {
         format: 'tf-savedmodel',
         framework: arch ? 'keras' : 'tensorflow',

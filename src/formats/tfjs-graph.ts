@@ -130,7 +130,7 @@ export async function openTfjsGraph(source: ByteSource, json: TfjsModelJson): Pr
     layers: [...opLayers, ...constants],
     config: { format: 'graph-model', modelTopology: topology, ...(isObject((json as unknown as Record<string, unknown>).signature) ? { signature: (json as unknown as Record<string, unknown>).signature } : {}) },
     metadata,
-    notes: ['A TF.js graph model: layers are the graph ops that consume weights, named by node; axes follow TensorFlow\'s layout for each op.'],
+    notes: [{ text: "A TF.js graph model: layers are the graph ops that consume weights, named by node; axes follow TensorFlow's layout for each op." }],
     close: () => undefined,
   };
 }

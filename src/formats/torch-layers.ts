@@ -2,7 +2,7 @@ import { torchAxes, type LayerKind } from '../model/axes.js';
 import type { DType, TensorData } from '../model/dtype.js';
 import { UsageError } from '../model/errors.js';
 import { closestNames } from '../model/lookup.js';
-import type { Layer, Weight } from '../model/model.js';
+import type { Layer, Note, Weight } from '../model/model.js';
 import { NamedTensor } from '../model/named-tensor.js';
 
 /**
@@ -74,7 +74,7 @@ function roleOf(kind: LayerKind, last: string, key: string): string {
 
 export interface TorchLayers {
   layers: Layer[];
-  notes: string[];
+  notes: Note[];
 }
 
 /**
@@ -135,16 +135,19 @@ export function groupTorchLayers(
       weights,
     });
   }
-  const notes =
+  const notes: Note[] =
     classes.size > 0
       ? []
       : [
-          'A state dict stores no architecture: layer classes are inferred from weight names and shapes (state the kind with --layout <layer>=conv_transpose where a ConvTranspose weight [in, out, ...] would pass for a Conv).',
+          {
+            text: "A state dict stores no architecture: layer classes are inferred from weight names and shapes; state a layer's kind where a ConvTranspose weight [in, out, ...] would pass for a Conv.",
+            concept: 'layout',
+          },
         ];
   if (perGroup.length > 0) {
-    notes.push(
-      `${perGroup.slice(0, 4).join(', ')}${perGroup.length > 4 ? ` and ${perGroup.length - 4} more` : ''} ${perGroup.length === 1 ? 'has' : 'have'} one input channel per filter (depthwise or grouped convolution, or a single-channel input): PyTorch stores grouped kernels as [out, in/groups, ...], so there 'in' counts input channels within the filter's group.`,
-    );
+    notes.push({
+      text: `${perGroup.slice(0, 4).join(', ')}${perGroup.length > 4 ? ` and ${perGroup.length - 4} more` : ''} ${perGroup.length === 1 ? 'has' : 'have'} one input channel per filter (depthwise or grouped convolution, or a single-channel input): PyTorch stores grouped kernels as [out, in/groups, ...], so there 'in' counts input channels within the filter's group.`,
+    });
   }
   return { layers, notes };
 }

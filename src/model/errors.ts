@@ -39,7 +39,21 @@ export type Concept =
   /** How many top examples are kept per filter. */
   | 'top'
   /** How many noisy samples SmoothGrad averages, and their noise level. */
-  | 'samples';
+  | 'samples'
+  /** The largest weight a report embeds whole (larger ones are shown as a picture and histograms). */
+  | 'weight-limit'
+  /** How image pixels become the network's input (a preset, per-channel mean and std). */
+  | 'preprocess'
+  /** Which attribution method explains a prediction. */
+  | 'method'
+  /** The image a run, an attribution or a report is made for. */
+  | 'image'
+  /** The port the viewer listens on. */
+  | 'port'
+  /** The Redis server that queues shards of a long run. */
+  | 'redis'
+  /** A training run's weight snapshots (a snapshot directory). */
+  | 'snapshots';
 
 /** The bytes are not a model of the claimed or sniffed format, or they break the format's rules. */
 export class ModelFormatError extends ConvscopeError {

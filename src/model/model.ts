@@ -2,6 +2,7 @@ import type { NamedTensor } from './named-tensor.js';
 import type { AxisName, LayerKind } from './axes.js';
 import type { DType } from './dtype.js';
 import type { LayerGraph } from './graph.js';
+import type { Concept } from './errors.js';
 
 /** Identifiers of the readers in src/formats. */
 export type FormatId =
@@ -84,7 +85,16 @@ export interface Model {
    */
   readonly lambdas?: Readonly<Record<string, string>>;
   /** Notes a reader wants a user to see (for example "no architecture: axes are unnamed"). */
-  readonly notes?: readonly string[];
+  readonly notes?: readonly Note[];
   /** Releases file handles. Weights cannot be read afterwards. */
   close(): void;
+}
+
+/**
+ * A sentence for the user about a model, and, like ConvscopeError's `concept`, the setting that would
+ * change what it says: each surface names its own control for it (the CLI its flag, the viewer its menu).
+ */
+export interface Note {
+  readonly text: string;
+  readonly concept?: Concept;
 }

@@ -18,9 +18,9 @@ export function redisConnection(url: string): ConnectionOptions {
   try {
     u = new URL(url);
   } catch {
-    throw new UsageError(`--redis expects a URL like redis://127.0.0.1:6379, but received '${url}'.`);
+    throw new UsageError(`The Redis address expects a URL like redis://127.0.0.1:6379, but received '${url}'.`, { concept: 'redis' });
   }
-  if (u.protocol !== 'redis:') throw new UsageError(`--redis expects a redis:// URL, but received '${url}'.`);
+  if (u.protocol !== 'redis:') throw new UsageError(`The Redis address expects a redis:// URL, but received '${url}'.`, { concept: 'redis' });
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
   return {
     host: u.hostname || '127.0.0.1',

@@ -1,4 +1,4 @@
-import type { Layer, Model, Weight } from '../model/model.js';
+import type { Layer, Model, Note, Weight } from '../model/model.js';
 import type { TensorStats } from '../model/stats.js';
 import { findIdenticalFilters } from '../analyze/symmetry.js';
 
@@ -31,7 +31,7 @@ export interface ModelSummary {
   framework: string;
   frameworkVersion?: string;
   metadata?: Record<string, string>;
-  notes?: string[];
+  notes?: Note[];
   layers: LayerSummary[];
   totalParams: number;
   /** Optimizer slots, counters and metric totals a checkpoint holds besides the weights (not in totalParams). */

@@ -3,7 +3,7 @@ import { readSlice, type WeightSlice } from '../analyze/slice.js';
 import { SelectionError } from '../model/errors.js';
 import { filterAxesOf, filterSelection, kernelOf } from '../model/filters.js';
 import { findLayer } from '../model/lookup.js';
-import type { Layer, Model } from '../model/model.js';
+import type { Layer, Model, Note } from '../model/model.js';
 import type { NamedTensor } from '../model/named-tensor.js';
 import { encodeNpy } from '../model/npy.js';
 import { DEFAULT_BINS, histogram } from '../render/histogram.js';
@@ -21,7 +21,7 @@ export interface ModelInfo {
   frameworkVersion?: string;
   totalParams: number;
   layerCount: number;
-  notes: string[];
+  notes: Note[];
 }
 
 export interface LayerRow {

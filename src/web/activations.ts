@@ -8,7 +8,7 @@ import { onnxGraph, type OnnxGraph } from '../formats/onnx-graph.js';
 import { describePreset, PRESETS, type Preset } from '../compute/preprocess.js';
 import { loadImage, type DecodedImage } from '../io/image.js';
 import { ConvscopeError, InputError, UsageError } from '../model/errors.js';
-import type { Model } from '../model/model.js';
+import type { Model, Note } from '../model/model.js';
 import { convLayers } from '../model/filters.js';
 import { encodeRaster, sceneToPng } from '../render/scene-png.js';
 import { activationFigure, classLabels, topOutputs } from '../views/activations.js';
@@ -267,7 +267,7 @@ const REPORT_ACTIVATION_BYTES = 3 * 1024 * 1024;
 export async function reportData(
   models: readonly Model[],
   imagePath: string | undefined,
-): Promise<{ activations: ActivationsView[]; outputShapes: ReadonlyMap<string, (number | null)[]>[]; notes: string[] }> {
+): Promise<{ activations: ActivationsView[]; outputShapes: ReadonlyMap<string, (number | null)[]>[]; notes: Note[] }> {
   const { outputShapes, netOf } = hooks();
   const shapes = await Promise.all(models.map((m) => outputShapes(m)));
   if (imagePath === undefined || models.length === 0) return { activations: [], outputShapes: shapes, notes: [] };
@@ -285,7 +285,7 @@ export async function reportData(
     let size = 0;
     const views = all.filter((v, i) => (size += v.maps.length + v.input.length) <= REPORT_ACTIVATION_BYTES || i === 0);
     for (const v of views) v.layers = views.map((x) => x.layer);
-    const notes = views.length < all.length ? [`Feature maps of ${name} are in this report for the first ${views.length} convolutions; the other ${all.length - views.length} were left out to keep the report small.`] : [];
+    const notes = views.length < all.length ? [{ text: `Feature maps of ${name} are in this report for the first ${views.length} convolutions; the other ${all.length - views.length} were left out to keep the report small.` }] : [];
     return { activations: views, outputShapes: shapes, notes };
   }
   let net: RunnableModel;
@@ -293,7 +293,7 @@ export async function reportData(
     net = await netOf(models[0]!);
   } catch (e) {
     if (!(e instanceof ConvscopeError)) throw e;
-    return { activations: [], outputShapes: shapes, notes: [`No feature maps of ${name} in this report: ${e.message}`] };
+    return { activations: [], outputShapes: shapes, notes: [{ text: `No feature maps of ${name} in this report: ${e.message}`, ...(e.concept ? { concept: e.concept } : {}) }] };
   }
   let kept = 0;
   const isConvolution = convolutionTest(models[0]!);
@@ -311,7 +311,7 @@ export async function reportData(
   for (const v of views) v.layers = views.map((x) => x.layer);
   const notes =
     views.length < shown.length
-      ? [`Feature maps of ${name} are in this report for the first ${views.length} convolutions (${views.map((v) => v.layer).join(', ')}); the other ${shown.length - views.length} were left out to keep the report small.`]
+      ? [{ text: `Feature maps of ${name} are in this report for the first ${views.length} convolutions (${views.map((v) => v.layer).join(', ')}); the other ${shown.length - views.length} were left out to keep the report small.` }]
       : [];
   return { activations: views, outputShapes: shapes, notes };
 }

@@ -1,7 +1,7 @@
 import type { AxisName, LayerKind } from '../model/axes.js';
 import { DTYPE_BYTES, floatToHalf, type DType } from '../model/dtype.js';
 import { UsageError } from '../model/errors.js';
-import type { FormatId, Framework, Layer, Model, Weight } from '../model/model.js';
+import type { FormatId, Framework, Layer, Model, Note, Weight } from '../model/model.js';
 import { toBase64 } from '../render/scene-svg.js';
 import { NamedTensor } from '../model/named-tensor.js';
 import { decodeNpy, encodeNpy } from '../model/npy.js';
@@ -49,7 +49,7 @@ export interface EmbeddedModel {
   format: FormatId;
   framework: Framework;
   frameworkVersion?: string;
-  notes: string[];
+  notes: Note[];
   outputShapes: Record<string, (number | null)[]>;
   layers: EmbeddedLayer[];
 }
@@ -129,17 +129,18 @@ export async function embedLayer(layer: Layer, options: EmbedOptions, tally: Emb
 }
 
 /** The notes a report adds to a model's own: which weights were rounded or left out, and why. */
-export function embedNotes(tally: EmbedTally, options: EmbedOptions): string[] {
-  const notes: string[] = [];
+export function embedNotes(tally: EmbedTally, options: EmbedOptions): Note[] {
+  const notes: Note[] = [];
   if (tally.halved.length > 0) {
-    notes.push(
-      `Stored in half precision to keep this report small (values rounded to about 3 significant digits; each over ${formatBytes(options.halfAbove ?? DEFAULT_HALF_ABOVE_BYTES)}): ${tally.halved.join(', ')}.`,
-    );
+    notes.push({
+      text: `Stored in half precision to keep this report small (values rounded to about 3 significant digits; each over ${formatBytes(options.halfAbove ?? DEFAULT_HALF_ABOVE_BYTES)}): ${tally.halved.join(', ')}.`,
+    });
   }
   if (tally.left.length > 0) {
-    notes.push(
-      `Left out of this report (each over ${formatBytes(options.maxWeightBytes ?? DEFAULT_MAX_WEIGHT_BYTES)}; see convscope report --max-weight-mb), shown as a picture and histograms only: ${tally.left.join(', ')}.`,
-    );
+    notes.push({
+      text: `Left out of this report (each over ${formatBytes(options.maxWeightBytes ?? DEFAULT_MAX_WEIGHT_BYTES)}, the report's weight size limit), shown as a picture and histograms only: ${tally.left.join(', ')}.`,
+      concept: 'weight-limit',
+    });
   }
   return notes;
 }

@@ -2,7 +2,7 @@ import { trackTemporary } from '../io/temp-files.js';
 import { open, readFile, rename, rm, mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ConvscopeError } from '../model/errors.js';
-import type { Model } from '../model/model.js';
+import type { Model, Note } from '../model/model.js';
 import type { ActivationsView } from './activations-view.js';
 import { embedLayer, embedNotes, modelHeader, type EmbedOptions, type EmbedTally } from './embed.js';
 
@@ -12,7 +12,7 @@ export interface ReportInput extends EmbedOptions {
   /** Precomputed activations views (one per layer) for the report's image. */
   activations?: readonly ActivationsView[];
   /** Notes about the activations (for example layers left out to keep the report small). */
-  activationNotes?: readonly string[];
+  activationNotes?: readonly Note[];
   outputShapes?: readonly ReadonlyMap<string, (number | null)[]>[];
   /** The built client folder (report.js, app-style.css, index.html). */
   assetDir: string;
@@ -21,7 +21,7 @@ export interface ReportInput extends EmbedOptions {
 export interface WrittenReport {
   bytes: number;
   /** What the report says it left out or rounded, per model. */
-  notes: string[];
+  notes: Note[];
 }
 
 /** JSON that is safe inside <script>: no `<` can end the element early. */
@@ -62,7 +62,7 @@ export async function writeReport(input: ReportInput, outPath: string): Promise<
     bytes += buf.length;
     await file.write(buf);
   };
-  const notes: string[] = [];
+  const notes: Note[] = [];
   try {
     await write(`${head}<script id="convscope-data" type="application/json">{"models":[`);
     for (const [i, model] of input.models.entries()) {

@@ -196,8 +196,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
-      const why = e.code === 'EADDRINUSE' ? 'the port is in use (choose another with --port, or --port 0 for any free one)' : `${e.code ?? e.message}`;
-      reject(new ConvscopeError(`The viewer cannot listen on ${host}:${options.port ?? 0}: ${why}.`));
+      const inUse = e.code === 'EADDRINUSE';
+      const why = inUse ? 'the port is in use; choose another, or port 0 for any free one' : `${e.code ?? e.message}`;
+      reject(new ConvscopeError(`The viewer cannot listen on ${host}:${options.port ?? 0}: ${why}.`, inUse ? { concept: 'port' } : {}));
     });
     server.listen(options.port ?? 0, host, () => resolve());
   });

@@ -219,7 +219,7 @@ describe('occlusion on ONNX Runtime against a NumPy sliding window over torch', 
       const r = await attributeOnnx(net, batch, { method: 'occlusion', window: 4, stride: 3, baseline: 0.5 });
       assert.equal(r.classIndex, oracle.class);
       assertClose(r.map.data, oracle.map, 'ONNX occlusion');
-      await assert.rejects(attributeOnnx(net, batch, { method: 'gradcam' }), /is an ONNX model, which convscope runs forward only \(ONNX Runtime\); 'gradcam' needs gradients: use --method occlusion/);
+      await assert.rejects(attributeOnnx(net, batch, { method: 'gradcam' }), /is an ONNX model, which convscope runs forward only \(ONNX Runtime\); 'gradcam' needs gradients: use the occlusion method/);
     } finally {
       await net.release();
       model.close();

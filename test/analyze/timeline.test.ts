@@ -91,7 +91,7 @@ describe('readTimeline on a real watch directory', () => {
 describe('readTimeline refuses what is not a watch directory', () => {
   it('a missing directory, or one without summary.jsonl', async () => {
     const missing = join(root, 'nope');
-    await assert.rejects(readTimeline(missing), { name: 'UsageError', message: `${missing} is not a directory; timeline expects a snapshot directory written by 'convscope train --watch' (<out>/watch) or watchWeights.` });
+    await assert.rejects(readTimeline(missing), { name: 'UsageError', message: `${missing} is not a directory; timeline expects a snapshot directory written by training with weight snapshots (<out>/watch, or watchWeights).` });
     const empty = join(root, 'empty');
     mkdirSync(empty);
     await assert.rejects(readTimeline(empty), { name: 'UsageError', message: new RegExp(`^${empty} has no summary.jsonl;`) });

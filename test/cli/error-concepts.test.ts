@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { UsageError } from '../../src/model/errors.js';
 import { setSurface, viewerError } from '../../src/web/client/wording.js';
@@ -15,6 +18,16 @@ describe('errors name concepts; each surface names its own control', () => {
       r.stderr,
       "convscope: Channel mode 'rgb' needs filters with 3 input channels, but layer 'conv2d' has 1; show each channel, their mean or one channel. (--channels auto|rgb|each|mean|<c>)\n",
     );
+  });
+
+  it('an architecture JSON given as the model: the library names the concept, the CLI its flag', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'convscope-concepts-'));
+    const path = join(dir, 'arch.json');
+    writeFileSync(path, JSON.stringify({ class_name: 'Sequential', config: { layers: [] } }));
+    const r = await runCli(['inspect', path]);
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /which holds no weights; give it as the architecture of the weights file it describes\. \(--config arch\.json\)\n$/);
   });
 
   it('the viewer names its menu, or how the page was made, for the same error', () => {

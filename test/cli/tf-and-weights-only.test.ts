@@ -20,7 +20,7 @@ test('filters on a weights-only h5 without --config draws the conv kernel and st
   const r = await runCli(['filters', fixture('04_dl4j_keras1_cnn', 'cnn_tf_weights.h5'), '--out', join(out, 'w.png')]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^convolution2d_1 kernel \(3, 2, 3, 2\) \[kh, kw, in, out\]: 2 of 2 filters/m);
-  assert.match(r.stdout, /^note: This file holds weights only, so layer classes are unknown and kernels are shown in the Keras layout their rank implies/m);
+  assert.match(r.stdout, /^note: This file holds weights only, so layer classes are unknown and kernels are shown in the Keras layout their rank implies.* \(--config arch\.json\)$/m);
 });
 
 test('inspect a SavedModel directory lists Keras layers and the training state apart', needsFixtures, async () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { openModel } from '../../src/formats/open.js';
+import type { ConvscopeError } from '../../src/model/errors.js';
 import type { Model } from '../../src/model/model.js';
 import { fixture, needsFixtures } from '../helpers/fixtures.js';
 
@@ -49,7 +50,7 @@ const CASES: [string, unknown, RegExp][] = [
     [{ weights: [{ name: 'conv0/filters', shape: [3, 3, 3, 16], dtype: 'float32' }, { name: 'conv0/bias', shape: [16], dtype: 'float32' }], paths: ['tiny_face_detector_model-shard1'] }],
     /manifest\.json is a TensorFlow\.js weights manifest \(1 group, 2 weights in 'tiny_face_detector_model-shard1'\) without a model topology, as face-api\.js and other TF\.js projects ship; convscope opens the model\.json that holds both modelTopology and weightsManifest\.$/,
   ],
-  ['Keras architecture', { class_name: 'Sequential', config: { layers: [] } }, /is a Keras architecture \('Sequential', as model\.to_json\(\) writes it\), which holds no weights; pass it with --config to the weights file it describes\.$/],
+  ['Keras architecture', { class_name: 'Sequential', config: { layers: [] } }, /is a Keras architecture \('Sequential', as model\.to_json\(\) writes it\), which holds no weights; give it as the architecture of the weights file it describes\.$/],
   ['label list', ['cat', 'dog'], /is a JSON list of 2 strings \(class labels\?\), not a model\.$/],
   ['other object', { epochs: 3, lr: 0.1 }, /is a JSON object with keys 'epochs', 'lr', which is not a model convscope knows \(a TF\.js model\.json has modelTopology and weightsManifest\)\.$/],
 ];
@@ -61,6 +62,8 @@ for (const [what, json, message] of CASES) {
     await assert.rejects(openModel(path), (e: Error) => {
       assert.match(e.message, message);
       assert.doesNotMatch(e.message, /starts with bytes/);
+      // The architecture points to the setting that takes it (the CLI's --config, the viewer's drop zone).
+      assert.equal((e as ConvscopeError).concept, what === 'Keras architecture' ? 'architecture' : undefined);
       return true;
     });
   });

@@ -39,7 +39,7 @@ describe('ONNX exported by torch.onnx.export', needsPython('torch', 'onnx'), () 
     assert.equal(depthwise!.config.group, 8);
     assert.equal(grouped!.config.group, 2);
     assert.deepEqual([...findWeight(grouped!).shape], [6, 4, 3, 3]);
-    assert.ok(model.notes?.some((n) => n.includes(depthwise!.name) && n.includes("'in' counts input channels within the filter's group")));
+    assert.ok(model.notes?.some(({ text: n }) => n.includes(depthwise!.name) && n.includes("'in' counts input channels within the filter's group")));
     const [up] = byClass('ConvTranspose');
     assert.deepEqual([...findWeight(up!).axes], ['in', 'out', 'kh', 'kw']);
     const [gemm] = byClass('Gemm');

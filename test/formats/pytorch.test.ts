@@ -38,7 +38,7 @@ describe('PyTorch checkpoints written by torch.save', torchOk, () => {
       ['num_batches_tracked', 'bn.num_batches_tracked'],
     ]);
     assert.equal(findLayer(model, 'conv2d').className, 'Conv2d');
-    assert.ok(model.notes?.some((n) => n.includes('depthwise') && n.includes("'in' counts input channels within the filter's group")));
+    assert.ok(model.notes?.some(({ text: n }) => n.includes('depthwise') && n.includes("'in' counts input channels within the filter's group")));
   });
 
   it('float16, bfloat16 and a non-contiguous view hold the values torch prints', async () => {
@@ -68,7 +68,7 @@ describe('PyTorch checkpoints written by torch.save', torchOk, () => {
       model.layers.map((l) => l.name),
       plain.layers.map((l) => l.name).filter((n) => !n.startsWith('extras')),
     );
-    assert.ok(model.notes?.some((n) => n.includes("'state_dict'") && n.includes('epoch, best_acc, tag')));
+    assert.ok(model.notes?.some(({ text: n }) => n.includes("'state_dict'") && n.includes('epoch, best_acc, tag')));
   });
 
   it('nested dicts are flattened with dots', async () => {
@@ -84,7 +84,7 @@ describe('PyTorch checkpoints written by torch.save', torchOk, () => {
     const weights = weightsByName(model);
     assert.deepEqual([...weights.keys()].sort(), Object.keys(expected).filter((k) => !k.startsWith('extras')).sort());
     assert.equal(digest(await weights.get('up.weight')!.read()), expected['up.weight']!.sha256);
-    assert.ok(model.notes?.some((n) => n.includes('__main__.Custom') && n.includes('unsupported')), String(model.notes));
+    assert.ok(model.notes?.some(({ text: n }) => n.includes('__main__.Custom') && n.includes('unsupported')), JSON.stringify(model.notes));
     const up = findLayer(model, 'up');
     assert.equal(up.className, 'ConvTranspose2d', 'the pickled class names the layer kind, no --layout needed');
     assert.deepEqual([...findWeight(up).axes], ['in', 'out', 'kh', 'kw']);
@@ -93,18 +93,18 @@ describe('PyTorch checkpoints written by torch.save', torchOk, () => {
 
   it('legacy files (torch < 1.6 serialization) read back exactly: a state dict with every dtype and views, a wrapped checkpoint with defaultdict and set, a whole model', async () => {
     const legacy = await assertAllEqual('custom-legacy.pt');
-    assert.ok(legacy.notes?.some((n) => n.startsWith('A legacy PyTorch file')));
+    assert.ok(legacy.notes?.some(({ text: n }) => n.startsWith('A legacy PyTorch file')));
     const wrapped = await assertAllEqual('wrapped-legacy.pt');
-    assert.ok(wrapped.notes?.some((n) => n.includes("'state_dict' entry") && n.includes('history')), String(wrapped.notes));
+    assert.ok(wrapped.notes?.some(({ text: n }) => n.includes("'state_dict' entry") && n.includes('history')), JSON.stringify(wrapped.notes));
     const whole = await assertAllEqual('whole-legacy.pt');
     assert.equal(findLayer(whole, 'up').className, 'ConvTranspose2d');
-    assert.ok(whole.notes?.some((n) => n.includes('__main__.Custom') && n.includes('unsupported')), String(whole.notes));
+    assert.ok(whole.notes?.some(({ text: n }) => n.includes('__main__.Custom') && n.includes('unsupported')), JSON.stringify(whole.notes));
   });
 
   it('TorchScript archives (torch.jit.script and torch.jit.trace, then torch.jit.save) read back exactly by attribute path', async () => {
     for (const file of ['scripted.pt', 'traced.pt']) {
       const model = await assertAllEqual(file);
-      assert.ok(model.notes?.some((n) => n.startsWith('A TorchScript archive')), file);
+      assert.ok(model.notes?.some(({ text: n }) => n.startsWith('A TorchScript archive')), file);
       assert.equal(findLayer(model, 'up').className, 'ConvTranspose2d', `${file}: the __torch__ class names the layer kind`);
       assert.deepEqual([...findWeight(findLayer(model, 'up')).axes], ['in', 'out', 'kh', 'kw']);
       assert.equal(findLayer(model, 'depthwise').className, 'Conv2d');

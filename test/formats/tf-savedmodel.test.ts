@@ -127,7 +127,7 @@ test('TF1 checkpoints open by prefix, by the checkpoint file and by .index; 4-D 
     assert.equal(model.frameworkVersion, '1.10.0', 'version from the .meta MetaGraphDef');
     const kernel = model.layers.find((l) => l.name === 'Wconv1')!.weights[0]!;
     assert.deepEqual([kernel.role, ...kernel.axes], ['kernel', 'kh', 'kw', 'in', 'out']);
-    assert.match(model.notes!.join(' '), /tf\.nn\.conv2d filters/);
+    assert.match(model.notes!.map((n) => n.text).join(' '), /tf\.nn\.conv2d filters/);
     assert.deepEqual(model.trainingState!.map((w) => w.name).filter((n) => n.startsWith('Wconv1')), ['Wconv1/Adam', 'Wconv1/Adam_1']);
   }
 });

@@ -39,7 +39,9 @@ describe('report embedding', () => {
     const embedded = await embedModel(model, new Map(), { maxWeightBytes: 1000 });
     assert.equal(embedded.layers[0]!.weights[0]!.npy !== undefined, true);
     assert.equal(embedded.layers[1]!.weights[0]!.npy, undefined);
-    assert.match(embedded.notes.at(-1)!, /^Left out of this report \(each over 1000 B; see convscope report --max-weight-mb\), shown as a picture and histograms only: classifier\/kernel \(11\.7 KiB\)\.$/);
+    const left = embedded.notes.at(-1)!;
+    assert.match(left.text, /^Left out of this report \(each over 1000 B, the report's weight size limit\), shown as a picture and histograms only: classifier\/kernel \(11\.7 KiB\)\.$/);
+    assert.equal(left.concept, 'weight-limit', 'the note points to the setting; each surface names its control');
     const restored = restoreModel(embedded);
     assert.deepEqual(layerRows(restored), layerRows(model));
     await assert.rejects(restored.layers[1]!.weights[0]!.read(), (e: unknown) => {
@@ -53,7 +55,7 @@ describe('report embedding', () => {
     const embedded = await embedModel(model, new Map(), { halfAbove: 1000 });
     assert.equal(embedded.layers[0]!.weights[0]!.stored, undefined);
     assert.equal(embedded.layers[1]!.weights[0]!.stored, 'float16');
-    assert.match(embedded.notes.at(-1)!, /^Stored in half precision to keep this report small .*: classifier\/kernel\.$/);
+    assert.match(embedded.notes.at(-1)!.text, /^Stored in half precision to keep this report small .*: classifier\/kernel\.$/);
     const halved = await restoreModel(JSON.parse(JSON.stringify(embedded))).layers[1]!.weights[0]!.read();
     const dir = mkdtempSync(join(tmpdir(), 'convscope-embed-'));
     writeFileSync(join(dir, 'w.npy'), dense.toNpy());

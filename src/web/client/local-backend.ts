@@ -93,11 +93,8 @@ export class LocalBackend implements Backend {
     if (this.kind === 'browser' && isOnnx(this.model(model))) return (await import('./onnx-local.js')).onnxActivations(this.model(model), input, progress);
     const hit = this.precomputed.find((a) => a.image === input.sample && (input.layer === undefined || a.layer === input.layer));
     if (!hit) {
-      throw new UsageError(
-        this.kind === 'report'
-          ? `This report holds activations for ${this.samples().join(', ') || 'no image'} only; make it with --image to include others.`
-          : 'Activations need the network to run, which a file read in this page cannot do: start `convscope serve <model>` instead.',
-      );
+      if (this.kind === 'report') throw new UsageError(`This report holds activations for ${this.samples().join(', ') || 'no image'} only.`, { concept: 'image' });
+      throw new UsageError('Activations need the network to run, which a file read in this page cannot do: start `convscope serve <model>` instead.');
     }
     return hit;
   }

@@ -1,16 +1,11 @@
 import type { Concept } from '../../model/errors.js';
+import type { Note } from '../../model/model.js';
 
-/**
- * The library's messages speak the CLI's language ("--channels mean", "--config arch.json"). In the page
- * the same choices are menus and files, so each message is said again in this page's own terms before
- * it is shown. A message naming something the page cannot do says what can.
+/*
+ * Library errors and model notes name a concept in words ("the architecture JSON", "the channel mode")
+ * and carry it; the page adds its own control for it: a menu, a file to drop, or, for a setting the page
+ * has no control for, the command that opens the page with it.
  */
-const REWRITES: [RegExp, string][] = [
-  [/(?:give|pass) the architecture(?: \(model\.to_json\(\)\))? with --config arch\.json/g, '{architecture}'],
-  [/(?:Give|Pass) the architecture(?: \(model\.to_json\(\)\))? with --config arch\.json/g, '{Architecture}'],
-  [/with --layout <layer>=(\w+)/g, '{layout}'],
-  [/see convscope report --max-weight-mb/g, 'make the report with a larger --max-weight-mb to include them'],
-];
 
 /** Where the page's models come from, which decides how a missing architecture or layout is given. */
 type Surface = 'server' | 'browser' | 'report';
@@ -68,23 +63,34 @@ function controlOf(concept: Concept): string {
       return 'set by `convscope examples --top <k>`';
     case 'samples':
       return 'set by `convscope attribute --samples <n> --noise <fraction>`';
+    case 'weight-limit':
+      return 'to include them, make the report with a larger `convscope report <file> --max-weight-mb <n>`';
+    case 'preprocess':
+      return 'choose another entry in the preprocessing menu';
+    case 'method':
+      return 'set by `convscope attribute --method <name>`';
+    case 'image':
+      return surface === 'report' ? 'make the report with `convscope report <file> --image <file>` for another image' : 'choose another image';
+    case 'port':
+      return 'set by `convscope serve --port <n>`';
+    case 'redis':
+      return 'set by `convscope examples --redis <url>`';
+    case 'snapshots':
+      return 'written by `convscope train --watch <every>`';
   }
 }
 
-/** An error as this page says it: the library's sentence in the page's terms, then the page's control for what it points to. */
-export function viewerError(e: unknown): string {
-  const message = viewerWording(e instanceof Error ? e.message : String(e));
-  const concept = (e as { concept?: Concept } | null)?.concept;
-  return concept ? `${message} (${controlOf(concept)})` : message;
+/** A sentence as this page says it: the library's words, then the page's control for the concept it points to. */
+function withControl(text: string, concept: Concept | undefined): string {
+  return concept ? `${text} (${controlOf(concept)})` : text;
 }
 
-/** A library message as this page says it. */
-export function viewerWording(message: string): string {
-  let out = message;
-  for (const [pattern, replacement] of REWRITES) out = out.replace(pattern, replacement);
-  const how = HOW[surface];
-  return out
-    .replace('{architecture}', how.architecture)
-    .replace('{Architecture}', how.architecture[0]!.toUpperCase() + how.architecture.slice(1))
-    .replace('{layout}', how.layout);
+/** An error as this page says it. */
+export function viewerError(e: unknown): string {
+  return withControl(e instanceof Error ? e.message : String(e), (e as { concept?: Concept } | null)?.concept);
+}
+
+/** A model's note as this page says it. */
+export function viewerNote(note: Note): string {
+  return withControl(note.text, note.concept);
 }

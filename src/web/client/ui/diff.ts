@@ -5,7 +5,7 @@ import type { Backend } from '../backend.js';
 import { formatCosine, formatNumber, formatPercent, formatScale } from '../../../model/format.js';
 import { clear, h, setStatus } from '../dom.js';
 import type { Router, ViewState } from '../state.js';
-import { viewerError, viewerWording } from '../wording.js';
+import { viewerError } from '../wording.js';
 import { defaultControls } from './controls.js';
 import { drawGrid } from './draw.js';
 import { FILTERS_PER_PAGE } from './layers.js';
@@ -90,8 +90,8 @@ function summary(diff: ModelDiff): HTMLElement {
     { class: `verdict verdict-${diff.summary.verdict}`, 'data-testid': 'diff-summary' },
     h('h2', {}, `verdict: ${diff.summary.verdict}`),
     h('p', { class: 'facts' }, `before: ${diff.before}`, h('br'), `after: ${diff.after}`),
-    h('ul', { 'data-testid': 'diagnosis' }, ...diff.summary.diagnosis.map((d) => h('li', {}, viewerWording(d)))),
-    ...diff.notes.map((n) => h('p', { class: 'note' }, viewerWording(n))),
+    h('ul', { 'data-testid': 'diagnosis' }, ...diff.summary.diagnosis.map((d) => h('li', {}, d))),
+    ...diff.notes.map((n) => h('p', { class: 'note' }, n)),
     diff.onlyBefore.length ? h('p', { class: 'note' }, `only in before: ${diff.onlyBefore.join(', ')}`) : null,
     diff.onlyAfter.length ? h('p', { class: 'note' }, `only in after: ${diff.onlyAfter.join(', ')}`) : null,
   );

@@ -5,7 +5,7 @@ import { formatAxes, formatCount, formatScale, formatShape } from '../../../mode
 import { clear, h, setStatus } from '../dom.js';
 import type { Router, ViewState } from '../state.js';
 import { OVERVIEW_ABOVE } from '../../../views/kernel-overview.js';
-import { viewerError, viewerWording } from '../wording.js';
+import { viewerError, viewerNote } from '../wording.js';
 import { controlBar, controlsFromState, controlsQuery, controlsState } from './controls.js';
 import { drawGrid, type DrawnGrid, type GridControls } from './draw.js';
 import { colourDecision, showFilter } from './filter-panel.js';
@@ -122,7 +122,7 @@ function paintTiles(gridEl: HTMLElement, hover: HTMLElement, drawn: DrawnGrid, o
 function gridNotes(drawn: DrawnGrid, colormap: string): string[] {
   const scale = drawn.scale === undefined ? 'each tile on its own scale (per filter)' : `the layer's shared symmetric scale ${formatScale(drawn.scale)}`;
   const colours = drawn.mode === 'rgb' ? `RGB composite: input channels 0, 1, 2 as red, green, blue on ${scale}, mid-grey = 0; the colormap does not apply` : `${colormap} on ${scale}`;
-  return [colours, ...drawn.notes.map(viewerWording), ...drawn.warnings.map((w) => `warning: ${w}`)];
+  return [colours, ...drawn.notes, ...drawn.warnings.map((w) => `warning: ${w}`)];
 }
 
 /** The pages of a layer's filters, or none when one page holds them all. */
@@ -294,7 +294,7 @@ export async function layersTab(root: HTMLElement, backend: Backend, router: Rou
     clear(
       listBox,
       h('p', { class: 'facts' }, `${info.name}: ${info.format} (${info.framework}${info.frameworkVersion ? ` ${info.frameworkVersion}` : ''}), ${formatCount(info.totalParams)} parameters in ${info.layerCount} layers`),
-      ...info.notes.map((n) => h('p', { class: 'note' }, viewerWording(n))),
+      ...info.notes.map((n) => h('p', { class: 'note' }, viewerNote(n))),
       h('div', { class: 'table-box' }, table),
     );
     clear(panel, h('p', { class: 'hint' }, 'Choose a layer (● = has weights).'));
