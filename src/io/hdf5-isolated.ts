@@ -185,7 +185,7 @@ export async function openHdf5Isolated(path: string, name: string, size: number,
     stringAttr: (path, attr) => call('stringAttr', [path, attr], `reading attribute '${attr}' of '${path || '/'}'`),
     stringListAttr: (path, attr) => call('stringListAttr', [path, attr], `reading attribute '${attr}' of '${path || '/'}'`),
     dataset: (path, what) => call<Hdf5Dataset>('dataset', [path, what], `reading the header of '${path}'`),
-    read(dataset) {
+    async read(dataset) {
       const mib = dataset.shape.reduce((a, b) => a * b, 1) / 2 ** 18;
       return call('read', [dataset], `reading '${dataset.path}'`, HDF5_CALL_SECONDS + mib * READ_SECONDS_PER_MIB);
     },

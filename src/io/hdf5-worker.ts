@@ -58,7 +58,7 @@ async function handle(req: EngineRequest): Promise<EngineReply> {
   }
   const file = files.get(req.id!);
   if (!file) throw new ConvscopeError('The HDF5 file was closed; open it again to read weights.');
-  const value = (file[req.method!] as (...args: unknown[]) => unknown)(...(req.params ?? []));
+  const value = await (file[req.method!] as (...args: unknown[]) => unknown)(...(req.params ?? []));
   if (req.method === 'close') files.delete(req.id!);
   return { value };
 }

@@ -1,8 +1,10 @@
 import type * as H5 from 'h5wasm';
-import { DTYPE_BYTES, storedLayoutArray, type DType, type TensorData } from '../model/dtype.js';
+import { DTYPE_BYTES, storedLayoutArray, type TensorData } from '../model/dtype.js';
 import { ContainmentError, ConvscopeError, ModelFormatError, UnsupportedError } from '../model/errors.js';
 import { quote } from '../model/quote.js';
-import { checkInflate, checkTensorBytes, DEFAULT_LIMITS, type ReadLimits } from './limits.js';
+import { checkDatasetSize, textAttributes, toDType, type Hdf5File } from './hdf5-file.js';
+import { openHdf5Native } from './hdf5-native.js';
+import { DEFAULT_LIMITS, type ReadLimits } from './limits.js';
 import type { ByteSource } from './source.js';
 
 /**
@@ -16,34 +18,7 @@ import type { ByteSource } from './source.js';
  * - Browser: h5wasm's web build keeps the bytes in its in-memory file system (MEMFS).
  * The `h5wasm/node` import (which needs node:fs) never reaches the browser path.
  */
-export interface Hdf5Dataset {
-  readonly path: string;
-  readonly shape: readonly number[];
-  readonly dtype: DType;
-}
-
-export interface Hdf5File {
-  /** The file name for messages. */
-  readonly name: string;
-  /** 'group', 'dataset', or undefined when nothing is at `path`. */
-  kind(path: string): 'group' | 'dataset' | undefined;
-  /** Names of the members of a group, in HDF5's (alphabetical) order. */
-  keys(path: string): string[];
-  /** Names of the attributes of the object at `path`. */
-  attrNames(path: string): string[];
-  /** An attribute as text (a fixed-length or variable-length string, or UTF-8 bytes); undefined if absent. */
-  stringAttr(path: string, name: string): string | undefined;
-  /**
-   * A string-list attribute such as `layer_names`, joining Keras' split form (`name0`, `name1`, ...)
-   * used when the list outgrows HDF5's 64 KiB attribute limit; undefined if absent.
-   */
-  stringListAttr(path: string, name: string): string[] | undefined;
-  /** Shape and dtype of a dataset; a ModelFormatError naming `what` when it is not one. */
-  dataset(path: string, what: string): Hdf5Dataset;
-  /** Reads one whole dataset (C order). */
-  read(dataset: Hdf5Dataset): TensorData;
-  close(): void;
-}
+export type { Hdf5Dataset, Hdf5File } from './hdf5-file.js';
 
 type H5Module = typeof H5;
 
@@ -152,39 +127,6 @@ function translate(name: string, e: unknown, doing: string): unknown {
   return new ModelFormatError(`${name} is a damaged HDF5 file: ${doing} failed (HDF5: ${detail}).`);
 }
 
-function toDType(name: string, path: string, meta: { type: number; size: number; signed: boolean }): DType {
-  if (meta.type === 1) {
-    if (meta.size === 4) return 'float32';
-    if (meta.size === 8) return 'float64';
-    if (meta.size === 2) return 'float16';
-  } else if (meta.type === 0) {
-    const ints: Record<number, DType | undefined> = meta.signed
-      ? { 1: 'int8', 2: 'int16', 4: 'int32', 8: 'int64' }
-      : { 1: 'uint8', 2: 'uint16' };
-    const dtype = ints[meta.size];
-    if (dtype) return dtype;
-  }
-  throw new UnsupportedError(
-    `${name}: dataset '${path}' holds ${meta.type === 0 ? (meta.signed ? 'signed' : 'unsigned') + ' integers' : meta.type === 1 ? 'floats' : `HDF5 type class ${meta.type}`} of ${meta.size} bytes, which convscope cannot read.`,
-  );
-}
-
-function asStrings(value: unknown): string[] | undefined {
-  if (typeof value === 'string') return [value];
-  if (value instanceof Uint8Array) return [new TextDecoder().decode(value)];
-  if (ArrayBuffer.isView(value)) return (value as unknown as ArrayLike<unknown>).length === 0 ? [] : undefined;
-  if (Array.isArray(value)) {
-    const out: string[] = [];
-    for (const v of value) {
-      const s = asStrings(v);
-      if (!s) return undefined;
-      out.push(...s);
-    }
-    return out;
-  }
-  return undefined;
-}
-
 /** A local path h5wasm can open in place, plus what to delete on close. */
 async function localCopy(source: ByteSource): Promise<{ path: string; cleanup: () => void }> {
   if (source.localPath) return { path: source.localPath, cleanup: () => undefined };
@@ -223,10 +165,17 @@ async function memfsCopy(h5: H5Module, source: ByteSource): Promise<{ path: stri
 }
 
 /**
- * Opens an HDF5 file read-only. Only the superblock and root metadata are read now. In Node the HDF5
- * library runs isolated in its own thread (io/hdf5-isolated.ts); in the browser, here.
+ * Opens an HDF5 file read-only. The structures Keras files use are read in TypeScript straight from the
+ * source (io/hdf5-native.ts): only metadata now, each dataset when it is read. A file that uses anything
+ * else goes to the HDF5 library (h5wasm), which keeps the containment rule for external files: in Node it
+ * runs isolated in its own thread (io/hdf5-isolated.ts), in the browser here.
  */
 export async function openHdf5(source: ByteSource, limits: ReadLimits = DEFAULT_LIMITS): Promise<Hdf5File> {
+  return (await openHdf5Native(source, limits, () => openHdf5Library(source, limits))) ?? openHdf5Library(source, limits);
+}
+
+/** Opens an HDF5 file read-only with the HDF5 library (h5wasm), whatever the file holds. */
+export async function openHdf5Library(source: ByteSource, limits: ReadLimits = DEFAULT_LIMITS): Promise<Hdf5File> {
   if (!isNode()) return openHdf5Here(source, limits);
   const { openHdf5Isolated } = await import('./hdf5-isolated.js');
   const { path, cleanup } = await localCopy(source);
@@ -330,32 +279,7 @@ export async function openHdf5Here(source: ByteSource, limits: ReadLimits = DEFA
     attrNames(path) {
       return guard(`listing the attributes of '${path || '/'}'`, () => [...namesOf(path)], path);
     },
-    stringAttr(path, attr) {
-      const value = attribute(path, attr);
-      if (value === undefined) return undefined;
-      const strings = asStrings(value);
-      if (!strings || strings.length !== 1) {
-        throw new ModelFormatError(`${name}: attribute '${attr}' of '${path || '/'}' should be text, but it is not.`);
-      }
-      return strings[0];
-    },
-    stringListAttr(path, attr) {
-      const names = self.attrNames(path);
-      let parts: unknown[];
-      if (names.includes(attr)) {
-        parts = [attribute(path, attr)];
-      } else if (names.includes(`${attr}0`)) {
-        parts = [];
-        for (let i = 0; names.includes(`${attr}${i}`); i++) parts.push(attribute(path, `${attr}${i}`));
-      } else {
-        return undefined;
-      }
-      const strings = asStrings(parts);
-      if (!strings) {
-        throw new ModelFormatError(`${name}: attribute '${attr}' of '${path || '/'}' should be a list of names, but it is not.`);
-      }
-      return strings;
-    },
+    ...textAttributes(name, (path) => self.attrNames(path), attribute),
     dataset(path, what) {
       return guard(`reading the header of '${path}'`, () => {
         const e = entity(path);
@@ -372,28 +296,12 @@ export async function openHdf5Here(source: ByteSource, limits: ReadLimits = DEFA
         // From the metadata already read: each h5wasm call re-opens the object by path (e.shape would
         // read the metadata again), and only a chunked dataset can have filters (compression).
         const shape = meta.shape ?? [];
-        const bytes = shape.reduce((a, b) => a * b, 1) * meta.size;
         const compressed = meta.chunks !== null && e.filters.length > 0;
-        const label = `${what} at ${quote(path)} of shape (${shape.join(', ')})`;
-        if (!compressed && bytes > source.size) {
-          throw new ModelFormatError(`${name}: ${label} needs ${bytes} bytes, but the file has only ${source.size}.`);
-        }
-        if (bytes > MAX_DATASET_BYTES) {
-          throw new UnsupportedError(`${name}: ${label} needs ${bytes} bytes; h5wasm reads at most ${MAX_DATASET_BYTES} bytes per tensor.`);
-        }
-        // Compressed chunks all lie inside the file: its size bounds what they may inflate to. HDF5
-        // allocates a whole chunk to decompress it, so the chunk is bounded too.
-        if (compressed) {
-          checkInflate(limits, name, label, source.size, bytes);
-          const chunk = (meta.chunks ?? []).reduce((a, b) => a * b, 1) * meta.size;
-          checkInflate(limits, name, `one chunk of ${label}`, source.size, chunk);
-        } else {
-          checkTensorBytes(limits, name, label, bytes);
-        }
+        checkDatasetSize(name, what, path, shape, meta.size, meta.chunks ?? undefined, compressed, source.size, limits, { bytes: MAX_DATASET_BYTES, engine: 'h5wasm' });
         return { path, shape, dtype: toDType(name, path, meta) };
       }, path);
     },
-    read(dataset) {
+    async read(dataset) {
       if (dataset.dtype === 'float16') {
         throw new UnsupportedError(`${name}: dataset '${dataset.path}' stores float16 values, which convscope cannot read from HDF5 yet.`);
       }

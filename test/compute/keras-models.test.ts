@@ -102,10 +102,10 @@ for (const name of ['conv1d_k2_s1_d2_cl_valid', 'conv1d_k3_s2_d1_cf_same']) {
     const dir = '07_dl4j_conv1d_io';
     const h5 = await openHdf5(await fileSource(fixture(dir, `${name}_inputs_and_outputs.h5`)));
     try {
-      const inputs = h5.keys('inputs').map((k) => {
+      const inputs = await Promise.all(h5.keys('inputs').map(async (k) => {
         const d = h5.dataset(`inputs/${k}`, k);
-        return { shape: [...d.shape], data: Float32Array.from(h5.read(d) as Float32Array) };
-      });
+        return { shape: [...d.shape], data: Float32Array.from((await h5.read(d)) as Float32Array) };
+      }));
       const { layers } = await run(fixture(dir, `${name}_model.h5`), inputs);
       const stored = h5.keys('activations');
       assert.ok(stored.length > 0);
@@ -114,7 +114,7 @@ for (const name of ['conv1d_k2_s1_d2_cl_valid', 'conv1d_k3_s2_d1_cf_same']) {
         const ours = layers.find((a) => a.name === layer);
         assert.ok(ours, `no activation for ${layer}`);
         assert.deepEqual(ours.shape, d.shape);
-        assert.ok(maxError(ours.data, h5.read(d) as Float32Array) <= TOLERANCE, layer);
+        assert.ok(maxError(ours.data, (await h5.read(d)) as Float32Array) <= TOLERANCE, layer);
       }
     } finally {
       h5.close();

@@ -43,7 +43,7 @@ describe('HDF5 datasets larger than one slab', () => {
       ] as const) {
         const ds = h5.dataset(path, `dataset '${path}'`);
         assert.deepEqual(ds.shape, shape);
-        const data = h5.read(ds);
+        const data = await h5.read(ds);
         assert.equal(data.length, shape.reduce((a, b) => a * b, 1), path);
         let mismatches = 0;
         for (let i = 0; i < data.length; i++) if (data[i] !== at(i)) mismatches++;
