@@ -19,7 +19,8 @@ import { UnsupportedError, UsageError } from '../model/errors.js';
 import type { OnnxNet } from '../compute/ort.js';
 import type { InputBatch } from '../compute/activations.js';
 import type { RunnableModel } from '../compute/build.js';
-import { classScores, findNode, inputGradient, layerGradient, scoreDescription } from '../compute/gradients.js';
+import { classScores, scoreDescription } from '../compute/gradients.js';
+import { kerasGradients, onnxGradients, type GradientEngine } from '../compute/ort-gradients.js';
 import { formatNumber } from '../model/format.js';
 
 /**
@@ -66,6 +67,8 @@ export interface Attribution {
   completeness?: { sum: number; delta: number };
   /** The settings used, for the caption: "50 steps, baseline 0". */
   settings: string;
+  /** The engine that ran, and why not ONNX Runtime where it is not: "ONNX Runtime", "TensorFlow.js (layer 'x' ...)". */
+  engine: string;
 }
 
 interface Geometry {
@@ -119,12 +122,12 @@ function argmax(values: ArrayLike<number>): number {
 }
 
 /** Sum over a batch of per-sample gradients, sample by sample into `sum`. */
-async function accumulate(net: RunnableModel, inputs: readonly Float32Array[], batch: InputBatch, classIndex: number, g: Geometry, progress: (n: number) => void): Promise<Float64Array> {
+async function accumulate(engine: GradientEngine, inputs: readonly Float32Array[], batch: InputBatch, classIndex: number, g: Geometry, progress: (n: number) => void): Promise<Float64Array> {
   const sum = new Float64Array(batch.data.length);
-  const per = passSize(g);
+  const per = Math.min(engine.maxBatch, passSize(g));
   for (let start = 0; start < inputs.length; start += per) {
     const part = inputs.slice(start, start + per);
-    const gradient = await inputGradient(net, stack(part, batch), classIndex);
+    const { gradient } = await engine.inputGradients(stack(part, batch), classIndex);
     for (let i = 0; i < gradient.length; i++) sum[i % sum.length]! += gradient[i]!;
     progress(part.length);
   }
@@ -153,15 +156,17 @@ async function occlusion(scorer: Scorer, batch: InputBatch, g: Geometry, score: 
 }
 
 /**
- * Attribution for an ONNX model on ONNX Runtime, which runs forward only: occlusion, with the graph's
- * (only) output as the score.
+ * Attribution for an ONNX model on ONNX Runtime: occlusion with the graph's (only) output as the
+ * score; the gradient methods with the backward pass appended to the graph (compute/onnx-backward.ts),
+ * the score being the logit before a final Softmax.
  */
 export async function attributeOnnx(net: OnnxNet, batch: InputBatch, options: AttributeOptions): Promise<Attribution> {
   if (options.method !== 'occlusion') {
-    throw new UnsupportedError(
-      `${net.source} is an ONNX model, which convscope runs forward only (ONNX Runtime); '${options.method}' needs gradients: use the occlusion method, or a Keras / TF.js model.`,
-      { concept: 'method' },
-    );
+    const engine = await onnxGradients(net);
+    if ('reason' in engine) {
+      throw new UnsupportedError(`${net.source}: '${options.method}' needs gradients, and ${engine.reason}; the occlusion method runs forward only and works on any graph.`, { concept: 'method' });
+    }
+    return attributeWith(engine, net.source, geometry(net, batch), batch, options);
   }
   if (net.graph.outputs.length !== 1) throw new UsageError(`${net.source} has ${net.graph.outputs.length} outputs; attribution needs a network with one output (class scores).`);
   const output = net.graph.outputs[0]!.name;
@@ -194,14 +199,38 @@ export async function attributeOnnx(net: OnnxNet, batch: InputBatch, options: At
   }
   const score = first.scores[classIndex]!;
   const result = await occlusion(scorer, batch, g, score, classIndex, options);
-  return { method: 'occlusion', classIndex, scoreKind: `output '${output}' (ONNX Runtime)`, score, outputs: first.scores, ...result };
+  return { method: 'occlusion', classIndex, scoreKind: `output '${output}' (ONNX Runtime)`, score, outputs: first.scores, ...result, engine: 'ONNX Runtime' };
 }
 
-/** Explains score_c of the single input `batch` with `options.method`. */
+/**
+ * Explains score_c of the single input `batch` with `options.method`. Gradients run on ONNX Runtime
+ * (forward and backward pass in one session) where the network converts, else on TensorFlow.js; the
+ * result's `engine` says which and why.
+ */
 export async function attribute(net: RunnableModel, batch: InputBatch, options: AttributeOptions): Promise<Attribution> {
   const g = geometry(net, batch);
+  if (options.method === 'occlusion') {
+    const first = await classScores(net, batch);
+    const classIndex = options.classIndex ?? argmax(first.outputs);
+    if (!(classIndex >= 0 && classIndex < first.classes)) {
+      throw new UsageError(`${net.source} scores ${first.classes} classes (0..${first.classes - 1}), but class ${classIndex} was asked for.`);
+    }
+    const score = first.scores[classIndex]!;
+    const base = { method: options.method, classIndex, scoreKind: scoreDescription(net), score, outputs: first.outputs, engine: 'TensorFlow.js' };
+    return { ...base, ...(await occlusion((b) => classScores(net, b), batch, g, score, classIndex, options)) };
+  }
+  return attributeWith(await kerasGradients(net), net.source, g, batch, options);
+}
+
+function engineName(engine: GradientEngine): string {
+  return engine.fallback ? `${engine.engine} (not ONNX Runtime: ${engine.fallback})` : engine.engine;
+}
+
+/** The gradient methods on any gradient engine. */
+async function attributeWith(engine: GradientEngine, source: string, g: Geometry, batch: InputBatch, options: AttributeOptions): Promise<Attribution> {
+  const ran = engineName(engine);
   if (options.method === 'gradcam' || options.method === 'gradcam++') {
-    const lg = await layerGradient(net, batch, options.layer ? findNode(net, options.layer) : undefined, options.classIndex);
+    const lg = await engine.layerGradient(batch, options.layer, options.classIndex);
     options.onProgress?.(1, 1);
     const a = { height: lg.height, width: lg.width, channels: lg.channels, data: lg.activation };
     const dA = { ...a, data: lg.gradient };
@@ -209,31 +238,32 @@ export async function attribute(net: RunnableModel, batch: InputBatch, options: 
     return {
       method: options.method,
       classIndex: lg.classIndex,
-      scoreKind: scoreDescription(net),
+      scoreKind: engine.scoreKind,
       score: lg.score,
       outputs: lg.outputs,
       map,
       layer: lg.layer,
       settings: `layer ${lg.layer} (${lg.height}x${lg.width}x${lg.channels})`,
+      engine: ran,
     };
   }
-  const first = await classScores(net, batch);
-  const classIndex = options.classIndex ?? argmax(first.outputs);
-  if (!(classIndex >= 0 && classIndex < first.classes)) {
-    throw new UsageError(`${net.source} scores ${first.classes} classes (0..${first.classes - 1}), but class ${classIndex} was asked for.`);
-  }
-  const score = first.scores[classIndex]!;
-  const base = { method: options.method, classIndex, scoreKind: scoreDescription(net), score, outputs: first.outputs };
   const x = batch.data;
   const lastOf = (data: Float32Array): ChannelsLast => ({ height: g.height, width: g.width, channels: g.channels, data: toLast(data, g) });
+  // the first pass: the class (the top one unless asked for), its score and the outputs
+  const first = await engine.inputGradients(batch, options.classIndex);
+  const classIndex = options.classIndex ?? argmax(first.outputs);
+  if (!(classIndex >= 0 && classIndex < first.classes)) {
+    throw new UsageError(`${source} scores ${first.classes} classes (0..${first.classes - 1}), but class ${classIndex} was asked for.`);
+  }
+  const score = first.scores[classIndex]!;
+  const base = { method: options.method, classIndex, scoreKind: engine.scoreKind, score, outputs: first.outputs, engine: ran };
   let done = 0;
   const step = (total: number) => (n: number) => options.onProgress?.((done += n), total);
 
   switch (options.method) {
     case 'saliency': {
-      const gradient = await inputGradient(net, batch, classIndex);
       options.onProgress?.(1, 1);
-      const perValue = lastOf(gradient);
+      const perValue = lastOf(first.gradient);
       return { ...base, map: maxAbsOverChannels(perValue), perValue, settings: 'max over channels of |d score / d x|' };
     }
     case 'smoothgrad': {
@@ -244,7 +274,7 @@ export async function attribute(net: RunnableModel, batch: InputBatch, options: 
       const source = new NoiseSource(options.seed ?? 0);
       const sigma = noise * valueRange(x);
       const inputs = Array.from({ length: samples }, () => source.noisy(x, sigma));
-      const sum = await accumulate(net, inputs, batch, classIndex, g, step(samples));
+      const sum = await accumulate(engine, inputs, batch, classIndex, g, step(samples));
       const perValue = lastOf(Float32Array.from(sum, (s) => s / samples));
       return { ...base, map: maxAbsOverChannels(perValue), perValue, settings: `${samples} samples, noise ${noise} of the input range (sigma ${formatNumber(sigma)}), seed ${options.seed ?? 0}` };
     }
@@ -253,9 +283,9 @@ export async function attribute(net: RunnableModel, batch: InputBatch, options: 
       const baselineValue = options.baseline ?? 0;
       const baseline = new Float32Array(x.length).fill(baselineValue);
       const inputs = integrationAlphas(steps).map((alpha) => pathPoint(x, baseline, alpha));
-      const sum = await accumulate(net, inputs, batch, classIndex, g, step(steps));
+      const sum = await accumulate(engine, inputs, batch, classIndex, g, step(steps));
       const attributions = integratedGradients(x, baseline, sum, steps);
-      const baselineScore = (await classScores(net, { shape: batch.shape, data: baseline })).scores[classIndex]!;
+      const baselineScore = (await engine.inputGradients({ shape: batch.shape, data: baseline }, classIndex)).scores[classIndex]!;
       const total = attributions.reduce((a, b) => a + b, 0);
       const perValue = lastOf(attributions);
       return {
@@ -267,6 +297,6 @@ export async function attribute(net: RunnableModel, batch: InputBatch, options: 
       };
     }
     case 'occlusion':
-      return { ...base, ...(await occlusion((b) => classScores(net, b), batch, g, score, classIndex, options)) };
+      throw new RangeError('Occlusion is not a gradient method.');
   }
 }

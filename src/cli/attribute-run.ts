@@ -107,7 +107,7 @@ function progress(options: AttributeCliOptions): { update: (done: number, total:
 /** Prints what was explained and writes the figure or the raw map. */
 async function report(r: Attribution, input: PreparedInput, channelsFirst: boolean, labels: readonly string[] | undefined, options: AttributeCliOptions, out: string): Promise<string[]> {
   const top = topValues(r.outputs, Math.max(1, options.top)).map((t) => `#${className(t.index, labels)} ${formatNumber(t.value)}`);
-  const text = [...input.description.map((d) => `input: ${d}`), `top ${top.length} outputs: ${top.join(', ')}`, `${describe(r, labels)}`, `settings: ${r.settings}`];
+  const text = [...input.description.map((d) => `input: ${d}`), `top ${top.length} outputs: ${top.join(', ')}`, `${describe(r, labels)}`, `settings: ${r.settings}`, `ran on ${r.engine}`];
   if (r.completeness) {
     const { sum, delta } = r.completeness;
     text.push(`completeness: sum of attributions ${formatNumber(sum)}, score(x) - score(baseline) ${formatNumber(delta)} (${formatNumber((100 * Math.abs(sum - delta)) / Math.max(Math.abs(delta), 1e-12))}% apart)`);
@@ -137,7 +137,7 @@ async function report(r: Attribution, input: PreparedInput, channelsFirst: boole
   return text;
 }
 
-/** Runs `convscope attribute`: gradient methods on TensorFlow.js, occlusion also on ONNX Runtime for ONNX models. */
+/** Runs `convscope attribute`: gradients on ONNX Runtime where the graph's backward pass can be built (else TensorFlow.js for Keras / TF.js models). */
 export async function runAttribute(path: string, options: AttributeCliOptions): Promise<void> {
   const out = outputPath(options);
   const labels = options.labels ? await readLabels(options.labels) : await labelsBesideModel(path);
@@ -152,7 +152,7 @@ export async function runAttribute(path: string, options: AttributeCliOptions): 
           : await arrayInput(net, options.input!);
         const r = await attributeOnnx(net, input.batch, settingsOf(options, bar.update));
         bar.stop();
-        process.stdout.write(`${(await report(r, input, true, labels, options, out)).join('\n')}\nran on ONNX Runtime (forward only)\n`);
+        process.stdout.write(`${(await report(r, input, true, labels, options, out)).join('\n')}\n`);
       } finally {
         await net.release();
       }

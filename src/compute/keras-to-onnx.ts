@@ -25,6 +25,16 @@ export interface OnnxConversion {
   valueOf(ref: TensorRef): string;
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  /** The graph as written, for building on (the backward pass of attribution). */
+  readonly nodes: readonly WriteNode[];
+  readonly initializers: readonly WriteTensor[];
+}
+
+/** The Keras output shape of a graph value (batch axis null). */
+export function kerasOutputShape(net: RunnableModel, ref: TensorRef): (number | null)[] {
+  const n = net.graph.nodes[ref.node]!;
+  const layer = net.tfLayer(n) as tfl.layers.Layer & { inboundNodes: { outputTensors: { shape: (number | null)[] }[] }[] };
+  return [...layer.inboundNodes[n.call]!.outputTensors[ref.output]!.shape];
 }
 
 type Json = Record<string, unknown>;
@@ -95,11 +105,7 @@ export function kerasToOnnx(net: RunnableModel): OnnxConversion {
   const { graph } = net;
   const b = new Builder();
   const valueOf = (ref: TensorRef): string => `${ref.node}:${ref.output}`;
-  const shapeOf = (ref: TensorRef): (number | null)[] => {
-    const n = graph.nodes[ref.node]!;
-    const layer = net.tfLayer(n) as tfl.layers.Layer & { inboundNodes: { outputTensors: { shape: (number | null)[] }[] }[] };
-    return [...layer.inboundNodes[n.call]!.outputTensors[ref.output]!.shape];
-  };
+  const shapeOf = (ref: TensorRef): (number | null)[] => kerasOutputShape(net, ref);
   const inputNames: string[] = [];
   const inputs: { name: string; shape: (number | null)[] }[] = [];
   for (const node of graph.nodes) {
@@ -125,7 +131,7 @@ export function kerasToOnnx(net: RunnableModel): OnnxConversion {
     inputs,
     outputs: outputNames.map((name) => ({ name })),
   });
-  return { bytes, valueOf, inputNames, outputNames };
+  return { bytes, valueOf, inputNames, outputNames, nodes: b.nodes, initializers: b.initializers };
 }
 
 function weightOf(layer: tfl.layers.Layer, role: string): { data: Float32Array; shape: number[] } | undefined {

@@ -1,6 +1,6 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import protobuf from 'protobufjs/light.js';
-import type { OnnxGraph } from '../formats/onnx-graph.js';
+import type { OnnxGraph, OnnxValueInfo } from '../formats/onnx-graph.js';
 import { ONNX_DESCRIPTOR } from '../formats/schema/onnx.js';
 import { ConvscopeError, InputError, ModelFormatError, UnsupportedError } from '../model/errors.js';
 import type { InputBatch } from './layer-output.js';
@@ -59,6 +59,12 @@ export interface OnnxNet {
    * graph output) by name. Each distinct set of extra outputs builds its session once.
    */
   run(inputs: readonly InputBatch[], fetch: readonly string[]): Promise<Map<string, EngineValue>>;
+  /**
+   * This graph with `patch` (onnx-write's encodeGraphPatch) appended: a net of its own, fed the
+   * graph's inputs followed by `inputs`, with `outputs` among its graph outputs. Releasing it is the
+   * caller's job; this net is left as it is.
+   */
+  extend(patch: Uint8Array, inputs: readonly OnnxValueInfo[], outputs: readonly OnnxValueInfo[]): Promise<OnnxNet>;
   release(): Promise<void>;
 }
 
@@ -153,6 +159,12 @@ export async function openOnnxNet(bytes: Uint8Array, graph: OnnxGraph, source: s
         values.set(name, { shape: [...t.dims], type: t.type, data: t.type === 'float32' ? (t.data as Float32Array) : undefined });
       }
       return values;
+    },
+    extend(patch, extraInputs, extraOutputs) {
+      const room = !roomUsed;
+      roomUsed = true;
+      const extended = { ...graph, inputs: [...graph.inputs, ...extraInputs], outputs: [...graph.outputs, ...extraOutputs] };
+      return openOnnxNet(withPatch(bytes, patch, room), extended, source, options);
     },
     async release() {
       const all = [...sessions.values()];

@@ -11,7 +11,12 @@ export interface OnnxNode {
   readonly domain: string;
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
+  /** The node's attributes (INT / INTS as numbers, FLOAT / FLOATS wrapped, STRING as text); tensor and graph attributes are left out. */
+  readonly attributes?: Readonly<Record<string, OnnxAttribute>>;
 }
+
+/** An attribute value as onnx-write.ts writes it, so a read graph can be extended and written back. */
+export type OnnxAttribute = number | string | readonly number[] | { readonly float: number } | { readonly floats: readonly number[] };
 
 export interface OnnxValueInfo {
   readonly name: string;
@@ -26,6 +31,12 @@ export interface OnnxGraph {
   /** The inputs a caller feeds (initializers listed as inputs by old exporters are left out). */
   readonly inputs: readonly OnnxValueInfo[];
   readonly outputs: readonly OnnxValueInfo[];
+  /** The default-domain operator set the graph was written for. */
+  readonly opset?: number;
+  /** Shapes of the constant tensors (initializers and Constant nodes), by value name. */
+  readonly constantShapes?: Readonly<Record<string, readonly number[]>>;
+  /** Values of small integer constants (shapes, pads, axes: at most 64 values), by value name. */
+  readonly smallInts?: Readonly<Record<string, readonly number[]>>;
   /** The whole model file, read from its source (for an engine to run it); absent where the model was restored from JSON. */
   readonly bytes?: () => Promise<Uint8Array>;
 }

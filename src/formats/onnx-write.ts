@@ -1,5 +1,6 @@
 import protobuf from 'protobufjs/light.js';
 import { ONNX_DESCRIPTOR } from './schema/onnx.js';
+import type { OnnxAttribute } from './onnx-graph.js';
 
 /**
  * Writes ONNX ModelProto bytes from a small in-memory graph description: float32 initializers, nodes
@@ -7,7 +8,7 @@ import { ONNX_DESCRIPTOR } from './schema/onnx.js';
  * networks from other formats on ONNX Runtime; the field numbers are onnx.proto's.
  */
 
-export type AttributeValue = number | string | readonly number[] | { readonly float: number } | { readonly floats: readonly number[] };
+export type AttributeValue = OnnxAttribute;
 
 export interface WriteNode {
   readonly op: string;
@@ -60,28 +61,40 @@ function valueInfo(v: WriteValue): Record<string, unknown> {
   return { name: v.name, type: { tensor_type: { elem_type: 1, shape: { dim } } } };
 }
 
+function graphFields(graph: Omit<WriteGraph, 'name'>, names: string): Record<string, unknown> {
+  return {
+    node: graph.nodes.map((n, i) => ({
+      name: n.name ?? `${names}${n.op}_${i}`,
+      op_type: n.op,
+      input: n.inputs,
+      output: n.outputs,
+      attribute: Object.entries(n.attributes ?? {}).map(([k, v]) => attribute(k, v)),
+    })),
+    initializer: graph.initializers.map((t) => ({
+      name: t.name,
+      dims: t.dims,
+      data_type: t.data instanceof Float32Array ? 1 : 7,
+      raw_data: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+    })),
+    input: graph.inputs.map(valueInfo),
+    output: graph.outputs.map(valueInfo),
+  };
+}
+
 export function encodeOnnxModel(graph: WriteGraph): Uint8Array {
   return ModelWriter.encode({
     ir_version: 7,
     producer_name: 'convscope',
     opset_import: [{ domain: '', version: WRITE_OPSET }],
-    graph: {
-      name: graph.name,
-      node: graph.nodes.map((n, i) => ({
-        name: n.name ?? `${n.op}_${i}`,
-        op_type: n.op,
-        input: n.inputs,
-        output: n.outputs,
-        attribute: Object.entries(n.attributes ?? {}).map(([k, v]) => attribute(k, v)),
-      })),
-      initializer: graph.initializers.map((t) => ({
-        name: t.name,
-        dims: t.dims,
-        data_type: t.data instanceof Float32Array ? 1 : 7,
-        raw_data: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
-      })),
-      input: graph.inputs.map(valueInfo),
-      output: graph.outputs.map(valueInfo),
-    },
+    graph: { name: graph.name, ...graphFields(graph, '') },
   }).finish();
+}
+
+/**
+ * The bytes that, appended to a ModelProto, add these nodes, initializers, inputs and outputs to its
+ * graph: protobuf merges a second `graph` field into the first, appending to its repeated fields, so
+ * the model itself is never decoded. Node names start with `prefix` to stay clear of the model's own.
+ */
+export function encodeGraphPatch(patch: Omit<WriteGraph, 'name'>, prefix: string): Uint8Array {
+  return ModelWriter.encode({ graph: graphFields(patch, prefix) }).finish();
 }

@@ -22,7 +22,7 @@ import {
   type TensorProto,
   type ValueInfoProto,
 } from './schema/onnx.js';
-import type { OnnxGraph, OnnxValueInfo } from './onnx-graph.js';
+import type { OnnxAttribute, OnnxGraph, OnnxNode, OnnxValueInfo } from './onnx-graph.js';
 import { ONNX_NAMES } from './reader-names.js';
 
 /**
@@ -202,6 +202,34 @@ function attributeValue(a: AttributeProto, file: string): unknown {
   }
 }
 
+/** An attribute as the graph keeps it (OnnxAttribute), or undefined for tensor, graph and string-list attributes. */
+function graphAttribute(a: AttributeProto, file: string): OnnxAttribute | undefined {
+  switch (a.type) {
+    case 1:
+      return { float: a.f };
+    case 6:
+      return { floats: [...a.floats] };
+    case 2:
+    case 3:
+    case 7:
+      return attributeValue(a, file) as OnnxAttribute;
+    default:
+      return undefined;
+  }
+}
+
+function graphNode(n: NodeProto, file: string): OnnxNode {
+  const attributes: Record<string, OnnxAttribute> = {};
+  for (const a of n.attribute) {
+    const v = graphAttribute(a, file);
+    if (v !== undefined) attributes[a.name] = v;
+  }
+  return { name: n.name, opType: n.op_type, domain: n.domain, inputs: [...n.input], outputs: [...n.output], attributes };
+}
+
+/** Integer tensors this small are shapes, pads and axes: their values go into the graph description. */
+const SMALL_INTS = 64;
+
 interface WeightSpec {
   input: number;
   role: string;
@@ -350,8 +378,17 @@ async function openOnnx(source: ByteSource): Promise<Model> {
   if (opset) metadata.opset = String(int(opset.version, file, 'opset version'));
   for (const p of modelProto.metadata_props) metadata[p.key] = p.value;
   const initializerNames = new Set([...tensors.values()].filter((t) => t.origin === 'Initializer').map((t) => t.name));
+  const constantShapes: Record<string, number[]> = {};
+  const smallInts: Record<string, number[]> = {};
+  for (const t of tensors.values()) {
+    constantShapes[t.name] = t.dims;
+    if (!FLOAT_DTYPES.has(t.dtype) && t.dims.reduce((a, b) => a * b, 1) <= SMALL_INTS) smallInts[t.name] = Array.from(await t.read(), Number);
+  }
   const config: OnnxGraph = {
-    nodes: nodes.map((n) => ({ name: n.name, opType: n.op_type, domain: n.domain, inputs: [...n.input], outputs: [...n.output] })),
+    nodes: nodes.map((n) => graphNode(n, file)),
+    ...(opset ? { opset: Number(metadata.opset) } : {}),
+    constantShapes,
+    smallInts,
     inputs: graphInputs.filter((i) => !initializerNames.has(i.name)),
     outputs: graphOutputs,
     bytes: () => source.read(0, source.size),

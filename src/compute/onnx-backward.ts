@@ -1,0 +1,531 @@
+import type { OnnxAttribute } from '../formats/onnx-graph.js';
+import type { WriteNode, WriteTensor } from '../formats/onnx-write.js';
+import { UnsupportedError } from '../model/errors.js';
+
+/**
+ * The backward pass of a forward ONNX graph, written as more ONNX nodes, so that ONNX Runtime runs the
+ * forward and the backward pass of a class score in one session (attribution: saliency, SmoothGrad,
+ * integrated gradients, Grad-CAM). Only input gradients are built, never weight gradients: each
+ * operator on the path from the target value to the score gets its vector-Jacobian product:
+ *   Conv (stride 1, one group)  Conv of dy with the weight flipped in space and in/out swapped
+ *   Conv (strided, grouped)      ConvTranspose with the same weight, cropped to the input's size
+ *   Relu, Clip, LeakyRelu, HardSigmoid, HardSwish, Sigmoid, Tanh   dy times the local derivative
+ *   MaxPool                      MaxPool's Indices scattered back by MaxUnpool, in groups of windows
+ *                                that do not overlap, so that overlapping windows add up
+ *   GlobalAveragePool, ReduceMean/Sum   dy spread evenly (Expand)
+ *   BatchNormalization (inference)      dy times scale / sqrt(var + eps) per channel
+ *   Gemm, MatMul                 dy times the transposed weight
+ *   Add/Sum/Sub/Mul/Div, Concat, Pad, Flatten/Reshape/Squeeze/Unsqueeze, Transpose, Identity
+ * The seed is one-hot on a class given per sample by the input `CLASS_INPUT` (a float; negative means
+ * the sample's own top class, ArgMax inside the graph). Anything else on the path is refused with
+ * BackwardUnsupportedError naming the node, so that the caller can fall back to another engine.
+ */
+
+export interface ForwardNode {
+  readonly name?: string;
+  readonly opType: string;
+  readonly domain?: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly attributes?: Readonly<Record<string, OnnxAttribute>>;
+}
+
+export interface ForwardGraph {
+  readonly nodes: readonly ForwardNode[];
+  /** The value fed by the caller (the image). */
+  readonly input: string;
+  /** Its rank. */
+  readonly inputRank: number;
+  /** The default-domain opset the graph is written for. */
+  readonly opset: number;
+  /** Shapes of constant tensors by name. */
+  readonly constantShapes: ReadonlyMap<string, readonly number[]>;
+  /** Values of small integer constants by name. */
+  readonly smallInts: ReadonlyMap<string, readonly number[]>;
+}
+
+export class BackwardUnsupportedError extends UnsupportedError {}
+
+/** The graph input carrying each sample's class (float32 [N, 1]; negative: the top class). */
+export const CLASS_INPUT = 'convscope_grad/class';
+
+export interface BackwardGraph {
+  readonly nodes: WriteNode[];
+  readonly initializers: WriteTensor[];
+  /** d score / d target, the target's shape. */
+  readonly gradient: string;
+  /** The scores, [N, classes]. */
+  readonly scores: string;
+}
+
+const PREFIX = 'convscope_grad/';
+const BIG = 2 ** 62;
+
+/** Output ranks of the forward values where they follow from the input's rank (undefined where unknown). */
+export function valueRanks(graph: ForwardGraph): Map<string, number> {
+  const ranks = new Map<string, number>([[graph.input, graph.inputRank]]);
+  for (const [name, dims] of graph.constantShapes) ranks.set(name, dims.length);
+  for (const node of graph.nodes) {
+    const r0 = ranks.get(node.inputs[0] ?? '');
+    const a = node.attributes ?? {};
+    let r: number | undefined;
+    switch (node.opType) {
+      case 'Flatten':
+      case 'Gemm':
+        r = 2;
+        break;
+      case 'Reshape':
+        // the length of the (1-D, constant) target shape
+        r = graph.constantShapes.get(node.inputs[1] ?? '')?.[0];
+        break;
+      case 'ReduceMean':
+      case 'ReduceSum':
+      case 'ReduceMax': {
+        const axes = (a.axes as number[] | undefined) ?? graph.smallInts.get(node.inputs[1] ?? '');
+        r = r0 === undefined ? undefined : a.keepdims === 0 ? (axes ? r0 - axes.length : 0) : r0;
+        break;
+      }
+      case 'Concat':
+      case 'Sum':
+      case 'Add':
+      case 'Sub':
+      case 'Mul':
+      case 'Div':
+        r = Math.max(...node.inputs.map((i) => ranks.get(i) ?? -1));
+        if (r < 0) r = undefined;
+        break;
+      case 'MatMul':
+        r = Math.max(ranks.get(node.inputs[0]!) ?? -1, ranks.get(node.inputs[1]!) ?? -1);
+        if (r < 0) r = undefined;
+        break;
+      case 'Shape':
+        r = 1;
+        break;
+      case 'Squeeze':
+      case 'Unsqueeze': {
+        const axes = (a.axes as number[] | undefined) ?? graph.smallInts.get(node.inputs[1] ?? '');
+        r = r0 === undefined || !axes ? undefined : r0 + (node.opType === 'Unsqueeze' ? axes.length : -axes.length);
+        break;
+      }
+      default:
+        r = r0;
+    }
+    for (const o of node.outputs) if (r !== undefined && o) ranks.set(o, r);
+  }
+  return ranks;
+}
+
+function ints(a: OnnxAttribute | undefined, fallback: readonly number[]): number[] {
+  return Array.isArray(a) ? [...(a as number[])] : [...fallback];
+}
+
+function floatOf(a: OnnxAttribute | undefined, fallback: number): number {
+  if (a === undefined) return fallback;
+  if (typeof a === 'object' && 'float' in a) return a.float;
+  return typeof a === 'number' ? a : fallback;
+}
+
+class Writer {
+  readonly nodes: WriteNode[] = [];
+  readonly initializers: WriteTensor[] = [];
+  private counter = 0;
+  private readonly cache = new Map<string, string>();
+
+  fresh(hint: string): string {
+    return `${PREFIX}${hint}_${this.counter++}`;
+  }
+
+  op(op: string, inputs: readonly string[], attributes: Record<string, OnnxAttribute> = {}, outputs = 1): string[] {
+    const outs = Array.from({ length: outputs }, () => this.fresh(op));
+    this.nodes.push({ op, inputs, outputs: outs, attributes, name: this.fresh(`node_${op}`) });
+    return outs;
+  }
+
+  one(op: string, inputs: readonly string[], attributes: Record<string, OnnxAttribute> = {}): string {
+    return this.op(op, inputs, attributes)[0]!;
+  }
+
+  ints(values: readonly number[]): string {
+    const key = `i:${values.join(',')}`;
+    let name = this.cache.get(key);
+    if (!name) {
+      name = this.fresh('ints');
+      this.initializers.push({ name, dims: [values.length], data: BigInt64Array.from(values.map((v) => BigInt(v))) });
+      this.cache.set(key, name);
+    }
+    return name;
+  }
+
+  /** A 0-D int64. */
+  int(value: number): string {
+    const key = `i0:${value}`;
+    let name = this.cache.get(key);
+    if (!name) {
+      name = this.fresh('int');
+      this.initializers.push({ name, dims: [], data: BigInt64Array.of(BigInt(value)) });
+      this.cache.set(key, name);
+    }
+    return name;
+  }
+
+  scalar(value: number): string {
+    const key = `f:${value}`;
+    let name = this.cache.get(key);
+    if (!name) {
+      name = this.fresh('scalar');
+      this.initializers.push({ name, dims: [], data: Float32Array.of(value) });
+      this.cache.set(key, name);
+    }
+    return name;
+  }
+
+  /** Shape(x), once per value. */
+  shape(x: string): string {
+    const key = `s:${x}`;
+    let name = this.cache.get(key);
+    if (!name) {
+      name = this.one('Shape', [x]);
+      this.cache.set(key, name);
+    }
+    return name;
+  }
+
+  slice(x: string, starts: readonly number[] | string, ends: readonly number[] | string, axes: readonly number[], steps?: readonly number[]): string {
+    const s = typeof starts === 'string' ? starts : this.ints(starts);
+    const e = typeof ends === 'string' ? ends : this.ints(ends);
+    return this.one('Slice', [x, s, e, this.ints(axes), ...(steps ? [this.ints(steps)] : [])]);
+  }
+
+  /** Where(cond, dy, 0). */
+  gate(cond: string, dy: string): string {
+    return this.one('Where', [cond, dy, this.scalar(0)]);
+  }
+
+  sum(terms: readonly string[]): string {
+    return terms.length === 1 ? terms[0]! : this.one('Sum', terms);
+  }
+
+  /** The float ratio Size(a) / Size(b). */
+  sizeRatio(a: string, b: string): string {
+    const size = (x: string) => this.one('Cast', [this.one('Size', [x])], { to: 1 });
+    return this.one('Div', [size(a), size(b)]);
+  }
+}
+
+/**
+ * Appends to `graph` the backward pass of the class score in `scores` (a value of shape [N, ...],
+ * flattened to [N, classes]) with respect to `target` (the graph input, or any value between it and
+ * the scores). Throws BackwardUnsupportedError naming the first node it cannot differentiate.
+ */
+export function buildBackward(graph: ForwardGraph, target: string, scores: string): BackwardGraph {
+  if (graph.opset < 11) throw new BackwardUnsupportedError(`the graph is written for ONNX opset ${graph.opset}; gradients are built for opset 11 and later`);
+  const w = new Writer();
+  const ranks = valueRanks(graph);
+  const producer = new Map<string, ForwardNode>();
+  for (const n of graph.nodes) for (const o of n.outputs) producer.set(o, n);
+
+  // the values on a path from the target to the scores
+  const live = new Set<string>([target]);
+  for (const n of graph.nodes) if (n.inputs.some((i) => live.has(i))) for (const o of n.outputs) live.add(o);
+  if (!live.has(scores)) throw new BackwardUnsupportedError(`the scores do not depend on '${target}'`);
+  const useful = new Set<string>([scores]);
+  for (let i = graph.nodes.length - 1; i >= 0; i--) {
+    const n = graph.nodes[i]!;
+    if (n.outputs.some((o) => useful.has(o))) for (const input of n.inputs) if (live.has(input)) useful.add(input);
+  }
+  const onPath = (v: string): boolean => v !== '' && live.has(v) && useful.has(v);
+
+  // the seed: one-hot on each sample's class (the top class where the class input is negative)
+  const flat = w.one('Flatten', [scores], { axis: 1 });
+  const ones = w.one('Expand', [w.scalar(1), w.shape(flat)]);
+  const grid = w.one('Sub', [w.one('CumSum', [ones, w.int(1)]), w.scalar(1)]);
+  const top = w.one('Cast', [w.one('ArgMax', [flat], { axis: 1, keepdims: 1 })], { to: 1 });
+  const chosen = w.one('Where', [w.one('Less', [CLASS_INPUT, w.scalar(0)]), top, CLASS_INPUT]);
+  const seed = w.one('Cast', [w.one('Equal', [grid, chosen])], { to: 1 });
+
+  const grads = new Map<string, string[]>();
+  const add = (value: string, g: string): void => {
+    if (!onPath(value)) return;
+    grads.set(value, [...(grads.get(value) ?? []), g]);
+  };
+  add(scores, w.one('Reshape', [seed, w.shape(scores)]));
+
+  for (let i = graph.nodes.length - 1; i >= 0; i--) {
+    const node = graph.nodes[i]!;
+    if (node.outputs.includes(target)) continue;
+    const upstream = node.outputs.map((o) => grads.get(o));
+    if (upstream.every((u) => u === undefined)) continue;
+    if (node.domain && node.domain !== 'ai.onnx') throw unsupported(node, `is in operator domain '${node.domain}'`);
+    if (upstream.slice(1).some((u) => u !== undefined)) throw unsupported(node, 'has a second output on the path to the score');
+    const dy = w.sum(upstream[0]!);
+    backward(w, graph, ranks, node, dy, onPath, add);
+  }
+  const contributions = grads.get(target);
+  const gradient = contributions ? w.sum(contributions) : w.one('Expand', [w.scalar(0), w.shape(target)]);
+  return { nodes: w.nodes, initializers: w.initializers, gradient: w.one('Identity', [gradient]), scores: flat };
+}
+
+function unsupported(node: ForwardNode, why: string): BackwardUnsupportedError {
+  return new BackwardUnsupportedError(`node '${node.name || node.outputs[0]}' (${node.opType}) ${why}, so its gradient is not built on ONNX Runtime`);
+}
+
+function backward(
+  w: Writer,
+  graph: ForwardGraph,
+  ranks: ReadonlyMap<string, number>,
+  node: ForwardNode,
+  dy: string,
+  onPath: (v: string) => boolean,
+  add: (value: string, g: string) => void,
+): void {
+  const [x = '', second = ''] = node.inputs;
+  const y = node.outputs[0]!;
+  const a = node.attributes ?? {};
+  const liveInputs = node.inputs.filter(onPath);
+  const rankOf = (v: string): number => {
+    const r = ranks.get(v);
+    if (r === undefined) throw unsupported(node, 'has an input of unknown rank');
+    return r;
+  };
+  const onlyFirst = (): void => {
+    if (liveInputs.some((v) => v !== x)) throw unsupported(node, 'depends on the input through an operand other than its first');
+  };
+  switch (node.opType) {
+    case 'Identity':
+    case 'Dropout':
+      add(x, dy);
+      return;
+    case 'Relu':
+      add(x, w.gate(w.one('Greater', [y, w.scalar(0)]), dy));
+      return;
+    case 'LeakyRelu':
+      add(x, w.one('Where', [w.one('Greater', [x, w.scalar(0)]), dy, w.one('Mul', [dy, w.scalar(floatOf(a.alpha, 0.01))])]));
+      return;
+    case 'Clip': {
+      onlyFirst();
+      const min = node.inputs[1] || undefined;
+      const max = node.inputs[2] || undefined;
+      // y strictly inside (min, max) exactly where x is: the gradient is 1 there and 0 at the bounds, as in torch and TF
+      const inside = [min ? w.one('Greater', [y, min]) : undefined, max ? w.one('Less', [y, max]) : undefined].filter((c): c is string => c !== undefined);
+      add(x, inside.length === 0 ? dy : w.gate(inside.length === 1 ? inside[0]! : w.one('And', inside), dy));
+      return;
+    }
+    case 'Sigmoid':
+      add(x, w.one('Mul', [dy, w.one('Mul', [y, w.one('Sub', [w.scalar(1), y])])]));
+      return;
+    case 'Tanh':
+      add(x, w.one('Mul', [dy, w.one('Sub', [w.scalar(1), w.one('Mul', [y, y])])]));
+      return;
+    case 'HardSigmoid': {
+      const alpha = floatOf(a.alpha, 0.2);
+      const inside = w.one('And', [w.one('Greater', [y, w.scalar(0)]), w.one('Less', [y, w.scalar(1)])]);
+      add(x, w.gate(inside, w.one('Mul', [dy, w.scalar(alpha)])));
+      return;
+    }
+    case 'HardSwish': {
+      // torch: 0 below -3, x / 3 + 1/2 up to 3, 1 above
+      const slope = w.one('Add', [w.one('Div', [x, w.scalar(3)]), w.scalar(0.5)]);
+      const middle = w.one('Where', [w.one('Greater', [x, w.scalar(3)]), dy, w.one('Mul', [dy, slope])]);
+      add(x, w.gate(w.one('Not', [w.one('Less', [x, w.scalar(-3)])]), middle));
+      return;
+    }
+    case 'Conv':
+      onlyFirst();
+      add(x, convInputGradient(w, graph, node, dy));
+      return;
+    case 'ConvTranspose': {
+      onlyFirst();
+      if (a.output_shape !== undefined || (a.auto_pad !== undefined && a.auto_pad !== 'NOTSET')) throw unsupported(node, 'sets output_shape or auto_pad');
+      const attrs: Record<string, OnnxAttribute> = {};
+      for (const k of ['strides', 'pads', 'dilations', 'group'] as const) if (a[k] !== undefined) attrs[k] = a[k]!;
+      add(x, w.one('Conv', [dy, second], attrs));
+      return;
+    }
+    case 'MaxPool':
+      onlyFirst();
+      add(x, maxPoolGradient(w, node, dy));
+      return;
+    case 'AveragePool': {
+      const kernel = ints(a.kernel_shape, []);
+      const pads = ints(a.pads, []);
+      if (kernel.every((k) => k === 1) && ints(a.strides, kernel.map(() => 1)).every((s) => s === 1) && pads.every((p) => p === 0)) {
+        add(x, dy);
+        return;
+      }
+      throw unsupported(node, 'pools over more than one value');
+    }
+    case 'GlobalAveragePool':
+      add(x, w.one('Expand', [w.one('Mul', [dy, w.sizeRatio(y, x)]), w.shape(x)]));
+      return;
+    case 'ReduceMean':
+    case 'ReduceSum': {
+      onlyFirst();
+      // the same reduction kept to rank gives the shape dy broadcasts from
+      const kept = w.one(node.opType, node.inputs, { ...a, keepdims: 1 });
+      let g = w.one('Reshape', [dy, w.shape(kept)]);
+      if (node.opType === 'ReduceMean') g = w.one('Mul', [g, w.sizeRatio(kept, x)]);
+      add(x, w.one('Expand', [g, w.shape(x)]));
+      return;
+    }
+    case 'BatchNormalization': {
+      onlyFirst();
+      if (node.outputs.length > 1 && node.outputs.slice(1).some((o) => o !== '')) throw unsupported(node, 'is in training mode');
+      const [, scale, , , variance] = node.inputs;
+      const factor = w.one('Div', [scale!, w.one('Sqrt', [w.one('Add', [variance!, w.scalar(floatOf(a.epsilon, 1e-5))])])]);
+      const r = rankOf(x);
+      add(x, w.one('Mul', [dy, r > 2 ? w.one('Reshape', [factor, w.ints([-1, ...new Array<number>(r - 2).fill(1)])]) : factor]));
+      return;
+    }
+    case 'Gemm': {
+      onlyFirst();
+      if (a.transA === 1) throw unsupported(node, 'transposes its input (transA)');
+      add(x, w.one('Gemm', [dy, second], { alpha: { float: floatOf(a.alpha, 1) }, transB: a.transB === 1 ? 0 : 1 }));
+      return;
+    }
+    case 'MatMul': {
+      onlyFirst();
+      if (rankOf(second) !== 2) throw unsupported(node, 'multiplies by a matrix of rank other than 2');
+      add(x, w.one('MatMul', [dy, w.one('Transpose', [second], { perm: [1, 0] })]));
+      return;
+    }
+    case 'Add':
+    case 'Sum':
+      for (const v of liveInputs) add(v, dy);
+      return;
+    case 'Sub':
+      if (onPath(x)) add(x, dy);
+      if (onPath(second)) add(second, w.one('Neg', [dy]));
+      return;
+    case 'Mul': {
+      if (liveInputs.length === 1) {
+        const other = liveInputs[0] === x ? second : x;
+        add(liveInputs[0]!, w.one('Mul', [dy, other]));
+        return;
+      }
+      // two live operands: only where both have the output's shape (x * f(x) elementwise, as swish)
+      const sameShape = x === second || [x, second].some((v, k) => ELEMENTWISE.has(producerOp(graph, v) ?? '') && producerInput(graph, v) === [second, x][k]);
+      if (!sameShape) throw unsupported(node, 'multiplies two values computed from the input, which may broadcast');
+      add(x, w.one('Mul', [dy, second]));
+      add(second, w.one('Mul', [dy, x]));
+      return;
+    }
+    case 'Div':
+      if (onPath(second)) throw unsupported(node, 'divides by a value computed from the input');
+      add(x, w.one('Div', [dy, second]));
+      return;
+    case 'Flatten':
+    case 'Reshape':
+    case 'Squeeze':
+    case 'Unsqueeze':
+      onlyFirst();
+      add(x, w.one('Reshape', [dy, w.shape(x)]));
+      return;
+    case 'Transpose': {
+      const r = rankOf(x);
+      const perm = ints(a.perm, Array.from({ length: r }, (_, i) => r - 1 - i));
+      const inverse = new Array<number>(perm.length);
+      perm.forEach((p, i) => (inverse[p] = i));
+      add(x, w.one('Transpose', [dy], { perm: inverse }));
+      return;
+    }
+    case 'Concat': {
+      const axis = Number(a.axis ?? 0);
+      let start = w.ints([0]);
+      for (const v of node.inputs) {
+        const size = w.one('Gather', [w.shape(v), w.ints([axis])], { axis: 0 });
+        const end = w.one('Add', [start, size]);
+        if (onPath(v)) add(v, w.slice(dy, start, end, [axis]));
+        start = end;
+      }
+      return;
+    }
+    case 'Pad': {
+      onlyFirst();
+      if ((a.mode ?? 'constant') !== 'constant') throw unsupported(node, `pads in mode '${String(a.mode)}'`);
+      const pads = graph.smallInts.get(second);
+      if (!pads || node.inputs[3] || pads.some((p) => p < 0)) throw unsupported(node, 'has pads that are not constant and non-negative');
+      const r = pads.length / 2;
+      const begin = pads.slice(0, r);
+      const end = pads.slice(r).map((p) => (p === 0 ? BIG : -p));
+      add(x, w.slice(dy, begin, end, Array.from({ length: r }, (_, i) => i)));
+      return;
+    }
+    default:
+      throw unsupported(node, 'has no gradient rule yet');
+  }
+}
+
+const ELEMENTWISE = new Set(['Sigmoid', 'HardSigmoid', 'Tanh', 'Relu', 'Clip']);
+
+function producerOp(graph: ForwardGraph, value: string): string | undefined {
+  return graph.nodes.find((n) => n.outputs.includes(value))?.opType;
+}
+
+function producerInput(graph: ForwardGraph, value: string): string | undefined {
+  return graph.nodes.find((n) => n.outputs.includes(value))?.inputs[0];
+}
+
+/** d Conv(x, W) / dx applied to dy. */
+function convInputGradient(w: Writer, graph: ForwardGraph, node: ForwardNode, dy: string): string {
+  const [x, weight] = node.inputs as [string, string];
+  const a = node.attributes ?? {};
+  const dims = graph.constantShapes.get(weight);
+  if (!dims) throw unsupported(node, 'has a weight that is not a constant');
+  const spatial = dims.length - 2;
+  const kernel = dims.slice(2);
+  const strides = ints(a.strides, kernel.map(() => 1));
+  const dilations = ints(a.dilations, kernel.map(() => 1));
+  const group = Number(a.group ?? 1);
+  const autoPad = String(a.auto_pad ?? 'NOTSET');
+  let pads = ints(a.pads, new Array<number>(2 * spatial).fill(0));
+  if (autoPad === 'VALID') pads = new Array<number>(2 * spatial).fill(0);
+  else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    if (strides.some((s) => s !== 1)) throw unsupported(node, `has auto_pad ${autoPad} with a stride`);
+    const total = kernel.map((k, i) => dilations[i]! * (k - 1));
+    const small = total.map((t) => Math.floor(t / 2));
+    const big = total.map((t, i) => t - small[i]!);
+    pads = autoPad === 'SAME_UPPER' ? [...small, ...big] : [...big, ...small];
+  } else if (autoPad !== 'NOTSET') throw unsupported(node, `has auto_pad '${autoPad}'`);
+  const axes = Array.from({ length: spatial }, (_, i) => i + 2);
+  const reach = kernel.map((k, i) => dilations[i]! * (k - 1));
+  const flippedPads = [...reach.map((r, i) => r - pads[i]!), ...reach.map((r, i) => r - pads[i + spatial]!)];
+  if (group === 1 && strides.every((s) => s === 1) && flippedPads.every((p) => p >= 0)) {
+    // a stride-1 convolution's input gradient is a convolution with the kernel turned around; ONNX Runtime folds the flip into a constant
+    const flipped = w.slice(weight, axes.map(() => -1), axes.map(() => -BIG), axes, axes.map(() => -1));
+    const swapped = w.one('Transpose', [flipped], { perm: [1, 0, ...axes] });
+    return w.one('Conv', [dy, swapped], { pads: flippedPads, dilations, strides });
+  }
+  // strided or grouped: the transposed convolution with the same weight, made one step too long
+  // wherever the stride leaves a remainder, then cropped to the input's size
+  const transposed = w.one('ConvTranspose', [dy, weight], { strides, pads, dilations, group, output_padding: strides.map((s) => s - 1) });
+  if (strides.every((s) => s === 1)) return transposed;
+  const size = w.slice(w.shape(x), [2], [BIG], [0]);
+  return w.slice(transposed, axes.map(() => 0), size, axes);
+}
+
+/** d MaxPool(x) / dx applied to dy: the indices of the maxima, scattered back in groups of non-overlapping windows. */
+function maxPoolGradient(w: Writer, node: ForwardNode, dy: string): string {
+  const x = node.inputs[0]!;
+  const a = node.attributes ?? {};
+  const kernel = ints(a.kernel_shape, []);
+  const strides = ints(a.strides, kernel.map(() => 1));
+  if (ints(a.dilations, kernel.map(() => 1)).some((d) => d !== 1)) throw unsupported(node, 'is dilated');
+  if (Number(a.storage_order ?? 0) !== 0) throw unsupported(node, 'stores its indices column-major');
+  const autoPad = String(a.auto_pad ?? 'NOTSET');
+  if (autoPad !== 'NOTSET' && autoPad !== 'VALID') throw unsupported(node, `has auto_pad '${autoPad}'`);
+  const pads = autoPad === 'VALID' ? new Array<number>(2 * kernel.length).fill(0) : ints(a.pads, new Array<number>(2 * kernel.length).fill(0));
+  const [, indices] = w.op('MaxPool', [x], { ...a, pads, auto_pad: 'NOTSET' }, 2) as [string, string];
+  const unpool = { kernel_shape: kernel, strides, pads };
+  const groups = kernel.map((k, i) => Math.ceil(k / strides[i]!));
+  const axes = kernel.map((_, i) => i + 2);
+  const shape = w.shape(x);
+  if (groups.every((g) => g === 1)) return w.one('MaxUnpool', [dy, indices, shape], unpool);
+  // windows `groups` apart do not overlap, so each group's maxima land on distinct positions
+  const parts: string[] = [];
+  const offsets = groups.reduce<number[][]>((acc, g) => acc.flatMap((o) => Array.from({ length: g }, (_, k) => [...o, k])), [[]]);
+  for (const offset of offsets) {
+    const big = offset.map(() => BIG);
+    parts.push(w.one('MaxUnpool', [w.slice(dy, offset, big, axes, groups), w.slice(indices, offset, big, axes, groups), shape], unpool));
+  }
+  return w.sum(parts);
+}
