@@ -342,7 +342,7 @@ async function datasetBytes(file: HdfBytes, node: DatasetNode, path: string, byt
     if (bytes === 0) return { data: new Uint8Array(0), owned: true };
     if (layout.address === undefined) return undefined;
     if (layout.size < bytes) throw file.damaged(`${what} stores ${layout.size} bytes, not ${bytes}`);
-    const data = await file.at(layout.address, bytes, what);
+    const data = await file.data(layout.address, bytes, what);
     const owned = file.source.freshReads === true && data.byteOffset === 0 && data.buffer.byteLength === bytes;
     return { data: owned ? data : data.slice(), owned: true };
   }
@@ -378,7 +378,7 @@ async function readChunks(file: HdfBytes, node: DatasetNode, layout: Extract<Lay
       throw file.damaged(`${what} has a chunk at (${key}), which is not a chunk of its shape`);
     }
     seen.add(key);
-    const raw = await file.at(c.address, c.size, `a chunk of ${what}`);
+    const raw = await file.data(c.address, c.size, `a chunk of ${what}`);
     const data = unfilter(file, node.filters, c.mask, raw, chunkBytes, type.size, what, limits);
     copyChunk(out, data, dims, chunk, c.offsets, type.size);
   }

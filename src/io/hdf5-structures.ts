@@ -26,6 +26,13 @@ const PAGE = 4096;
 /** Continuation blocks per object header, B-tree nodes per group: far above any real file. */
 const MAX_BLOCKS = 4096;
 const MAX_BTREE_DEPTH = 32;
+/** One metadata block larger than this (a local heap of a million names) is left to the HDF5 library. */
+const MAX_METADATA_BLOCK = 64 * 1024 * 1024;
+/**
+ * Metadata bytes decoded per file, counting a block each time it is decoded: bounds the work a file
+ * can ask for (many groups sharing one huge symbol table), far above what any model needs.
+ */
+const METADATA_BUDGET = 512 * 1024 * 1024;
 
 /** Jenkins' lookup3 hashlittle(), HDF5's metadata checksum (H5_checksum_lookup3, initval 0). */
 export function lookup3(k: Uint8Array): number {
@@ -134,6 +141,7 @@ export class HdfBytes {
   lengthSize = 8;
   base = 0;
   private pages = new Map<number, Uint8Array>();
+  private spent = 0;
 
   constructor(readonly source: ByteSource) {}
 
@@ -145,13 +153,12 @@ export class HdfBytes {
     return new ModelFormatError(`${this.name} is a damaged HDF5 file: ${detail}.`);
   }
 
-  /** `length` bytes at file address `address` (relative to the base address), bounds-checked. */
+  /** `length` bytes of metadata at file address `address` (relative to the base address), bounds-checked. */
   async at(address: number | undefined, length: number, what: string): Promise<Uint8Array> {
-    if (address === undefined) throw this.damaged(`${what} has no address`);
-    const start = this.base + address;
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(length) || length < 0 || start + length > this.source.size) {
-      throw this.damaged(`${what} at offset ${start} with length ${length} lies outside the file, which has ${this.source.size} bytes`);
-    }
+    const start = this.check(address, length, what);
+    if (length > MAX_METADATA_BLOCK) throw new NotMine(`a metadata block of ${length} bytes`);
+    this.spent += length + 64;
+    if (this.spent > METADATA_BUDGET) throw new NotMine(`more than ${METADATA_BUDGET} bytes of metadata`);
     if (length > 4 * PAGE) return this.source.read(start, length);
     const first = Math.floor(start / PAGE);
     const last = Math.floor((start + length - 1) / PAGE);
@@ -167,6 +174,20 @@ export class HdfBytes {
       out.set(page.subarray(from - p * PAGE, to - p * PAGE), from - start);
     }
     return out;
+  }
+
+  /** `length` bytes of a dataset's data at `address`, read from the source as they are (never cached). */
+  data(address: number | undefined, length: number, what: string): Promise<Uint8Array> {
+    return this.source.read(this.check(address, length, what), length);
+  }
+
+  private check(address: number | undefined, length: number, what: string): number {
+    if (address === undefined) throw this.damaged(`${what} has no address`);
+    const start = this.base + address;
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(length) || length < 0 || start + length > this.source.size) {
+      throw this.damaged(`${what} at offset ${start} with length ${length} lies outside the file, which has ${this.source.size} bytes`);
+    }
+    return start;
   }
 
   private async page(n: number): Promise<Uint8Array> {
