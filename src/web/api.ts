@@ -53,7 +53,37 @@ export interface ApiContext {
   diffs?: Map<string, Promise<ModelDiff>>;
   /** Output shapes by layer name, per model, where the architecture could be run. */
   outputShapes?: (model: Model) => Promise<ReadonlyMap<string, (number | null)[]>>;
+  /** Answers drawn from a whole weight (histograms, server-drawn grids), by request, the most recent kept. */
+  drawn?: Map<string, Promise<ApiResponse>>;
 }
+
+/** How many answers drawn from whole weights the server keeps (each at most a few MB: a histogram, an overview PNG). */
+const DRAWN_KEPT = 16;
+
+/**
+ * The answer to a request that reads and scans a whole weight, computed once: the models never change,
+ * and going back to VGG16's fc1 (100 M values) must not read and bin it again.
+ */
+function drawnOnce(ctx: ApiContext, key: string, work: () => Promise<ApiResponse>): Promise<ApiResponse> {
+  ctx.drawn ??= new Map();
+  const kept = ctx.drawn;
+  let answer = kept.get(key);
+  if (answer) {
+    kept.delete(key);
+  } else {
+    answer = work();
+    answer.catch(() => kept.delete(key));
+  }
+  kept.set(key, answer);
+  for (const old of kept.keys()) {
+    if (kept.size <= DRAWN_KEPT) break;
+    kept.delete(old);
+  }
+  return answer;
+}
+
+/** Overviews of large Dense kernels by weight (each at most 1024 x 1024 values), so another colormap redraws without a rescan. */
+const overviews = new WeakMap<object, ReturnType<typeof kernelOverview>>();
 
 function json(value: unknown, status = 200): ApiResponse {
   return { kind: 'json', status, value };
@@ -105,7 +135,8 @@ async function gridPng(model: Model, query: URLSearchParams): Promise<ApiRespons
   if (!kernel) throw new SelectionError(`Layer '${layer.name}' (${layer.className}) has no kernel to draw filters from.`);
   const cell = query.get('cell');
   const values = await kernel.read();
-  const overview = kernelOverview(values);
+  const overview = overviews.has(kernel) ? overviews.get(kernel) : kernelOverview(values);
+  overviews.set(kernel, overview);
   const figure = filterFigure(overview?.tensor ?? values, {
     ...(overview ? { notes: [overview.note] } : {}),
     normalize: normalizeParam(query.get('normalize')),
@@ -130,7 +161,7 @@ async function modelRoute(ctx: ApiContext, model: Model, id: number, what: strin
     case 'kernel.npy':
       return { kind: 'bytes', type: 'application/octet-stream', body: await kernelNpy(model, stringParam(q, 'layer')) };
     case 'grid.png':
-      return gridPng(model, q);
+      return drawnOnce(ctx, `${id}/grid.png?${q}`, () => gridPng(model, q));
     case 'filter':
       return json(await filterDetail(model, stringParam(q, 'layer'), intParam(q, 'filter'), intParam(q, 'channel', 0)));
     case 'slice.npy': {
@@ -138,8 +169,10 @@ async function modelRoute(ctx: ApiContext, model: Model, id: number, what: strin
       const npy = await filterNpy(model, stringParam(q, 'layer'), intParam(q, 'filter'), channel === null ? undefined : intParam(q, 'channel'));
       return { kind: 'bytes', type: 'application/octet-stream', body: npy.bytes, filename: npy.name };
     }
-    case 'histogram':
-      return json(await layerHistograms(model, stringParam(q, 'layer')));
+    case 'histogram': {
+      const layer = stringParam(q, 'layer');
+      return drawnOnce(ctx, `${id}/histogram?${layer}`, async () => json(await layerHistograms(model, layer)));
+    }
     case 'activations':
       return startActivations(ctx, model, id, req);
     default:

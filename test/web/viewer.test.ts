@@ -30,11 +30,12 @@ function values(n: number, seed: string): Float32Array {
  * A model with the shapes that broke the viewer: an RGB first convolution, a wide 3x3 layer with 512
  * input channels and 512 filters, and a Dense kernel too big to send to the page.
  */
-function wideModel(): { model: Model; wide: Float32Array } {
+function wideModel(): { model: Model; wide: Float32Array; dense: Float32Array } {
   const rgb = new NamedTensor(['kh', 'kw', 'in', 'out'], [3, 3, 3, 8], values(3 * 3 * 3 * 8, 'rgb'));
   const wideData = values(3 * 3 * 512 * 512, 'wide');
   const wide = new NamedTensor(['kh', 'kw', 'in', 'out'], [3, 3, 512, 512], wideData);
-  const dense = new NamedTensor(['in', 'units'], [4200, 1024], values(4200 * 1024, 'dense'));
+  const denseData = values(4200 * 1024, 'dense');
+  const dense = new NamedTensor(['in', 'units'], [4200, 1024], denseData);
   const model = memoryModel({
     source: 'wide_network_with_a_long_file_name_to_test_clipping.h5',
     format: 'keras-h5',
@@ -45,7 +46,7 @@ function wideModel(): { model: Model; wide: Float32Array } {
       { name: 'fc1', className: 'Dense', kind: 'dense', weights: [{ role: 'kernel', tensor: dense }] },
     ],
   });
-  return { model, wide: wideData };
+  return { model, wide: wideData, dense: denseData };
 }
 
 /** A weights-only h5 (what model.save_weights writes) of the digit recognizer, written with h5py. */
@@ -73,6 +74,7 @@ describe('viewer: honest colours, state in the URL, wide layers, keyboard, many 
   let page: Page;
   let shots: string;
   let wide: Float32Array;
+  let dense: Float32Array;
   const models: Model[] = [];
   const opened: Model[] = [];
   const axe: Record<string, AxeFinding[]> = {};
@@ -82,6 +84,7 @@ describe('viewer: honest colours, state in the URL, wide layers, keyboard, many 
     const assetDir = await freshClient();
     const w = wideModel();
     wide = w.wide;
+    dense = w.dense;
     models.push(await openModel(DIGITS_H5), await openModel(changedCheckpoint(shots)), w.model, await openModel(TM));
     weightsOnly(shots);
     server = await startServer({ models, names: ['digits.h5', 'digits-changed.h5', 'wide.h5', 'teachable/model.json'], assetDir, port: 0, ...webActivations() });
@@ -202,6 +205,28 @@ describe('viewer: honest colours, state in the URL, wide layers, keyboard, many 
     assert.ok(sizes.page <= sizes.view, `the page is ${sizes.page} px wide in a ${sizes.view} px window`);
     assert.ok(sizes.tableRight <= sizes.asideRight + 1, `the layer table (right edge ${sizes.tableRight}) is clipped by its column (${sizes.asideRight})`);
     await shot('layout');
+  });
+
+  it('opens a unit of a big Dense kernel by URL as pages of its values, every value reachable, before drawing the picture', async () => {
+    await page.goto(`${server.url}?model=2&layer=fc1&filter=5`);
+    await page.waitForFunction(() => document.querySelector('[data-testid=expression]')?.textContent === 'kernel[:, 5]');
+    // 4200 inputs in rows of 16, 64 rows (1024 values) a page: 5 pages; Keras kernel[i, 5] is dense[i * 1024 + 5].
+    assert.equal(await page.$$eval('[data-testid=matrix-page] option', (o) => o.length), 5);
+    assert.equal(await page.$$eval('[data-testid=filter-matrix] td', (td) => td.length), 1024);
+    await page.hover('[data-testid=filter-matrix] tr:nth-child(2) td:nth-child(3)');
+    let readout = (await page.textContent('[data-testid=value-readout]'))!;
+    assert.ok(readout.startsWith('[18] = '), readout);
+    assert.equal(Number(readout.split(' = ')[1]), dense[18 * 1024 + 5], readout);
+    await page.selectOption('[data-testid=matrix-page]', '4');
+    assert.equal(await page.$$eval('[data-testid=filter-matrix] td', (td) => td.length), 4200 - 4096);
+    await page.hover('[data-testid=filter-matrix] tr:last-child td:last-child');
+    readout = (await page.textContent('[data-testid=value-readout]'))!;
+    assert.ok(readout.startsWith('[4199] = '), readout);
+    assert.equal(Number(readout.split(' = ')[1]), dense[4199 * 1024 + 5], readout);
+    await page.waitForFunction(() => ((document.querySelector('[data-testid=server-grid]') as HTMLImageElement | null)?.naturalWidth ?? 0) > 0);
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth), 'the values stay inside the page');
+    await shot('dense-unit');
+    await checkAxe('dense unit');
   });
 
   it('is driven by the keyboard: the layer list and the tiles take focus, arrows move, Enter opens', async () => {

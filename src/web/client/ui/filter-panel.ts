@@ -57,17 +57,52 @@ function thumbnail(m: Matrix, scale: number, colormap: string, px: number): HTML
   return canvas;
 }
 
-/** The numeric matrix: every cell coloured as decided, its exact value on hover or focus. */
-function matrixTable(d: FilterDetail, colours: ColourDecision, scale: number, readout: HTMLElement): HTMLTableElement {
+/** A vector slice (a Dense unit's weights, 25088 for VGG16's fc1) is laid out in rows of this many values. */
+const VECTOR_COLS = 16;
+/** Most table rows drawn at once; longer slices are paged, every value reachable. */
+const PAGE_ROWS = 64;
+
+/** How a slice is laid out: a matrix as it is; a long vector wrapped into rows, each cell named by its index. */
+interface Layout {
+  rows: number;
+  cols: number;
+  at(r: number, c: number): number | undefined;
+  name(r: number, c: number): string;
+}
+
+function layoutOf(m: Matrix): Layout {
+  if (m.rows === 1 && m.cols > VECTOR_COLS) {
+    return {
+      rows: Math.ceil(m.cols / VECTOR_COLS),
+      cols: VECTOR_COLS,
+      at: (r, c) => (r * VECTOR_COLS + c < m.cols ? r * VECTOR_COLS + c : undefined),
+      name: (r, c) => `[${r * VECTOR_COLS + c}]`,
+    };
+  }
+  return { rows: m.rows, cols: m.cols, at: (r, c) => r * m.cols + c, name: (r, c) => `[${r}, ${c}]` };
+}
+
+/** The layout as a matrix (for the thumbnail), the missing end of the last row left empty. */
+function laidOut(m: Matrix): Matrix {
+  const l = layoutOf(m);
+  if (l.rows === m.rows) return m;
+  return { rows: l.rows, cols: l.cols, values: Array.from({ length: l.rows * l.cols }, (_, i) => m.values[i] ?? null) };
+}
+
+/** One page of the numeric matrix: every cell coloured as decided, its exact value on hover or focus. */
+function matrixTable(d: FilterDetail, colours: ColourDecision, scale: number, readout: HTMLElement, page: number): HTMLTableElement {
   const m = d.matrix;
+  const l = layoutOf(m);
   const table = h('table', { class: 'matrix', 'data-testid': 'filter-matrix', 'aria-label': `values of ${d.what}` });
-  for (let r = 0; r < m.rows; r++) {
+  for (let r = page * PAGE_ROWS; r < Math.min(l.rows, (page + 1) * PAGE_ROWS); r++) {
     const tr = h('tr');
-    for (let c = 0; c < m.cols; c++) {
-      const v = m.values[r * m.cols + c]!;
+    for (let c = 0; c < l.cols; c++) {
+      const i = l.at(r, c);
+      if (i === undefined) break;
+      const v = m.values[i]!;
       const exact = v === null ? 'NaN or Inf' : String(v);
       const show = (): void => {
-        readout.textContent = `[${r}, ${c}] = ${exact}`;
+        readout.textContent = `${l.name(r, c)} = ${exact}`;
       };
       const td = h('td', {
         title: exact,
@@ -81,6 +116,53 @@ function matrixTable(d: FilterDetail, colours: ColourDecision, scale: number, re
     table.append(tr);
   }
   return table;
+}
+
+/** The values table with its pages (previous, next, any page), for slices longer than one page. */
+function pagedMatrix(d: FilterDetail, colours: ColourDecision, scale: number, readout: HTMLElement): HTMLElement {
+  const l = layoutOf(d.matrix);
+  const pages = Math.ceil(l.rows / PAGE_ROWS);
+  const box = h('div', { class: 'matrix-pages' });
+  const perPage = PAGE_ROWS * l.cols;
+  const total = d.matrix.rows * d.matrix.cols;
+  const show = (page: number): void => {
+    const table = matrixTable(d, colours, scale, readout, page);
+    table.tabIndex = 0;
+    table.addEventListener('focus', () => {
+      readout.textContent = `max |w| of this slice = ${formatNumber(d.stats.absMax)}`;
+    });
+    if (pages <= 1) {
+      clear(box, table);
+      return;
+    }
+    const go = (p: number) => () => show(Math.max(0, Math.min(pages - 1, p)));
+    const from = page * perPage;
+    const to = Math.min(total, from + perPage) - 1;
+    clear(
+      box,
+      h(
+        'p',
+        { class: 'controls', 'data-testid': 'matrix-pages' },
+        h('button', { type: 'button', onclick: go(page - 1), disabled: page === 0 }, 'previous values'),
+        h(
+          'label',
+          {},
+          ' values ',
+          h(
+            'select',
+            { 'data-testid': 'matrix-page', onchange: (e: Event) => show(Number((e.target as HTMLSelectElement).value)) },
+            ...Array.from({ length: pages }, (_, p) => h('option', { value: p, selected: p === page }, `${p * perPage}–${Math.min(total, (p + 1) * perPage) - 1}`)),
+          ),
+          ` of ${total} `,
+        ),
+        h('button', { type: 'button', onclick: go(page + 1), disabled: page === pages - 1 }, 'next values'),
+        h('span', { class: 'hint' }, ` showing ${from}–${to}`),
+      ),
+      table,
+    );
+  };
+  show(0);
+  return box;
 }
 
 /** Opens one filter: its input-channel slices, the chosen slice's values and statistics, the indexing expression and a .npy download. */
@@ -98,11 +180,12 @@ export async function showFilter(
   const scale = colours.scale ?? d.scale;
   const readout = h('div', { class: 'readout', 'data-testid': 'value-readout', 'aria-live': 'polite' }, 'hover a cell for its value');
   const channels = h('div', { class: 'channels', role: 'group', 'aria-label': 'input channels of this filter' });
-  const px = Math.max(2, Math.min(16, Math.floor(48 / Math.max(d.matrix.rows, d.matrix.cols, 1))));
+  const shapes = d.channels.map(laidOut);
+  const px = Math.max(2, Math.min(16, Math.floor(48 / Math.max(shapes[0]?.rows ?? 1, shapes[0]?.cols ?? 1, 1))));
   // A window of at most CHANNEL_WINDOW thumbnails holding the chosen channel; the menu reaches the rest.
   const from = Math.floor(d.channel / CHANNEL_WINDOW) * CHANNEL_WINDOW;
   const to = Math.min(d.channelCount, from + CHANNEL_WINDOW);
-  d.channels.slice(from, to).forEach((m, i) => {
+  shapes.slice(from, to).forEach((m, i) => {
     const c = from + i;
     const fig = h(
       'button',
@@ -133,11 +216,7 @@ export async function showFilter(
       }
     },
   }, 'download this slice (.npy)');
-  const matrix = matrixTable(d, colours, scale, readout);
-  matrix.tabIndex = 0;
-  matrix.addEventListener('focus', () => {
-    readout.textContent = `max |w| of this slice = ${formatNumber(d.stats.absMax)}`;
-  });
+  const matrix = pagedMatrix(d, colours, scale, readout);
   clear(
     root,
     h('h3', {}, d.what),

@@ -168,8 +168,13 @@ async function showLayer(panel: HTMLElement, backend: Backend, model: number, ro
       img.addEventListener('click', () => img.classList.toggle('fit'));
       panel.append(h('p', { class: 'note' }, `This kernel has ${formatCount(size)} values, too many for this report: it holds this picture of them (drawn with the default options) and the histograms, not the values.`), h('div', { class: 'picture-box' }, img));
     } else if (size > MAX_PAGE_VALUES && backend.gridPngUrl) {
-      const img = h('img', { src: backend.gridPngUrl(model, row.name, controlsQuery(controlsFromState(router.current))), alt: `filters of ${row.name}`, class: 'pixelated fit', 'data-testid': 'server-grid' });
+      const img = h('img', { alt: `filters of ${row.name}`, class: 'pixelated fit', 'data-testid': 'server-grid' });
       img.addEventListener('click', () => img.classList.toggle('fit'));
+      // The server does one thing at a time: a filter the link names is answered first, then the picture is drawn.
+      const src = backend.gridPngUrl(model, row.name, controlsQuery(controlsFromState(router.current)));
+      const drawPicture = (): void => {
+        if (!img.getAttribute('src')) img.src = src;
+      };
       drawn = new Promise((resolve) => {
         img.addEventListener('load', resolve);
         img.addEventListener('error', resolve);
@@ -198,12 +203,17 @@ async function showLayer(panel: HTMLElement, backend: Backend, model: number, ro
         apply: async (state) => {
           if (state.filter === undefined) {
             clear(filterPanel);
+            drawPicture();
             return;
           }
           pick.value = String(state.filter);
           const colormap = controlsFromState(state).colormap;
           const decision = { colormap, scale: undefined, text: `colours: ${colormap} on this ${noun}'s own scale (the picture above uses the layer's shared scale)` };
-          await showFilter(filterPanel, backend, model, row.name, state.filter, state.channel ?? 0, decision, (c) => router.push({ channel: c }));
+          try {
+            await showFilter(filterPanel, backend, model, row.name, state.filter, state.channel ?? 0, decision, (c) => router.push({ channel: c }));
+          } finally {
+            drawPicture();
+          }
         },
       };
     } else {
