@@ -662,34 +662,69 @@ export async function readSymbolTable(file: HdfBytes, body: Uint8Array, what: st
   return out;
 }
 
+/** H5VM_limit_enc_size: the bytes HDF5 uses to encode counts up to `n`. */
+function countBytes(n: number): number {
+  let bits = 0;
+  for (let v = n; v >= 2; v = Math.floor(v / 2)) bits++;
+  return Math.floor(bits / 8) + 1;
+}
+
 /**
- * The objects of a dense group or attribute store: the records of its v2 B-tree name index (a single
- * leaf; deeper trees are not this reader's), each a heap ID resolved in the fractal heap.
+ * The objects of a dense group or attribute store: every record of its v2 B-tree name index (leaves
+ * and internal nodes, whose pointer widths follow from the node size as HDF5 computes them), each a
+ * heap ID resolved in the fractal heap.
  */
 export async function readDenseStore(file: HdfBytes, info: StorageInfo, attributes: boolean, what: string): Promise<{ body: Uint8Array; order: number }[]> {
   const heap = await readFractalHeap(file, info.heap, what);
-  const head = await file.cursor(info.nameIndex, 16 + 2 * file.offsetSize + file.lengthSize, `the name index of ${what}`);
-  if (utf8.decode(head.take(4)) !== 'BTHD' || head.u8() !== 0) throw file.damaged(`the name index of ${what} has no signature`);
+  const index = `the name index of ${what}`;
+  const head = await file.cursor(info.nameIndex, 16 + 2 * file.offsetSize + file.lengthSize, index);
+  if (utf8.decode(head.take(4)) !== 'BTHD' || head.u8() !== 0) throw file.damaged(`${index} has no signature`);
   const type = head.u8();
-  if (type !== (attributes ? 8 : 5)) throw file.damaged(`the name index of ${what} has B-tree type ${type}`);
-  head.u32();
+  if (type !== (attributes ? 8 : 5)) throw file.damaged(`${index} has B-tree type ${type}`);
+  const nodeSize = head.u32();
   const recordSize = head.u16();
   const depth = head.u16();
   head.skip(2);
   const root = head.address();
-  const records = head.u16();
-  head.length();
-  file.checksum(head.bytes.subarray(0, head.pos + 4), `the name index of ${what}`);
-  if (records === 0) return [];
-  if (depth !== 0) throw new NotMine('a dense group or attribute store with a deep B-tree');
-  const leaf = await file.at(root, 6 + records * recordSize + 4, `the name index of ${what}`);
-  file.checksum(leaf, `the name index of ${what}`);
-  const c = new Cursor(leaf, file, `the name index of ${what}`);
-  if (utf8.decode(c.take(4)) !== 'BTLF') throw file.damaged(`the name index of ${what} has no leaf signature`);
-  c.skip(2);
+  const rootRecords = head.u16();
+  const total = head.length();
+  file.checksum(head.bytes.subarray(0, head.pos + 4), index);
+  if (recordSize < (attributes ? 17 : 5) || nodeSize <= 10 + recordSize || depth > MAX_BTREE_DEPTH) throw file.damaged(`${index} declares impossible node sizes`);
+  // Per level: the records a node holds at most, and in its whole subtree (HDF5's H5B2__hdr_init).
+  const leafMax = Math.floor((nodeSize - 10) / recordSize);
+  const nrecSize = countBytes(leafMax);
+  const levels = [{ cum: leafMax, cumSize: 0 }];
+  for (let u = 1; u <= depth; u++) {
+    const pointer = file.offsetSize + nrecSize + (u > 1 ? levels[u - 1]!.cumSize : 0);
+    const max = Math.floor((nodeSize - (10 + pointer)) / (recordSize + pointer));
+    const cum = (max + 1) * levels[u - 1]!.cum + max;
+    if (max < 1 || !Number.isSafeInteger(cum)) throw file.damaged(`${index} declares impossible node sizes`);
+    levels.push({ cum, cumSize: countBytes(cum) });
+  }
+  const records: Uint8Array[] = [];
+  const seen = new Set<number>();
+  const visit = async (address: number | undefined, count: number, level: number): Promise<void> => {
+    if (address === undefined || seen.has(address) || records.length + count > total) throw file.damaged(`${index} loops or holds more records than it says`);
+    seen.add(address);
+    const pointer = level > 0 ? file.offsetSize + nrecSize + (level > 1 ? levels[level - 1]!.cumSize : 0) : 0;
+    const node = await file.at(address, 6 + count * recordSize + (level > 0 ? (count + 1) * pointer : 0) + 4, index);
+    file.checksum(node, index);
+    const c = new Cursor(node, file, index);
+    if (utf8.decode(c.take(4)) !== (level > 0 ? 'BTIN' : 'BTLF')) throw file.damaged(`${index} has a node without its signature`);
+    c.skip(2);
+    for (let i = 0; i < count; i++) records.push(c.take(recordSize));
+    for (let i = 0; level > 0 && i <= count; i++) {
+      const child = c.address();
+      const n = c.uint(nrecSize);
+      if (level > 1) c.skip(levels[level - 1]!.cumSize);
+      if (n === undefined) throw file.damaged(`${index} has a child without a record count`);
+      await visit(child, n, level - 1);
+    }
+  };
+  if (rootRecords > 0) await visit(root, rootRecords, depth);
   const out: { body: Uint8Array; order: number }[] = [];
-  for (let i = 0; i < records; i++) {
-    const record = new Cursor(c.take(recordSize), file, `the name index of ${what}`);
+  for (const bytes of records) {
+    const record = new Cursor(bytes, file, index);
     if (attributes) {
       const id = record.take(8);
       if (record.u8() & 0x02) throw new NotMine('a shared attribute message');

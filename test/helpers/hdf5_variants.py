@@ -49,6 +49,15 @@ p, f = make('many-old.h5')
 g = f.create_group('many')
 for i in range(300): g.create_dataset('d%03d' % i, data=np.array([i], dtype='<i2'))
 f.close()
+# 4b. many members and attributes in new-style groups: dense storage whose name index is a deep v2 B-tree
+p, f = make('many-new.h5', libver='latest')
+g = f.create_group('many')
+for i in range(300): g.create_dataset('d%03d' % ((i * 7) % 300), data=np.array([i], dtype='<i2'))
+for i in range(300): g.attrs['a%03d' % ((i * 11) % 300)] = 'v%d' % i
+t = f.create_group('ordered', track_order=True)
+for i in range(120): t.create_dataset('n%03d' % ((i * 13) % 120), data=np.array([i], dtype='<i2'))
+for i in range(120): t.attrs['b%03d' % ((i * 17) % 120)] = np.int32(i)
+f.close()
 # 5. chunked, gzip + shuffle, edge chunks, v1 B-tree (earliest) and new chunk indexes (latest)
 for lv in [None, 'latest']:
     p, f = make('chunked-%s.h5' % (lv or 'earliest'), libver=lv)
