@@ -1,9 +1,10 @@
 // One SGD step of the small CIFAR CNN (conv 64 5x5 same + relu, pool 2, conv 64 5x5 same + relu, pool 2,
-// dense 10; batch 64; softmax cross-entropy) on tfjs wasm with convscope's gradient kernels: median of
-// `steps` steps after 2 warm-up steps. argv: <dist dir> <steps>
-const [dist, stepsArg] = process.argv.slice(2);
+// dense 10; batch 64; softmax cross-entropy on logits), as `trainModel` runs it: median of `steps` steps
+// after 2 warm-up steps, each timed from one batch's end to the next (gradients, update, batch making).
+// The PyTorch peer, bench/peers/train-step.py, is the same network. argv: <dist dir> <steps> [engine]
+const [dist, stepsArg, engine = 'auto'] = process.argv.slice(2);
 const { initBackend } = await import(`${dist}/compute/backend.js`);
-const tf = await import('@tensorflow/tfjs-core');
+const { trainModel } = await import(`${dist}/compute/train.js`);
 const tfl = await import('@tensorflow/tfjs-layers');
 await initBackend('wasm');
 const model = tfl.sequential({
@@ -16,21 +17,31 @@ const model = tfl.sequential({
     tfl.layers.dense({ units: 10 }),
   ],
 });
-const optimizer = tf.train.sgd(0.01);
-const x = tf.randomUniform([64, 32, 32, 3]);
-const y = tf.oneHot(tf.randomUniform([64], 0, 10, 'int32'), 10);
-const step = () => {
-  const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true })), true);
-  const value = loss.dataSync()[0];
-  loss.dispose();
-  return value;
-};
+const BATCH = 64;
+const count = BATCH * (2 + Number(stepsArg));
+const images = new Uint8Array(count * 32 * 32 * 3);
+for (let i = 0; i < images.length; i++) images[i] = (i * 2654435761) >>> 24;
+const labels = Uint8Array.from({ length: count }, (_, i) => (i * 7) % 10);
+const set = { images, labels, count };
+const data = { name: 'random', height: 32, width: 32, channels: 3, maxValue: 255, classes: [...'0123456789'], train: set, test: { images: images.subarray(0, 3072), labels: labels.subarray(0, 1), count: 1 } };
 const times = [];
+let last = performance.now();
+let used = '';
 let loss = 0;
-for (let i = 0; i < 2 + Number(stepsArg); i++) {
-  const t = performance.now();
-  loss = step();
-  if (i >= 2) times.push(performance.now() - t);
-}
+await trainModel(model, data, {
+  epochs: 1,
+  batchSize: BATCH,
+  learningRate: 0.01,
+  optimizer: 'sgd',
+  scale: 'unit',
+  engine,
+  onEngine: (e) => (used = e.description),
+  onBatch: (p) => {
+    const now = performance.now();
+    if (p.batch > 2) times.push(now - last);
+    last = now;
+    loss = p.loss;
+  },
+});
 times.sort((a, b) => a - b);
-console.log(JSON.stringify({ ms: times[Math.floor(times.length / 2)], check: `backend ${tf.getBackend()}, loss ${loss.toFixed(3)}` }));
+console.log(JSON.stringify({ ms: times[Math.floor(times.length / 2)], check: `${used}, loss ${loss.toFixed(3)}` }));

@@ -65,6 +65,7 @@ export async function runTrain(path: string, options: TrainCliOptions): Promise<
       scale: options.scale,
       seed: options.seed,
       watch,
+      onEngine: (engine) => process.stdout.write(`gradients: ${engine.description}\n`),
       onBatch: (p) => {
         const values = { epoch: `${p.epoch + 1}/${options.epochs}`, loss: formatNumber(p.loss), acc: formatPercent(p.accuracy), speed: Math.round(p.imagesPerSecond) };
         if (p.batch === 1) bar.start(p.batches, 1, values);

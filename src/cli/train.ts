@@ -40,7 +40,7 @@ function parseWatch(value: string): WatchEvery {
 export function registerTrain(program: Command): void {
   program
     .command('train')
-    .description('train a model on a data set on the wasm backend, with a progress bar, checkpoints and optional weight watching')
+    .description('train a model on a data set (gradients on ONNX Runtime when it covers the layers, else TensorFlow.js wasm), with a progress bar, checkpoints and optional weight watching')
     .argument('<model-or-config>', 'Keras (.keras, .h5) or TF.js model.json to continue from, or an architecture JSON to start fresh')
     .requiredOption('--data <spec>', `data set: ${DATA_SPEC_HELP}`)
     .option('--epochs <n>', 'passes over the training set', parseCount, 5)

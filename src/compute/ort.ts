@@ -71,6 +71,11 @@ export interface OnnxNet {
 export interface OnnxNetOptions {
   /** Threads within an operator (ONNX Runtime's intra-op pool); 0 lets ONNX Runtime decide. */
   threads?: number;
+  /**
+   * Whether idle pool threads spin while waiting for work (ONNX Runtime's default, true): spinning
+   * wins short runs on an idle machine and loses long ones on a busy one.
+   */
+  spinning?: boolean;
 }
 
 function checkBatch(net: OnnxNet, index: number, batch: InputBatch): void {
@@ -117,6 +122,7 @@ export async function openOnnxNet(bytes: Uint8Array, graph: OnnxGraph, source: s
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
       logSeverityLevel: 3,
+      ...(options.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
     }).catch((e: unknown) => {
       sessions.delete(key);
       throw new ModelFormatError(`ONNX Runtime cannot load ${source}: ${firstLine(e)}`);

@@ -1,9 +1,24 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { batchCount, batches } from '../data/batches.js';
+import { batchCount, batches, type Batch } from '../data/batches.js';
 import type { Dataset, ImageSet, PixelScale } from '../data/dataset.js';
-import { UsageError } from '../model/errors.js';
+import { UnsupportedError, UsageError } from '../model/errors.js';
 import { tf } from './backend.js';
+import { ortTrainer } from './ort-train.js';
 import type { WeightWatch } from './watch.js';
+
+/**
+ * What computes the gradients: 'auto' (the default) is ONNX Runtime on every core when the model is
+ * a chain of layers it covers (compute/ort-train.ts), else TensorFlow.js on its current backend;
+ * 'onnxruntime' refuses models it does not cover; 'tfjs' always uses TensorFlow.js.
+ */
+export type GradientEngineChoice = 'auto' | 'onnxruntime' | 'tfjs';
+
+/** The engine a training run uses, and why when it is not the fastest. */
+export interface GradientEngineInfo {
+  readonly name: 'onnxruntime' | 'tfjs';
+  /** One line for the user: "ONNX Runtime, 2 threads" or "TensorFlow.js wasm (layer 'x' is a Dropout)". */
+  readonly description: string;
+}
 
 export interface TrainOptions {
   epochs: number;
@@ -13,6 +28,10 @@ export interface TrainOptions {
   scale: PixelScale;
   /** Seed of the per-epoch shuffles (default 0). */
   seed?: number;
+  /** What computes the gradients (default 'auto'). */
+  engine?: GradientEngineChoice;
+  /** Called once, before the first batch, with the engine chosen. */
+  onEngine?: (engine: GradientEngineInfo) => void;
   watch?: WeightWatch;
   /** Called after every batch. */
   onBatch?: (progress: BatchProgress) => void;
@@ -90,18 +109,85 @@ export function evaluate(model: tfl.LayersModel, data: Dataset, set: ImageSet, b
   return { loss: loss / set.count, accuracy: hits / set.count };
 }
 
+/** One batch's gradient step: mean loss, correct predictions and the gradients (the caller disposes them). */
+interface GradientStep {
+  readonly info: GradientEngineInfo;
+  step(b: Batch): Promise<{ loss: number; hits: number; grads: tf.NamedTensorMap }>;
+  release(): Promise<void>;
+}
+
+/** Index of the largest of each row of `values` ([rows, classes]), the first one on ties as tf.argMax. */
+function hitsOf(values: Float32Array, labels: Uint8Array, classes: number): number {
+  let hits = 0;
+  for (let r = 0; r < labels.length; r++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (values[r * classes + c]! > values[r * classes + best]!) best = c;
+    if (best === labels[r]) hits++;
+  }
+  return hits;
+}
+
+function tfjsStep(model: tfl.LayersModel, data: Dataset, probabilities: boolean, reason?: string): GradientStep {
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  return {
+    info: { name: 'tfjs', description: `TensorFlow.js ${tf.getBackend()}${reason ? ` (ONNX Runtime does not cover it: ${reason})` : ''}` },
+    async step(b) {
+      const { value, hits, grads } = tf.tidy(() => {
+        const x = tf.tensor4d(b.x, [b.size, data.height, data.width, data.channels]);
+        const labels = tf.tensor1d(b.labels, 'int32');
+        let batchHits: tf.Scalar | undefined;
+        const { value, grads } = tf.variableGrads(() => {
+          const r = lossAndHits(model.apply(x, { training: true }) as tf.Tensor, labels, data.classes.length, probabilities);
+          batchHits = tf.keep(r.hits);
+          return r.loss;
+        }, variables);
+        return { value, hits: batchHits!, grads };
+      });
+      const result = { loss: value.dataSync()[0]!, hits: hits.dataSync()[0]!, grads };
+      tf.dispose([value, hits]);
+      return result;
+    },
+    release: async () => undefined,
+  };
+}
+
+async function gradientStep(model: tfl.LayersModel, data: Dataset, choice: GradientEngineChoice): Promise<GradientStep> {
+  const probabilities = emitsProbabilities(model);
+  if (choice === 'tfjs') return tfjsStep(model, data, probabilities);
+  const trainer = await ortTrainer(model, probabilities);
+  if ('reason' in trainer) {
+    if (choice === 'onnxruntime') throw new UnsupportedError(`ONNX Runtime cannot train ${model.name}: ${trainer.reason}.`);
+    return tfjsStep(model, data, probabilities, trainer.reason);
+  }
+  const classes = data.classes.length;
+  return {
+    info: { name: 'onnxruntime', description: `ONNX Runtime, ${trainer.threads} threads` },
+    async step(b) {
+      const onehot = new Float32Array(b.size * classes);
+      b.labels.forEach((label, i) => (onehot[i * classes + label] = 1));
+      const r = await trainer.step(b.x, onehot, b.size);
+      const grads: tf.NamedTensorMap = {};
+      for (const [name, g] of r.grads) grads[name] = tf.tensor(g.data, [...g.shape]);
+      return { loss: r.loss, hits: hitsOf(r.output, b.labels, classes), grads };
+    },
+    release: () => trainer.release(),
+  };
+}
+
 /**
- * Trains a classifier on a data set with mini-batch SGD or Adam, computing gradients itself so the
- * weight watcher can see them, and evaluates on the held-out set after every epoch.
+ * Trains a classifier on a data set with mini-batch SGD or Adam, computing gradients itself (on ONNX
+ * Runtime where it covers the model, see GradientEngineChoice) so the weight watcher can see them;
+ * the update is TensorFlow.js' optimizer on the model's variables. Evaluates on the held-out set
+ * after every epoch.
  */
 export async function trainModel(model: tfl.LayersModel, data: Dataset, options: TrainOptions): Promise<EpochSummary[]> {
   checkShapes(model, data);
   const optimizer: tf.Optimizer = options.optimizer === 'adam' ? tf.train.adam(options.learningRate) : tf.train.sgd(options.learningRate);
-  const probabilities = emitsProbabilities(model);
-  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const total = batchCount(data.train, options.batchSize);
   const watch = options.watch;
   const summaries: EpochSummary[] = [];
+  const engine = await gradientStep(model, data, options.engine ?? 'auto');
+  options.onEngine?.(engine.info);
   await watch?.onTrainBegin?.();
   try {
     for (let epoch = 0; epoch < options.epochs; epoch++) {
@@ -112,21 +198,13 @@ export async function trainModel(model: tfl.LayersModel, data: Dataset, options:
       let batch = 0;
       for (const b of batches(data, data.train, { batchSize: options.batchSize, scale: options.scale, shuffle: true, seed: `${options.seed ?? 0}:${epoch}` })) {
         await watch?.onBatchBegin?.(batch);
-        const [l, h] = tf.tidy(() => {
-          const x = tf.tensor4d(b.x, [b.size, data.height, data.width, data.channels]);
-          const labels = tf.tensor1d(b.labels, 'int32');
-          let batchHits: tf.Scalar | undefined;
-          const { value, grads } = tf.variableGrads(() => {
-            const r = lossAndHits(model.apply(x, { training: true }) as tf.Tensor, labels, data.classes.length, probabilities);
-            batchHits = tf.keep(r.hits);
-            return r.loss;
-          }, variables);
+        const { loss: l, hits: h, grads } = await engine.step(b);
+        try {
           watch?.recordGradients(grads);
           optimizer.applyGradients(grads);
-          const result = [value.dataSync()[0]!, batchHits!.dataSync()[0]!];
-          batchHits!.dispose();
-          return result;
-        });
+        } finally {
+          tf.dispose(grads);
+        }
         loss += l * b.size;
         hits += h;
         seen += b.size;
@@ -150,6 +228,7 @@ export async function trainModel(model: tfl.LayersModel, data: Dataset, options:
   } finally {
     await watch?.onTrainEnd?.();
     optimizer.dispose();
+    await engine.release();
   }
   return summaries;
 }

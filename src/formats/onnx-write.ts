@@ -37,6 +37,8 @@ export interface WriteGraph {
   readonly initializers: readonly WriteTensor[];
   readonly inputs: readonly WriteValue[];
   readonly outputs: readonly WriteValue[];
+  /** The default ONNX opset the graph's operators follow (WRITE_OPSET unless given). */
+  readonly opset?: number;
 }
 
 export const WRITE_OPSET = 13;
@@ -85,7 +87,7 @@ export function encodeOnnxModel(graph: WriteGraph): Uint8Array {
   return ModelWriter.encode({
     ir_version: 7,
     producer_name: 'convscope',
-    opset_import: [{ domain: '', version: WRITE_OPSET }],
+    opset_import: [{ domain: '', version: graph.opset ?? WRITE_OPSET }],
     graph: { name: graph.name, ...graphFields(graph, '') },
   }).finish();
 }

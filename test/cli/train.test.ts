@@ -51,6 +51,7 @@ describe('convscope train', () => {
     assert.equal(result.code, 0, result.stderr);
     const lines = result.stdout.split('\n');
     assert.match(lines[0]!, /^training .*arch\.json on digits: 1438 images \(8x8x1, 10 classes\), 359 held out; adam lr 0\.01, batch 32, scale unit$/);
+    assert.match(lines[1]!, /^gradients: (ONNX Runtime, \d+ threads|TensorFlow\.js wasm \(ONNX Runtime does not cover it: .+\))$/);
     const last = lines.find((l) => l.startsWith('epoch 2/2'))!;
     const printed = Number(/held-out loss [\d.]+ accuracy ([\d.]+)%/.exec(last)![1]) / 100;
     assert.ok(printed > 0.8, last);

@@ -1,0 +1,264 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { initBackend, tf } from '../../src/compute/backend.js';
+import { ortTrainer } from '../../src/compute/ort-train.js';
+import { trainModel, type GradientEngineInfo } from '../../src/compute/train.js';
+import type { Dataset } from '../../src/data/dataset.js';
+import { needsPython, runPython } from '../helpers/python.js';
+
+/**
+ * The ONNX Runtime training step against two outside oracles: TensorFlow.js' cpu backend (one step's
+ * loss and gradients, the trainer's own definition of the loss) and PyTorch in float64 (three SGD
+ * steps through trainModel: every loss and every final weight). Tolerance: 1e-4 x (1 + max |oracle|)
+ * per tensor; measured errors are about 1e-7.
+ */
+
+type Spec =
+  | { kind: 'conv'; name: string; filters: number; kernel: [number, number]; strides: [number, number]; padding: 'same' | 'valid'; activation: string; bias: boolean }
+  | { kind: 'pool'; name: string; size: [number, number]; strides: [number, number]; padding: 'same' | 'valid' }
+  | { kind: 'flatten'; name: string }
+  | { kind: 'act'; name: string; activation: string }
+  | { kind: 'dense'; name: string; units: number; activation: string };
+
+/** Strided 'same' and 'valid' convolutions with uneven sizes, an overlapping 'same' max pool, no-bias, every activation, a softmax output. */
+const ODD: Spec[] = [
+  { kind: 'conv', name: 'c1', filters: 4, kernel: [3, 2], strides: [2, 3], padding: 'same', activation: 'tanh', bias: true },
+  { kind: 'pool', name: 'p1', size: [3, 3], strides: [1, 1], padding: 'same' },
+  { kind: 'conv', name: 'c2', filters: 5, kernel: [3, 3], strides: [2, 2], padding: 'valid', activation: 'linear', bias: false },
+  { kind: 'flatten', name: 'f' },
+  { kind: 'act', name: 'r', activation: 'relu' },
+  { kind: 'dense', name: 'd1', units: 7, activation: 'sigmoid' },
+  { kind: 'dense', name: 'd2', units: 4, activation: 'softmax' },
+];
+/** The CIFAR-like shape of the benchmark: same convolutions with ReLU, 2x2 pools, logits out. */
+const LOGITS: Spec[] = [
+  { kind: 'conv', name: 'c1', filters: 6, kernel: [5, 5], strides: [1, 1], padding: 'same', activation: 'relu', bias: true },
+  { kind: 'pool', name: 'p1', size: [2, 2], strides: [2, 2], padding: 'valid' },
+  { kind: 'conv', name: 'c2', filters: 8, kernel: [3, 3], strides: [1, 1], padding: 'same', activation: 'relu', bias: true },
+  { kind: 'pool', name: 'p2', size: [2, 2], strides: [2, 2], padding: 'valid' },
+  { kind: 'flatten', name: 'f' },
+  { kind: 'dense', name: 'd', units: 4, activation: 'linear' },
+];
+const INPUT = { odd: [13, 11, 2], logits: [12, 12, 3] } as const;
+
+function build(spec: readonly Spec[], input: readonly number[], seed: number): tfl.LayersModel {
+  let k = seed;
+  const init = () => tfl.initializers.glorotUniform({ seed: k++ });
+  const bias = () => tfl.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: k++ });
+  const layers = spec.map((s, i) => {
+    const first = i === 0 ? { inputShape: [...input] } : {};
+    switch (s.kind) {
+      case 'conv':
+        return tfl.layers.conv2d({ ...first, name: s.name, filters: s.filters, kernelSize: s.kernel, strides: s.strides, padding: s.padding, activation: s.activation as 'relu', useBias: s.bias, kernelInitializer: init(), biasInitializer: bias() });
+      case 'pool':
+        return tfl.layers.maxPooling2d({ ...first, name: s.name, poolSize: s.size, strides: s.strides, padding: s.padding });
+      case 'flatten':
+        return tfl.layers.flatten({ ...first, name: s.name });
+      case 'act':
+        return tfl.layers.activation({ ...first, name: s.name, activation: s.activation as 'relu' });
+      case 'dense':
+        return tfl.layers.dense({ ...first, name: s.name, units: s.units, activation: s.activation as 'relu', kernelInitializer: init(), biasInitializer: bias() });
+    }
+  });
+  return tfl.sequential({ layers });
+}
+
+/** Seeded bytes (a 32-bit LCG), so every run trains on the same images. */
+function bytes(n: number, seed: number): Uint8Array {
+  let s = seed >>> 0;
+  return Uint8Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s >>> 24;
+  });
+}
+
+function dataset(input: readonly number[], classes: number, count: number): Dataset {
+  const [height, width, channels] = input as [number, number, number];
+  const per = height * width * channels;
+  const labels = Uint8Array.from({ length: count }, (_, i) => (i * 3 + 1) % classes);
+  return {
+    name: 'seeded',
+    height,
+    width,
+    channels,
+    maxValue: 255,
+    classes: Array.from({ length: classes }, (_, i) => `c${i}`),
+    train: { images: bytes(count * per, 7), labels, count },
+    test: { images: bytes(2 * per, 8), labels: labels.subarray(0, 2), count: 2 },
+  };
+}
+
+function closeTo(got: ArrayLike<number>, want: ArrayLike<number>, what: string): number {
+  assert.equal(got.length, want.length, `${what}: length`);
+  let scale = 0;
+  let err = 0;
+  for (let i = 0; i < want.length; i++) {
+    scale = Math.max(scale, Math.abs(want[i]!));
+    err = Math.max(err, Math.abs(got[i]! - want[i]!));
+  }
+  assert.ok(err <= 1e-4 * (1 + scale), `${what}: max error ${err} against max |oracle| ${scale}`);
+  return err;
+}
+
+const TORCH = `
+import json, sys, numpy as np, torch
+import torch.nn.functional as F
+def oracle(job):
+  W = {k: torch.tensor(np.array(v["data"], dtype=np.float64).reshape(v["shape"]), requires_grad=True) for k, v in job["weights"].items()}
+  x = torch.tensor(np.array(job["x"], dtype=np.float64).reshape(job["xshape"])).permute(0, 3, 1, 2)
+  y = torch.tensor(np.array(job["y"], dtype=np.float64).reshape(-1, job["classes"]))
+  def same(n, k, s):
+      t = max((-(-n // s) - 1) * s + k - n, 0)
+      return t // 2, t - t // 2
+  def act(v, a):
+      return {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "linear": lambda u: u, "softmax": lambda u: torch.softmax(u, 1)}[a](v)
+  def run(v):
+      for L in job["spec"]:
+          k = L["kind"]
+          if k in ("conv", "pool"):
+              size, s = (L["kernel"] if k == "conv" else L["size"]), L["strides"]
+              if L["padding"] == "same":
+                  t, b = same(v.shape[2], size[0], s[0]); l, r = same(v.shape[3], size[1], s[1])
+                  v = F.pad(v, (l, r, t, b), value=0.0 if k == "conv" else float("-inf"))
+              if k == "conv":
+                  v = act(F.conv2d(v, W[L["name"] + "/kernel"].permute(3, 2, 0, 1), W.get(L["name"] + "/bias"), stride=s), L["activation"])
+              else:
+                  v = F.max_pool2d(v, size, s)
+          elif k == "flatten":
+              v = v.permute(0, 2, 3, 1).reshape(v.shape[0], -1)
+          elif k == "act":
+              v = act(v, L["activation"])
+          else:
+              v = act(v @ W[L["name"] + "/kernel"] + W[L["name"] + "/bias"], L["activation"])
+      return v
+  losses = []
+  for step in range(job["steps"]):
+      out = run(x)
+      if job["spec"][-1]["activation"] == "softmax":
+          loss = -(y * torch.log(out.clamp(1e-7, 1))).sum(1).mean()
+      else:
+          loss = -(y * F.log_softmax(out, 1)).sum(1).mean()
+      grads = torch.autograd.grad(loss, list(W.values()))
+      losses.append(loss.item())
+      with torch.no_grad():
+          for w, g in zip(W.values(), grads):
+              w -= job["lr"] * g
+  return {"losses": losses, "weights": {k: w.detach().numpy().ravel().tolist() for k, w in W.items()}}
+print(json.dumps([oracle(job) for job in json.load(sys.stdin)]))
+`;
+
+/** Weights by "layer/role", as the oracle names them. */
+function weightsOf(model: tfl.LayersModel): Record<string, { data: number[]; shape: number[] }> {
+  const out: Record<string, { data: number[]; shape: number[] }> = {};
+  for (const layer of model.layers) {
+    layer.weights.forEach((w, i) => {
+      out[`${layer.name}/${i === 0 ? 'kernel' : 'bias'}`] = { data: Array.from(w.read().dataSync()), shape: w.shape as number[] };
+    });
+  }
+  return out;
+}
+
+describe('training steps on ONNX Runtime', () => {
+  before(async () => {
+    await initBackend('wasm');
+  });
+
+  it("one step's loss and gradients equal TensorFlow.js' cpu backend", async () => {
+    const errors: number[] = [];
+    await tf.setBackend('cpu');
+    try {
+      for (const [spec, input, probabilities] of [[ODD, INPUT.odd, true], [LOGITS, INPUT.logits, false]] as const) {
+        const model = build(spec, input, 11);
+        const classes = model.outputs[0]!.shape[1]!;
+        const n = 5;
+        const x = Float32Array.from(bytes(n * (input as readonly number[]).reduce((a, b) => a * b), 3), (v) => v / 64 - 2);
+        const onehot = new Float32Array(n * classes).map((_, i) => (i % classes === Math.floor(i / classes) % classes ? 1 : 0));
+        const trainer = await ortTrainer(model, probabilities);
+        assert.ok(!('reason' in trainer), 'reason' in trainer ? trainer.reason : '');
+        const got = await trainer.step(x, onehot, n);
+        await trainer.release();
+        const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+        const { value, grads } = tf.variableGrads(() => {
+          const out = model.apply(tf.tensor4d(x, [n, ...input] as [number, number, number, number]), { training: true }) as tf.Tensor;
+          const labels = tf.tensor2d(onehot, [n, classes]);
+          const loss = probabilities ? tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.log(tf.clipByValue(out, 1e-7, 1))), -1))) : tf.losses.softmaxCrossEntropy(labels, out);
+          return loss as tf.Scalar;
+        }, variables);
+        closeTo([got.loss], value.dataSync(), 'loss');
+        assert.deepEqual([...got.grads.keys()].sort(), variables.map((v) => v.name).sort());
+        for (const v of variables) {
+          const want = grads[v.name]!.dataSync();
+          assert.ok(want.some((g) => g !== 0), `${v.name}: the oracle's gradient is all zero, so the case tests nothing`);
+          errors.push(closeTo(got.grads.get(v.name)!.data, want, v.name));
+        }
+        tf.dispose([value, ...Object.values(grads)]);
+        model.dispose();
+      }
+    } finally {
+      await tf.setBackend('wasm');
+    }
+    console.log(`largest gradient error against tfjs cpu: ${Math.max(...errors).toExponential(1)}`);
+  });
+
+  it('three SGD steps through trainModel equal PyTorch float64: every loss and every final weight', needsPython('torch'), async () => {
+    const runs: { name: string; losses: number[]; trained: ReturnType<typeof weightsOf>; job: object }[] = [];
+    for (const [name, spec, input] of [['odd', ODD, INPUT.odd], ['logits', LOGITS, INPUT.logits]] as const) {
+      const model = build(spec, input, 21);
+      const classes = model.outputs[0]!.shape[1]!;
+      const data = dataset(input, classes, 12);
+      const start = weightsOf(model);
+      const engines: GradientEngineInfo[] = [];
+      const losses: number[] = [];
+      // One batch per epoch, so three epochs are three steps on the same 12 images.
+      await trainModel(model, data, { epochs: 3, batchSize: 12, learningRate: 0.5, optimizer: 'sgd', scale: 'unit', onEngine: (e) => engines.push(e), onBatch: (p) => losses.push(p.loss) });
+      assert.equal(engines[0]!.name, 'onnxruntime', engines[0]!.description);
+      const trained = weightsOf(model);
+      for (const [weight, w] of Object.entries(trained)) {
+        assert.ok(w.data.some((v, i) => Math.abs(v - start[weight]!.data[i]!) > 1e-4), `${name}: ${weight} did not change, so the steps test nothing`);
+      }
+      const x = Array.from(data.train.images, (v) => v / 255);
+      const y = Array.from({ length: 12 * classes }, (_, i) => (data.train.labels[Math.floor(i / classes)] === i % classes ? 1 : 0));
+      runs.push({ name, losses, trained, job: { spec, weights: start, x, xshape: [12, ...input], y, classes, lr: 0.5, steps: 3 } });
+      model.dispose();
+    }
+    const oracles = JSON.parse(runPython(TORCH, [], JSON.stringify(runs.map((r) => r.job)))) as { losses: number[]; weights: Record<string, number[]> }[];
+    runs.forEach((run, k) => {
+      const oracle = oracles[k]!;
+      closeTo(run.losses, oracle.losses, `${run.name}: losses`);
+      assert.deepEqual(Object.keys(run.trained).sort(), Object.keys(oracle.weights).sort());
+      for (const [weight, w] of Object.entries(run.trained)) closeTo(w.data, oracle.weights[weight]!, `${run.name}: ${weight} after 3 steps`);
+    });
+  });
+});
+
+describe('choosing the gradient engine', () => {
+  const disposers: tfl.LayersModel[] = [];
+  after(() => disposers.forEach((m) => m.dispose()));
+
+  it('a model ONNX Runtime does not cover trains on TensorFlow.js, and the engine says which layer', async () => {
+    await initBackend('wasm');
+    const model = tfl.sequential({
+      layers: [tfl.layers.flatten({ inputShape: [8, 8, 1] }), tfl.layers.dropout({ rate: 0.2, name: 'drop' }), tfl.layers.dense({ units: 10, activation: 'softmax' })],
+    });
+    disposers.push(model);
+    const data = dataset([8, 8, 1], 10, 16);
+    const engines: GradientEngineInfo[] = [];
+    await trainModel(model, data, { epochs: 1, batchSize: 16, learningRate: 0.1, optimizer: 'sgd', scale: 'unit', onEngine: (e) => engines.push(e) });
+    assert.deepEqual(engines, [{ name: 'tfjs', description: "TensorFlow.js wasm (ONNX Runtime does not cover it: layer 'drop' is a Dropout)" }]);
+    await assert.rejects(trainModel(model, data, { epochs: 1, batchSize: 16, learningRate: 0.1, optimizer: 'sgd', scale: 'unit', engine: 'onnxruntime' }), {
+      name: 'UnsupportedError',
+      message: `ONNX Runtime cannot train ${model.name}: layer 'drop' is a Dropout.`,
+    });
+  });
+
+  it('a graph that is not a chain is named as such', async () => {
+    const input = tfl.input({ shape: [4] });
+    const a = tfl.layers.dense({ units: 3, name: 'a' }).apply(input) as tfl.SymbolicTensor;
+    const b = tfl.layers.dense({ units: 3, name: 'b' }).apply(input) as tfl.SymbolicTensor;
+    const sum = tfl.layers.add({ name: 'sum' }).apply([a, b]) as tfl.SymbolicTensor;
+    const model = tfl.model({ inputs: input, outputs: sum });
+    disposers.push(model);
+    assert.deepEqual(await ortTrainer(model, false), { reason: "layer 'b' is not fed by the layer before it alone (the model is not a chain)" });
+  });
+});
