@@ -1,6 +1,6 @@
 """PyTorch side of bench/attribute.ts: Grad-CAM on a VGG16 (13 convs, 224x224, GAP + Linear 1000 head),
 saliency on torchvision's ResNet18, conv_2 dataset examples of the digits CNN; median ms of N after 2
-warm-ups, as JSON. argv: <work> <runs> <threads> [<digits npy dir>]"""
+warm-ups, as JSON. argv: <work> <runs> <threads> [<digits npy dir> | <export dir>]"""
 import json, sys, time
 import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
@@ -21,7 +21,16 @@ def timed(fn):
     return float(np.median(times)), out
 
 
-if work == 'gradcam-vgg16':
+if work == 'export':
+    # the two networks below as ONNX files (opset 13), for convscope to run the same graphs
+    d = sys.argv[4]
+    features = torchvision.models.vgg16().features.eval()
+    vgg = nn.Sequential(features, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, 1000)).eval()
+    x = torch.rand(1, 3, 224, 224)
+    torch.onnx.export(vgg, x, f'{d}/vgg16.onnx', input_names=['x'], output_names=['logits'], opset_version=13)
+    torch.onnx.export(torchvision.models.resnet18().eval(), x, f'{d}/resnet18.onnx', input_names=['x'], output_names=['logits'], opset_version=13)
+    print(json.dumps({'ms': 0}))
+elif work == 'gradcam-vgg16':
     features = torchvision.models.vgg16().features.eval()
     head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, 1000)).eval()
     for p in list(features.parameters()) + list(head.parameters()):
