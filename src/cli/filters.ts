@@ -8,6 +8,7 @@ import type { Layer, Model, Weight } from '../model/model.js';
 import { COLORMAP_NAMES, DEFAULT_COLORMAP } from '../render/colormap.js';
 import type { ChannelMode, Normalization } from '../render/display.js';
 import { filterFigure, type FilterFigure } from '../render/filters.js';
+import { readKernelPicture } from '../views/kernel-overview.js';
 import { indexPage, type IndexEntry } from '../render/index-page.js';
 import { filterAxesOf, filterRule, filterSelection, firstConvLayer, kernelsOf, layersWithKernels } from '../model/filters.js';
 import { weightTitle } from '../model/format.js';
@@ -60,8 +61,10 @@ function safeName(s: string): string {
   return s.replace(/[^\w.-]+/g, '_');
 }
 
-async function figureOf(weight: Weight, options: FiltersOptions): Promise<FilterFigure> {
-  return filterFigure(await weight.read(), {
+/** A weight's figure; a large matrix (unless --filters picks some) is drawn as its overview of blocks. */
+async function figureOf(weight: Weight, options: FiltersOptions): Promise<Drawn> {
+  const picture = options.filters ? { tensor: await weight.read() } : await readKernelPicture(weight, releaseDropped);
+  const fig = filterFigure(picture.tensor, {
     normalize: options.normalize,
     colormap: options.cmap,
     channels: options.channels,
@@ -70,17 +73,29 @@ async function figureOf(weight: Weight, options: FiltersOptions): Promise<Filter
     labels: options.labels,
     title: weightTitle(weight),
     layer: weight.layer,
+    ...(picture.note ? { notes: [picture.note] } : {}),
   });
+  return { fig, overview: picture.note !== undefined };
+}
+
+interface Drawn {
+  fig: FilterFigure;
+  /** The figure is an overview of blocks: its tiles are blocks of filters, not filters. */
+  overview: boolean;
 }
 
 /** The lines printed (and put under each image of an index page) for one figure. */
-function describe(model: Model, weight: Weight, fig: FilterFigure): string[] {
+function describe(model: Model, weight: Weight, { fig, overview }: Drawn): string[] {
   const i = fig.info;
   const drawn = i.mode === 'rgb' ? 'rgb composite' : `${i.mode}, colormap ${i.colormap}`;
-  const lines = [`${weightTitle(weight)}: ${i.shown.length} of ${i.filterCount} filters, ${drawn}`];
   const axes = filterAxesOf(weight);
+  const lines = [
+    overview
+      ? `${weightTitle(weight)}: all ${axes?.count ?? i.filterCount} filters as an overview of blocks, ${drawn}`
+      : `${weightTitle(weight)}: ${i.shown.length} of ${i.filterCount} filters, ${drawn}`,
+  ];
   const first = i.shown[0];
-  if (axes && first !== undefined) {
+  if (axes && first !== undefined && !overview) {
     const expression = indexExpression(model.framework, weight, filterSelection(weight, first));
     lines.push(`filter ${first} is ${expression} (${filterRule(axes)})`);
   }
@@ -116,23 +131,23 @@ async function drawOne(model: Model, layer: Layer, options: FiltersOptions): Pro
     } else {
       path = join(options.out ?? '.', `${safeName(layer.name)}${suffix}-filters.png`);
     }
-    const fig = await figureOf(weight, options);
-    const body = path.toLowerCase().endsWith('.svg') ? fig.svg() : fig.png();
+    const drawn = await figureOf(weight, options);
+    const body = path.toLowerCase().endsWith('.svg') ? drawn.fig.svg() : drawn.fig.png();
     await writeFileAtomic(path, body);
-    process.stdout.write(`${describe(model, weight, fig).join('\n')}\nwrote ${path}\n`);
+    process.stdout.write(`${describe(model, weight, drawn).join('\n')}\nwrote ${path}\n`);
   }
 }
 
 /**
  * Reads, draws and writes one weight. A function of its own so that the weight's values (held by the
  * figure) are garbage as soon as it returns, before the next layer is read: `--layer all` then holds
- * one layer at a time, not two (VGG16's fc1 kernel alone is 411 MB).
+ * one layer at a time, not two (and a large matrix, such as VGG16's 411 MB fc1 kernel, only a slab).
  */
 async function drawToFile(model: Model, weight: Weight, path: string, options: FiltersOptions): Promise<Omit<IndexEntry, 'file'>> {
-  const fig = await figureOf(weight, options);
-  const png = fig.png();
+  const drawn = await figureOf(weight, options);
+  const png = drawn.fig.png();
   await writeFileAtomic(path, png);
-  return { title: weightTitle(weight), png, lines: describe(model, weight, fig) };
+  return { title: weightTitle(weight), png, lines: describe(model, weight, drawn) };
 }
 
 async function drawAll(model: Model, path: string, options: FiltersOptions): Promise<void> {

@@ -55,6 +55,7 @@ function storedLayers(file: Hdf5File, root: string): StoredLayer[] {
         shape: dataset.shape,
         dtype: dataset.dtype,
         read: async () => file.read(dataset),
+        readRows: async (start: number, count: number) => file.read(dataset, { start, count }),
       };
     });
     return { name: layer, weights };

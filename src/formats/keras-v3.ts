@@ -152,7 +152,15 @@ export function openKeras3Weights(
         name: label,
         weights: g.vars.map((path, i) => {
           const dataset = file.dataset(path, `variable ${i} of layer '${label}'`);
-          return { name: path, role: roles[i]!, owners: [label], shape: dataset.shape, dtype: dataset.dtype, read: async () => file.read(dataset) };
+          return {
+            name: path,
+            role: roles[i]!,
+            owners: [label],
+            shape: dataset.shape,
+            dtype: dataset.dtype,
+            read: async () => file.read(dataset),
+            readRows: async (start: number, count: number) => file.read(dataset, { start, count }),
+          };
         }),
       };
     });

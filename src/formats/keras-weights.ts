@@ -1,7 +1,7 @@
 import { genericAxes, kerasAxes, kerasLayerKind, spatialAxes, type AxisName } from '../model/axes.js';
 import type { TensorData } from '../model/dtype.js';
 import { ModelFormatError } from '../model/errors.js';
-import type { Layer, Note, Weight } from '../model/model.js';
+import { rowReader, type Layer, type Note, type Weight } from '../model/model.js';
 import { NamedTensor } from '../model/named-tensor.js';
 import type { KerasArchitecture, KerasLayerSpec } from './keras-config.js';
 
@@ -15,6 +15,8 @@ export interface StoredWeight extends Pick<Weight, 'name' | 'role' | 'shape' | '
   /** Layer names that may own the tensor, most specific first; the last one is used when none is known. */
   readonly owners: readonly string[];
   readonly read: () => Promise<TensorData>;
+  /** Reads whole rows of the first axis (Weight.readRows), where the file can. */
+  readonly readRows?: (start: number, count: number) => Promise<TensorData>;
 }
 
 /** A layer as the weights file lists it (a `layer_names` entry, a `.weights.h5` group). */
@@ -69,6 +71,7 @@ function makeWeight(source: string, layer: string, stored: StoredWeight, axes: r
       }
       return new NamedTensor(axes, stored.shape, data);
     },
+    ...(stored.readRows && stored.shape.length > 0 ? { readRows: rowReader({ source, name: stored.name, shape: stored.shape, axes }, stored.readRows) } : {}),
   };
 }
 

@@ -174,7 +174,7 @@ function torchModel(
   source: ByteSource,
   options: OpenOptions,
   unpickled: { value: PickleValue; opaqueClasses: Set<string> },
-  storage: { read: StorageBytes; bigEndian: boolean; fresh: (storage: StorageRef) => boolean },
+  storage: { read: StorageBytes; bigEndian: boolean; fresh: (storage: StorageRef) => boolean; ranged: (storage: StorageRef) => boolean },
   notes: Note[],
 ): Model {
   const found = chooseRoot(unpickled.value, notes, source.name);
@@ -185,20 +185,29 @@ function torchModel(
       text: `The checkpoint pickles whole objects of ${opaque.slice(0, 6).join(', ')}${opaque.length > 6 ? ', ...' : ''}: convscope never runs code from a file, so these classes are unsupported; their tensors are listed, with torch.nn layer classes taken from the names.`,
     });
   }
-  const stored: StoredTensor[] = found.tensors.map(([key, ref]) => ({
-    key,
-    shape: ref.shape,
-    dtype: ref.storage.dtype,
-    async read() {
-      const width = DTYPE_BYTES[ref.storage.dtype];
-      const count = ref.shape.reduce((a, b) => a * b, 1);
-      const span = count === 0 ? 0 : ref.shape.reduce((a, d, i) => a + (d - 1) * ref.stride[i]!, 0) + 1;
-      let bytes = await storage.read(ref.storage, ref.offset * width, span * width);
+  const stored: StoredTensor[] = found.tensors.map(([key, ref]) => {
+    const width = DTYPE_BYTES[ref.storage.dtype];
+    const count = ref.shape.reduce((a, b) => a * b, 1);
+    const span = count === 0 ? 0 : ref.shape.reduce((a, d, i) => a + (d - 1) * ref.stride[i]!, 0) + 1;
+    const contiguous = span === count && isContiguous(ref.shape, ref.stride);
+    /** `values` values from element `first` of the tensor's span, decoded. */
+    const readSpan = async (first: number, values: number): Promise<TensorData> => {
+      let bytes = await storage.read(ref.storage, (ref.offset + first) * width, values * width);
       if (storage.bigEndian && width > 1) bytes = swapBytes(bytes, width);
-      const flat = decodeLittleEndian(bytes, ref.storage.dtype, span, storage.fresh(ref.storage) && !storage.bigEndian);
-      return span === count && isContiguous(ref.shape, ref.stride) ? flat : gather(flat, ref.shape, ref.stride);
-    },
-  }));
+      return decodeLittleEndian(bytes, ref.storage.dtype, values, storage.fresh(ref.storage) && !storage.bigEndian);
+    };
+    const rowValues = ref.shape.slice(1).reduce((a, b) => a * b, 1);
+    return {
+      key,
+      shape: ref.shape,
+      dtype: ref.storage.dtype,
+      async read() {
+        const flat = await readSpan(0, span);
+        return contiguous ? flat : gather(flat, ref.shape, ref.stride);
+      },
+      ...(contiguous && storage.ranged(ref.storage) ? { readRows: (start: number, rows: number) => readSpan(start * rowValues, rows * rowValues) } : {}),
+    };
+  });
   const grouped = groupTorchLayers(source.name, stored, options.layout, found.classes);
   return {
     format: 'pytorch',
@@ -253,6 +262,8 @@ async function openCheckpoint(source: ByteSource, options: OpenOptions): Promise
   return torchModel(source, options, unpickled, {
     bigEndian: byteorder === 'big',
     fresh: (storage) => storages.get(storage.key)!.method === 0 && source.freshReads === true,
+    // A deflated storage is inflated whole on every read: reading it in parts would inflate it each time.
+    ranged: (storage) => storages.get(storage.key)!.method === 0,
     async read(storage, byteOffset, length) {
       const entry = storages.get(storage.key)!;
       if (entry.method === 0) return source.read((await dataOffset(entry)) + byteOffset, length);
@@ -332,6 +343,7 @@ async function openLegacy(source: ByteSource, options: OpenOptions): Promise<Mod
   return torchModel(source, options, unpickled, {
     bigEndian: !littleEndian,
     fresh: () => source.freshReads === true,
+    ranged: () => true,
     read: (storage, byteOffset, length) => source.read(where.get(storage.key)! + byteOffset, length),
   }, [{ text: 'A legacy PyTorch file (torch < 1.6 or _use_new_zipfile_serialization=False).' }]);
 }

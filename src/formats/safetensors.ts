@@ -176,6 +176,10 @@ async function openSafetensors(source: ByteSource, options: OpenOptions): Promis
         shape: t.shape,
         dtype: t.dtype,
         read: async () => decodeLittleEndian(await shard.source.read(t.start, t.length), t.dtype, t.length / DTYPE_BYTES[t.dtype], shard.source.freshReads === true),
+        async readRows(start: number, count: number) {
+          const rowBytes = t.shape.slice(1).reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype];
+          return decodeLittleEndian(await shard.source.read(t.start + start * rowBytes, count * rowBytes), t.dtype, (count * rowBytes) / DTYPE_BYTES[t.dtype], shard.source.freshReads === true);
+        },
       })),
     )
     .sort((a, b) => keyOrder(a.key, b.key));

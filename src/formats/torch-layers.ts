@@ -2,7 +2,7 @@ import { torchAxes, type LayerKind } from '../model/axes.js';
 import type { DType, TensorData } from '../model/dtype.js';
 import { UsageError } from '../model/errors.js';
 import { closestNames } from '../model/lookup.js';
-import type { Layer, Note, Weight } from '../model/model.js';
+import { rowReader, type Layer, type Note, type Weight } from '../model/model.js';
 import { NamedTensor } from '../model/named-tensor.js';
 
 /**
@@ -19,6 +19,8 @@ export interface StoredTensor {
   readonly dtype: DType;
   /** Reads the values in C order, laid out as `shape`. */
   read(): Promise<TensorData>;
+  /** Reads `count` whole rows of the first axis from row `start` (Weight.readRows), where the file can. */
+  readRows?(start: number, count: number): Promise<TensorData>;
 }
 
 const BN_ROLES: Record<string, string> = {
@@ -122,6 +124,7 @@ export function groupTorchLayers(
         dtype: t.dtype,
         layer: name,
         read: async () => new NamedTensor(axes, t.shape, await t.read()),
+        ...(t.readRows && t.shape.length > 0 ? { readRows: rowReader({ source, name: t.key, shape: t.shape, axes }, t.readRows.bind(t)) } : {}),
       };
     });
     const kernel = weights.find((w) => w.role === 'kernel');

@@ -14,6 +14,12 @@ export interface Hdf5Dataset {
   readonly dtype: DType;
 }
 
+/** Whole rows of a dataset's first dimension: `count` of them from row `start`. */
+export interface Hdf5Rows {
+  readonly start: number;
+  readonly count: number;
+}
+
 export interface Hdf5File {
   /** The file name for messages. */
   readonly name: string;
@@ -32,8 +38,8 @@ export interface Hdf5File {
   stringListAttr(path: string, name: string): string[] | undefined;
   /** Shape and dtype of a dataset; a ModelFormatError naming `what` when it is not one. */
   dataset(path: string, what: string): Hdf5Dataset;
-  /** Reads one whole dataset (C order). */
-  read(dataset: Hdf5Dataset): Promise<TensorData>;
+  /** Reads one whole dataset (C order), or only `rows` of its first dimension. */
+  read(dataset: Hdf5Dataset, rows?: Hdf5Rows): Promise<TensorData>;
   close(): void;
 }
 

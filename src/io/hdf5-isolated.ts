@@ -185,9 +185,10 @@ export async function openHdf5Isolated(path: string, name: string, size: number,
     stringAttr: (path, attr) => call('stringAttr', [path, attr], `reading attribute '${attr}' of '${path || '/'}'`),
     stringListAttr: (path, attr) => call('stringListAttr', [path, attr], `reading attribute '${attr}' of '${path || '/'}'`),
     dataset: (path, what) => call<Hdf5Dataset>('dataset', [path, what], `reading the header of '${path}'`),
-    async read(dataset) {
-      const mib = dataset.shape.reduce((a, b) => a * b, 1) / 2 ** 18;
-      return call('read', [dataset], `reading '${dataset.path}'`, HDF5_CALL_SECONDS + mib * READ_SECONDS_PER_MIB);
+    async read(dataset, rows) {
+      const values = dataset.shape.reduce((a, b) => a * b, 1);
+      const mib = (rows ? (values / (dataset.shape[0] || 1)) * rows.count : values) / 2 ** 18;
+      return call('read', rows ? [dataset, rows] : [dataset], `reading '${dataset.path}'`, HDF5_CALL_SECONDS + mib * READ_SECONDS_PER_MIB);
     },
     close() {
       if (closed) return;

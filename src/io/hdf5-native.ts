@@ -16,7 +16,7 @@ import { unzlibSync } from 'fflate';
 import { decodeLittleEndian, type TensorData } from '../model/dtype.js';
 import { ConvscopeError, ModelFormatError, ResourceLimitError } from '../model/errors.js';
 import { quote } from '../model/quote.js';
-import { checkDatasetSize, textAttributes, toDType, type Hdf5Dataset, type Hdf5File } from './hdf5-file.js';
+import { checkDatasetSize, textAttributes, toDType, type Hdf5Dataset, type Hdf5File, type Hdf5Rows } from './hdf5-file.js';
 import {
   checkMessages,
   Cursor,
@@ -283,9 +283,10 @@ export async function openHdf5Native(source: ByteSource, limits: ReadLimits, lib
   }
   const object = (path: string) => lookup(path) as GroupNode | DatasetNode | undefined;
 
-  async function read(dataset: Hdf5Dataset): Promise<TensorData> {
+  async function read(dataset: Hdf5Dataset, rows?: Hdf5Rows): Promise<TensorData> {
     const node = object(dataset.path);
     if (node?.kind !== 'dataset') throw new ModelFormatError(`${name} has no dataset at ${quote(dataset.path)}.`);
+    if (rows) return readRows(node, dataset, rows);
     const count = node.dims.reduce((a, b) => a * b, 1);
     const size = node.type.size;
     const bytes = await datasetBytes(file, node, dataset.path, count * size, limits);
@@ -296,6 +297,28 @@ export async function openHdf5Native(source: ByteSource, limits: ReadLimits, lib
     }
     if (node.type.bigEndian) swap(bytes.data, size);
     return decodeLittleEndian(bytes.data, dataset.dtype, count, bytes.owned);
+  }
+
+  /** Rows of a contiguous dataset are one range read; of any other, the rows of a whole read. */
+  async function readRows(node: DatasetNode, dataset: Hdf5Dataset, { start, count }: Hdf5Rows): Promise<TensorData> {
+    const first = node.dims[0] ?? 0;
+    if (node.dims.length === 0 || !Number.isSafeInteger(start) || !Number.isSafeInteger(count) || start < 0 || count < 0 || start + count > first) {
+      throw new RangeError(`${name}: rows ${start} to ${start + count} lie outside dataset ${quote(dataset.path)} of shape (${node.dims.join(', ')}).`);
+    }
+    const rowValues = node.dims.slice(1).reduce((a, b) => a * b, 1);
+    const size = node.type.size;
+    const { layout } = node;
+    if (layout.kind !== 'contiguous' || layout.address === undefined || count * rowValues === 0) {
+      const whole = await read(dataset);
+      return whole.slice(start * rowValues, (start + count) * rowValues);
+    }
+    const what = `dataset ${quote(dataset.path)}`;
+    if (layout.size < first * rowValues * size) throw file.damaged(`${what} stores ${layout.size} bytes, not ${first * rowValues * size}`);
+    const data = await file.data(layout.address + start * rowValues * size, count * rowValues * size, what);
+    const owned = file.source.freshReads === true && data.byteOffset === 0 && data.buffer.byteLength === data.length;
+    const bytes = owned ? data : data.slice();
+    if (node.type.bigEndian) swap(bytes, size);
+    return decodeLittleEndian(bytes, dataset.dtype, count * rowValues, true);
   }
 
   const self: Hdf5File = {

@@ -18,7 +18,7 @@ import type { ByteSource } from './source.js';
  * - Browser: h5wasm's web build keeps the bytes in its in-memory file system (MEMFS).
  * The `h5wasm/node` import (which needs node:fs) never reaches the browser path.
  */
-export type { Hdf5Dataset, Hdf5File } from './hdf5-file.js';
+export type { Hdf5Dataset, Hdf5File, Hdf5Rows } from './hdf5-file.js';
 
 type H5Module = typeof H5;
 
@@ -301,7 +301,7 @@ export async function openHdf5Here(source: ByteSource, limits: ReadLimits = DEFA
         return { path, shape, dtype: toDType(name, path, meta) };
       }, path);
     },
-    async read(dataset) {
+    async read(dataset, part) {
       if (dataset.dtype === 'float16') {
         throw new UnsupportedError(`${name}: dataset '${dataset.path}' stores float16 values, which convscope cannot read from HDF5 yet.`);
       }
@@ -314,27 +314,35 @@ export async function openHdf5Here(source: ByteSource, limits: ReadLimits = DEFA
         const { shape } = dataset;
         const width = DTYPE_BYTES[dataset.dtype];
         const rowBytes = shape.slice(1).reduce((a, b) => a * b, 1) * width;
-        const rows = shape[0] ?? 0;
+        const first = part?.start ?? 0;
+        const rows = part ? part.count : shape[0] ?? 0;
+        if (part && (shape.length === 0 || !Number.isSafeInteger(first) || !Number.isSafeInteger(rows) || first < 0 || rows < 0 || first + rows > shape[0]!)) {
+          throw new RangeError(`${name}: rows ${first} to ${first + rows} lie outside dataset '${dataset.path}' of shape (${shape.join(', ')}).`);
+        }
         const meta = e.metadata;
-        const whole = shape.length === 0 || rows * rowBytes <= SLAB_BYTES || rowBytes === 0 || !meta.littleEndian || meta.vlen;
-        const out = whole ? undefined : storedLayoutArray(dataset.dtype, (rows * rowBytes) / width);
-        if (!out) return numbers(e.value);
-        // A large dataset is read a slab of whole rows at a time, through one buffer in h5wasm's
-        // WebAssembly memory (which never shrinks), straight into the one array returned: no second copy
-        // of the whole tensor in either memory.
+        const whole = !part && (shape.length === 0 || rows * rowBytes <= SLAB_BYTES || rowBytes === 0 || !meta.littleEndian || meta.vlen);
+        if (whole) return numbers(e.value);
+        if (!meta.littleEndian || meta.vlen) {
+          throw new UnsupportedError(`${name}: dataset '${dataset.path}' cannot be read in parts (${meta.vlen ? 'variable-length' : 'big-endian'} values).`);
+        }
+        const out = storedLayoutArray(dataset.dtype, (rows * rowBytes) / width);
+        if (!out) throw new UnsupportedError(`${name}: dataset '${dataset.path}' cannot be read in parts (${dataset.dtype} values).`);
+        if (rows * rowBytes === 0) return out;
+        // Rows are read a slab at a time, through one buffer in h5wasm's WebAssembly memory (which never
+        // shrinks), straight into the one array returned: no second copy of the rows in either memory.
         const bytes = new Uint8Array(out.buffer);
         const step = Math.max(1, Math.floor(SLAB_BYTES / rowBytes));
         const module = h5.Module;
-        const slab = module._malloc(step * rowBytes);
+        const slab = module._malloc(Math.min(step, rows) * rowBytes);
         if (slab === 0) throw new UnsupportedError(`${name}: reading '${dataset.path}' needs more memory than h5wasm can give.`);
         try {
-          for (let start = 0; start < rows; start += step) {
-            const n = Math.min(step, rows - start);
+          for (let done = 0; done < rows; done += step) {
+            const n = Math.min(step, rows - done);
             const count = shape.map((d, i) => BigInt(i === 0 ? n : d));
-            const offset = shape.map((_, i) => BigInt(i === 0 ? start : 0));
+            const offset = shape.map((_, i) => BigInt(i === 0 ? first + done : 0));
             const strides = shape.map(() => 1n);
             module.get_dataset_data(e.file_id, e.path, count, offset, strides, BigInt(slab));
-            bytes.set(module.HEAPU8.subarray(slab, slab + n * rowBytes), start * rowBytes);
+            bytes.set(module.HEAPU8.subarray(slab, slab + n * rowBytes), done * rowBytes);
           }
         } finally {
           module._free(slab);

@@ -1,6 +1,7 @@
-import type { NamedTensor } from './named-tensor.js';
+import { NamedTensor } from './named-tensor.js';
 import type { AxisName, LayerKind } from './axes.js';
-import type { DType } from './dtype.js';
+import type { DType, TensorData } from './dtype.js';
+import { ModelFormatError } from './errors.js';
 import type { LayerGraph } from './graph.js';
 import type { Concept } from './errors.js';
 
@@ -39,6 +40,34 @@ export interface Weight {
   readonly layer: string;
   /** Reads this one tensor from the file; nothing else is read. */
   read(): Promise<NamedTensor>;
+  /**
+   * Reads `count` whole rows of the first axis from row `start` (C order, same axes, first dimension
+   * `count`), when the format can read part of a tensor without the rest: a caller goes through a
+   * weight larger than memory should hold at once a slab at a time. Absent where only whole reads exist.
+   */
+  readRows?(start: number, count: number): Promise<NamedTensor>;
+}
+
+/**
+ * Weight.readRows over a format's reader of raw rows (C order): the range is checked against the first
+ * dimension before anything is read, the values returned are counted, and the weight's axes are kept.
+ */
+export function rowReader(
+  weight: { readonly source: string; readonly name: string; readonly shape: readonly number[]; readonly axes: readonly AxisName[] },
+  read: (start: number, count: number) => Promise<TensorData>,
+): (start: number, count: number) => Promise<NamedTensor> {
+  const rows = weight.shape[0] ?? 0;
+  const rowValues = weight.shape.slice(1).reduce((a, b) => a * b, 1);
+  return async (start, count) => {
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || start < 0 || count < 0 || start + count > rows) {
+      throw new RangeError(`Rows ${start} to ${start + count} are outside weight '${weight.name}', which has ${rows} rows.`);
+    }
+    const data = await read(start, count);
+    if (data.length !== count * rowValues) {
+      throw new ModelFormatError(`${weight.source}: rows ${start} to ${start + count} of weight '${weight.name}' should hold ${count * rowValues} values, but they hold ${data.length}.`);
+    }
+    return new NamedTensor(weight.axes, [count, ...weight.shape.slice(1)], data);
+  };
 }
 
 export interface Layer {

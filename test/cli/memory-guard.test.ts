@@ -1,0 +1,116 @@
+/**
+ * Commands that go through every layer hold one layer at a time: a Keras h5 with one 128 MiB Dense
+ * kernel among small convolutions is drawn, plotted and summarised by the CLI in a child process whose
+ * peak RSS /usr/bin/time measures from outside (the kernel's wait4 figure for that child alone). Each
+ * must stay within 1.2x the largest layer + 150 MiB (node and the HDF5 engine's thread take ~90 MiB);
+ * holding two copies of the large layer, or the large layer and everything before it, goes over.
+ * `filters` draws a large matrix as its overview, read a slab of rows at a time, so it must not hold
+ * even half of that layer (measured: 166 MiB; 256 MiB when the whole kernel was read to be drawn).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ROOT } from '../helpers/fixtures.js';
+import { values } from '../helpers/keras-writers.js';
+
+const TIME = '/usr/bin/time';
+const MAIN = join(ROOT, 'dist', 'cli', 'main.js');
+const MIB = 2 ** 20;
+/** The large layer: fc1's kernel, [in, units] float32. */
+const LARGE: [number, number] = [16384, 2048];
+const LARGE_BYTES = LARGE[0] * LARGE[1] * 4;
+const BOUND_MIB = (1.2 * LARGE_BYTES) / MIB + 150;
+const STREAMED_MIB = (0.5 * LARGE_BYTES) / MIB + 150;
+
+let dir: string;
+let model: string;
+
+/** A Functional Keras 2 model as `model.save('x.h5')` writes it: three small convolutions, then fc1 (128 MiB) and fc2. */
+async function writeModel(path: string): Promise<void> {
+  const h5 = (await import('h5wasm/node')) as typeof import('h5wasm');
+  await h5.ready;
+  const layers: { name: string; className: string; config: object; weights: [string, number[]][] }[] = [
+    { name: 'img', className: 'InputLayer', config: { batch_input_shape: [null, 32, 32, 3] }, weights: [] },
+    { name: 'conv1', className: 'Conv2D', config: { filters: 32, kernel_size: [3, 3] }, weights: [['kernel', [3, 3, 3, 32]], ['bias', [32]]] },
+    { name: 'conv2', className: 'Conv2D', config: { filters: 64, kernel_size: [3, 3] }, weights: [['kernel', [3, 3, 32, 64]], ['bias', [64]]] },
+    { name: 'conv3', className: 'Conv2D', config: { filters: 256, kernel_size: [3, 3] }, weights: [['kernel', [3, 3, 64, 256]], ['bias', [256]]] },
+    { name: 'flat', className: 'Flatten', config: {}, weights: [] },
+    { name: 'fc1', className: 'Dense', config: { units: LARGE[1] }, weights: [['kernel', LARGE], ['bias', [LARGE[1]]]] },
+    { name: 'fc2', className: 'Dense', config: { units: 10 }, weights: [['kernel', [LARGE[1], 10]], ['bias', [10]]] },
+  ];
+  const config = {
+    class_name: 'Functional',
+    config: {
+      name: 'one_large_layer',
+      layers: layers.map((l, i) => ({
+        name: l.name,
+        class_name: l.className,
+        config: { name: l.name, trainable: true, ...l.config },
+        inbound_nodes: i === 0 ? [] : [[[layers[i - 1]!.name, 0, 0, {}]]],
+      })),
+      input_layers: [['img', 0, 0]],
+      output_layers: [['fc2', 0, 0]],
+    },
+  };
+  const f = new h5.File(path, 'w');
+  f.create_attribute('keras_version', '2.4.0');
+  f.create_attribute('backend', 'tensorflow');
+  f.create_attribute('model_config', JSON.stringify(config));
+  const weights = f.create_group('model_weights');
+  weights.create_attribute('layer_names', layers.map((l) => l.name), [layers.length], null);
+  let seed = 1;
+  for (const l of layers) {
+    const g = weights.create_group(l.name);
+    const names = l.weights.map(([role]) => `${l.name}/${role}:0`);
+    if (names.length === 0) g.create_attribute('weight_names', new Float64Array(0), [0], '<f8');
+    else g.create_attribute('weight_names', names, [names.length], null);
+    const inner = names.length ? g.create_group(l.name) : undefined;
+    for (const [role, shape] of l.weights) {
+      const data = values(shape.reduce((a, b) => a * b, 1), seed++);
+      inner!.create_dataset({ name: `${role}:0`, data, shape, dtype: '<f4' });
+    }
+  }
+  f.close();
+}
+
+/** Runs the built CLI under /usr/bin/time; its peak RSS in MiB. */
+function peakMiB(args: string[]): number {
+  const rss = join(dir, 'rss');
+  const r = spawnSync(TIME, ['-f', '%M', '-o', rss, process.execPath, MAIN, ...args], { encoding: 'utf8', cwd: dir, timeout: 60_000 });
+  assert.equal(r.status, 0, `convscope ${args.join(' ')} failed: ${r.stderr.slice(-800)}`);
+  return Number(readFileSync(rss, 'utf8').trim().split('\n').pop()) / 1024;
+}
+
+const skip = !existsSync(TIME) ? `${TIME} is missing: peak RSS cannot be measured from outside the child` : false;
+
+describe('multi-layer commands hold one layer at a time', { skip }, () => {
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'convscope-memory-'));
+    model = join(dir, 'one-large-layer.h5');
+    await writeModel(model);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it(`filters --layer all streams the large kernel: under half the largest layer + 150 MiB (${STREAMED_MIB.toFixed(0)} MiB)`, (t) => {
+    const out = join(dir, 'filters');
+    const peak = peakMiB(['filters', model, '--layer', 'all', '--out', out]);
+    t.diagnostic(`peak RSS ${peak.toFixed(0)} MiB; largest layer ${(LARGE_BYTES / MIB).toFixed(0)} MiB`);
+    assert.equal(readdirSync(out).filter((f) => f.endsWith('.png')).length, 5, 'one image per kernel');
+    assert.ok(peak <= STREAMED_MIB, `peak RSS ${peak.toFixed(0)} MiB is over ${STREAMED_MIB.toFixed(0)} MiB`);
+  });
+
+  it(`histogram --layer all stays under 1.2x the largest layer + 150 MiB (${BOUND_MIB.toFixed(0)} MiB)`, (t) => {
+    const peak = peakMiB(['histogram', model, '--layer', 'all', '--out', join(dir, 'h.svg')]);
+    t.diagnostic(`peak RSS ${peak.toFixed(0)} MiB`);
+    assert.ok(peak <= BOUND_MIB, `peak RSS ${peak.toFixed(0)} MiB is over ${BOUND_MIB.toFixed(0)} MiB`);
+  });
+
+  it('inspect --stats (every weight read) stays under the same bound', (t) => {
+    const peak = peakMiB(['inspect', model, '--stats']);
+    t.diagnostic(`peak RSS ${peak.toFixed(0)} MiB`);
+    assert.ok(peak <= BOUND_MIB, `peak RSS ${peak.toFixed(0)} MiB is over ${BOUND_MIB.toFixed(0)} MiB`);
+  });
+});
