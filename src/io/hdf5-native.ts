@@ -183,7 +183,7 @@ class Walker {
         const bytes = object.subarray(0, length);
         const end = bytes.indexOf(0);
         const text = end >= 0 ? bytes.subarray(0, end) : bytes;
-        values.push(type.cset === 1 ? new TextDecoder().decode(text) : String.fromCharCode(...text));
+        values.push(type.cset === 1 ? new TextDecoder().decode(text) : latin1(text));
       }
     } else if ((type.cls === 0 && [1, 2, 4, 8].includes(type.size)) || (type.cls === 1 && type.size !== 2)) {
       const dtype = type.cls === 1 ? (type.size === 4 ? 'float32' : 'float64') : `${type.signed ? 'int' : 'uint'}${type.size * 8}`;
@@ -202,6 +202,13 @@ class Walker {
       throw new ResourceLimitError(`${this.file.name}: attribute ${quote(attr)} of ${what} takes the text of the file's attributes over ${MAX_ATTRIBUTE_TEXT / 2 ** 20} MiB, which no model needs.`);
     }
   }
+}
+
+/** Bytes as ISO-8859-1 characters, as HDF5's ASCII strings reach JavaScript (one character per byte). */
+function latin1(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 8192) out += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  return out;
 }
 
 const ARRAYS: Record<string, { new (buffer: ArrayBuffer): ArrayLike<unknown> }> = {

@@ -97,6 +97,7 @@ for lv in [None, 'latest']:
     g.attrs['fixed'] = np.bytes_(b'fixed text')
     g.attrs['fixed_list'] = np.array([b'one', b'two22', b'3'])
     g.attrs['ascii_vlen'] = np.array('plain', dtype=h5py.string_dtype('ascii'))
+    g.attrs['ascii_long'] = np.array('0123456789' * 20000, dtype=h5py.string_dtype('ascii'))
     g.attrs['utf8_fixed'] = np.array('ñandú'.encode(), dtype=h5py.string_dtype('utf-8', 6))
     g.attrs['nums'] = np.arange(4, dtype='<f8')
     g.attrs['empty'] = np.zeros((0,), dtype='<f8')
