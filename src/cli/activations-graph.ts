@@ -1,3 +1,4 @@
+import { choosePreprocessing } from '../compute/default-preprocessing.js';
 import { arrayInput, imageInput } from '../compute/inputs.js';
 import { graphInputSpec, graphOutputs, runGraphNodes } from '../compute/tfjs-graph.js';
 import { findFirstConvLayer } from '../model/filters.js';
@@ -13,7 +14,7 @@ import { header, outputPlan, writeRow, type Report } from './activations-run.js'
 export async function runGraph(path: string, model: Model, options: ActivationsOptions): Promise<Report> {
   const spec = graphInputSpec(model);
   const input = options.image
-    ? await imageInput(spec, options.image, { preset: options.preprocess ?? 'unit', resize: options.resize, mean: options.mean, std: options.std })
+    ? await imageInput(spec, options.image, { ...choosePreprocessing(model, options.preprocess), resize: options.resize, mean: options.mean, std: options.std })
     : await arrayInput(spec, options.input!);
   const ops = model.layers.filter((l) => l.className !== 'Const').map((l) => l.name);
   const wanted =

@@ -2,6 +2,7 @@ import { activationName, type RunOptions } from '../compute/activations.js';
 import { backendNote, withKernelFallback } from '../compute/backend.js';
 import { buildModel, type RunnableModel } from '../compute/build.js';
 import type { GraphNode } from '../model/graph.js';
+import { choosePreprocessing } from '../compute/default-preprocessing.js';
 import { arrayInput, imageInput } from '../compute/inputs.js';
 import { SelectionError } from '../model/errors.js';
 import { closestNames } from '../model/lookup.js';
@@ -42,7 +43,7 @@ export async function runKeras(path: string, model: Model, options: ActivationsO
     const net = await buildModel(model);
     try {
       const input = options.image
-        ? await imageInput(net, options.image, { preset: options.preprocess ?? 'unit', resize: options.resize, mean: options.mean, std: options.std })
+        ? await imageInput(net, options.image, { ...choosePreprocessing(model, options.preprocess), resize: options.resize, mean: options.mean, std: options.std })
         : await arrayInput(net, options.input!);
       const nodes = selectNodes(model, net, options.layer);
       const wanted = new Set(nodes.map((n) => n.id));

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { outputAxes, type LayerOutput } from '../compute/layer-output.js';
+import { choosePreprocessing } from '../compute/default-preprocessing.js';
 import { arrayInput, imageInput, type PreparedInput } from '../compute/inputs.js';
 import { loadOnnxNet, runOnnxLayers, selectOnnxLayers } from '../compute/onnx-activations.js';
 import { onnxGraph, type OnnxGraph } from '../formats/onnx-graph.js';
@@ -111,11 +112,11 @@ export async function writeRow(a: LayerOutput, input: PreparedInput, options: Ac
 }
 
 /** An ONNX model on ONNX Runtime: one run fetches every wanted node's output with the graph outputs. */
-async function runOnnx(path: string, graph: OnnxGraph, options: ActivationsOptions): Promise<Report> {
+async function runOnnx(path: string, model: Model, graph: OnnxGraph, options: ActivationsOptions): Promise<Report> {
   const net = await loadOnnxNet(path, graph);
   try {
     const input = options.image
-      ? await imageInput(net, options.image, { preset: options.preprocess ?? 'torchvision', resize: options.resize, mean: options.mean, std: options.std })
+      ? await imageInput(net, options.image, { ...choosePreprocessing(model, options.preprocess), resize: options.resize, mean: options.mean, std: options.std })
       : await arrayInput(net, options.input!);
     const layers = selectOnnxLayers(graph, path, options.layer);
     const run = await runOnnxLayers(net, input.batch, layers);
@@ -140,7 +141,7 @@ export async function runActivations(path: string, options: ActivationsOptions):
     const graph = onnxGraph(model);
     if (graph && options.engine === 'tfjs') throw new UsageError(`${path} is an ONNX model, which runs on ONNX Runtime only; leave out --engine tfjs.`);
     const report = graph
-      ? await runOnnx(path, graph, options)
+      ? await runOnnx(path, model, graph, options)
       : model.format === 'tfjs-graph'
         ? await (await import('./activations-graph.js')).runGraph(path, model, options)
         : await (await import('./activations-keras.js')).runKeras(path, model, options);

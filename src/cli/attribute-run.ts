@@ -5,8 +5,9 @@ import { loadOnnxNet } from '../compute/onnx-activations.js';
 import { onnxGraph } from '../formats/onnx-graph.js';
 import { backendNote, withKernelFallback } from '../compute/backend.js';
 import { buildModel } from '../compute/build.js';
+import { choosePreprocessing } from '../compute/default-preprocessing.js';
 import { arrayInput, imageInput, type PreparedInput } from '../compute/inputs.js';
-import { labelsBesideModel, readLabels } from '../io/labels.js';
+import { classLabels } from '../views/activations.js';
 import { writeFileAtomic } from '../io/write.js';
 import { UsageError } from '../model/errors.js';
 import { attributionFigure, type InputPicture } from '../render/attribution.js';
@@ -140,15 +141,15 @@ async function report(r: Attribution, input: PreparedInput, channelsFirst: boole
 /** Runs `convscope attribute`: gradients on ONNX Runtime where the graph's backward pass can be built (else TensorFlow.js for Keras / TF.js models). */
 export async function runAttribute(path: string, options: AttributeCliOptions): Promise<void> {
   const out = outputPath(options);
-  const labels = options.labels ? await readLabels(options.labels) : await labelsBesideModel(path);
   await withModel(path, options, async (model) => {
+    const labels = await classLabels(model, options.labels);
     const graph = onnxGraph(model);
     const bar = progress(options);
     if (graph) {
       const net = await loadOnnxNet(path, graph);
       try {
         const input = options.image
-          ? await imageInput(net, [options.image], { preset: options.preprocess ?? 'torchvision', resize: options.resize, mean: options.mean, std: options.std })
+          ? await imageInput(net, [options.image], { ...choosePreprocessing(model, options.preprocess), resize: options.resize, mean: options.mean, std: options.std })
           : await arrayInput(net, options.input!);
         const r = await attributeOnnx(net, input.batch, settingsOf(options, bar.update));
         bar.stop();
@@ -162,7 +163,7 @@ export async function runAttribute(path: string, options: AttributeCliOptions): 
       const net = await buildModel(model);
       try {
         const input = options.image
-          ? await imageInput(net, [options.image], { preset: options.preprocess ?? 'unit', resize: options.resize, mean: options.mean, std: options.std })
+          ? await imageInput(net, [options.image], { ...choosePreprocessing(model, options.preprocess), resize: options.resize, mean: options.mean, std: options.std })
           : await arrayInput(net, options.input!);
         const r = await attribute(net, input.batch, settingsOf(options, bar.update));
         bar.stop();

@@ -4,15 +4,17 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import type { ExamplesResult } from '../analyze/examples.js';
 import type { ExamplesJob } from '../analyze/examples-job.js';
-import { PRESETS } from '../compute/preprocess.js';
+import { choosePreprocessing, describePreprocessing } from '../compute/default-preprocessing.js';
+import { PRESETS, type Preset } from '../compute/preprocess.js';
 import { DATA_SPEC_HELP, loadAllImages } from '../data/index.js';
 import { writeFileAtomic } from '../io/write.js';
 import { DataError, UsageError } from '../model/errors.js';
-import { addModelOptions, type ModelOptions } from './model-options.js';
+import { addModelOptions, withModel, type ModelOptions } from './model-options.js';
 import { action } from './run.js';
 
 /** The job's own fields (what a queue worker receives), plus how this run reports and where the shards go. */
-interface ExamplesCliOptions extends ModelOptions, Omit<ExamplesJob, 'model' | 'config'> {
+interface ExamplesCliOptions extends ModelOptions, Omit<ExamplesJob, 'model' | 'config' | 'scale'> {
+  scale?: Preset;
   queue?: string;
   queueName: string;
   shards: number;
@@ -72,9 +74,8 @@ export function registerExamples(program: Command): void {
     .option('--top <k>', 'images kept per filter', parsePositive, 9)
     .addOption(new Option('--statistic <s>', "one score per image and filter: the max over positions or the mean").choices(['max', 'mean']).default('max'))
     .addOption(
-      new Option('--scale <preset>', 'how pixels become the network input, as activations --preprocess: raw 0..255, unit x/255, symmetric x/127.5-1, caffe BGR minus the ImageNet mean, torchvision ImageNet mean and std')
-        .choices([...PRESETS])
-        .default('unit'),
+      new Option('--scale <preset>', "how pixels become the network input, as activations --preprocess: raw 0..255, unit x/255, symmetric x/127.5-1, caffe BGR minus the ImageNet mean, torchvision ImageNet mean and std (default: the model's own, as activations decides it)")
+        .choices([...PRESETS]),
     )
     .option('--batch-size <n>', 'images per forward pass (shards are cut at whole batches)', parsePositive, 128)
     .option('--shard <i/n>', 'rank only shard i of n and write the partial result as .json, for convscope merge', parseShard)
@@ -86,6 +87,7 @@ export function registerExamples(program: Command): void {
   addModelOptions(command).action(
     action(async (path: string, options: ExamplesCliOptions) => {
       if (options.shard && options.queue) throw new UsageError('--shard runs one shard here; --queue sends all shards to workers. Give one of them.');
+      const preprocessing = await withModel(path, options, async (model) => choosePreprocessing(model, options.scale));
       const job = {
         model: path,
         ...(options.config ? { config: options.config } : {}),
@@ -93,7 +95,7 @@ export function registerExamples(program: Command): void {
         data: options.data,
         top: options.top,
         statistic: options.statistic,
-        scale: options.scale,
+        scale: preprocessing.preset,
         batchSize: options.batchSize,
       };
       let result: ExamplesResult;
@@ -115,6 +117,7 @@ export function registerExamples(program: Command): void {
         if (started) bar?.stop();
       }
       await writeExamples(result, options);
+      if (preprocessing.reason && !options.json) process.stdout.write(`pixels: ${describePreprocessing(preprocessing)}\n`);
     }),
   );
 }

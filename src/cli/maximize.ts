@@ -1,6 +1,7 @@
 import { extname } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { SingleBar } from 'cli-progress';
+import { choosePreprocessing, describePreprocessing } from '../compute/default-preprocessing.js';
 import type { MaximizeResult, Objective, PixelMapping } from '../compute/maximize.js';
 import { writeFileAtomic } from '../io/write.js';
 import { encodeNpy } from '../model/npy.js';
@@ -20,7 +21,7 @@ interface MaximizeCliOptions extends ModelOptions {
   transforms: 'on' | 'none';
   tv: number;
   l2: number;
-  preprocess: PixelMapping;
+  preprocess?: PixelMapping;
   format: 'png' | 'npy';
   out?: string;
 }
@@ -71,7 +72,7 @@ export function registerMaximize(program: Command): void {
     .addOption(new Option('--transforms <t>', 'on: random jitter, scale (0.95-1.05) and rotation (+-10 degrees) each step; none: off').choices(['on', 'none']).default('on'))
     .option('--tv <weight>', 'total-variation penalty (mean squared difference of neighbouring pixels)', parseNonNegative, 0)
     .option('--l2 <weight>', 'L2 penalty (mean squared distance of the pixels from mid-grey)', parseNonNegative, 0)
-    .addOption(new Option('--preprocess <preset>', 'how 0..1 pixels become the model input: unit as is, raw x255, symmetric 2x-1, caffe BGR x255 minus the ImageNet mean').choices(['unit', 'raw', 'symmetric', 'caffe']).default('unit'))
+    .addOption(new Option('--preprocess <preset>', "how 0..1 pixels become the model input: unit as is, raw x255, symmetric 2x-1, caffe BGR x255 minus the ImageNet mean (default: the model's own, as activations decides it)").choices(['unit', 'raw', 'symmetric', 'caffe']))
     .addOption(new Option('--format <format>', 'png: a labelled grid; npy: the images, float32 (filters, H, W, C) in 0..1').choices(['png', 'npy']).default('png'))
     .option('--out <file>', 'output file (default: <layer>-maximize.<format>)');
   addModelOptions(command).action(
@@ -83,6 +84,8 @@ export function registerMaximize(program: Command): void {
         const { withKernelFallback } = await import('../compute/backend.js');
         const { buildModel } = await import('../compute/build.js');
         const { maximize, layerFilterCount } = await import('../compute/maximize.js');
+        const { preset: pixels, reason } = choosePreprocessing(model, options.preprocess);
+        if (pixels === 'torchvision') throw new UsageError(`${path} wants torchvision's preprocessing, which maximize does not apply; choose one of unit, raw, symmetric, caffe.`);
         const result = await withKernelFallback(async () => {
           const net = await buildModel(model);
           try {
@@ -99,7 +102,7 @@ export function registerMaximize(program: Command): void {
               transforms: options.transforms === 'on',
               tv: options.tv,
               l2: options.l2,
-              pixels: options.preprocess,
+              pixels,
               onStep: (step, _steps, value) => bar?.update(step, { objective: formatNumber(value) }),
             });
             bar?.stop();
@@ -113,7 +116,7 @@ export function registerMaximize(program: Command): void {
           const [{ sceneToPng }, { maximizeScene }] = await Promise.all([import('../render/scene-png.js'), import('../views/maximize-view.js')]);
           await writeFileAtomic(out, sceneToPng(maximizeScene(result, { transforms: options.transforms, tv: options.tv, l2: options.l2, seed: options.seed })));
         }
-        process.stdout.write(`${summary(result, out)}\n`);
+        process.stdout.write(`${summary(result, out)}\n${reason ? `pixels: ${describePreprocessing({ preset: pixels, reason })}\n` : ''}`);
       });
     }),
   );

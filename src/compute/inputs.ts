@@ -4,12 +4,15 @@ import { InputError, UsageError } from '../model/errors.js';
 import { decodeNpy } from '../model/npy.js';
 import type { InputBatch } from './layer-output.js';
 import type { RunnableModel } from './build.js';
-import { arrayToBatch, describePreset, imagesToBatch, type PixelImage, type Preset, type PreprocessOptions } from './preprocess.js';
+import { describePreprocessing } from './default-preprocessing.js';
+import { arrayToBatch, imagesToBatch, type PixelImage, type Preset, type PreprocessOptions } from './preprocess.js';
 
 /** Turns what the user gives (image files or a .npy array) into the batch a built model takes. */
 
 export interface ImageInputOptions {
   preset: Preset;
+  /** Why the preset, when it is the model's default (compute/default-preprocessing.ts): said with the input. */
+  reason?: string;
   resize: ResizeMode;
   mean?: number[];
   std?: number[];
@@ -77,7 +80,7 @@ export async function imageInput(net: InputSpec, paths: readonly string[], optio
     images.push(await loadImage(path, { channels, resize: options.resize, ...(width ? { width } : {}), ...(height ? { height } : {}) }));
   }
   const batch = imageBatch(images, geometry, { ...options, channelsFirst: net.channelsFirst });
-  const preset = describePreset(options);
+  const preset = describePreprocessing(options);
   const description = images.map(
     (im) =>
       `${im.path} ${im.source.width}x${im.source.height} ${im.source.format} -> ${im.width}x${im.height} ${channels === 3 ? 'RGB' : 'grey'} (${options.resize}), ${preset}`,

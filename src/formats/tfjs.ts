@@ -1,4 +1,4 @@
-import { readJson, type ByteSource } from '../io/source.js';
+import { readAll, readJson, type ByteSource } from '../io/source.js';
 import { decodeLittleEndian, DTYPE_BYTES, type DType, type TensorData } from '../model/dtype.js';
 import { ConvscopeError, ContainmentError, ModelFormatError, UnsupportedError } from '../model/errors.js';
 import { quote } from '../model/quote.js';
@@ -156,6 +156,32 @@ function sniffText(head: Uint8Array): string {
   return new TextDecoder().decode(head).trimStart();
 }
 
+/** A metadata.json of class names and a package name is small; anything larger is not one. */
+const MAX_METADATA_BYTES = 1024 * 1024;
+
+/**
+ * What the metadata.json that Teachable Machine writes beside model.json says, as model metadata: the
+ * package that trained the model (which decides its input scaling, compute/default-preprocessing.ts)
+ * and the class labels. A missing, unreadable or refused (containment) file says nothing.
+ */
+async function besideMetadata(source: ByteSource): Promise<Record<string, string>> {
+  if (!/(^|[\\/])model\.json$/.test(source.name)) return {};
+  let json: unknown;
+  try {
+    const file = await source.sibling('metadata.json', 'the metadata file');
+    if (file.size > MAX_METADATA_BYTES) return {};
+    json = JSON.parse(new TextDecoder().decode(await readAll(file)));
+  } catch (e) {
+    if (e instanceof ConvscopeError || e instanceof SyntaxError) return {};
+    throw e;
+  }
+  if (!isObject(json)) return {};
+  const out: Record<string, string> = {};
+  for (const key of ['packageName', 'packageVersion', 'tmVersion'] as const) if (typeof json[key] === 'string') out[key] = json[key];
+  if (Array.isArray(json.labels) && json.labels.every((l) => typeof l === 'string')) out.labels = JSON.stringify(json.labels);
+  return out;
+}
+
 export const tfjsReader: FormatReader = {
   id: 'tfjs-layers',
   description: 'TensorFlow.js layers model (model.json + weight shards)',
@@ -195,7 +221,7 @@ export const tfjsReader: FormatReader = {
       byOwner.set(key, [...(byOwner.get(key) ?? []), stored]);
     }
     const stored: StoredLayer[] = [...byOwner].map(([name, weights]) => ({ name, weights }));
-    const metadata: Record<string, string> = {};
+    const metadata: Record<string, string> = await besideMetadata(source);
     for (const [k, v] of [['generatedBy', json.generatedBy], ['convertedBy', json.convertedBy], ['keras_version', topology.keras_version], ['backend', topology.backend]] as const) {
       if (typeof v === 'string') metadata[k] = v;
     }

@@ -5,7 +5,8 @@ import { imageBatch, imageGeometry, type InputSpec } from '../compute/inputs.js'
 import { featureMapLayers, loadOnnxNet, runOnnxLayers, selectOnnxLayers, type OnnxLayer } from '../compute/onnx-activations.js';
 import { openOnnxNet, type OnnxNet } from '../compute/ort.js';
 import { onnxGraph, type OnnxGraph } from '../formats/onnx-graph.js';
-import { describePreset, PRESETS, type Preset } from '../compute/preprocess.js';
+import { defaultPreprocessing, describePreprocessing } from '../compute/default-preprocessing.js';
+import { PRESETS, type Preset } from '../compute/preprocess.js';
 import { loadImage, type DecodedImage } from '../io/image.js';
 import { ConvscopeError, InputError, UsageError } from '../model/errors.js';
 import type { Model, Note } from '../model/model.js';
@@ -17,17 +18,20 @@ import type { ActivationsView } from './activations-view.js';
 import type { ActivationsFn, ActivationsRequest } from './api.js';
 import type { Progress } from './jobs.js';
 
-/** The preset used when the page asks for `auto`: pixels scaled to 0..1, what most small Keras models were trained on. */
-const AUTO_PRESET: Preset = 'unit';
-
 function dataUri(png: Uint8Array): string {
   return `data:image/png;base64,${Buffer.from(png).toString('base64')}`;
 }
 
-function presetOf(name: string): Preset {
-  if (name === 'auto') return AUTO_PRESET;
-  if ((PRESETS as readonly string[]).includes(name)) return name as Preset;
-  throw new UsageError(`Preprocessing '${name.slice(0, 40)}' is unknown; choose auto or one of ${PRESETS.join(', ')}.`);
+/** The page's preprocessing choice: `auto` is the model's own default (compute/default-preprocessing.ts), with why. */
+function preprocessingOf(model: Model, name: string): { preset: Preset; reason?: string } {
+  if (name === 'auto') return defaultPreprocessing(model);
+  if ((PRESETS as readonly string[]).includes(name)) return { preset: name as Preset };
+  throw new UsageError(`Preprocessing '${name.slice(0, 40)}' is unknown; choose auto or one of ${PRESETS.join(', ')}.`, { concept: 'preprocess' });
+}
+
+/** What the page says was done to the image before the network saw it. */
+function preprocessText(image: DecodedImage, preprocessing: { preset: Preset; reason?: string }): string {
+  return `resized (centre crop) to ${image.width} x ${image.height}, ${describePreprocessing(preprocessing)}`;
 }
 
 /** A feature map is a layer output with spatial axes: (N, H, W, C) or (N, L, C). */
@@ -53,7 +57,7 @@ async function decodeFor(net: InputSpec, bytes: Uint8Array, name: string): Promi
 
 interface ImageRun {
   image: DecodedImage;
-  preset: Preset;
+  preprocessing: { preset: Preset; reason?: string };
   maps: Activation[];
   top: { index: number; score: number }[];
 }
@@ -69,16 +73,17 @@ const REPORT_LAYERS = 16;
 
 /** Runs the network once on an image, keeping the values of the feature maps `keep` accepts (the others only by name and shape). */
 async function runOnImage(
+  model: Model,
   net: RunnableModel,
   request: ActivationsRequest,
   keep: (a: Activation) => boolean,
   progress: Progress,
   classNames?: readonly string[],
 ): Promise<ImageRun> {
-  const preset = presetOf(request.preprocess);
+  const preprocessing = preprocessingOf(model, request.preprocess);
   progress(0.1, `decoding ${request.imageName}`);
   const image = await decodeFor(net, request.image, request.imageName);
-  const batch = imageBatch([image], imageGeometry(net), { preset, channelsFirst: net.channelsFirst });
+  const batch = imageBatch([image], imageGeometry(net), { preset: preprocessing.preset, channelsFirst: net.channelsFirst });
   const maps: Activation[] = [];
   const total = net.graph.nodes.length;
   let done = 0;
@@ -95,14 +100,14 @@ async function runOnImage(
   const { outputs } = await runKerasNetwork(net, [batch], run, 'tfjs');
   const last = outputs[0];
   const scores = last ? last.data.subarray(0, last.data.length / (last.shape[0] ?? 1)) : new Float32Array(0);
-  return { image, preset, maps, top: topOutputs(scores, 5, classNames) };
+  return { image, preprocessing, maps, top: topOutputs(scores, 5, classNames) };
 }
 
 function view(run: ImageRun, chosen: Activation, imageName: string): ActivationsView {
   const figure = activationFigure(chosen, 0, imageName)!;
   return {
     image: imageName,
-    preprocess: `resized (centre crop) to ${run.image.width} x ${run.image.height}, ${describePreset({ preset: run.preset })}`,
+    preprocess: preprocessText(run.image, run.preprocessing),
     input: dataUri(inputPng(run.image)),
     layer: chosen.name,
     layers: run.maps.map((m) => m.name),
@@ -134,10 +139,10 @@ async function onnxViews(
     prepared.catch(() => onnxNets.delete(model));
   }
   const net = await prepared;
-  const preset = request.preprocess === 'auto' ? 'torchvision' : presetOf(request.preprocess);
+  const preprocessing = preprocessingOf(model, request.preprocess);
   progress(0.1, `decoding ${request.imageName}`);
   const image = await decodeFor(net, request.image, request.imageName);
-  const batch = imageBatch([image], imageGeometry(net), { preset, channelsFirst: true });
+  const batch = imageBatch([image], imageGeometry(net), { preset: preprocessing.preset, channelsFirst: true });
   const menu = featureMapLayers(graph);
   const wanted = pick(menu);
   progress(0.3, `running ${model.source}`);
@@ -151,7 +156,7 @@ async function onnxViews(
     if (!figure || chosen.shape.length < 3) throw new UsageError(`The output of '${chosen.name}' is not a feature map; choose a convolution or activation.`);
     return {
       image: request.imageName,
-      preprocess: `resized (centre crop) to ${image.width} x ${image.height}, ${describePreset({ preset })}`,
+      preprocess: preprocessText(image, preprocessing),
       input,
       layer: chosen.name,
       layers: menu.map((l) => l.name),
@@ -223,7 +228,7 @@ function hooks(): Hooks & { netOf: NetCache } {
         if (isConvolution(a)) firstConv = false;
         return take;
       };
-      const run = await runOnImage(net, request, keep, progress, await classLabels(model));
+      const run = await runOnImage(model, net, request, keep, progress, await classLabels(model));
       const kept = run.maps.filter((m) => m.data.length > 0);
       const chosen =
         request.layer === undefined ? (kept.find(isConvolution) ?? kept[0]) : run.maps.find((m) => m.name === request.layer);
@@ -298,7 +303,7 @@ export async function reportData(
   let kept = 0;
   const isConvolution = convolutionTest(models[0]!);
   const keep = (a: Activation): boolean => isConvolution(a) && kept++ < REPORT_LAYERS;
-  const run = await runOnImage(net, { preprocess: 'auto', image: bytes, imageName: name }, keep, () => {}, await classLabels(models[0]!));
+  const run = await runOnImage(models[0]!, net, { preprocess: 'auto', image: bytes, imageName: name }, keep, () => {}, await classLabels(models[0]!));
   const shown = run.maps.filter((m) => m.data.length > 0);
   const views: ActivationsView[] = [];
   let size = 0;

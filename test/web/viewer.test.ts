@@ -273,6 +273,8 @@ describe('viewer: honest colours, state in the URL, wide layers, keyboard, many 
     const rows = await page.$$eval('[data-testid=top-outputs] tr', (trs) => trs.slice(1).map((tr) => Array.from(tr.children).map((td) => td.textContent)));
     assert.equal(rows.length, labels.length);
     for (const [index, label] of rows) assert.equal(label, labels[Number(index)]);
+    // auto is the model's own preprocessing, with the reason: Teachable Machine scales pixels to -1..1.
+    assert.match((await page.textContent('[data-testid=activation-source]'))!, /symmetric \(x \/ 127\.5 - 1\), the default for a Teachable Machine image model/);
     await shot('activations-tm');
   });
 

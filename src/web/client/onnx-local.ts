@@ -2,7 +2,8 @@ import { sampleView } from '../../compute/layer-output.js';
 import { featureMapLayers, runOnnxLayers, selectOnnxLayers } from '../../compute/onnx-activations.js';
 import { openOnnxNet } from '../../compute/ort.js';
 import { useOrtWeb } from '../../compute/ort-web.js';
-import { describePreset, imagesToBatch, PRESETS, type Preset } from '../../compute/preprocess.js';
+import { defaultPreprocessing, describePreprocessing } from '../../compute/default-preprocessing.js';
+import { imagesToBatch, PRESETS, type Preset } from '../../compute/preprocess.js';
 import { onnxGraph } from '../../formats/onnx-graph.js';
 import { InputError, UsageError } from '../../model/errors.js';
 import { labelsInMetadata } from '../../model/labels.js';
@@ -60,8 +61,8 @@ export async function onnxActivations(model: Model, input: ActivationsInput, pro
       throw new InputError(`${model.source} does not take one RGB image of fixed size (its input is ${JSON.stringify(shape)}), so the page cannot feed it a picture.`);
     }
     const image = await pixels(input, width, height);
-    const preset: Preset = input.preprocess === 'auto' ? 'torchvision' : (PRESETS as readonly string[]).includes(input.preprocess) ? (input.preprocess as Preset) : 'torchvision';
-    const batch = imagesToBatch([{ width, height, channels: 3, data: image.data }], { preset, channelsFirst: true });
+    const preprocessing = (PRESETS as readonly string[]).includes(input.preprocess) ? { preset: input.preprocess as Preset } : defaultPreprocessing(model);
+    const batch = imagesToBatch([{ width, height, channels: 3, data: image.data }], { preset: preprocessing.preset, channelsFirst: true });
     const [layer] = selectOnnxLayers(graph, model.source, input.layer);
     progress(0.4, `running ${model.source} on ONNX Runtime (wasm)`);
     const run = await runOnnxLayers(net, batch, [layer!]);
@@ -73,7 +74,7 @@ export async function onnxActivations(model: Model, input: ActivationsInput, pro
     const logits = run.outputs[0]?.data ?? new Float32Array(0);
     return {
       image: image.name,
-      preprocess: describePreset({ preset }),
+      preprocess: describePreprocessing(preprocessing),
       input: dataUri(encodeRaster({ width, height, data: image.data }, 'network input')),
       layer: out.name,
       layers: featureMapLayers(graph).map((l) => l.name),

@@ -5,9 +5,9 @@ import { clear, h, setStatus } from '../dom.js';
 import type { Router, ViewState } from '../state.js';
 import { viewerError } from '../wording.js';
 
-/** The server's presets (src/compute/preprocess.ts); auto is unit. */
+/** The server's presets (src/compute/preprocess.ts); auto is the model's own (compute/default-preprocessing.ts), said with the result. */
 const PREPROCESSING: [string, string][] = [
-  ['auto', 'auto (x / 255)'],
+  ['auto', 'auto (from the model file)'],
   ['unit', 'unit: x / 255 (0..1)'],
   ['symmetric', 'symmetric: x / 127.5 - 1 (MobileNet, Inception)'],
   ['raw', 'raw: 0..255'],

@@ -1,0 +1,75 @@
+import { ConvscopeError } from '../model/errors.js';
+import type { LayerGraph } from '../model/graph.js';
+import type { Model } from '../model/model.js';
+import { describePreset, type Preset, type PreprocessOptions } from './preprocess.js';
+
+/**
+ * The one owner of "how a model wants its pixels when the user does not say": decided from what the
+ * file says, with the reason in one line, so every surface (activations, attribute, examples,
+ * maximize, the viewer's auto, the report) feeds a model the same input and can say why.
+ *
+ * - a Teachable Machine image model (its metadata.json names @teachablemachine/image): symmetric, the
+ *   -1..1 scaling the Teachable Machine library applies before predicting;
+ * - a Keras graph that scales or normalises its own input (a Rescaling or Normalization layer right
+ *   after the input): raw 0..255, since the model does the rest;
+ * - an ONNX model: torchvision's ImageNet mean and std, what image classifiers exported from PyTorch
+ *   expect;
+ * - anything else: unit (x / 255), what most small Keras models were trained on.
+ */
+export interface DefaultPreprocessing {
+  readonly preset: Preset;
+  /** Why this preset, naming what in the file decided it; completes "the default for ...". */
+  readonly reason: string;
+}
+
+/** Layers that reshape or crop an image without changing its value scale: looked through to find the first scaling layer. */
+const SCALE_PRESERVING = new Set(['Resizing', 'CenterCrop', 'RandomCrop', 'RandomFlip', 'RandomRotation', 'RandomZoom', 'RandomTranslation', 'RandomContrast']);
+
+/** Layers that take raw pixels and scale them themselves. */
+const SELF_SCALING = new Set(['Rescaling', 'Normalization']);
+
+/** The first self-scaling layer fed (possibly through scale-preserving layers) by a model input, if any. */
+function inputScalingLayer(graph: LayerGraph): { name: string; className: string } | undefined {
+  const fromInput = new Set(graph.inputs);
+  for (const node of graph.nodes) {
+    if (node.inputs.length === 0 || !node.inputs.every((ref) => fromInput.has(ref.node))) continue;
+    if (SELF_SCALING.has(node.layer.className)) return { name: node.layer.name, className: node.layer.className };
+    if (SCALE_PRESERVING.has(node.layer.className)) fromInput.add(node.id);
+  }
+  return undefined;
+}
+
+function graphOf(model: Model): LayerGraph | undefined {
+  try {
+    return model.callGraph?.();
+  } catch (e) {
+    // A graph that cannot be built cannot run either: the run says so, in its own sentence.
+    if (e instanceof ConvscopeError) return undefined;
+    throw e;
+  }
+}
+
+export function defaultPreprocessing(model: Model): DefaultPreprocessing {
+  const tmPackage = model.metadata?.packageName;
+  if (tmPackage?.startsWith('@teachablemachine/image')) {
+    return { preset: 'symmetric', reason: `a Teachable Machine image model (its metadata.json names ${tmPackage}), which scales pixels to -1..1` };
+  }
+  if (model.framework === 'onnx') {
+    const producer = model.metadata?.producer;
+    return { preset: 'torchvision', reason: `an ONNX model${producer ? ` (made by ${producer})` : ''}, as image classifiers exported from PyTorch expect` };
+  }
+  const graph = graphOf(model);
+  const scaling = graph ? inputScalingLayer(graph) : undefined;
+  if (scaling) return { preset: 'raw', reason: `a model that scales its own input (${scaling.className} layer '${scaling.name}'), so it takes pixels 0..255` };
+  return { preset: 'unit', reason: 'a model whose file says nothing about its input scaling (most Keras and TF.js models take 0..1)' };
+}
+
+/** The preprocessing a run uses: the user's preset when given, else the model's default and why. */
+export function choosePreprocessing(model: Model, given: Preset | undefined): { preset: Preset; reason?: string } {
+  return given ? { preset: given } : defaultPreprocessing(model);
+}
+
+/** What was done to the pixels, for every surface: "symmetric (x / 127.5 - 1), the default for a Teachable Machine ...". */
+export function describePreprocessing(chosen: Pick<PreprocessOptions, 'preset' | 'mean' | 'std'> & { reason?: string }): string {
+  return `${describePreset(chosen)}${chosen.reason ? `, the default for ${chosen.reason}` : ''}`;
+}

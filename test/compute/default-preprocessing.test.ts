@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { defaultPreprocessing } from '../../src/compute/default-preprocessing.js';
+import type { GraphNode, LayerGraph, LeafLayer } from '../../src/model/graph.js';
+import type { Model } from '../../src/model/model.js';
+import { decodeNpy } from '../../src/model/npy.js';
+import { runCli } from '../helpers/cli.js';
+import { fixture, needsFixtures } from '../helpers/fixtures.js';
+
+/** A Keras chain input -> ...classes, as the call graph a reader builds (model/graph.ts). */
+function chain(...classes: string[]): Model {
+  const nodes: GraphNode[] = ['InputLayer', ...classes].map((className, id) => {
+    const layer: LeafLayer = { name: `${className.toLowerCase()}_${id}`, className, config: {}, parents: [] };
+    return { id, layer, call: 0, inputs: id === 0 ? [] : [{ node: id - 1, output: 0 }] };
+  });
+  const graph: LayerGraph = { name: 'm', layers: nodes.map((n) => n.layer), nodes, inputs: [0], inputShapes: [[null, 8, 8, 3]], outputs: [{ node: nodes.length - 1, output: 0 }] };
+  return { format: 'keras-h5', framework: 'keras', source: 'm.h5', layers: [], callGraph: () => graph, close() {} };
+}
+
+describe("a model's default preprocessing is decided once, from what the file says", () => {
+  it('Teachable Machine metadata: symmetric; ONNX: torchvision; a Rescaling or Normalization layer at the input: raw; else unit', () => {
+    const tm: Model = { ...chain('Conv2D'), format: 'tfjs-layers', framework: 'tfjs', metadata: { packageName: '@teachablemachine/image' } };
+    assert.equal(defaultPreprocessing(tm).preset, 'symmetric');
+    assert.match(defaultPreprocessing(tm).reason, /Teachable Machine image model .*@teachablemachine\/image/);
+    const onnx: Model = { format: 'onnx', framework: 'onnx', source: 'r.onnx', layers: [], metadata: { producer: 'pytorch 2.1.0' }, close() {} };
+    assert.deepEqual(defaultPreprocessing(onnx), { preset: 'torchvision', reason: 'an ONNX model (made by pytorch 2.1.0), as image classifiers exported from PyTorch expect' });
+    assert.equal(defaultPreprocessing(chain('Rescaling', 'Conv2D')).preset, 'raw');
+    assert.match(defaultPreprocessing(chain('Resizing', 'Normalization', 'Conv2D')).reason, /Normalization layer 'normalization_2'/);
+    assert.equal(defaultPreprocessing(chain('Conv2D', 'Rescaling')).preset, 'unit', 'a Rescaling deep in the network does not take raw pixels');
+    assert.equal(defaultPreprocessing(chain('Conv2D', 'Dense')).preset, 'unit');
+  });
+
+  // Teachable Machine's library feeds x / 127.5 - 1; with unit pixels the fixture's top class changes.
+  const dir = mkdtempSync(join(tmpdir(), 'convscope-default-pre-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const scores = async (extra: string[], name: string): Promise<{ probabilities: number[]; stdout: string }> => {
+    const out = join(dir, `${name}.npy`);
+    const args = ['activations', fixture('11_tfjs_teachable_machine', 'model.json'), '--image', join(process.cwd(), '..', 'shared', 'images', 'coffee.png'), '--layer', 'dense_Dense2', '--format', 'npy', '--out', out, ...extra];
+    const r = await runCli(args);
+    assert.equal(r.code, 0, r.stderr);
+    return { probabilities: Array.from(decodeNpy(readFileSync(out)).data as Float32Array), stdout: r.stdout };
+  };
+
+  it('fixture 11 (Teachable Machine): auto gives exactly the probabilities of --preprocess symmetric, not those of unit, and says why', needsFixtures, async () => {
+    const [auto, symmetric, unit] = await Promise.all([scores([], 'auto'), scores(['--preprocess', 'symmetric'], 'symmetric'), scores(['--preprocess', 'unit'], 'unit')]);
+    assert.match(auto.stdout, /^input: .*coffee\.png .*, symmetric \(x \/ 127\.5 - 1\), the default for a Teachable Machine image model \(its metadata\.json names @teachablemachine\/image\)/m);
+    assert.doesNotMatch(symmetric.stdout, /the default for/, 'an explicit preset needs no reason');
+    assert.deepEqual(auto.probabilities, symmetric.probabilities);
+    const argmax = (p: number[]) => p.indexOf(Math.max(...p));
+    assert.equal(argmax(auto.probabilities), 2, "symmetric input: 'Poes' (the metadata's labels[2])");
+    assert.notEqual(argmax(unit.probabilities), argmax(auto.probabilities), 'unit pixels change the top class');
+    assert.ok(Math.max(...auto.probabilities.map((p, i) => Math.abs(p - unit.probabilities[i]!))) > 0.1);
+  });
+});
