@@ -16,6 +16,8 @@ import { openOnnxNet, type OnnxNet } from './ort.js';
  * - MaxPooling2D: the forward pass keeps the argmax indices and dx scatter-adds dy at them (exact
  *   for overlapping windows and for ties, which go to the first maximum as in TensorFlow);
  * - Dense: dW = x^T dy, dx = dy W^T; biases sum dy over all but the channel axis;
+ * - GlobalAveragePooling2D: dy spread evenly; Dropout: the mask the forward pass used (Keras'
+ *   inverted dropout: kept values scaled by 1 / (1 - rate)), drawn in JS and fed in;
  * - activations: relu (gradient 0 at 0, as TensorFlow), tanh, sigmoid, linear; a final softmax
  *   with the probability loss TensorFlow.js' trainer uses (log of p clipped to [1e-7, 1]).
  * Anything else (other layers, channels_first, dilation, a graph that is not a chain) is named in
@@ -49,6 +51,9 @@ type Stage =
     }
   | { kind: 'maxpool'; layer: string; size: [number, number]; strides: [number, number]; pads: Pads }
   | { kind: 'flatten'; layer: string }
+  | { kind: 'globalAverage'; layer: string }
+  /** Inverted dropout: the input times a mask of 0 and 1 / (1 - rate), drawn per step and fed in. */
+  | { kind: 'dropout'; layer: string; rate: number; shape: number[] }
   | { kind: 'dense'; layer: string; kernel: Param; bias?: Param; activation: Activation }
   | { kind: 'activation'; layer: string; activation: Activation };
 
@@ -128,6 +133,16 @@ function stageOf(layer: tfl.layers.Layer, last: boolean): Stage {
     }
     case 'Flatten':
       return { kind: 'flatten', layer: layer.name };
+    case 'GlobalAveragePooling2D':
+      channelsLast(layer, config);
+      if (config.keepdims === true) throw new NotCovered(`layer '${layer.name}' keeps its spatial dimensions`);
+      return { kind: 'globalAverage', layer: layer.name };
+    case 'Dropout': {
+      const rate = Number(config.rate);
+      if (config.noiseShape !== undefined && config.noiseShape !== null) throw new NotCovered(`layer '${layer.name}' has a noise shape`);
+      if (!(rate >= 0 && rate < 1)) throw new NotCovered(`layer '${layer.name}' has dropout rate ${String(config.rate)}`);
+      return { kind: 'dropout', layer: layer.name, rate, shape: input.map(Number) };
+    }
     case 'Dense':
       if (input.length !== 1) throw new NotCovered(`layer '${layer.name}' is a Dense layer on a rank-${input.length + 1} input`);
       return { kind: 'dense', layer: layer.name, ...params(layer, config.useBias !== false), activation };
@@ -188,6 +203,8 @@ interface Taped {
   readonly nhwc?: string;
   /** The conv kernel in ONNX OIHW. */
   readonly oihw?: string;
+  /** The dropout mask's graph input. */
+  readonly mask?: string;
 }
 
 const NCHW_TO_NHWC = [0, 2, 3, 1];
@@ -226,10 +243,18 @@ function activationGradient(g: GraphWriter, activation: Activation, z: string, y
   }
 }
 
-function forward(g: GraphWriter, stages: readonly Stage[]): { taped: Taped[]; output: string } {
+/** A dropout mask the caller feeds: its graph input, rate and per-sample shape (the layer input's, Keras layout). */
+interface MaskInput {
+  readonly input: string;
+  readonly rate: number;
+  readonly shape: readonly number[];
+}
+
+function forward(g: GraphWriter, stages: readonly Stage[]): { taped: Taped[]; output: string; masks: MaskInput[] } {
   let value = 'x';
   let layout = 'nhwc' as Layout | 'nhwc';
   const taped: Taped[] = [];
+  const masks: MaskInput[] = [];
   const nchw = (): string => {
     if (layout === 'nhwc') value = g.one('Transpose', [value], { perm: NHWC_TO_NCHW });
     layout = 'nchw';
@@ -274,9 +299,25 @@ function forward(g: GraphWriter, stages: readonly Stage[]): { taped: Taped[]; ou
         taped.push({ stage, input, inputLayout: layout, z: input, y: value });
         break;
       }
+      case 'globalAverage': {
+        const input = nchw();
+        value = g.one('Reshape', [g.one('GlobalAveragePool', [input]), g.ints([0, -1])]);
+        layout = 'rows';
+        taped.push({ stage, input, inputLayout: 'nchw' });
+        break;
+      }
+      case 'dropout': {
+        // The mask is fed in the Keras layout of the layer's input, whatever the graph's layout.
+        const input = value;
+        masks.push({ input: `mask:${stage.layer}`, rate: stage.rate, shape: stage.shape });
+        const mask = layout === 'nchw' ? g.one('Transpose', [`mask:${stage.layer}`], { perm: NHWC_TO_NCHW }) : `mask:${stage.layer}`;
+        value = g.one('Mul', [input, mask]);
+        taped.push({ stage, input, inputLayout: layout, mask });
+        break;
+      }
     }
   }
-  return { taped, output: value };
+  return { taped, output: value, masks };
 }
 
 /**
@@ -350,6 +391,16 @@ function backward(g: GraphWriter, taped: readonly Taped[], dOutput: string, grad
       case 'activation':
         dy = activationGradient(g, stage.activation, t.z!, t.y!, dy);
         break;
+      case 'globalAverage': {
+        if (first) break;
+        const shape = g.one('Shape', [t.input]);
+        const area = g.one('Cast', [g.one('ReduceProd', [g.one('Slice', [shape, g.ints([2]), g.ints([4])])], { keepdims: 0 })], { to: 1 });
+        dy = g.one('Div', [g.one('Expand', [g.one('Reshape', [dy, g.ints([0, 0, 1, 1])]), shape]), area]);
+        break;
+      }
+      case 'dropout':
+        if (!first) dy = g.one('Mul', [dy, t.mask!]);
+        break;
     }
   }
 }
@@ -370,11 +421,21 @@ export interface OrtTrainer {
   release(): Promise<void>;
 }
 
+/** Keras' inverted dropout mask: each value kept with probability 1 - rate and scaled by 1 / (1 - rate). */
+function dropoutMask(random: () => number, length: number, rate: number): Float32Array {
+  const mask = new Float32Array(length);
+  const keep = 1 / (1 - rate);
+  for (let i = 0; i < length; i++) if (random() >= rate) mask[i] = keep;
+  return mask;
+}
+
 /**
  * The gradient step of `model` on ONNX Runtime, or why the model does not train there. `probabilities`
- * says the output is a softmax (the loss is then taken on probabilities, as TensorFlow.js' trainer does).
+ * says the output is a softmax (the loss is then taken on probabilities, as TensorFlow.js' trainer does);
+ * `random` draws the dropout masks (per step, layer by layer, each in the Keras layout of the layer's
+ * input, C order), so that a seeded source repeats a run.
  */
-export async function ortTrainer(model: tfl.LayersModel, probabilities: boolean): Promise<OrtTrainer | { reason: string }> {
+export async function ortTrainer(model: tfl.LayersModel, probabilities: boolean, random: () => number = Math.random): Promise<OrtTrainer | { reason: string }> {
   let stages: Stage[];
   try {
     const layers = chainLayers(model);
@@ -387,7 +448,7 @@ export async function ortTrainer(model: tfl.LayersModel, probabilities: boolean)
     throw e;
   }
   const g = new GraphWriter();
-  const { taped, output } = forward(g, stages);
+  const { taped, output, masks } = forward(g, stages);
   const { loss: lossValue, dLogits } = loss(g, output, probabilities);
   const trainable = new Set(model.trainableWeights.map((w) => w.name));
   const grads: { name: string; output: string; shape: readonly number[] }[] = [];
@@ -407,6 +468,7 @@ export async function ortTrainer(model: tfl.LayersModel, probabilities: boolean)
     { name: 'labels', shape: [null, classes] },
     { name: 'inv', shape: [] },
     ...params.map((p) => ({ name: p.input, shape: p.variable.shape })),
+    ...masks.map((m) => ({ name: m.input, shape: [null, ...m.shape] })),
   ];
   const outputs = ['loss', 'output', ...grads.map((d) => d.output)];
   const bytes = encodeOnnxModel({
@@ -433,6 +495,7 @@ export async function ortTrainer(model: tfl.LayersModel, probabilities: boolean)
           { shape: [size, classes], data: labels },
           { shape: [], data: Float32Array.of(1 / size) },
           ...params.map((p) => ({ shape: p.variable.shape as number[], data: p.variable.read().dataSync() as Float32Array })),
+          ...masks.map((m) => ({ shape: [size, ...m.shape], data: dropoutMask(random, size * m.shape.reduce((a, b) => a * b, 1), m.rate) })),
         ],
         outputs,
       );

@@ -1,6 +1,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { batchCount, batches, type Batch } from '../data/batches.js';
 import type { Dataset, ImageSet, PixelScale } from '../data/dataset.js';
+import { randomSource } from '../data/random.js';
 import { UnsupportedError, UsageError } from '../model/errors.js';
 import { tf } from './backend.js';
 import { ortTrainer } from './ort-train.js';
@@ -26,7 +27,7 @@ export interface TrainOptions {
   learningRate: number;
   optimizer: 'sgd' | 'adam';
   scale: PixelScale;
-  /** Seed of the per-epoch shuffles (default 0). */
+  /** Seed of the per-epoch shuffles and of the dropout masks on ONNX Runtime (default 0). */
   seed?: number;
   /** What computes the gradients (default 'auto'). */
   engine?: GradientEngineChoice;
@@ -151,10 +152,10 @@ function tfjsStep(model: tfl.LayersModel, data: Dataset, probabilities: boolean,
   };
 }
 
-async function gradientStep(model: tfl.LayersModel, data: Dataset, choice: GradientEngineChoice): Promise<GradientStep> {
+async function gradientStep(model: tfl.LayersModel, data: Dataset, choice: GradientEngineChoice, seed: number): Promise<GradientStep> {
   const probabilities = emitsProbabilities(model);
   if (choice === 'tfjs') return tfjsStep(model, data, probabilities);
-  const trainer = await ortTrainer(model, probabilities);
+  const trainer = await ortTrainer(model, probabilities, randomSource(`${seed}:dropout`));
   if ('reason' in trainer) {
     if (choice === 'onnxruntime') throw new UnsupportedError(`ONNX Runtime cannot train ${model.name}: ${trainer.reason}.`);
     return tfjsStep(model, data, probabilities, trainer.reason);
@@ -186,7 +187,7 @@ export async function trainModel(model: tfl.LayersModel, data: Dataset, options:
   const total = batchCount(data.train, options.batchSize);
   const watch = options.watch;
   const summaries: EpochSummary[] = [];
-  const engine = await gradientStep(model, data, options.engine ?? 'auto');
+  const engine = await gradientStep(model, data, options.engine ?? 'auto', options.seed ?? 0);
   options.onEngine?.(engine.info);
   await watch?.onTrainBegin?.();
   try {

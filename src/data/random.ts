@@ -13,3 +13,8 @@ export function permutation(n: number, seed: number | string): Uint32Array {
   }
   return order;
 }
+
+/** A seeded source of uniform numbers in [0, 1) (Alea: fast enough for a dropout mask per step), the same for the same seed. */
+export function randomSource(seed: number | string): () => number {
+  return seedrandom.alea(String(seed));
+}

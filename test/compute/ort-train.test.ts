@@ -5,6 +5,7 @@ import { initBackend, tf } from '../../src/compute/backend.js';
 import { ortTrainer } from '../../src/compute/ort-train.js';
 import { trainModel, type GradientEngineInfo } from '../../src/compute/train.js';
 import type { Dataset } from '../../src/data/dataset.js';
+import { randomSource } from '../../src/data/random.js';
 import { needsPython, runPython } from '../helpers/python.js';
 
 /**
@@ -19,7 +20,9 @@ type Spec =
   | { kind: 'pool'; name: string; size: [number, number]; strides: [number, number]; padding: 'same' | 'valid' }
   | { kind: 'flatten'; name: string }
   | { kind: 'act'; name: string; activation: string }
-  | { kind: 'dense'; name: string; units: number; activation: string };
+  | { kind: 'dense'; name: string; units: number; activation: string }
+  | { kind: 'dropout'; name: string; rate: number }
+  | { kind: 'gap'; name: string };
 
 /** Strided 'same' and 'valid' convolutions with uneven sizes, an overlapping 'same' max pool, no-bias, every activation, a softmax output. */
 const ODD: Spec[] = [
@@ -40,7 +43,17 @@ const LOGITS: Spec[] = [
   { kind: 'flatten', name: 'f' },
   { kind: 'dense', name: 'd', units: 4, activation: 'linear' },
 ];
-const INPUT = { odd: [13, 11, 2], logits: [12, 12, 3] } as const;
+/** Dropout on feature maps and on rows, global average pooling. */
+const DROPOUT: Spec[] = [
+  { kind: 'conv', name: 'c1', filters: 6, kernel: [3, 3], strides: [1, 1], padding: 'same', activation: 'relu', bias: true },
+  { kind: 'dropout', name: 'drop1', rate: 0.3 },
+  { kind: 'pool', name: 'p1', size: [2, 2], strides: [2, 2], padding: 'valid' },
+  { kind: 'conv', name: 'c2', filters: 8, kernel: [3, 3], strides: [1, 1], padding: 'valid', activation: 'relu', bias: true },
+  { kind: 'gap', name: 'g' },
+  { kind: 'dropout', name: 'drop2', rate: 0.5 },
+  { kind: 'dense', name: 'd', units: 5, activation: 'softmax' },
+];
+const INPUT = { odd: [13, 11, 2], logits: [12, 12, 3], dropout: [10, 9, 2] } as const;
 
 function build(spec: readonly Spec[], input: readonly number[], seed: number): tfl.LayersModel {
   let k = seed;
@@ -59,6 +72,10 @@ function build(spec: readonly Spec[], input: readonly number[], seed: number): t
         return tfl.layers.activation({ ...first, name: s.name, activation: s.activation as 'relu' });
       case 'dense':
         return tfl.layers.dense({ ...first, name: s.name, units: s.units, activation: s.activation as 'relu', kernelInitializer: init(), biasInitializer: bias() });
+      case 'dropout':
+        return tfl.layers.dropout({ ...first, name: s.name, rate: s.rate });
+      case 'gap':
+        return tfl.layers.globalAveragePooling2d({ ...first, name: s.name });
     }
   });
   return tfl.sequential({ layers });
@@ -164,27 +181,40 @@ describe('training steps on ONNX Runtime', () => {
     await initBackend('wasm');
   });
 
-  it("one step's loss and gradients equal TensorFlow.js' cpu backend", async () => {
+  it("one step's loss and gradients equal TensorFlow.js' cpu backend (dropout with the same masks)", async () => {
     const errors: number[] = [];
     await tf.setBackend('cpu');
     try {
-      for (const [spec, input, probabilities] of [[ODD, INPUT.odd, true], [LOGITS, INPUT.logits, false]] as const) {
+      for (const [spec, input, probabilities] of [[ODD, INPUT.odd, true], [LOGITS, INPUT.logits, false], [DROPOUT, INPUT.dropout, true]] as const) {
         const model = build(spec, input, 11);
         const classes = model.outputs[0]!.shape[1]!;
         const n = 5;
         const x = Float32Array.from(bytes(n * (input as readonly number[]).reduce((a, b) => a * b), 3), (v) => v / 64 - 2);
         const onehot = new Float32Array(n * classes).map((_, i) => (i % classes === Math.floor(i / classes) % classes ? 1 : 0));
-        const trainer = await ortTrainer(model, probabilities);
+        const trainer = await ortTrainer(model, probabilities, randomSource('masks'));
         assert.ok(!('reason' in trainer), 'reason' in trainer ? trainer.reason : '');
         const got = await trainer.step(x, onehot, n);
         await trainer.release();
+        // The oracle's forward pass runs the layers one by one, multiplying by the same masks where
+        // the model has dropout: drawn in layer order, in the layer input's shape, kept when >= rate.
+        const random = randomSource('masks');
+        const masks = model.layers
+          .filter((l) => l.getClassName() === 'Dropout')
+          .map((l) => {
+            const shape = [n, ...((l.input as tfl.SymbolicTensor).shape.slice(1) as number[])];
+            const rate = (l.getConfig() as { rate: number }).rate;
+            return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => (random() >= rate ? 1 / (1 - rate) : 0)), shape);
+          });
         const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
         const { value, grads } = tf.variableGrads(() => {
-          const out = model.apply(tf.tensor4d(x, [n, ...input] as [number, number, number, number]), { training: true }) as tf.Tensor;
+          let out = tf.tensor4d(x, [n, ...input] as [number, number, number, number]) as tf.Tensor;
+          let dropout = 0;
+          for (const layer of model.layers) out = layer.getClassName() === 'Dropout' ? tf.mul(out, masks[dropout++]!) : (layer.apply(out) as tf.Tensor);
           const labels = tf.tensor2d(onehot, [n, classes]);
           const loss = probabilities ? tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.log(tf.clipByValue(out, 1e-7, 1))), -1))) : tf.losses.softmaxCrossEntropy(labels, out);
           return loss as tf.Scalar;
         }, variables);
+        tf.dispose(masks);
         closeTo([got.loss], value.dataSync(), 'loss');
         assert.deepEqual([...got.grads.keys()].sort(), variables.map((v) => v.name).sort());
         for (const v of variables) {
@@ -239,16 +269,16 @@ describe('choosing the gradient engine', () => {
   it('a model ONNX Runtime does not cover trains on TensorFlow.js, and the engine says which layer', async () => {
     await initBackend('wasm');
     const model = tfl.sequential({
-      layers: [tfl.layers.flatten({ inputShape: [8, 8, 1] }), tfl.layers.dropout({ rate: 0.2, name: 'drop' }), tfl.layers.dense({ units: 10, activation: 'softmax' })],
+      layers: [tfl.layers.flatten({ inputShape: [8, 8, 1] }), tfl.layers.batchNormalization({ name: 'norm' }), tfl.layers.dense({ units: 10, activation: 'softmax' })],
     });
     disposers.push(model);
     const data = dataset([8, 8, 1], 10, 16);
     const engines: GradientEngineInfo[] = [];
     await trainModel(model, data, { epochs: 1, batchSize: 16, learningRate: 0.1, optimizer: 'sgd', scale: 'unit', onEngine: (e) => engines.push(e) });
-    assert.deepEqual(engines, [{ name: 'tfjs', description: "TensorFlow.js wasm (ONNX Runtime does not cover it: layer 'drop' is a Dropout)" }]);
+    assert.deepEqual(engines, [{ name: 'tfjs', description: "TensorFlow.js wasm (ONNX Runtime does not cover it: layer 'norm' is a BatchNormalization)" }]);
     await assert.rejects(trainModel(model, data, { epochs: 1, batchSize: 16, learningRate: 0.1, optimizer: 'sgd', scale: 'unit', engine: 'onnxruntime' }), {
       name: 'UnsupportedError',
-      message: `ONNX Runtime cannot train ${model.name}: layer 'drop' is a Dropout.`,
+      message: `ONNX Runtime cannot train ${model.name}: layer 'norm' is a BatchNormalization.`,
     });
   });
 
