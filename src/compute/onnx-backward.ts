@@ -23,6 +23,8 @@ import { UnsupportedError } from '../model/errors.js';
 
 export interface ForwardNode {
   readonly name?: string;
+  /** The Keras layer the node computes part of, for messages. */
+  readonly layer?: string;
   readonly opType: string;
   readonly domain?: string;
   readonly inputs: readonly string[];
@@ -266,7 +268,8 @@ export function buildBackward(graph: ForwardGraph, target: string, scores: strin
 }
 
 function unsupported(node: ForwardNode, why: string): BackwardUnsupportedError {
-  return new BackwardUnsupportedError(`node '${node.name || node.outputs[0]}' (${node.opType}) ${why}, so its gradient is not built on ONNX Runtime`);
+  const which = node.layer !== undefined ? `layer '${node.layer}'` : `node '${node.name || node.outputs[0]}'`;
+  return new BackwardUnsupportedError(`${which} (${node.opType}) ${why}, so its gradient is not built on ONNX Runtime`);
 }
 
 function backward(

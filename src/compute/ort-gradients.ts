@@ -238,7 +238,10 @@ async function kerasOrtGradients(net: RunnableModel): Promise<GradientEngine> {
     if (e instanceof OrtConversionError) return tfjsGradients(net, e.message.replace(/\.$/, ''));
     throw e;
   }
-  const forward = forwardOfWritten(conversion.nodes, conversion.initializers, conversion.inputNames[0]!, net.inputShapes[0]!.length, WRITE_OPSET);
+  const forward = forwardOfWritten(conversion.nodes, conversion.initializers, conversion.inputNames[0]!, net.inputShapes[0]!.length, (value) => {
+    const node = /^(\d+):\d+$/.exec(value)?.[1];
+    return node === undefined ? undefined : activationName(net.graph.nodes[Number(node)]!);
+  });
   const output = conversion.outputNames[0]!;
   const { value } = scoreValue(forward.nodes, output);
   const graph: OnnxGraph = {
@@ -270,17 +273,32 @@ function lastSpatialNode(net: RunnableModel, rank: (node: GraphNode) => number):
   throw new UsageError(`${net.source} has no layer with a spatial (rank-4) output for Grad-CAM; choose the layer to explain.`, { concept: 'layer' });
 }
 
-/** The forward graph of nodes written by keras-to-onnx. */
-function forwardOfWritten(nodes: readonly WriteNode[], initializers: readonly WriteTensor[], input: string, inputRank: number, opset: number): ForwardGraph {
+/**
+ * The forward graph of nodes written by keras-to-onnx, each node named by the layer it belongs to:
+ * a layer's nodes run up to the one writing the layer's output value (`layerOf` names its layer).
+ */
+function forwardOfWritten(nodes: readonly WriteNode[], initializers: readonly WriteTensor[], input: string, inputRank: number, layerOf: (value: string) => string | undefined): ForwardGraph {
+  const layers = new Array<string | undefined>(nodes.length);
+  let from = 0;
+  nodes.forEach((n, i) => {
+    const layer = n.outputs.map(layerOf).find((l) => l !== undefined);
+    if (layer !== undefined) {
+      layers.fill(layer, from, i + 1);
+      from = i + 1;
+    }
+  });
   return {
-    nodes: nodes.map((n) => ({ opType: n.op, inputs: n.inputs, outputs: n.outputs, attributes: n.attributes ?? {}, ...(n.name ? { name: n.name } : {}) })),
+    nodes: nodes.map((n, i) => ({ opType: n.op, inputs: n.inputs, outputs: n.outputs, attributes: n.attributes ?? {}, ...(layers[i] !== undefined ? { layer: layers[i] } : {}) })),
     input,
     inputRank,
-    opset,
+    opset: WRITE_OPSET,
     constantShapes: new Map(initializers.map((t) => [t.name, t.dims])),
     smallInts: new Map(initializers.filter((t) => t.data instanceof BigInt64Array && t.data.length <= 64).map((t) => [t.name, Array.from(t.data as BigInt64Array, Number)])),
   };
 }
+
+/** Operators after which a value has no spatial positions left. */
+const POOLED = new Set(['GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'ReduceMax', 'ReduceSum', 'Flatten', 'Gemm']);
 
 const onnxEngines = new WeakMap<OnnxNet, Promise<GradientEngine | { reason: string }>>();
 
@@ -318,7 +336,12 @@ async function onnxOrtGradients(net: OnnxNet): Promise<GradientEngine | { reason
   const ranks = valueRanks(forward);
   const targetOf = (layer: string | undefined): Target => {
     if (layer === undefined) {
-      const spatial = onnxLayers(graph).filter((l) => ranks.get(l.output) === 4 && l.output !== value);
+      // rank 4 and not after a global pooling (whose [N, C, 1, 1] output is rank 4 but has no positions)
+      const pooled = new Set<string>();
+      for (const n of graph.nodes) {
+        if (POOLED.has(n.opType) || n.inputs.some((i) => pooled.has(i))) for (const o of n.outputs) pooled.add(o);
+      }
+      const spatial = onnxLayers(graph).filter((l) => ranks.get(l.output) === 4 && !pooled.has(l.output));
       const last = spatial[spatial.length - 1];
       if (!last) throw new UsageError(`${net.source} has no node with a spatial (rank-4) output for Grad-CAM; choose the layer to explain.`, { concept: 'layer' });
       return { value: last.output, channelsFirst: true, layer: last.module ?? last.name };
