@@ -40,20 +40,24 @@ function start(): Engine {
   const { port1, port2 } = new MessageChannel();
   const fromSource = import.meta.url.endsWith('.ts');
   const script = new URL(fromSource ? './hdf5-worker.ts' : './hdf5-worker.js', import.meta.url);
+  // The thread never prints, and its console is silenced before h5wasm binds it: what h5wasm prints (a
+  // refused memory growth, for one) went to a stream nobody reads, and a thread waiting for its output to
+  // be taken kept the process alive after its last file.
+  const quiet = `for (const level of ['log', 'info', 'warn', 'error', 'debug']) console[level] = () => undefined;`;
   // Run from TypeScript sources (tests, the fuzzer), the thread registers the same TypeScript loader first.
   // h5wasm (4 MB of plain JavaScript) is loaded before it, as io/hdf5.ts loads it (baseline compiler only):
   // the loader would transform it, which cost 630 MB of resident memory and 3 s per thread.
   const entry = fromSource
-    ? `import('node:v8').then(async (v8) => {
+    ? `${quiet} import('node:v8').then(async (v8) => {
         v8.setFlagsFromString('--liftoff-only');
         await (await import(${JSON.stringify(import.meta.resolve('h5wasm/node'))})).ready;
         v8.setFlagsFromString('--no-liftoff-only');
         (await import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})).register();
         return import(${JSON.stringify(script.href)});
       })`
-    : script;
+    : `${quiet} import(${JSON.stringify(script.href)});`;
   const worker = new Worker(entry, {
-    eval: fromSource,
+    eval: true,
     workerData: { port: port2, flag },
     transferList: [port2],
     resourceLimits: { maxOldGenerationSizeMb: 1024 },

@@ -1,6 +1,7 @@
 import type * as H5 from 'h5wasm';
 import { DTYPE_BYTES, storedLayoutArray, type TensorData } from '../model/dtype.js';
 import { ContainmentError, ConvscopeError, ModelFormatError, UnsupportedError } from '../model/errors.js';
+import { formatBytes } from '../model/format.js';
 import { quote } from '../model/quote.js';
 import { checkDatasetSize, textAttributes, toDType, type Hdf5File } from './hdf5-file.js';
 import { openHdf5Native } from './hdf5-native.js';
@@ -84,11 +85,40 @@ async function nodeModule(): Promise<unknown> {
   }
 }
 
+/** Room the HDF5 library may use during one call beyond what the file itself justifies (caches, buffers). */
+const HEADROOM_BYTES = 32 * 2 ** 20;
+/** WebAssembly memory (bytes) h5wasm may grow to during the current call; see `boundMemory`. */
+let memoryLimit = Infinity;
+/** The largest total (bytes) the current call asked h5wasm's memory to grow to, and was refused. */
+let refusedMemory = 0;
+
+/**
+ * h5wasm's memory grows on demand up to 2 GiB, so a damaged size field (a variable-length string
+ * declaring 1 GiB in a 20 KB file, a compressed chunk inflating far past its declared size) made the HDF5
+ * library allocate and fill what it was told. Each call
+ * sets a limit from what the file can need (see `contained`); growth past it is refused, so the
+ * allocation fails inside the library (malloc returns NULL, which HDF5 reports as an error) and the call
+ * ends in a sentence. h5wasm does not export its memory object, so it is recognised by its buffer.
+ */
+function boundMemory(h5: H5Module): void {
+  const module = h5.Module as unknown as { HEAPU8: Uint8Array };
+  const grow = WebAssembly.Memory.prototype.grow;
+  WebAssembly.Memory.prototype.grow = function (this: WebAssembly.Memory, pages: number): number {
+    const total = this.buffer.byteLength + pages * 65536;
+    if (total > memoryLimit && this.buffer === module.HEAPU8.buffer) {
+      refusedMemory = Math.max(refusedMemory, total);
+      throw new RangeError(`HDF5 memory limit of ${memoryLimit} bytes`);
+    }
+    return grow.call(this, pages);
+  };
+}
+
 async function loadModule(): Promise<H5Module> {
   modulePromise ??= (async () => {
     const h5 = (isNode() ? await nodeModule() : await import('h5wasm')) as H5Module;
     const wasm = await h5.ready;
     gateFileSystem(h5);
+    boundMemory(h5);
     // Turn HDF5's printed diagnostics into thrown errors that this file turns into sentences.
     (wasm as unknown as { activate_throwing_error_handler(): number }).activate_throwing_error_handler();
     return h5;
@@ -194,18 +224,40 @@ export async function openHdf5Here(source: ByteSource, limits: ReadLimits = DEFA
     copy.cleanup();
   };
 
-  /** Runs one HDF5 call; an attempt to open another file is refused and named, whatever the call returned. */
-  function contained<T>(object: string, doing: string, fn: () => T): T {
+  /**
+   * Runs one HDF5 call; an attempt to open another file is refused and named, whatever the call returned.
+   * The call may make h5wasm's memory grow by the file's size (no metadata is larger than the file)
+   * plus `needs` bytes (the data a read brings in) and some room; asking for more is damage.
+   */
+  function contained<T>(object: string, doing: string, fn: () => T, needs = 0): T {
     refusedFiles = [];
+    refusedMemory = 0;
+    const allowance = source.size + needs + HEADROOM_BYTES;
+    const before = h5.Module.HEAPU8.buffer.byteLength;
+    memoryLimit = before + allowance;
     let result: T;
     try {
       result = fn();
     } catch (e) {
-      throw refusal(object) ?? translate(name, e, doing);
+      throw refusal(object) ?? overMemory(doing, before, allowance) ?? translate(name, e, doing);
+    } finally {
+      memoryLimit = Infinity;
     }
-    const refused = refusal(object);
+    const refused = refusal(object) ?? overMemory(doing, before, allowance);
     if (refused) throw refused;
     return result;
+  }
+
+  /** The call's refused growth of h5wasm's memory (from `before` bytes) as a sentence, if there was one. */
+  function overMemory(doing: string, before: number, allowance: number): ModelFormatError | undefined {
+    if (refusedMemory === 0) return undefined;
+    const asked = refusedMemory - before;
+    refusedMemory = 0;
+    const needs = allowance - source.size - HEADROOM_BYTES;
+    const parts = [`the file's ${formatBytes(source.size)}`, ...(needs > 0 ? [`${formatBytes(needs)} for the data read`] : []), `${formatBytes(HEADROOM_BYTES)} of room`];
+    return new ModelFormatError(
+      `${name} is a damaged HDF5 file: ${doing} made the HDF5 library ask for ${formatBytes(asked)} more memory, over the ${formatBytes(allowance)} it may use (${parts.join(', ')}).`,
+    );
   }
 
   function refusal(object: string): ContainmentError | undefined {
@@ -226,10 +278,13 @@ export async function openHdf5Here(source: ByteSource, limits: ReadLimits = DEFA
   }
   let open = true;
 
-  function guard<T>(doing: string, fn: () => T, object = ''): T {
+  function guard<T>(doing: string, fn: () => T, object = '', needs = 0): T {
     if (!open) throw new ConvscopeError(`${name} was closed; open it again to read weights.`);
-    return contained(object, doing, fn);
+    return contained(object, doing, fn, needs);
   }
+
+  /** Bytes of one decompressed chunk of each compressed dataset whose header was read. */
+  const chunkBytes = new Map<string, number>();
 
   const entities = new Map<string, H5.Entity | null>();
   function entity(path: string): H5.Entity | null {
@@ -298,6 +353,7 @@ export async function openHdf5Here(source: ByteSource, limits: ReadLimits = DEFA
         const shape = meta.shape ?? [];
         const compressed = meta.chunks !== null && e.filters.length > 0;
         checkDatasetSize(name, what, path, shape, meta.size, meta.chunks ?? undefined, compressed, source.size, limits, { bytes: MAX_DATASET_BYTES, engine: 'h5wasm' });
+        if (compressed) chunkBytes.set(path, (meta.chunks ?? []).reduce((a, b) => a * b, 1) * meta.size);
         return { path, shape, dtype: toDType(name, path, meta) };
       }, path);
     },
@@ -305,6 +361,10 @@ export async function openHdf5Here(source: ByteSource, limits: ReadLimits = DEFA
       if (dataset.dtype === 'float16') {
         throw new UnsupportedError(`${name}: dataset '${dataset.path}' stores float16 values, which convscope cannot read from HDF5 yet.`);
       }
+      // The read brings the dataset into h5wasm's memory (whole or a slab at a time), and decompressing
+      // a chunk holds it twice at most while its buffer grows.
+      const bytes = dataset.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dataset.dtype];
+      const needs = bytes + 2 * (chunkBytes.get(dataset.path) ?? 0);
       return guard(`reading '${dataset.path}'`, () => {
         const e = entity(dataset.path) as H5.Dataset;
         const numbers = (value: unknown): TensorData => {
@@ -348,7 +408,7 @@ export async function openHdf5Here(source: ByteSource, limits: ReadLimits = DEFA
           module._free(slab);
         }
         return out;
-      }, dataset.path);
+      }, dataset.path, needs);
     },
     close() {
       if (!open) return;
