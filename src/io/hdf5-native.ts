@@ -166,7 +166,7 @@ class Walker {
         const end = bytes.indexOf(0);
         values.push(decoder.decode(end >= 0 ? bytes.subarray(0, end) : bytes));
       }
-    } else if (type.cls === 9) {
+    } else if (type.cls === 9 && type.vlenString) {
       values = [];
       const c = new Cursor(a.data, this.file, `attribute ${quote(a.name)} of ${what}`);
       for (let i = 0; i < count; i++) {
@@ -188,10 +188,9 @@ class Walker {
     } else if ((type.cls === 0 && [1, 2, 4, 8].includes(type.size)) || (type.cls === 1 && type.size !== 2)) {
       const dtype = type.cls === 1 ? (type.size === 4 ? 'float32' : 'float64') : `${type.signed ? 'int' : 'uint'}${type.size * 8}`;
       values = numbers(a.data, dtype, type.size, count, type.bigEndian);
-    } else if (type.cls === 1) {
-      return { float16: true };
     } else {
-      throw new NotMine(`an attribute of HDF5 type class ${type.cls}`);
+      // float16, sequences, compounds, enums...: listed, but not text (see textAttributes), whatever they hold.
+      return { notText: type.cls };
     }
     return a.dims.length === 0 ? values[0] : values;
   }

@@ -398,7 +398,7 @@ export function checkMessages(messages: readonly Message[]): void {
 }
 
 export interface Datatype {
-  /** HDF5's type class: 0 integer, 1 float, 3 string, 9 variable-length, ... */
+  /** HDF5's type class: 0 integer, 1 float, 3 string, 9 variable-length, ...; -1 for a type this reader does not decode. */
   cls: number;
   size: number;
   signed: boolean;
@@ -435,11 +435,12 @@ export function decodeDatatype(c: Cursor, file: HdfBytes): Datatype {
   } else if (cls === 3) {
     type.cset = (bits >> 4) & 0x0f;
   } else if (cls === 9) {
-    if ((bits & 0x0f) !== 1) throw new NotMine('a variable-length sequence type');
-    type.vlenString = true;
-    type.cset = (bits >> 8) & 0x0f;
     const base = decodeDatatype(c, file);
-    if (base.size !== 1) throw file.damaged('a variable-length string has characters wider than one byte');
+    if ((bits & 0x0f) === 1) {
+      type.vlenString = true;
+      type.cset = (bits >> 8) & 0x0f;
+      if (base.size !== 1) throw file.damaged('a variable-length string has characters wider than one byte');
+    }
   }
   if (type.cset > 1) throw new NotMine(`string character set ${type.cset}`);
   return type;
@@ -565,12 +566,20 @@ export function decodeAttribute(body: Uint8Array, file: HdfBytes, order: number,
   const nameBytes = rawName.subarray(0, end >= 0 && end < nameSize ? end : nameSize);
   const typeBytes = c.take(pad(typeSize));
   const spaceBytes = c.take(pad(spaceSize));
-  const type = decodeDatatype(new Cursor(typeBytes, file, `the type of an attribute of ${what}`), file);
   const dims = decodeDataspace(new Cursor(spaceBytes, file, `the dataspace of an attribute of ${what}`), file);
+  const name = utf8.decode(nameBytes);
+  let type: Datatype;
+  try {
+    type = decodeDatatype(new Cursor(typeBytes, file, `the type of an attribute of ${what}`), file);
+  } catch (e) {
+    // A type this reader does not decode: the attribute is listed, and is not text (textAttributes).
+    if (!(e instanceof NotMine)) throw e;
+    return { name, nameBytes, type: { cls: -1, size: 0, signed: false, bigEndian: false, cset: 0, vlenString: false }, dims, data: new Uint8Array(0), order };
+  }
   const count = dims ? dims.reduce((a, b) => a * b, 1) : 0;
-  const elementSize = type.vlenString ? 4 + file.offsetSize + 4 : type.size;
+  const elementSize = type.cls === 9 ? 4 + file.offsetSize + 4 : type.size;
   const data = c.take(count * elementSize);
-  return { name: utf8.decode(nameBytes), nameBytes, type, dims, data, order };
+  return { name, nameBytes, type, dims, data, order };
 }
 
 export type LinkTarget = { name: string; nameBytes: Uint8Array; order: number; address: number };

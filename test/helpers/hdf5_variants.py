@@ -78,6 +78,11 @@ f['scalar'] = np.float32(2.5)
 f['scalar_i'] = np.int64(-7)
 f.create_dataset('empty', shape=(0, 3), dtype='<f4')
 f.create_dataset('unwritten', shape=(4,), dtype='<f4')
+x = f.create_group('exotic')  # attributes of types that are never text
+x.attrs['f16'] = np.arange(3, dtype='<f2')
+x.attrs['compound'] = np.array([(1, 2.5)], dtype=[('a', '<i4'), ('b', '<f8')])
+x.attrs.create('vlen_int', np.array([np.arange(3, dtype='<i4'), np.arange(5, dtype='<i4')], dtype=object), dtype=h5py.vlen_dtype(np.dtype('<i4')))
+x.attrs.create('enum', np.array([0, 1, 1], dtype='i1'), dtype=h5py.enum_dtype({'OFF': 0, 'ON': 1}, basetype='i1'))
 f.close()
 # 7. compact layout
 p, f = make('compact.h5')
@@ -114,6 +119,7 @@ def text(v):
     if isinstance(v, bytes): return [v.decode('utf-8', 'replace')]
     if isinstance(v, str): return [v]
     if isinstance(v, np.ndarray):
+        if v.dtype.kind == 'O' and not all(isinstance(x, (bytes, str)) for x in v.ravel()): return None
         if v.dtype.kind in 'SO' or v.dtype.kind == 'U':
             return [x.decode('utf-8', 'replace') if isinstance(x, bytes) else str(x) for x in v.ravel()]
         if v.dtype == np.uint8 and v.ndim == 1: return [v.tobytes().decode('utf-8', 'replace')]
