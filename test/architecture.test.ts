@@ -183,6 +183,13 @@ describe('architecture: data flows one way through the layers of src/README.md',
     assert.deepEqual(named.filter(([, f]) => !flags.has(f)).map(([line, f]) => `${PAGE_WORDING}:${line} names --${f}, which the CLI does not declare`), []);
   });
 
+  it('analyze/ is maths over data it is given: it reads no files and opens no models (no node: module, no formats/open)', () => {
+    const bad = files
+      .filter((f) => unitOf(f) === 'analyze')
+      .flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/from\s+['"](node:[^'"]+|\.\.\/formats\/open\.js)['"]/g)].map((m) => `${relative(SRC, f)} imports ${m[1]}`));
+    assert.deepEqual(bad, []);
+  });
+
   it('numbers are formatted in one place: toPrecision/toExponential only in model/format.ts', () => {
     const bad = files
       .filter((f) => relative(SRC, f) !== 'model/format.ts')

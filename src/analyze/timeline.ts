@@ -1,10 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { WatchRecord } from '../compute/watch.js';
-import { ModelFormatError, SelectionError, UsageError } from '../model/errors.js';
+import { ModelFormatError, SelectionError } from '../model/errors.js';
 import { findLayer, findWeight } from '../model/lookup.js';
 import type { Model } from '../model/model.js';
-import { openModel } from '../formats/open.js';
 import { firstConvLayer } from '../model/filters.js';
 import type { NamedTensor } from '../model/named-tensor.js';
 import { ChangeAccumulator, verdictOf, type ChangeMetrics, type Verdict } from './change.js';
@@ -105,20 +102,6 @@ export function parseSummary(text: string, file: string): WatchRecord[] {
   return records;
 }
 
-/** The records of a snapshot directory; a UsageError when it is not one. */
-export async function readSummary(dir: string): Promise<WatchRecord[]> {
-  const info = await stat(dir).catch(() => undefined);
-  if (!info?.isDirectory()) {
-    throw new UsageError(`${dir} is not a directory; timeline expects a snapshot directory written by training with weight snapshots (<out>/watch, or watchWeights).`, { concept: 'snapshots' });
-  }
-  const file = join(dir, SUMMARY_FILE);
-  const text = await readFile(file, 'utf8').catch(() => undefined);
-  if (text === undefined) {
-    throw new UsageError(`${dir} has no ${SUMMARY_FILE}; timeline expects a snapshot directory written by training with weight snapshots (<out>/watch, or watchWeights).`, { concept: 'snapshots' });
-  }
-  return parseSummary(text, file);
-}
-
 function median(values: number[]): number | null {
   if (values.length === 0) return null;
   const s = [...values].sort((a, b) => a - b);
@@ -134,12 +117,18 @@ function evenlySpaced(n: number, max: number): Set<number> {
 
 const isKernel = (role: string): boolean => role.endsWith('kernel');
 
-async function openSnapshot(dir: string, name: string): Promise<Model> {
-  const path = join(dir, name);
-  if (!(await stat(path).catch(() => undefined))?.isFile()) {
-    throw new ModelFormatError(`${join(dir, SUMMARY_FILE)} names the snapshot ${name}, but ${path} does not exist.`);
-  }
-  return openModel(path);
+/**
+ * A training run as the timeline reads it: its watch records and a way to open each snapshot they
+ * name (views/timeline-run.ts reads both from a snapshot directory), so this maths never touches files.
+ */
+export interface SnapshotRun {
+  /** The run, for messages and Timeline.dir (the snapshot directory). */
+  readonly name: string;
+  /** The summary file the records were read from, for messages. */
+  readonly summary: string;
+  readonly records: readonly WatchRecord[];
+  /** The snapshot a record names (`step-NNNNNN.safetensors`), opened as a model. */
+  open(snapshot: string): Promise<Model>;
 }
 
 async function readKernel(model: Model, layer: string, role: string): Promise<NamedTensor> {
@@ -149,14 +138,14 @@ async function readKernel(model: Model, layer: string, role: string): Promise<Na
 }
 
 /**
- * Reads a watch directory (`summary.jsonl` and `step-NNNNNN.safetensors`) and follows every kernel
- * over training: the recorded update ratio per step and, from the snapshots (read one at a time),
- * the relative change against the first snapshot. Also gathers the frames of the filter strip.
+ * Follows every kernel of a training run: the recorded update ratio per step and, from the snapshots
+ * (opened one at a time), the relative change against the first snapshot. Also gathers the frames of
+ * the filter strip.
  */
-export async function readTimeline(dir: string, options: TimelineOptions = {}): Promise<Timeline> {
-  const records = await readSummary(dir);
+export async function followTimeline(run: SnapshotRun, options: TimelineOptions = {}): Promise<Timeline> {
+  const { records } = run;
   const kernels = records[0]!.weights.filter((w) => isKernel(w.role)).map((w) => ({ layer: w.layer, role: w.role }));
-  if (kernels.length === 0) throw new SelectionError(`${join(dir, SUMMARY_FILE)} records no kernel weights to follow.`);
+  if (kernels.length === 0) throw new SelectionError(`${run.summary} records no kernel weights to follow.`);
   const withSnapshot = records.filter((r) => r.snapshot !== undefined);
   const framed = evenlySpaced(withSnapshot.length, options.maxFrames ?? 32);
   const relative = new Map<WatchRecord, number[]>();
@@ -164,7 +153,7 @@ export async function readTimeline(dir: string, options: TimelineOptions = {}): 
   let base: Float32Array[] = [];
   let strip: KernelFrames | undefined;
   for (const [k, record] of withSnapshot.entries()) {
-    const model = await openSnapshot(dir, record.snapshot!);
+    const model = await run.open(record.snapshot!);
     try {
       if (k === 0) {
         const layer = options.layer === undefined ? firstConvLayer(model) : findLayer(model, options.layer);
@@ -199,5 +188,5 @@ export async function readTimeline(dir: string, options: TimelineOptions = {}): 
     const final = finals[i]?.result();
     return { layer, role, points, ...(final ? { final, verdict: verdictOf(final) } : {}), medianUpdateRatio: median(ratios) };
   });
-  return { dir, records: records.length, snapshots: withSnapshot.length, series, ...(strip ? { strip } : {}) };
+  return { dir: run.name, records: records.length, snapshots: withSnapshot.length, series, ...(strip ? { strip } : {}) };
 }

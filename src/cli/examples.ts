@@ -3,7 +3,7 @@ import { extname } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import type { ExamplesResult } from '../analyze/examples.js';
-import type { ExamplesJob } from '../analyze/examples-job.js';
+import type { ExamplesJob } from '../queue/examples-job.js';
 import { choosePreprocessing, describePreprocessing } from '../compute/default-preprocessing.js';
 import { PRESETS, type Preset } from '../compute/preprocess.js';
 import { DATA_SPEC_HELP, loadAllImages } from '../data/index.js';
@@ -106,7 +106,7 @@ export function registerExamples(program: Command): void {
         result = await runOnQueue(redisConnection(options.queue), options.queueName, job, options.shards, (done) => bar?.update(done));
         bar?.stop();
       } else {
-        const { runExamplesJob } = await import('../analyze/examples-job.js');
+        const { runExamplesJob } = await import('../queue/examples-job.js');
         const bar = progressBar('batches');
         let started = false;
         result = await runExamplesJob({ ...job, ...(options.shard ? { shard: options.shard } : {}) }, (done, total) => {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { readTimeline, type Timeline } from '../analyze/timeline.js';
+import type { Timeline } from '../analyze/timeline.js';
+import { readTimeline } from '../views/timeline-run.js';
 import { writeFileAtomic } from '../io/write.js';
 import { COLORMAP_NAMES } from '../render/colormap.js';
 import { filterStrip, timelinePage, type TimelineFigure } from '../render/timeline.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents, Worker, type ConnectionOptions } from 'bullmq';
 import { mergeExamples, type ExamplesResult } from '../analyze/examples.js';
-import { runExamplesJob, type ExamplesJob } from '../analyze/examples-job.js';
+import { runExamplesJob, type ExamplesJob } from './examples-job.js';
 import { UsageError } from '../model/errors.js';
 
 /**

@@ -2,7 +2,7 @@ import { buildModel } from '../compute/build.js';
 import { withKernelFallback } from '../compute/backend.js';
 import { loadAllImages } from '../data/index.js';
 import { openModel } from '../formats/open.js';
-import { rankExamples, type ExamplesResult, type ExampleStatistic } from './examples.js';
+import { rankExamples, type ExamplesResult, type ExampleStatistic } from '../analyze/examples.js';
 import type { Preset } from '../compute/preprocess.js';
 
 /**
