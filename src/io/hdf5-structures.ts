@@ -119,7 +119,7 @@ export class Cursor {
   /** A length field; a length with all bits set is damage. */
   length(): number {
     const v = this.uint(this.file.lengthSize);
-    if (v === undefined) throw this.file.damaged(`${this.what} holds an undefined length`);
+    if (v === undefined) throw this.file.damaged(`${this.what} holds a length that is not set (all bits one)`);
     return v;
   }
   take(n: number): Uint8Array {

@@ -1,4 +1,5 @@
 import { ResourceLimitError } from '../model/errors.js';
+import { formatBytes } from '../model/format.js';
 
 /**
  * How much memory a file may make convscope allocate, owned here. A file can ask only for what its
@@ -27,10 +28,6 @@ export function resolveLimits(limits: Partial<ReadLimits> | undefined): ReadLimi
   return { ...DEFAULT_LIMITS, ...limits };
 }
 
-function mib(bytes: number): string {
-  return `${(bytes / 2 ** 20).toFixed(bytes < 2 ** 20 ? 3 : 0)} MiB`;
-}
-
 /** Refuses a tensor (`what`, of file `file`) of `bytes` bytes before it is allocated. */
 export function checkTensorBytes(limits: ReadLimits, file: string, what: string, bytes: number): void {
   if (!Number.isSafeInteger(bytes) || bytes < 0) {
@@ -38,7 +35,7 @@ export function checkTensorBytes(limits: ReadLimits, file: string, what: string,
   }
   if (bytes > limits.maxTensorBytes) {
     throw new ResourceLimitError(
-      `${file}: ${what} needs ${bytes} bytes (${mib(bytes)}), over the limit of ${mib(limits.maxTensorBytes)} per tensor; if you trust the file, raise the tensor size limit.`,
+      `${file}: ${what} declares ${formatBytes(bytes)}, over the tensor size limit of ${formatBytes(limits.maxTensorBytes)}; if you trust the file, raise the tensor size limit.`,
       { concept: 'tensor-limit' },
     );
   }
@@ -51,8 +48,9 @@ export function checkTensorBytes(limits: ReadLimits, file: string, what: string,
 export function checkInflate(limits: ReadLimits, file: string, what: string, compressed: number, declared: number): void {
   checkTensorBytes(limits, file, what, declared);
   if (declared > RATIO_FLOOR_BYTES && declared > Math.max(compressed, 1) * limits.maxInflateRatio) {
+    const ratio = Math.floor(declared / Math.max(compressed, 1));
     throw new ResourceLimitError(
-      `${file}: ${what} would decompress ${compressed} bytes into ${declared} (${mib(declared)}), a ratio over the limit of ${limits.maxInflateRatio}:1 (a decompression bomb?); if you trust the file, raise the decompression ratio limit.`,
+      `${file}: ${what} declares ${formatBytes(declared)} from ${formatBytes(compressed)} compressed, a ratio of ${ratio}:1, over the decompression ratio limit of ${limits.maxInflateRatio}:1; if you trust the file, raise the decompression ratio limit.`,
       { concept: 'inflate-ratio' },
     );
   }

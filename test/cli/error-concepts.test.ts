@@ -44,7 +44,7 @@ describe('errors name concepts; each surface names its own control', () => {
   it('a tensor over the read limit: the CLI names --max-tensor-mb (the concept crosses the HDF5 thread), the library does not', needsFixtures, async () => {
     const r = await runCli(['inspect', fixture('08_xfmt_keras2h5_tfjs', 'digit-recognizer-model.h5'), '--max-tensor-mb', '0.001']);
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /over the limit of 0\.001 MiB per tensor; if you trust the file, raise the tensor size limit\. \(--max-tensor-mb <n>\)\n$/);
+    assert.match(r.stderr, /, over the tensor size limit of 1\.0 KiB; if you trust the file, raise the tensor size limit\. \(--max-tensor-mb <n>\)\n$/);
   });
 
   it('the viewer says in its own terms what an input array, a Lambda statement or a read limit is set with', () => {
