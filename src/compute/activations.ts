@@ -1,6 +1,6 @@
 import { InputError } from '../model/errors.js';
 import { tf } from './backend.js';
-import type { RunnableModel } from './build.js';
+import type { LayerByLayer, RunnableModel } from './build.js';
 import type { GraphNode } from '../model/graph.js';
 import type { InputBatch, LayerOutput } from './layer-output.js';
 
@@ -32,7 +32,7 @@ function describe(shape: readonly (number | null)[]): string {
 }
 
 /** Checks a batch against the model's declared input shape; the batch axis is free. */
-export function checkInput(net: RunnableModel, index: number, batch: InputBatch): void {
+export function checkInput(net: Pick<RunnableModel, 'source' | 'inputShapes'>, index: number, batch: InputBatch): void {
   const expected = net.inputShapes[index];
   if (!expected || expected.length === 0) return;
   const fits = batch.shape.length === expected.length && expected.every((d, i) => i === 0 || d === null || d === batch.shape[i]);
@@ -43,7 +43,7 @@ export function checkInput(net: RunnableModel, index: number, batch: InputBatch)
   }
 }
 
-async function download(net: RunnableModel, node: GraphNode, tensor: tf.Tensor): Promise<Activation> {
+async function download(net: Pick<RunnableModel, 'channelsFirst'>, node: GraphNode, tensor: tf.Tensor): Promise<Activation> {
   return {
     name: activationName(node),
     node,
@@ -57,8 +57,10 @@ async function download(net: RunnableModel, node: GraphNode, tensor: tf.Tensor):
 /**
  * Runs the network on `inputs` (one batch per model input) and returns the model outputs
  * (downloaded). Layers selected by `want` are reported through `onActivation` in execution order.
+ * `net` is a built network, or one built layer by layer (build.ts `layerByLayer`), each layer's
+ * weights loaded before its call and released after its last.
  */
-export async function runLayers(net: RunnableModel, inputs: readonly InputBatch[], options: RunOptions = {}): Promise<Activation[]> {
+export async function runLayers(net: RunnableModel | LayerByLayer, inputs: readonly InputBatch[], options: RunOptions = {}): Promise<Activation[]> {
   const { graph } = net;
   if (inputs.length !== graph.inputs.length) {
     throw new InputError(`${net.source} has ${graph.inputs.length} inputs, but received ${inputs.length}.`);
@@ -83,8 +85,9 @@ export async function runLayers(net: RunnableModel, inputs: readonly InputBatch[
         outputs = [tf.tensor(batch.data, [...batch.shape], 'float32')];
       } else {
         const args = node.inputs.map((r) => live.get(key(r.node, r.output))!);
-        const layer = net.tfLayer(node);
+        const layer = 'tfLayer' in net ? net.tfLayer(node) : await net.layer(node, args);
         const result = tf.tidy(() => layer.apply(args.length === 1 ? args[0]! : args, { training: false }) as tf.Tensor | tf.Tensor[]);
+        if ('release' in net) await net.release(node);
         outputs = Array.isArray(result) ? result : [result];
         for (const r of node.inputs) {
           const k = key(r.node, r.output);
@@ -101,11 +104,12 @@ export async function runLayers(net: RunnableModel, inputs: readonly InputBatch[
     return results;
   } finally {
     for (const t of live.values()) t.dispose();
+    if (!('tfLayer' in net)) await net.dispose();
   }
 }
 
 /** Whether a layer's output has channels on axis 1: its own data_format, else the model's. */
-export function outputChannelsFirst(net: RunnableModel, node: GraphNode): boolean {
+export function outputChannelsFirst(net: Pick<RunnableModel, 'channelsFirst'>, node: GraphNode): boolean {
   const format = node.layer.config.data_format ?? node.layer.config.dim_ordering;
   return format === undefined ? net.channelsFirst : format === 'channels_first' || format === 'th';
 }

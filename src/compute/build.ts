@@ -105,10 +105,14 @@ function toTfjsLayout(tensor: NamedTensor, className: string, role: string, flip
   const target = kerasAxes(className, role, tensor.rank);
   const generic = genericAxes(tensor.rank);
   const ordered = !sameAxes(target, generic) && sameAxes(tensor.axes as AxisName[], target) ? tensor.toAxes(target) : tensor;
-  const data = Float32Array.from(ordered.toFloat32());
   const shape = [...ordered.shape];
-  if (flip && role === 'kernel' && THEANO_FLIPPED.has(className) && shape.length >= 3) flipSpatial(data, shape);
-  return { data, shape };
+  // The stored array is only read (the engine copies it), except for a Theano flip, which works on a copy.
+  if (flip && role === 'kernel' && THEANO_FLIPPED.has(className) && shape.length >= 3) {
+    const data = Float32Array.from(ordered.toFloat32());
+    flipSpatial(data, shape);
+    return { data, shape };
+  }
+  return { data: ordered.toFloat32(), shape };
 }
 
 /** Reverses the leading spatial axes of a [...spatial, a, b] kernel in place. */
@@ -134,37 +138,53 @@ function flipSpatial(data: Float32Array, shape: number[]): void {
 
 async function loadWeights(model: Model, graph: LayerGraph, kerasClasses: ReadonlyMap<string, string>, net: tfl.LayersModel): Promise<void> {
   const flip = backendOf(model, graph) === 'theano';
-  for (const leaf of graph.layers) {
-    const target = net.getLayer(leaf.name);
-    if (target.weights.length === 0) continue;
-    const stored = storedLayer(model, leaf);
-    const className = kerasClasses.get(leaf.name)!;
-    const unused = new Set(stored?.weights ?? []);
-    for (const variable of target.weights) {
-      const role = shortName(variable.originalName);
-      const weight = [...unused].find((w) => roleOf(w) === role);
-      if (!weight) {
-        throw new ModelFormatError(
-          `${model.source}: layer '${leaf.name}' (${leaf.className}) needs a '${role}' weight of shape ${formatShape(variable.shape)}, but the file has ${stored && stored.weights.length > 0 ? `only ${stored.weights.map((w) => `'${w.role}'`).join(', ')}` : 'no weights for it'}.`,
-        );
-      }
-      unused.delete(weight);
-      const { data, shape } = toTfjsLayout(await weight.read(), className, role, flip);
-      if (shape.length !== variable.shape.length || shape.some((d, i) => d !== variable.shape[i])) {
-        throw new ModelFormatError(
-          `${model.source}: weight '${weight.name}' of layer '${leaf.name}' has shape ${formatShape(shape)}, but the layer's config needs ${formatShape(variable.shape)}.`,
-        );
-      }
-      const value = tf.tensor(data, shape, 'float32');
-      variable.write(value);
-      value.dispose();
-    }
-    for (const weight of unused) if (UNUSED_AT_INFERENCE[className]?.includes(roleOf(weight))) unused.delete(weight);
-    if (unused.size > 0) {
+  for (const leaf of graph.layers) await loadLayerWeights(model, leaf, kerasClasses.get(leaf.name)!, net.getLayer(leaf.name), flip);
+}
+
+/**
+ * Writes a stored weight into a layer's variable. On the wasm backend the values go straight into the
+ * variable's memory, so a 400 MB kernel is never held twice by the engine (the zeros it was built with
+ * and the stored values); elsewhere the variable takes a new tensor.
+ */
+function writeVariable(variable: tfl.LayerVariable, data: Float32Array, shape: readonly number[]): void {
+  const backend = tf.backend() as unknown as { typedArrayFromHeap?: (t: tf.Tensor) => Float32Array };
+  const current = variable.read();
+  if (typeof backend.typedArrayFromHeap === 'function' && current.dtype === 'float32') {
+    backend.typedArrayFromHeap(current).set(data);
+    return;
+  }
+  const value = tf.tensor(data, [...shape], 'float32');
+  variable.write(value);
+  value.dispose();
+}
+
+/** Loads one leaf layer's stored weights into its built tfjs layer, checking every name and shape. */
+async function loadLayerWeights(model: Model, leaf: LeafLayer, className: string, target: tfl.layers.Layer, flip: boolean): Promise<void> {
+  if (target.weights.length === 0) return;
+  const stored = storedLayer(model, leaf);
+  const unused = new Set(stored?.weights ?? []);
+  for (const variable of target.weights) {
+    const role = shortName(variable.originalName);
+    const weight = [...unused].find((w) => roleOf(w) === role);
+    if (!weight) {
       throw new ModelFormatError(
-        `${model.source}: layer '${leaf.name}' stores weight${unused.size > 1 ? 's' : ''} ${[...unused].map((w) => `'${w.name}'`).join(', ')} that its ${leaf.className} config does not use.`,
+        `${model.source}: layer '${leaf.name}' (${leaf.className}) needs a '${role}' weight of shape ${formatShape(variable.shape)}, but the file has ${stored && stored.weights.length > 0 ? `only ${stored.weights.map((w) => `'${w.role}'`).join(', ')}` : 'no weights for it'}.`,
       );
     }
+    unused.delete(weight);
+    const { data, shape } = toTfjsLayout(await weight.read(), className, role, flip);
+    if (shape.length !== variable.shape.length || shape.some((d, i) => d !== variable.shape[i])) {
+      throw new ModelFormatError(
+        `${model.source}: weight '${weight.name}' of layer '${leaf.name}' has shape ${formatShape(shape)}, but the layer's config needs ${formatShape(variable.shape)}.`,
+      );
+    }
+    writeVariable(variable, data, shape);
+  }
+  for (const weight of unused) if (UNUSED_AT_INFERENCE[className]?.includes(roleOf(weight))) unused.delete(weight);
+  if (unused.size > 0) {
+    throw new ModelFormatError(
+      `${model.source}: layer '${leaf.name}' stores weight${unused.size > 1 ? 's' : ''} ${[...unused].map((w) => `'${w.name}'`).join(', ')} that its ${leaf.className} config does not use.`,
+    );
   }
 }
 
@@ -181,8 +201,16 @@ async function culprit(layers: ReadonlyMap<string, TfjsLayerJson>): Promise<stri
   return '';
 }
 
-/** Builds the runnable network of `model` (its stored architecture and weights) on the current tfjs backend. */
-export async function buildModel(model: Model): Promise<RunnableModel> {
+/** The stored architecture as tfjs builds it: one tfjs layer JSON per leaf layer, its Keras class, the stated Lambdas. */
+interface TfjsLayers {
+  graph: LayerGraph;
+  layers: Map<string, TfjsLayerJson>;
+  kerasClasses: Map<string, string>;
+  lambdas: Readonly<Record<string, string>>;
+  channelsFirst: boolean;
+}
+
+async function tfjsLayers(model: Model): Promise<TfjsLayers> {
   const graph = model.callGraph?.();
   if (graph === undefined) {
     throw new UnsupportedError(
@@ -217,6 +245,13 @@ export async function buildModel(model: Model): Promise<RunnableModel> {
     if (className === KerasGlobalPooling.className) config.mode = json.class_name.startsWith('GlobalMax') ? 'max' : 'average';
     layers.set(leaf.name, { class_name: className, config });
   }
+  const channelsFirst = [...layers.values()].some((l) => l.config.data_format === 'channels_first');
+  return { graph, layers, kerasClasses, lambdas, channelsFirst };
+}
+
+/** Builds the runnable network of `model` (its stored architecture and weights) on the current tfjs backend. */
+export async function buildModel(model: Model): Promise<RunnableModel> {
+  const { graph, layers, kerasClasses, lambdas, channelsFirst } = await tfjsLayers(model);
   let net: tfl.LayersModel;
   try {
     net = await tfl.models.modelFromJSON(toTfjsTopology(graph, layers) as never);
@@ -230,7 +265,6 @@ export async function buildModel(model: Model): Promise<RunnableModel> {
     net.dispose();
     throw e;
   }
-  const channelsFirst = [...layers.values()].some((l) => l.config.data_format === 'channels_first');
   return {
     source: model.source,
     graph,
@@ -240,5 +274,101 @@ export async function buildModel(model: Model): Promise<RunnableModel> {
     net,
     lambdas,
     dispose: () => net.dispose(),
+  };
+}
+
+/**
+ * The network of `model` built one layer at a time, for one pass over it: `layer(node, inputs)` builds
+ * the node's layer for the shapes it receives and loads its stored weights, `release(node)` disposes it
+ * after its last call. Only one layer's weights are in memory at once (plus the layers shared between
+ * calls), so VGG16 runs within its largest layer, where buildModel holds all 138 M parameters.
+ */
+export interface LayerByLayer {
+  readonly source: string;
+  readonly graph: LayerGraph;
+  readonly inputShapes: readonly (readonly (number | null)[])[];
+  readonly channelsFirst: boolean;
+  layer(node: GraphNode, inputs: readonly tf.Tensor[]): Promise<tfl.layers.Layer>;
+  release(node: GraphNode): Promise<void>;
+  /** Disposes the layers still built (after a failed pass). */
+  dispose(): Promise<void>;
+}
+
+/**
+ * A layer whose stored weights are larger than this runs on TensorFlow.js' cpu backend in a
+ * layer-by-layer pass: its tensors keep the array read from the file, where the wasm backend copies
+ * it into WebAssembly memory (which never shrinks) and XNNPACK packs a second copy for its matmul.
+ */
+const CPU_LAYER_BYTES = 32 * 1024 * 1024;
+
+export async function layerByLayer(model: Model): Promise<LayerByLayer> {
+  const { graph, layers, kerasClasses, channelsFirst } = await tfjsLayers(model);
+  const flip = backendOf(model, graph) === 'theano';
+  const calls = new Map<string, number>();
+  for (const node of graph.nodes) calls.set(node.layer.name, (calls.get(node.layer.name) ?? 0) + 1);
+  const built = new Map<string, tfl.LayersModel>();
+  const storedBytes = (leaf: LeafLayer): number =>
+    (storedLayer(model, leaf)?.weights ?? []).reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1) * 4, 0);
+  /** The backend the pass runs on, restored after a big layer ran on cpu. */
+  const home = tf.getBackend();
+  return {
+    source: model.source,
+    graph,
+    inputShapes: graph.inputShapes,
+    channelsFirst,
+    async layer(node, inputs) {
+      const name = node.layer.name;
+      const leaf = graph.layers.find((l) => l.name === name)!;
+      const backend = home === 'wasm' && storedBytes(leaf) > CPU_LAYER_BYTES ? 'cpu' : home;
+      if (tf.getBackend() !== backend) await tf.setBackend(backend);
+      let net = built.get(name);
+      if (!net) {
+        const json = layers.get(name)!;
+        const feeds = inputs.map((t, i) => ({
+          class_name: 'InputLayer',
+          name: `${name}__input${i}`,
+          config: { name: `${name}__input${i}`, batch_input_shape: [null, ...t.shape.slice(1)], dtype: 'float32' },
+          inbound_nodes: [],
+        }));
+        const topology = {
+          class_name: 'Model',
+          config: {
+            name: `${name}__alone`,
+            layers: [...feeds, { ...json, name, inbound_nodes: [feeds.map((f) => [f.name, 0, 0, {}])] }],
+            input_layers: feeds.map((f) => [f.name, 0, 0]),
+            output_layers: [[name, 0, 0]],
+          },
+        };
+        try {
+          net = await tfl.models.modelFromJSON(topology as never);
+        } catch (e) {
+          const reason = String((e as Error).message).split('\n')[0]!.replace(/\.?\s*$/, '.');
+          throw new UnsupportedError(`${model.source}: TensorFlow.js cannot build layer '${name}' (${json.class_name}): ${reason}`);
+        }
+        try {
+          await loadLayerWeights(model, leaf, kerasClasses.get(name)!, net.getLayer(name), flip);
+        } catch (e) {
+          net.dispose();
+          throw e;
+        }
+        built.set(name, net);
+      }
+      return net.getLayer(name);
+    },
+    async release(node) {
+      const name = node.layer.name;
+      const left = calls.get(name)! - 1;
+      calls.set(name, left);
+      if (left <= 0) {
+        built.get(name)?.dispose();
+        built.delete(name);
+      }
+      if (tf.getBackend() !== home) await tf.setBackend(home);
+    },
+    async dispose() {
+      for (const net of built.values()) net.dispose();
+      built.clear();
+      if (tf.getBackend() !== home) await tf.setBackend(home);
+    },
   };
 }

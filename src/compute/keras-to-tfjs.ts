@@ -110,6 +110,9 @@ function keras1ToKeras2(layer: LeafLayer, className: string, config: Json): stri
 
 const TRAINING_ONLY = /(_regularizer|_constraint)$/;
 
+/** The initializers of the weights Keras layers store (a layer class ignores the ones it has no weight for). */
+const WEIGHT_INITIALIZERS = ['kernel_initializer', 'bias_initializer', 'depthwise_initializer', 'pointwise_initializer', 'gamma_initializer', 'beta_initializer', 'moving_mean_initializer', 'moving_variance_initializer', 'embeddings_initializer', 'alpha_initializer'];
+
 /**
  * The Keras 2 `{ class_name, config }` tfjs-layers deserializes for this leaf layer, after the
  * Keras catalogue (model/keras-catalogue.ts) has accepted its class and every option. A Lambda
@@ -140,6 +143,8 @@ export function toTfjsLayer(
     if (key.endsWith('_initializer')) config[key] = { class_name: 'Zeros', config: {} };
     else if (TRAINING_ONLY.test(key) || key === 'activity_regularizer') delete config[key];
   }
+  // A config that leaves an initializer out gets tfjs' default (Glorot: random numbers drawn for every parameter).
+  for (const key of WEIGHT_INITIALIZERS) if (!(key in config)) config[key] = { class_name: 'Zeros', config: {} };
   spatialTuples(className, config);
   if (className.startsWith('SeparableConv')) delete config.kernel_initializer;
   if (className === 'LeakyReLU') move(config, 'negative_slope', 'alpha');

@@ -3,7 +3,7 @@ import { readSlice, type WeightSlice } from '../analyze/slice.js';
 import { SelectionError } from '../model/errors.js';
 import { filterAxesOf, filterSelection, kernelOf } from '../model/filters.js';
 import { findLayer } from '../model/lookup.js';
-import type { Layer, Model, Note } from '../model/model.js';
+import type { Layer, Model, Note, Weight } from '../model/model.js';
 import type { NamedTensor } from '../model/named-tensor.js';
 import { encodeNpy } from '../model/npy.js';
 import { DEFAULT_BINS, histogram } from '../render/histogram.js';
@@ -196,12 +196,17 @@ export async function layerHistograms(model: Model, layerName: string, bins = DE
   return layerHistogramsOf(findLayer(model, layerName), bins);
 }
 
-/** A histogram of every weight of a layer (read one at a time). */
-export async function layerHistogramsOf(layer: Layer, bins = DEFAULT_BINS): Promise<WeightHistogram[]> {
+/**
+ * A histogram of every weight of a layer (read one at a time). `alsoWith` sees each weight's values
+ * while they are read, so a caller that draws them too never reads a big weight twice.
+ */
+export async function layerHistogramsOf(layer: Layer, bins = DEFAULT_BINS, alsoWith?: (weight: Weight, values: NamedTensor) => void): Promise<WeightHistogram[]> {
   const out: WeightHistogram[] = [];
   for (const weight of layer.weights) {
-    const h = histogram((await weight.read()).data, bins);
+    const values = await weight.read();
+    const h = histogram(values.data, bins);
     out.push({ weight: weight.role, shape: [...weight.shape], min: h.edges[0]!, max: h.edges[bins]!, counts: h.counts, stats: jsonStats(h.stats) });
+    alsoWith?.(weight, values);
   }
   return out;
 }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { activationName, type Activation } from '../compute/activations.js';
-import { buildModel, type RunnableModel } from '../compute/build.js';
+import { buildModel, layerByLayer, type LayerByLayer, type RunnableModel } from '../compute/build.js';
 import { imageBatch, imageGeometry, type InputSpec } from '../compute/inputs.js';
 import { featureMapLayers, loadOnnxNet, runOnnxLayers, selectOnnxLayers, type OnnxLayer } from '../compute/onnx-activations.js';
 import { openOnnxNet, type OnnxNet } from '../compute/ort.js';
@@ -74,7 +74,7 @@ const REPORT_LAYERS = 16;
 /** Runs the network once on an image, keeping the values of the feature maps `keep` accepts (the others only by name and shape). */
 async function runOnImage(
   model: Model,
-  net: RunnableModel,
+  net: RunnableModel | LayerByLayer,
   request: ActivationsRequest,
   keep: (a: Activation) => boolean,
   progress: Progress,
@@ -273,7 +273,7 @@ export async function reportData(
   models: readonly Model[],
   imagePath: string | undefined,
 ): Promise<{ activations: ActivationsView[]; outputShapes: ReadonlyMap<string, (number | null)[]>[]; notes: Note[] }> {
-  const { outputShapes, netOf } = hooks();
+  const { outputShapes } = hooks();
   const shapes = await Promise.all(models.map((m) => outputShapes(m)));
   if (imagePath === undefined || models.length === 0) return { activations: [], outputShapes: shapes, notes: [] };
   let bytes: Uint8Array;
@@ -293,9 +293,10 @@ export async function reportData(
     const notes = views.length < all.length ? [{ text: `Feature maps of ${name} are in this report for the first ${views.length} convolutions; the other ${all.length - views.length} were left out to keep the report small.` }] : [];
     return { activations: views, outputShapes: shapes, notes };
   }
-  let net: RunnableModel;
+  // One pass, layer by layer: the report's memory stays within the largest layer (VGG16's fc1), not the whole network.
+  let net: LayerByLayer;
   try {
-    net = await netOf(models[0]!);
+    net = await layerByLayer(models[0]!);
   } catch (e) {
     if (!(e instanceof ConvscopeError)) throw e;
     return { activations: [], outputShapes: shapes, notes: [{ text: `No feature maps of ${name} in this report: ${e.message}`, ...(e.concept ? { concept: e.concept } : {}) }] };

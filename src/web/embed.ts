@@ -112,10 +112,10 @@ export async function embedLayer(layer: Layer, options: EmbedOptions, tally: Emb
     weights,
   };
   if (leftOut) {
-    out.histograms = await layerHistogramsOf(layer);
+    // The kernel is read once, for its histogram and its picture: memory stays within one copy of it.
     const kernel = kernelOf(layer);
-    if (kernel) {
-      const values = await kernel.read();
+    out.histograms = await layerHistogramsOf(layer, undefined, (weight, values) => {
+      if (!kernel || weight !== kernel) return;
       const overview = kernelOverview(values);
       const figure = filterFigure(overview?.tensor ?? values, {
         layer: layer.name,
@@ -123,7 +123,7 @@ export async function embedLayer(layer: Layer, options: EmbedOptions, tally: Emb
         ...(overview ? { notes: [overview.note] } : {}),
       });
       out.picture = `data:image/png;base64,${toBase64(figure.png())}`;
-    }
+    });
   }
   return out;
 }
