@@ -495,7 +495,7 @@ export function decodeLayout(c: Cursor, file: HdfBytes): Layout {
   const dims: number[] = [];
   for (let i = 0; i < rank; i++) {
     const d = c.uint(width);
-    if (d === undefined) throw file.damaged('a chunk dimension is undefined');
+    if (d === undefined) throw file.damaged('a chunk dimension has every bit set');
     dims.push(d);
   }
   const index = c.u8();
@@ -806,7 +806,7 @@ async function readFractalHeap(file: HdfBytes, address: number | undefined, what
     if (kind !== 0) throw new NotMine('a huge object in a fractal heap');
     const offset = ic.uint(offsetBytes);
     const length = ic.uint(lengthBytes);
-    if (offset === undefined || length === undefined) throw file.damaged(`a heap ID of ${what} is undefined`);
+    if (offset === undefined || length === undefined) throw file.damaged(`a heap ID of ${what} has every bit set`);
     const block = blocks.find((b) => offset >= b.start && offset < b.start + b.size);
     if (!block || offset - block.start < blockHeader || offset + length > block.start + block.size) {
       throw file.damaged(`a heap ID of ${what} points outside the heap's blocks`);
