@@ -10,58 +10,14 @@ import { arrayInput, imageInput, type PreparedInput } from '../compute/inputs.js
 import { classLabels } from '../views/activations.js';
 import { writeFileAtomic } from '../io/write.js';
 import { UsageError } from '../model/errors.js';
-import { attributionFigure, type InputPicture } from '../render/attribution.js';
-import { topValues } from '../render/bars.js';
 import { sceneToPng } from '../render/scene-png.js';
 import { encodeNpy } from '../model/npy.js';
 import type { AttributeCliOptions } from './attribute.js';
 import { formatNumber } from '../model/format.js';
+import { arrayPicture, attributionScene, completenessLine, describeAttribution, emptyMapNote, mapExtent, METHOD_NAMES, topClasses } from '../views/attribution-view.js';
 import { withModel } from './model-options.js';
 
 /** The work of `convscope attribute`, loaded only when the command runs (it imports TensorFlow.js). */
-
-const SIGNED = new Set(['integrated-gradients', 'occlusion']);
-
-const METHOD_NAMES: Record<string, string> = {
-  saliency: 'saliency',
-  smoothgrad: 'SmoothGrad',
-  gradcam: 'Grad-CAM',
-  'gradcam++': 'Grad-CAM++',
-  'integrated-gradients': 'integrated gradients',
-  occlusion: 'occlusion',
-};
-
-function className(index: number, labels: readonly string[] | undefined): string {
-  const name = labels?.[index];
-  return name ? `${index} '${name}'` : String(index);
-}
-
-/** A picture of a preprocessed array for the left panel: its values stretched to 0..255, channels-last. */
-function arrayPicture(input: PreparedInput, channelsFirst: boolean): InputPicture {
-  const [, a, b, c] = input.batch.shape as number[];
-  const [height, width, channels] = channelsFirst ? [b!, c!, a!] : [a!, b!, c!];
-  const data = input.batch.data;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < height * width * channels; i++) {
-    lo = Math.min(lo, data[i]!);
-    hi = Math.max(hi, data[i]!);
-  }
-  const shown = channels === 3 ? 3 : 1;
-  const out = new Uint8Array(height * width * shown);
-  for (let p = 0; p < height * width; p++) {
-    for (let k = 0; k < shown; k++) {
-      const v = data[channelsFirst ? k * height * width + p : p * channels + k]!;
-      out[p * shown + k] = hi > lo ? Math.round(((v - lo) / (hi - lo)) * 255) : 0;
-    }
-  }
-  return { height, width, channels: shown, data: out };
-}
-
-function describe(r: Attribution, labels: readonly string[] | undefined): string {
-  const where = r.layer ? ` at layer ${r.layer}` : '';
-  return `${METHOD_NAMES[r.method]} of class ${className(r.classIndex, labels)}${where}; score = ${r.scoreKind} = ${formatNumber(r.score)}`;
-}
 
 function outputPath(options: AttributeCliOptions): string {
   if (options.out) {
@@ -107,32 +63,25 @@ function progress(options: AttributeCliOptions): { update: (done: number, total:
 
 /** Prints what was explained and writes the figure or the raw map. */
 async function report(r: Attribution, input: PreparedInput, channelsFirst: boolean, labels: readonly string[] | undefined, options: AttributeCliOptions, out: string): Promise<string[]> {
-  const top = topValues(r.outputs, Math.max(1, options.top)).map((t) => `#${className(t.index, labels)} ${formatNumber(t.value)}`);
-  const text = [...input.description.map((d) => `input: ${d}`), `top ${top.length} outputs: ${top.join(', ')}`, `${describe(r, labels)}`, `settings: ${r.settings}`, `ran on ${r.engine}`];
-  if (r.completeness) {
-    const { sum, delta } = r.completeness;
-    text.push(`completeness: sum of attributions ${formatNumber(sum)}, score(x) - score(baseline) ${formatNumber(delta)} (${formatNumber((100 * Math.abs(sum - delta)) / Math.max(Math.abs(delta), 1e-12))}% apart)`);
-  }
-  let min = Infinity;
-  let max = -Infinity;
-  for (const v of r.map.data) {
-    min = Math.min(min, v);
-    max = Math.max(max, v);
-  }
-  text.push(`map ${r.map.height}x${r.map.width}, range [${formatNumber(min)}, ${formatNumber(max)}] -> ${out}`);
-  if (max <= 0 && (r.method === 'gradcam' || r.method === 'gradcam++')) {
-    text.push(`note: the map is 0 everywhere: at every position of ${r.layer} the gradient-weighted channels sum to zero or less, which ${METHOD_NAMES[r.method]}'s ReLU removes; try an earlier --layer or another method`);
-  }
+  const top = topClasses(r, labels, options.top);
+  const completeness = completenessLine(r);
+  const [min, max] = mapExtent(r);
+  const empty = emptyMapNote(r);
+  const text = [
+    ...input.description.map((d) => `input: ${d}`),
+    `top ${top.length} outputs: ${top.join(', ')}`,
+    describeAttribution(r, labels),
+    `settings: ${r.settings}`,
+    `ran on ${r.engine}`,
+    ...(completeness ? [completeness] : []),
+    `map ${r.map.height}x${r.map.width}, range [${formatNumber(min)}, ${formatNumber(max)}] -> ${out}`,
+    ...(empty ? [`note: ${empty} (--layer, --method)`] : []),
+  ];
   if (options.format === 'npy') {
     await writeFileAtomic(out, encodeNpy(r.map.data, [r.map.height, r.map.width]));
   } else {
     const picture = input.images?.[0] ?? arrayPicture(input, channelsFirst);
-    const scene = attributionFigure(picture, r.map, {
-      title: `${describe(r, labels)} (${basename(options.image ?? options.input!)})`,
-      lines: [`top outputs: ${top.join(', ')}`, `settings: ${r.settings}`, ...(r.completeness ? [text[text.length - 2]!] : [])],
-      signed: SIGNED.has(r.method),
-      ...(options.cmap ? { colormap: options.cmap } : {}),
-    });
+    const scene = attributionScene(r, picture, labels, { source: basename(options.image ?? options.input!), top: options.top, ...(options.cmap ? { colormap: options.cmap } : {}) });
     await writeFileAtomic(out, sceneToPng(scene));
   }
   return text;

@@ -3,6 +3,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ConvscopeError, UsageError } from '../model/errors.js';
 import type { Model } from '../model/model.js';
 import { builtAssetDir } from '../web/built.js';
+import { DATA_SPEC_HELP, parseDataSpec } from '../data/index.js';
 import { isFolder, MAX_PROJECT_MODELS, projectModels, projectRuns, type ProjectEntry } from '../web/project.js';
 import { DEFAULT_UPLOAD_LIMIT, isLoopback, startServer } from '../web/server.js';
 import { addModelOptions, withModelOptions, type ModelOptions } from './model-options.js';
@@ -13,6 +14,7 @@ interface ServeOptions extends ModelOptions {
   host: string;
   open?: boolean;
   uploadLimit: number;
+  examplesData?: string[];
 }
 
 function parsePort(value: string): number {
@@ -48,7 +50,8 @@ export function registerServe(program: Command): void {
     .option('--port <n>', 'port to listen on (number; 0 = any free port)', parsePort, 8080)
     .option('--host <address>', 'address to listen on (string); anything but loopback exposes your models to the network', '127.0.0.1')
     .option('--open', 'open the viewer in the default browser', false)
-    .addOption(new Option('--upload-limit <MB>', 'largest image upload in megabytes (number)').argParser(parseMegabytes).default(DEFAULT_UPLOAD_LIMIT, '16'));
+    .addOption(new Option('--upload-limit <MB>', 'largest image upload in megabytes (number)').argParser(parseMegabytes).default(DEFAULT_UPLOAD_LIMIT, '16'))
+    .option('--examples-data <spec...>', `data sets the "what it detects" tab ranks for dataset examples (${DATA_SPEC_HELP}; default: digits)`);
   addModelOptions(command).action(
       action(async (paths: string[], options: ServeOptions) => {
         const assetDir = builtAssetDir();
@@ -71,9 +74,12 @@ export function registerServe(program: Command): void {
         }
         // Loaded here, not at the top: it brings TensorFlow.js, which other commands need not pay for.
         const { webActivations } = await import('../web/activations.js');
+        // Each spec is checked now, so a typo fails at start rather than in the page.
+        for (const spec of options.examplesData ?? []) parseDataSpec(spec);
+        const examplesData = options.examplesData ? ['digits', ...options.examplesData.filter((s) => s !== 'digits')] : undefined;
         const names = found.map((e) => e.name);
         const runs = await projectRuns(found);
-        const server = await startServer({ models, names, runs, assetDir, host: options.host, port: options.port, uploadLimit: options.uploadLimit, ...webActivations() });
+        const server = await startServer({ models, names, runs, assetDir, host: options.host, port: options.port, uploadLimit: options.uploadLimit, ...webActivations(examplesData) });
         if (models.length > 2) process.stdout.write(`${models.length} models: ${names.join(', ')}\n`);
         process.stdout.write(`convscope viewer: ${server.url}\n(press Ctrl+C to stop)\n`);
         if (options.open) openBrowser(server.url);

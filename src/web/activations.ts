@@ -17,6 +17,7 @@ import { runKerasNetwork } from '../views/activations-keras.js';
 import type { ActivationsView } from './activations-view.js';
 import type { ActivationsFn, ActivationsRequest } from './api.js';
 import type { Progress } from './jobs.js';
+import { detectsHooks, type DetectsHooks } from './detects.js';
 
 function dataUri(png: Uint8Array): string {
   return `data:image/png;base64,${Buffer.from(png).toString('base64')}`;
@@ -120,6 +121,17 @@ function view(run: ImageRun, chosen: Activation, imageName: string): Activations
 /** Nets of ONNX models on ONNX Runtime, prepared once per model. */
 const onnxNets = new WeakMap<Model, Promise<OnnxNet>>();
 
+function onnxNetOf(model: Model, graph: OnnxGraph): Promise<OnnxNet> {
+  let prepared = onnxNets.get(model);
+  if (!prepared) {
+    prepared = graph.bytes ? graph.bytes().then((bytes) => openOnnxNet(bytes, graph, model.source)) : loadOnnxNet(model.source, graph);
+    onnxNets.set(model, prepared);
+    prepared.catch(() => onnxNets.delete(model));
+  }
+  return prepared;
+}
+
+
 /**
  * Views of an ONNX model's layers on ONNX Runtime: one run fetches the layers `pick` chooses (from
  * the graph's feature-map layers) with the model outputs. `request.layer` names one layer, else the first convolution.
@@ -132,13 +144,7 @@ async function onnxViews(
   pick: (layers: OnnxLayer[]) => OnnxLayer[] = () => selectOnnxLayers(graph, model.source, request.layer),
 ): Promise<ActivationsView[]> {
   progress(0, 'preparing the network on ONNX Runtime');
-  let prepared = onnxNets.get(model);
-  if (!prepared) {
-    prepared = graph.bytes ? graph.bytes().then((bytes) => openOnnxNet(bytes, graph, model.source)) : loadOnnxNet(model.source, graph);
-    onnxNets.set(model, prepared);
-    prepared.catch(() => onnxNets.delete(model));
-  }
-  const net = await prepared;
+  const net = await onnxNetOf(model, graph);
   const preprocessing = preprocessingOf(model, request.preprocess);
   progress(0.1, `decoding ${request.imageName}`);
   const image = await decodeFor(net, request.image, request.imageName);
@@ -200,18 +206,24 @@ function weightBytes(model: Model): number {
 interface Hooks {
   activations: ActivationsFn;
   outputShapes: (model: Model) => Promise<ReadonlyMap<string, (number | null)[]>>;
+  /** The "what it detects" tab's work, on the same built networks. */
+  detects: DetectsHooks;
 }
 
-/** The server's activations and output-shape hooks (TensorFlow.js, wasm backend). */
-export function webActivations(): Hooks {
-  const { activations, outputShapes } = hooks();
-  return { activations, outputShapes };
+/**
+ * The server's activations, output-shape and "what it detects" hooks (TensorFlow.js, wasm backend;
+ * ONNX Runtime for ONNX models); `examplesData` are the data sets offered for dataset examples.
+ */
+export function webActivations(examplesData?: readonly string[]): Hooks {
+  const { activations, outputShapes, detects } = hooks(examplesData);
+  return { activations, outputShapes, detects };
 }
 
-function hooks(): Hooks & { netOf: NetCache } {
+function hooks(examplesData?: readonly string[]): Hooks & { netOf: NetCache } {
   const netOf = netCache();
   return {
     netOf,
+    detects: detectsHooks({ netOf, onnxNetOf, preprocessingOf }, examplesData),
     activations: async (model, request, progress) => {
       const graph = onnxGraph(model);
       if (graph) return (await onnxViews(model, graph, request, progress))[0]!;

@@ -12,6 +12,7 @@ import { changeChart, updateRatioChart } from '../views/timeline-view.js';
 import type { ProjectRun } from './project.js';
 import { kernelOverview } from '../views/kernel-overview.js';
 import type { JobTable, Progress } from './jobs.js';
+import { parseDetectsRequest, type DetectsHooks } from './detects.js';
 import { filterDetail, filterNpy, kernelNpy, layerHistograms, layerRows, modelInfo } from '../views/model-view.js';
 import { kernelOf } from '../model/filters.js';
 
@@ -50,6 +51,7 @@ export interface ApiContext {
   /** Bundled sample photographs by name. */
   samples: ReadonlyMap<string, () => Promise<Uint8Array>>;
   activations?: ActivationsFn;
+  detects?: DetectsHooks;
   /** Diffs by `before:after:layer` ('' = all layers), computed once: the models never change. */
   diffs?: Map<string, Promise<ModelDiff>>;
   /** Output shapes by layer name, per model, where the architecture could be run. */
@@ -176,31 +178,46 @@ async function modelRoute(ctx: ApiContext, model: Model, id: number, what: strin
     }
     case 'activations':
       return startActivations(ctx, model, id, req);
+    case 'detects':
+      return detects(ctx, model, id, req);
     default:
       throw new SelectionError(`There is no API endpoint '${String(what).slice(0, 40)}' for a model.`);
   }
+}
+
+/** The image a request names: a bundled sample (?sample=<name>) or the uploaded body; undefined with neither. */
+async function requestImage(ctx: ApiContext, req: ApiRequest): Promise<{ bytes: Uint8Array; name: string } | undefined> {
+  const sample = req.query.get('sample');
+  if (sample) {
+    const load = ctx.samples.get(sample);
+    if (!load) throw new SelectionError(`There is no sample photograph '${sample.slice(0, 40)}'; the samples are: ${[...ctx.samples.keys()].join(', ')}.`);
+    return { bytes: await load(), name: sample };
+  }
+  if (!req.body || req.body.length === 0) return undefined;
+  return { bytes: req.body, name: 'the uploaded image' };
 }
 
 async function startActivations(ctx: ApiContext, model: Model, id: number, req: ApiRequest): Promise<ApiResponse> {
   if (req.method !== 'POST') throw new UsageError('Activations are started with POST (an image in the body, or ?sample=<name>).');
   const run = ctx.activations;
   if (!run) throw new UsageError('This server cannot run networks, so activations are not available.');
-  const sample = req.query.get('sample');
-  let image: Uint8Array;
-  let imageName: string;
-  if (sample) {
-    const load = ctx.samples.get(sample);
-    if (!load) throw new SelectionError(`There is no sample photograph '${sample.slice(0, 40)}'; the samples are: ${[...ctx.samples.keys()].join(', ')}.`);
-    image = await load();
-    imageName = sample;
-  } else {
-    if (!req.body || req.body.length === 0) throw new UsageError('The activations request carries no image: upload a PNG, JPEG or WebP file, or choose a sample photograph.');
-    image = req.body;
-    imageName = 'the uploaded image';
-  }
+  const given = await requestImage(ctx, req);
+  if (!given) throw new UsageError('The activations request carries no image: upload a PNG, JPEG or WebP file, or choose a sample photograph.');
+  const image = given.bytes;
+  const imageName = given.name;
   const layer = req.query.get('layer') ?? undefined;
   const preprocess = req.query.get('preprocess') ?? 'auto';
   const job = ctx.jobs.start((progress) => run(model, { layer, preprocess, image, imageName }, progress));
+  return json({ job, model: id }, 202);
+}
+
+/** The "what it detects" tab: GET says what the model can do, POST starts one part as a job. */
+async function detects(ctx: ApiContext, model: Model, id: number, req: ApiRequest): Promise<ApiResponse> {
+  const hooks = ctx.detects;
+  if (!hooks) throw new UsageError('This server cannot run networks, so "what it detects" is not available.');
+  if (req.method !== 'POST') return json(await hooks.info(model));
+  const request = parseDetectsRequest(req.query, await requestImage(ctx, req));
+  const job = ctx.jobs.start((progress) => hooks.run(model, request, progress));
   return json({ job, model: id }, 202);
 }
 
@@ -212,6 +229,7 @@ export async function handleApi(ctx: ApiContext, req: ApiRequest): Promise<ApiRe
       models: ctx.models.map((m, i) => ({ ...modelInfo(m, i), ...(ctx.names?.[i] ? { name: ctx.names[i] } : {}) })),
       samples: [...ctx.samples.keys()],
       activations: ctx.activations !== undefined,
+      detects: ctx.detects !== undefined,
       runs: (ctx.runs ?? []).map((r) => ({ name: r.name, members: r.members })),
     });
   }
@@ -256,6 +274,10 @@ export async function handleApi(ctx: ApiContext, req: ApiRequest): Promise<ApiRe
     const svg = what === 'change.svg' ? changeChart(t) : updateRatioChart(t);
     if (!svg) throw new SelectionError(`The run ${run.name} has no snapshots to chart.`);
     return { kind: 'bytes', type: 'image/svg+xml', body: new TextEncoder().encode(svg) };
+  }
+  if (head === 'jobs' && id !== undefined && what === 'cancel') {
+    if (req.method !== 'POST') throw new UsageError('A job is cancelled with POST.');
+    return json({ cancelled: ctx.jobs.cancel(id) });
   }
   if (head === 'jobs' && id !== undefined && what === undefined) {
     const state = ctx.jobs.get(id);

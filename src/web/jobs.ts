@@ -6,17 +6,27 @@ export type Progress = (fraction: number, message: string) => void;
 export type JobState =
   | { state: 'running'; progress: number; message: string }
   | { state: 'done'; result: unknown }
-  | { state: 'error'; error: string; concept?: Concept };
+  | { state: 'error'; error: string; concept?: Concept }
+  | { state: 'cancelled' };
+
+/** Thrown into a job's work at its next progress report once the page cancelled it. */
+export class CancelledError extends ConvscopeError {
+  constructor() {
+    super('The run was cancelled.');
+  }
+}
 
 interface Job {
   status: JobState;
   finishedAt?: number;
+  cancelled?: boolean;
 }
 
 /**
  * Long work (activations, diffs) runs as a job the page polls: `start` returns an id at once, `get`
  * tells progress, the result or the error sentence. Finished jobs are forgotten after `keepMs`, and at
- * most `maxJobs` are kept, so a busy page cannot grow the server's memory.
+ * most `maxJobs` are kept, so a busy page cannot grow the server's memory. `cancel` stops a job at its
+ * next progress report (the work sees a CancelledError thrown from its progress callback).
  */
 export class JobTable {
   private readonly jobs = new Map<string, Job>();
@@ -33,19 +43,32 @@ export class JobTable {
     const job: Job = { status: { state: 'running', progress: 0, message: 'starting' } };
     this.jobs.set(id, job);
     const progress: Progress = (fraction, message) => {
+      if (job.cancelled) throw new CancelledError();
       if (job.status.state === 'running') job.status = { state: 'running', progress: Math.max(0, Math.min(1, fraction)), message };
     };
     work(progress).then(
       (result) => {
+        if (job.cancelled) return;
         job.status = { state: 'done', result };
         job.finishedAt = Date.now();
       },
       (e: unknown) => {
+        if (job.cancelled) return;
         job.status = { state: 'error', error: errorSentence(e), ...conceptOf(e) };
         job.finishedAt = Date.now();
       },
     );
     return id;
+  }
+
+  /** Cancels a running job; false when there is no such job or it has already finished. */
+  cancel(id: string): boolean {
+    const job = this.jobs.get(id);
+    if (!job || job.status.state !== 'running') return false;
+    job.cancelled = true;
+    job.status = { state: 'cancelled' };
+    job.finishedAt = Date.now();
+    return true;
   }
 
   get(id: string): JobState | undefined {

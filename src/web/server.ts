@@ -25,6 +25,7 @@ export interface ServeOptions {
   uploadLimit?: number;
   activations?: ActivationsFn;
   outputShapes?: ApiContext['outputShapes'];
+  detects?: ApiContext['detects'];
 }
 
 export interface RunningServer {
@@ -163,6 +164,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const ctx: ApiContext = { models: withReadCache(options.models), jobs: new JobTable(), samples, ...(options.names ? { names: options.names } : {}), runs: options.runs ?? [] };
   if (options.activations) ctx.activations = options.activations;
   if (options.outputShapes) ctx.outputShapes = options.outputShapes;
+  if (options.detects) ctx.detects = options.detects;
   let port = 0;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

@@ -2,6 +2,7 @@ import type { Backend } from './backend.js';
 import { clear, h, setStatus } from './dom.js';
 import { Router, type ViewState } from './state.js';
 import { activationsTab } from './ui/activations.js';
+import { detectsTab } from './ui/detects.js';
 import { diffTab } from './ui/diff.js';
 import { graphTab } from './ui/graph.js';
 import { layersTab } from './ui/layers.js';
@@ -11,6 +12,9 @@ import { setSurface, viewerError } from './wording.js';
 export function fail(e: unknown): void {
   setStatus(viewerError(e), 'error');
 }
+
+/** Tab names shown otherwise than their URL name. */
+const LABELS: Record<string, string> = { detects: 'what it detects' };
 
 interface Tab {
   apply(state: ViewState): Promise<void>;
@@ -33,7 +37,7 @@ function modelPicker(backend: Backend, router: Router): HTMLElement | null {
 }
 
 /**
- * Builds the tabs a backend supports (layers; activations; diff with two models or more), shows what the
+ * Builds the tabs a backend supports (layers; graph; activations; what it detects; diff with two models or more), shows what the
  * URL names, and follows every later change of it (clicks, keys, Back and Forward). `extra` is put in the
  * header (the browser's "open another model"); `go` is where to go at once (the model just opened).
  */
@@ -49,11 +53,12 @@ export function startApp(backend: Backend, extra?: HTMLElement, go?: Partial<Vie
   const nav = router;
   const names: string[] = ['layers', 'graph'];
   if (backend.canActivate()) names.push('activations');
+  names.push('detects');
   if (backend.models().length > 1) names.push('diff');
   let shown: { name: string; tab: Tab } | undefined;
   let queue: Promise<void> = Promise.resolve();
 
-  const buttons = names.map((name) => h('button', { type: 'button', role: 'tab', 'data-tab': name, onclick: () => nav.push({ tab: name }) }, name));
+  const buttons = names.map((name) => h('button', { type: 'button', role: 'tab', 'data-tab': name, onclick: () => nav.push({ tab: name }) }, LABELS[name] ?? name));
   clear(tabs, ...buttons);
   tabs.setAttribute('role', 'tablist');
   tabs.setAttribute('aria-label', 'views');
@@ -74,6 +79,7 @@ export function startApp(backend: Backend, extra?: HTMLElement, go?: Partial<Vie
     if (state.tab === 'activations') return activationsTab(app, backend, nav);
     if (state.tab === 'diff') return diffTab(app, backend, nav);
     if (state.tab === 'graph') return graphTab(app, backend, nav);
+    if (state.tab === 'detects') return detectsTab(app, backend, nav);
     return layersTab(app, backend, nav);
   };
 

@@ -3,6 +3,7 @@ import type { NamedTensor } from '../../model/named-tensor.js';
 import type { ModelGraph } from '../../views/graph-view.js';
 import type { ActivationsView } from '../activations-view.js';
 import type { FilterDetail, LayerRow, ModelInfo, WeightHistogram } from '../../views/model-view.js';
+import type { DetectsInfo, DetectsPart, DetectsView } from '../../views/detects-view.js';
 
 export interface ActivationsInput {
   /** A bundled sample photograph by name, or an image file the user chose. */
@@ -10,6 +11,33 @@ export interface ActivationsInput {
   file?: File;
   layer?: string;
   preprocess: string;
+}
+
+/** One part of the "what it detects" tab, with the options the page chose (names as the server's query). */
+export interface DetectsInput {
+  part: DetectsPart;
+  layer: string | undefined;
+  /** The window of filters drawn, first and last. */
+  filters: [number, number];
+  objective: string;
+  steps: number;
+  /** Index into the data sets the backend offers. */
+  data: number;
+  top: number;
+  statistic: string;
+  method: string;
+  classIndex: number | undefined;
+  preprocess: string;
+  /** Attribution's image: a sample by name or a file the user chose. */
+  sample?: string;
+  file?: File;
+}
+
+/** Thrown when the user cancelled a run: the page says so instead of showing an error. */
+export class Cancelled extends Error {
+  constructor() {
+    super('Cancelled.');
+  }
 }
 
 /** A training run: snapshots of one `train --watch` directory, each a model of the page, by step. */
@@ -45,6 +73,10 @@ export interface Backend {
   sliceNpy(model: number, layer: string, filter: number, channel: number | undefined): Promise<{ name: string; bytes: Uint8Array }>;
   histogram(model: number, layer: string): Promise<WeightHistogram[]>;
   activations(model: number, input: ActivationsInput, progress: OnProgress): Promise<ActivationsView>;
+  /** What the "what it detects" tab can do for a model (and why not, where it cannot). */
+  detectsInfo(model: number): Promise<DetectsInfo>;
+  /** One part of the tab; `signal` cancels it (the promise then rejects with Cancelled). */
+  detects(model: number, input: DetectsInput, progress: OnProgress, signal: AbortSignal): Promise<DetectsView>;
   /** The diff of two of the models (before, after). */
   diff(pair: [number, number], progress: OnProgress): Promise<ModelDiff>;
   /** A report's picture of a kernel whose values it left out (a PNG data: URI), if it has one. */

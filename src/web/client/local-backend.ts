@@ -6,7 +6,8 @@ import type { NamedTensor } from '../../model/named-tensor.js';
 import { modelGraph, type ModelGraph } from '../../views/graph-view.js';
 import type { ActivationsView } from '../activations-view.js';
 import { filterDetail, filterNpy, layerHistograms, layerRows, modelInfo, type FilterDetail, type LayerRow, type ModelInfo, type WeightHistogram } from '../../views/model-view.js';
-import type { ActivationsInput, Backend, OnProgress, RunInfo } from './backend.js';
+import type { ActivationsInput, Backend, DetectsInput, OnProgress, RunInfo } from './backend.js';
+import type { DetectsInfo, DetectsSection, DetectsView } from '../../views/detects-view.js';
 import { isOnnx } from './onnx-local.js';
 import { kernelOf } from '../../model/filters.js';
 
@@ -23,6 +24,8 @@ export class LocalBackend implements Backend {
     private readonly shapes: readonly ReadonlyMap<string, (number | null)[]>[] = [],
     /** A report's stand-ins for layers whose weights it left out: a picture of the kernel and the histograms. */
     private readonly extras: readonly ReadonlyMap<string, { picture?: string | undefined; histograms?: WeightHistogram[] | undefined }>[] = [],
+    /** A report's "what it detects" section (of its first model). */
+    private readonly detected?: DetectsSection,
   ) {}
 
   picture(model: number, layer: string): string | undefined {
@@ -97,6 +100,37 @@ export class LocalBackend implements Backend {
       throw new UsageError('Activations need the network to run, which a file read in this page cannot do: start `convscope serve <model>` instead.');
     }
     return hit;
+  }
+
+  async detectsInfo(model: number): Promise<DetectsInfo> {
+    if (this.detected && model === 0) return this.detected.info;
+    const why =
+      this.kind === 'report'
+        ? this.detected
+          ? 'This report holds "what it detects" for its first model only.'
+          : 'This report was made without the "what it detects" section.'
+        : 'Activation maximization, dataset examples and attribution need the network to run, which a file read in this page cannot do: start `convscope serve <model>` instead.';
+    return { engine: 'none', why, layers: [], classes: 0, data: [] };
+  }
+
+  /** The report's precomputed part matching the choice, or a sentence saying what the report holds. */
+  async detects(model: number, input: DetectsInput): Promise<DetectsView> {
+    const views = model === 0 ? (this.detected?.views ?? []) : [];
+    const hit = views.find((v) =>
+      v.part !== input.part
+        ? false
+        : v.part === 'attribution'
+          ? v.method === input.method && (input.sample === undefined || v.source === input.sample) && (input.classIndex === undefined || v.classIndex === input.classIndex)
+          : v.layer === input.layer && v.filters?.[0] === input.filters[0],
+    );
+    if (hit) return hit;
+    const held = views.filter((v) => v.part === input.part);
+    const what = held.map((v) => (v.part === 'attribution' ? `${v.method} of class ${v.classIndex} for ${v.source}` : `layer ${v.layer}, filters ${v.filters?.[0]}-${v.filters?.at(-1)}`));
+    throw new UsageError(
+      held.length > 0
+        ? `This report holds ${input.part} for ${what.join('; ')} only; open the model with \`convscope serve\` to choose others.`
+        : `This report holds no ${input.part}; open the model with \`convscope serve\` to compute it.`,
+    );
   }
 
   async diff(pair: [number, number], progress: OnProgress): Promise<ModelDiff> {

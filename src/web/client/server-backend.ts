@@ -7,7 +7,8 @@ import type { ModelGraph } from '../../views/graph-view.js';
 import type { ActivationsView } from '../activations-view.js';
 import type { JobState } from '../jobs.js';
 import type { FilterDetail, LayerRow, ModelInfo, WeightHistogram } from '../../views/model-view.js';
-import type { ActivationsInput, Backend, OnProgress, RunInfo } from './backend.js';
+import { Cancelled, type ActivationsInput, type Backend, type DetectsInput, type OnProgress, type RunInfo } from './backend.js';
+import type { DetectsInfo, DetectsView } from '../../views/detects-view.js';
 
 /** An error sentence the server sent as `{ "error": ..., "concept"?: ... }`. */
 export class ViewerError extends Error {
@@ -47,12 +48,18 @@ function q(params: Record<string, string | number | undefined>): string {
   return s.toString();
 }
 
-/** Polls a job until it is done, reporting its progress. */
-async function waitForJob<T>(job: string, progress: OnProgress): Promise<T> {
+/** Polls a job until it is done, reporting its progress; an abort of `signal` cancels the job on the server. */
+async function waitForJob<T>(job: string, progress: OnProgress, signal?: AbortSignal): Promise<T> {
+  const url = `api/jobs/${encodeURIComponent(job)}`;
   for (;;) {
-    const state = await getJson<JobState>(`api/jobs/${encodeURIComponent(job)}`);
+    if (signal?.aborted) {
+      await fetch(`${url}/cancel`, { method: 'POST' }).catch(() => undefined);
+      throw new Cancelled();
+    }
+    const state = await getJson<JobState>(url);
     if (state.state === 'done') return state.result as T;
     if (state.state === 'error') throw new ViewerError(state.error, state.concept);
+    if (state.state === 'cancelled') throw new Cancelled();
     progress(state.progress, state.message);
     await new Promise((r) => setTimeout(r, 150));
   }
@@ -63,6 +70,7 @@ export interface ServerInfo {
   runs?: RunInfo[];
   samples: string[];
   activations: boolean;
+  detects?: boolean;
 }
 
 export class ServerBackend implements Backend {
@@ -134,6 +142,35 @@ export class ServerBackend implements Backend {
     }
     const { job } = await getJson<{ job: string }>(`api/models/${model}/activations?${params}`, init);
     return waitForJob<ActivationsView>(job, progress);
+  }
+
+  detectsInfo(model: number): Promise<DetectsInfo> {
+    if (!this.info.detects) throw new ViewerError('This server cannot run networks, so "what it detects" is not available.');
+    return getJson(`api/models/${model}/detects`);
+  }
+
+  async detects(model: number, input: DetectsInput, progress: OnProgress, signal: AbortSignal): Promise<DetectsView> {
+    const params = q({
+      part: input.part,
+      layer: input.layer,
+      filters: `${input.filters[0]}-${input.filters[1]}`,
+      objective: input.objective,
+      steps: input.steps,
+      data: input.data,
+      top: input.top,
+      statistic: input.statistic,
+      method: input.method,
+      class: input.classIndex,
+      preprocess: input.preprocess,
+      sample: input.part === 'attribution' && !input.file ? input.sample : undefined,
+    });
+    const init: RequestInit = { method: 'POST' };
+    if (input.part === 'attribution' && input.file) {
+      init.body = input.file;
+      init.headers = { 'Content-Type': input.file.type || 'application/octet-stream' };
+    }
+    const { job } = await getJson<{ job: string }>(`api/models/${model}/detects?${params}`, init);
+    return waitForJob<DetectsView>(job, progress, signal);
   }
 
   async diff(pair: [number, number], progress: OnProgress): Promise<ModelDiff> {

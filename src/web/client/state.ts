@@ -17,10 +17,21 @@ export interface ViewState {
   page?: number;
   /** The second model of a diff (the first is `model`). */
   compare?: number;
+  /** "What it detects": the part shown (maximize, examples, attribution) and its choices. */
+  part?: string;
+  objective?: string;
+  steps?: number;
+  data?: number;
+  statistic?: string;
+  method?: string;
+  class?: number;
+  /** A sample photograph by name (attribution). */
+  sample?: string;
+  preprocess?: string;
 }
 
-const NUMBERS = ['model', 'filter', 'channel', 'page', 'compare'] as const;
-const STRINGS = ['tab', 'layer', 'colormap', 'normalize', 'channels', 'zoom'] as const;
+const NUMBERS = ['model', 'filter', 'channel', 'page', 'compare', 'steps', 'data', 'class'] as const;
+const STRINGS = ['tab', 'layer', 'colormap', 'normalize', 'channels', 'zoom', 'part', 'objective', 'statistic', 'method', 'sample', 'preprocess'] as const;
 
 function usesFragment(): boolean {
   return location.protocol !== 'http:' && location.protocol !== 'https:';

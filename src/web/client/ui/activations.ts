@@ -6,7 +6,7 @@ import type { Router, ViewState } from '../state.js';
 import { viewerError } from '../wording.js';
 
 /** The server's presets (src/compute/preprocess.ts); auto is the model's own (compute/default-preprocessing.ts), said with the result. */
-const PREPROCESSING: [string, string][] = [
+export const PREPROCESSING: [string, string][] = [
   ['auto', 'auto (from the model file)'],
   ['unit', 'unit: x / 255 (0..1)'],
   ['symmetric', 'symmetric: x / 127.5 - 1 (MobileNet, Inception)'],
