@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { encodeSafetensors } from '../src/formats/safetensors-write.js';
 import { torchStateDictPickle, torchZip, writeZip, type PickledTensor } from '../test/helpers/hostile.js';
-import { values, writeKeras1ThH5, writeKeras2FullH5, writeKeras2WeightsH5, writeKeras3WeightsH5, writeKerasZip, writeTfjsModel } from '../test/helpers/keras-writers.js';
+import { values, writeDenseWeightsH5, writeKeras1ThH5, writeKeras2FullH5, writeKeras2WeightsH5, writeKeras3WeightsH5, writeKerasZip, writeTfjsModel } from '../test/helpers/keras-writers.js';
 
 export const FORMATS = ['keras-h5', 'keras-weights-h5', 'keras-v3', 'tfjs', 'pytorch', 'safetensors', 'onnx', 'tf-checkpoint'] as const;
 export type FuzzFormat = (typeof FORMATS)[number];
@@ -144,6 +144,7 @@ export async function makeSeeds(): Promise<Seed[]> {
     await h5('keras-h5', 'generated Keras 1 th', writeKeras1ThH5);
     await h5('keras-weights-h5', 'generated Keras 2 save_weights', writeKeras2WeightsH5);
     await h5('keras-weights-h5', 'generated Keras 3 .weights.h5', writeKeras3WeightsH5);
+    await h5('keras-weights-h5', 'generated dense-storage weights (libver v108)', writeDenseWeightsH5);
     await h5('keras-v3', 'generated .keras stored', (d) => writeKerasZip(d, 0));
     await h5('keras-v3', 'generated .keras deflated', (d) => writeKerasZip(d, 6));
     const tfjs = mkdtempSync(join(dir, 's-'));

@@ -147,6 +147,31 @@ export async function writeKeras2WeightsH5(dir: string): Promise<{ path: string;
   return { path, configPath, tensors: model.tensors };
 }
 
+/**
+ * Weights of a 40-layer Dense stack in HDF5's newer forms, as h5py writes them with libver='v108' and
+ * track_order: the root's 40 groups and 27 attributes are in dense storage (fractal heaps, v2 B-trees
+ * with creation order), and every other kernel is chunked with gzip.
+ */
+export async function writeDenseWeightsH5(dir: string): Promise<{ path: string }> {
+  const { File } = await h5wasm();
+  const path = join(dir, 'dense-weights.h5');
+  const f = new File(path, 'w', { libver: 'v108', track_order: true });
+  const names = Array.from({ length: 40 }, (_, i) => `dense_${i}`);
+  f.create_attribute('layer_names', names, [names.length], null);
+  f.create_attribute('backend', 'tensorflow');
+  f.create_attribute('keras_version', '2.13.1');
+  for (let i = 0; i < 24; i++) f.create_attribute(`note_${i}`, `value ${i}`);
+  names.forEach((name, i) => {
+    const g = f.create_group(name, true);
+    g.create_attribute('weight_names', [`${name}/kernel:0`, `${name}/bias:0`], [2], null);
+    const inner = g.create_group(name);
+    inner.create_dataset({ name: 'kernel:0', data: values(24, i), shape: [4, 6], dtype: '<f4', ...(i % 2 ? { chunks: [2, 6], compression: 'gzip' as const } : {}) });
+    inner.create_dataset({ name: 'bias:0', data: values(6, 100 + i), shape: [6], dtype: '<f4' });
+  });
+  f.close();
+  return { path };
+}
+
 /** A Keras 3 Sequential with a nested Functional, as config.json stores it. */
 export function keras3Sequential(): object {
   const dtype = { module: 'keras', class_name: 'DTypePolicy', config: { name: 'float32' }, registered_name: null };
