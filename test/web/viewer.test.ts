@@ -298,6 +298,34 @@ describe('viewer: honest colours, state in the URL, wide layers, keyboard, many 
     await page.waitForFunction(() => document.querySelector('.progress') === null || /./.test(document.getElementById('status')?.textContent ?? ''), undefined, { timeout: 60_000 });
   });
 
+  it('pages the diff grids like the layers tab: every one of 130 filters reachable, the changed one where it is', async () => {
+    // Two checkpoints of a 130-filter conv layer; only filter 100 moved (by +0.05 on every weight).
+    const base = values(3 * 3 * 4 * 130, 'many');
+    const moved = Float32Array.from(base, (v, i) => (i % 130 === 100 ? v + 0.05 : v));
+    const ckpt = (source: string, data: Float32Array): Model =>
+      memoryModel({ source, format: 'keras-h5', framework: 'keras', layers: [{ name: 'many', className: 'Conv2D', kind: 'conv', weights: [{ role: 'kernel', tensor: new NamedTensor(['kh', 'kw', 'in', 'out'], [3, 3, 4, 130], data) }] }] });
+    const pair = await startServer({ models: [ckpt('before.h5', base), ckpt('after.h5', moved)], assetDir: await freshClient(), port: 0 });
+    try {
+      await page.goto(`${pair.url}?tab=diff`);
+      await page.waitForSelector('[data-testid=diff-delta] .tile[data-filter="63"]', { timeout: 60_000 });
+      assert.equal(await page.$$eval('[data-testid=grid-page] option', (o) => o.length), 3);
+      assert.equal(await page.textContent('[data-testid=ranked-filters] tr:nth-child(2) td:first-child'), '100');
+      await page.selectOption('[data-testid=grid-page]', '1');
+      await page.waitForSelector('[data-testid=diff-delta] .tile[data-filter="100"]');
+      assert.equal(new URL(page.url()).searchParams.get('page'), '1');
+      assert.deepEqual(await page.$$eval('[data-testid=diff-before] .tile', (t) => [t[0]!.getAttribute('data-filter'), t.length]), ['64', 64]);
+      await page.hover('[data-testid=diff-delta] .tile[data-filter="100"]');
+      assert.match((await page.textContent('[data-testid=diff-hover]'))!, /^filter 100: changed/);
+      await shot('diff-paged');
+      await checkAxe('diff, second page');
+      await page.click('[data-testid=pager] button[aria-label="next page"]');
+      await page.waitForSelector('[data-testid=diff-delta] .tile[data-filter="129"]');
+      assert.equal(await page.$$eval('[data-testid=diff-delta] .tile', (t) => t.length), 2);
+    } finally {
+      await pair.close();
+    }
+  });
+
   it('draws the layer graph: the edges of the file’s architecture, zoom, attributes, a click opens the layer', async () => {
     const config = JSON.parse(runPython('import sys, h5py\nprint(h5py.File(sys.argv[1], "r").attrs["model_config"])', [DIGITS_H5])) as { config: { layers: { config: { name: string } }[] } };
     const chain = config.config.layers.map((l) => l.config.name);

@@ -8,7 +8,7 @@ import type { Router, ViewState } from '../state.js';
 import { viewerError } from '../wording.js';
 import { defaultControls } from './controls.js';
 import { drawGrid } from './draw.js';
-import { FILTERS_PER_PAGE } from './layers.js';
+import { FILTERS_PER_PAGE, pager } from './layers.js';
 
 function absMax(t: NamedTensor): number {
   const s = t.stats();
@@ -18,8 +18,17 @@ function absMax(t: NamedTensor): number {
 /**
  * Before and after drawn on one symmetric scale, so their colours compare; after − before on its own
  * symmetric scale (its largest |change|), so a change of a few percent is visible rather than flat grey.
+ * The grids are paged like the layers tab's (page `page` of FILTERS_PER_PAGE filters), every filter reachable.
  */
-async function compareLayer(root: HTMLElement, backend: Backend, pair: [number, number], layer: LayerDiff, rows: [LayerRow[], LayerRow[]]): Promise<void> {
+async function compareLayer(
+  root: HTMLElement,
+  backend: Backend,
+  pair: [number, number],
+  layer: LayerDiff,
+  rows: [LayerRow[], LayerRow[]],
+  page: number,
+  onPage: (p: number) => void,
+): Promise<void> {
   const rowBefore = rows[0].find((r) => r.name === layer.name);
   const rowAfter = rows[1].find((r) => r.name === layer.afterName);
   if (!rowBefore?.kernel || !rowAfter?.kernel || rowBefore.filterCount === undefined) {
@@ -40,7 +49,8 @@ async function compareLayer(root: HTMLElement, backend: Backend, pair: [number, 
   const rankedSet = new Set(ranked.map((f) => f.filter));
   const hover = h('div', { class: 'hover-label', 'data-testid': 'diff-hover' }, 'hover a tile');
   const byFilter = new Map((kernelDiff?.filters ?? []).map((f) => [f.filter, f]));
-  const shown = Array.from({ length: Math.min(rowBefore.filterCount, FILTERS_PER_PAGE) }, (_, i) => i);
+  const first = Math.min(page, Math.ceil(rowBefore.filterCount / FILTERS_PER_PAGE) - 1) * FILTERS_PER_PAGE;
+  const shown = Array.from({ length: Math.min(rowBefore.filterCount - first, FILTERS_PER_PAGE) }, (_, i) => first + i);
   const row = (label: string, t: NamedTensor, testid: string, s: number): HTMLElement => {
     const drawn = drawGrid(t, controls, layer.name, s, shown);
     const grid = h('div', { class: 'grid', 'data-testid': testid });
@@ -68,7 +78,7 @@ async function compareLayer(root: HTMLElement, backend: Backend, pair: [number, 
       { class: 'facts', 'data-testid': 'diff-scales' },
       `before and after on one shared symmetric scale ${formatScale(scale)}; after − before on its own scale ${formatScale(deltaScale)} (its largest |change|, ${formatNumber(scale > 0 ? deltaScale / scale : 0)} of the weights' scale); outlined tiles are the most changed filters${moved.length > 8 ? ` (8 of ${moved.length} that changed)` : ''}`,
     ),
-    rowBefore.filterCount > shown.length ? h('p', { class: 'note' }, `showing filters 0–${shown.length - 1} of ${rowBefore.filterCount}; the table lists the most changed`) : null,
+    pager(rowBefore.filterCount, first / FILTERS_PER_PAGE, onPage),
     row('before', before, 'diff-before', scale),
     row('after', after, 'diff-after', scale),
     row(`after − before (scale ${formatScale(deltaScale)})`, delta, 'diff-delta', deltaScale),
@@ -153,8 +163,8 @@ export function diffTab(root: HTMLElement, backend: Backend, router: Router): { 
           table.append(
             h(
               'tr',
-              { 'data-layer': l.name, class: `verdict-${l.verdict}`, tabindex: 0, onclick: () => router.push({ layer: l.name }), onkeydown: (e: Event) => {
-                if ((e as KeyboardEvent).key === 'Enter') router.push({ layer: l.name });
+              { 'data-layer': l.name, class: `verdict-${l.verdict}`, tabindex: 0, onclick: () => router.push({ layer: l.name, page: undefined }), onkeydown: (e: Event) => {
+                if ((e as KeyboardEvent).key === 'Enter') router.push({ layer: l.name, page: undefined });
               } },
               h('td', {}, l.afterName === l.name ? l.name : `${l.name} → ${l.afterName}`),
               h('td', {}, l.className),
@@ -170,9 +180,10 @@ export function diffTab(root: HTMLElement, backend: Backend, router: Router): { 
       }
       const ranked = [...diff!.layers].sort((x, y) => y.relativeChange - x.relativeChange);
       const chosen = (state.layer ? ranked.find((l) => l.name === state.layer) : undefined) ?? ranked.find((l) => rows[0].find((r) => r.name === l.name)?.filterCount !== undefined);
-      if (chosen && chosen.name !== shownLayer) {
-        shownLayer = chosen.name;
-        await compareLayer(compare!, backend, pair, chosen, rows).catch((e: Error) => setStatus(viewerError(e), 'error'));
+      const page = state.page ?? 0;
+      if (chosen && `${chosen.name}@${page}` !== shownLayer) {
+        shownLayer = `${chosen.name}@${page}`;
+        await compareLayer(compare!, backend, pair, chosen, rows, page, (p) => router.push({ page: p })).catch((e: Error) => setStatus(viewerError(e), 'error'));
       }
     },
   };

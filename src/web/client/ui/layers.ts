@@ -126,7 +126,7 @@ function gridNotes(drawn: DrawnGrid, colormap: string): string[] {
 }
 
 /** The pages of a layer's filters, or none when one page holds them all. */
-function pager(count: number, page: number, onPage: (p: number) => void): HTMLElement | null {
+export function pager(count: number, page: number, onPage: (p: number) => void): HTMLElement | null {
   const pages = Math.ceil(count / FILTERS_PER_PAGE);
   if (pages <= 1) return null;
   const select = h(
