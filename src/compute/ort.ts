@@ -12,6 +12,49 @@ import type { InputBatch } from './layer-output.js';
  * `graph` field, which protobuf merges into the first), so the file is never decoded and re-encoded.
  */
 
+/**
+ * Where a net's ModelProto comes from: bytes in memory, or (loadOnnxNet) a small model whose weights
+ * ONNX Runtime reads from the file itself, as external data in `folder`.
+ */
+export interface OnnxModelBytes {
+  /** The model with `patch` (extra graph fields) appended. */
+  model(patch: Uint8Array | undefined): Uint8Array;
+  /** The folder ONNX Runtime reads external initializers from, when the model refers to any. */
+  readonly folder?: string;
+}
+
+/**
+ * A model held in memory: patches go into spare room after it in its buffer once (see withPatch), else
+ * into a copy. `folder` is where its external initializers are, if it refers to any.
+ */
+export function bytesModel(bytes: Uint8Array, folder?: string): OnnxModelBytes {
+  let roomUsed = false;
+  return {
+    ...(folder === undefined ? {} : { folder }),
+    model(patch) {
+      if (!patch) return bytes;
+      const room = !roomUsed;
+      roomUsed = true;
+      return withPatch(bytes, patch, room);
+    },
+  };
+}
+
+/** `base` with `patch` always appended (before any later patch). */
+function patchedModel(base: OnnxModelBytes, patch: Uint8Array): OnnxModelBytes {
+  return {
+    model: (more) => base.model(more ? concat(patch, more) : patch),
+    ...(base.folder === undefined ? {} : { folder: base.folder }),
+  };
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
 /** The part of the onnxruntime API convscope uses; onnxruntime-node and onnxruntime-web both provide it. */
 export interface OrtModule {
   InferenceSession: { create(bytes: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
@@ -76,6 +119,12 @@ export interface OnnxNetOptions {
    * wins short runs on an idle machine and loses long ones on a busy one.
    */
   spinning?: boolean;
+  /**
+   * Whether ONNX Runtime repacks Gemm / MatMul weights for its kernels (its default, true): the packed
+   * copy sits beside the weights while it is made (VGG16's fc layers: 470 MB more at peak) and pays
+   * off over many batches, not over the few images an `activations` run feeds.
+   */
+  prepack?: boolean;
 }
 
 function checkBatch(net: OnnxNet, index: number, batch: InputBatch): void {
@@ -88,8 +137,14 @@ function checkBatch(net: OnnxNet, index: number, batch: InputBatch): void {
 }
 
 /** Prepares `bytes` (an ONNX model whose structure the reader gave as `graph`) for running. */
-export async function openOnnxNet(bytes: Uint8Array, graph: OnnxGraph, source: string, options: OnnxNetOptions = {}): Promise<OnnxNet> {
+export async function openOnnxNet(bytes: Uint8Array | OnnxModelBytes, graph: OnnxGraph, source: string, options: OnnxNetOptions = {}): Promise<OnnxNet> {
   const runtime = await ort();
+  const stored = bytes instanceof Uint8Array ? bytesModel(bytes) : bytes;
+  const sessionConfig = {
+    ...(options.spinning === false ? { intra_op: { allow_spinning: '0' } } : {}),
+    ...(stored.folder === undefined ? {} : { model_external_initializers_file_folder_path: stored.folder }),
+    ...(options.prepack === false ? { disable_prepacking: '1' } : {}),
+  };
   const inputShapes = graph.inputs.map((i) => {
     if (i.elemType !== 1 && i.elemType !== 0) {
       throw new UnsupportedError(`${source} takes input '${i.name}' of ONNX data type ${i.elemType}; convscope feeds float32 inputs only.`);
@@ -100,7 +155,6 @@ export async function openOnnxNet(bytes: Uint8Array, graph: OnnxGraph, source: s
   // One session per set of extra outputs, each holding its own copy of the weights: the most recently
   // used MAX_SESSIONS are kept (a viewer switching layers), older ones released once their runs end.
   const sessions = new Map<string, Entry>();
-  let roomUsed = false;
   const retire = (entry: Entry): void => {
     entry.retired = true;
     if (entry.runs === 0) void entry.session.then((s) => s.release(), () => undefined);
@@ -113,16 +167,14 @@ export async function openOnnxNet(bytes: Uint8Array, graph: OnnxGraph, source: s
       sessions.set(key, entry);
       return entry;
     }
-    const room = extra.length > 0 && !roomUsed;
-    if (room) roomUsed = true;
-    const model = extra.length === 0 ? bytes : withPatch(bytes, extraOutputsPatch(extra), room);
+    const model = stored.model(extra.length === 0 ? undefined : extraOutputsPatch(extra));
     const session = runtime.InferenceSession.create(model, {
       intraOpNumThreads: options.threads ?? 0,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
       logSeverityLevel: 3,
-      ...(options.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
+      ...(Object.keys(sessionConfig).length > 0 ? { extra: { session: sessionConfig } } : {}),
     }).catch((e: unknown) => {
       sessions.delete(key);
       throw new ModelFormatError(`ONNX Runtime cannot load ${source}: ${firstLine(e)}`);
@@ -167,10 +219,8 @@ export async function openOnnxNet(bytes: Uint8Array, graph: OnnxGraph, source: s
       return values;
     },
     extend(patch, extraInputs, extraOutputs) {
-      const room = !roomUsed;
-      roomUsed = true;
       const extended = { ...graph, inputs: [...graph.inputs, ...extraInputs], outputs: [...graph.outputs, ...extraOutputs] };
-      return openOnnxNet(withPatch(bytes, patch, room), extended, source, options);
+      return openOnnxNet(patchedModel(stored, patch), extended, source, options);
     },
     async release() {
       const all = [...sessions.values()];
@@ -200,8 +250,8 @@ function firstLine(e: unknown): string {
 
 /**
  * The model bytes followed by `patch`: written in place into spare room after `bytes` in its buffer
- * when there is some and no other session is being created from it (loadOnnxNet reads files with
- * room to spare, saving a copy of the whole model), else copied.
+ * when there is some and no other session is being created from it (a caller may allocate a model
+ * with room to spare, saving a copy of the whole model), else copied.
  */
 function withPatch(bytes: Uint8Array, patch: Uint8Array, first: boolean): Uint8Array {
   if (first && bytes.buffer.byteLength - bytes.byteOffset - bytes.length >= patch.length) {
@@ -209,8 +259,5 @@ function withPatch(bytes: Uint8Array, patch: Uint8Array, first: boolean): Uint8A
     view.set(patch, bytes.length);
     return view;
   }
-  const out = new Uint8Array(bytes.length + patch.length);
-  out.set(bytes);
-  out.set(patch, bytes.length);
-  return out;
+  return concat(bytes, patch);
 }
