@@ -4,15 +4,18 @@
  * outside the model's folder and a model that points at it by `../`, an absolute path, a URL, a
  * symbolic link (file or folder) or, for HDF5, an external link, external raw storage or a virtual
  * dataset; each must be refused with a ContainmentError naming what pointed out. A symbolic link that
- * stays inside the folder is still followed.
+ * stays inside the folder is still followed. At the end every refused model is opened again in a child
+ * process under strace: not one of them may open a file in the outside folder or connect anywhere.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ContainmentError, openModel } from '../../src/index.js';
 import { encodeSafetensors } from '../../src/formats/safetensors-write.js';
+import { ROOT } from '../helpers/fixtures.js';
 import { writeTfjsModel } from '../helpers/keras-writers.js';
 import { needsPython, runPython } from '../helpers/python.js';
 import { generated } from '../helpers/torch-files.js';
@@ -46,7 +49,11 @@ async function openAndReadAll(path: string): Promise<void> {
   }
 }
 
+/** Every model refused below, opened again under strace at the end. */
+const refused: string[] = [];
+
 async function assertRefused(path: string, message: RegExp): Promise<void> {
+  refused.push(path);
   await assert.rejects(openAndReadAll(path), (e: Error) => {
     assert.ok(e instanceof ContainmentError, `expected a ContainmentError, got ${e.name}: ${e.message}`);
     assert.match(e.message, message);
@@ -186,4 +193,23 @@ weights('virtual.h5', vds)
       await assertRefused(join(dir, file), message);
     });
   }
+});
+
+const STRACE = '/usr/bin/strace';
+
+describe('not one byte from outside the folder', { skip: existsSync(STRACE) ? false : `${STRACE} is missing` }, () => {
+  it('no refused model opens a file outside its folder or a network connection, as the kernel sees it (strace)', () => {
+    assert.ok(refused.length >= 10, `${refused.length} cases`);
+    const trace = join(root, 'trace.txt');
+    const r = spawnSync(
+      STRACE,
+      ['-f', '-qq', '-e', 'trace=open,openat,openat2,creat,connect', '-o', trace, process.execPath, join(ROOT, 'test', 'helpers', 'read-all.mjs'), ...refused],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    const results = r.stdout.trim().split('\n').map((line) => JSON.parse(line) as { error?: string });
+    assert.deepEqual(results.map((x) => x.error), refused.map(() => 'ContainmentError'), r.stdout + r.stderr);
+    const calls = readFileSync(trace, 'utf8').split('\n');
+    assert.ok(calls.some((c) => c.includes('read-all.mjs')), 'the trace holds the child process');
+    assert.deepEqual(calls.filter((c) => c.includes(outside) || /\bconnect\(/.test(c)), []);
+  });
 });
