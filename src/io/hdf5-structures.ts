@@ -235,6 +235,7 @@ export async function readSuperblock(file: HdfBytes): Promise<Superblock> {
   const version = head.u8();
   let root: number | undefined;
   let eof: number | undefined;
+  let stored = 0;
   if (version === 0 || version === 1) {
     head.skip(3); // free-space, root group symbol table and reserved
     if (head.u8() !== 0) throw new NotMine('shared header message format');
@@ -248,7 +249,7 @@ export async function readSuperblock(file: HdfBytes): Promise<Superblock> {
     head.address(); // driver information block
     head.address(); // root group: link name offset
     root = head.address();
-    file.base = base ?? 0;
+    stored = base ?? 0;
   } else if (version === 2 || version === 3) {
     file.offsetSize = head.u8();
     file.lengthSize = head.u8();
@@ -259,12 +260,16 @@ export async function readSuperblock(file: HdfBytes): Promise<Superblock> {
     eof = head.address();
     root = head.address();
     file.checksum(head.bytes.subarray(0, head.pos + 4), 'the superblock');
-    file.base = base ?? 0;
+    stored = base ?? 0;
   } else {
     throw new NotMine(`superblock version ${version}`);
   }
-  if (eof !== undefined && file.base + eof > size) {
-    throw new ModelFormatError(`${file.name} is truncated: the HDF5 file says it has ${file.base + eof} bytes, but only ${size} are there.`);
+  // Addresses count from where the superblock really is, whatever base address it states; the
+  // end-of-file address moves with it, and HDF5 compares it with the file's size (H5F__super_read).
+  file.base = at;
+  if (eof !== undefined) eof -= stored - at;
+  if (eof !== undefined && eof > size) {
+    throw new ModelFormatError(`${file.name} is truncated: the HDF5 file says it has ${eof} bytes, but only ${size} are there.`);
   }
   if (root === undefined) throw file.damaged('the superblock names no root group');
   return { root };

@@ -35,6 +35,9 @@ def make(name, libver=None, **kw):
 
 # 1. superblock 0, symbol tables (what Keras writes)
 p, f = make('sb0.h5'); keras_like(f); f.close()
+# 1b. a user block before the superblock: every address is relative to the base address
+p, f = make('userblock.h5', userblock_size=1024); keras_like(f); f.close()
+with open(p, 'r+b') as u: u.write(b'a user block that is not HDF5')
 # 2. superblock 2 and 3, link messages; 12 layers -> dense group storage
 for lv in ['v108', 'latest']:
     p, f = make('sb-%s.h5' % lv, libver=(lv, lv) if lv != 'latest' else 'latest'); keras_like(f, n_layers=12); f.close()
