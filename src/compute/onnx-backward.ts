@@ -4,17 +4,20 @@ import { UnsupportedError } from '../model/errors.js';
 
 /**
  * The backward pass of a forward ONNX graph, written as more ONNX nodes, so that ONNX Runtime runs the
- * forward and the backward pass of a class score in one session (attribution: saliency, SmoothGrad,
- * integrated gradients, Grad-CAM). Only input gradients are built, never weight gradients: each
- * operator on the path from the target value to the score gets its vector-Jacobian product:
+ * forward and the backward pass in one session: of a class score with respect to the input
+ * (attribution: saliency, SmoothGrad, integrated gradients, Grad-CAM; `buildBackward`), or of a loss
+ * with respect to weights fed as graph inputs (training; `buildGradients`). Each operator on a path
+ * from a target value to the scores gets its vector-Jacobian product:
  *   Conv (stride 1, one group)  Conv of dy with the weight flipped in space and in/out swapped
+ *   Conv weight / bias          Conv of x with dy as the kernel, batch and channels swapped (stride and
+ *                               dilation swapped), cropped to the kernel; dy summed per channel
  *   Conv (strided, grouped)      ConvTranspose with the same weight, cropped to the input's size
  *   Relu, Clip, LeakyRelu, HardSigmoid, HardSwish, Sigmoid, Tanh   dy times the local derivative
  *   MaxPool                      MaxPool's Indices scattered back by MaxUnpool, in groups of windows
  *                                that do not overlap, so that overlapping windows add up
  *   GlobalAveragePool, ReduceMean/Sum   dy spread evenly (Expand)
  *   BatchNormalization (inference)      dy times scale / sqrt(var + eps) per channel
- *   Gemm, MatMul                 dy times the transposed weight
+ *   Gemm, MatMul                 dy times the transposed weight; the weight's: the input transposed times dy
  *   Add/Sum/Sub/Mul/Div, Concat, Pad, Flatten/Reshape/Squeeze/Unsqueeze, Transpose, Identity
  * The seed is one-hot on a class given per sample by the input `CLASS_INPUT` (a float; negative means
  * the sample's own top class, ArgMax inside the graph). Anything else on the path is refused with
@@ -220,16 +223,45 @@ class Writer {
  * the scores). Throws BackwardUnsupportedError naming the first node it cannot differentiate.
  */
 export function buildBackward(graph: ForwardGraph, target: string, scores: string): BackwardGraph {
-  if (graph.opset < 11) throw new BackwardUnsupportedError(`the graph is written for ONNX opset ${graph.opset}; gradients are built for opset 11 and later`);
   const w = new Writer();
-  const ranks = valueRanks(graph);
-  const producer = new Map<string, ForwardNode>();
-  for (const n of graph.nodes) for (const o of n.outputs) producer.set(o, n);
+  // the seed: one-hot on each sample's class (the top class where the class input is negative)
+  const flat = w.one('Flatten', [scores], { axis: 1 });
+  const ones = w.one('Expand', [w.scalar(1), w.shape(flat)]);
+  const grid = w.one('Sub', [w.one('CumSum', [ones, w.int(1)]), w.scalar(1)]);
+  const top = w.one('Cast', [w.one('ArgMax', [flat], { axis: 1, keepdims: 1 })], { to: 1 });
+  const chosen = w.one('Where', [w.one('Less', [CLASS_INPUT, w.scalar(0)]), top, CLASS_INPUT]);
+  const seed = w.one('Reshape', [w.one('Cast', [w.one('Equal', [grid, chosen])], { to: 1 }), w.shape(scores)]);
+  const gradient = reverse(w, graph, [target], scores, seed).get(target)!;
+  return { nodes: w.nodes, initializers: w.initializers, gradient: w.one('Identity', [gradient]), scores: flat };
+}
 
-  // the values on a path from the target to the scores
-  const live = new Set<string>([target]);
+/** The backward pass of a loss: each target's gradient, by name, and the nodes that compute them. */
+export interface GradientsGraph {
+  readonly nodes: WriteNode[];
+  readonly initializers: WriteTensor[];
+  /** d loss / d target for each target, the target's shape (zeros where the loss does not depend on it). */
+  readonly gradients: ReadonlyMap<string, string>;
+}
+
+/**
+ * Appends to `graph` the gradients with respect to each of `targets` (weights fed as graph inputs,
+ * or any values) given `seed`, the value holding d loss / d `scores`. Throws BackwardUnsupportedError
+ * naming the first node it cannot differentiate.
+ */
+export function buildGradients(graph: ForwardGraph, targets: readonly string[], scores: string, seed: string): GradientsGraph {
+  const w = new Writer();
+  const gradients = reverse(w, graph, targets, scores, seed);
+  return { nodes: w.nodes, initializers: w.initializers, gradients };
+}
+
+function reverse(w: Writer, graph: ForwardGraph, targets: readonly string[], scores: string, seed: string): Map<string, string> {
+  if (graph.opset < 11) throw new BackwardUnsupportedError(`the graph is written for ONNX opset ${graph.opset}; gradients are built for opset 11 and later`);
+  const ranks = valueRanks(graph);
+
+  // the values on a path from a target to the scores
+  const live = new Set<string>(targets);
   for (const n of graph.nodes) if (n.inputs.some((i) => live.has(i))) for (const o of n.outputs) live.add(o);
-  if (!live.has(scores)) throw new BackwardUnsupportedError(`the scores do not depend on '${target}'`);
+  if (!live.has(scores)) throw new BackwardUnsupportedError(`the scores do not depend on '${targets.join("', '")}'`);
   const useful = new Set<string>([scores]);
   for (let i = graph.nodes.length - 1; i >= 0; i--) {
     const n = graph.nodes[i]!;
@@ -237,24 +269,17 @@ export function buildBackward(graph: ForwardGraph, target: string, scores: strin
   }
   const onPath = (v: string): boolean => v !== '' && live.has(v) && useful.has(v);
 
-  // the seed: one-hot on each sample's class (the top class where the class input is negative)
-  const flat = w.one('Flatten', [scores], { axis: 1 });
-  const ones = w.one('Expand', [w.scalar(1), w.shape(flat)]);
-  const grid = w.one('Sub', [w.one('CumSum', [ones, w.int(1)]), w.scalar(1)]);
-  const top = w.one('Cast', [w.one('ArgMax', [flat], { axis: 1, keepdims: 1 })], { to: 1 });
-  const chosen = w.one('Where', [w.one('Less', [CLASS_INPUT, w.scalar(0)]), top, CLASS_INPUT]);
-  const seed = w.one('Cast', [w.one('Equal', [grid, chosen])], { to: 1 });
-
   const grads = new Map<string, string[]>();
   const add = (value: string, g: string): void => {
     if (!onPath(value)) return;
     grads.set(value, [...(grads.get(value) ?? []), g]);
   };
-  add(scores, w.one('Reshape', [seed, w.shape(scores)]));
+  add(scores, seed);
 
+  const ends = new Set(targets);
   for (let i = graph.nodes.length - 1; i >= 0; i--) {
     const node = graph.nodes[i]!;
-    if (node.outputs.includes(target)) continue;
+    if (node.outputs.some((o) => ends.has(o))) continue;
     const upstream = node.outputs.map((o) => grads.get(o));
     if (upstream.every((u) => u === undefined)) continue;
     if (node.domain && node.domain !== 'ai.onnx') throw unsupported(node, `is in operator domain '${node.domain}'`);
@@ -262,9 +287,12 @@ export function buildBackward(graph: ForwardGraph, target: string, scores: strin
     const dy = w.sum(upstream[0]!);
     backward(w, graph, ranks, node, dy, onPath, add);
   }
-  const contributions = grads.get(target);
-  const gradient = contributions ? w.sum(contributions) : w.one('Expand', [w.scalar(0), w.shape(target)]);
-  return { nodes: w.nodes, initializers: w.initializers, gradient: w.one('Identity', [gradient]), scores: flat };
+  const out = new Map<string, string>();
+  for (const target of targets) {
+    const contributions = grads.get(target);
+    out.set(target, contributions ? w.sum(contributions) : w.one('Expand', [w.scalar(0), w.shape(target)]));
+  }
+  return out;
 }
 
 function unsupported(node: ForwardNode, why: string): BackwardUnsupportedError {
@@ -332,10 +360,13 @@ function backward(
       add(x, w.gate(w.one('Not', [w.one('Less', [x, w.scalar(-3)])]), middle));
       return;
     }
-    case 'Conv':
-      onlyFirst();
-      add(x, convInputGradient(w, graph, node, dy));
+    case 'Conv': {
+      if (onPath(x)) add(x, convInputGradient(w, graph, node, dy));
+      if (onPath(second)) add(second, convWeightGradient(w, graph, node, dy));
+      const bias = node.inputs[2] ?? '';
+      if (onPath(bias)) add(bias, reduceSum(w, graph, dy, [0, ...Array.from({ length: rankOf(x) - 2 }, (_, i) => i + 2)]));
       return;
+    }
     case 'ConvTranspose': {
       onlyFirst();
       if (a.output_shape !== undefined || (a.auto_pad !== undefined && a.auto_pad !== 'NOTSET')) throw unsupported(node, 'sets output_shape or auto_pad');
@@ -380,15 +411,25 @@ function backward(
       return;
     }
     case 'Gemm': {
-      onlyFirst();
       if (a.transA === 1) throw unsupported(node, 'transposes its input (transA)');
-      add(x, w.one('Gemm', [dy, second], { alpha: { float: floatOf(a.alpha, 1) }, transB: a.transB === 1 ? 0 : 1 }));
+      const alpha = { float: floatOf(a.alpha, 1) };
+      if (onPath(x)) add(x, w.one('Gemm', [dy, second], { alpha, transB: a.transB === 1 ? 0 : 1 }));
+      // B (or B^T) = alpha * x^T dy
+      if (onPath(second)) add(second, a.transB === 1 ? w.one('Gemm', [dy, x], { alpha, transA: 1 }) : w.one('Gemm', [x, dy], { alpha, transA: 1 }));
+      const bias = node.inputs[2] ?? '';
+      if (onPath(bias)) {
+        if (rankOf(bias) !== 1) throw unsupported(node, 'adds a bias of rank other than 1 on the path to the score');
+        add(bias, w.one('Mul', [reduceSum(w, graph, dy, [0]), w.scalar(floatOf(a.beta, 1))]));
+      }
       return;
     }
     case 'MatMul': {
-      onlyFirst();
       if (rankOf(second) !== 2) throw unsupported(node, 'multiplies by a matrix of rank other than 2');
-      add(x, w.one('MatMul', [dy, w.one('Transpose', [second], { perm: [1, 0] })]));
+      if (onPath(x)) add(x, w.one('MatMul', [dy, w.one('Transpose', [second], { perm: [1, 0] })]));
+      if (onPath(second)) {
+        if (rankOf(x) !== 2) throw unsupported(node, 'multiplies a matrix computed from the weights by an input of rank other than 2');
+        add(second, w.one('MatMul', [w.one('Transpose', [x], { perm: [1, 0] }), dy]));
+      }
       return;
     }
     case 'Add':
@@ -468,9 +509,14 @@ function producerInput(graph: ForwardGraph, value: string): string | undefined {
   return graph.nodes.find((n) => n.outputs.includes(value))?.inputs[0];
 }
 
-/** d Conv(x, W) / dx applied to dy. */
-function convInputGradient(w: Writer, graph: ForwardGraph, node: ForwardNode, dy: string): string {
-  const [x, weight] = node.inputs as [string, string];
+/** Sum of `x` over `axes` (not kept), in the spelling of the graph's opset. */
+function reduceSum(w: Writer, graph: ForwardGraph, x: string, axes: readonly number[]): string {
+  return graph.opset >= 13 ? w.one('ReduceSum', [x, w.ints(axes)], { keepdims: 0 }) : w.one('ReduceSum', [x], { axes: [...axes], keepdims: 0 });
+}
+
+/** A Conv node's geometry with auto_pad resolved to explicit pads. */
+function convGeometry(graph: ForwardGraph, node: ForwardNode) {
+  const weight = node.inputs[1]!;
   const a = node.attributes ?? {};
   const dims = graph.constantShapes.get(weight);
   if (!dims) throw unsupported(node, 'has a weight that is not a constant');
@@ -489,6 +535,28 @@ function convInputGradient(w: Writer, graph: ForwardGraph, node: ForwardNode, dy
     const big = total.map((t, i) => t - small[i]!);
     pads = autoPad === 'SAME_UPPER' ? [...small, ...big] : [...big, ...small];
   } else if (autoPad !== 'NOTSET') throw unsupported(node, `has auto_pad '${autoPad}'`);
+  return { spatial, kernel, strides, dilations, group, pads };
+}
+
+/**
+ * d Conv(x, W) / dW applied to dy: dW[o, c, k] = sum over n, i of x[n, c, i*s + k*d - pad] dy[n, o, i],
+ * a convolution of x with dy as the kernel once batch and channels swap places (stride and dilation
+ * swap too); the rows a stride leaves past the last window make it longer than the kernel: cropped.
+ */
+function convWeightGradient(w: Writer, graph: ForwardGraph, node: ForwardNode, dy: string): string {
+  const x = node.inputs[0]!;
+  const { spatial, kernel, strides, dilations, group, pads } = convGeometry(graph, node);
+  if (group !== 1) throw unsupported(node, 'is grouped, and only one group has a weight gradient here');
+  const axes = Array.from({ length: spatial }, (_, i) => i + 2);
+  const swap = [1, 0, ...axes];
+  const full = w.one('Conv', [w.one('Transpose', [x], { perm: swap }), w.one('Transpose', [dy], { perm: swap })], { pads, strides: dilations, dilations: strides });
+  return w.one('Transpose', [w.slice(full, axes.map(() => 0), kernel, axes)], { perm: swap });
+}
+
+/** d Conv(x, W) / dx applied to dy. */
+function convInputGradient(w: Writer, graph: ForwardGraph, node: ForwardNode, dy: string): string {
+  const [x, weight] = node.inputs as [string, string];
+  const { spatial, kernel, strides, dilations, group, pads } = convGeometry(graph, node);
   const axes = Array.from({ length: spatial }, (_, i) => i + 2);
   const reach = kernel.map((k, i) => dilations[i]! * (k - 1));
   const flippedPads = [...reach.map((r, i) => r - pads[i]!), ...reach.map((r, i) => r - pads[i + spatial]!)];

@@ -1,27 +1,26 @@
 import { availableParallelism } from 'node:os';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { encodeOnnxModel, type AttributeValue, type WriteNode, type WriteTensor } from '../formats/onnx-write.js';
+import { BackwardUnsupportedError, buildGradients, type GradientsGraph } from './onnx-backward.js';
 import { openOnnxNet, type OnnxNet } from './ort.js';
+
+/** ONNX opset of the training graph. */
+const OPSET = 16;
 
 /**
  * Training steps on ONNX Runtime: a Keras-style chain of layers written as one ONNX graph that
- * computes the forward pass, the softmax cross-entropy loss and, by hand-written reverse mode, the
- * gradient of every weight, so that one session run is one step's gradients on all cores. The
- * weights are graph inputs, fed from the TensorFlow.js variables at every step, and the update is
- * TensorFlow.js' own optimizer: the model, the optimizer state and the checkpoints stay where they are.
+ * computes the forward pass in training mode, the softmax cross-entropy loss, and the gradient of
+ * every weight (the reverse mode of onnx-backward.ts, seeded with d loss / d logits), so that one
+ * session run is one step's gradients on all cores. The weights are graph inputs, fed from the
+ * TensorFlow.js variables at every step, and the update is TensorFlow.js' own optimizer: the model,
+ * the optimizer state and the checkpoints stay where they are.
  *
- * The reverse mode, per layer (NCHW inside the graph, the Keras layout at its edges):
- * - Conv2D: dW is a convolution of x with dy as the kernel, batch and channels swapped (stride and
- *   dilation swapped, cropped to the kernel); dx is ConvTranspose of dy with the same weights;
- * - MaxPooling2D: the forward pass keeps the argmax indices and dx scatter-adds dy at them (exact
- *   for overlapping windows and for ties, which go to the first maximum as in TensorFlow);
- * - Dense: dW = x^T dy, dx = dy W^T; biases sum dy over all but the channel axis;
- * - GlobalAveragePooling2D: dy spread evenly; Dropout: the mask the forward pass used (Keras'
- *   inverted dropout: kept values scaled by 1 / (1 - rate)), drawn in JS and fed in;
- * - activations: relu (gradient 0 at 0, as TensorFlow), tanh, sigmoid, linear; a final softmax
- *   with the probability loss TensorFlow.js' trainer uses (log of p clipped to [1e-7, 1]).
- * Anything else (other layers, channels_first, dilation, a graph that is not a chain) is named in
- * the reason the caller prints when it trains on TensorFlow.js instead.
+ * Layers (NCHW inside the graph, the Keras layout at its edges): Conv2D, MaxPooling2D, Flatten,
+ * GlobalAveragePooling2D, Dense, Activation, and Dropout as Keras trains it (inverted dropout: kept
+ * values scaled by 1 / (1 - rate)) with masks drawn in JS and fed in; activations relu, tanh,
+ * sigmoid, linear, and a final softmax with the probability loss TensorFlow.js' trainer uses (log of
+ * p clipped to [1e-7, 1]). Anything else (other layers, channels_first, dilation, a graph that is not
+ * a chain) is named in the reason the caller prints when it trains on TensorFlow.js instead.
  */
 
 type Activation = 'linear' | 'relu' | 'tanh' | 'sigmoid' | 'softmax';
@@ -36,19 +35,7 @@ interface Param {
 type Pads = [number, number, number, number];
 
 type Stage =
-  | {
-      kind: 'conv';
-      layer: string;
-      kernel: Param;
-      bias?: Param;
-      kh: number;
-      kw: number;
-      strides: [number, number];
-      pads: Pads;
-      /** The input rows and columns past the last window (fewer than the stride): ConvTranspose's output_padding. */
-      outputPadding: [number, number];
-      activation: Activation;
-    }
+  | { kind: 'conv'; layer: string; kernel: Param; bias?: Param; strides: [number, number]; pads: Pads; activation: Activation }
   | { kind: 'maxpool'; layer: string; size: [number, number]; strides: [number, number]; pads: Pads }
   | { kind: 'flatten'; layer: string }
   | { kind: 'globalAverage'; layer: string }
@@ -122,8 +109,7 @@ function stageOf(layer: tfl.layers.Layer, last: boolean): Stage {
       if (pair(config.dilationRate ?? 1).some((d) => d !== 1)) throw new NotCovered(`layer '${layer.name}' is dilated`);
       if (activation === 'softmax') throw new NotCovered(`layer '${layer.name}' has a softmax over its channels`);
       const pads = padsOf(config.padding, input, [kh, kw], strides);
-      const rest = (axis: 0 | 1, size: number) => (input[axis]! + pads[axis]! + pads[axis + 2]! - size) % strides[axis]!;
-      return { kind: 'conv', layer: layer.name, ...params(layer, config.useBias !== false), kh, kw, strides, pads, outputPadding: [rest(0, kh), rest(1, kw)], activation };
+      return { kind: 'conv', layer: layer.name, ...params(layer, config.useBias !== false), strides, pads, activation };
     }
     case 'MaxPooling2D': {
       channelsLast(layer, config);
@@ -153,33 +139,35 @@ function stageOf(layer: tfl.layers.Layer, last: boolean): Stage {
   }
 }
 
-/** Where a value sits: NCHW feature maps or [batch, features] rows. */
-type Layout = 'nchw' | 'rows';
+/** Where a value sits: the graph input x is NHWC; inside, NCHW feature maps or [batch, features] rows. */
+type Layout = 'nhwc' | 'nchw' | 'rows';
 
 class GraphWriter {
   readonly nodes: WriteNode[] = [];
   readonly initializers: WriteTensor[] = [];
+  /** Shapes of the weights, of the kernels in ONNX layout and of the constants, for the reverse mode. */
+  readonly shapes = new Map<string, readonly number[]>();
+  readonly smallInts = new Map<string, readonly number[]>();
   private counter = 0;
 
-  op(op: string, inputs: readonly string[], attributes: Record<string, AttributeValue> = {}, outputs = 1): string[] {
-    const names = Array.from({ length: outputs }, () => `${op}#${this.counter++}`);
-    this.nodes.push({ op, inputs, outputs: names, attributes });
-    return names;
-  }
-
-  one(op: string, inputs: readonly string[], attributes: Record<string, AttributeValue> = {}): string {
-    return this.op(op, inputs, attributes)[0]!;
+  op(op: string, inputs: readonly string[], attributes: Record<string, AttributeValue> = {}): string {
+    const name = `${op}#${this.counter++}`;
+    this.nodes.push({ op, inputs, outputs: [name], attributes });
+    return name;
   }
 
   ints(values: readonly number[]): string {
     const name = `ints#${this.counter++}`;
     this.initializers.push({ name, dims: [values.length], data: BigInt64Array.from(values.map((v) => BigInt(v))) });
+    this.shapes.set(name, [values.length]);
+    this.smallInts.set(name, values);
     return name;
   }
 
   scalar(value: number): string {
     const name = `scalar#${this.counter++}`;
     this.initializers.push({ name, dims: [], data: Float32Array.of(value) });
+    this.shapes.set(name, []);
     return name;
   }
 
@@ -189,59 +177,9 @@ class GraphWriter {
   }
 }
 
-/** What the forward pass kept of one stage for its backward pass. */
-interface Taped {
-  readonly stage: Stage;
-  readonly input: string;
-  /** The graph input x is NHWC; values inside the graph are NCHW or rows. */
-  readonly inputLayout: Layout | 'nhwc';
-  /** Pre-activation and activation values (conv, dense, activation). */
-  readonly z?: string;
-  readonly y?: string;
-  /** Max-pool argmax indices; the flatten's NHWC input. */
-  readonly indices?: string;
-  readonly nhwc?: string;
-  /** The conv kernel in ONNX OIHW. */
-  readonly oihw?: string;
-  /** The dropout mask's graph input. */
-  readonly mask?: string;
-}
-
 const NCHW_TO_NHWC = [0, 2, 3, 1];
 const NHWC_TO_NCHW = [0, 3, 1, 2];
-const SWAP_BATCH_CHANNELS = [1, 0, 2, 3];
-
-function applyActivation(g: GraphWriter, activation: Activation, z: string): string {
-  switch (activation) {
-    case 'relu':
-      return g.one('Relu', [z]);
-    case 'tanh':
-      return g.one('Tanh', [z]);
-    case 'sigmoid':
-      return g.one('Sigmoid', [z]);
-    case 'softmax':
-      return g.one('Softmax', [z], { axis: 1 });
-    case 'linear':
-      return z;
-  }
-}
-
-/** dL/dz from dL/dy through y = activation(z) (softmax never gets here: the loss handles it). */
-function activationGradient(g: GraphWriter, activation: Activation, z: string, y: string, dy: string): string {
-  switch (activation) {
-    case 'relu': {
-      const zero = g.scalar(0);
-      return g.one('Where', [g.one('Greater', [z, zero]), dy, zero]);
-    }
-    case 'tanh':
-      return g.one('Mul', [dy, g.one('Sub', [g.scalar(1), g.one('Mul', [y, y])])]);
-    case 'sigmoid':
-      return g.one('Mul', [dy, g.one('Mul', [y, g.one('Sub', [g.scalar(1), y])])]);
-    case 'linear':
-    case 'softmax':
-      return dy;
-  }
-}
+const ONNX_OP = { relu: 'Relu', tanh: 'Tanh', sigmoid: 'Sigmoid' } as const;
 
 /** A dropout mask the caller feeds: its graph input, rate and per-sample shape (the layer input's, Keras layout). */
 interface MaskInput {
@@ -250,159 +188,87 @@ interface MaskInput {
   readonly shape: readonly number[];
 }
 
-function forward(g: GraphWriter, stages: readonly Stage[]): { taped: Taped[]; output: string; masks: MaskInput[] } {
+/**
+ * The forward pass in ONNX: the model's output, and the logits the loss starts from (the input of a
+ * final softmax, else the output).
+ */
+function forward(g: GraphWriter, stages: readonly Stage[]): { output: string; logits: string; masks: MaskInput[] } {
   let value = 'x';
-  let layout = 'nhwc' as Layout | 'nhwc';
-  const taped: Taped[] = [];
+  let logits = value;
+  let layout = 'nhwc' as Layout;
   const masks: MaskInput[] = [];
   const nchw = (): string => {
-    if (layout === 'nhwc') value = g.one('Transpose', [value], { perm: NHWC_TO_NCHW });
+    if (layout === 'nhwc') value = g.op('Transpose', [value], { perm: NHWC_TO_NCHW });
     layout = 'nchw';
     return value;
+  };
+  const activate = (activation: Activation): void => {
+    logits = value;
+    if (activation === 'softmax') value = g.op('Softmax', [value], { axis: 1 });
+    else if (activation !== 'linear') value = g.op(ONNX_OP[activation], [value]);
   };
   for (const stage of stages) {
     switch (stage.kind) {
       case 'conv': {
         const input = nchw();
-        const oihw = g.one('Transpose', [stage.kernel.input], { perm: [3, 2, 0, 1] });
-        const z = g.one('Conv', stage.bias ? [input, oihw, stage.bias.input] : [input, oihw], { strides: stage.strides, pads: stage.pads });
-        value = applyActivation(g, stage.activation, z);
-        taped.push({ stage, input, inputLayout: 'nchw', z, y: value, oihw });
+        const oihw = g.op('Transpose', [stage.kernel.input], { perm: [3, 2, 0, 1] });
+        const [kh, kw, inC, outC] = stage.kernel.variable.shape as number[];
+        g.shapes.set(oihw, [outC!, inC!, kh!, kw!]);
+        value = g.op('Conv', stage.bias ? [input, oihw, stage.bias.input] : [input, oihw], { strides: stage.strides, pads: stage.pads });
+        activate(stage.activation);
         break;
       }
-      case 'maxpool': {
-        const input = nchw();
-        const [pooled, indices] = g.op('MaxPool', [input], { kernel_shape: stage.size, strides: stage.strides, pads: stage.pads }, 2);
-        value = pooled!;
-        taped.push({ stage, input, inputLayout: 'nchw', indices: indices! });
+      case 'maxpool':
+        value = g.op('MaxPool', [nchw()], { kernel_shape: stage.size, strides: stage.strides, pads: stage.pads });
         break;
-      }
-      case 'flatten': {
-        const input = value;
-        const inputLayout = layout;
-        const nhwc = layout === 'nchw' ? g.one('Transpose', [value], { perm: NCHW_TO_NHWC }) : value;
-        value = g.one('Reshape', [nhwc, g.ints([0, -1])]);
+      case 'flatten':
+        if (layout === 'nchw') value = g.op('Transpose', [value], { perm: NCHW_TO_NHWC });
+        value = g.op('Reshape', [value, g.ints([0, -1])]);
         layout = 'rows';
-        taped.push({ stage, input, inputLayout, nhwc });
         break;
-      }
-      case 'dense': {
-        const input = value;
-        const z = stage.bias ? g.one('Gemm', [input, stage.kernel.input, stage.bias.input]) : g.one('MatMul', [input, stage.kernel.input]);
-        value = applyActivation(g, stage.activation, z);
-        taped.push({ stage, input, inputLayout: 'rows', z, y: value });
-        break;
-      }
-      case 'activation': {
-        const input = value;
-        value = applyActivation(g, stage.activation, input);
-        taped.push({ stage, input, inputLayout: layout, z: input, y: value });
-        break;
-      }
-      case 'globalAverage': {
-        const input = nchw();
-        value = g.one('Reshape', [g.one('GlobalAveragePool', [input]), g.ints([0, -1])]);
+      case 'globalAverage':
+        value = g.op('Reshape', [g.op('GlobalAveragePool', [nchw()]), g.ints([0, -1])]);
         layout = 'rows';
-        taped.push({ stage, input, inputLayout: 'nchw' });
         break;
-      }
+      case 'dense':
+        value = stage.bias ? g.op('Gemm', [value, stage.kernel.input, stage.bias.input]) : g.op('MatMul', [value, stage.kernel.input]);
+        activate(stage.activation);
+        break;
+      case 'activation':
+        activate(stage.activation);
+        break;
       case 'dropout': {
         // The mask is fed in the Keras layout of the layer's input, whatever the graph's layout.
-        const input = value;
-        masks.push({ input: `mask:${stage.layer}`, rate: stage.rate, shape: stage.shape });
-        const mask = layout === 'nchw' ? g.one('Transpose', [`mask:${stage.layer}`], { perm: NHWC_TO_NCHW }) : `mask:${stage.layer}`;
-        value = g.one('Mul', [input, mask]);
-        taped.push({ stage, input, inputLayout: layout, mask });
+        const input = `mask:${stage.layer}`;
+        masks.push({ input, rate: stage.rate, shape: stage.shape });
+        value = g.op('Mul', [value, layout === 'nchw' ? g.op('Transpose', [input], { perm: NHWC_TO_NCHW }) : input]);
         break;
       }
     }
   }
-  return { taped, output: value, masks };
+  return { output: value, logits, masks };
 }
 
 /**
- * The mean softmax cross-entropy over the batch (`inv` is 1 / batch size) of the model's output,
- * which is logits, or probabilities when the last layer ends in a softmax; and dL/d(logits).
+ * The mean softmax cross-entropy over the batch (`inv` is 1 / batch size) and d loss / d logits. On
+ * logits: log-softmax. On probabilities (a final softmax), as TensorFlow.js' trainer computes it:
+ * -mean(sum(labels * log(clip(p, 1e-7, 1)))), whose gradient is zero where p was clipped, then back
+ * through the softmax: dz = p * (dp - sum(dp * p)).
  */
-function loss(g: GraphWriter, output: string, probabilities: boolean): { loss: string; dLogits: string } {
+function loss(g: GraphWriter, output: string, logits: string, probabilities: boolean): { loss: string; dLogits: string } {
   const axis1 = g.ints([1]);
+  const mean = (perSample: string) => g.op('Neg', [g.op('Mul', [g.op('ReduceSum', [g.op('ReduceSum', [perSample, axis1], { keepdims: 0 })], { keepdims: 0 }), 'inv'])]);
   if (!probabilities) {
-    const logSoftmax = g.one('LogSoftmax', [output], { axis: 1 });
-    const perRow = g.one('ReduceSum', [g.one('Mul', ['labels', logSoftmax]), axis1], { keepdims: 0 });
-    const value = g.one('Neg', [g.one('Mul', [g.one('ReduceSum', [perRow], { keepdims: 0 }), 'inv'])]);
-    return { loss: value, dLogits: g.one('Mul', [g.one('Sub', [g.one('Exp', [logSoftmax]), 'labels']), 'inv']) };
+    const logSoftmax = g.op('LogSoftmax', [logits], { axis: 1 });
+    return { loss: mean(g.op('Mul', ['labels', logSoftmax])), dLogits: g.op('Mul', [g.op('Sub', [g.op('Exp', [logSoftmax]), 'labels']), 'inv']) };
   }
-  // As TensorFlow.js' trainer: -mean(sum(labels * log(clip(p, 1e-7, 1)))), whose gradient is zero
-  // where p was clipped; then back through the softmax: dz = p * (dp - sum(dp * p)).
   const p = output;
   const floor = g.scalar(1e-7);
-  const clipped = g.one('Clip', [p, floor, g.scalar(1)]);
-  const perRow = g.one('ReduceSum', [g.one('Mul', ['labels', g.one('Log', [clipped])]), axis1], { keepdims: 0 });
-  const value = g.one('Neg', [g.one('Mul', [g.one('ReduceSum', [perRow], { keepdims: 0 }), 'inv'])]);
-  const dp = g.one('Where', [g.one('GreaterOrEqual', [p, floor]), g.one('Neg', [g.one('Div', [g.one('Mul', ['labels', 'inv']), clipped])]), g.scalar(0)]);
-  const dz = g.one('Mul', [p, g.one('Sub', [dp, g.one('ReduceSum', [g.one('Mul', [dp, p]), axis1], { keepdims: 1 })])]);
+  const clipped = g.op('Clip', [p, floor, g.scalar(1)]);
+  const value = mean(g.op('Mul', ['labels', g.op('Log', [clipped])]));
+  const dp = g.op('Where', [g.op('GreaterOrEqual', [p, floor]), g.op('Neg', [g.op('Div', [g.op('Mul', ['labels', 'inv']), clipped])]), g.scalar(0)]);
+  const dz = g.op('Mul', [p, g.op('Sub', [dp, g.op('ReduceSum', [g.op('Mul', [dp, p]), axis1], { keepdims: 1 })])]);
   return { loss: value, dLogits: dz };
-}
-
-/**
- * Walks the tape back from dL/d(output) (dL/dz of the last layer when it ends in the softmax the
- * loss took care of), handing every weight's gradient to `gradOf`.
- */
-function backward(g: GraphWriter, taped: readonly Taped[], dOutput: string, gradOf: (p: Param, value: string) => void): void {
-  let dy = dOutput;
-  for (let i = taped.length - 1; i >= 0; i--) {
-    const t = taped[i]!;
-    const first = i === 0;
-    const stage = t.stage;
-    switch (stage.kind) {
-      case 'conv': {
-        const dz = activationGradient(g, stage.activation, t.z!, t.y!, dy);
-        if (stage.bias) gradOf(stage.bias, g.one('ReduceSum', [dz, g.ints([0, 2, 3])], { keepdims: 0 }));
-        const swappedX = g.one('Transpose', [t.input], { perm: SWAP_BATCH_CHANNELS });
-        const swappedDz = g.one('Transpose', [dz], { perm: SWAP_BATCH_CHANNELS });
-        const full = g.one('Conv', [swappedX, swappedDz], { pads: stage.pads, dilations: stage.strides });
-        const cropped = g.one('Slice', [full, g.ints([0, 0]), g.ints([stage.kh, stage.kw]), g.ints([2, 3])]);
-        gradOf(stage.kernel, g.one('Transpose', [cropped], { perm: [2, 3, 0, 1] }));
-        if (!first) dy = g.one('ConvTranspose', [dz, t.oihw!], { strides: stage.strides, pads: stage.pads, output_padding: stage.outputPadding });
-        break;
-      }
-      case 'maxpool': {
-        if (first) break;
-        const shape = g.one('Shape', [t.input]);
-        const zeros = g.one('ConstantOfShape', [g.one('ReduceProd', [shape], { keepdims: 1 })]);
-        const flat = g.ints([-1]);
-        const scattered = g.one('ScatterElements', [zeros, g.one('Reshape', [t.indices!, flat]), g.one('Reshape', [dy, flat])], { axis: 0, reduction: 'add' });
-        dy = g.one('Reshape', [scattered, shape]);
-        break;
-      }
-      case 'flatten': {
-        if (first) break;
-        const rows = g.one('Reshape', [dy, g.one('Shape', [t.nhwc!])]);
-        dy = t.inputLayout === 'nchw' ? g.one('Transpose', [rows], { perm: NHWC_TO_NCHW }) : rows;
-        break;
-      }
-      case 'dense': {
-        const dz = activationGradient(g, stage.activation, t.z!, t.y!, dy);
-        if (stage.bias) gradOf(stage.bias, g.one('ReduceSum', [dz, g.ints([0])], { keepdims: 0 }));
-        gradOf(stage.kernel, g.one('Gemm', [t.input, dz], { transA: 1 }));
-        if (!first) dy = g.one('Gemm', [dz, stage.kernel.input], { transB: 1 });
-        break;
-      }
-      case 'activation':
-        dy = activationGradient(g, stage.activation, t.z!, t.y!, dy);
-        break;
-      case 'globalAverage': {
-        if (first) break;
-        const shape = g.one('Shape', [t.input]);
-        const area = g.one('Cast', [g.one('ReduceProd', [g.one('Slice', [shape, g.ints([2]), g.ints([4])])], { keepdims: 0 })], { to: 1 });
-        dy = g.one('Div', [g.one('Expand', [g.one('Reshape', [dy, g.ints([0, 0, 1, 1])]), shape]), area]);
-        break;
-      }
-      case 'dropout':
-        if (!first) dy = g.one('Mul', [dy, t.mask!]);
-        break;
-    }
-  }
 }
 
 /** One step's results: the mean loss, the model's output for the batch, and every trainable weight's gradient. */
@@ -448,19 +314,24 @@ export async function ortTrainer(model: tfl.LayersModel, probabilities: boolean,
     throw e;
   }
   const g = new GraphWriter();
-  const { taped, output, masks } = forward(g, stages);
-  const { loss: lossValue, dLogits } = loss(g, output, probabilities);
-  const trainable = new Set(model.trainableWeights.map((w) => w.name));
-  const grads: { name: string; output: string; shape: readonly number[] }[] = [];
-  backward(g, taped, dLogits, (param, value) => {
-    if (!trainable.has(param.variable.name)) return;
-    const name = `grad:${param.variable.name}`;
-    g.output(value, name);
-    grads.push({ name: param.variable.name, output: name, shape: param.variable.shape as number[] });
-  });
+  const { output, logits, masks } = forward(g, stages);
+  const { loss: lossValue, dLogits } = loss(g, output, logits, probabilities);
+  const params = stages.flatMap((s) => ('kernel' in s ? [s.kernel, ...(s.bias ? [s.bias] : [])] : []));
+  for (const p of params) g.shapes.set(p.input, p.variable.shape as number[]);
+  const trainable = params.filter((p) => model.trainableWeights.some((w) => w.name === p.variable.name));
+  let backward: GradientsGraph;
+  try {
+    const graph = { nodes: g.nodes.map((n) => ({ opType: n.op, inputs: n.inputs, outputs: n.outputs, attributes: n.attributes ?? {} })), input: 'x', inputRank: 4, opset: OPSET, constantShapes: g.shapes, smallInts: g.smallInts };
+    backward = buildGradients(graph, trainable.map((p) => p.input), logits, dLogits);
+  } catch (e) {
+    if (e instanceof BackwardUnsupportedError) return { reason: e.message };
+    throw e;
+  }
+  const forwardNodes = g.nodes.length;
+  const grads = trainable.map((p) => ({ name: p.variable.name, output: `grad:${p.variable.name}`, shape: p.variable.shape as number[] }));
+  trainable.forEach((p, i) => g.output(backward.gradients.get(p.input)!, grads[i]!.output));
   g.output(lossValue, 'loss');
   g.output(output, 'output');
-  const params = stages.flatMap((s) => ('kernel' in s ? [s.kernel, ...(s.bias ? [s.bias] : [])] : []));
   const inputShape = model.inputs[0]!.shape;
   const classes = model.outputs[0]!.shape[1]!;
   const inputs = [
@@ -473,11 +344,11 @@ export async function ortTrainer(model: tfl.LayersModel, probabilities: boolean,
   const outputs = ['loss', 'output', ...grads.map((d) => d.output)];
   const bytes = encodeOnnxModel({
     name: `${model.name}-training-step`,
-    nodes: g.nodes,
-    initializers: g.initializers,
+    nodes: [...g.nodes.slice(0, forwardNodes), ...backward.nodes, ...g.nodes.slice(forwardNodes)],
+    initializers: [...g.initializers, ...backward.initializers],
     inputs,
     outputs: outputs.map((name) => ({ name })),
-    opset: 16,
+    opset: OPSET,
   });
   const threads = availableParallelism();
   const graph = {
