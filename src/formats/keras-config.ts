@@ -3,7 +3,8 @@ import { quote } from '../model/quote.js';
 import type { KerasLayerJson, KerasModelConfigJson, KerasTopologyJson } from './schema/keras.js';
 
 /**
- * Keras architecture JSON of every generation, normalised once:
+ * The one reader of stored Keras architecture JSON (every spelling below is read here and nowhere else;
+ * keras-graph.ts builds the runnable call graph from these readers). Every generation, normalised once:
  * - Keras 1 and Keras 2.0 Sequential (`config` is the list of layers),
  * - Keras 2 / tf.keras Sequential and Functional (`config: { name, layers }`, `inbound_nodes` as
  *   [[[layer, node, tensor, kwargs]]]),
@@ -88,24 +89,41 @@ function unique(names: string[]): string[] {
   return [...new Set(names)];
 }
 
-/**
- * Layer names referenced by Keras 2 node lists ([[name, node, tensor, kwargs]]), Keras 3 node objects
- * ({ args: [{ class_name: '__keras_tensor__', config: { keras_history: [name, ...] } }] }) or
- * `output_layers` / `input_layers` triples.
- */
-export function referencedLayers(value: unknown): string[] {
-  if (Array.isArray(value)) {
-    if (typeof value[0] === 'string' && typeof value[1] === 'number') return [value[0]];
-    return unique(value.flatMap(referencedLayers));
-  }
-  if (isObject(value)) {
-    if (value.class_name === '__keras_tensor__' && isObject(value.config) && Array.isArray(value.config.keras_history)) {
-      const name = value.config.keras_history[0];
-      return typeof name === 'string' ? [name] : [];
-    }
-    return unique(Object.values(value).flatMap(referencedLayers));
+/** A stored tensor reference: (layer name, call number, output index). */
+export type KerasTensorRef = [string, number, number];
+
+function isTriple(value: unknown): value is [string, number, ...unknown[]] {
+  return Array.isArray(value) && typeof value[0] === 'string' && typeof value[1] === 'number';
+}
+
+/** `input_layers` / `output_layers`: a list of triples, or (Keras 3, one tensor) a bare triple. */
+export function tensorRefs(value: unknown): KerasTensorRef[] {
+  if (value === undefined || value === null) return [];
+  if (isTriple(value)) return [[value[0], value[1], Number(value[2] ?? 0)]];
+  if (!Array.isArray(value)) return [];
+  return value.flatMap(tensorRefs);
+}
+
+/** Tensors one stored call reads: Keras 1/2 `[[name, node, tensor, kwargs?], ...]`, Keras 3 `{ args, kwargs }` (its args). */
+export function callInputs(node: unknown): KerasTensorRef[] {
+  if (isObject(node) && ('args' in node || 'kwargs' in node)) return kerasTensors(node.args);
+  if (Array.isArray(node)) return node.filter(isTriple).map((t) => [t[0], t[1], Number(t[2] ?? 0)] as KerasTensorRef);
+  return [];
+}
+
+function kerasTensors(value: unknown): KerasTensorRef[] {
+  if (Array.isArray(value)) return value.flatMap(kerasTensors);
+  if (!isObject(value)) return [];
+  if (value.class_name === '__keras_tensor__' && isObject(value.config) && isTriple(value.config.keras_history)) {
+    const h = value.config.keras_history;
+    return [[h[0], h[1], Number(h[2] ?? 0)]];
   }
   return [];
+}
+
+/** Names of the layers a stored layer's calls read (its `inbound_nodes`). */
+function inboundLayers(nodes: readonly unknown[] | undefined): string[] {
+  return unique((nodes ?? []).flatMap(callInputs).map((t) => t[0]));
 }
 
 function layerJson(value: unknown, where: string): KerasLayerJson {
@@ -115,7 +133,8 @@ function layerJson(value: unknown, where: string): KerasLayerJson {
   return value as unknown as KerasLayerJson;
 }
 
-function members(json: KerasLayerJson, where: string): KerasLayerJson[] {
+/** The members of a stored model: `config.layers`, or (Keras 1 / Keras 2.0 Sequential) `config` itself. */
+export function modelMembers(json: KerasLayerJson, where: string): KerasLayerJson[] {
   const config = json.config;
   const list = Array.isArray(config) ? config : (config as KerasModelConfigJson).layers;
   if (!Array.isArray(list)) {
@@ -124,7 +143,8 @@ function members(json: KerasLayerJson, where: string): KerasLayerJson[] {
   return list.map((l) => layerJson(l, where));
 }
 
-function nameOf(json: KerasLayerJson, fallback: string): string {
+/** A stored layer's or model's name (`config.name`, else the Keras 2 functional `name`), else `fallback`. */
+export function nameOf(json: KerasLayerJson, fallback: string): string {
   const config = json.config;
   if (typeof config === 'object' && config !== null && !Array.isArray(config) && typeof (config as Record<string, unknown>).name === 'string') {
     return (config as Record<string, unknown>).name as string;
@@ -138,7 +158,7 @@ class Parser {
   constructor(private readonly where: string) {}
 
   container(json: KerasLayerJson, name: string, parents: readonly string[], feeding: readonly string[]): KerasContainer {
-    const layers = members(json, this.where);
+    const layers = modelMembers(json, this.where);
     const sequential = json.class_name === 'Sequential' || Array.isArray(json.config);
     const children: (KerasContainer | KerasLayerSpec)[] = [];
     const outputsOf = new Map<string, readonly string[]>();
@@ -149,7 +169,7 @@ class Parser {
       if (sequential) {
         inbound = previous;
       } else {
-        const refs = referencedLayers(child.inbound_nodes ?? []);
+        const refs = inboundLayers(child.inbound_nodes);
         inbound = refs.length === 0 ? feeding : unique(refs.flatMap((r) => [...(outputsOf.get(r) ?? [r])]));
       }
       const node = isKerasContainer(child.class_name)
@@ -163,7 +183,7 @@ class Parser {
     let outputs: readonly string[] = previous;
     const config = json.config as KerasModelConfigJson;
     if (!sequential && config.output_layers !== undefined) {
-      outputs = unique(referencedLayers(config.output_layers).flatMap((r) => [...(outputsOf.get(r) ?? [r])]));
+      outputs = unique(tensorRefs(config.output_layers).flatMap(([r]) => [...(outputsOf.get(r) ?? [r])]));
     }
     return { kind: 'container', name, className: json.class_name, config: json.config, children, outputs };
   }
@@ -205,24 +225,32 @@ function decodeJsonString(text: string, where: string): unknown {
  */
 export function parseKerasArchitecture(stored: unknown, where: string): KerasArchitecture {
   const json = typeof stored === 'string' ? decodeJsonString(stored, where) : stored;
-  if (!isObject(json)) {
-    throw new ModelFormatError(`${where} expects a Keras architecture JSON object, but received ${Array.isArray(json) ? 'a list' : typeof json}.`);
-  }
-  const outer = ('modelTopology' in json && isObject(json.modelTopology) ? json.modelTopology : json) as KerasTopologyJson;
-  const model = layerJson(isObject(outer.model_config) ? outer.model_config : outer, where);
+  const { outer, model } = storedTopLevel(json, where);
   const parser = new Parser(where);
   const name = nameOf(model, 'model');
   const root = isKerasContainer(model.class_name)
     ? parser.container(model, name, [], [])
     : { kind: 'container' as const, name, className: 'Sequential', config: [model], children: [parser.leaf(model, name, [], [])], outputs: [name] };
-  const versionSource = isObject(outer.model_config) ? outer : (json as KerasTopologyJson);
   return {
     root,
     layers: parser.leaves,
-    ...(typeof versionSource.keras_version === 'string' ? { kerasVersion: versionSource.keras_version } : {}),
-    ...(typeof versionSource.backend === 'string' ? { backend: versionSource.backend } : {}),
+    ...(typeof outer.keras_version === 'string' ? { kerasVersion: outer.keras_version } : {}),
+    ...(typeof outer.backend === 'string' ? { backend: outer.backend } : {}),
     json: model,
   };
+}
+
+/**
+ * The top-level `{ class_name, config }` of a stored architecture (a `model.to_json()`, an HDF5
+ * `model_config`, a `.keras` config.json, a TF.js `modelTopology` or whole model.json, possibly
+ * wrapped in `model_config`), and the object beside it that records `keras_version` and `backend`.
+ */
+export function storedTopLevel(json: unknown, where: string): { model: KerasLayerJson; outer: KerasTopologyJson } {
+  if (!isObject(json)) {
+    throw new ModelFormatError(`${where} expects a Keras architecture JSON object, but received ${Array.isArray(json) ? 'a list' : typeof json}.`);
+  }
+  const outer = (isObject(json.modelTopology) ? json.modelTopology : json) as KerasTopologyJson;
+  return { model: layerJson(isObject(outer.model_config) ? outer.model_config : outer, where), outer };
 }
 
 /** The leaf layer called `name`, if any. */
@@ -239,16 +267,27 @@ export type KerasShape = readonly (number | null)[];
  * (Keras 2.0 Sequential without an InputLayer).
  */
 export function kerasInputShapes(arch: KerasArchitecture): KerasShape[] {
-  const shapeOf = (config: Readonly<Record<string, unknown>>): KerasShape | undefined => {
-    const shape = config.batch_shape ?? config.batch_input_shape;
-    return Array.isArray(shape) && shape.every((d) => d === null || typeof d === 'number') ? (shape as KerasShape) : undefined;
-  };
   const top = arch.layers.filter((l) => l.parents.length === 0);
-  const inputs = top.filter((l) => l.className === 'InputLayer').map((l) => shapeOf(l.config));
-  if (inputs.length > 0) return inputs.filter((s): s is KerasShape => s !== undefined);
+  const inputs = top.filter((l) => l.className === 'InputLayer').map((l) => declaredBatchShape(l.config));
+  if (inputs.length > 0) return inputs.filter((s) => s !== undefined);
   const first = top[0] ?? arch.layers[0];
-  const shape = first ? shapeOf(first.config) : undefined;
+  const shape = first ? declaredBatchShape(first.config) : undefined;
   return shape ? [shape] : [];
+}
+
+/**
+ * The shape a Keras 1/2/3 layer config declares for its input, with the batch axis: `batch_input_shape`
+ * (Keras 1/2, TF.js), `batch_shape` (Keras 3), `input_shape`, or Keras 1 `input_dim` / `input_length`.
+ */
+export function declaredBatchShape(config: Readonly<Record<string, unknown>>): (number | null)[] | undefined {
+  const isShape = (v: unknown): v is (number | null)[] => Array.isArray(v) && v.every((d) => d === null || typeof d === 'number');
+  const shape = config.batch_input_shape ?? config.batch_shape;
+  if (isShape(shape)) return shape;
+  if (isShape(config.input_shape)) return [null, ...config.input_shape];
+  if (typeof config.input_dim === 'number') {
+    return typeof config.input_length === 'number' ? [null, config.input_length, config.input_dim] : [null, config.input_dim];
+  }
+  return undefined;
 }
 
 /**
