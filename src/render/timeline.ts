@@ -27,6 +27,8 @@ export interface LogChartOptions {
   band?: { low: number; high: number; label: string };
   /** A dashed horizontal reference line, e.g. the barely-changed threshold. */
   reference?: { value: number; label: string };
+  /** A vertical line at one step, e.g. the snapshot the viewer shows. */
+  marker?: { step: number; label: string };
 }
 
 const WIDTH = 760;
@@ -106,6 +108,12 @@ export function logLineChart(options: LogChartOptions): string {
     const y = sy(options.reference.value);
     out.push(`<line x1="${PLOT.left}" x2="${right}" y1="${r(y)}" y2="${r(y)}" stroke="#888" stroke-dasharray="5 4"/>`);
     out.push(text(right - 4, y - 4, options.reference.label, ' text-anchor="end" fill="#555" font-size="10"'));
+  }
+  if (options.marker && options.marker.step >= x0 && options.marker.step <= x1) {
+    const x = sx(options.marker.step);
+    out.push(`<line class="marker" data-step="${options.marker.step}" x1="${r(x)}" x2="${r(x)}" y1="${PLOT.top}" y2="${bottom}" stroke="#d62728" stroke-width="1.5" stroke-dasharray="4 3"/>`);
+    const leftOf = x > (PLOT.left + right) / 2;
+    out.push(text(leftOf ? x - 4 : x + 4, PLOT.top + 10, options.marker.label, ` fill="#b01e1e" font-size="10"${leftOf ? ' text-anchor="end"' : ''}`));
   }
   options.series.forEach((s, i) => {
     const colour = schemeTableau10[i % schemeTableau10.length]!;

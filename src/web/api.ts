@@ -8,7 +8,7 @@ import { filterFigure } from '../render/filters.js';
 import type { Timeline } from '../analyze/timeline.js';
 import { readTimeline } from '../views/timeline-run.js';
 import { modelGraph } from '../views/graph-view.js';
-import { changeChart, updateRatioChart } from '../views/timeline-view.js';
+import { changeChart, stepHistograms, updateRatioChart } from '../views/timeline-view.js';
 import type { ProjectRun } from './project.js';
 import { kernelOverview } from '../views/kernel-overview.js';
 import type { JobTable, Progress } from './jobs.js';
@@ -259,6 +259,14 @@ export async function handleApi(ctx: ApiContext, req: ApiRequest): Promise<ApiRe
     });
     return json({ job }, 202);
   }
+  if (head === 'runs' && id !== undefined && what === 'histograms') {
+    const run = ctx.runs?.[/^\d{1,4}$/.test(id) ? Number(id) : NaN];
+    if (!run) throw new SelectionError(`There is no training run '${id.slice(0, 20)}': this server has ${ctx.runs?.length ?? 0}.`);
+    const layer = req.query.get('layer') || undefined;
+    return drawnOnce(ctx, `runs/${id}/histograms?${layer ?? ''}`, async () =>
+      json(await stepHistograms(run.members.map((m) => ({ step: m.step, model: modelAt(ctx, String(m.model)) })), layer)),
+    );
+  }
   if (head === 'runs' && id !== undefined && (what === 'change.svg' || what === 'update-ratio.svg')) {
     const n = /^\d{1,4}$/.test(id) ? Number(id) : NaN;
     const run = ctx.runs?.[n];
@@ -271,7 +279,8 @@ export async function handleApi(ctx: ApiContext, req: ApiRequest): Promise<ApiRe
       timeline.catch(() => ctx.timelines!.delete(n));
     }
     const t = await timeline;
-    const svg = what === 'change.svg' ? changeChart(t) : updateRatioChart(t);
+    const step = req.query.get('step');
+    const svg = what === 'change.svg' ? changeChart(t, step === null ? undefined : intParam(req.query, 'step')) : updateRatioChart(t);
     if (!svg) throw new SelectionError(`The run ${run.name} has no snapshots to chart.`);
     return { kind: 'bytes', type: 'image/svg+xml', body: new TextEncoder().encode(svg) };
   }

@@ -400,6 +400,23 @@ describe('viewer: honest colours, state in the URL, wide layers, keyboard, many 
     assert.equal(Number(readout.split(' = ')[1]), np.conv1[6]![0]![0]![0]![0], readout);
     await page.click('.run-charts summary');
     await page.waitForFunction(() => ((document.querySelector('[data-testid=run-change-chart]') as HTMLImageElement | null)?.naturalWidth ?? 0) > 0);
+    // The relative-change chart marks the step shown.
+    const chart = await page.evaluate(async () => (await fetch((document.querySelector('[data-testid=run-change-chart]') as HTMLImageElement).src)).text());
+    assert.match(chart, new RegExp(`<line class="marker" data-step="${np.steps[6]}"`));
+    // Histograms over the steps: conv1's kernel at every snapshot on 40 shared bins, as np.histogram counts them.
+    await page.waitForSelector('[data-testid=run-histograms] path.ridge');
+    const ridges = await page.$$eval('[data-testid=run-histograms] path.ridge', (ps) => ps.map((p) => ({ step: Number(p.getAttribute('data-step')), counts: p.getAttribute('data-counts')!.split(' ').map(Number), current: p.classList.contains('current') })));
+    const expected = JSON.parse(
+      runPython(
+        'import json, sys, numpy as np\nks = [np.array(k, dtype=np.float64) for k in json.load(sys.stdin)]\n' +
+          'lo = min(k.min() for k in ks); hi = max(k.max() for k in ks)\nprint(json.dumps([np.histogram(k, bins=40, range=(lo, hi))[0].tolist() for k in ks]))',
+        [],
+        JSON.stringify(np.conv1),
+      ),
+    ) as number[][];
+    assert.deepEqual(ridges.map((r) => r.step), np.steps);
+    assert.deepEqual(ridges.map((r) => r.counts), expected);
+    assert.deepEqual(ridges.filter((r) => r.current).map((r) => r.step), [np.steps[6]]);
     await shot('run');
     await checkAxe('training run');
   });

@@ -1,6 +1,7 @@
 import type { ModelDiff } from '../../analyze/diff.js';
 import type { NamedTensor } from '../../model/named-tensor.js';
 import type { ModelGraph } from '../../views/graph-view.js';
+import type { StepHistograms } from '../../views/timeline-view.js';
 import type { ActivationsView } from '../activations-view.js';
 import type { FilterDetail, LayerRow, ModelInfo, WeightHistogram } from '../../views/model-view.js';
 import type { DetectsInfo, DetectsPart, DetectsView } from '../../views/detects-view.js';
@@ -59,7 +60,10 @@ export interface Backend {
   samples(): string[];
   /** Training runs among the models (the time slider), with URLs of their charts. */
   runs(): RunInfo[];
-  runChartUrl?(run: number, chart: 'change' | 'update-ratio'): string;
+  /** A run's chart; `step` marks the snapshot shown (on the relative-change chart). */
+  runChartUrl?(run: number, chart: 'change' | 'update-ratio', step?: number): string;
+  /** A kernel's histogram at every step of a run (default layer: the first convolution). */
+  runHistograms?(run: number, layer?: string): Promise<StepHistograms>;
   /** Whether activations can be computed (server) or were precomputed (report). */
   canActivate(): boolean;
   layers(model: number): Promise<LayerRow[]>;

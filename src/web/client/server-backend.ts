@@ -4,6 +4,7 @@ import type { Concept } from '../../model/errors.js';
 import { NamedTensor } from '../../model/named-tensor.js';
 import { decodeNpy } from '../../model/npy.js';
 import type { ModelGraph } from '../../views/graph-view.js';
+import type { StepHistograms } from '../../views/timeline-view.js';
 import type { ActivationsView } from '../activations-view.js';
 import type { JobState } from '../jobs.js';
 import type { FilterDetail, LayerRow, ModelInfo, WeightHistogram } from '../../views/model-view.js';
@@ -94,8 +95,12 @@ export class ServerBackend implements Backend {
     return this.info.runs ?? [];
   }
 
-  runChartUrl(run: number, chart: 'change' | 'update-ratio'): string {
-    return `api/runs/${run}/${chart}.svg`;
+  runChartUrl(run: number, chart: 'change' | 'update-ratio', step?: number): string {
+    return `api/runs/${run}/${chart}.svg${step === undefined ? '' : `?step=${step}`}`;
+  }
+
+  runHistograms(run: number, layer?: string): Promise<StepHistograms> {
+    return getJson(`api/runs/${run}/histograms${layer ? `?layer=${encodeURIComponent(layer)}` : ''}`);
   }
 
   canActivate(): boolean {
