@@ -292,14 +292,15 @@ export interface Message {
 
 /** Reads every message of the object header at `address`, following continuation blocks. */
 export async function readObjectHeader(file: HdfBytes, address: number, what: string): Promise<Message[]> {
-  const first = await file.at(address, Math.min(4, file.source.size - file.base - address), what);
+  const header = `the object header of ${what}`;
+  const first = await file.at(address, Math.min(4, file.source.size - file.base - address), header);
   const messages: Message[] = [];
   const blocks: { address: number; length: number }[] = [];
   let v2 = false;
   let ordered = false;
   if (first[0] === 0x4f && first[1] === 0x48 && first[2] === 0x44 && first[3] === 0x52) {
     v2 = true;
-    const pre = await file.cursor(address, Math.min(32, file.source.size - file.base - address), what);
+    const pre = await file.cursor(address, Math.min(32, file.source.size - file.base - address), header);
     pre.skip(4);
     if (pre.u8() !== 2) throw file.damaged(`the object header of ${what} has an unknown version`);
     const flags = pre.u8();
@@ -312,7 +313,7 @@ export async function readObjectHeader(file: HdfBytes, address: number, what: st
     ordered = (flags & 0x04) !== 0;
     parseMessagesV2(file, bytes.subarray(pre.pos, pre.pos + chunk), ordered, messages, blocks, what);
   } else {
-    const pre = await file.cursor(address, 16, what);
+    const pre = await file.cursor(address, 16, header);
     if (pre.u8() !== 1) throw file.damaged(`the object header of ${what} has an unknown version`);
     pre.skip(1);
     pre.u16(); // number of messages (the blocks themselves say where they end)
