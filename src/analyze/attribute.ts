@@ -9,6 +9,9 @@ import {
   occlusionMap,
   occlusionWindows,
   pathPoint,
+  scoreCamMask,
+  softmaxAt,
+  weightedChannelSum,
   sumOverChannels,
   valueRange,
   type AttributionMethod,
@@ -226,6 +229,35 @@ function engineName(engine: GradientEngine): string {
   return engine.fallback ? `${engine.engine} (not ONNX Runtime: ${engine.fallback})` : engine.engine;
 }
 
+/** Score-CAM: the layer's channels as masks over the input, weighted by the class probability of each masked input. */
+async function scoreCam(engine: GradientEngine, g: Geometry, batch: InputBatch, options: AttributeOptions): Promise<Omit<Attribution, 'engine'>> {
+  const lg = await engine.layerGradient(batch, options.layer, options.classIndex);
+  const a: ChannelsLast = { height: lg.height, width: lg.width, channels: lg.channels, data: lg.activation };
+  const image = toLast(batch.data, g);
+  const weights = new Float64Array(a.channels);
+  const per = Math.min(engine.maxBatch, passSize(g));
+  for (let start = 0; start < a.channels; start += per) {
+    const masked: Float32Array[] = [];
+    for (let k = start; k < Math.min(a.channels, start + per); k++) {
+      const mask = scoreCamMask(a, k, g.height, g.width);
+      masked.push(toModel(Float32Array.from(image, (v, i) => v * mask[Math.floor(i / g.channels)]!), g));
+    }
+    const { scores, classes } = await engine.scores(stack(masked, batch));
+    softmaxAt(scores, classes, lg.classIndex).forEach((p, i) => (weights[start + i] = p));
+    options.onProgress?.(start + masked.length, a.channels);
+  }
+  return {
+    method: 'scorecam',
+    classIndex: lg.classIndex,
+    scoreKind: engine.scoreKind,
+    score: lg.score,
+    outputs: lg.outputs,
+    map: weightedChannelSum(a, weights),
+    layer: lg.layer,
+    settings: `layer ${lg.layer} (${lg.height}x${lg.width}x${lg.channels}), ${lg.channels} masked inputs, weights softmax(scores) of the class`,
+  };
+}
+
 /** The gradient methods on any gradient engine. */
 async function attributeWith(engine: GradientEngine, source: string, g: Geometry, batch: InputBatch, options: AttributeOptions): Promise<Attribution> {
   const ran = engineName(engine);
@@ -247,6 +279,7 @@ async function attributeWith(engine: GradientEngine, source: string, g: Geometry
       engine: ran,
     };
   }
+  if (options.method === 'scorecam') return { ...(await scoreCam(engine, g, batch, options)), engine: ran };
   const x = batch.data;
   const lastOf = (data: Float32Array): ChannelsLast => ({ height: g.height, width: g.width, channels: g.channels, data: toLast(data, g) });
   // the first pass: the class (the top one unless asked for), its score and the outputs

@@ -11,12 +11,15 @@ import seedrandom from 'seedrandom';
  *   integrated gradients (x - x') * mean over alpha of grad(x' + alpha (x - x')), midpoint Riemann sum
  *   occlusion       score(x) - score(x with a window set to the baseline), averaged over the windows
  *                   covering each pixel                                         (Zeiler & Fergus 2014)
+ *   Score-CAM       relu(sum_k w_k A_k), w_k = softmax(f(x * M_k))_c, M_k = A_k upsampled to the input
+ *                   (bilinear, half-pixel) and scaled to 0..1: forward passes only    (Wang et al. 2020,
+ *                   weights as pytorch-grad-cam's ScoreCAM computes them)
  * Every map is channels-last: [height, width] maps, [height, width, channels] gradients.
  */
 
-export type AttributionMethod = 'saliency' | 'smoothgrad' | 'gradcam' | 'gradcam++' | 'integrated-gradients' | 'occlusion';
+export type AttributionMethod = 'saliency' | 'smoothgrad' | 'gradcam' | 'gradcam++' | 'scorecam' | 'integrated-gradients' | 'occlusion';
 
-export const ATTRIBUTION_METHODS: readonly AttributionMethod[] = ['saliency', 'smoothgrad', 'gradcam', 'gradcam++', 'integrated-gradients', 'occlusion'];
+export const ATTRIBUTION_METHODS: readonly AttributionMethod[] = ['saliency', 'smoothgrad', 'gradcam', 'gradcam++', 'scorecam', 'integrated-gradients', 'occlusion'];
 
 /** A 2-D map over positions, row-major. */
 export interface SpatialMap {
@@ -73,8 +76,8 @@ export function gradCam(a: ChannelsLast, dA: ChannelsLast): SpatialMap {
   return weightedChannelSum(a, weights);
 }
 
-/** The CAM of both Grad-CAM variants: relu(sum_k w_k A_k) at every position. */
-function weightedChannelSum(a: ChannelsLast, weights: Float64Array): SpatialMap {
+/** The CAM of the Grad-CAM variants and Score-CAM: relu(sum_k w_k A_k) at every position. */
+export function weightedChannelSum(a: ChannelsLast, weights: Float64Array): SpatialMap {
   const { height, width, channels } = a;
   const positions = height * width;
   const data = new Float32Array(positions);
@@ -120,6 +123,59 @@ export function gradCamPlusPlus(a: ChannelsLast, dA: ChannelsLast, score: number
     }
   }
   return weightedChannelSum(a, weights);
+}
+
+/**
+ * Score-CAM's mask from channel k of A: the map upsampled to height x width (bilinear with half-pixel
+ * centres, torch's align_corners=False) and scaled to 0..1 by its own min and max (all 0 when flat).
+ */
+export function scoreCamMask(a: ChannelsLast, k: number, height: number, width: number): Float32Array {
+  const axis = (out: number, size: number): { i0: Int32Array; i1: Int32Array; t: Float32Array } => {
+    const i0 = new Int32Array(out);
+    const i1 = new Int32Array(out);
+    const t = new Float32Array(out);
+    for (let d = 0; d < out; d++) {
+      const src = Math.max(((d + 0.5) * size) / out - 0.5, 0);
+      i0[d] = Math.min(Math.floor(src), size - 1);
+      i1[d] = Math.min(i0[d]! + 1, size - 1);
+      t[d] = src - i0[d]!;
+    }
+    return { i0, i1, t };
+  };
+  const rows = axis(height, a.height);
+  const cols = axis(width, a.width);
+  const at = (r: number, c: number): number => a.data[(r * a.width + c) * a.channels + k]!;
+  const out = new Float32Array(height * width);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let r = 0; r < height; r++) {
+    const [r0, r1, tr] = [rows.i0[r]!, rows.i1[r]!, rows.t[r]!];
+    for (let c = 0; c < width; c++) {
+      const [c0, c1, tc] = [cols.i0[c]!, cols.i1[c]!, cols.t[c]!];
+      const top = at(r0, c0) * (1 - tc) + at(r0, c1) * tc;
+      const bottom = at(r1, c0) * (1 - tc) + at(r1, c1) * tc;
+      const v = top * (1 - tr) + bottom * tr;
+      out[r * width + c] = v;
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+  }
+  for (let i = 0; i < out.length; i++) out[i] = hi > lo ? (out[i]! - lo) / (hi - lo) : 0;
+  return out;
+}
+
+/** softmax(row)[c] for each row of [N, classes] scores. */
+export function softmaxAt(scores: Float32Array, classes: number, c: number): Float64Array {
+  const n = scores.length / classes;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let max = -Infinity;
+    for (let j = 0; j < classes; j++) max = Math.max(max, scores[i * classes + j]!);
+    let sum = 0;
+    for (let j = 0; j < classes; j++) sum += Math.exp(scores[i * classes + j]! - max);
+    out[i] = Math.exp(scores[i * classes + c]! - max) / sum;
+  }
+  return out;
 }
 
 /** The interpolation points of integrated gradients: the midpoints (k + 0.5) / steps, k = 0..steps-1. */

@@ -47,13 +47,13 @@ function parseNumber(value: string): number {
 export function registerAttribute(program: Command): void {
   const command = program
     .command('attribute')
-    .description('where does the network look? saliency, SmoothGrad, Grad-CAM, Grad-CAM++, integrated gradients or occlusion for one image, drawn over it')
-    .argument('<model>', 'Keras .h5 / .keras or TF.js model.json with its architecture')
+    .description('where does the network look? saliency, SmoothGrad, Grad-CAM, Grad-CAM++, Score-CAM, integrated gradients or occlusion for one image, drawn over it')
+    .argument('<model>', 'Keras .h5 / .keras, TF.js model.json with its architecture, or ONNX model')
     .option('--image <file>', 'the image to explain (PNG, JPEG, WebP, ...)')
     .option('--input <file.npy>', 'an already preprocessed array (one sample), fed as is')
     .addOption(new Option('--method <name>', 'attribution method').choices([...ATTRIBUTION_METHODS]).default('gradcam'))
     .option('--class <c>', 'class index to explain (default: the top class)', parseIndex)
-    .option('--layer <name>', 'Grad-CAM(++) layer (default: the last layer with a spatial output)')
+    .option('--layer <name>', 'Grad-CAM(++) and Score-CAM layer (default: the last layer with a spatial output)')
     .option('--out <file>', 'output file (default: <image or input name>-<method>.<format>)')
     .addOption(new Option('--format <format>', 'png: input, map and overlay with a colour bar; npy: the raw, unnormalised map (float32, [H, W])').choices(['png', 'npy']).default('png'));
   addPreprocessOptions(command);

@@ -40,6 +40,8 @@ export interface GradientEngine {
   readonly scoreKind: string;
   /** Samples per pass (1 for graphs exported with a fixed batch of 1). */
   readonly maxBatch: number;
+  /** The class scores and outputs of a batch, forward only. */
+  scores(batch: InputBatch): Promise<{ scores: Float32Array; classes: number; outputs: Float32Array }>;
   /** Gradients of class `classIndex` for every sample, or of each sample's top class when undefined. */
   inputGradients(batch: InputBatch, classIndex: number | undefined): Promise<InputGradients>;
   /** A layer's output and the score's gradient there, channels-last, for the first sample (layer: the last spatial one when undefined). */
@@ -65,6 +67,7 @@ export function tfjsGradients(net: RunnableModel, fallback?: string): GradientEn
     ...(fallback ? { fallback } : {}),
     scoreKind: scoreDescription(net),
     maxBatch: 32,
+    scores: (batch) => classScores(net, batch),
     async inputGradients(batch, classIndex) {
       const first = await classScores(net, batch);
       checkClass(net.source, classIndex, first.classes);
@@ -99,7 +102,7 @@ class OrtGradients {
 
   constructor(
     readonly base: OnnxNet,
-    readonly forward: ForwardGraph,
+    readonly graph: ForwardGraph,
     readonly scores: string,
     readonly outputs: readonly string[],
     readonly maxBatch: number,
@@ -108,7 +111,7 @@ class OrtGradients {
   /** Builds the backward pass to `target` (throws BackwardUnsupportedError); the session is created on first use. */
   prepare(target: string): void {
     if (this.sessions.has(target)) return;
-    const backward = buildBackward(this.forward, target, this.scores);
+    const backward = buildBackward(this.graph, target, this.scores);
     const patch = encodeGraphPatch(
       { nodes: backward.nodes, initializers: backward.initializers, inputs: [{ name: CLASS_INPUT, shape: [null, 1] }], outputs: [{ name: backward.gradient }, { name: backward.scores }] },
       'convscope_grad/',
@@ -146,14 +149,31 @@ class OrtGradients {
       }
       parts.push({ gradient: fetched.get(gradient)!.data!, scores: s.data!, outputs: fetched.get(this.outputs[0]!)!.data! });
     }
-    const join = (key: 'gradient' | 'scores' | 'outputs'): Float32Array => {
-      if (parts.length === 1) return parts[0]![key];
-      const out = new Float32Array(parts.reduce((a, p) => a + p[key].length, 0));
-      let at = 0;
-      for (const p of parts) out.set(p[key], (at += p[key].length) - p[key].length);
-      return out;
-    };
+    const join = (key: 'gradient' | 'scores' | 'outputs'): Float32Array => concat(parts.map((p) => p[key]));
     return { gradient: join('gradient'), scores: join('scores'), classes, outputs: join('outputs'), values, shapes };
+  }
+
+  /**
+   * Scores and outputs only: the input-gradient session asked for the forward values alone, which
+   * ONNX Runtime computes without running the backward nodes.
+   */
+  async forward(batch: InputBatch): Promise<{ scores: Float32Array; classes: number; outputs: Float32Array }> {
+    const target = this.graph.input;
+    this.prepare(target);
+    const { net, scores } = await this.sessions.get(target)!;
+    const n = batch.shape[0]!;
+    const size = batch.data.length / n;
+    const parts: { scores: Float32Array; outputs: Float32Array }[] = [];
+    let classes = 0;
+    for (let start = 0; start < n; start += this.maxBatch) {
+      const count = Math.min(this.maxBatch, n - start);
+      const part: InputBatch = { shape: [count, ...batch.shape.slice(1)], data: batch.data.subarray(start * size, (start + count) * size) };
+      const cls: InputBatch = { shape: [count, 1], data: new Float32Array(count).fill(-1) };
+      const fetched = await net.run([part, cls], [scores, this.outputs[0]!]);
+      classes = fetched.get(scores)!.shape[1]!;
+      parts.push({ scores: fetched.get(scores)!.data!, outputs: fetched.get(this.outputs[0]!)!.data! });
+    }
+    return { scores: concat(parts.map((p) => p.scores)), classes, outputs: concat(parts.map((p) => p.outputs)) };
   }
 
   async layerGradient(batch: InputBatch, target: Target, classIndex: number | undefined): Promise<LayerGradientRun> {
@@ -191,13 +211,22 @@ class OrtGradients {
   }
 }
 
+function concat(parts: readonly Float32Array[]): Float32Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) out.set(p, (at += p.length) - p.length);
+  return out;
+}
+
 function engineOf(ort: OrtGradients, scoreKind: string, source: string, targetOf: (layer: string | undefined) => Target): GradientEngine {
   return {
     engine: 'ONNX Runtime',
     scoreKind,
     maxBatch: ort.maxBatch,
+    scores: (batch) => ort.forward(batch),
     async inputGradients(batch, classIndex) {
-      const r = await ort.run(batch, classIndex, ort.forward.input);
+      const r = await ort.run(batch, classIndex, ort.graph.input);
       return { gradient: r.gradient, scores: r.scores, classes: r.classes, outputs: r.outputs };
     },
     async layerGradient(batch, layer, classIndex) {

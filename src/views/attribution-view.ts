@@ -17,6 +17,7 @@ export const METHOD_NAMES: Record<AttributionMethod, string> = {
   smoothgrad: 'SmoothGrad',
   gradcam: 'Grad-CAM',
   'gradcam++': 'Grad-CAM++',
+  scorecam: 'Score-CAM',
   'integrated-gradients': 'integrated gradients',
   occlusion: 'occlusion',
 };
@@ -61,8 +62,9 @@ export function mapExtent(r: Attribution): [number, number] {
 
 /** Why a Grad-CAM(++) map is empty, when it is (the layer is a concept each surface names in its own terms). */
 export function emptyMapNote(r: Attribution): string | undefined {
-  if (mapExtent(r)[1] > 0 || (r.method !== 'gradcam' && r.method !== 'gradcam++')) return undefined;
-  return `the map is 0 everywhere: at every position of ${r.layer} the gradient-weighted channels sum to zero or less, which ${METHOD_NAMES[r.method]}'s ReLU removes; try an earlier layer or another method`;
+  if (mapExtent(r)[1] > 0 || (r.method !== 'gradcam' && r.method !== 'gradcam++' && r.method !== 'scorecam')) return undefined;
+  const weighted = r.method === 'scorecam' ? 'score-weighted' : 'gradient-weighted';
+  return `the map is 0 everywhere: at every position of ${r.layer} the ${weighted} channels sum to zero or less, which ${METHOD_NAMES[r.method]}'s ReLU removes; try an earlier layer or another method`;
 }
 
 /** A picture of a preprocessed array for the input panel: its values stretched to 0..255, channels-last. */

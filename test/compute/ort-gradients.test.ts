@@ -92,12 +92,13 @@ class Vggish(nn.Module):
         self.conv = nn.Sequential(nn.Conv2d(12, 16, 3, padding=1), nn.ReLU())
         self.pool2 = nn.MaxPool2d(2)                                     # 5 -> 2, the last row and column dropped
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(64, 20), nn.Sigmoid(), nn.Linear(20, 7))
-    def logits(self, x):
+    def features(self, x):
         y = self.down(self.stem(x))
         y = y + self.grouped(torch.relu(self.dw(y)))
         y = torch.cat([self.a(y), self.b(y)], 1)
-        y = self.conv(self.bn(self.pool(y)))
-        return self.head(self.pool2(y))
+        return self.conv(self.bn(self.pool(y)))
+    def logits(self, x):
+        return self.head(self.pool2(self.features(x)))
     def forward(self, x):
         return torch.softmax(self.logits(x), 1)
 
@@ -115,6 +116,13 @@ c, score, grad = saliency(logits, x)
 c2 = (c + 3) % 7
 a, g, s = layer_grad(logits, net.conv, x, c2)
 cam, campp = cams(a, g, s)
+with torch.no_grad():
+    A = net.features(x)
+    M = F.interpolate(A, size=(17, 17), mode='bilinear', align_corners=False)[0]
+    lo = M.flatten(1).min(1).values[:, None, None]; hi = M.flatten(1).max(1).values[:, None, None]
+    M = torch.where(hi > lo, (M - lo) / torch.where(hi > lo, hi - lo, torch.ones_like(hi)), torch.zeros_like(M))
+    p = torch.softmax(logits(x * M[:, None]), 1)[:, c2]
+    scorecam = torch.relu((p[:, None, None] * A[0]).sum(0)).numpy().ravel().tolist()
 steps = 64
 alphas = (torch.arange(steps, dtype=torch.float32) + 0.5) / steps
 path = (alphas.view(-1, 1, 1, 1) * x).requires_grad_(True)
@@ -122,13 +130,13 @@ logits(path)[:, c].sum().backward()
 ig = (x[0] * path.grad.mean(0)).numpy().ravel().tolist()
 with torch.no_grad():
     delta = (logits(x)[0, c] - logits(torch.zeros_like(x))[0, c]).item()
-out['vggish'] = {'class': c, 'score': score, 'grad': grad, 'class2': c2, 'conv_cam': cam, 'conv_campp': campp, 'ig': ig, 'ig_delta': delta}
+out['vggish'] = {'class': c, 'score': score, 'grad': grad, 'class2': c2, 'conv_cam': cam, 'conv_campp': campp, 'ig': ig, 'ig_delta': delta, 'scorecam': scorecam}
 print(json.dumps(out))
 `;
 
 interface Oracle {
   resnet18: { class: number; score: number; grad: number[]; layer3_cam: number[]; layer3_campp: number[] };
-  vggish: { class: number; score: number; grad: number[]; class2: number; conv_cam: number[]; conv_campp: number[]; ig: number[]; ig_delta: number };
+  vggish: { class: number; score: number; grad: number[]; class2: number; conv_cam: number[]; conv_campp: number[]; ig: number[]; ig_delta: number; scorecam: number[] };
 }
 
 function assertClose(actual: ArrayLike<number>, expected: readonly number[], what: string, rel = 1e-4): void {
@@ -202,6 +210,13 @@ describe('gradients on ONNX Runtime against torch autograd on torch-exported gra
     assertClose(cam.map.data, o.conv_cam, 'VGG-style Grad-CAM');
     const pp = await run('vggish', { method: 'gradcam++', layer: 'conv', classIndex: o.class2 });
     assertClose(pp.map.data, o.conv_campp, 'VGG-style Grad-CAM++');
+  });
+
+  it('Score-CAM (forward passes of the masked inputs, batched) equals a torch re-implementation (1e-4)', async () => {
+    const o = oracle.vggish;
+    const r = await run('vggish', { method: 'scorecam', layer: 'conv', classIndex: o.class2 });
+    assert.deepEqual([r.map.height, r.map.width], [5, 5]);
+    assertClose(r.map.data, o.scorecam, 'Score-CAM');
   });
 
   it('integrated gradients over a batched path equal the torch Riemann sum (64 steps) and are complete within 1%', async () => {
