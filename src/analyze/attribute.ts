@@ -22,7 +22,6 @@ import { UnsupportedError, UsageError } from '../model/errors.js';
 import type { OnnxNet } from '../compute/ort.js';
 import type { InputBatch } from '../compute/activations.js';
 import type { RunnableModel } from '../compute/build.js';
-import { classScores, scoreDescription } from '../compute/gradients.js';
 import { kerasGradients, onnxGradients, type GradientEngine } from '../compute/ort-gradients.js';
 import { formatNumber } from '../model/format.js';
 
@@ -211,18 +210,7 @@ export async function attributeOnnx(net: OnnxNet, batch: InputBatch, options: At
  * result's `engine` says which and why.
  */
 export async function attribute(net: RunnableModel, batch: InputBatch, options: AttributeOptions): Promise<Attribution> {
-  const g = geometry(net, batch);
-  if (options.method === 'occlusion') {
-    const first = await classScores(net, batch);
-    const classIndex = options.classIndex ?? argmax(first.outputs);
-    if (!(classIndex >= 0 && classIndex < first.classes)) {
-      throw new UsageError(`${net.source} scores ${first.classes} classes (0..${first.classes - 1}), but class ${classIndex} was asked for.`);
-    }
-    const score = first.scores[classIndex]!;
-    const base = { method: options.method, classIndex, scoreKind: scoreDescription(net), score, outputs: first.outputs, engine: 'TensorFlow.js' };
-    return { ...base, ...(await occlusion((b) => classScores(net, b), batch, g, score, classIndex, options)) };
-  }
-  return attributeWith(await kerasGradients(net), net.source, g, batch, options);
+  return attributeWith(await kerasGradients(net), net.source, geometry(net, batch), batch, options);
 }
 
 function engineName(engine: GradientEngine): string {
@@ -283,7 +271,7 @@ async function attributeWith(engine: GradientEngine, source: string, g: Geometry
   const x = batch.data;
   const lastOf = (data: Float32Array): ChannelsLast => ({ height: g.height, width: g.width, channels: g.channels, data: toLast(data, g) });
   // the first pass: the class (the top one unless asked for), its score and the outputs
-  const first = await engine.inputGradients(batch, options.classIndex);
+  const first = options.method === 'occlusion' ? { ...(await engine.scores(batch)), gradient: new Float32Array(0) } : await engine.inputGradients(batch, options.classIndex);
   const classIndex = options.classIndex ?? argmax(first.outputs);
   if (!(classIndex >= 0 && classIndex < first.classes)) {
     throw new UsageError(`${source} scores ${first.classes} classes (0..${first.classes - 1}), but class ${classIndex} was asked for.`);
@@ -330,6 +318,6 @@ async function attributeWith(engine: GradientEngine, source: string, g: Geometry
       };
     }
     case 'occlusion':
-      throw new RangeError('Occlusion is not a gradient method.');
+      return { ...base, ...(await occlusion((b) => engine.scores(b), batch, g, score, classIndex, options)) };
   }
 }

@@ -154,26 +154,22 @@ class OrtGradients {
   }
 
   /**
-   * Scores and outputs only: the input-gradient session asked for the forward values alone, which
-   * ONNX Runtime computes without running the backward nodes.
+   * Scores and outputs only, on the forward graph as it is (ONNX Runtime runs every node of a session
+   * whatever is fetched, so the gradient sessions would run their backward nodes too).
    */
   async forward(batch: InputBatch): Promise<{ scores: Float32Array; classes: number; outputs: Float32Array }> {
-    const target = this.graph.input;
-    this.prepare(target);
-    const { net, scores } = await this.sessions.get(target)!;
     const n = batch.shape[0]!;
     const size = batch.data.length / n;
+    const output = this.outputs[0]!;
     const parts: { scores: Float32Array; outputs: Float32Array }[] = [];
-    let classes = 0;
     for (let start = 0; start < n; start += this.maxBatch) {
       const count = Math.min(this.maxBatch, n - start);
       const part: InputBatch = { shape: [count, ...batch.shape.slice(1)], data: batch.data.subarray(start * size, (start + count) * size) };
-      const cls: InputBatch = { shape: [count, 1], data: new Float32Array(count).fill(-1) };
-      const fetched = await net.run([part, cls], [scores, this.outputs[0]!]);
-      classes = fetched.get(scores)!.shape[1]!;
-      parts.push({ scores: fetched.get(scores)!.data!, outputs: fetched.get(this.outputs[0]!)!.data! });
+      const fetched = await this.base.run([part], [this.scores, output]);
+      parts.push({ scores: fetched.get(this.scores)!.data!, outputs: fetched.get(output)!.data! });
     }
-    return { scores: concat(parts.map((p) => p.scores)), classes, outputs: concat(parts.map((p) => p.outputs)) };
+    const scores = concat(parts.map((p) => p.scores));
+    return { scores, classes: scores.length / n, outputs: concat(parts.map((p) => p.outputs)) };
   }
 
   async layerGradient(batch: InputBatch, target: Target, classIndex: number | undefined): Promise<LayerGradientRun> {

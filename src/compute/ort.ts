@@ -104,8 +104,7 @@ export interface OnnxNet {
   run(inputs: readonly InputBatch[], fetch: readonly string[]): Promise<Map<string, EngineValue>>;
   /**
    * This graph with `patch` (onnx-write's encodeGraphPatch) appended: a net of its own, fed the
-   * graph's inputs followed by `inputs`, with `outputs` among its graph outputs. Releasing it is the
-   * caller's job; this net is left as it is.
+   * graph's inputs followed by `inputs`, with `outputs` among its graph outputs; released with this net.
    */
   extend(patch: Uint8Array, inputs: readonly OnnxValueInfo[], outputs: readonly OnnxValueInfo[]): Promise<OnnxNet>;
   release(): Promise<void>;
@@ -155,6 +154,7 @@ export async function openOnnxNet(bytes: Uint8Array | OnnxModelBytes, graph: Onn
   // One session per set of extra outputs, each holding its own copy of the weights: the most recently
   // used MAX_SESSIONS are kept (a viewer switching layers), older ones released once their runs end.
   const sessions = new Map<string, Entry>();
+  const children: Promise<OnnxNet>[] = [];
   const retire = (entry: Entry): void => {
     entry.retired = true;
     if (entry.runs === 0) void entry.session.then((s) => s.release(), () => undefined);
@@ -220,9 +220,12 @@ export async function openOnnxNet(bytes: Uint8Array | OnnxModelBytes, graph: Onn
     },
     extend(patch, extraInputs, extraOutputs) {
       const extended = { ...graph, inputs: [...graph.inputs, ...extraInputs], outputs: [...graph.outputs, ...extraOutputs] };
-      return openOnnxNet(patchedModel(stored, patch), extended, source, options);
+      const child = openOnnxNet(patchedModel(stored, patch), extended, source, options);
+      children.push(child);
+      return child;
     },
     async release() {
+      await Promise.allSettled(children.splice(0).map(async (c) => (await c).release()));
       const all = [...sessions.values()];
       sessions.clear();
       for (const entry of all) retire(entry);
