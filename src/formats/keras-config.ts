@@ -96,10 +96,15 @@ function isTriple(value: unknown): value is [string, number, ...unknown[]] {
   return Array.isArray(value) && typeof value[0] === 'string' && typeof value[1] === 'number';
 }
 
+/** A triple's tensor index (its third entry, 0 when absent or not a number). */
+function tensorIndex(triple: readonly unknown[]): number {
+  return typeof triple[2] === 'number' ? triple[2] : 0;
+}
+
 /** `input_layers` / `output_layers`: a list of triples, or (Keras 3, one tensor) a bare triple. */
 export function tensorRefs(value: unknown): KerasTensorRef[] {
   if (value === undefined || value === null) return [];
-  if (isTriple(value)) return [[value[0], value[1], Number(value[2] ?? 0)]];
+  if (isTriple(value)) return [[value[0], value[1], tensorIndex(value)]];
   if (!Array.isArray(value)) return [];
   return value.flatMap(tensorRefs);
 }
@@ -107,7 +112,7 @@ export function tensorRefs(value: unknown): KerasTensorRef[] {
 /** Tensors one stored call reads: Keras 1/2 `[[name, node, tensor, kwargs?], ...]`, Keras 3 `{ args, kwargs }` (its args). */
 export function callInputs(node: unknown): KerasTensorRef[] {
   if (isObject(node) && ('args' in node || 'kwargs' in node)) return kerasTensors(node.args);
-  if (Array.isArray(node)) return node.filter(isTriple).map((t) => [t[0], t[1], Number(t[2] ?? 0)] as KerasTensorRef);
+  if (Array.isArray(node)) return node.filter(isTriple).map((t) => [t[0], t[1], tensorIndex(t)] as KerasTensorRef);
   return [];
 }
 
@@ -116,14 +121,16 @@ function kerasTensors(value: unknown): KerasTensorRef[] {
   if (!isObject(value)) return [];
   if (value.class_name === '__keras_tensor__' && isObject(value.config) && isTriple(value.config.keras_history)) {
     const h = value.config.keras_history;
-    return [[h[0], h[1], Number(h[2] ?? 0)]];
+    return [[h[0], h[1], tensorIndex(h)]];
   }
   return [];
 }
 
-/** Names of the layers a stored layer's calls read (its `inbound_nodes`). */
-function inboundLayers(nodes: readonly unknown[] | undefined): string[] {
-  return unique((nodes ?? []).flatMap(callInputs).map((t) => t[0]));
+/** Names of the layers a stored layer's calls read (its `inbound_nodes`, a list when present). */
+function inboundLayers(nodes: unknown, layer: string, where: string): string[] {
+  if (nodes === undefined || nodes === null) return [];
+  if (!Array.isArray(nodes)) throw new ModelFormatError(`${where}: layer ${quote(layer)} expects inbound_nodes to be a list, but received ${quote(nodes)}.`);
+  return unique(nodes.flatMap(callInputs).map((t) => t[0]));
 }
 
 function layerJson(value: unknown, where: string): KerasLayerJson {
@@ -169,7 +176,7 @@ class Parser {
       if (sequential) {
         inbound = previous;
       } else {
-        const refs = inboundLayers(child.inbound_nodes);
+        const refs = inboundLayers(child.inbound_nodes, childName, this.where);
         inbound = refs.length === 0 ? feeding : unique(refs.flatMap((r) => [...(outputsOf.get(r) ?? [r])]));
       }
       const node = isKerasContainer(child.class_name)
