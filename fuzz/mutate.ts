@@ -2,10 +2,11 @@
  * Deterministic mutations of a seed (the same seed number and case number always give the same
  * file): byte-level ones for every format, and format-aware ones that keep the outer structure valid
  * so the damage reaches the inner parser (JSON values, zip entries, the pickle inside a .pt, the
- * safetensors header, protobuf varints, HDF5 metadata near the start of the file).
+ * safetensors header, protobuf varints, HDF5 object header messages with their checksum recomputed).
  */
 import { unzipSync } from 'fflate';
 import seedrandom from 'seedrandom';
+import { lookup3 } from '../src/io/hdf5-structures.js';
 import { writeZip } from '../test/helpers/hostile.js';
 import type { Seed } from './seeds.js';
 
@@ -138,6 +139,45 @@ function unzipAll(bytes: Uint8Array): ZipEntryBytes[] | undefined {
   }
 }
 
+const OHDR = [0x4f, 0x48, 0x44, 0x52];
+
+/** Offsets of every version-2 HDF5 object header ('OHDR') in `bytes`. */
+function objectHeaders(bytes: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i + 8 < bytes.length; i++) if (OHDR.every((c, k) => bytes[i + k] === c)) out.push(i);
+  return out;
+}
+
+/**
+ * HDF5-aware edits: half the time one to four bytes inside the messages of a version-2 object header
+ * (dataspaces, datatypes, layouts, filters, attributes, links), whose checksum is then recomputed, so
+ * the damage reaches the message decoders instead of stopping at the checksum; else byte-level edits.
+ */
+function mutateHdf5(r: Random, bytes: Uint8Array, other?: Uint8Array): Uint8Array {
+  const headers = r() < 0.5 ? objectHeaders(bytes) : [];
+  if (headers.length === 0) return mutateBytes(r, bytes, other);
+  const at = pick(r, headers);
+  const flags = bytes[at + 5]!;
+  let p = at + 6 + (flags & 0x20 ? 16 : 0) + (flags & 0x10 ? 4 : 0);
+  const width = 1 << (flags & 3);
+  let size = 0;
+  for (let k = width - 1; k >= 0; k--) size = size * 256 + (bytes[p + k] ?? 0);
+  p += width;
+  const end = p + size;
+  if (size === 0 || end + 4 > bytes.length) return mutateBytes(r, bytes, other);
+  const out = Uint8Array.from(bytes);
+  const view = new DataView(out.buffer);
+  for (let e = 1 + int(r, 4); e > 0; e--) {
+    const i = p + int(r, size);
+    const kind = int(r, 3);
+    if (kind === 0) out[i] = out[i]! ^ (1 << int(r, 8));
+    else if (kind === 1) out[i] = pick(r, [0, 0xff, 0x7f, 0x80, 0x01, 0xfe]);
+    else if (i + 4 <= end) view.setInt32(i, pick(r, INTERESTING_32) | 0, true);
+  }
+  view.setUint32(end, lookup3(out.subarray(at, end)), true);
+  return out;
+}
+
 /** Pickle-aware edits of data.pkl: deep nesting, a code-running payload, byte edits. */
 function mutatePickle(r: Random, bytes: Uint8Array): Uint8Array {
   const kind = int(r, 5);
@@ -167,6 +207,7 @@ export function mutateSeed(r: Random, seed: Seed, other: Seed): Record<string, U
   else if (seed.format === 'safetensors' && bytes.length > 8) out = mutateSafetensorsHeader(r, bytes);
   else if (seed.format === 'keras-v3' || seed.format === 'pytorch') out = mutateZip(r, bytes, otherBytes);
   else if (seed.format === 'onnx') out = mutateProtobuf(r, bytes);
+  else if (name.endsWith('.h5')) out = mutateHdf5(r, bytes, otherBytes);
   else out = mutateBytes(r, bytes.subarray(0), otherBytes);
   files[name] = out;
   return files;
@@ -190,7 +231,13 @@ function mutateZip(r: Random, bytes: Uint8Array, other?: Uint8Array): Uint8Array
   if (!entries || entries.length === 0 || r() < 0.25) return mutateBytes(r, bytes, other);
   const i = int(r, entries.length);
   const e = entries[i]!;
-  const data = e.name.endsWith('.json') ? mutateJson(r, e.data) : e.name.endsWith('.pkl') ? mutatePickle(r, e.data) : mutateBytes(r, e.data, other);
+  const data = e.name.endsWith('.json')
+    ? mutateJson(r, e.data)
+    : e.name.endsWith('.pkl')
+      ? mutatePickle(r, e.data)
+      : e.name.endsWith('.h5')
+        ? mutateHdf5(r, e.data, other)
+        : mutateBytes(r, e.data, other);
   entries[i] = { name: r() < 0.05 ? pick(r, ['../evil', '/abs', e.name + '\u0000']) : e.name, data };
   return writeZip(entries);
 }
