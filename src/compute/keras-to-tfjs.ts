@@ -7,9 +7,11 @@ import type { LayerGraph, LeafLayer } from '../model/graph.js';
  * Converts one stored layer config (Keras 1, Keras 2 / tf.keras, Keras 3, TF.js) into the Keras 2
  * JSON form tfjs-layers deserializes, and the flattened graph into one Keras 2 functional topology.
  *
- * Weights always come from the file afterwards, so every initializer becomes Zeros (no random
- * numbers are drawn for 138 M VGG parameters) and regularizers / constraints (training-only, and
- * possibly custom classes) are dropped.
+ * For inference, weights always come from the file afterwards, so every initializer becomes Zeros (no
+ * random numbers are drawn for 138 M VGG parameters), regularizers / constraints (training-only, and
+ * possibly custom classes) are dropped and dropout-like layers are identities. For training
+ * (`{ training: true }`), the layer is kept as stored: its initializers, regularizers, constraints
+ * and dropout.
  */
 
 type Json = Record<string, unknown>;
@@ -123,6 +125,7 @@ export function toTfjsLayer(
   knownClass: (name: string) => boolean,
   where: string,
   lambdas: Readonly<Record<string, string>> = {},
+  options: { training?: boolean } = {},
 ): TfjsLayerJson {
   const config = stripKeras3(structuredClone(layer.config)) as Json;
   const className = keras1ToKeras2(layer, layer.className, config);
@@ -133,18 +136,21 @@ export function toTfjsLayer(
   }
   const refused = refusal(layer.name, className, config, 'tfjs');
   if (refused) throw new UnsupportedError(`${where}: ${refused}.`, catalogueEntry(className)?.statable ? { concept: 'lambda' } : {});
-  if (catalogueEntry(className)?.status === 'identity') {
+  const training = options.training === true;
+  if (catalogueEntry(className)?.status === 'identity' && !(training && knownClass(className))) {
     return { class_name: 'Activation', config: { name: layer.name, activation: 'linear', trainable: false } };
   }
   if (!knownClass(className)) {
     throw new UnsupportedError(`${where}: layer '${layer.name}' is a '${layer.className}' layer, a class TensorFlow.js does not provide, so convscope cannot run this network; its weights can still be inspected.`);
   }
-  for (const key of Object.keys(config)) {
-    if (key.endsWith('_initializer')) config[key] = { class_name: 'Zeros', config: {} };
-    else if (TRAINING_ONLY.test(key) || key === 'activity_regularizer') delete config[key];
+  if (!training) {
+    for (const key of Object.keys(config)) {
+      if (key.endsWith('_initializer')) config[key] = { class_name: 'Zeros', config: {} };
+      else if (TRAINING_ONLY.test(key) || key === 'activity_regularizer') delete config[key];
+    }
+    // A config that leaves an initializer out gets tfjs' default (Glorot: random numbers drawn for every parameter).
+    for (const key of WEIGHT_INITIALIZERS) if (!(key in config)) config[key] = { class_name: 'Zeros', config: {} };
   }
-  // A config that leaves an initializer out gets tfjs' default (Glorot: random numbers drawn for every parameter).
-  for (const key of WEIGHT_INITIALIZERS) if (!(key in config)) config[key] = { class_name: 'Zeros', config: {} };
   spatialTuples(className, config);
   if (className.startsWith('SeparableConv')) delete config.kernel_initializer;
   if (className === 'LeakyReLU') move(config, 'negative_slope', 'alpha');

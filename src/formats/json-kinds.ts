@@ -19,6 +19,12 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
+/** The `{ class_name, ... }` of a bare Keras architecture (model.to_json(), also encoded once more as a JSON string), or undefined. */
+export function kerasArchitecture(json: unknown): { class_name: string } | undefined {
+  const arch = typeof json === 'string' ? tryParse(json) : json;
+  return isObject(arch) && typeof arch.class_name === 'string' && ('config' in arch || 'model_config' in arch) ? (arch as { class_name: string }) : undefined;
+}
+
 /** A phrase completing "<file> is ...", for parsed JSON no reader claimed, and the setting it points to. */
 export function describeJson(json: unknown): Note {
   if (Array.isArray(json) && json.length > 0 && json.every(isManifestGroup)) {
@@ -30,8 +36,8 @@ export function describeJson(json: unknown): Note {
         'without a model topology, as face-api.js and other TF.js projects ship; convscope opens the model.json that holds both modelTopology and weightsManifest',
     };
   }
-  const arch = typeof json === 'string' ? tryParse(json) : json;
-  if (isObject(arch) && typeof arch.class_name === 'string' && ('config' in arch || 'model_config' in arch)) {
+  const arch = kerasArchitecture(json);
+  if (arch) {
     return { text: `a Keras architecture (${quote(arch.class_name)}, as model.to_json() writes it), which holds no weights; give it as the architecture of the weights file it describes`, concept: 'architecture' };
   }
   if (Array.isArray(json)) {

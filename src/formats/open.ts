@@ -1,6 +1,9 @@
 import { fileSource } from '../io/node-source.js';
 import { resolveModelPath } from '../io/model-path.js';
+import { readJson } from '../io/source.js';
 import { openSource } from './index.js';
+import { kerasArchitecture } from './json-kinds.js';
+import { memoryModel } from './memory.js';
 import type { OpenOptions } from './reader.js';
 import type { Model } from '../model/model.js';
 
@@ -36,4 +39,21 @@ export async function openModel(path: string, options: OpenModelOptions = {}): P
   } finally {
     configSource?.close?.();
   }
+}
+
+/**
+ * A bare Keras architecture file (model.to_json(): layers, no weights) as a Model without weights whose
+ * call graph can be built and trained from the layers' initialisers; undefined for any other file.
+ */
+export async function openArchitecture(path: string): Promise<Model | undefined> {
+  if (!path.toLowerCase().endsWith('.json')) return undefined;
+  const source = await fileSource(path);
+  let json: unknown;
+  try {
+    json = await readJson(source);
+  } finally {
+    source.close?.();
+  }
+  if (!kerasArchitecture(json)) return undefined;
+  return memoryModel({ source: path, format: 'keras-h5', framework: 'keras', config: typeof json === 'string' ? JSON.parse(json) : json, layers: [] });
 }
