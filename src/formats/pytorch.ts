@@ -235,12 +235,8 @@ async function openCheckpoint(source: ByteSource, options: OpenOptions): Promise
     throw new ModelFormatError(`${source.name}: byteorder expects 'little' or 'big', but received ${quote(byteorder)}.`);
   }
   const pickleLabel = `${source.name} (${pickleName})`;
+  /** Where each storage's bytes start, learnt from its first read. */
   const dataOffsets = new Map<ZipEntry, Promise<number>>();
-  const dataOffset = (entry: ZipEntry): Promise<number> => {
-    const known = dataOffsets.get(entry) ?? zip.dataOffset(entry);
-    dataOffsets.set(entry, known);
-    return known;
-  };
   const storages = new Map<string, ZipEntry>();
   const unpickled = unpickle(await zip.read(zip.entries.get(pickleName)!, limits), {
     name: pickleLabel,
@@ -266,8 +262,15 @@ async function openCheckpoint(source: ByteSource, options: OpenOptions): Promise
     ranged: (storage) => storages.get(storage.key)!.method === 0,
     async read(storage, byteOffset, length) {
       const entry = storages.get(storage.key)!;
-      if (entry.method === 0) return source.read((await dataOffset(entry)) + byteOffset, length);
-      return (await zip.read(entry, limits)).subarray(byteOffset, byteOffset + length);
+      if (entry.method !== 0) return (await zip.read(entry, limits)).subarray(byteOffset, byteOffset + length);
+      const known = dataOffsets.get(entry);
+      if (known) return source.read((await known) + byteOffset, length);
+      // The first read of a storage brings its local header along (one read per tensor, not two).
+      const read = zip.readStored(entry, byteOffset, length);
+      const offset = read.then((r) => r.dataOffset);
+      offset.catch(() => dataOffsets.delete(entry));
+      dataOffsets.set(entry, offset);
+      return (await read).bytes;
     },
   }, notes);
 }

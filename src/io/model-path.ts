@@ -1,6 +1,16 @@
-import { readdir, stat } from 'node:fs/promises';
+import { statSync, type Stats } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConvscopeError } from '../model/errors.js';
+
+/** A synchronous stat (no trip through the thread pool for a path that is almost always a plain file); undefined when it fails. */
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The file to open for a path a user gives, where TensorFlow's habits differ from "one model, one
@@ -10,7 +20,7 @@ import { ConvscopeError } from '../model/errors.js';
  * readers then decide by content.
  */
 export async function resolveModelPath(path: string): Promise<string> {
-  const info = await stat(path).catch(() => undefined);
+  const info = statOrUndefined(path);
   if (info?.isDirectory()) {
     const names = await readdir(path);
     for (const entry of ['saved_model.pb', 'checkpoint']) if (names.includes(entry)) return join(path, entry);
@@ -23,6 +33,6 @@ export async function resolveModelPath(path: string): Promise<string> {
     );
   }
   const prefix = info ? /^(.*)\.(?:data-\d{5}-of-\d{5}|meta)$/.exec(path)?.[1] : path;
-  if (prefix !== undefined && (await stat(`${prefix}.index`).catch(() => undefined))?.isFile()) return `${prefix}.index`;
+  if (prefix !== undefined && statOrUndefined(`${prefix}.index`)?.isFile()) return `${prefix}.index`;
   return path;
 }

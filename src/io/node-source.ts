@@ -1,5 +1,5 @@
-import { closeSync, openSync, read as readAsync, readSync } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
+import { closeSync, openSync, read as readAsync, readSync, statSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { ConvscopeError, ModelFormatError } from '../model/errors.js';
 import { quote } from '../model/quote.js';
@@ -41,7 +41,9 @@ export function fileSource(path: string): Promise<ByteSource> {
 async function localSource(path: string, at: string, folder?: string): Promise<ByteSource> {
   let size: number;
   try {
-    const st = await stat(at);
+    // Synchronous, as reads are (see SYNC_READ_BYTES): a stat answers from the inode cache, while a trip
+    // through the thread pool waits for a pool thread on a busy machine.
+    const st = statSync(at);
     if (st.isDirectory()) throw new ConvscopeError(`${path} is a directory, not a model file.`);
     if (!st.isFile()) throw new ConvscopeError(`${path} is not a regular file.`);
     size = st.size;

@@ -28,13 +28,14 @@ export class PySet {
 
 /** A reference to a module-level name (`GLOBAL module name`). Nothing is imported. */
 export class PyGlobal {
+  /** `module.name`. */
+  readonly qualified: string;
+
   constructor(
     readonly module: string,
     readonly name: string,
-  ) {}
-
-  get qualified(): string {
-    return `${this.module}.${this.name}`;
+  ) {
+    this.qualified = `${module}.${name}`;
   }
 }
 
@@ -197,7 +198,28 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
     p += n;
     return out;
   };
-  const u8 = () => take(1, 'a 1-byte argument')[0]!;
+  const u8 = () => (need(1, 'a 1-byte argument'), bytes[p++]!);
+  /** `n` bytes of UTF-8 text: short ASCII (names, keys: nearly every string of a checkpoint) without TextDecoder's trip into C++. */
+  const text = (n: number, what: string): string => {
+    need(n, what);
+    const end = p + n;
+    if (n <= 64) {
+      let ascii = '';
+      let i = p;
+      for (; i < end; i++) {
+        const c = bytes[i]!;
+        if (c >= 0x80) break;
+        ascii += String.fromCharCode(c);
+      }
+      if (i === end) {
+        p = end;
+        return ascii;
+      }
+    }
+    const out = TEXT.decode(bytes.subarray(p, end));
+    p = end;
+    return out;
+  };
   const u16 = () => (need(2, 'a 2-byte argument'), (p += 2), view.getUint16(p - 2, true));
   const u32 = () => (need(4, 'a 4-byte argument'), (p += 4), view.getUint32(p - 4, true));
   const i32 = () => (need(4, 'a 4-byte argument'), (p += 4), view.getInt32(p - 4, true));
@@ -228,7 +250,9 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
   const popMark = (): PickleValue[] => {
     const m = marks.pop();
     if (m === undefined) fail('no MARK to close');
-    return stack.splice(m!).slice(1) as PickleValue[];
+    const items = stack.slice(m! + 1) as PickleValue[];
+    stack.length = m!;
+    return items;
   };
   const littleInt = (b: Uint8Array): number | bigint => {
     if (b.length === 0) return 0;
@@ -447,13 +471,13 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
         stack.push(false);
         break;
       case 0x58: // BINUNICODE
-        stack.push(TEXT.decode(take(u32(), 'BINUNICODE')));
+        stack.push(text(u32(), 'BINUNICODE'));
         break;
       case 0x8c: // SHORT_BINUNICODE
-        stack.push(TEXT.decode(take(u8(), 'SHORT_BINUNICODE')));
+        stack.push(text(u8(), 'SHORT_BINUNICODE'));
         break;
       case 0x8d: // BINUNICODE8
-        stack.push(TEXT.decode(take(u64(), 'BINUNICODE8')));
+        stack.push(text(u64(), 'BINUNICODE8'));
         break;
       case 0x56: // UNICODE, raw-unicode-escape: latin1 text with \uXXXX / \UXXXXXXXX escapes
         stack.push(

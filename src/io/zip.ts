@@ -24,7 +24,16 @@ export interface ZipArchive {
   read(entry: ZipEntry, limits?: ReadLimits): Promise<Uint8Array>;
   /** Where a stored (uncompressed) entry's bytes start in the archive, for range reads into it. */
   dataOffset(entry: ZipEntry): Promise<number>;
+  /**
+   * `length` bytes from `byteOffset` of a stored entry, read together with its local header (one read
+   * instead of two), and where its bytes start. The read starts at a multiple of 64 bytes, so values
+   * the writer aligned in the file (torch.save aligns each storage to 64 bytes) are aligned in memory.
+   */
+  readStored(entry: ZipEntry, byteOffset: number, length: number): Promise<{ bytes: Uint8Array; dataOffset: number }>;
 }
+
+/** Room read after a local header for its name and extra field (torch.save's padding field is at most 68 bytes). */
+const HEADER_ROOM = 512;
 
 const EOCD = 0x06054b50;
 const EOCD64 = 0x06064b50;
@@ -118,20 +127,39 @@ async function readArchive(source: ByteSource): Promise<ZipArchive> {
     p = extraEnd + commentLength;
   }
 
-  async function dataOffset(entry: ZipEntry): Promise<number> {
-    checkRange(name, source.size, entry.localHeaderOffset, 30, `the local header of '${entry.name}'`);
-    const header = await source.read(entry.localHeaderOffset, 30);
-    const hv = new DataView(header.buffer, header.byteOffset, header.byteLength);
+  /** Where the entry's bytes start, from its local header (30 bytes at the start of `header`). */
+  function startAfter(entry: ZipEntry, header: Uint8Array): number {
+    const hv = new DataView(header.buffer, header.byteOffset, 30);
     if (hv.getUint32(0, true) !== LOCAL) throw new ModelFormatError(`${name}: zip entry '${entry.name}' has a damaged local header.`);
     const start = entry.localHeaderOffset + 30 + hv.getUint16(26, true) + hv.getUint16(28, true);
     checkRange(name, source.size, start, entry.compressedSize, `zip entry '${entry.name}'`);
     return start;
   }
 
+  async function dataOffset(entry: ZipEntry): Promise<number> {
+    checkRange(name, source.size, entry.localHeaderOffset, 30, `the local header of '${entry.name}'`);
+    return startAfter(entry, await source.read(entry.localHeaderOffset, 30));
+  }
+
+  async function readStored(entry: ZipEntry, byteOffset: number, length: number): Promise<{ bytes: Uint8Array; dataOffset: number }> {
+    if (!Number.isSafeInteger(byteOffset) || !Number.isSafeInteger(length) || byteOffset < 0 || length < 0 || byteOffset + length > entry.compressedSize) {
+      throw new ModelFormatError(`${name}: bytes ${byteOffset} to ${byteOffset + length} lie outside zip entry '${entry.name}' of ${entry.compressedSize} bytes.`);
+    }
+    checkRange(name, source.size, entry.localHeaderOffset, 30, `the local header of '${entry.name}'`);
+    const from = entry.localHeaderOffset - (entry.localHeaderOffset % 64);
+    const guess = entry.localHeaderOffset + 30 + HEADER_ROOM + byteOffset + length;
+    const span = await source.read(from, Math.min(guess, source.size) - from);
+    const start = startAfter(entry, span.subarray(entry.localHeaderOffset - from));
+    const at = start + byteOffset - from;
+    if (at + length <= span.length) return { bytes: span.subarray(at, at + length), dataOffset: start };
+    return { bytes: await source.read(start + byteOffset, length), dataOffset: start };
+  }
+
   return {
     source,
     entries,
     dataOffset,
+    readStored,
     async read(entry, limits = DEFAULT_LIMITS) {
       const start = await dataOffset(entry);
       const raw = await source.read(start, entry.compressedSize);

@@ -111,14 +111,16 @@ export function storedLayoutArray(dtype: DType, count: number): TensorData | und
 /**
  * Decodes little-endian stored bytes of `count` elements of `dtype` into an in-memory array of its own.
  * The caller has checked that `bytes` holds at least count * DTYPE_BYTES[dtype] bytes. `owned` says that
- * nobody else holds `bytes` (a fresh read from a file): then, when they are exactly the values, the array
- * is a view of them instead of a second copy.
+ * nobody else holds `bytes` nor the rest of their buffer (a fresh read from a file, perhaps with a few
+ * bytes around it): then, when they are aligned for the dtype, the array is a view of them instead of
+ * a second copy.
  */
 export function decodeLittleEndian(bytes: Uint8Array, dtype: DType, count: number, owned = false): TensorData {
   const same = SAME_LAYOUT[dtype];
-  const byteLength = count * DTYPE_BYTES[dtype];
-  if (HOST_LITTLE_ENDIAN && same && owned && bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.buffer.byteLength === byteLength) {
-    return new same(bytes.buffer, 0, count);
+  const width = DTYPE_BYTES[dtype];
+  const byteLength = count * width;
+  if (HOST_LITTLE_ENDIAN && same && owned && bytes.buffer instanceof ArrayBuffer && bytes.byteOffset % width === 0 && bytes.byteLength >= byteLength) {
+    return new same(bytes.buffer, bytes.byteOffset, count);
   }
   // Uint8Array's own slice copies (Node's Buffer#slice would return a view into a shared pool).
   if (HOST_LITTLE_ENDIAN && same) return new same(Uint8Array.prototype.slice.call(bytes, 0, byteLength).buffer);
