@@ -17,6 +17,7 @@ import { UnsupportedError } from '../model/errors.js';
  *                                that do not overlap, so that overlapping windows add up
  *   GlobalAveragePool, ReduceMean/Sum   dy spread evenly (Expand)
  *   BatchNormalization (inference)      dy times scale / sqrt(var + eps) per channel
+ *   BatchNormalization (training mode)  through the batch statistics; its scale and bias
  *   Gemm, MatMul                 dy times the transposed weight; the weight's: the input transposed times dy
  *   Add/Sum/Sub/Mul/Div, Concat, Pad, Flatten/Reshape/Squeeze/Unsqueeze, Transpose, Identity
  * The seed is one-hot on a class given per sample by the input `CLASS_INPUT` (a float; negative means
@@ -402,6 +403,10 @@ function backward(
       return;
     }
     case 'BatchNormalization': {
+      if (a.training_mode === 1) {
+        batchNormTrainingGradient(w, graph, rankOf(x), node, dy, onPath, add);
+        return;
+      }
       onlyFirst();
       if (node.outputs.length > 1 && node.outputs.slice(1).some((o) => o !== '')) throw unsupported(node, 'is in training mode');
       const [, scale, , , variance] = node.inputs;
@@ -512,6 +517,36 @@ function producerInput(graph: ForwardGraph, value: string): string | undefined {
 /** Sum of `x` over `axes` (not kept), in the spelling of the graph's opset. */
 function reduceSum(w: Writer, graph: ForwardGraph, x: string, axes: readonly number[]): string {
   return graph.opset >= 13 ? w.one('ReduceSum', [x, w.ints(axes)], { keepdims: 0 }) : w.one('ReduceSum', [x], { axes: [...axes], keepdims: 0 });
+}
+
+/**
+ * BatchNormalization in training mode (batch statistics over every axis but the channels, 1): with
+ * x^ = (x - mean) / sqrt(var + eps) and M values per channel,
+ *   dx = scale / sqrt(var + eps) * (dy - mean(dy) - x^ * mean(dy * x^)),  dscale = sum(dy * x^),  dB = sum(dy).
+ */
+function batchNormTrainingGradient(
+  w: Writer,
+  graph: ForwardGraph,
+  rank: number,
+  node: ForwardNode,
+  dy: string,
+  onPath: (v: string) => boolean,
+  add: (value: string, g: string) => void,
+): void {
+  const [x, scale, bias] = node.inputs as [string, string, string];
+  const axes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
+  const mean = (v: string) => (graph.opset >= 18 ? w.one('ReduceMean', [v, w.ints(axes)], { keepdims: 1 }) : w.one('ReduceMean', [v], { axes, keepdims: 1 }));
+  const perChannel = (v: string) => (rank > 2 ? w.one('Reshape', [v, w.ints([-1, ...new Array<number>(rank - 2).fill(1)])]) : v);
+  const centred = w.one('Sub', [x, mean(x)]);
+  const invStd = w.one('Reciprocal', [w.one('Sqrt', [w.one('Add', [mean(w.one('Mul', [centred, centred])), w.scalar(floatOf(node.attributes?.epsilon, 1e-5))])])]);
+  const normed = w.one('Mul', [centred, invStd]);
+  const dyNormed = w.one('Mul', [dy, normed]);
+  if (onPath(x)) {
+    const inner = w.one('Sub', [w.one('Sub', [dy, mean(dy)]), w.one('Mul', [normed, mean(dyNormed)])]);
+    add(x, w.one('Mul', [w.one('Mul', [inner, invStd]), perChannel(scale)]));
+  }
+  if (onPath(scale)) add(scale, reduceSum(w, graph, dyNormed, axes));
+  if (onPath(bias)) add(bias, reduceSum(w, graph, dy, axes));
 }
 
 /** A Conv node's geometry with auto_pad resolved to explicit pads. */

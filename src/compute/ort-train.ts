@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { encodeOnnxModel, type AttributeValue, type WriteNode, type WriteTensor } from '../formats/onnx-write.js';
+import { tf } from './backend.js';
 import { BackwardUnsupportedError, buildGradients, type GradientsGraph } from './onnx-backward.js';
 import { openOnnxNet, type OnnxNet } from './ort.js';
 
@@ -16,7 +17,8 @@ const OPSET = 16;
  * the optimizer state and the checkpoints stay where they are.
  *
  * Layers (NCHW inside the graph, the Keras layout at its edges): Conv2D, MaxPooling2D, Flatten,
- * GlobalAveragePooling2D, Dense, Activation, and Dropout as Keras trains it (inverted dropout: kept
+ * GlobalAveragePooling2D, Dense, Activation, BatchNormalization on the channels (batch statistics,
+ * the moving averages updated as Keras does and written back to the layer after each step), and Dropout as Keras trains it (inverted dropout: kept
  * values scaled by 1 / (1 - rate)) with masks drawn in JS and fed in; activations relu, tanh,
  * sigmoid, linear, and a final softmax with the probability loss TensorFlow.js' trainer uses (log of
  * p clipped to [1e-7, 1]). Anything else (other layers, channels_first, dilation, a graph that is not
@@ -42,6 +44,8 @@ type Stage =
   /** Inverted dropout: the input times a mask of 0 and 1 / (1 - rate), drawn per step and fed in. */
   | { kind: 'dropout'; layer: string; rate: number; shape: number[] }
   | { kind: 'dense'; layer: string; kernel: Param; bias?: Param; activation: Activation }
+  /** Batch statistics in training; the moving averages come back as outputs and are written to the layer. */
+  | { kind: 'batchnorm'; layer: string; gamma: Param; beta: Param; movingMean: Param; movingVariance: Param; epsilon: number; momentum: number }
   | { kind: 'activation'; layer: string; activation: Activation };
 
 /** Why a model does not train on ONNX Runtime: one sentence's clause, naming the layer. */
@@ -89,9 +93,10 @@ function chainLayers(model: tfl.LayersModel): tfl.layers.Layer[] {
   return layers;
 }
 
+const param = (variable: tfl.LayerVariable): Param => ({ input: `weight:${variable.name}`, variable });
+
 function params(layer: tfl.layers.Layer, useBias: boolean): { kernel: Param; bias?: Param } {
   const [kernel, bias] = layer.weights;
-  const param = (variable: tfl.LayerVariable): Param => ({ input: `weight:${variable.name}`, variable });
   return useBias ? { kernel: param(kernel!), bias: param(bias!) } : { kernel: param(kernel!) };
 }
 
@@ -134,8 +139,15 @@ function stageOf(layer: tfl.layers.Layer, last: boolean): Stage {
       return { kind: 'dense', layer: layer.name, ...params(layer, config.useBias !== false), activation };
     case 'Activation':
       return { kind: 'activation', layer: layer.name, activation };
+    case 'BatchNormalization': {
+      const axis = Number(config.axis ?? -1);
+      if (axis !== -1 && axis !== input.length) throw new NotCovered(`layer '${layer.name}' normalizes axis ${axis}, not the channels`);
+      if (config.center === false || config.scale === false) throw new NotCovered(`layer '${layer.name}' has no ${config.center === false ? 'center' : 'scale'}`);
+      const [gamma, beta, movingMean, movingVariance] = layer.weights.map(param);
+      return { kind: 'batchnorm', layer: layer.name, gamma: gamma!, beta: beta!, movingMean: movingMean!, movingVariance: movingVariance!, epsilon: Number(config.epsilon ?? 1e-3), momentum: Number(config.momentum ?? 0.99) };
+    }
     default:
-      throw new NotCovered(`layer '${layer.name}' is a ${className}`);
+      throw new NotCovered(`layer '${layer.name}' (${className}) is not among the layers it trains`);
   }
 }
 
@@ -192,11 +204,18 @@ interface MaskInput {
  * The forward pass in ONNX: the model's output, and the logits the loss starts from (the input of a
  * final softmax, else the output).
  */
-function forward(g: GraphWriter, stages: readonly Stage[]): { output: string; logits: string; masks: MaskInput[] } {
+/** A moving statistic the step updates: the graph output holding its new value, and its variable. */
+interface MovingUpdate {
+  readonly output: string;
+  readonly param: Param;
+}
+
+function forward(g: GraphWriter, stages: readonly Stage[]): { output: string; logits: string; masks: MaskInput[]; moving: MovingUpdate[] } {
   let value = 'x';
   let logits = value;
   let layout = 'nhwc' as Layout;
   const masks: MaskInput[] = [];
+  const moving: MovingUpdate[] = [];
   const nchw = (): string => {
     if (layout === 'nhwc') value = g.op('Transpose', [value], { perm: NHWC_TO_NCHW });
     layout = 'nchw';
@@ -237,6 +256,19 @@ function forward(g: GraphWriter, stages: readonly Stage[]): { output: string; lo
       case 'activation':
         activate(stage.activation);
         break;
+      case 'batchnorm': {
+        const input = layout === 'rows' ? value : nchw();
+        const mean = `moving:${stage.movingMean.variable.name}`;
+        const variance = `moving:${stage.movingVariance.variable.name}`;
+        g.nodes.push({
+          op: 'BatchNormalization',
+          inputs: [input, stage.gamma.input, stage.beta.input, stage.movingMean.input, stage.movingVariance.input],
+          outputs: [(value = `BatchNormalization:${stage.layer}`), mean, variance],
+          attributes: { training_mode: 1, epsilon: { float: stage.epsilon }, momentum: { float: stage.momentum } },
+        });
+        moving.push({ output: mean, param: stage.movingMean }, { output: variance, param: stage.movingVariance });
+        break;
+      }
       case 'dropout': {
         // The mask is fed in the Keras layout of the layer's input, whatever the graph's layout.
         const input = `mask:${stage.layer}`;
@@ -246,7 +278,7 @@ function forward(g: GraphWriter, stages: readonly Stage[]): { output: string; lo
       }
     }
   }
-  return { output: value, logits, masks };
+  return { output: value, logits, masks, moving };
 }
 
 /**
@@ -314,9 +346,11 @@ export async function ortTrainer(model: tfl.LayersModel, probabilities: boolean,
     throw e;
   }
   const g = new GraphWriter();
-  const { output, logits, masks } = forward(g, stages);
+  const { output, logits, masks, moving } = forward(g, stages);
   const { loss: lossValue, dLogits } = loss(g, output, logits, probabilities);
-  const params = stages.flatMap((s) => ('kernel' in s ? [s.kernel, ...(s.bias ? [s.bias] : [])] : []));
+  const params = stages.flatMap((s) =>
+    'kernel' in s ? [s.kernel, ...(s.bias ? [s.bias] : [])] : s.kind === 'batchnorm' ? [s.gamma, s.beta, s.movingMean, s.movingVariance] : [],
+  );
   for (const p of params) g.shapes.set(p.input, p.variable.shape as number[]);
   const trainable = params.filter((p) => model.trainableWeights.some((w) => w.name === p.variable.name));
   let backward: GradientsGraph;
@@ -341,7 +375,7 @@ export async function ortTrainer(model: tfl.LayersModel, probabilities: boolean,
     ...params.map((p) => ({ name: p.input, shape: p.variable.shape })),
     ...masks.map((m) => ({ name: m.input, shape: [null, ...m.shape] })),
   ];
-  const outputs = ['loss', 'output', ...grads.map((d) => d.output)];
+  const outputs = ['loss', 'output', ...grads.map((d) => d.output), ...moving.map((m) => m.output)];
   const bytes = encodeOnnxModel({
     name: `${model.name}-training-step`,
     nodes: [...g.nodes.slice(0, forwardNodes), ...backward.nodes, ...g.nodes.slice(forwardNodes)],
@@ -370,6 +404,11 @@ export async function ortTrainer(model: tfl.LayersModel, probabilities: boolean,
         ],
         outputs,
       );
+      for (const m of moving) {
+        const updated = tf.tensor(values.get(m.output)!.data!, m.param.variable.shape as number[]);
+        m.param.variable.write(updated);
+        updated.dispose();
+      }
       return {
         loss: values.get('loss')!.data![0]!,
         output: values.get('output')!.data!,
