@@ -4,8 +4,8 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import type { ExamplesResult } from '../analyze/examples.js';
 import type { ExamplesJob } from '../queue/examples-job.js';
-import { choosePreprocessing, describePreprocessing } from '../compute/default-preprocessing.js';
-import { PRESETS, type Preset } from '../compute/preprocess.js';
+import { defaultPreprocessing, describePreprocessing } from '../compute/default-preprocessing.js';
+import { PRESETS } from '../compute/preprocess.js';
 import { DATA_SPEC_HELP, loadAllImages } from '../data/index.js';
 import { writeFileAtomic } from '../io/write.js';
 import { DataError, UsageError } from '../model/errors.js';
@@ -13,8 +13,7 @@ import { addModelOptions, withModel, type ModelOptions } from './model-options.j
 import { action } from './run.js';
 
 /** The job's own fields (what a queue worker receives), plus how this run reports and where the shards go. */
-interface ExamplesCliOptions extends ModelOptions, Omit<ExamplesJob, 'model' | 'config' | 'scale'> {
-  scale?: Preset;
+interface ExamplesCliOptions extends ModelOptions, Omit<ExamplesJob, 'model' | 'config'> {
   queue?: string;
   queueName: string;
   shards: number;
@@ -87,7 +86,8 @@ export function registerExamples(program: Command): void {
   addModelOptions(command).action(
     action(async (path: string, options: ExamplesCliOptions) => {
       if (options.shard && options.queue) throw new UsageError('--shard runs one shard here; --queue sends all shards to workers. Give one of them.');
-      const preprocessing = await withModel(path, options, async (model) => choosePreprocessing(model, options.scale));
+      // Run here, the model's default preprocessing is decided (and said) here; on a queue, the workers, which have the model, decide it.
+      const preprocessing = options.scale || options.queue ? undefined : await withModel(path, options, async (model) => defaultPreprocessing(model));
       const job = {
         model: path,
         ...(options.config ? { config: options.config } : {}),
@@ -95,7 +95,7 @@ export function registerExamples(program: Command): void {
         data: options.data,
         top: options.top,
         statistic: options.statistic,
-        scale: preprocessing.preset,
+        ...(options.scale ? { scale: options.scale } : preprocessing ? { scale: preprocessing.preset } : {}),
         batchSize: options.batchSize,
       };
       let result: ExamplesResult;
@@ -117,7 +117,7 @@ export function registerExamples(program: Command): void {
         if (started) bar?.stop();
       }
       await writeExamples(result, options);
-      if (preprocessing.reason && !options.json) process.stdout.write(`pixels: ${describePreprocessing(preprocessing)}\n`);
+      if (preprocessing && !options.json) process.stdout.write(`pixels: ${describePreprocessing(preprocessing)}\n`);
     }),
   );
 }

@@ -1,5 +1,6 @@
 import { buildModel } from '../compute/build.js';
 import { withKernelFallback } from '../compute/backend.js';
+import { defaultPreprocessing } from '../compute/default-preprocessing.js';
 import { loadAllImages } from '../data/index.js';
 import { openModel } from '../formats/open.js';
 import { rankExamples, type ExamplesResult, type ExampleStatistic } from '../analyze/examples.js';
@@ -16,7 +17,8 @@ export interface ExamplesJob {
   data: string;
   top: number;
   statistic: ExampleStatistic;
-  scale: Preset;
+  /** The preprocessing preset; without one, the model's own (compute/default-preprocessing.ts), decided where the model is. */
+  scale?: Preset;
   batchSize: number;
   shard?: { index: number; of: number };
 }
@@ -36,7 +38,7 @@ export async function runExamplesJob(job: ExamplesJob, onProgress?: (done: numbe
           layer: job.layer,
           top: job.top,
           statistic: job.statistic,
-          scale: job.scale,
+          scale: job.scale ?? defaultPreprocessing(model).preset,
           batchSize: job.batchSize,
           ...(job.shard ? { shard: job.shard } : {}),
           ...(onProgress ? { onProgress } : {}),
