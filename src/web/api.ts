@@ -12,7 +12,7 @@ import { changeChart, stepHistograms, updateRatioChart } from '../views/timeline
 import type { ProjectRun } from './project.js';
 import { kernelOverview } from '../views/kernel-overview.js';
 import type { JobTable, Progress } from './jobs.js';
-import { parseDetectsRequest, type DetectsHooks } from './detects.js';
+import type { DetectsHooks } from './detects.js';
 import { filterDetail, filterNpy, kernelNpy, layerHistograms, layerRows, modelInfo } from '../views/model-view.js';
 import { kernelOf } from '../model/filters.js';
 
@@ -216,6 +216,8 @@ async function detects(ctx: ApiContext, model: Model, id: number, req: ApiReques
   const hooks = ctx.detects;
   if (!hooks) throw new UsageError('This server cannot run networks, so "what it detects" is not available.');
   if (req.method !== 'POST') return json(await hooks.info(model));
+  // Loaded here, not with the server: its views reach the engines, which no other command of the CLI needs at start.
+  const { parseDetectsRequest } = await import('./detects.js');
   const request = parseDetectsRequest(req.query, await requestImage(ctx, req));
   const job = ctx.jobs.start((progress) => hooks.run(model, request, progress));
   return json({ job, model: id }, 202);
