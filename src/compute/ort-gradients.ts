@@ -46,6 +46,8 @@ export interface GradientEngine {
   inputGradients(batch: InputBatch, classIndex: number | undefined): Promise<InputGradients>;
   /** A layer's output and the score's gradient there, channels-last, for the first sample (layer: the last spatial one when undefined). */
   layerGradient(batch: InputBatch, layer: string | undefined, classIndex: number | undefined): Promise<LayerGradientRun>;
+  /** Frees the engine's sessions, where it holds its own. */
+  release?(): Promise<void>;
 }
 
 function argmaxRow(scores: Float32Array, row: number, classes: number): number {
@@ -199,12 +201,6 @@ class OrtGradients {
       outputs: r.outputs.slice(0, r.outputs.length),
     };
   }
-
-  async release(): Promise<void> {
-    const all = [...this.sessions.values()];
-    this.sessions.clear();
-    await Promise.allSettled(all.map(async (s) => (await s).net.release()));
-  }
 }
 
 function concat(parts: readonly Float32Array[]): Float32Array {
@@ -215,9 +211,10 @@ function concat(parts: readonly Float32Array[]): Float32Array {
   return out;
 }
 
-function engineOf(ort: OrtGradients, scoreKind: string, source: string, targetOf: (layer: string | undefined) => Target): GradientEngine {
+function engineOf(ort: OrtGradients, scoreKind: string, source: string, targetOf: (layer: string | undefined) => Target, owned: boolean): GradientEngine {
   return {
     engine: 'ONNX Runtime',
+    ...(owned ? { release: () => ort.base.release() } : {}),
     scoreKind,
     maxBatch: ort.maxBatch,
     scores: (batch) => ort.forward(batch),
@@ -238,19 +235,25 @@ function engineOf(ort: OrtGradients, scoreKind: string, source: string, targetOf
   };
 }
 
-const kerasEngines = new WeakMap<RunnableModel, Promise<GradientEngine>>();
+const kerasEngines = new WeakMap<RunnableModel, { stamp: readonly object[]; engine: Promise<GradientEngine> }>();
+
+/** The identity of the network's weight values: TensorFlow.js gives a variable new data on every update (training). */
+function weightStamp(net: RunnableModel): object[] {
+  return net.net.weights.map((w) => (w.read() as unknown as { dataId: object }).dataId);
+}
 
 /**
  * The gradient engine for a built Keras / TF.js network: ONNX Runtime when the converter and the
  * gradient builder cover every layer on the path, else TensorFlow.js with the reason. Kept with the
- * network, so that repeated attributions reuse the sessions.
+ * network while its weights stay the same, so that repeated attributions reuse the sessions.
  */
 export function kerasGradients(net: RunnableModel): Promise<GradientEngine> {
-  let engine = kerasEngines.get(net);
-  if (!engine) {
-    engine = kerasOrtGradients(net);
-    kerasEngines.set(net, engine);
-  }
+  const stamp = weightStamp(net);
+  const cached = kerasEngines.get(net);
+  if (cached && cached.stamp.length === stamp.length && cached.stamp.every((d, i) => d === stamp[i])) return cached.engine;
+  if (cached) void cached.engine.then((e) => e.release?.(), () => undefined);
+  const engine = kerasOrtGradients(net);
+  kerasEngines.set(net, { stamp, engine });
   return engine;
 }
 
@@ -287,7 +290,7 @@ async function kerasOrtGradients(net: RunnableModel): Promise<GradientEngine> {
     const node = layer === undefined ? lastSpatialNode(net, rank) : findNode(net, layer);
     return { value: conversion.valueOf({ node: node.id, output: 0 }), channelsFirst: outputChannelsFirst(net, node), layer: activationName(node) };
   };
-  return engineOf(ort, scoreDescription(net), net.source, targetOf);
+  return engineOf(ort, scoreDescription(net), net.source, targetOf, true);
 }
 
 function lastSpatialNode(net: RunnableModel, rank: (node: GraphNode) => number): GraphNode {
@@ -376,5 +379,5 @@ async function onnxOrtGradients(net: OnnxNet): Promise<GradientEngine | { reason
     return { value: chosen.output, channelsFirst: true, layer };
   };
   const scoreKind = softmax ? `logit (before the softmax '${softmax.name || output}')` : `output '${output}'`;
-  return engineOf(ort, scoreKind, net.source, targetOf);
+  return engineOf(ort, scoreKind, net.source, targetOf, false);
 }

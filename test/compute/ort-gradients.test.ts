@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { attribute, attributeOnnx, type AttributeOptions } from '../../src/analyze/attribute.js';
-import { initBackend } from '../../src/compute/backend.js';
+import { initBackend, tf } from '../../src/compute/backend.js';
 import { buildModel, type RunnableModel } from '../../src/compute/build.js';
 import { saveCheckpoint } from '../../src/compute/checkpoint.js';
 import { loadOnnxNet } from '../../src/compute/onnx-activations.js';
@@ -266,6 +266,33 @@ describe('gradients of a TF.js model on ONNX Runtime against TensorFlow.js', nee
     assertClose(ca.gradient, Array.from(cb.gradient), `gradient at ${ca.layer}`);
     const r = await attribute(net, batch, { method: 'gradcam' });
     assert.equal(r.engine, 'ONNX Runtime');
+  });
+
+  it('new weights (training, setWeights) get new sessions: the gradients follow the weights', async () => {
+    const m = tfl.sequential();
+    m.add(tfl.layers.conv2d({ filters: 3, kernelSize: 3, inputShape: [6, 6, 2], activation: 'relu', name: 'conv', kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }) }));
+    m.add(tfl.layers.flatten({ name: 'flat' }));
+    m.add(tfl.layers.dense({ units: 4, name: 'out', kernelInitializer: tfl.initializers.glorotUniform({ seed: 4 }) }));
+    const dir = mkdtempSync(join(tmpdir(), 'convscope-ort-stale-'));
+    await saveCheckpoint(m, dir);
+    m.dispose();
+    const small = await openModel(join(dir, 'model.json'));
+    const built = await buildModel(small);
+    const x = { shape: [1, 6, 6, 2], data: Float32Array.from({ length: 72 }, (_, i) => Math.cos(i)) };
+    try {
+      const before = await attribute(built, x, { method: 'saliency', classIndex: 1 });
+      const dense = built.net.getLayer('out');
+      dense.setWeights(dense.getWeights().map((w) => tf.mul(w, -2)));
+      const after = await attribute(built, x, { method: 'saliency', classIndex: 1 });
+      assert.equal(after.engine, 'ONNX Runtime');
+      const expected = await tfjsGradients(built).inputGradients(x, 1);
+      assertClose(after.perValue!.data, Array.from(expected.gradient), 'gradient after new weights');
+      assert.notDeepEqual(after.perValue!.data, before.perValue!.data);
+    } finally {
+      built.dispose();
+      small.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a layer the gradient builder does not cover falls back to TensorFlow.js and says why', async () => {
