@@ -14,7 +14,7 @@ import { projectModels, projectRuns } from '../../src/web/project.js';
 import { numpyTimeline, writeWatchDir } from '../helpers/watch-dir.js';
 import { startServer, type RunningServer } from '../../src/web/server.js';
 import { fixture, ROOT } from '../helpers/fixtures.js';
-import { runPython } from '../helpers/python.js';
+import { needsPython, runPython } from '../helpers/python.js';
 import { axeViolations, browserSkip, canvasPixels, changedCheckpoint, DIGITS_H5, freshClient, launchChromium, type AxeFinding } from './browser-helpers.js';
 
 const skip = browserSkip();
@@ -372,6 +372,58 @@ describe('viewer: honest colours, state in the URL, wide layers, keyboard, many 
     assert.equal(new Set(labels.map((l) => l.texts[0]!.text)).size, labels.length, 'shortened labels still tell the layers apart');
     await shot('graph-mobilenet');
     await checkAxe('graph of a nested model');
+  });
+
+  it('draws every operator of an ONNX graph with its attributes and tensors; its edges are the ones onnx reads; a weighted one opens its layer', { skip: needsPython('torch', 'torchvision', 'onnx').skip }, async () => {
+    const file = join(shots, 'resnet18.onnx');
+    const oracle = JSON.parse(
+      runPython(
+        'import sys, json, torch, torchvision, onnx\ntorch.manual_seed(0)\nnet = torchvision.models.resnet18(weights=None).eval()\n' +
+          'torch.onnx.export(net, torch.zeros(1, 3, 224, 224), sys.argv[1], opset_version=13, input_names=["image"])\n' +
+          'g = onnx.load(sys.argv[1]).graph\ninits = {t.name for t in g.initializer}\nname = lambda n: n.name or n.output[0]\n' +
+          'prod = {i.name: i.name for i in g.input if i.name not in inits}\nconst, nodes = set(inits), []\n' +
+          'for n in g.node:\n    ins = [t for t in n.input if t]\n    if n.op_type == "Constant" or (ins and all(t in const for t in ins)): const.update(n.output)\n    else: nodes.append(n)\n' +
+          'for n in nodes:\n    for o in n.output: prod[o] = name(n)\n' +
+          'edges = sorted({(prod[t], name(n)) for n in nodes for t in n.input if t in prod})\n' +
+          'print(json.dumps({"nodes": sorted(list({i for i in prod.values()})), "ops": {name(n): n.op_type for n in nodes}, "edges": edges}))',
+        [file],
+      ),
+    ) as { nodes: string[]; ops: Record<string, string>; edges: [string, string][] };
+    const onnxModel = await openModel(file);
+    const graphServer = await startServer({ models: [onnxModel], assetDir: await freshClient(), port: 0 });
+    try {
+      await page.goto(`${graphServer.url}?tab=graph`);
+      await page.waitForSelector('[data-testid=graph] g.node');
+      const drawn = await page.$$eval('[data-testid=graph] g.node', (gs) => gs.map((g) => g.getAttribute('data-layer')!));
+      assert.deepEqual([...drawn].sort(), oracle.nodes);
+      const edges = await page.$$eval('[data-testid=graph] path.edge', (ps) => ps.map((p) => [p.getAttribute('data-from')!, p.getAttribute('data-to')!] as [string, string]));
+      assert.deepEqual(edges.sort(), oracle.edges);
+      const ops = new Set(Object.values(oracle.ops));
+      for (const op of ['Conv', 'Relu', 'Add', 'MaxPool', 'Gemm']) assert.ok(ops.has(op), `the export has ${op}`);
+      const add = Object.keys(oracle.ops).find((n) => oracle.ops[n] === 'Add')!;
+      await page.focus(`g.node[data-layer="${add}"]`);
+      const addText = (await page.textContent('[data-testid=graph-details]'))!;
+      assert.match(addText, /Add/);
+      assert.match(addText, /input 1/);
+      assert.doesNotMatch(addText, /open this layer|open layer/);
+      await page.keyboard.press('Enter');
+      assert.equal(new URL(page.url()).searchParams.get('tab'), 'graph', 'an operator without weights opens nothing');
+      const conv = Object.keys(oracle.ops).find((n) => oracle.ops[n] === 'Conv')!;
+      await page.hover(`g.node[data-layer="${conv}"]`);
+      const convText = (await page.textContent('[data-testid=graph-details]'))!;
+      assert.match(convText, /kernel_shape\[7,7\]/);
+      assert.match(convText, /\(64, 3, 7, 7\)/);
+      await shot('graph-onnx');
+      await checkAxe('ONNX graph');
+      await page.click(`g.node[data-layer="${conv}"]`);
+      await page.waitForSelector('[data-testid=filter-grid] .tile');
+      const opened = await page.getAttribute('[data-testid=layer-list] tr.selected', 'data-layer');
+      const layer = onnxModel.layers.find((l) => l.name === opened)!;
+      assert.ok(layer.weights.some((w) => w.shape.join() === '64,3,7,7'), `${opened} holds the 64x3x7x7 kernel`);
+    } finally {
+      await graphServer.close();
+      onnxModel.close();
+    }
   });
 
   it('serves a folder as a project; a training run gets a time slider over its snapshots, values per step as NumPy reads them', async () => {

@@ -98,7 +98,9 @@ function details(node: GraphNode, onOpen: () => void): HTMLElement {
     node.attributes.length
       ? h('table', { class: 'stats', 'aria-label': 'attributes' }, ...node.attributes.map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, v))))
       : null,
-    h('button', { type: 'button', onclick: onOpen, 'data-testid': 'graph-open' }, 'open this layer'),
+    node.opens
+      ? h('button', { type: 'button', onclick: onOpen, 'data-testid': 'graph-open' }, node.opens === node.name ? 'open this layer' : `open layer ${node.opens}`)
+      : null,
   );
 }
 
@@ -113,7 +115,7 @@ export function graphTab(root: HTMLElement, backend: Backend, router: Router): {
   let graph: ModelGraph | undefined;
   let canvas: SVGSVGElement | undefined;
   let size = { width: 0, height: 0 };
-  const side = h('aside', { class: 'graph-side', 'aria-live': 'polite' }, h('p', { class: 'hint' }, 'Hover or focus a layer to see its attributes; click it to open it.'));
+  const side = h('aside', { class: 'graph-side', 'aria-live': 'polite' }, h('p', { class: 'hint' }, 'Hover or focus a node to see its attributes and tensors; click one with weights to open its layer.'));
   const box = h('div', { class: 'graph-box', 'data-testid': 'graph-box' });
   const zoomLabel = h('span', { 'data-testid': 'graph-zoom' }, '100%');
   const setZoom = (z: number): void => {
@@ -142,7 +144,8 @@ export function graphTab(root: HTMLElement, backend: Backend, router: Router): {
     h('button', { type: 'button', onclick: () => setZoom(Math.max(ZOOMS[0]!, Math.min(1, (box.clientWidth - 8) / Math.max(1, size.width)))) }, 'fit width'),
     h('span', { class: 'hint' }, 'Ctrl + wheel zooms; arrows follow edges; Enter opens a layer'),
   );
-  clear(root, h('div', { class: 'graph-tab' }, h('div', {}, bar, box), side));
+  const noteEl = h('p', { class: 'hint', 'data-testid': 'graph-note' });
+  clear(root, h('div', { class: 'graph-tab' }, h('div', {}, bar, noteEl, box), side));
 
   const draw = (g: ModelGraph, selected: string | undefined): void => {
     const { placed, width, height } = layout(g.nodes);
@@ -150,7 +153,7 @@ export function graphTab(root: HTMLElement, backend: Backend, router: Router): {
     const at = new Map(placed.map((p) => [p.node.name, p]));
     const consumers = new Map<string, string[]>();
     for (const n of g.nodes) for (const i of n.inbound) consumers.set(i, [...(consumers.get(i) ?? []), n.name]);
-    canvas = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'group', 'aria-label': `layer graph of ${backend.models()[model]?.name ?? 'the model'}: ${g.nodes.length} layers`, 'data-testid': 'graph' });
+    canvas = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'group', 'aria-label': `graph of ${backend.models()[model]?.name ?? 'the model'}: ${g.nodes.length} nodes`, 'data-testid': 'graph' });
     const edges = svg('g', { class: 'edges' });
     for (const p of placed) {
       for (const name of p.node.inbound) {
@@ -160,11 +163,18 @@ export function graphTab(root: HTMLElement, backend: Backend, router: Router): {
         const y1 = from.y + NODE_H;
         const x2 = p.x + NODE_W / 2;
         const y2 = p.y;
-        edges.append(svg('path', { d: `M${x1},${y1} C${x1},${y1 + GAP_Y / 2} ${x2},${y2 - GAP_Y / 2} ${x2},${y2}`, class: 'edge' }));
+        // An edge skipping ranks within one column (a residual connection) bows out to the side, past the boxes it would cross.
+        const bow = y2 - y1 > NODE_H + GAP_Y + 1 && Math.abs(x2 - x1) < NODE_W ? NODE_W * 0.8 : 0;
+        const d = bow
+          ? `M${x1},${y1} C${x1 + bow},${y1 + GAP_Y} ${x2 + bow},${y2 - GAP_Y} ${x2},${y2}`
+          : `M${x1},${y1} C${x1},${y1 + GAP_Y / 2} ${x2},${y2 - GAP_Y / 2} ${x2},${y2}`;
+        edges.append(svg('path', { d, class: 'edge', 'data-from': name, 'data-to': p.node.name }));
       }
     }
     canvas.append(edges);
-    const open = (name: string): void => router.push({ tab: 'layers', layer: name, filter: undefined, channel: undefined, page: undefined });
+    const open = (name: string | undefined): void => {
+      if (name !== undefined) router.push({ tab: 'layers', layer: name, filter: undefined, channel: undefined, page: undefined });
+    };
     const focusNode = (name: string | undefined): void => {
       const el = name ? canvas!.querySelector<SVGGElement>(`g.node[data-layer="${CSS.escape(name)}"]`) : null;
       el?.focus();
@@ -172,7 +182,7 @@ export function graphTab(root: HTMLElement, backend: Backend, router: Router): {
     for (const p of placed) {
       const n = p.node;
       const node = svg('g', {
-        class: `node${n.weights.length ? ' weighted' : ''}${n.name === selected ? ' selected' : ''}`,
+        class: `node${n.weights.length ? ' weighted' : ''}${selected !== undefined && (n.name === selected || n.opens === selected) ? ' selected' : ''}`,
         transform: `translate(${p.x},${p.y})`,
         tabindex: 0,
         role: 'button',
@@ -185,14 +195,15 @@ export function graphTab(root: HTMLElement, backend: Backend, router: Router): {
       const cls = svg('text', { x: NODE_W / 2, y: 33, 'text-anchor': 'middle', class: 'node-class' });
       cls.textContent = n.className;
       node.append(title, svg('rect', { width: NODE_W, height: NODE_H, rx: 6 }), name, cls);
-      const show = (): void => clear(side, details(n, () => open(n.name)));
+      const show = (): void => clear(side, details(n, () => open(n.opens)));
       node.addEventListener('mouseenter', show);
       node.addEventListener('focus', show);
-      node.addEventListener('click', () => open(n.name));
+      node.addEventListener('click', () => (n.opens ? open(n.opens) : show()));
       node.addEventListener('keydown', (e) => {
         if (e.key === 'Enter' || e.key === ' ') {
           e.preventDefault();
-          open(n.name);
+          if (n.opens) open(n.opens);
+          else show();
         } else if (e.key === 'ArrowUp' && n.inbound[0]) {
           e.preventDefault();
           focusNode(n.inbound[0]);
@@ -222,7 +233,10 @@ export function graphTab(root: HTMLElement, backend: Backend, router: Router): {
           return;
         }
       }
-      if (!graph.missing) draw(graph, state.layer);
+      if (!graph.missing) {
+        noteEl.textContent = graph.note ?? '';
+        draw(graph, state.layer);
+      }
     },
   };
 }
