@@ -16,13 +16,15 @@ const OPSET = 16;
  * TensorFlow.js variables at every step, and the update is TensorFlow.js' own optimizer: the model,
  * the optimizer state and the checkpoints stay where they are.
  *
- * Layers (NCHW inside the graph, the Keras layout at its edges): Conv2D, MaxPooling2D, Flatten,
- * GlobalAveragePooling2D, Dense, Activation, BatchNormalization on the channels (batch statistics,
- * the moving averages updated as Keras does and written back to the layer after each step), and Dropout as Keras trains it (inverted dropout: kept
- * values scaled by 1 / (1 - rate)) with masks drawn in JS and fed in; activations relu, tanh,
- * sigmoid, linear, and a final softmax with the probability loss TensorFlow.js' trainer uses (log of
- * p clipped to [1e-7, 1]). Anything else (other layers, channels_first, dilation, a graph that is not
- * a chain) is named in the reason the caller prints when it trains on TensorFlow.js instead.
+ * Layers (NCHW inside the graph, the Keras layout at its edges): Conv2D (dilated too, which
+ * TensorFlow.js cannot differentiate), MaxPooling2D, Flatten, GlobalAveragePooling2D, Dense,
+ * Activation, BatchNormalization on the channels (batch statistics; the moving averages updated as
+ * Keras does and written back to the layer after each step), and Dropout as Keras trains it
+ * (inverted dropout: kept values scaled by 1 / (1 - rate)) with masks drawn in JS and fed in;
+ * activations relu, tanh, sigmoid, linear, and a final softmax with the probability loss
+ * TensorFlow.js' trainer uses (log of p clipped to [1e-7, 1]). Anything else (other layers,
+ * channels_first, a graph that is not a chain) is named in the reason the caller prints when it
+ * trains on TensorFlow.js instead.
  */
 
 type Activation = 'linear' | 'relu' | 'tanh' | 'sigmoid' | 'softmax';
@@ -37,7 +39,7 @@ interface Param {
 type Pads = [number, number, number, number];
 
 type Stage =
-  | { kind: 'conv'; layer: string; kernel: Param; bias?: Param; strides: [number, number]; pads: Pads; activation: Activation }
+  | { kind: 'conv'; layer: string; kernel: Param; bias?: Param; strides: [number, number]; dilations: [number, number]; pads: Pads; activation: Activation }
   | { kind: 'maxpool'; layer: string; size: [number, number]; strides: [number, number]; pads: Pads }
   | { kind: 'flatten'; layer: string }
   | { kind: 'globalAverage'; layer: string }
@@ -111,10 +113,11 @@ function stageOf(layer: tfl.layers.Layer, last: boolean): Stage {
       channelsLast(layer, config);
       const [kh, kw] = pair(config.kernelSize);
       const strides = pair(config.strides ?? 1);
-      if (pair(config.dilationRate ?? 1).some((d) => d !== 1)) throw new NotCovered(`layer '${layer.name}' is dilated`);
+      const dilations = pair(config.dilationRate ?? 1);
       if (activation === 'softmax') throw new NotCovered(`layer '${layer.name}' has a softmax over its channels`);
-      const pads = padsOf(config.padding, input, [kh, kw], strides);
-      return { kind: 'conv', layer: layer.name, ...params(layer, config.useBias !== false), strides, pads, activation };
+      // 'same' pads for the dilated kernel's reach, as TensorFlow does
+      const pads = padsOf(config.padding, input, [(kh! - 1) * dilations[0] + 1, (kw! - 1) * dilations[1] + 1], strides);
+      return { kind: 'conv', layer: layer.name, ...params(layer, config.useBias !== false), strides, dilations, pads, activation };
     }
     case 'MaxPooling2D': {
       channelsLast(layer, config);
@@ -233,7 +236,7 @@ function forward(g: GraphWriter, stages: readonly Stage[]): { output: string; lo
         const oihw = g.op('Transpose', [stage.kernel.input], { perm: [3, 2, 0, 1] });
         const [kh, kw, inC, outC] = stage.kernel.variable.shape as number[];
         g.shapes.set(oihw, [outC!, inC!, kh!, kw!]);
-        value = g.op('Conv', stage.bias ? [input, oihw, stage.bias.input] : [input, oihw], { strides: stage.strides, pads: stage.pads });
+        value = g.op('Conv', stage.bias ? [input, oihw, stage.bias.input] : [input, oihw], { strides: stage.strides, dilations: stage.dilations, pads: stage.pads });
         activate(stage.activation);
         break;
       }

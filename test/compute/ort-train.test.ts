@@ -16,7 +16,7 @@ import { needsPython, runPython } from '../helpers/python.js';
  */
 
 type Spec =
-  | { kind: 'conv'; name: string; filters: number; kernel: [number, number]; strides: [number, number]; padding: 'same' | 'valid'; activation: string; bias: boolean }
+  | { kind: 'conv'; name: string; filters: number; kernel: [number, number]; strides: [number, number]; padding: 'same' | 'valid'; activation: string; bias: boolean; dilation?: [number, number] }
   | { kind: 'pool'; name: string; size: [number, number]; strides: [number, number]; padding: 'same' | 'valid' }
   | { kind: 'flatten'; name: string }
   | { kind: 'act'; name: string; activation: string }
@@ -65,7 +65,14 @@ const NORM: Spec[] = [
   { kind: 'bn', name: 'bn2' },
   { kind: 'dense', name: 'd2', units: 3, activation: 'softmax' },
 ];
-const INPUT = { odd: [13, 11, 2], logits: [12, 12, 3], dropout: [10, 9, 2], norm: [9, 8, 2] } as const;
+/** Dilated convolutions, 'same' and 'valid' (TensorFlow.js has no gradient for them: PyTorch only). */
+const DILATED: Spec[] = [
+  { kind: 'conv', name: 'c1', filters: 4, kernel: [3, 3], strides: [1, 1], padding: 'same', activation: 'relu', bias: true, dilation: [2, 2] },
+  { kind: 'conv', name: 'c2', filters: 3, kernel: [3, 2], strides: [1, 1], padding: 'valid', activation: 'tanh', bias: true, dilation: [2, 3] },
+  { kind: 'flatten', name: 'f' },
+  { kind: 'dense', name: 'd', units: 4, activation: 'linear' },
+];
+const INPUT = { odd: [13, 11, 2], logits: [12, 12, 3], dropout: [10, 9, 2], norm: [9, 8, 2], dilated: [11, 10, 2] } as const;
 
 function build(spec: readonly Spec[], input: readonly number[], seed: number): tfl.LayersModel {
   let k = seed;
@@ -75,7 +82,7 @@ function build(spec: readonly Spec[], input: readonly number[], seed: number): t
     const first = i === 0 ? { inputShape: [...input] } : {};
     switch (s.kind) {
       case 'conv':
-        return tfl.layers.conv2d({ ...first, name: s.name, filters: s.filters, kernelSize: s.kernel, strides: s.strides, padding: s.padding, activation: s.activation as 'relu', useBias: s.bias, kernelInitializer: init(), biasInitializer: bias() });
+        return tfl.layers.conv2d({ ...first, name: s.name, filters: s.filters, kernelSize: s.kernel, strides: s.strides, dilationRate: s.dilation ?? 1, padding: s.padding, activation: s.activation as 'relu', useBias: s.bias, kernelInitializer: init(), biasInitializer: bias() });
       case 'pool':
         return tfl.layers.maxPooling2d({ ...first, name: s.name, poolSize: s.size, strides: s.strides, padding: s.padding });
       case 'flatten':
@@ -149,11 +156,12 @@ def oracle(job):
           k = L["kind"]
           if k in ("conv", "pool"):
               size, s = (L["kernel"] if k == "conv" else L["size"]), L["strides"]
+              d = L.get("dilation", [1, 1])
               if L["padding"] == "same":
-                  t, b = same(v.shape[2], size[0], s[0]); l, r = same(v.shape[3], size[1], s[1])
+                  t, b = same(v.shape[2], (size[0] - 1) * d[0] + 1, s[0]); l, r = same(v.shape[3], (size[1] - 1) * d[1] + 1, s[1])
                   v = F.pad(v, (l, r, t, b), value=0.0 if k == "conv" else float("-inf"))
               if k == "conv":
-                  v = act(F.conv2d(v, W[L["name"] + "/kernel"].permute(3, 2, 0, 1), W.get(L["name"] + "/bias"), stride=s), L["activation"])
+                  v = act(F.conv2d(v, W[L["name"] + "/kernel"].permute(3, 2, 0, 1), W.get(L["name"] + "/bias"), stride=s, dilation=d), L["activation"])
               else:
                   v = F.max_pool2d(v, size, s)
           elif k == "flatten":
@@ -265,7 +273,7 @@ describe('training steps on ONNX Runtime', () => {
 
   it('three SGD steps through trainModel equal PyTorch float64: every loss and every final weight', needsPython('torch'), async () => {
     const runs: { name: string; losses: number[]; trained: ReturnType<typeof weightsOf>; job: object }[] = [];
-    for (const [name, spec, input] of [['odd', ODD, INPUT.odd], ['logits', LOGITS, INPUT.logits], ['norm', NORM, INPUT.norm]] as const) {
+    for (const [name, spec, input] of [['odd', ODD, INPUT.odd], ['logits', LOGITS, INPUT.logits], ['norm', NORM, INPUT.norm], ['dilated', DILATED, INPUT.dilated]] as const) {
       const model = build(spec, input, 21);
       const classes = model.outputs[0]!.shape[1]!;
       const data = dataset(input, classes, 12);
