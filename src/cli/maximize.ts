@@ -2,7 +2,8 @@ import { extname } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { choosePreprocessing, describePreprocessing } from '../compute/default-preprocessing.js';
-import type { MaximizeResult, Objective, PixelMapping } from '../compute/maximize.js';
+import type { MaximizeResult, Objective } from '../compute/maximize.js';
+import { PRESETS, type Preset } from '../compute/preprocess.js';
 import { writeFileAtomic } from '../io/write.js';
 import { encodeNpy } from '../model/npy.js';
 import { UsageError } from '../model/errors.js';
@@ -21,7 +22,7 @@ interface MaximizeCliOptions extends ModelOptions {
   transforms: 'on' | 'none';
   tv: number;
   l2: number;
-  preprocess?: PixelMapping;
+  preprocess?: Preset;
   format: 'png' | 'npy';
   out?: string;
 }
@@ -72,7 +73,7 @@ export function registerMaximize(program: Command): void {
     .addOption(new Option('--transforms <t>', 'on: random jitter, scale (0.95-1.05) and rotation (+-10 degrees) each step; none: off').choices(['on', 'none']).default('on'))
     .option('--tv <weight>', 'total-variation penalty (mean squared difference of neighbouring pixels)', parseNonNegative, 0)
     .option('--l2 <weight>', 'L2 penalty (mean squared distance of the pixels from mid-grey)', parseNonNegative, 0)
-    .addOption(new Option('--preprocess <preset>', "how 0..1 pixels become the model input: unit as is, raw x255, symmetric 2x-1, caffe BGR x255 minus the ImageNet mean (default: the model's own, as activations decides it)").choices(['unit', 'raw', 'symmetric', 'caffe']))
+    .addOption(new Option('--preprocess <preset>', "how 0..1 pixels become the model input, as activations --preprocess: unit as is, raw x255, symmetric 2x-1, caffe BGR x255 minus the ImageNet mean, torchvision ImageNet mean and std (default: the model's own, as activations decides it)").choices([...PRESETS]))
     .addOption(new Option('--format <format>', 'png: a labelled grid; npy: the images, float32 (filters, H, W, C) in 0..1').choices(['png', 'npy']).default('png'))
     .option('--out <file>', 'output file (default: <layer>-maximize.<format>)');
   addModelOptions(command).action(
@@ -85,7 +86,6 @@ export function registerMaximize(program: Command): void {
         const { buildModel } = await import('../compute/build.js');
         const { maximize, layerFilterCount } = await import('../compute/maximize.js');
         const { preset: pixels, reason } = choosePreprocessing(model, options.preprocess);
-        if (pixels === 'torchvision') throw new UsageError(`${path} wants torchvision's preprocessing, which maximize does not apply; choose one of unit, raw, symmetric, caffe.`);
         const result = await withKernelFallback(async () => {
           const net = await buildModel(model);
           try {

@@ -5,6 +5,7 @@ import { activationName, outputChannelsFirst } from './activations.js';
 import { tf } from './backend.js';
 import type { RunnableModel } from './build.js';
 import type { GraphNode } from '../model/graph.js';
+import { pixelTransform, type PixelTransform, type Preset } from './preprocess.js';
 
 /**
  * Activation maximization (Olah et al. 2017, "Feature Visualization"; Lucid / Lucent): find an image
@@ -24,7 +25,6 @@ import type { GraphNode } from '../model/graph.js';
  */
 
 export type Objective = 'channel' | 'neuron';
-export type PixelMapping = 'unit' | 'raw' | 'symmetric' | 'caffe';
 
 export interface MaximizeOptions {
   layer: string;
@@ -36,8 +36,8 @@ export interface MaximizeOptions {
   transforms?: boolean;
   tv?: number;
   l2?: number;
-  /** How (0, 1) pixels become the model's input (the preset it was trained with); default unit. */
-  pixels?: PixelMapping;
+  /** How (0, 1) pixels become the model's input (the preset it was trained with, compute/preprocess.ts); default unit. */
+  pixels?: Preset;
   onStep?: (step: number, steps: number, objective: number) => void;
 }
 
@@ -138,11 +138,16 @@ function forwardTo(net: RunnableModel, node: GraphNode, x: tf.Tensor): tf.Tensor
   return values.get(`${node.id}:0`)!;
 }
 
-function toModelInput(pixels: tf.Tensor4D, mapping: PixelMapping, channelsFirst: boolean): tf.Tensor {
-  let x: tf.Tensor4D = pixels;
-  if (mapping === 'raw') x = tf.mul(pixels, 255);
-  else if (mapping === 'symmetric') x = tf.sub(tf.mul(pixels, 2), 1);
-  else if (mapping === 'caffe') x = tf.sub(tf.mul(tf.reverse(pixels, -1), 255), tf.tensor1d([103.939, 116.779, 123.68]));
+/**
+ * (0, 1) pixels as the model's input: the preset's own per-channel affine map (compute/preprocess.ts
+ * pixelTransform, on the 0..255 scale) and channel order, as differentiable tensor ops.
+ */
+export function toModelInput(pixels: tf.Tensor4D, transform: PixelTransform, channelsFirst: boolean): tf.Tensor {
+  const channels = Array.from({ length: pixels.shape[3] }, (_, c) => c);
+  const offset = channels.map((c) => transform.value(0, c));
+  const gain = channels.map((c) => 255 * (transform.value(1, c) - offset[c]!));
+  const ordered = channels.every((c) => transform.source(c) === c) ? pixels : tf.gather(pixels, channels.map((c) => transform.source(c)), 3);
+  const x = tf.add(tf.mul(ordered, tf.tensor1d(gain)), tf.tensor1d(offset));
   return channelsFirst ? tf.transpose(x, [0, 3, 1, 2]) : x;
 }
 
@@ -181,7 +186,7 @@ export async function maximize(net: RunnableModel, options: MaximizeOptions): Pr
   const lr = options.learningRate ?? 0.05;
   const tvWeight = options.tv ?? 0;
   const l2Weight = options.l2 ?? 0;
-  const mapping = options.pixels ?? 'unit';
+  const mapping = pixelTransform({ preset: options.pixels ?? 'unit' }, c);
   const transforms = options.transforms ?? true;
   const n = options.filters.length;
   if (n === 0) throw new UsageError('maximize needs at least one filter.');

@@ -4,7 +4,7 @@ import { rankExamples, type ExamplesResult, type ExampleStatistic } from '../ana
 import { activationName, outputChannelsFirst } from '../compute/activations.js';
 import type { RunnableModel } from '../compute/build.js';
 import { imageBatch, imageGeometry, type InputSpec } from '../compute/inputs.js';
-import { maximize, type Objective, type PixelMapping } from '../compute/maximize.js';
+import { maximize, type Objective } from '../compute/maximize.js';
 import type { OnnxNet } from '../compute/ort.js';
 import { describePreset, type Preset } from '../compute/preprocess.js';
 import { describePreprocessing } from '../compute/default-preprocessing.js';
@@ -131,12 +131,6 @@ export interface MaximizeSettings {
   preprocessing: Preprocessing;
 }
 
-/** How maximize maps its (0, 1) pixels for a preprocessing preset; torchvision's statistics it cannot apply. */
-function pixelMapping(preset: Preset): PixelMapping {
-  if (preset === 'torchvision') throw new UsageError(`Activation maximization maps pixels with the unit, raw, symmetric or caffe preprocessing, but not ${preset}; choose one of those.`);
-  return preset;
-}
-
 /** Activation maximization of a window of filters: Lucid's channel or neuron objective, transforms on, seeded. */
 export async function maximizeView(net: RunnableModel, s: MaximizeSettings, progress: Progress): Promise<DetectsView> {
   const r = await maximize(net, {
@@ -145,7 +139,7 @@ export async function maximizeView(net: RunnableModel, s: MaximizeSettings, prog
     objective: s.objective,
     steps: s.steps,
     seed: s.seed,
-    pixels: pixelMapping(s.preprocessing.preset),
+    pixels: s.preprocessing.preset,
     onStep: (step, steps, value) => progress(step / steps, `step ${step} of ${steps}, mean objective ${formatNumber(value)}`),
   });
   const scene = maximizeScene(r, { transforms: 'on', tv: 0, l2: 0, seed: s.seed });

@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, test } from 'node:test';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initBackend } from '../../src/compute/backend.js';
 import { buildModel, type RunnableModel } from '../../src/compute/build.js';
 import { saveCheckpoint } from '../../src/compute/checkpoint.js';
 import { digitsNetwork } from '../../src/compute/demo-model.js';
-import { fourierBasis, maximize } from '../../src/compute/maximize.js';
+import { fourierBasis, maximize, toModelInput } from '../../src/compute/maximize.js';
+import { imagesToBatch, pixelTransform, PRESETS } from '../../src/compute/preprocess.js';
+import { initBackend, tf } from '../../src/compute/backend.js';
 import { trainModel } from '../../src/compute/train.js';
 import { loadDataset } from '../../src/data/index.js';
 import { openModel } from '../../src/formats/open.js';
@@ -113,4 +114,15 @@ describe('maximize: activation maximization with a Fourier parameterisation', ()
     const c = await maximize(o.net, { ...options, seed: 4 });
     assert.notDeepEqual(c.images, a.images);
   });
+});
+
+test("maximize's pixels reach the model as every preprocessing preset maps a decoded image (imagesToBatch, checked against NumPy)", async () => {
+  await initBackend();
+  const [h, w] = [3, 4];
+  const bytes = Uint8Array.from({ length: h * w * 3 }, (_, i) => (i * 37 + 11) % 256);
+  for (const preset of PRESETS) {
+    const want = imagesToBatch([{ width: w, height: h, channels: 3, data: bytes }], { preset, channelsFirst: true }).data;
+    const got = tf.tidy(() => toModelInput(tf.tensor4d(Float32Array.from(bytes, (b) => b / 255), [1, h, w, 3]), pixelTransform({ preset }, 3), true).dataSync());
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= 1e-4 * Math.max(1, Math.abs(want[i]!)), `${preset} [${i}]: ${got[i]} vs ${want[i]}`);
+  }
 });
