@@ -2,8 +2,8 @@
  * npm run fuzz -- --seed <n> --cases <n> [--jobs <n>] [--timeout-ms <n>] [--memory-mb <n>]
  *                 [--formats a,b] [--only <case,...>] [--keep <dir>]
  * Mutates seed files of every format, opens each case in a worker process with time and memory
- * limits, reads every weight, and prints a table per format. Exits 1 when any case is an internal
- * error, a crash, a hang or over memory, or when a pickle payload ran.
+ * limits, reads every weight, builds the call graph, and prints a table per format. Exits 1 when any
+ * case is an internal error, a crash, a hang or over memory, or when a pickle payload ran.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { formatTable, runFuzz } from './run.js';

@@ -1,8 +1,8 @@
 /**
  * One fuzz worker (a child process): for each case the parent sends, opens the model, reads every
- * weight, closes it, and answers with the outcome. A typed error (ConvscopeError) with a fit message is
- * "typed error"; anything else thrown is "internal error". Crashes, hangs and memory are judged by the
- * parent, from outside.
+ * weight and every tensor of training state, builds the call graph of its architecture, closes it, and
+ * answers with the outcome. A typed error (ConvscopeError) with a fit message is "typed error"; anything
+ * else thrown is "internal error". Crashes, hangs and memory are judged by the parent, from outside.
  */
 import { ConvscopeError, openModel } from '../src/index.js';
 import { warmUpHdf5 } from '../src/io/hdf5-isolated.js';
@@ -23,6 +23,8 @@ async function run(req: CaseRequest): Promise<CaseReply> {
     const model = await openModel(req.path);
     try {
       for (const layer of model.layers) for (const weight of layer.weights) await weight.read();
+      for (const weight of model.trainingState ?? []) await weight.read();
+      model.callGraph?.();
     } finally {
       model.close();
     }
