@@ -16,15 +16,16 @@ const OPSET = 16;
  * TensorFlow.js variables at every step, and the update is TensorFlow.js' own optimizer: the model,
  * the optimizer state and the checkpoints stay where they are.
  *
- * Layers (NCHW inside the graph, the Keras layout at its edges): Conv2D (dilated too, which
- * TensorFlow.js cannot differentiate), MaxPooling2D, Flatten, GlobalAveragePooling2D, Dense,
- * Activation, BatchNormalization on the channels (batch statistics; the moving averages updated as
- * Keras does and written back to the layer after each step), and Dropout as Keras trains it
- * (inverted dropout: kept values scaled by 1 / (1 - rate)) with masks drawn in JS and fed in;
- * activations relu, tanh, sigmoid, linear, and a final softmax with the probability loss
+ * Layers (NCHW inside the graph, the Keras layout at its edges), in any single-input,
+ * single-output graph whose layers are each called once: Conv2D (dilated too, which TensorFlow.js
+ * cannot differentiate), MaxPooling2D, Flatten, GlobalAveragePooling2D, Dense, Activation, Add,
+ * Concatenate on the channels, BatchNormalization on the channels (batch statistics; the moving
+ * averages updated as Keras does and written back to the layer after each step), and Dropout as
+ * Keras trains it (inverted dropout: kept values scaled by 1 / (1 - rate)) with masks drawn in JS
+ * and fed in; activations relu, tanh, sigmoid, linear, and a final softmax with the probability loss
  * TensorFlow.js' trainer uses (log of p clipped to [1e-7, 1]). Anything else (other layers,
- * channels_first, a graph that is not a chain) is named in the reason the caller prints when it
- * trains on TensorFlow.js instead.
+ * channels_first, shared layers) is named in the reason the caller prints when it trains on
+ * TensorFlow.js instead.
  */
 
 type Activation = 'linear' | 'relu' | 'tanh' | 'sigmoid' | 'softmax';
@@ -48,7 +49,9 @@ type Stage =
   | { kind: 'dense'; layer: string; kernel: Param; bias?: Param; activation: Activation }
   /** Batch statistics in training; the moving averages come back as outputs and are written to the layer. */
   | { kind: 'batchnorm'; layer: string; gamma: Param; beta: Param; movingMean: Param; movingVariance: Param; epsilon: number; momentum: number }
-  | { kind: 'activation'; layer: string; activation: Activation };
+  | { kind: 'activation'; layer: string; activation: Activation }
+  | { kind: 'add'; layer: string }
+  | { kind: 'concat'; layer: string };
 
 /** Why a model does not train on ONNX Runtime: one sentence's clause, naming the layer. */
 class NotCovered extends Error {}
@@ -81,18 +84,26 @@ function channelsLast(layer: tfl.layers.Layer, config: Json): void {
   if (config.dataFormat !== undefined && config.dataFormat !== 'channelsLast') throw new NotCovered(`layer '${layer.name}' is channels_first`);
 }
 
-/** The layers of a single-input, single-output chain, in order (the input layer left out). */
-function chainLayers(model: tfl.LayersModel): tfl.layers.Layer[] {
+/** A layer in execution order with the layers feeding it ('x' for the model's input). */
+interface Placed {
+  readonly layer: tfl.layers.Layer;
+  readonly inputs: readonly string[];
+}
+
+/**
+ * The layers of a single-input, single-output graph in execution order (the input layer left out),
+ * each called once, the output layer last.
+ */
+function graphLayers(model: tfl.LayersModel): Placed[] {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) throw new NotCovered('the model has more than one input or output');
-  const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
-  let previous: tfl.layers.Layer | undefined = model.layers.find((l) => l.getClassName() === 'InputLayer');
-  for (const layer of layers) {
-    const inbound = layer.inboundNodes.flatMap((n) => n.inboundLayers);
-    const fromPrevious = previous ? inbound.length === 1 && inbound[0] === previous : inbound.every((l) => l.getClassName() === 'InputLayer');
-    if (layer.inboundNodes.length !== 1 || !fromPrevious) throw new NotCovered(`layer '${layer.name}' is not fed by the layer before it alone (the model is not a chain)`);
-    previous = layer;
-  }
-  return layers;
+  const placed = model.layers
+    .filter((l) => l.getClassName() !== 'InputLayer')
+    .map((layer) => {
+      if (layer.inboundNodes.length !== 1) throw new NotCovered(`layer '${layer.name}' is called ${layer.inboundNodes.length} times`);
+      return { layer, inputs: layer.inboundNodes[0]!.inboundLayers.map((l) => (l.getClassName() === 'InputLayer' ? 'x' : l.name)) };
+    });
+  if (placed.at(-1)?.layer !== model.outputs[0]!.sourceLayer) throw new NotCovered('its output layer is not the last one computed');
+  return placed;
 }
 
 const param = (variable: tfl.LayerVariable): Param => ({ input: `weight:${variable.name}`, variable });
@@ -104,7 +115,7 @@ function params(layer: tfl.layers.Layer, useBias: boolean): { kernel: Param; bia
 
 function stageOf(layer: tfl.layers.Layer, last: boolean): Stage {
   const config = layer.getConfig() as Json;
-  const input = (layer.input as tfl.SymbolicTensor).shape.slice(1);
+  const input = (Array.isArray(layer.input) ? layer.input[0]! : layer.input).shape.slice(1);
   const className = layer.getClassName();
   const activation = 'activation' in config ? activationOf(layer, config) : 'linear';
   if (activation === 'softmax' && !last) throw new NotCovered(`layer '${layer.name}' has a softmax before the last layer`);
@@ -142,6 +153,13 @@ function stageOf(layer: tfl.layers.Layer, last: boolean): Stage {
       return { kind: 'dense', layer: layer.name, ...params(layer, config.useBias !== false), activation };
     case 'Activation':
       return { kind: 'activation', layer: layer.name, activation };
+    case 'Add':
+      return { kind: 'add', layer: layer.name };
+    case 'Concatenate': {
+      const axis = Number(config.axis ?? -1);
+      if (axis !== -1 && axis !== input.length) throw new NotCovered(`layer '${layer.name}' concatenates axis ${axis}, not the channels`);
+      return { kind: 'concat', layer: layer.name };
+    }
     case 'BatchNormalization': {
       const axis = Number(config.axis ?? -1);
       if (axis !== -1 && axis !== input.length) throw new NotCovered(`layer '${layer.name}' normalizes axis ${axis}, not the channels`);
@@ -213,14 +231,22 @@ interface MovingUpdate {
   readonly param: Param;
 }
 
-function forward(g: GraphWriter, stages: readonly Stage[]): { output: string; logits: string; masks: MaskInput[]; moving: MovingUpdate[] } {
+function forward(g: GraphWriter, stages: readonly (Stage & { inputs: readonly string[] })[]): { output: string; logits: string; masks: MaskInput[]; moving: MovingUpdate[] } {
+  /** Each computed layer's output (and the model input, 'x'), where it sits. */
+  const values = new Map<string, { value: string; layout: Layout }>([['x', { value: 'x', layout: 'nhwc' }]]);
+  const transposed = new Map<string, string>();
+  const toNchw = (v: { value: string; layout: Layout }): string => {
+    if (v.layout !== 'nhwc') return v.value;
+    if (!transposed.has(v.value)) transposed.set(v.value, g.op('Transpose', [v.value], { perm: NHWC_TO_NCHW }));
+    return transposed.get(v.value)!;
+  };
   let value = 'x';
-  let logits = value;
   let layout = 'nhwc' as Layout;
+  let logits: string | undefined;
   const masks: MaskInput[] = [];
   const moving: MovingUpdate[] = [];
   const nchw = (): string => {
-    if (layout === 'nhwc') value = g.op('Transpose', [value], { perm: NHWC_TO_NCHW });
+    value = toNchw({ value, layout });
     layout = 'nchw';
     return value;
   };
@@ -230,7 +256,19 @@ function forward(g: GraphWriter, stages: readonly Stage[]): { output: string; lo
     else if (activation !== 'linear') value = g.op(ONNX_OP[activation], [value]);
   };
   for (const stage of stages) {
+    const inputs = stage.inputs.map((name) => values.get(name)!);
+    ({ value, layout } = inputs[0]!);
+    logits = undefined;
     switch (stage.kind) {
+      case 'add':
+      case 'concat': {
+        // feature maps meet in NCHW; rows stay rows
+        const spatial = inputs.some((v) => v.layout !== 'rows');
+        const operands = inputs.map((v) => (spatial ? toNchw(v) : v.value));
+        value = stage.kind === 'add' ? g.op('Sum', operands) : g.op('Concat', operands, { axis: 1 });
+        layout = spatial ? 'nchw' : 'rows';
+        break;
+      }
       case 'conv': {
         const input = nchw();
         const oihw = g.op('Transpose', [stage.kernel.input], { perm: [3, 2, 0, 1] });
@@ -280,8 +318,9 @@ function forward(g: GraphWriter, stages: readonly Stage[]): { output: string; lo
         break;
       }
     }
+    values.set(stage.layer, { value, layout });
   }
-  return { output: value, logits, masks, moving };
+  return { output: value, logits: logits ?? value, masks, moving };
 }
 
 /**
@@ -337,10 +376,10 @@ function dropoutMask(random: () => number, length: number, rate: number): Float3
  * input, C order), so that a seeded source repeats a run.
  */
 export async function ortTrainer(model: tfl.LayersModel, probabilities: boolean, random: () => number = Math.random): Promise<OrtTrainer | { reason: string }> {
-  let stages: Stage[];
+  let stages: (Stage & { inputs: readonly string[] })[];
   try {
-    const layers = chainLayers(model);
-    stages = layers.map((l, i) => stageOf(l, i === layers.length - 1));
+    const layers = graphLayers(model);
+    stages = layers.map((p, i) => ({ ...stageOf(p.layer, i === layers.length - 1), inputs: p.inputs }));
     const last = stages.at(-1);
     const endsInSoftmax = last !== undefined && 'activation' in last && last.activation === 'softmax';
     if (endsInSoftmax !== probabilities) throw new NotCovered('its output layer is not the softmax or logits the loss expects');
