@@ -48,7 +48,7 @@ interface Measure {
   cpuMs: number;
   rssMiB: number;
   /** The child's own JSON report (its last stdout line), when it prints one. */
-  report?: { ms?: number; accuracy?: number; largest?: number; check?: string; parts?: Record<string, number> };
+  report?: { ms?: number; cpu?: number; accuracy?: number; largest?: number; check?: string; parts?: Record<string, number> };
 }
 
 interface Side {
@@ -153,6 +153,8 @@ const SMALL_H5 = join(ROOT, '..', 'shared', 'fixtures', '08_xfmt_keras2h5_tfjs',
 const SMALL_H5_LAYER = 'conv2d_1';
 const RESNET = join(DATA, 'resnet18.pt');
 const RESNET_ONNX = join(DATA, 'resnet18.onnx');
+const VGG16_ONNX = join(DATA, 'vgg16.onnx');
+const IMAGE = join(ROOT, '..', 'shared', 'images', 'chelsea.png');
 const DIGITS = join(DATA, 'digits');
 const notes: string[] = [];
 /**
@@ -233,6 +235,10 @@ const scenarios: Scenario[] = [
       notes.push(checks('resnet18.onnx, convscope', oursOnnx!), checks('resnet18.onnx, onnx', onnxPeer!));
       return [
         ratioRow('read every tensor of resnet18.pt, in-process (`torch.load(weights_only=True)`)', (m) => m.report!.ms!, ms, ours!, [
+          { label: '1 thr', runs: t1! },
+          { label: '2 thr', runs: t2! },
+        ], 1.5, 'best'),
+        ratioRow('same, CPU time of the process in-process (user + system)', (m) => m.report!.cpu!, ms, ours!, [
           { label: '1 thr', runs: t1! },
           { label: '2 thr', runs: t2! },
         ], 1.5, 'best'),
@@ -321,6 +327,34 @@ const scenarios: Scenario[] = [
             goal: `≤ 1.2x largest + 150 MiB = ${mib(bound)}`,
             met: o <= bound,
           },
+        ];
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
+    },
+  },
+  {
+    name: 'onnx-forward',
+    prepare: () => {
+      if (!existsSync(VGG16_ONNX)) run(PYTHON, [join(BENCH, 'peers', 'make-vgg16-onnx.py'), VGG16_ONNX]);
+    },
+    rows() {
+      const out = mkdtempSync(join(tmpdir(), 'convscope-bench-activations-'));
+      try {
+        const [ours, t1, t2] = interleave(
+          [
+            node('convscope', () => [CLI, 'activations', VGG16_ONNX, '--image', IMAGE, '--out', out]),
+            python('PyTorch 1 thr', () => [join(BENCH, 'peers', 'forward-vgg16.py'), IMAGE, '1'], 1),
+            python('PyTorch 2 thr', () => [join(BENCH, 'peers', 'forward-vgg16.py'), IMAGE, '2'], 2),
+          ],
+          Math.min(ROUNDS, 3),
+        );
+        const file = `${(statSync(VGG16_ONNX).size / 1e6).toFixed(0)} MB`;
+        return [
+          ratioRow(`\`activations\` of VGG16 exported to ONNX (${file}) on one image: peak RSS (from outside; PyTorch runs the same network eagerly)`, (m) => m.rssMiB, mib, ours!, [
+            { label: 'PyTorch 1 thr', runs: t1! },
+            { label: 'PyTorch 2 thr', runs: t2! },
+          ], 1.2, 'best'),
         ];
       } finally {
         rmSync(out, { recursive: true, force: true });
