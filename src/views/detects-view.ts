@@ -4,7 +4,7 @@ import { rankExamples, type ExamplesResult, type ExampleStatistic } from '../ana
 import { activationName, outputChannelsFirst } from '../compute/activations.js';
 import type { RunnableModel } from '../compute/build.js';
 import { imageBatch, imageGeometry, type InputSpec } from '../compute/inputs.js';
-import { maximize, type Objective } from '../compute/maximize.js';
+import { maximize, type MaximizeResult, type Objective } from '../compute/maximize.js';
 import type { OnnxNet } from '../compute/ort.js';
 import { describePreset, type Preset } from '../compute/preprocess.js';
 import { describePreprocessing } from '../compute/default-preprocessing.js';
@@ -71,13 +71,14 @@ export interface DetectsInfo {
   labels?: string[];
   /** Data sets offered for dataset examples (specs: `digits`, `folder:DIR`, ...). */
   data: string[];
+  /** A report's notes on its section: parts left out and why. */
+  notes?: string[];
 }
 
-/** A report's "what it detects" section: what the model can do, the parts computed for one layer, and notes. */
+/** A report's "what it detects" section: what the model can do (with the section's notes) and the parts computed for one layer. */
 export interface DetectsSection {
   info: DetectsInfo;
   views: DetectsView[];
-  notes: string[];
 }
 
 function dataUri(scene: Scene): string {
@@ -131,8 +132,31 @@ export interface MaximizeSettings {
   preprocessing: Preprocessing;
 }
 
-/** Activation maximization of a window of filters: Lucid's channel or neuron objective, transforms on, seeded. */
-export async function maximizeView(net: RunnableModel, s: MaximizeSettings, progress: Progress): Promise<DetectsView> {
+/** The images averaged over `factor` x `factor` blocks (a report's smaller copy of the figure). */
+function shrink(r: MaximizeResult, factor: number): MaximizeResult {
+  const height = Math.floor(r.height / factor);
+  const width = Math.floor(r.width / factor);
+  const c = r.channels;
+  const images = new Float32Array(r.filters.length * height * width * c);
+  for (let n = 0; n < r.filters.length; n++) {
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        for (let k = 0; k < c; k++) {
+          let sum = 0;
+          for (let dy = 0; dy < factor; dy++) for (let dx = 0; dx < factor; dx++) sum += r.images[((n * r.height + y * factor + dy) * r.width + x * factor + dx) * c + k]!;
+          images[((n * height + y) * width + x) * c + k] = sum / (factor * factor);
+        }
+      }
+    }
+  }
+  return { ...r, height, width, images };
+}
+
+/**
+ * Activation maximization of a window of filters: Lucid's channel or neuron objective, transforms on,
+ * seeded. Images wider than `maxSide` (a report's size budget) are drawn averaged down to fit.
+ */
+export async function maximizeView(net: RunnableModel, s: MaximizeSettings, progress: Progress, maxSide = Infinity): Promise<DetectsView> {
   const r = await maximize(net, {
     layer: s.layer,
     filters: s.filters,
@@ -142,7 +166,8 @@ export async function maximizeView(net: RunnableModel, s: MaximizeSettings, prog
     pixels: s.preprocessing.preset,
     onStep: (step, steps, value) => progress(step / steps, `step ${step} of ${steps}, mean objective ${formatNumber(value)}`),
   });
-  const scene = maximizeScene(r, { transforms: 'on', tv: 0, l2: 0, seed: s.seed });
+  const factor = Math.max(1, Math.ceil(Math.max(r.width, r.height) / maxSide));
+  const scene = maximizeScene(factor > 1 ? shrink(r, factor) : r, { transforms: 'on', tv: 0, l2: 0, seed: s.seed });
   const first = r.trace.slice(0, Math.max(1, Math.floor(r.trace.length / 10)));
   const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
   return {
@@ -153,6 +178,7 @@ export async function maximizeView(net: RunnableModel, s: MaximizeSettings, prog
     alt: scene.title,
     lines: [
       `${r.filters.length} images of ${r.width}x${r.height}, one per filter, each optimised ${r.trace.length} steps (Adam on a Fourier-parameterised image, random jitter, scale and rotation, seed ${s.seed}); pixels fed as ${describePreprocessing(s.preprocessing)}.`,
+      ...(factor > 1 ? [`Drawn at 1/${factor} of their size (each pixel the mean of ${factor}x${factor}) to keep the report small.`] : []),
       `Mean ${r.objective} objective: ${formatNumber(mean(first))} over the first tenth of the steps, ${formatNumber(mean(r.final))} on the final images; the number under each image is its filter's objective.`,
     ],
   };

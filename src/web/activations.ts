@@ -17,7 +17,8 @@ import { runKerasNetwork } from '../views/activations-keras.js';
 import type { ActivationsView } from './activations-view.js';
 import type { ActivationsFn, ActivationsRequest } from './api.js';
 import type { Progress } from './jobs.js';
-import { detectsHooks, type DetectsHooks } from './detects.js';
+import { detectsHooks, type DetectsHooks, type DetectsRequest } from './detects.js';
+import type { DetectsSection, DetectsView } from '../views/detects-view.js';
 
 function dataUri(png: Uint8Array): string {
   return `data:image/png;base64,${Buffer.from(png).toString('base64')}`;
@@ -219,11 +220,11 @@ export function webActivations(examplesData?: readonly string[]): Hooks {
   return { activations, outputShapes, detects };
 }
 
-function hooks(examplesData?: readonly string[]): Hooks & { netOf: NetCache } {
+function hooks(examplesData?: readonly string[], maxImageSide?: number): Hooks & { netOf: NetCache } {
   const netOf = netCache();
   return {
     netOf,
-    detects: detectsHooks({ netOf, onnxNetOf, preprocessingOf }, examplesData),
+    detects: detectsHooks({ netOf, onnxNetOf, preprocessingOf, ...(maxImageSide ? { maxImageSide } : {}) }, examplesData),
     activations: async (model, request, progress) => {
       const graph = onnxGraph(model);
       if (graph) return (await onnxViews(model, graph, request, progress))[0]!;
@@ -332,4 +333,77 @@ export async function reportData(
       ? [{ text: `Feature maps of ${name} are in this report for the first ${views.length} convolutions (${views.map((v) => v.layer).join(', ')}); the other ${shown.length - views.length} were left out to keep the report small.` }]
       : [];
   return { activations: views, outputShapes: shapes, notes };
+}
+
+/** What `report` puts in its "what it detects" section. */
+export interface ReportDetectsChoice {
+  /** The layer (default: the last convolution). */
+  layer?: string;
+  /** The data set ranked for dataset examples (default: digits). */
+  data?: string;
+  /** The photograph explained (Grad-CAM at the layer); without one the section has no attribution. */
+  imagePath?: string;
+  /** Adam steps of activation maximization. */
+  steps: number;
+  /** Filters drawn (the first ones). */
+  filters: number;
+}
+
+/** Most bytes of figures the section embeds (with the feature maps' 3 MiB, a report stays within the model's size plus 5 MB); parts past it are left out with a note. */
+export const REPORT_DETECTS_BYTES = 1.5 * 1024 * 1024;
+
+/** A report draws maximize images at most this wide. */
+const REPORT_IMAGE_SIDE = 112;
+
+/**
+ * The report's "what it detects" section for one model: activation maximization and dataset examples
+ * of the first filters of one layer, and Grad-CAM at that layer for the report's photograph, through
+ * the viewer's own hooks. A part the model cannot do, or that would pass REPORT_DETECTS_BYTES, is a
+ * note instead; `say` hears each part as it starts.
+ */
+export async function reportDetects(model: Model, choice: ReportDetectsChoice, say: (line: string) => void): Promise<DetectsSection> {
+  const spec = choice.data ?? 'digits';
+  const { detects } = hooks([spec], REPORT_IMAGE_SIDE);
+  const info = await detects.info(model);
+  const notes: string[] = [];
+  const views: DetectsView[] = [];
+  if (info.engine === 'none') return { info: { ...info, notes: [`No "what it detects" section: ${info.why}`] }, views };
+  const layer = choice.layer ?? info.defaultLayer;
+  if (choice.layer !== undefined && !info.layers.some((l) => l.name === choice.layer)) {
+    throw new UsageError(`Layer '${choice.layer.slice(0, 60)}' has no spatial output to visualise; choose one of: ${info.layers.map((l) => l.name).join(', ')}.`, { concept: 'layer' });
+  }
+  const count = info.layers.find((l) => l.name === layer)?.filters ?? 0;
+  const filters = Array.from({ length: Math.min(choice.filters, count) }, (_, i) => i);
+  const base = { layer, filters, objective: 'channel' as const, steps: choice.steps, seed: 0, data: 0, top: 3, statistic: 'max' as const, method: 'gradcam' as const, preprocess: 'auto' };
+  // In order of what a reader asks first, so that the size budget drops the last.
+  const parts: { what: string; request: DetectsRequest | undefined; skip?: string }[] = [
+    {
+      what: 'attribution',
+      request: choice.imagePath ? { ...base, part: 'attribution', image: await readFile(choice.imagePath), imageName: choice.imagePath.split(/[\\/]/).pop()! } : undefined,
+      skip: 'the report was made without a photograph to explain.',
+    },
+    { what: 'dataset examples', request: info.engine === 'tfjs' ? { ...base, part: 'examples' } : undefined, skip: info.why },
+    { what: 'activation maximization', request: info.engine === 'tfjs' ? { ...base, part: 'maximize' } : undefined, skip: info.why },
+  ];
+  let bytes = 0;
+  for (const { what, request, skip } of parts) {
+    if (!request) {
+      notes.push(`No ${what} in this report: ${skip}`);
+      continue;
+    }
+    say(`${what} of ${layer}`);
+    try {
+      const view = await detects.run(model, request, () => {});
+      if (bytes + view.picture.length > REPORT_DETECTS_BYTES) {
+        notes.push(`No ${what} in this report: its figure (${Math.round(view.picture.length / 1024)} KiB) would pass the section's ${REPORT_DETECTS_BYTES / (1024 * 1024)} MiB.`);
+        continue;
+      }
+      bytes += view.picture.length;
+      views.push(view);
+    } catch (e) {
+      if (!(e instanceof ConvscopeError)) throw e;
+      notes.push(`No ${what} in this report: ${e.message}`);
+    }
+  }
+  return { info: { ...info, layers: info.layers.filter((l) => l.name === layer), ...(layer ? { defaultLayer: layer } : {}), data: [spec], notes }, views };
 }

@@ -67,6 +67,8 @@ export interface Engines {
   onnxNetOf(model: Model, graph: OnnxGraph): Promise<OnnxNet>;
   /** A preset name or 'auto' (the model's default, with its reason) as the preprocessing to use. */
   preprocessingOf(model: Model, name: string): Preprocessing;
+  /** Maximize images wider than this are drawn averaged down (a report's size budget). */
+  maxImageSide?: number;
 }
 
 const MAX_FILTERS = 16;
@@ -195,7 +197,7 @@ export function detectsHooks(engines: Engines, data: readonly string[] = ['digit
     if (r.part === 'maximize') {
       const net = await gradientNet(model, 'Activation maximization');
       progress(0, `optimising ${r.filters.length} images for ${layer}`);
-      return maximizeView(net, { layer: layer!, filters: r.filters, objective: r.objective, steps: r.steps, seed: r.seed, preprocessing: engines.preprocessingOf(model, r.preprocess) }, progress);
+      return maximizeView(net, { layer: layer!, filters: r.filters, objective: r.objective, steps: r.steps, seed: r.seed, preprocessing: engines.preprocessingOf(model, r.preprocess) }, progress, engines.maxImageSide);
     }
     if (r.part === 'examples') {
       const spec = data[r.data];

@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { ConvscopeError } from '../model/errors.js';
 import type { Model, Note } from '../model/model.js';
 import type { ActivationsView } from './activations-view.js';
+import type { DetectsSection } from '../views/detects-view.js';
 import { embedLayer, embedNotes, modelHeader, type EmbedOptions, type EmbedTally } from './embed.js';
 
 export interface ReportInput extends EmbedOptions {
@@ -14,6 +15,8 @@ export interface ReportInput extends EmbedOptions {
   /** Notes about the activations (for example layers left out to keep the report small). */
   activationNotes?: readonly Note[];
   outputShapes?: readonly ReadonlyMap<string, (number | null)[]>[];
+  /** The "what it detects" section of the first model. */
+  detects?: DetectsSection;
   /** The built client folder (report.js, app-style.css, index.html). */
   assetDir: string;
 }
@@ -73,7 +76,7 @@ export async function writeReport(input: ReportInput, outPath: string): Promise<
       notes.push(...embedNotes(tally, input));
       await write(`],"notes":${scriptJson(modelNotes)}}`);
     }
-    await write(`],"activations":${scriptJson(input.activations ?? [])}}</script>\n<script type="module">${js}</script>${tail}`);
+    await write(`],"activations":${scriptJson(input.activations ?? [])}${input.detects ? `,"detects":${scriptJson(input.detects)}` : ''}}</script>\n<script type="module">${js}</script>${tail}`);
     await file.close();
     await rename(tmp, outPath);
   } catch (e) {

@@ -64,6 +64,7 @@ export function detectsTab(root: HTMLElement, backend: Backend, router: Router):
   const parts = h('div', { class: 'part-buttons', role: 'group', 'aria-label': 'what to show' });
   const options = h('div', { class: 'controls', 'data-testid': 'detects-options' });
   const why = h('p', { class: 'note', 'data-testid': 'detects-why' });
+  const notes = h('ul', { class: 'notes', 'data-testid': 'detects-notes' });
   const progress = h('progress', { max: 1, value: 0, hidden: true, 'aria-label': 'progress' });
   const message = h('span', { 'data-testid': 'detects-message' });
   const cancel = h('button', { type: 'button', 'data-testid': 'detects-cancel', hidden: true }, 'cancel');
@@ -76,7 +77,7 @@ export function detectsTab(root: HTMLElement, backend: Backend, router: Router):
   let shownKey = '';
   let runs = 0;
 
-  clear(root, h('div', { class: 'detects-tab' }, controls, parts, options, why, h('div', { class: 'progress' }, progress, message, cancel), out));
+  clear(root, h('div', { class: 'detects-tab' }, controls, parts, options, why, notes, h('div', { class: 'progress' }, progress, message, cancel), out));
   cancel.addEventListener('click', () => running?.abort());
   file.addEventListener('change', () => {
     uploaded = file.files?.[0];
@@ -175,7 +176,7 @@ export function detectsTab(root: HTMLElement, backend: Backend, router: Router):
       controls,
       layers.length > 0 && !report ? select('detects-layer', 'layer', layers.map((l) => [l, l]), layer ?? '', (v) => router.push({ layer: v, filter: undefined })) : layer ? h('span', {}, `layer ${layer}`) : null,
       windows.length > 1 && !report ? select('detects-filters', 'filters', windows, String(request.filters[0]), (v) => router.push({ filter: Number(v) })) : null,
-      layer && part !== 'attribution' ? h('span', { class: 'hint' }, `filters ${request.filters[0]}-${request.filters[1]} of ${count}`) : null,
+      layer && part !== 'attribution' && !report ? h('span', { class: 'hint' }, `filters ${request.filters[0]}-${request.filters[1]} of ${count}`) : null,
       layerNote,
     );
     clear(
@@ -220,6 +221,7 @@ export function detectsTab(root: HTMLElement, backend: Backend, router: Router):
       );
     }
 
+    clear(notes, ...(i.notes ?? []).map((n) => h('li', {}, viewerError(new Error(n)))));
     const reason = unavailable(i, part, request.method);
     why.textContent = reason ? viewerError(Object.assign(new Error(reason), { concept: i.concept })) : '';
     why.hidden = !reason;

@@ -1,0 +1,208 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { initBackend } from '../../src/compute/backend.js';
+import { saveCheckpoint } from '../../src/compute/checkpoint.js';
+import { digitsNetwork } from '../../src/compute/demo-model.js';
+import { memoryModel } from '../../src/formats/memory.js';
+import { openModel } from '../../src/formats/open.js';
+import type { Model } from '../../src/model/model.js';
+import { NamedTensor } from '../../src/model/named-tensor.js';
+import { webActivations } from '../../src/web/activations.js';
+import { startServer, type RunningServer } from '../../src/web/server.js';
+import { runCli } from '../helpers/cli.js';
+import { fixture, ROOT } from '../helpers/fixtures.js';
+import { axeViolations, browserSkip, freshClient, launchChromium, pngPixels, type AxeFinding } from './browser-helpers.js';
+
+const skip = browserSkip();
+const TM = fixture('11_tfjs_teachable_machine', 'model.json');
+const PHOTO = join(ROOT, '..', 'shared', 'images', 'chelsea.png');
+/** Teachable Machine's metadata.json: the class names the page must show (the outside oracle for the labels). */
+const TM_LABELS = (JSON.parse(readFileSync(fixture('11_tfjs_teachable_machine', 'metadata.json'), 'utf8')) as { labels: string[] }).labels;
+
+/**
+ * The viewer's "what it detects" tab and the report's section, driven in Chromium at 1400x900: the
+ * demo's digits CNN (seeded as the demo builds it) for maximize and dataset examples over the 1,797
+ * digits, the Teachable Machine MobileNet (fixture 11) for Grad-CAM of a photograph with its class
+ * names, a model without an architecture for the sentence saying why nothing runs. The ranking and
+ * attribution maths have their own oracles (test/analyze); here the page must show them, in the URL,
+ * cancellable, cached, by keyboard, with no serious accessibility violation.
+ */
+describe('"what it detects": the viewer tab and the report section', { skip }, () => {
+  let browser: Browser;
+  let server: RunningServer;
+  let page: Page;
+  let dir: string;
+  let digitsPath: string;
+  const models: Model[] = [];
+  const axe: Record<string, AxeFinding[]> = {};
+  /** Parts the page asked the server to compute (POSTs to .../detects). */
+  const started: string[] = [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'convscope-detects-'));
+    await initBackend();
+    const net = await digitsNetwork();
+    await saveCheckpoint(net, join(dir, 'digits'));
+    net.dispose();
+    digitsPath = join(dir, 'digits', 'model.json');
+    const bare = memoryModel({
+      source: 'weights-without-architecture.safetensors',
+      format: 'safetensors',
+      framework: 'pytorch',
+      layers: [{ name: 'conv1', className: 'Conv2d', kind: 'conv', weights: [{ role: 'kernel', tensor: new NamedTensor(['out', 'in', 'kh', 'kw'], [4, 1, 3, 3], new Float32Array(36).fill(0.1)) }] }],
+    });
+    models.push(await openModel(digitsPath), await openModel(TM), bare);
+    server = await startServer({ models, names: ['digits', 'teachable', 'bare'], assetDir: await freshClient(), port: 0, ...webActivations() });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+    page.on('request', (r) => {
+      if (r.method() === 'POST' && r.url().includes('/detects?')) started.push(new URL(r.url()).searchParams.get('part')!);
+    });
+    console.log(`screenshots in ${dir}`);
+  });
+
+  after(async () => {
+    console.log(`axe serious/critical violations per view: ${JSON.stringify(Object.fromEntries(Object.entries(axe).map(([k, v]) => [k, v.length])))}`);
+    await browser?.close();
+    await server?.close();
+    for (const m of models) m.close();
+  });
+
+  async function result(part: string): Promise<{ lines: string[]; picture: Uint8Array; alt: string }> {
+    await page.waitForSelector(`[data-testid=detects-result][data-part=${part}]:not(.stale)`, { timeout: 120_000 });
+    const shown = await page.$eval('[data-testid=detects-result]', (el) => ({
+      lines: Array.from(el.querySelectorAll('.detects-text p')).map((p) => p.textContent ?? ''),
+      src: el.querySelector('img')!.getAttribute('src')!,
+      alt: el.querySelector('img')!.getAttribute('alt')!,
+    }));
+    assert.match(shown.src, /^data:image\/png;base64,/);
+    return { lines: shown.lines, picture: Buffer.from(shown.src.split(',')[1]!, 'base64'), alt: shown.alt };
+  }
+
+  async function checkAxe(view: string): Promise<void> {
+    axe[view] = await axeViolations(page);
+    assert.deepEqual(axe[view], [], `${view}: ${JSON.stringify(axe[view], null, 1)}`);
+  }
+
+  it('ranks the digits for the chosen layer and filter window, keeps the choice in the URL, and answers Back from its cache', async () => {
+    await page.goto(`${server.url}?tab=detects&part=examples&layer=conv_2`);
+    const first = await result('examples');
+    assert.match(first.lines[0]!, /^All 1797 images of digits ranked for each of the 32 filters by the max of its output over the 4x4 positions; pixels fed as unit/);
+    assert.match(first.alt, /^top 6 digits images per filter of conv_2/);
+    const grid = pngPixels(first.picture);
+    assert.ok(grid.width > 300 && grid.height > 8 * 40, `an 8-row grid, drawn ${grid.width}x${grid.height}`);
+    assert.equal(await page.inputValue('[data-testid=detects-filters]'), '0');
+    await page.selectOption('[data-testid=detects-filters]', '8');
+    await page.waitForFunction(() => new URL(location.href).searchParams.get('filter') === '8');
+    const second = await result('examples');
+    assert.notDeepEqual(second.picture, first.picture);
+    const asked = started.length;
+    await page.goBack();
+    await page.waitForFunction(() => new URL(location.href).searchParams.get('filter') === null);
+    const back = await result('examples');
+    assert.deepEqual(back.picture, first.picture);
+    assert.equal(started.length, asked, 'Back to a result already computed asks the server again');
+    await page.screenshot({ path: join(dir, 'digits-examples.png'), fullPage: true });
+    await checkAxe('dataset examples');
+  });
+
+  it('optimises images on request with progress, and the objective rises', async () => {
+    await page.goto(`${server.url}?tab=detects&part=maximize&layer=conv_2`);
+    await page.waitForSelector('[data-testid=detects-press-run]');
+    await page.selectOption('[data-testid=detects-steps]', '32');
+    await page.waitForFunction(() => new URL(location.href).searchParams.get('steps') === '32');
+    await page.click('[data-testid=detects-run]');
+    const shown = await result('maximize');
+    assert.match(shown.lines[0]!, /^8 images of 8x8, one per filter, each optimised 32 steps/);
+    const [, early, final] = /Mean channel objective: ([-\d.e]+) over the first tenth of the steps, ([-\d.e]+) on the final images/.exec(shown.lines[1]!)!;
+    assert.ok(Number(final) > Number(early), `the objective rose: ${early} -> ${final}`);
+    await page.screenshot({ path: join(dir, 'digits-maximize.png'), fullPage: true });
+    await checkAxe('maximize');
+  });
+
+  it('cancels a long run at its next pass (SmoothGrad on the MobileNet), says so, and frees the server for the next', async () => {
+    await page.goto(`${server.url}?model=1&tab=detects&part=attribution&sample=cat.jpg&method=smoothgrad`);
+    await page.waitForFunction(() => /^SmoothGrad: pass \d+ of 25$/.test(document.querySelector('[data-testid=detects-message]')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    await page.click('[data-testid=detects-cancel]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=detects-message]')?.textContent?.startsWith('cancelled'));
+    assert.equal(await page.$('[data-testid=detects-result]'), null);
+    assert.equal(await page.isHidden('[data-testid=detects-cancel]'), true);
+  });
+
+  it("explains a photograph with Grad-CAM on the Teachable Machine model, naming its classes from metadata.json; the class picker re-runs", async () => {
+    await page.goto(`${server.url}?model=1&tab=detects&part=attribution&sample=cat.jpg`);
+    const shown = await result('attribution');
+    assert.match(shown.alt, /^Grad-CAM of class 2 'Poes' at layer Conv_1; score = /);
+    assert.match(shown.lines[0]!, /cat\.jpg resized \(centre crop\) to 224x224, pixels fed as symmetric/);
+    const options = await page.$$eval('[data-testid=detects-class] option', (o) => o.map((x) => x.textContent));
+    assert.deepEqual(options, ['the top class', ...TM_LABELS.map((l, i) => `${i}: ${l}`)]);
+    assert.equal(await page.textContent('[data-testid=detects-top] tr.selected td:nth-child(2)'), TM_LABELS[2]);
+    const overlay = pngPixels(shown.picture);
+    assert.ok(overlay.width >= 3 * 224, `three panels of the 224 px input, drawn ${overlay.width} px wide`);
+    await page.screenshot({ path: join(dir, 'tm-gradcam.png'), fullPage: true });
+    await checkAxe('attribution');
+    await page.selectOption('[data-testid=detects-class]', '0');
+    await page.waitForFunction(() => new URL(location.href).searchParams.get('class') === '0');
+    const other = await result('attribution');
+    assert.match(other.alt, new RegExp(`^Grad-CAM of class 0 '${TM_LABELS[0]}'`));
+  });
+
+  it('is reached and driven by the keyboard', async () => {
+    await page.goto(`${server.url}?tab=layers`);
+    await page.waitForSelector('[data-tab=detects]');
+    await page.focus('[data-tab=detects]');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.part-buttons button[data-part=examples]');
+    await page.focus('.part-buttons button[data-part=examples]');
+    await page.keyboard.press('Enter');
+    await result('examples');
+    assert.equal(new URL(page.url()).searchParams.get('part'), 'examples');
+  });
+
+  it('says in a sentence, in the page’s own words, why a model without an architecture can show none of it', async () => {
+    await page.goto(`${server.url}?model=2&tab=detects&part=examples`);
+    await page.waitForSelector('[data-testid=detects-why]:not([hidden])');
+    const why = (await page.textContent('[data-testid=detects-why]'))!;
+    assert.match(why, /holds weights but no architecture, so convscope cannot run it/);
+    assert.match(why, /\(open it with its architecture: start the viewer as `convscope serve <weights> --config arch\.json`/, 'the served page says how to give the architecture here');
+    assert.equal(await page.isDisabled('[data-testid=detects-run]'), true);
+  });
+
+  it('report: the section (maximize, examples, Grad-CAM of its photograph) opens offline within the size budget', async () => {
+    const out = join(dir, 'report.html');
+    const r = await runCli(['report', digitsPath, '--image', PHOTO, '--out', out], { timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const modelBytes = statSync(join(dir, 'digits', 'weights.bin')).size + statSync(digitsPath).size;
+    assert.ok(statSync(out).size <= modelBytes + 5 * 1024 * 1024, `report ${statSync(out).size} bytes, model ${modelBytes}`);
+    const blocked: string[] = [];
+    const offline = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await offline.route('**/*', (route) => {
+      if (route.request().url() === pathToFileURL(out).href) return route.continue();
+      blocked.push(route.request().url());
+      return route.abort();
+    });
+    try {
+      for (const [part, pattern] of [
+        ['maximize', /^4 images of 8x8, one per filter, each optimised 32 steps/],
+        ['examples', /^All 1797 images of digits ranked for each of the 32 filters/],
+        ['attribution', /^chelsea\.png resized \(centre crop\) to 8x8/],
+      ] as const) {
+        await offline.goto(`${pathToFileURL(out).href}#tab=detects&part=${part}`);
+        await offline.waitForSelector(`[data-testid=detects-result][data-part=${part}]`);
+        assert.match((await offline.textContent('.detects-text p'))!, pattern);
+        await offline.screenshot({ path: join(dir, `report-${part}.png`), fullPage: true });
+      }
+      axe['report section'] = await axeViolations(offline);
+      assert.deepEqual(axe['report section'], []);
+      assert.deepEqual(blocked, []);
+    } finally {
+      await offline.close();
+    }
+  });
+});
