@@ -25,7 +25,7 @@ describe('convscope report: one self-contained HTML file, every view offline', {
     const photo = join(ROOT, '..', 'shared', 'images', 'camera.png');
     const result = await runCli(['report', DIGITS_H5, '--image', photo, '--compare', changedCheckpoint(dir), '--out', out], { timeoutMs: 120_000 });
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /^wrote .*report\.html \([\d.]+ KiB in [\d.]+ s; the models' weights are [\d.]+ KiB\)/);
+    assert.match(result.stdout, /^wrote .*report\.html \([\d.]+ [KM]iB in [\d.]+ s; the models' weights are [\d.]+ KiB\)/);
     html = readFileSync(out, 'utf8');
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
