@@ -18,14 +18,14 @@ const OPSET = 16;
  *
  * Layers (NCHW inside the graph, the Keras layout at its edges), in any single-input,
  * single-output graph whose layers are each called once: Conv2D (dilated too, which TensorFlow.js
- * cannot differentiate), MaxPooling2D, Flatten, GlobalAveragePooling2D, Dense, Activation, Add,
- * Concatenate on the channels, BatchNormalization on the channels (batch statistics; the moving
- * averages updated as Keras does and written back to the layer after each step), and Dropout as
- * Keras trains it (inverted dropout: kept values scaled by 1 / (1 - rate)) with masks drawn in JS
- * and fed in; activations relu, tanh, sigmoid, linear, and a final softmax with the probability loss
- * TensorFlow.js' trainer uses (log of p clipped to [1e-7, 1]). Anything else (other layers,
- * channels_first, shared layers) is named in the reason the caller prints when it trains on
- * TensorFlow.js instead.
+ * cannot differentiate), ZeroPadding2D, MaxPooling2D, Flatten, GlobalAveragePooling2D, Dense,
+ * Activation, Add, Concatenate on the channels, BatchNormalization on the channels (batch
+ * statistics; the moving averages updated as Keras does and written back to the layer after each
+ * step), and Dropout as Keras trains it (inverted dropout: kept values scaled by 1 / (1 - rate))
+ * with masks drawn in JS and fed in; activations relu, tanh, sigmoid, linear, and a final softmax
+ * with the probability loss TensorFlow.js' trainer uses (log of p clipped to [1e-7, 1]). Anything
+ * else (other layers, channels_first, shared layers) is named in the reason the caller prints when
+ * it trains on TensorFlow.js instead.
  */
 
 type Activation = 'linear' | 'relu' | 'tanh' | 'sigmoid' | 'softmax';
@@ -51,6 +51,7 @@ type Stage =
   | { kind: 'batchnorm'; layer: string; gamma: Param; beta: Param; movingMean: Param; movingVariance: Param; epsilon: number; momentum: number }
   | { kind: 'activation'; layer: string; activation: Activation }
   | { kind: 'add'; layer: string }
+  | { kind: 'zeroPad'; layer: string; pads: Pads }
   | { kind: 'concat'; layer: string };
 
 /** Why a model does not train on ONNX Runtime: one sentence's clause, naming the layer. */
@@ -155,6 +156,12 @@ function stageOf(layer: tfl.layers.Layer, last: boolean): Stage {
       return { kind: 'activation', layer: layer.name, activation };
     case 'Add':
       return { kind: 'add', layer: layer.name };
+    case 'ZeroPadding2D': {
+      channelsLast(layer, config);
+      const raw = config.padding as number | number[] | number[][];
+      const [[top, bottom], [left, right]] = (typeof raw === 'number' ? [[raw, raw], [raw, raw]] : Array.isArray(raw[0]) ? raw : (raw as number[]).map((v) => [v, v])) as number[][] as [[number, number], [number, number]];
+      return { kind: 'zeroPad', layer: layer.name, pads: [top, left, bottom, right] };
+    }
     case 'Concatenate': {
       const axis = Number(config.axis ?? -1);
       if (axis !== -1 && axis !== input.length) throw new NotCovered(`layer '${layer.name}' concatenates axis ${axis}, not the channels`);
@@ -276,6 +283,11 @@ function forward(g: GraphWriter, stages: readonly (Stage & { inputs: readonly st
         g.shapes.set(oihw, [outC!, inC!, kh!, kw!]);
         value = g.op('Conv', stage.bias ? [input, oihw, stage.bias.input] : [input, oihw], { strides: stage.strides, dilations: stage.dilations, pads: stage.pads });
         activate(stage.activation);
+        break;
+      }
+      case 'zeroPad': {
+        const [top, left, bottom, right] = stage.pads;
+        value = g.op('Pad', [nchw(), g.ints([0, 0, top, left, 0, 0, bottom, right])]);
         break;
       }
       case 'maxpool':

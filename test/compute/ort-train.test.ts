@@ -72,11 +72,12 @@ const DILATED: Spec[] = [
   { kind: 'flatten', name: 'f' },
   { kind: 'dense', name: 'd', units: 4, activation: 'linear' },
 ];
-/** A residual block and a concatenation (Add, Concatenate), then global pooling: a graph, not a chain. */
+/** Zero padding, a residual block and a concatenation (Add, Concatenate), then global pooling: a graph, not a chain. */
 function residual(seed: number): tfl.LayersModel {
   const init = (k: number) => tfl.initializers.glorotUniform({ seed: seed + k });
   const input = tfl.input({ shape: [8, 7, 3] });
-  const c1 = tfl.layers.conv2d({ name: 'c1', filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(1) }).apply(input) as tfl.SymbolicTensor;
+  const padded = tfl.layers.zeroPadding2d({ name: 'pad', padding: [[1, 0], [2, 1]] }).apply(input) as tfl.SymbolicTensor;
+  const c1 = tfl.layers.conv2d({ name: 'c1', filters: 4, kernelSize: [2, 4], padding: 'valid', activation: 'relu', kernelInitializer: init(1) }).apply(padded) as tfl.SymbolicTensor;
   const c2 = tfl.layers.conv2d({ name: 'c2', filters: 4, kernelSize: 3, padding: 'same', kernelInitializer: init(2) }).apply(c1) as tfl.SymbolicTensor;
   const sum = tfl.layers.add({ name: 'sum' }).apply([c1, c2]) as tfl.SymbolicTensor;
   const relu = tfl.layers.activation({ name: 'relu', activation: 'relu' }).apply(sum) as tfl.SymbolicTensor;
