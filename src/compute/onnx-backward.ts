@@ -65,6 +65,13 @@ export interface BackwardGraph {
 }
 
 const PREFIX = 'convscope_grad/';
+
+/**
+ * Operators whose outputs are locally constant in their inputs (shapes, sizes, indices, comparisons):
+ * no gradient flows through them, so shape plumbing such as Shape -> Gather -> Concat -> Reshape (a
+ * `view(x.size(0), -1)` exported with a free batch axis) is not on the path.
+ */
+const CONSTANT_OUTPUT = new Set(['Shape', 'Size', 'ArgMax', 'ArgMin', 'NonZero', 'Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'Not', 'And', 'Or', 'Xor', 'IsNaN', 'IsInf', 'Sign', 'Floor', 'Ceil', 'Round']);
 const BIG = 2 ** 62;
 
 /** Output ranks of the forward values where they follow from the input's rank (undefined where unknown). */
@@ -261,7 +268,7 @@ function reverse(w: Writer, graph: ForwardGraph, targets: readonly string[], sco
 
   // the values on a path from a target to the scores
   const live = new Set<string>(targets);
-  for (const n of graph.nodes) if (n.inputs.some((i) => live.has(i))) for (const o of n.outputs) live.add(o);
+  for (const n of graph.nodes) if (!CONSTANT_OUTPUT.has(n.opType) && n.inputs.some((i) => live.has(i))) for (const o of n.outputs) live.add(o);
   if (!live.has(scores)) throw new BackwardUnsupportedError(`the scores do not depend on '${targets.join("', '")}'`);
   const useful = new Set<string>([scores]);
   for (let i = graph.nodes.length - 1; i >= 0; i--) {

@@ -24,7 +24,7 @@ import { needsPython, runPython } from '../helpers/python.js';
  * batch-norm statistics, a fixed seed, opset 13, fixed batch 1; and a VGG-style net with the operators
  * whose gradients the builder writes: strided, grouped, depthwise and dilated convs on odd sizes,
  * overlapping and plain max pooling, batch norm, ReLU6, LeakyReLU, Hardswish, Sigmoid, a concat, a
- * residual add, flatten, Gemm and a final softmax, with a free batch axis); and for a TF.js model
+ * residual add, a view(x.size(0), -1) reshape, Gemm and a final softmax, with a free batch axis); and for a TF.js model
  * (fixture 11, the Teachable Machine MobileNet) the TensorFlow.js engine on the same weights.
  * Tolerance: 1e-4 of the largest |value| of the oracle.
  */
@@ -91,14 +91,15 @@ class Vggish(nn.Module):
         self.bn = nn.BatchNorm2d(12)                                     # after a pool: not fused into a conv
         self.conv = nn.Sequential(nn.Conv2d(12, 16, 3, padding=1), nn.ReLU())
         self.pool2 = nn.MaxPool2d(2)                                     # 5 -> 2, the last row and column dropped
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(64, 20), nn.Sigmoid(), nn.Linear(20, 7))
+        self.head = nn.Sequential(nn.Linear(64, 20), nn.Sigmoid(), nn.Linear(20, 7))
     def features(self, x):
         y = self.down(self.stem(x))
         y = y + self.grouped(torch.relu(self.dw(y)))
         y = torch.cat([self.a(y), self.b(y)], 1)
         return self.conv(self.bn(self.pool(y)))
     def logits(self, x):
-        return self.head(self.pool2(self.features(x)))
+        y = self.pool2(self.features(x))
+        return self.head(y.view(y.size(0), -1))                          # Shape -> Gather -> Concat -> Reshape with a free batch
     def forward(self, x):
         return torch.softmax(self.logits(x), 1)
 
