@@ -43,6 +43,31 @@ describe('a network built layer by layer (one layer’s weights at a time)', { s
     }
   });
 
+  it('gives the outputs the whole built network gives on Theano, separable, batch-norm, Keras 1 and Keras 3 files', { skip: needsFixtures.skip }, async () => {
+    for (const file of [
+      fixture('05_dl4j_weight_layout', 'conv2d_theano_2.h5'),
+      fixture('05_dl4j_weight_layout', 'sepconv2d_tensorflow_2.h5'),
+      fixture('03_dl4j_cnn_batchnorm', 'cnn_batch_norm.h5'),
+      fixture('04_dl4j_keras1_cnn', 'cnn_tf_model.h5'),
+      fixture('09_xfmt_keras3_h5_keras', 'mnist_cnn.keras'),
+    ]) {
+      const model = await openModel(file);
+      const net = await buildModel(model);
+      try {
+        const inputs = net.inputShapes.map((s, k) => {
+          const shape = s.map((d, i) => (i === 0 ? 1 : (d ?? 8)));
+          return { shape, data: values(shape.reduce((a, b) => a * b, 1), 11 + k) };
+        });
+        const whole = await runLayers(net, inputs);
+        const alone = await runLayers(await layerByLayer(model), inputs);
+        whole.forEach((o, i) => close(alone[i]!.data, Array.from(o.data), 1e-6, file));
+      } finally {
+        net.dispose();
+        model.close();
+      }
+    }
+  });
+
   it('gives every layer output the whole built network gives, on the Teachable Machine MobileNet', { skip: needsFixtures.skip }, async () => {
     const model = await openModel(fixture('11_tfjs_teachable_machine', 'model.json'));
     try {
