@@ -183,6 +183,11 @@ async function readTensorHeader(source: ByteSource, ref: FieldRef): Promise<{ pr
   return { proto: decode<TensorProto>(TensorType, await readFields(source, header), source.name, 'an initializer'), data };
 }
 
+/** Bytes of a string attribute as text; a field the file leaves out decodes as protobuf's default (a plain empty array). */
+function utf8(bytes: Uint8Array | readonly number[]): string {
+  return new TextDecoder().decode(bytes instanceof Uint8Array ? bytes : Uint8Array.from(bytes));
+}
+
 function attributeValue(a: AttributeProto, file: string): unknown {
   switch (a.type) {
     case 1:
@@ -190,13 +195,13 @@ function attributeValue(a: AttributeProto, file: string): unknown {
     case 2:
       return int(a.i, file, `attribute ${a.name}`);
     case 3:
-      return new TextDecoder().decode(a.s);
+      return utf8(a.s);
     case 6:
       return a.floats;
     case 7:
       return a.ints.map((v) => int(v, file, `attribute ${a.name}`));
     case 8:
-      return a.strings.map((s) => new TextDecoder().decode(s));
+      return a.strings.map(utf8);
     default:
       return undefined;
   }
