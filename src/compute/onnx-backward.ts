@@ -15,6 +15,7 @@ import { UnsupportedError } from '../model/errors.js';
  *   Relu, Clip, LeakyRelu, HardSigmoid, HardSwish, Sigmoid, Tanh   dy times the local derivative
  *   MaxPool                      MaxPool's Indices scattered back by MaxUnpool, in groups of windows
  *                                that do not overlap, so that overlapping windows add up
+ *   AveragePool                  dy over each window's count, spread back by a ConvTranspose of ones
  *   GlobalAveragePool, ReduceMean/Sum   dy spread evenly (Expand)
  *   BatchNormalization (inference)      dy times scale / sqrt(var + eps) per channel
  *   BatchNormalization (training mode)  through the batch statistics; its scale and bias
@@ -178,6 +179,13 @@ class Writer {
       this.initializers.push({ name, dims: [], data: BigInt64Array.of(BigInt(value)) });
       this.cache.set(key, name);
     }
+    return name;
+  }
+
+  /** A float32 tensor of ones. */
+  ones(dims: readonly number[]): string {
+    const name = this.fresh('ones');
+    this.initializers.push({ name, dims, data: new Float32Array(dims.reduce((p, d) => p * d, 1)).fill(1) });
     return name;
   }
 
@@ -387,15 +395,10 @@ function backward(
       onlyFirst();
       add(x, maxPoolGradient(w, node, dy));
       return;
-    case 'AveragePool': {
-      const kernel = ints(a.kernel_shape, []);
-      const pads = ints(a.pads, []);
-      if (kernel.every((k) => k === 1) && ints(a.strides, kernel.map(() => 1)).every((s) => s === 1) && pads.every((p) => p === 0)) {
-        add(x, dy);
-        return;
-      }
-      throw unsupported(node, 'pools over more than one value');
-    }
+    case 'AveragePool':
+      onlyFirst();
+      add(x, averagePoolGradient(w, node, dy));
+      return;
     case 'GlobalAveragePool':
       add(x, w.one('Expand', [w.one('Mul', [dy, w.sizeRatio(y, x)]), w.shape(x)]));
       return;
@@ -614,6 +617,37 @@ function convInputGradient(w: Writer, graph: ForwardGraph, node: ForwardNode, dy
   if (strides.every((s) => s === 1)) return transposed;
   const size = w.slice(w.shape(x), [2], [BIG], [0]);
   return w.slice(transposed, axes.map(() => 0), size, axes);
+}
+
+/**
+ * d AveragePool(x) / dx applied to dy: each window's dy divided by the values it averaged (the whole
+ * window, or only those inside the input without count_include_pad), spread back over the window by a
+ * transposed convolution with a kernel of ones, channel by channel, cropped to the input's size.
+ */
+function averagePoolGradient(w: Writer, node: ForwardNode, dy: string): string {
+  const x = node.inputs[0]!;
+  const a = node.attributes ?? {};
+  const kernel = ints(a.kernel_shape, []);
+  const strides = ints(a.strides, kernel.map(() => 1));
+  if (Number(a.ceil_mode ?? 0) !== 0) throw unsupported(node, 'rounds its output size up (ceil_mode)');
+  const autoPad = String(a.auto_pad ?? 'NOTSET');
+  if (autoPad !== 'NOTSET' && autoPad !== 'VALID') throw unsupported(node, `has auto_pad '${autoPad}'`);
+  const pads = autoPad === 'VALID' ? new Array<number>(2 * kernel.length).fill(0) : ints(a.pads, new Array<number>(2 * kernel.length).fill(0));
+  const size = kernel.reduce((p, k) => p * k, 1);
+  if (size === 1 && strides.every((s) => s === 1) && pads.every((p) => p === 0)) return dy;
+  let scaled: string;
+  if (Number(a.count_include_pad ?? 0) === 1 || pads.every((p) => p === 0)) scaled = w.one('Mul', [dy, w.scalar(1 / size)]);
+  else {
+    // how many values of the input each window covers: the average of ones, counting the padding, times the window
+    const ones = w.one('Expand', [w.scalar(1), w.shape(x)]);
+    const counted = w.one('AveragePool', [ones], { kernel_shape: kernel, strides, pads, count_include_pad: 1 });
+    scaled = w.one('Div', [dy, w.one('Mul', [counted, w.scalar(size)])]);
+  }
+  const axes = kernel.map((_, i) => i + 2);
+  const single = w.one('Reshape', [scaled, w.ints([-1, 1, ...axes.map(() => 0)])]);
+  const spread = w.one('ConvTranspose', [single, w.ones([1, 1, ...kernel])], { strides, pads, output_padding: strides.map((s) => s - 1) });
+  const cropped = strides.every((s) => s === 1) ? spread : w.slice(spread, axes.map(() => 0), w.slice(w.shape(x), [2], [BIG], [0]), axes);
+  return w.one('Reshape', [cropped, w.shape(x)]);
 }
 
 /** d MaxPool(x) / dx applied to dy: the indices of the maxima, scattered back in groups of non-overlapping windows. */

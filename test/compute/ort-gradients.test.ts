@@ -23,7 +23,7 @@ import { needsPython, runPython } from '../helpers/python.js';
  * torch autograd on the very networks torch exported (torchvision resnet18 with random weights and
  * batch-norm statistics, a fixed seed, opset 13, fixed batch 1; and a VGG-style net with the operators
  * whose gradients the builder writes: strided, grouped, depthwise and dilated convs on odd sizes,
- * overlapping and plain max pooling, batch norm, ReLU6, LeakyReLU, Hardswish, Sigmoid, a concat, a
+ * overlapping and plain max pooling, average pooling with and without counting the padding, batch norm, ReLU6, LeakyReLU, Hardswish, Sigmoid, a concat, a
  * residual add, a view(x.size(0), -1) reshape, Gemm and a final softmax, with a free batch axis); and for a TF.js model
  * (fixture 11, the Teachable Machine MobileNet) the TensorFlow.js engine on the same weights.
  * Tolerance: 1e-4 of the largest |value| of the oracle.
@@ -82,11 +82,11 @@ class Vggish(nn.Module):
     def __init__(self):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU6())
-        self.down = nn.Conv2d(8, 12, 3, stride=2, padding=1)             # 17 -> 9: the stride leaves a remainder
+        self.down = nn.Conv2d(8, 12, 3, stride=2, padding=1)             # 33 -> 17: the stride leaves a remainder
         self.dw = nn.Conv2d(12, 12, 3, padding=1, groups=12)             # depthwise
         self.grouped = nn.Conv2d(12, 12, 3, padding=2, dilation=2, groups=3)
-        self.a = nn.Sequential(nn.Conv2d(12, 6, 1), nn.LeakyReLU(0.1))
-        self.b = nn.Sequential(nn.Conv2d(12, 6, 3, padding=1), nn.Hardswish())
+        self.a = nn.Sequential(nn.Conv2d(12, 6, 1), nn.LeakyReLU(0.1), nn.AvgPool2d(3, stride=2, padding=1))  # 17 -> 9, padding counted
+        self.b = nn.Sequential(nn.Conv2d(12, 6, 3, padding=1), nn.Hardswish(), nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False))
         self.pool = nn.MaxPool2d(3, stride=2, padding=1)                 # overlapping windows: 9 -> 5
         self.bn = nn.BatchNorm2d(12)                                     # after a pool: not fused into a conv
         self.conv = nn.Sequential(nn.Conv2d(12, 16, 3, padding=1), nn.ReLU())
@@ -110,7 +110,8 @@ for m in net.modules():
 for p in net.parameters():
     p.requires_grad_(False)
 logits = net.logits
-x = torch.rand(1, 3, 17, 17) * 2 - 0.5
+net.head[2].weight.data.mul_(10)
+x = torch.rand(1, 3, 33, 33) * 2 - 0.5
 torch.onnx.export(net, x, f'{d}/vggish.onnx', input_names=['x'], output_names=['probabilities'], opset_version=13, dynamic_axes={'x': {0: 'n'}, 'probabilities': {0: 'n'}})
 np.save(f'{d}/vggish_x.npy', x.numpy())
 c, score, grad = saliency(logits, x)
@@ -119,7 +120,7 @@ a, g, s = layer_grad(logits, net.conv, x, c2)
 cam, campp = cams(a, g, s)
 with torch.no_grad():
     A = net.features(x)
-    M = F.interpolate(A, size=(17, 17), mode='bilinear', align_corners=False)[0]
+    M = F.interpolate(A, size=(33, 33), mode='bilinear', align_corners=False)[0]
     lo = M.flatten(1).min(1).values[:, None, None]; hi = M.flatten(1).max(1).values[:, None, None]
     M = torch.where(hi > lo, (M - lo) / torch.where(hi > lo, hi - lo, torch.ones_like(hi)), torch.zeros_like(M))
     p = torch.softmax(logits(x * M[:, None]), 1)[:, c2]
