@@ -126,6 +126,7 @@ export function detectsTab(root: HTMLElement, backend: Backend, router: Router):
     message.className = '';
     message.textContent = 'starting…';
     out.querySelector('.detects-result')?.classList.add('stale');
+    out.querySelector('[data-testid=detects-press-run]')?.remove();
     try {
       const view = await backend.detects(
         model,
