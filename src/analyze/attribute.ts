@@ -165,8 +165,9 @@ async function occlusion(scorer: Scorer, batch: InputBatch, g: Geometry, score: 
 export async function attributeOnnx(net: OnnxNet, batch: InputBatch, options: AttributeOptions): Promise<Attribution> {
   if (options.method !== 'occlusion') {
     const engine = await onnxGradients(net);
-    if ('reason' in engine) {
-      throw new UnsupportedError(`${net.source}: '${options.method}' needs gradients, and ${engine.reason}; the occlusion method runs forward only and works on any graph.`, { concept: 'method' });
+    const why = 'reason' in engine ? engine.reason : options.method === 'scorecam' ? undefined : engine.unsupported;
+    if (why !== undefined || 'reason' in engine) {
+      throw new UnsupportedError(`${net.source}: '${options.method}' needs gradients, and ${why}; the occlusion and Score-CAM methods run forward only.`, { concept: 'method' });
     }
     return attributeWith(engine, net.source, geometry(net, batch), batch, options);
   }
@@ -219,7 +220,7 @@ function engineName(engine: GradientEngine): string {
 
 /** Score-CAM: the layer's channels as masks over the input, weighted by the class probability of each masked input. */
 async function scoreCam(engine: GradientEngine, g: Geometry, batch: InputBatch, options: AttributeOptions): Promise<Omit<Attribution, 'engine'>> {
-  const lg = await engine.layerGradient(batch, options.layer, options.classIndex);
+  const lg = await engine.layerValue(batch, options.layer, options.classIndex);
   const a: ChannelsLast = { height: lg.height, width: lg.width, channels: lg.channels, data: lg.activation };
   const image = toLast(batch.data, g);
   const weights = new Float64Array(a.channels);

@@ -46,9 +46,16 @@ export interface GradientEngine {
   inputGradients(batch: InputBatch, classIndex: number | undefined): Promise<InputGradients>;
   /** A layer's output and the score's gradient there, channels-last, for the first sample (layer: the last spatial one when undefined). */
   layerGradient(batch: InputBatch, layer: string | undefined, classIndex: number | undefined): Promise<LayerGradientRun>;
+  /** A layer's output for the first sample, forward only (Score-CAM), with the class (the top one unless given) and the outputs. */
+  layerValue(batch: InputBatch, layer: string | undefined, classIndex: number | undefined): Promise<LayerValue>;
+  /** Why no gradient can be built here, where the engine runs forward passes only. */
+  readonly unsupported?: string;
   /** Frees the engine's sessions, where it holds its own. */
   release?(): Promise<void>;
 }
+
+/** A layer's output without its gradient. */
+export type LayerValue = Omit<LayerGradientRun, 'gradient'>;
 
 function argmaxRow(scores: Float32Array, row: number, classes: number): number {
   let best = 0;
@@ -79,6 +86,7 @@ export function tfjsGradients(net: RunnableModel, fallback?: string): GradientEn
       return { gradient: await inputGradient(net, batch, chosen), scores: first.scores, classes: first.classes, outputs: first.outputs };
     },
     layerGradient: (batch, layer, classIndex) => layerGradient(net, batch, layer === undefined ? undefined : findNode(net, layer), classIndex),
+    layerValue: (batch, layer, classIndex) => layerGradient(net, batch, layer === undefined ? undefined : findNode(net, layer), classIndex),
   };
 }
 
@@ -175,32 +183,40 @@ class OrtGradients {
   }
 
   async layerGradient(batch: InputBatch, target: Target, classIndex: number | undefined): Promise<LayerGradientRun> {
-    const first: InputBatch = { shape: [1, ...batch.shape.slice(1)], data: batch.data.subarray(0, batch.data.length / batch.shape[0]!) };
-    const r = await this.run(first, classIndex, target.value, [target.value]);
-    const shape = r.shapes.get(target.value)!;
-    const activation = r.values.get(target.value)!;
-    if (shape.length !== 4) throw new UsageError(`Grad-CAM needs a layer with a spatial output, but ${target.layer} has shape (${shape.join(', ')}).`, { concept: 'layer' });
-    const [, a, b, c] = shape as [number, number, number, number];
-    const [height, width, channels] = target.channelsFirst ? [b, c, a] : [a, b, c];
-    const last = (data: Float32Array): Float32Array => {
-      if (!target.channelsFirst) return data.slice(0, height * width * channels);
-      const out = new Float32Array(height * width * channels);
-      for (let k = 0; k < channels; k++) for (let p = 0; p < height * width; p++) out[p * channels + k] = data[k * height * width + p]!;
-      return out;
-    };
+    const r = await this.run(firstSample(batch), classIndex, target.value, [target.value]);
+    const layout = spatialLayout(target, r.shapes.get(target.value)!);
     const chosen = classIndex ?? argmaxRow(r.scores, 0, r.classes);
-    return {
-      layer: target.layer,
-      height,
-      width,
-      channels,
-      activation: last(activation),
-      gradient: last(r.gradient),
-      score: r.scores[chosen]!,
-      classIndex: chosen,
-      outputs: r.outputs.slice(0, r.outputs.length),
-    };
+    return { ...layout.describe, activation: layout.last(r.values.get(target.value)!), gradient: layout.last(r.gradient), score: r.scores[chosen]!, classIndex: chosen, outputs: r.outputs };
   }
+
+  /** The layer's output from the plain forward graph (no backward pass). */
+  async layerValue(batch: InputBatch, target: Target, classIndex: number | undefined): Promise<LayerValue> {
+    const output = this.outputs[0]!;
+    const fetched = await this.base.run([firstSample(batch)], [target.value, this.scores, output]);
+    const scores = fetched.get(this.scores)!.data!;
+    checkClass(this.base.source, classIndex, scores.length);
+    const layout = spatialLayout(target, fetched.get(target.value)!.shape);
+    const chosen = classIndex ?? argmaxRow(scores, 0, scores.length);
+    return { ...layout.describe, activation: layout.last(fetched.get(target.value)!.data!), score: scores[chosen]!, classIndex: chosen, outputs: fetched.get(output)!.data! };
+  }
+}
+
+function firstSample(batch: InputBatch): InputBatch {
+  return { shape: [1, ...batch.shape.slice(1)], data: batch.data.subarray(0, batch.data.length / batch.shape[0]!) };
+}
+
+/** A rank-4 layer output's size, and its first sample channels-last. */
+function spatialLayout(target: Target, shape: readonly number[]): { describe: { layer: string; height: number; width: number; channels: number }; last: (data: Float32Array) => Float32Array } {
+  if (shape.length !== 4) throw new UsageError(`A class activation map needs a layer with a spatial output, but ${target.layer} has shape (${shape.join(', ')}).`, { concept: 'layer' });
+  const [, a, b, c] = shape as [number, number, number, number];
+  const [height, width, channels] = target.channelsFirst ? [b, c, a] : [a, b, c];
+  const last = (data: Float32Array): Float32Array => {
+    if (!target.channelsFirst) return data.slice(0, height * width * channels);
+    const out = new Float32Array(height * width * channels);
+    for (let k = 0; k < channels; k++) for (let p = 0; p < height * width; p++) out[p * channels + k] = data[k * height * width + p]!;
+    return out;
+  };
+  return { describe: { layer: target.layer, height, width, channels }, last };
 }
 
 function concat(parts: readonly Float32Array[]): Float32Array {
@@ -211,9 +227,11 @@ function concat(parts: readonly Float32Array[]): Float32Array {
   return out;
 }
 
-function engineOf(ort: OrtGradients, scoreKind: string, source: string, targetOf: (layer: string | undefined) => Target, owned: boolean): GradientEngine {
+function engineOf(ort: OrtGradients, scoreKind: string, source: string, targetOf: (layer: string | undefined) => Target, owned: boolean, unsupported?: string): GradientEngine {
   return {
     engine: 'ONNX Runtime',
+    ...(unsupported ? { unsupported } : {}),
+    layerValue: (batch, layer, classIndex) => ort.layerValue(batch, targetOf(layer), classIndex),
     ...(owned ? { release: () => ort.base.release() } : {}),
     scoreKind,
     maxBatch: ort.maxBatch,
@@ -330,7 +348,10 @@ const POOLED = new Set(['GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'Red
 
 const onnxEngines = new WeakMap<OnnxNet, Promise<GradientEngine | { reason: string }>>();
 
-/** The gradient engine for an ONNX model on ONNX Runtime, or why its backward pass cannot be built. */
+/**
+ * The gradient engine for an ONNX model on ONNX Runtime; where the backward pass cannot be built, an
+ * engine for forward passes only that says why (`unsupported`), or why the graph cannot be explained.
+ */
 export function onnxGradients(net: OnnxNet): Promise<GradientEngine | { reason: string }> {
   let engine = onnxEngines.get(net);
   if (!engine) {
@@ -355,11 +376,12 @@ async function onnxOrtGradients(net: OnnxNet): Promise<GradientEngine | { reason
   const { value, softmax } = scoreValue(forward.nodes, output);
   const fixedBatch = net.inputShapes[0]?.[0] != null;
   const ort = new OrtGradients(net, forward, value, [output], fixedBatch ? 1 : 32);
+  let unsupported: string | undefined;
   try {
     ort.prepare(forward.input);
   } catch (e) {
-    if (e instanceof BackwardUnsupportedError) return { reason: e.message };
-    throw e;
+    if (!(e instanceof BackwardUnsupportedError)) throw e;
+    unsupported = e.message;
   }
   const ranks = valueRanks(forward);
   const targetOf = (layer: string | undefined): Target => {
@@ -379,5 +401,5 @@ async function onnxOrtGradients(net: OnnxNet): Promise<GradientEngine | { reason
     return { value: chosen.output, channelsFirst: true, layer };
   };
   const scoreKind = softmax ? `logit (before the softmax '${softmax.name || output}')` : `output '${output}'`;
-  return engineOf(ort, scoreKind, net.source, targetOf, false);
+  return engineOf(ort, scoreKind, net.source, targetOf, false, unsupported);
 }

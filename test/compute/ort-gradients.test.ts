@@ -133,11 +133,34 @@ ig = (x[0] * path.grad.mean(0)).numpy().ravel().tolist()
 with torch.no_grad():
     delta = (logits(x)[0, c] - logits(torch.zeros_like(x))[0, c]).item()
 out['vggish'] = {'class': c, 'score': score, 'grad': grad, 'class2': c2, 'conv_cam': cam, 'conv_campp': campp, 'ig': ig, 'ig_delta': delta, 'scorecam': scorecam}
+
+class Up(nn.Module):  # nearest upsampling (Resize) has no gradient rule: forward-only methods still run
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 4, 3, padding=1); self.r1 = nn.ReLU(); self.up = nn.Upsample(scale_factor=2)
+        self.c2 = nn.Conv2d(4, 5, 3, padding=1); self.r2 = nn.ReLU(); self.fc = nn.Linear(5, 3)
+    def features(self, x):
+        return self.r2(self.c2(self.up(self.r1(self.c1(x)))))
+    def forward(self, x):
+        return self.fc(self.features(x).mean((2, 3)))
+up = Up().eval()
+x = torch.rand(1, 3, 8, 8)
+torch.onnx.export(up, x, f'{d}/upsample.onnx', input_names=['x'], output_names=['logits'], opset_version=13)
+np.save(f'{d}/upsample_x.npy', x.numpy())
+with torch.no_grad():
+    c = int(up(x)[0].argmax())
+    A = up.features(x)
+    M = F.interpolate(A, size=(8, 8), mode='bilinear', align_corners=False)[0]
+    lo = M.flatten(1).min(1).values[:, None, None]; hi = M.flatten(1).max(1).values[:, None, None]
+    M = torch.where(hi > lo, (M - lo) / torch.where(hi > lo, hi - lo, torch.ones_like(hi)), torch.zeros_like(M))
+    p = torch.softmax(up(x * M[:, None]), 1)[:, c]
+    out['upsample'] = {'class': c, 'scorecam': torch.relu((p[:, None, None] * A[0]).sum(0)).numpy().ravel().tolist()}
 print(json.dumps(out))
 `;
 
 interface Oracle {
   resnet18: { class: number; score: number; grad: number[]; layer3_cam: number[]; layer3_campp: number[] };
+  upsample: { class: number; scorecam: number[] };
   vggish: { class: number; score: number; grad: number[]; class2: number; conv_cam: number[]; conv_campp: number[]; ig: number[]; ig_delta: number; scorecam: number[] };
 }
 
@@ -165,7 +188,7 @@ describe('gradients on ONNX Runtime against torch autograd on torch-exported gra
 
   before(async () => {
     oracle = JSON.parse(runPython(ORACLE, [dir])) as Oracle;
-    for (const name of ['resnet18', 'vggish']) {
+    for (const name of ['resnet18', 'vggish', 'upsample']) {
       const path = join(dir, `${name}.onnx`);
       const model = await openModel(path);
       const x = decodeNpy(readFileSync(join(dir, `${name}_x.npy`)));
@@ -219,6 +242,13 @@ describe('gradients on ONNX Runtime against torch autograd on torch-exported gra
     const r = await run('vggish', { method: 'scorecam', layer: 'conv', classIndex: o.class2 });
     assert.deepEqual([r.map.height, r.map.width], [5, 5]);
     assertClose(r.map.data, o.scorecam, 'Score-CAM');
+  });
+
+  it('a graph whose backward pass cannot be built: gradient methods say why in one sentence, Score-CAM runs forward only and equals torch', async () => {
+    await assert.rejects(run('upsample', { method: 'saliency' }), /'saliency' needs gradients, and node '[^']*' \(Resize\) has no gradient rule yet, so its gradient is not built on ONNX Runtime; the occlusion and Score-CAM methods run forward only\./);
+    const r = await run('upsample', { method: 'scorecam', layer: 'r2' });
+    assert.equal(r.classIndex, oracle.upsample.class);
+    assertClose(r.map.data, oracle.upsample.scorecam, 'Score-CAM without gradients');
   });
 
   it('integrated gradients over a batched path equal the torch Riemann sum (64 steps) and are complete within 1%', async () => {
