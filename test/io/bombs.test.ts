@@ -108,7 +108,7 @@ const LIBRARY = ' by the HDF5 library';
 describe('bombs are refused under 256 MB peak RSS', { skip: existsSync(TIME) ? false : `${TIME} is missing` }, () => {
   const names = ['pickle-bomb.pt', 'storage-bomb.pt', 'stride-bomb.pt', 'weights-bomb.keras', 'config-bomb.keras', 'gzip-dataset.h5', 'heap-length.h5', 'gzip-chunk.h5'];
   for (const name of [...names, `heap-length.h5${LIBRARY}`, `gzip-chunk.h5${LIBRARY}`]) {
-    it(name, () => {
+    it(name, (t) => {
       const library = name.endsWith(LIBRARY);
       const path = bombs[library ? name.slice(0, -LIBRARY.length) : name]!;
       const helper = join(ROOT, 'test', 'helpers', library ? 'read-hdf5-library.mjs' : 'read-all.mjs');
@@ -130,6 +130,7 @@ describe('bombs are refused under 256 MB peak RSS', { skip: existsSync(TIME) ? f
         assert.equal(result.error, 'ResourceLimitError', `${name}: ${r.stdout}`);
         assert.match(result.message!, /declares [\d.]+ [KMG]iB.*, over the (tensor size limit of [\d.]+ [KMG]iB|decompression ratio limit of 100:1); if you trust the file, raise the (tensor size|decompression ratio) limit\.$/);
       }
+      t.diagnostic(`peak RSS ${(peak / 1024).toFixed(0)} MB`);
       assert.ok(peak > 0 && peak < 256 * 1024, `${name}: peak RSS ${peak} KB`);
     });
   }
