@@ -40,8 +40,9 @@ describe('"what it detects": the viewer tab and the report section', { skip }, (
   let digitsPath: string;
   const models: Model[] = [];
   const axe: Record<string, AxeFinding[]> = {};
-  /** Parts the page asked the server to compute (POSTs to .../detects). */
+  /** Parts the page asked the server to compute (POSTs to .../detects), and the jobs they started. */
   const started: string[] = [];
+  const jobs: string[] = [];
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'convscope-detects-'));
@@ -63,6 +64,9 @@ describe('"what it detects": the viewer tab and the report section', { skip }, (
     page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
     page.on('request', (r) => {
       if (r.method() === 'POST' && r.url().includes('/detects?')) started.push(new URL(r.url()).searchParams.get('part')!);
+    });
+    page.on('response', (r) => {
+      if (r.request().method() === 'POST' && r.url().includes('/detects?')) void r.json().then((b: { job: string }) => jobs.push(b.job), () => undefined);
     });
     console.log(`screenshots in ${dir}`);
   });
@@ -133,6 +137,17 @@ describe('"what it detects": the viewer tab and the report section', { skip }, (
     await page.waitForFunction(() => document.querySelector('[data-testid=detects-message]')?.textContent?.startsWith('cancelled'));
     assert.equal(await page.$('[data-testid=detects-result]'), null);
     assert.equal(await page.isHidden('[data-testid=detects-cancel]'), true);
+    // Leaving the tab cancels a run in progress too: the server says the job was cancelled.
+    await page.click('[data-testid=detects-run]');
+    await page.waitForFunction(() => /^SmoothGrad: pass \d+ of 25$/.test(document.querySelector('[data-testid=detects-message]')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    await page.click('[data-tab=layers]');
+    const job = jobs.at(-1)!;
+    let state = '';
+    for (let i = 0; i < 50 && state !== 'cancelled'; i++) {
+      state = ((await (await fetch(`${server.url}api/jobs/${job}`)).json()) as { state: string }).state;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(state, 'cancelled');
   });
 
   it("explains a photograph with Grad-CAM on the Teachable Machine model, naming its classes from metadata.json; the class picker re-runs", async () => {

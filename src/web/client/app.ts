@@ -18,6 +18,8 @@ const LABELS: Record<string, string> = { detects: 'what it detects' };
 
 interface Tab {
   apply(state: ViewState): Promise<void>;
+  /** Called when another tab replaces this one (a tab stops its long work here). */
+  leave?(): void;
 }
 
 /** A picker of the backend's models (shown when it has more than one), choosing the state's `model`. */
@@ -88,6 +90,7 @@ export function startApp(backend: Backend, extra?: HTMLElement, go?: Partial<Vie
     header({ ...state, tab });
     if (shown?.name !== tab) {
       setStatus('');
+      shown?.tab.leave?.();
       shown = { name: tab, tab: await build({ ...state, tab }) };
     }
     await shown.tab.apply(nav.current);

@@ -52,17 +52,24 @@ function q(params: Record<string, string | number | undefined>): string {
 /** Polls a job until it is done, reporting its progress; an abort of `signal` cancels the job on the server. */
 async function waitForJob<T>(job: string, progress: OnProgress, signal?: AbortSignal): Promise<T> {
   const url = `api/jobs/${encodeURIComponent(job)}`;
-  for (;;) {
-    if (signal?.aborted) {
-      await fetch(`${url}/cancel`, { method: 'POST' }).catch(() => undefined);
-      throw new Cancelled();
+  // A cancellable job left running by closing or reloading the page is cancelled on the way out.
+  const onLeave = (): void => void navigator.sendBeacon(`${url}/cancel`);
+  if (signal) window.addEventListener('pagehide', onLeave);
+  try {
+    for (;;) {
+      if (signal?.aborted) {
+        await fetch(`${url}/cancel`, { method: 'POST' }).catch(() => undefined);
+        throw new Cancelled();
+      }
+      const state = await getJson<JobState>(url);
+      if (state.state === 'done') return state.result as T;
+      if (state.state === 'error') throw new ViewerError(state.error, state.concept);
+      if (state.state === 'cancelled') throw new Cancelled();
+      progress(state.progress, state.message);
+      await new Promise((r) => setTimeout(r, 150));
     }
-    const state = await getJson<JobState>(url);
-    if (state.state === 'done') return state.result as T;
-    if (state.state === 'error') throw new ViewerError(state.error, state.concept);
-    if (state.state === 'cancelled') throw new Cancelled();
-    progress(state.progress, state.message);
-    await new Promise((r) => setTimeout(r, 150));
+  } finally {
+    window.removeEventListener('pagehide', onLeave);
   }
 }
 

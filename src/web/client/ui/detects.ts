@@ -56,9 +56,10 @@ function resultOf(view: DetectsView, labels: readonly string[] | undefined): HTM
  * The "what it detects" tab: for the chosen layer and a window of its filters, activation maximization,
  * dataset examples and attribution of a photograph, one part at a time. Every choice is in the URL;
  * each run shows its progress and can be cancelled; results are kept per choice, so going back is
- * instant. Where the model cannot do a part, the tab says why in a sentence.
+ * instant. Where the model cannot do a part, the tab says why in a sentence. Leaving the tab, or the
+ * page, cancels a run in progress.
  */
-export function detectsTab(root: HTMLElement, backend: Backend, router: Router): { apply(state: ViewState): Promise<void> } {
+export function detectsTab(root: HTMLElement, backend: Backend, router: Router): { apply(state: ViewState): Promise<void>; leave(): void } {
   const cache = new Map<string, DetectsView>();
   const controls = h('div', { class: 'controls', 'data-testid': 'detects-controls' });
   const parts = h('div', { class: 'part-buttons', role: 'group', 'aria-label': 'what to show' });
@@ -251,6 +252,7 @@ export function detectsTab(root: HTMLElement, backend: Backend, router: Router):
   };
 
   return {
+    leave: () => running?.abort(),
     apply: async (state) => {
       if (!info || infoModel !== state.model) {
         infoModel = state.model;
