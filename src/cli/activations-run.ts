@@ -95,9 +95,9 @@ export interface Report {
   notes: string[];
 }
 
-async function printReport(path: string, report: Report, options: ActivationsOptions, model: Model): Promise<void> {
+async function printReport(report: Report, options: ActivationsOptions, model: Model): Promise<void> {
   const out = [...report.input.description.map((d) => `input: ${d}`), '', table(report.rows)];
-  if (options.top !== undefined) out.push('', ...topLines(report.outputs, options.top, report.input, await classLabels(model, options.labels, path)));
+  if (options.top !== undefined) out.push('', ...topLines(report.outputs, options.top, report.input, await classLabels(model, options.labels)));
   out.push(...report.notes.map((n) => `note: ${n}`));
   process.stdout.write(`${out.join('\n')}\n`);
 }
@@ -145,6 +145,6 @@ export async function runActivations(path: string, options: ActivationsOptions):
       : model.format === 'tfjs-graph'
         ? await (await import('./activations-graph.js')).runGraph(path, model, options)
         : await (await import('./activations-keras.js')).runKeras(path, model, options);
-    await printReport(path, report, options, model);
+    await printReport(report, options, model);
   });
 }

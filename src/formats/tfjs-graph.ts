@@ -60,7 +60,7 @@ function meaning(node: TfjsNodeJson, position: number, rank: number): { kind: La
 }
 
 /** Opens a graph model whose model.json is already parsed. */
-export async function openTfjsGraph(source: ByteSource, json: TfjsModelJson): Promise<Model> {
+export async function openTfjsGraph(source: ByteSource, json: TfjsModelJson, beside: Readonly<Record<string, string>> = {}): Promise<Model> {
   const topology = json.modelTopology as TfjsGraphJson;
   if (!Array.isArray(topology.node) || !topology.node.every((n) => isObject(n) && typeof n.name === 'string' && typeof n.op === 'string')) {
     throw new ModelFormatError(`${source.name} is a TF.js graph model whose modelTopology.node is not a list of { name, op } nodes.`);
@@ -118,7 +118,7 @@ export async function openTfjsGraph(source: ByteSource, json: TfjsModelJson): Pr
   }));
   const order = new Map(topology.node.map((n, i) => [n.name, i]));
   opLayers.sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0));
-  const metadata: Record<string, string> = { nodes: String(topology.node.length) };
+  const metadata: Record<string, string> = { ...beside, nodes: String(topology.node.length) };
   if (typeof json.generatedBy === 'string') metadata.generatedBy = json.generatedBy;
   if (typeof json.convertedBy === 'string') metadata.convertedBy = json.convertedBy;
   const version = frameworkVersion(json, {});

@@ -202,7 +202,8 @@ export const tfjsReader: FormatReader = {
     if (!isObject(json) || !isObject(json.modelTopology)) {
       throw new ModelFormatError(`${source.name} expects a TF.js model.json with a modelTopology object, but it has none.`);
     }
-    if (json.format === 'graph-model' || Array.isArray((json.modelTopology as Record<string, unknown>).node)) return openTfjsGraph(source, json);
+    const beside = await besideMetadata(source);
+    if (json.format === 'graph-model' || Array.isArray((json.modelTopology as Record<string, unknown>).node)) return openTfjsGraph(source, json, beside);
     const topology = json.modelTopology as Record<string, unknown>;
     const arch = parseKerasArchitecture(topology, `${source.name} (modelTopology)`);
     const byOwner = new Map<string, StoredWeight[]>();
@@ -221,7 +222,7 @@ export const tfjsReader: FormatReader = {
       byOwner.set(key, [...(byOwner.get(key) ?? []), stored]);
     }
     const stored: StoredLayer[] = [...byOwner].map(([name, weights]) => ({ name, weights }));
-    const metadata: Record<string, string> = await besideMetadata(source);
+    const metadata: Record<string, string> = { ...beside };
     for (const [k, v] of [['generatedBy', json.generatedBy], ['convertedBy', json.convertedBy], ['keras_version', topology.keras_version], ['backend', topology.backend]] as const) {
       if (typeof v === 'string') metadata[k] = v;
     }

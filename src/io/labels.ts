@@ -1,11 +1,10 @@
 import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import { InputError } from '../model/errors.js';
 
 /**
- * Class names for a model's outputs: a labels file the user gives (a JSON array, a JSON object with
- * a `labels` array as Teachable Machine writes, or one name per line), or, for a TF.js model.json,
- * the `metadata.json` beside it when it holds such a `labels` array.
+ * Class names for a model's outputs from a labels file the user gives: a JSON array, a JSON object with
+ * a `labels` array as Teachable Machine writes, or one name per line. (The metadata.json Teachable
+ * Machine writes beside model.json is read by the TF.js reader, formats/tfjs.ts, into model metadata.)
  */
 
 const MAX_BYTES = 4 * 1024 * 1024;
@@ -38,18 +37,4 @@ export async function readLabels(path: string): Promise<string[]> {
   }
   if (size > MAX_BYTES) throw new InputError(`The labels file ${path} is ${size} bytes, more than the ${MAX_BYTES} a list of class names can need.`);
   return parseLabels(await readFile(path, 'utf8'), path);
-}
-
-/** Class names stored beside a TF.js model.json (Teachable Machine's metadata.json), or undefined. */
-export async function labelsBesideModel(modelPath: string): Promise<string[] | undefined> {
-  if (basename(modelPath) !== 'model.json') return undefined;
-  const path = join(dirname(modelPath), 'metadata.json');
-  const exists = await stat(path).then((s) => s.isFile() && s.size <= MAX_BYTES, () => false);
-  if (!exists) return undefined;
-  try {
-    const json = JSON.parse(await readFile(path, 'utf8')) as { labels?: unknown };
-    return Array.isArray(json.labels) && json.labels.every((l) => typeof l === 'string') ? (json.labels as string[]) : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,5 +1,5 @@
 import { sampleView, type LayerOutput } from '../compute/layer-output.js';
-import { labelsBesideModel, readLabels } from '../io/labels.js';
+import { readLabels } from '../io/labels.js';
 import { labelsInMetadata } from '../model/labels.js';
 import { findFirstConvLayer } from '../model/filters.js';
 import { formatShape } from '../model/format.js';
@@ -85,11 +85,8 @@ export function topOutputs(scores: Float32Array, k: number, labels?: readonly st
   return topValues(scores, k).map((t) => ({ index: t.index, score: t.value, ...(names?.[t.index] ? { label: names[t.index]! } : {}) }));
 }
 
-/**
- * Class names: a labels file when given, else the model's metadata or a Teachable Machine metadata.json
- * beside its model.json (`modelPath`, by default where the model was read from).
- */
-export async function classLabels(model: Model, labelsFile?: string, modelPath = model.source): Promise<string[] | undefined> {
+/** Class names: a labels file when given, else the model's metadata (ONNX metadata_props, Teachable Machine's metadata.json). */
+export async function classLabels(model: Model, labelsFile?: string): Promise<string[] | undefined> {
   if (labelsFile !== undefined) return readLabels(labelsFile);
-  return labelsInMetadata(model.metadata) ?? (await labelsBesideModel(modelPath));
+  return labelsInMetadata(model.metadata);
 }
