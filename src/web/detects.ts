@@ -193,6 +193,7 @@ export function detectsHooks(engines: Engines, data: readonly string[] = ['digit
   const compute = async (model: Model, r: DetectsRequest, progress: Progress): Promise<DetectsView> => {
     const known = await cachedInfo(model);
     const layer = r.layer ?? known.defaultLayer;
+    if (r.part !== 'attribution' && known.engine === 'onnx') throw new UnsupportedError(ATTRIBUTION_ONLY);
     if (r.part !== 'attribution' && !layer) throw new UsageError(`${model.source} has no layer with a spatial output to visualise.`);
     if (r.part === 'maximize') {
       const net = await gradientNet(model, 'Activation maximization');
