@@ -1,6 +1,7 @@
 import type { AxisName, LayerKind } from '../model/axes.js';
 import { DTYPE_BYTES, floatToHalf, type DType } from '../model/dtype.js';
 import { UsageError } from '../model/errors.js';
+import { onnxGraph, type OnnxGraph } from '../formats/onnx-graph.js';
 import type { FormatId, Framework, Layer, Model, Note, Weight } from '../model/model.js';
 import { toBase64 } from '../render/scene-svg.js';
 import { NamedTensor } from '../model/named-tensor.js';
@@ -51,6 +52,8 @@ export interface EmbeddedModel {
   frameworkVersion?: string;
   notes: Note[];
   outputShapes: Record<string, (number | null)[]>;
+  /** An ONNX model's operator graph (nodes, inputs, outputs, constant shapes; not the file's bytes), so the report draws the same graph as the viewer. */
+  onnx?: Omit<OnnxGraph, 'bytes'>;
   layers: EmbeddedLayer[];
 }
 
@@ -153,14 +156,21 @@ export async function embedModel(model: Model, outputShapes: ReadonlyMap<string,
   return { ...modelHeader(model, outputShapes), notes: [...(model.notes ?? []), ...embedNotes(tally, options)], layers };
 }
 
+/** The graph as a report stores it: the structure, not the file (a report never runs the model). */
+function withoutBytes({ bytes: _bytes, ...structure }: OnnxGraph): Omit<OnnxGraph, 'bytes'> {
+  return structure;
+}
+
 /** Everything of an embedded model but its layers and notes. */
 export function modelHeader(model: Model, outputShapes: ReadonlyMap<string, (number | null)[]>): Omit<EmbeddedModel, 'layers' | 'notes'> {
+  const graph = onnxGraph(model);
   return {
     source: model.source,
     format: model.format,
     framework: model.framework,
     ...(model.frameworkVersion ? { frameworkVersion: model.frameworkVersion } : {}),
     outputShapes: Object.fromEntries(outputShapes),
+    ...(graph ? { onnx: withoutBytes(graph) } : {}),
   };
 }
 
@@ -212,6 +222,7 @@ export function restoreModel(e: EmbeddedModel): Model {
     layers,
     notes: e.notes,
     ...(e.frameworkVersion ? { frameworkVersion: e.frameworkVersion } : {}),
+    ...(e.onnx ? { config: e.onnx } : {}),
     close() {},
   };
 }

@@ -32,6 +32,34 @@ export async function freshClient(): Promise<string> {
   return dir;
 }
 
+/** The operator graph of an ONNX export as onnx reads it: drawn node names, each node's op type, and the edges (producer, consumer). */
+export interface OnnxOracleGraph {
+  nodes: string[];
+  ops: Record<string, string>;
+  edges: [string, string][];
+}
+
+/**
+ * Exports a torchvision resnet18 (random weights, seed 0, opset 13, input "image") to `file` and reads
+ * its graph back with onnx: the graph inputs and every node except those computing only from constants
+ * (folded, as the viewer draws them), named by node name or first output.
+ */
+export function exportResnet18Onnx(file: string): OnnxOracleGraph {
+  return JSON.parse(
+    runPython(
+      'import sys, json, torch, torchvision, onnx\ntorch.manual_seed(0)\nnet = torchvision.models.resnet18(weights=None).eval()\n' +
+        'torch.onnx.export(net, torch.zeros(1, 3, 224, 224), sys.argv[1], opset_version=13, input_names=["image"])\n' +
+        'g = onnx.load(sys.argv[1]).graph\ninits = {t.name for t in g.initializer}\nname = lambda n: n.name or n.output[0]\n' +
+        'prod = {i.name: i.name for i in g.input if i.name not in inits}\nconst, nodes = set(inits), []\n' +
+        'for n in g.node:\n    ins = [t for t in n.input if t]\n    if n.op_type == "Constant" or (ins and all(t in const for t in ins)): const.update(n.output)\n    else: nodes.append(n)\n' +
+        'for n in nodes:\n    for o in n.output: prod[o] = name(n)\n' +
+        'edges = sorted({(prod[t], name(n)) for n in nodes for t in n.input if t in prod})\n' +
+        'print(json.dumps({"nodes": sorted(list({i for i in prod.values()})), "ops": {name(n): n.op_type for n in nodes}, "edges": edges}))',
+      [file],
+    ),
+  ) as OnnxOracleGraph;
+}
+
 export const DIGITS_H5 = fixture('08_xfmt_keras2h5_tfjs', 'digit-recognizer-model.h5');
 
 /**

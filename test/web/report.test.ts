@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { runCli } from '../helpers/cli.js';
 import { ROOT } from '../helpers/fixtures.js';
-import { axeViolations, browserSkip, canvasPixels, changedCheckpoint, DIGITS_H5, h5pyKernelValue, launchChromium, type AxeFinding } from './browser-helpers.js';
+import { needsPython } from '../helpers/python.js';
+import { axeViolations, browserSkip, canvasPixels, changedCheckpoint, DIGITS_H5, exportResnet18Onnx, h5pyKernelValue, launchChromium, type AxeFinding } from './browser-helpers.js';
 
 const skip = browserSkip();
 
@@ -17,6 +18,8 @@ describe('convscope report: one self-contained HTML file, every view offline', {
   let dir: string;
   let html: string;
   const blocked: string[] = [];
+  /** The report files the page may load; every other request is recorded and aborted. */
+  const reports = new Set<string>();
   const axe: Record<string, AxeFinding[]> = {};
 
   before(async () => {
@@ -30,13 +33,14 @@ describe('convscope report: one self-contained HTML file, every view offline', {
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
-    // The network is off: every request that is not the report file itself is recorded and aborted.
+    // The network is off: every request that is not one of the report files is recorded and aborted.
     await page.route('**/*', (route) => {
       const url = route.request().url();
-      if (url === pathToFileURL(out).href) return route.continue();
+      if (reports.has(url)) return route.continue();
       blocked.push(url);
       return route.abort();
     });
+    reports.add(pathToFileURL(out).href);
     await page.goto(pathToFileURL(out).href);
     console.log(`report and screenshots in ${dir}`);
   });
@@ -116,6 +120,31 @@ describe('convscope report: one self-contained HTML file, every view offline', {
     await page.waitForSelector('[data-testid=graph] g.node[data-layer="conv2d"]');
     await shot('report-graph');
     await checkAxe('graph');
+  });
+
+  it("draws an ONNX model's operator graph offline: the nodes and edges onnx reads, within the size budget", { skip: needsPython('torch', 'torchvision', 'onnx').skip }, async () => {
+    const file = join(dir, 'resnet18.onnx');
+    const oracle = exportResnet18Onnx(file);
+    const out = join(dir, 'resnet18-report.html');
+    const result = await runCli(['report', file, '--out', out], { timeoutMs: 120_000 });
+    assert.equal(result.code, 0, result.stderr);
+    const budget = statSync(file).size + 5 * 1024 * 1024;
+    assert.ok(statSync(out).size <= budget, `report ${statSync(out).size} bytes > model + 5 MiB (${budget})`);
+    reports.add(pathToFileURL(out).href);
+    await page.goto(pathToFileURL(out).href);
+    await page.click('button[data-tab=graph]');
+    await page.waitForSelector('[data-testid=graph] g.node');
+    const drawn = await page.$$eval('[data-testid=graph] g.node', (gs) => gs.map((g) => g.getAttribute('data-layer')!));
+    assert.deepEqual([...drawn].sort(), oracle.nodes);
+    const edges = await page.$$eval('[data-testid=graph] path.edge', (ps) => ps.map((p) => [p.getAttribute('data-from')!, p.getAttribute('data-to')!] as [string, string]));
+    assert.deepEqual(edges.sort(), oracle.edges);
+    const conv = Object.keys(oracle.ops).find((n) => oracle.ops[n] === 'Conv')!;
+    await page.hover(`g.node[data-layer="${conv}"]`);
+    const convText = (await page.textContent('[data-testid=graph-details]'))!;
+    assert.match(convText, /kernel_shape\[7,7\]/);
+    assert.match(convText, /\(64, 3, 7, 7\)/);
+    await page.screenshot({ path: join(dir, 'report-graph-onnx.png') });
+    await checkAxe('ONNX graph');
   });
 
   it('made no network request', () => {

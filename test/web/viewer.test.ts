@@ -15,7 +15,7 @@ import { numpyTimeline, writeWatchDir } from '../helpers/watch-dir.js';
 import { startServer, type RunningServer } from '../../src/web/server.js';
 import { fixture, ROOT } from '../helpers/fixtures.js';
 import { needsPython, runPython } from '../helpers/python.js';
-import { axeViolations, browserSkip, canvasPixels, changedCheckpoint, DIGITS_H5, freshClient, launchChromium, type AxeFinding } from './browser-helpers.js';
+import { axeViolations, browserSkip, canvasPixels, changedCheckpoint, DIGITS_H5, exportResnet18Onnx, freshClient, launchChromium, type AxeFinding } from './browser-helpers.js';
 
 const skip = browserSkip();
 const TM = fixture('11_tfjs_teachable_machine', 'model.json');
@@ -376,19 +376,7 @@ describe('viewer: honest colours, state in the URL, wide layers, keyboard, many 
 
   it('draws every operator of an ONNX graph with its attributes and tensors; its edges are the ones onnx reads; a weighted one opens its layer', { skip: needsPython('torch', 'torchvision', 'onnx').skip }, async () => {
     const file = join(shots, 'resnet18.onnx');
-    const oracle = JSON.parse(
-      runPython(
-        'import sys, json, torch, torchvision, onnx\ntorch.manual_seed(0)\nnet = torchvision.models.resnet18(weights=None).eval()\n' +
-          'torch.onnx.export(net, torch.zeros(1, 3, 224, 224), sys.argv[1], opset_version=13, input_names=["image"])\n' +
-          'g = onnx.load(sys.argv[1]).graph\ninits = {t.name for t in g.initializer}\nname = lambda n: n.name or n.output[0]\n' +
-          'prod = {i.name: i.name for i in g.input if i.name not in inits}\nconst, nodes = set(inits), []\n' +
-          'for n in g.node:\n    ins = [t for t in n.input if t]\n    if n.op_type == "Constant" or (ins and all(t in const for t in ins)): const.update(n.output)\n    else: nodes.append(n)\n' +
-          'for n in nodes:\n    for o in n.output: prod[o] = name(n)\n' +
-          'edges = sorted({(prod[t], name(n)) for n in nodes for t in n.input if t in prod})\n' +
-          'print(json.dumps({"nodes": sorted(list({i for i in prod.values()})), "ops": {name(n): n.op_type for n in nodes}, "edges": edges}))',
-        [file],
-      ),
-    ) as { nodes: string[]; ops: Record<string, string>; edges: [string, string][] };
+    const oracle = exportResnet18Onnx(file);
     const onnxModel = await openModel(file);
     const graphServer = await startServer({ models: [onnxModel], assetDir: await freshClient(), port: 0 });
     try {
