@@ -138,6 +138,28 @@ describe('convscope report: one self-contained HTML file, every view offline', {
     assert.deepEqual([...drawn].sort(), oracle.nodes);
     const edges = await page.$$eval('[data-testid=graph] path.edge', (ps) => ps.map((p) => [p.getAttribute('data-from')!, p.getAttribute('data-to')!] as [string, string]));
     assert.deepEqual(edges.sort(), oracle.edges);
+    // Every edge, sampled every 2 units along its path, stays out of every box but its two ends' (1 unit inset).
+    const crossings = await page.$eval('[data-testid=graph]', (graph) => {
+      const boxes = Array.from(graph.querySelectorAll('g.node'), (g) => {
+        const [x, y] = /translate\(([-\d.]+),([-\d.]+)\)/.exec(g.getAttribute('transform')!)!.slice(1).map(Number) as [number, number];
+        const rect = g.querySelector('rect')!;
+        return { name: g.getAttribute('data-layer')!, x, y, w: Number(rect.getAttribute('width')), h: Number(rect.getAttribute('height')) };
+      });
+      const hits: string[] = [];
+      for (const path of Array.from(graph.querySelectorAll<SVGPathElement>('path.edge'))) {
+        const ends = [path.getAttribute('data-from'), path.getAttribute('data-to')];
+        for (let at = 0; at <= path.getTotalLength(); at += 2) {
+          const p = path.getPointAtLength(at);
+          const box = boxes.find((b) => !ends.includes(b.name) && p.x > b.x + 1 && p.x < b.x + b.w - 1 && p.y > b.y + 1 && p.y < b.y + b.h - 1);
+          if (box) {
+            hits.push(`${ends.join(' -> ')} crosses ${box.name}`);
+            break;
+          }
+        }
+      }
+      return hits;
+    });
+    assert.deepEqual(crossings, []);
     const conv = Object.keys(oracle.ops).find((n) => oracle.ops[n] === 'Conv')!;
     await page.hover(`g.node[data-layer="${conv}"]`);
     const convText = (await page.textContent('[data-testid=graph-details]'))!;

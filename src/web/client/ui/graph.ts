@@ -59,6 +59,30 @@ function layout(nodes: readonly GraphNode[]): { placed: Placed[]; width: number;
   return { placed, width, height: rows.length * (NODE_H + GAP_Y) + GAP_Y / 2 };
 }
 
+/**
+ * The path of one edge, from the bottom of its source box to the top of its target box. Between
+ * adjacent ranks it is an S-curve through the gap. An edge skipping ranks (a residual connection) runs
+ * down a vertical lane that no box of the ranks it passes covers (a straight drop when there is room,
+ * else just beside the nearest box), turning into and out of the lane in the box-free gaps below its
+ * source and above its target, so it never crosses or clips a box.
+ */
+function route(from: Placed, to: Placed, placed: readonly Placed[]): { d: string; right: number } {
+  const x1 = from.x + NODE_W / 2;
+  const y1 = from.y + NODE_H;
+  const x2 = to.x + NODE_W / 2;
+  const y2 = to.y;
+  const curve = (xa: number, ya: number, xb: number, yb: number): string => `C${xa},${(ya + yb) / 2} ${xb},${(ya + yb) / 2} ${xb},${yb}`;
+  if (y2 - y1 <= GAP_Y + 1) return { d: `M${x1},${y1} ${curve(x1, y1, x2, y2)}`, right: Math.max(x1, x2) };
+  const between = placed.filter((q) => q.y > from.y && q.y < to.y);
+  const free = (x: number): boolean => between.every((q) => x < q.x - 2 || x > q.x + NODE_W + 2);
+  const candidates = [x1, x2, ...between.flatMap((q) => [q.x - GAP_X / 2, q.x + NODE_W + GAP_X / 2])].filter(free);
+  const cost = (x: number): number => Math.abs(x - x1) + Math.abs(x - x2);
+  const lane = candidates.reduce((best, x) => (cost(x) < cost(best) || (cost(x) === cost(best) && x > best) ? x : best));
+  const top = y1 + GAP_Y;
+  const bottom = y2 - GAP_Y;
+  return { d: `M${x1},${y1} ${curve(x1, y1, lane, top)} L${lane},${bottom} ${curve(lane, bottom, x2, y2)}`, right: Math.max(lane, x1, x2) };
+}
+
 /** Room for a label inside a node box (its padding taken off). */
 const LABEL_W = NODE_W - 14;
 
@@ -148,29 +172,24 @@ export function graphTab(root: HTMLElement, backend: Backend, router: Router): {
   clear(root, h('div', { class: 'graph-tab' }, h('div', {}, bar, noteEl, box), side));
 
   const draw = (g: ModelGraph, selected: string | undefined): void => {
-    const { placed, width, height } = layout(g.nodes);
-    size = { width, height };
+    const { placed, width: boxes, height } = layout(g.nodes);
     const at = new Map(placed.map((p) => [p.node.name, p]));
     const consumers = new Map<string, string[]>();
     for (const n of g.nodes) for (const i of n.inbound) consumers.set(i, [...(consumers.get(i) ?? []), n.name]);
-    canvas = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'group', 'aria-label': `graph of ${backend.models()[model]?.name ?? 'the model'}: ${g.nodes.length} nodes`, 'data-testid': 'graph' });
     const edges = svg('g', { class: 'edges' });
+    // A lane right of the widest row widens the drawing.
+    let width = boxes;
     for (const p of placed) {
       for (const name of p.node.inbound) {
         const from = at.get(name);
         if (!from) continue;
-        const x1 = from.x + NODE_W / 2;
-        const y1 = from.y + NODE_H;
-        const x2 = p.x + NODE_W / 2;
-        const y2 = p.y;
-        // An edge skipping ranks within one column (a residual connection) bows out to the side, past the boxes it would cross.
-        const bow = y2 - y1 > NODE_H + GAP_Y + 1 && Math.abs(x2 - x1) < NODE_W ? NODE_W * 0.8 : 0;
-        const d = bow
-          ? `M${x1},${y1} C${x1 + bow},${y1 + GAP_Y} ${x2 + bow},${y2 - GAP_Y} ${x2},${y2}`
-          : `M${x1},${y1} C${x1},${y1 + GAP_Y / 2} ${x2},${y2 - GAP_Y / 2} ${x2},${y2}`;
-        edges.append(svg('path', { d, class: 'edge', 'data-from': name, 'data-to': p.node.name }));
+        const edge = route(from, p, placed);
+        width = Math.max(width, edge.right + GAP_X / 2);
+        edges.append(svg('path', { d: edge.d, class: 'edge', 'data-from': name, 'data-to': p.node.name }));
       }
     }
+    size = { width, height };
+    canvas = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'group', 'aria-label': `graph of ${backend.models()[model]?.name ?? 'the model'}: ${g.nodes.length} nodes`, 'data-testid': 'graph' });
     canvas.append(edges);
     const open = (name: string | undefined): void => {
       if (name !== undefined) router.push({ tab: 'layers', layer: name, filter: undefined, channel: undefined, page: undefined });
