@@ -146,6 +146,10 @@ function translate(name: string, e: unknown, doing: string): unknown {
   if (/allocation of \d+ bytes/.test(message)) {
     return new UnsupportedError(`${name}: ${doing} needs more memory than h5wasm can give (${message}).`);
   }
+  // h5wasm's own converters refuse number types they have no JavaScript array for (a damaged type size).
+  if (/^(Float\d+ not supported|int of size \d+ unsupported)$/.test(message)) {
+    return new UnsupportedError(`${name}: ${doing} met a number type h5wasm cannot convert (${message}).`);
+  }
   if (!message.includes('HDF5')) return e;
   const detail = hdf5Detail(e);
   const truncated = /truncated file: eof = (\d+).*stored_eof = (\d+)/.exec(detail);
