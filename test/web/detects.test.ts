@@ -16,6 +16,7 @@ import { webActivations } from '../../src/web/activations.js';
 import { startServer, type RunningServer } from '../../src/web/server.js';
 import { runCli } from '../helpers/cli.js';
 import { fixture, ROOT } from '../helpers/fixtures.js';
+import { needsPython, runPython } from '../helpers/python.js';
 import { axeViolations, browserSkip, freshClient, launchChromium, pngPixels, type AxeFinding } from './browser-helpers.js';
 
 const skip = browserSkip();
@@ -58,7 +59,19 @@ describe('"what it detects": the viewer tab and the report section', { skip }, (
       layers: [{ name: 'conv1', className: 'Conv2d', kind: 'conv', weights: [{ role: 'kernel', tensor: new NamedTensor(['out', 'in', 'kh', 'kw'], [4, 1, 3, 3], new Float32Array(36).fill(0.1)) }] }],
     });
     models.push(await openModel(digitsPath), await openModel(TM), bare);
-    server = await startServer({ models, names: ['digits', 'teachable', 'bare'], assetDir: await freshClient(), port: 0, ...webActivations() });
+    const names = ['digits', 'teachable', 'bare'];
+    if (!needsPython('torch').skip) {
+      // A small classifier exported by torch itself: the tab on ONNX Runtime.
+      runPython(
+        'import sys, torch, torch.nn as nn\ntorch.manual_seed(0)\n' +
+          'm = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 4)).eval()\n' +
+          'torch.onnx.export(m, torch.randn(1, 3, 32, 32), sys.argv[1], input_names=["x"], output_names=["y"])\n',
+        [join(dir, 'tiny.onnx')],
+      );
+      models.push(await openModel(join(dir, 'tiny.onnx')));
+      names.push('tiny.onnx');
+    }
+    server = await startServer({ models, names, assetDir: await freshClient(), port: 0, ...webActivations() });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
@@ -130,21 +143,26 @@ describe('"what it detects": the viewer tab and the report section', { skip }, (
     await checkAxe('maximize');
   });
 
-  it('cancels a long run at its next pass (SmoothGrad on the MobileNet), says so, and frees the server for the next', async () => {
+  it('cancels a run (SmoothGrad on the MobileNet, 25 passes) at its next pass, says so, and cancels it too when the tab is left', async () => {
+    const cancel = (): Promise<void> => page.$eval('[data-testid=detects-cancel]', (b) => (b as HTMLButtonElement).click());
+    const jobState = async (job: string): Promise<string> => ((await (await fetch(`${server.url}api/jobs/${job}`)).json()) as { state: string }).state;
+    const first = jobs.length;
     await page.goto(`${server.url}?model=1&tab=detects&part=attribution&sample=cat.jpg&method=smoothgrad`);
-    await page.waitForFunction(() => /^SmoothGrad: pass \d+ of 25$/.test(document.querySelector('[data-testid=detects-message]')?.textContent ?? ''), undefined, { timeout: 60_000 });
-    await page.click('[data-testid=detects-cancel]');
+    await page.waitForSelector('[data-testid=detects-cancel]:not([hidden])');
+    while (jobs.length === first) await new Promise((r) => setTimeout(r, 20));
+    await cancel();
     await page.waitForFunction(() => document.querySelector('[data-testid=detects-message]')?.textContent?.startsWith('cancelled'));
     assert.equal(await page.$('[data-testid=detects-result]'), null);
     assert.equal(await page.isHidden('[data-testid=detects-cancel]'), true);
-    // Leaving the tab cancels a run in progress too: the server says the job was cancelled.
+    assert.equal(await jobState(jobs.at(-1)!), 'cancelled');
+    // Leaving the tab cancels a run in progress too.
+    const before = jobs.length;
     await page.click('[data-testid=detects-run]');
-    await page.waitForFunction(() => /^SmoothGrad: pass \d+ of 25$/.test(document.querySelector('[data-testid=detects-message]')?.textContent ?? ''), undefined, { timeout: 60_000 });
-    await page.click('[data-tab=layers]');
-    const job = jobs.at(-1)!;
+    while (jobs.length === before) await new Promise((r) => setTimeout(r, 20));
+    await page.$eval('[data-tab=layers]', (b) => (b as HTMLButtonElement).click());
     let state = '';
     for (let i = 0; i < 50 && state !== 'cancelled'; i++) {
-      state = ((await (await fetch(`${server.url}api/jobs/${job}`)).json()) as { state: string }).state;
+      state = await jobState(jobs.at(-1)!);
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(state, 'cancelled');
@@ -186,6 +204,17 @@ describe('"what it detects": the viewer tab and the report section', { skip }, (
     const why = (await page.textContent('[data-testid=detects-why]'))!;
     assert.match(why, /holds weights but no architecture, so convscope cannot run it/);
     assert.match(why, /\(open it with its architecture: start the viewer as `convscope serve <weights> --config arch\.json`/, 'the served page says how to give the architecture here');
+    assert.equal(await page.isDisabled('[data-testid=detects-run]'), true);
+  });
+
+  it('an ONNX model gets attribution on ONNX Runtime, and a sentence instead of maximize and examples', needsPython('torch'), async () => {
+    await page.goto(`${server.url}?model=3&tab=detects&part=attribution&sample=cat.jpg`);
+    const shown = await result('attribution');
+    assert.match(shown.alt, /^Grad-CAM of class \d at layer /);
+    assert.match(shown.lines[0]!, /cat\.jpg resized \(centre crop\) to 32x32, pixels fed as torchvision .*; ran on ONNX Runtime\.$/);
+    await page.click('.part-buttons button[data-part=maximize]');
+    await page.waitForSelector('[data-testid=detects-why]:not([hidden])');
+    assert.match((await page.textContent('[data-testid=detects-why]'))!, /^This ONNX model runs on ONNX Runtime, where convscope computes attribution only; activation maximization and dataset examples run on TensorFlow\.js networks/);
     assert.equal(await page.isDisabled('[data-testid=detects-run]'), true);
   });
 
