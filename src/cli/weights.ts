@@ -1,3 +1,5 @@
+import { stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import { Option, type Command } from 'commander';
 import { readSlice, type WeightSlice } from '../analyze/slice.js';
 import { writeFileAtomic } from '../io/write.js';
@@ -44,11 +46,18 @@ function toJson(slice: WeightSlice, framework: Framework): string {
   })}\n`;
 }
 
-function defaultNpyName(slice: WeightSlice): string {
+function defaultName(slice: WeightSlice, format: WeightsOptions['format']): string {
   const parts = [slice.layer.name, slice.weight.role];
   if (slice.filter !== undefined) parts.push(`filter${slice.filter}`);
   if (slice.channel !== undefined) parts.push(`channel${slice.channel}`);
-  return `${parts.join('-').replace(/[^\w.-]+/g, '_')}.npy`;
+  return `${parts.join('-').replace(/[^\w.-]+/g, '_')}.${format}`;
+}
+
+/** The file to write: --out itself, or the default name inside --out when it names a directory (as in `filters`). */
+async function outputPath(out: string | undefined, slice: WeightSlice, format: WeightsOptions['format']): Promise<string | undefined> {
+  if (out === undefined) return format === 'npy' ? defaultName(slice, format) : undefined;
+  const isDir = out.endsWith('/') || out.endsWith(sep) || (await stat(out).then((s) => s.isDirectory(), () => false));
+  return isDir ? join(out, defaultName(slice, format)) : out;
 }
 
 export function registerWeights(program: Command): void {
@@ -60,7 +69,7 @@ export function registerWeights(program: Command): void {
     .option('--filter <j>', 'filter j (integer), tile j of `convscope filters`: out = j; Dense units = j; depthwise in = j div mult, mult = j mod mult', parseIndex)
     .option('--channel <c>', 'input channel c (integer): the slice in = c', parseIndex)
     .addOption(new Option('--format <format>', 'output format').choices(['npy', 'json', 'csv']).default('npy'))
-    .option('--out <file>', 'output file (default: <layer>-<weight>[-filterJ][-channelC].npy for npy, stdout otherwise)')
+    .option('--out <file>', 'output file, or a directory to write the default name in (default: <layer>-<weight>[-filterJ][-channelC].npy for npy, stdout otherwise)')
     .action(
       action(async (path: string, options: WeightsOptions) => {
         await withModel(path, options, async (model) => {
@@ -71,7 +80,7 @@ export function registerWeights(program: Command): void {
             `${slice.expression} in ${frameworkName(model.framework)}`;
           const body =
             options.format === 'npy' ? slice.tensor.toNpy() : options.format === 'json' ? toJson(slice, model.framework) : toCsv(slice);
-          const out = options.out ?? (options.format === 'npy' ? defaultNpyName(slice) : undefined);
+          const out = await outputPath(options.out, slice, options.format);
           if (out === undefined) {
             process.stderr.write(`${description}\n`);
             process.stdout.write(body);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -52,5 +52,17 @@ describe('convscope weights', () => {
     const got = JSON.parse(runPython('import sys, json, numpy as np; a = np.load(sys.argv[1]); print(json.dumps([list(a.shape), a.ravel().tolist()]))', [out]));
     assert.deepEqual(got[0], [3, 3]);
     assert.deepEqual(got[1], expected);
+  });
+
+  it('--out naming a directory writes the default file name inside it', async () => {
+    const sub = join(dir, 'slices');
+    mkdirSync(sub);
+    const r = await runCli(['weights', model, '--layer', 'conv_a', '--filter', '2', '--out', sub], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /wrote .*slices\/conv_a-kernel-filter2\.npy\n$/);
+    const j = await runCli(['weights', model, '--layer', 'conv_a', '--format', 'json', '--out', 'slices/'], { cwd: dir });
+    assert.equal(j.code, 0, j.stderr);
+    assert.deepEqual(readdirSync(sub).sort(), ['conv_a-kernel-filter2.npy', 'conv_a-kernel.json']);
+    assert.deepEqual(JSON.parse(readFileSync(join(sub, 'conv_a-kernel.json'), 'utf8')).shape, [3, 3, 2, 4]);
   });
 });
