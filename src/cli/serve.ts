@@ -4,7 +4,7 @@ import { ConvscopeError, UsageError } from '../model/errors.js';
 import type { Model } from '../model/model.js';
 import { builtAssetDir } from '../web/built.js';
 import { DATA_SPEC_HELP, parseDataSpec } from '../data/index.js';
-import { isFolder, MAX_PROJECT_MODELS, projectModels, projectRuns, type ProjectEntry } from '../web/project.js';
+import { distinctNames, isFolder, MAX_PROJECT_MODELS, projectModels, projectRuns, type ProjectEntry } from '../web/project.js';
 import { DEFAULT_UPLOAD_LIMIT, isLoopback, startServer } from '../web/server.js';
 import { addModelOptions, withModelOptions, type ModelOptions } from './model-options.js';
 import { action, parseIndex, parseMegabytes } from './run.js';
@@ -34,9 +34,10 @@ function openBrowser(url: string): void {
 /** The files to open: each path named, a folder standing for every model file in it (a project). */
 async function entries(paths: readonly string[]): Promise<(ProjectEntry & { found: boolean })[]> {
   const out: (ProjectEntry & { found: boolean })[] = [];
-  for (const path of paths) {
+  const named = distinctNames(paths);
+  for (const [i, path] of paths.entries()) {
     if (await isFolder(path)) out.push(...(await projectModels(path)).map((e) => ({ ...e, found: true })));
-    else out.push({ path, name: path.split(/[\\/]/).pop() ?? path, found: false });
+    else out.push({ path, name: named[i]!, found: false });
   }
   if (out.length > MAX_PROJECT_MODELS) throw new UsageError(`The viewer shows at most ${MAX_PROJECT_MODELS} models, but ${out.length} were named.`);
   return out;

@@ -48,6 +48,25 @@ export async function projectModels(dir: string): Promise<ProjectEntry[]> {
   return out;
 }
 
+/**
+ * How the viewer names model files given one by one: each file's base name, lengthened by its parent
+ * folders only where two would read the same (two TF.js models are both `model.json`).
+ */
+export function distinctNames(paths: readonly string[]): string[] {
+  const parts = paths.map((p) => p.split(/[\\/]+/).filter((s) => s !== ''));
+  const depth = paths.map(() => 1);
+  const name = (i: number): string => parts[i]!.slice(-depth[i]!).join('/') || paths[i]!;
+  for (;;) {
+    const names = paths.map((_, i) => name(i));
+    const clash = names.map((n, i) => names.indexOf(n) !== i || names.lastIndexOf(n) !== i);
+    const grow = clash.map((c, i) => c && depth[i]! < parts[i]!.length);
+    if (!grow.includes(true)) return names;
+    grow.forEach((g, i) => {
+      if (g) depth[i]! += 1;
+    });
+  }
+}
+
 /** Whether a path is a folder (served as a project) rather than one model file. */
 export async function isFolder(path: string): Promise<boolean> {
   try {
