@@ -5,6 +5,8 @@ import { activationName, outputChannelsFirst } from './activations.js';
 import { tf } from './backend.js';
 import type { RunnableModel } from './build.js';
 import type { GraphNode } from '../model/graph.js';
+import { BackwardUnsupportedError } from './onnx-backward.js';
+import { kerasGradients } from './ort-gradients.js';
 import { pixelTransform, type PixelTransform, type Preset } from './preprocess.js';
 
 /**
@@ -39,6 +41,8 @@ export interface MaximizeOptions {
   /** How (0, 1) pixels become the model's input (the preset it was trained with, compute/preprocess.ts); default unit. */
   pixels?: Preset;
   onStep?: (step: number, steps: number, objective: number) => void;
+  /** Where the network's gradient comes from: ONNX Runtime where it covers the layer ('auto', the default), or TensorFlow.js. */
+  engine?: 'auto' | 'TensorFlow.js';
 }
 
 export interface MaximizeResult {
@@ -54,6 +58,8 @@ export interface MaximizeResult {
   trace: number[];
   /** Each filter's objective on its final image, seen without transforms. */
   final: number[];
+  /** The engine of the network's gradient, with why not ONNX Runtime where it is TensorFlow.js. */
+  engine: string;
 }
 
 /** Lucid's colour correlation of ImageNet (square root of the covariance, via SVD), columns normalised to max norm 1. */
@@ -151,16 +157,88 @@ export function toModelInput(pixels: tf.Tensor4D, transform: PixelTransform, cha
   return channelsFirst ? tf.transpose(x, [0, 3, 1, 2]) : x;
 }
 
-/** Filter j's objective per sample ([N]) from a layer output, channels-last after `toLast`. */
-function objectiveOf(output: tf.Tensor, filters: tf.Tensor1D, objective: Objective, channelsFirst: boolean): tf.Tensor1D {
-  let out = output.rank === 2 ? tf.reshape(output, [output.shape[0]!, 1, 1, output.shape[1]!]) : output;
-  if (out.rank === 3) out = tf.expandDims(out, 1);
-  if (channelsFirst && output.rank === 4) out = tf.transpose(out, [0, 2, 3, 1]);
-  const [n, h, w, c] = out.shape as [number, number, number, number];
-  const pick = tf.reshape(tf.oneHot(filters, c), [n, 1, 1, c]);
-  const chosen = tf.sum(tf.mul(out, pick), 3);
-  if (objective === 'channel') return tf.mean(chosen, [1, 2]) as tf.Tensor1D;
-  return tf.reshape(tf.slice(chosen, [0, Math.floor(h / 2), Math.floor(w / 2)], [n, 1, 1]), [n]) as tf.Tensor1D;
+/**
+ * d objective / d layer output for each sample (`filters[i]` for sample i), in the layer output's
+ * shape `shape` ([N, ...], channels first when `channelsFirst` and rank 4): the mean over positions of
+ * the filter's channel, or 1 at the centre position (floor(H/2), floor(W/2)). The objective itself is
+ * the sum of the output times this seed.
+ */
+function objectiveSeed(shape: readonly number[], filters: readonly number[], objective: Objective, channelsFirst: boolean): Float32Array {
+  const first4 = shape.length === 4 && channelsFirst;
+  const c = first4 ? shape[1]! : shape[shape.length - 1]!;
+  const [h, w] = shape.length === 4 ? (first4 ? [shape[2]!, shape[3]!] : [shape[1]!, shape[2]!]) : shape.length === 3 ? [1, shape[1]!] : [1, 1];
+  const size = c * h * w;
+  const seed = new Float32Array(filters.length * size);
+  const at = (f: number, p: number): number => (first4 ? f * h * w + p : p * c + f);
+  filters.forEach((f, i) => {
+    if (objective === 'channel') for (let p = 0; p < h * w; p++) seed[i * size + at(f, p)] = 1 / (h * w);
+    else seed[i * size + at(f, Math.floor(h / 2) * w + Math.floor(w / 2))] = 1;
+  });
+  return seed;
+}
+
+/** Each sample's objective and d objective / d input at the model's input `x`, from one engine. */
+export interface ObjectiveGradients {
+  /** 'ONNX Runtime' or 'TensorFlow.js'. */
+  readonly engine: string;
+  /** Why not ONNX Runtime, where it is TensorFlow.js. */
+  readonly fallback?: string;
+  at(x: tf.Tensor): Promise<{ objective: number[]; gradient: tf.Tensor }>;
+  dispose(): void;
+}
+
+/**
+ * The objective's gradient for `filters` of `layer` (one sample per filter): from ONNX Runtime when
+ * the network's gradient engine covers the path from the input to the layer (kerasGradients), else
+ * (or when `engine` is 'TensorFlow.js') by TensorFlow.js autodiff through the built layers.
+ */
+export async function objectiveGradients(net: RunnableModel, layer: string, filters: readonly number[], objective: Objective, engine: 'auto' | 'TensorFlow.js' = 'auto'): Promise<ObjectiveGradients> {
+  const node = findLayerNode(net, layer);
+  const channelsFirst = outputChannelsFirst(net, node);
+  const inputShape = net.inputShapes[0]!.map((d) => d ?? 1);
+  const outShape = tf.tidy(() => forwardTo(net, node, tf.zeros([1, ...inputShape.slice(1)])).shape);
+  const shape = [filters.length, ...outShape.slice(1)];
+  const seed = objectiveSeed(shape, filters, objective, channelsFirst);
+  const size = seed.length / filters.length;
+  const objectives = (value: Float32Array): number[] =>
+    filters.map((_, i) => {
+      let sum = 0;
+      for (let k = i * size; k < (i + 1) * size; k++) if (seed[k] !== 0) sum += value[k]! * seed[k]!;
+      return sum;
+    });
+  let fallback: string | undefined;
+  if (engine === 'auto') {
+    const gradients = await kerasGradients(net);
+    fallback = gradients.fallback ?? (gradients.seededGradient ? undefined : 'the engine has no seeded gradient');
+    const seeded = gradients.seededGradient?.bind(gradients);
+    if (seeded && !gradients.fallback) {
+      const seedBatch = { shape, data: seed };
+      const run = async (x: tf.Tensor): Promise<{ objective: number[]; gradient: tf.Tensor }> => {
+        const r = await seeded({ shape: x.shape, data: (await x.data()) as Float32Array }, layer, seedBatch);
+        return { objective: objectives(r.value), gradient: tf.tensor(r.gradient, x.shape) };
+      };
+      try {
+        await run(tf.zeros([filters.length, ...inputShape.slice(1)])).then((r) => r.gradient.dispose());
+        return { engine: gradients.engine, at: run, dispose: () => undefined };
+      } catch (e) {
+        if (!(e instanceof BackwardUnsupportedError)) throw e;
+        fallback = e.message;
+      }
+    }
+  }
+  const seedTensor = tf.tensor(seed, shape);
+  const grad = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(forwardTo(net, node, x), seedTensor)));
+  return {
+    engine: 'TensorFlow.js',
+    ...(fallback ? { fallback } : {}),
+    async at(x) {
+      const [value, gradient] = tf.tidy(() => [forwardTo(net, node, x), grad(x)]);
+      const data = (await value.data()) as Float32Array;
+      value.dispose();
+      return { objective: objectives(data), gradient };
+    },
+    dispose: () => seedTensor.dispose(),
+  };
 }
 
 /** How many filters (output channels) layer `name` has, from one forward pass on a blank input. */
@@ -211,7 +289,6 @@ export async function maximize(net: RunnableModel, options: MaximizeOptions): Pr
   const basisCols = tf.tensor2d(cols.matrix, [w, w]);
   const scale = tf.tensor2d(scaleData, [h, w]);
   const color = tf.tensor2d(colorMatrix().flat(), [3, 3]);
-  const filterIds = tf.tensor1d(options.filters.map((f) => f), 'int32');
   const optimizer = tf.train.adam(lr);
   const trace: number[] = [];
   const maxShift = Math.max(1, Math.round(Math.min(h, w) / 28));
@@ -226,13 +303,18 @@ export async function maximize(net: RunnableModel, options: MaximizeOptions): Pr
       return tf.sigmoid(hwc);
     });
 
-  const warp = (pixels: tf.Tensor4D): tf.Tensor4D => {
-    if (!transforms) return pixels;
+  /** One step's random affine warp, drawn from the seeded generator. */
+  const sampleWarp = (): { index: Int32Array[]; weight: Float32Array[] } => {
     const angle = ((random() * 20 - 10) * Math.PI) / 180;
     const s = 0.95 + random() * 0.1;
     const dy = Math.round((random() * 2 - 1) * maxShift);
     const dx = Math.round((random() * 2 - 1) * maxShift);
-    const { index, weight } = warpIndices(h, w, angle, s, dy, dx);
+    return warpIndices(h, w, angle, s, dy, dx);
+  };
+
+  const warp = (pixels: tf.Tensor4D, sample: { index: Int32Array[]; weight: Float32Array[] } | undefined): tf.Tensor4D => {
+    if (!sample) return pixels;
+    const { index, weight } = sample;
     const flat = tf.reshape(tf.transpose(pixels, [1, 2, 0, 3]), [h * w, n * c]);
     let out: tf.Tensor | undefined;
     for (let k = 0; k < 4; k++) {
@@ -242,15 +324,18 @@ export async function maximize(net: RunnableModel, options: MaximizeOptions): Pr
     return tf.transpose(tf.reshape(out!, [h, w, n, c]), [2, 0, 1, 3]) as tf.Tensor4D;
   };
 
+  const gradients = await objectiveGradients(net, options.layer, options.filters, objective, options.engine ?? 'auto');
   try {
     for (let step = 0; step < steps; step++) {
-      let value = 0;
+      const sample = transforms ? sampleWarp() : undefined;
+      const x = tf.tidy(() => toModelInput(warp(image(), sample), mapping, net.channelsFirst));
+      const { objective: values, gradient } = await gradients.at(x);
+      x.dispose();
+      const value = values.reduce((a, v) => a + v, 0) / n;
       optimizer.minimize(() => {
         const pixels = image();
-        const seen = warp(pixels);
-        const objectiveValues = objectiveOf(forwardTo(net, node, toModelInput(seen, mapping, net.channelsFirst)), filterIds, objective, channelsFirst);
-        value = tf.mean(objectiveValues).dataSync()[0]!;
-        let loss: tf.Tensor = tf.neg(tf.sum(objectiveValues));
+        // d loss / d spectrum = -g . dx/d spectrum, g the network's gradient at x (held constant)
+        let loss: tf.Tensor = tf.neg(tf.sum(tf.mul(toModelInput(warp(pixels, sample), mapping, net.channelsFirst), gradient)));
         if (tvWeight > 0) {
           const dyv = tf.sub(tf.slice(pixels, [0, 1, 0, 0], [n, h - 1, w, c]), tf.slice(pixels, [0, 0, 0, 0], [n, h - 1, w, c]));
           const dxv = tf.sub(tf.slice(pixels, [0, 0, 1, 0], [n, h, w - 1, c]), tf.slice(pixels, [0, 0, 0, 0], [n, h, w - 1, c]));
@@ -259,14 +344,17 @@ export async function maximize(net: RunnableModel, options: MaximizeOptions): Pr
         if (l2Weight > 0) loss = tf.add(loss, tf.mul(l2Weight * n, tf.mean(tf.square(tf.sub(pixels, 0.5)))));
         return loss as tf.Scalar;
       }, false, [spectrum]);
+      gradient.dispose();
       trace.push(value);
       options.onStep?.(step + 1, steps, value);
       if (step % 16 === 15) await tf.nextFrame();
     }
-    const final = tf.tidy(() => {
-      const pixels = image();
-      return [pixels, objectiveOf(forwardTo(net, node, toModelInput(pixels, mapping, net.channelsFirst)), filterIds, objective, channelsFirst)] as const;
-    });
+    const pixels = image();
+    const x = tf.tidy(() => toModelInput(pixels, mapping, net.channelsFirst));
+    const last = await gradients.at(x);
+    x.dispose();
+    last.gradient.dispose();
+    const final = [pixels, last.objective] as const;
     try {
       return {
         layer: activationName(node),
@@ -277,14 +365,15 @@ export async function maximize(net: RunnableModel, options: MaximizeOptions): Pr
         channels: c,
         images: (await final[0].data()) as Float32Array,
         trace,
-        final: Array.from(await final[1].data()),
+        final: final[1],
+        engine: gradients.fallback ? `${gradients.engine} (not ONNX Runtime: ${gradients.fallback})` : gradients.engine,
       };
     } finally {
       final[0].dispose();
-      final[1].dispose();
     }
   } finally {
     optimizer.dispose();
-    for (const t of [spectrum, basisRows, basisCols, scale, color, filterIds]) t.dispose();
+    gradients.dispose();
+    for (const t of [spectrum, basisRows, basisCols, scale, color]) t.dispose();
   }
 }

@@ -7,7 +7,7 @@ import { activationName, outputChannelsFirst, type InputBatch } from './activati
 import type { RunnableModel } from './build.js';
 import { classScores, findNode, inputGradient, layerGradient, scoreDescription, type LayerGradientRun } from './gradients.js';
 import { kerasOutputShape, kerasToOnnx, OrtConversionError } from './keras-to-onnx.js';
-import { BackwardUnsupportedError, buildBackward, CLASS_INPUT, valueRanks, type ForwardGraph, type ForwardNode } from './onnx-backward.js';
+import { BackwardUnsupportedError, buildBackward, buildGradients, CLASS_INPUT, valueRanks, type ForwardGraph, type ForwardNode } from './onnx-backward.js';
 import { onnxLayers, selectOnnxLayers } from './onnx-activations.js';
 import { openOnnxNet, type OnnxNet } from './ort.js';
 import { WRITE_OPSET } from '../formats/onnx-write.js';
@@ -48,6 +48,13 @@ export interface GradientEngine {
   layerGradient(batch: InputBatch, layer: string | undefined, classIndex: number | undefined): Promise<LayerGradientRun>;
   /** A layer's output for the first sample, forward only (Score-CAM), with the class (the top one unless given) and the outputs. */
   layerValue(batch: InputBatch, layer: string | undefined, classIndex: number | undefined): Promise<LayerValue>;
+  /**
+   * Activation maximization's gradient, ONNX Runtime only: for every sample, a layer's output and
+   * d objective / d input, where the objective is the sum of the layer's output times `seed` (the
+   * output's shape and layout: d objective / d output). Throws BackwardUnsupportedError where the
+   * backward pass to the input cannot be built.
+   */
+  seededGradient?(batch: InputBatch, layer: string, seed: InputBatch): Promise<{ gradient: Float32Array; value: Float32Array }>;
   /** Why no gradient can be built here, where the engine runs forward passes only. */
   readonly unsupported?: string;
   /** Frees the engine's sessions, where it holds its own. */
@@ -109,6 +116,7 @@ interface Target {
  */
 class OrtGradients {
   private readonly sessions = new Map<string, Promise<{ net: OnnxNet; gradient: string; scores: string }>>();
+  private readonly seeded = new Map<string, Promise<{ net: OnnxNet; gradient: string }>>();
 
   constructor(
     readonly base: OnnxNet,
@@ -131,6 +139,32 @@ class OrtGradients {
       { name: backward.scores, elemType: 1, shape: null },
     ]);
     this.sessions.set(target, net.then((n) => ({ net: n, gradient: backward.gradient, scores: backward.scores })));
+  }
+
+  /** The input's gradient and `value` for every sample, given d objective / d `value` fed as SEED_INPUT. */
+  async seededGradient(batch: InputBatch, value: string, seed: InputBatch): Promise<{ gradient: Float32Array; value: Float32Array }> {
+    let session = this.seeded.get(value);
+    if (!session) {
+      const backward = buildGradients(this.graph, [this.graph.input], value, SEED_INPUT);
+      const gradient = backward.gradients.get(this.graph.input)!;
+      const shape = seed.shape.map(() => null);
+      const patch = encodeGraphPatch({ nodes: backward.nodes, initializers: backward.initializers, inputs: [{ name: SEED_INPUT, shape }], outputs: [{ name: gradient }] }, 'convscope_grad/');
+      session = this.base.extend(patch, [{ name: SEED_INPUT, elemType: 1, shape }], [{ name: gradient, elemType: 1, shape: null }]).then((net) => ({ net, gradient }));
+      this.seeded.set(value, session);
+    }
+    const { net, gradient } = await session;
+    const n = batch.shape[0]!;
+    const size = batch.data.length / n;
+    const seedSize = seed.data.length / n;
+    const parts: { gradient: Float32Array; value: Float32Array }[] = [];
+    for (let start = 0; start < n; start += this.maxBatch) {
+      const count = Math.min(this.maxBatch, n - start);
+      const part: InputBatch = { shape: [count, ...batch.shape.slice(1)], data: batch.data.subarray(start * size, (start + count) * size) };
+      const seedPart: InputBatch = { shape: [count, ...seed.shape.slice(1)], data: seed.data.subarray(start * seedSize, (start + count) * seedSize) };
+      const fetched = await net.run([part, seedPart], [gradient, value]);
+      parts.push({ gradient: fetched.get(gradient)!.data!, value: fetched.get(value)!.data! });
+    }
+    return { gradient: concat(parts.map((p) => p.gradient)), value: concat(parts.map((p) => p.value)) };
   }
 
   /** Runs forward and backward for `batch` (split into passes of maxBatch), fetching `extra` values of the first sample too. */
@@ -201,6 +235,9 @@ class OrtGradients {
   }
 }
 
+/** The graph input carrying d objective / d layer output (activation maximization). */
+const SEED_INPUT = 'convscope_grad/seed';
+
 function firstSample(batch: InputBatch): InputBatch {
   return { shape: [1, ...batch.shape.slice(1)], data: batch.data.subarray(0, batch.data.length / batch.shape[0]!) };
 }
@@ -240,6 +277,7 @@ function engineOf(ort: OrtGradients, scoreKind: string, source: string, targetOf
       const r = await ort.run(batch, classIndex, ort.graph.input);
       return { gradient: r.gradient, scores: r.scores, classes: r.classes, outputs: r.outputs };
     },
+    seededGradient: (batch, layer, seed) => ort.seededGradient(batch, targetOf(layer).value, seed),
     async layerGradient(batch, layer, classIndex) {
       const target = targetOf(layer);
       try {

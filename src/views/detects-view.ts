@@ -177,7 +177,7 @@ export async function maximizeView(net: RunnableModel, s: MaximizeSettings, prog
     picture: dataUri(scene),
     alt: scene.title,
     lines: [
-      `${r.filters.length} images of ${r.width}x${r.height}, one per filter, each optimised ${r.trace.length} steps (Adam on a Fourier-parameterised image, random jitter, scale and rotation, seed ${s.seed}); pixels fed as ${describePreprocessing(s.preprocessing)}.`,
+      `${r.filters.length} images of ${r.width}x${r.height}, one per filter, each optimised ${r.trace.length} steps (Adam on a Fourier-parameterised image, random jitter, scale and rotation, seed ${s.seed}); pixels fed as ${describePreprocessing(s.preprocessing)}; the network's gradient ran on ${r.engine}.`,
       ...(factor > 1 ? [`Drawn at 1/${factor} of their size (each pixel the mean of ${factor}x${factor}) to keep the report small.`] : []),
       `Mean ${r.objective} objective: ${formatNumber(mean(first))} over the first tenth of the steps, ${formatNumber(mean(r.final))} on the final images; the number under each image is its filter's objective.`,
     ],

@@ -7,7 +7,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { buildModel, type RunnableModel } from '../../src/compute/build.js';
 import { saveCheckpoint } from '../../src/compute/checkpoint.js';
 import { digitsNetwork } from '../../src/compute/demo-model.js';
-import { fourierBasis, maximize, toModelInput } from '../../src/compute/maximize.js';
+import { fourierBasis, maximize, objectiveGradients, toModelInput } from '../../src/compute/maximize.js';
 import { imagesToBatch, pixelTransform, PRESETS } from '../../src/compute/preprocess.js';
 import { initBackend, tf } from '../../src/compute/backend.js';
 import { trainModel } from '../../src/compute/train.js';
@@ -95,6 +95,38 @@ describe('maximize: activation maximization with a Fourier parameterisation', ()
     }
   });
 
+  it('ONNX Runtime and TensorFlow.js give the same first-step gradient (channel and neuron objectives, within 1e-4 of the largest)', async () => {
+    const m = tfl.sequential();
+    m.add(tfl.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, inputShape: [17, 17, 3], activation: 'relu', name: 'c1', kernelInitializer: tfl.initializers.glorotUniform({ seed: 11 }) }));
+    m.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
+    m.add(tfl.layers.conv2d({ filters: 5, kernelSize: 3, padding: 'same', name: 'c2', kernelInitializer: tfl.initializers.glorotUniform({ seed: 12 }) }));
+    m.add(tfl.layers.flatten());
+    m.add(tfl.layers.dense({ units: 2, activation: 'softmax' }));
+    const o = await built(m, mkdtempSync(join(tmpdir(), 'convscope-max3-')));
+    opened.push(o);
+    m.dispose();
+    const x = tf.randomUniform([3, 17, 17, 3], 0, 1, 'float32', 5);
+    for (const objective of ['channel', 'neuron'] as const) {
+      const ort = await objectiveGradients(o.net, 'c2', [0, 2, 4], objective);
+      const tfjs = await objectiveGradients(o.net, 'c2', [0, 2, 4], objective, 'TensorFlow.js');
+      assert.equal(ort.engine, 'ONNX Runtime', ort.fallback);
+      assert.equal(tfjs.engine, 'TensorFlow.js');
+      const a = await ort.at(x);
+      const b = await tfjs.at(x);
+      const ga = a.gradient.dataSync();
+      const gb = b.gradient.dataSync();
+      a.gradient.dispose();
+      b.gradient.dispose();
+      ort.dispose();
+      tfjs.dispose();
+      const largest = Array.from(gb).reduce((p, v) => Math.max(p, Math.abs(v)), 0);
+      assert.ok(largest > 0, `${objective}: the TensorFlow.js gradient is all zero`);
+      for (let i = 0; i < gb.length; i++) assert.ok(Math.abs(ga[i]! - gb[i]!) <= 1e-4 * largest, `${objective} [${i}]: ${ga[i]} vs ${gb[i]}`);
+      a.objective.forEach((v, i) => assert.ok(Math.abs(v - b.objective[i]!) <= 1e-4 * Math.max(1, Math.abs(b.objective[i]!)), `${objective} objective ${i}: ${v} vs ${b.objective[i]}`));
+    }
+    x.dispose();
+  });
+
   it("the demo's trained digits CNN: the objective rises over the steps; the same seed gives identical images", async () => {
     const tfModel = await digitsNetwork();
     const data = await loadDataset('digits', { seed: 0 });
@@ -109,6 +141,7 @@ describe('maximize: activation maximization with a Fourier parameterisation', ()
     const early = mean(a.trace.slice(0, quarter));
     const late = mean(a.trace.slice(-quarter));
     assert.ok(late > early, `objective: first quarter ${early}, last quarter ${late}`);
+    assert.equal(a.engine, 'ONNX Runtime');
     const b = await maximize(o.net, options);
     assert.deepEqual(b.images, a.images);
     const c = await maximize(o.net, { ...options, seed: 4 });
