@@ -22,6 +22,7 @@ const CONTROLS: Record<Concept, string> = {
   port: '--port <n>',
   redis: '--redis <url>',
   snapshots: 'written by convscope train --watch <every>',
+  'data-set': '--data <spec>',
 };
 
 /** A library sentence as the CLI prints it: the sentence, then the flag that sets the concept it points to. */

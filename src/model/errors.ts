@@ -53,7 +53,9 @@ export type Concept =
   /** The Redis server that queues shards of a long run. */
   | 'redis'
   /** A training run's weight snapshots (a snapshot directory). */
-  | 'snapshots';
+  | 'snapshots'
+  /** The data set whose images are ranked, trained on or probed. */
+  | 'data-set';
 
 /** The bytes are not a model of the claimed or sniffed format, or they break the format's rules. */
 export class ModelFormatError extends ConvscopeError {

@@ -198,6 +198,7 @@ function checkData(net: InputSpec, data: ImageCollection): void {
   if ((g.height !== null && g.height !== data.height) || (g.width !== null && g.width !== data.width) || g.channels !== data.channels) {
     throw new UsageError(
       `The data set ${data.name} holds ${data.width}x${data.height} ${kind(data.channels)} images, but ${net.source} takes ${g.width ?? 'any'}x${g.height ?? 'any'} ${kind(g.channels)} images; rank a data set of such images (an image folder is resized to the model's input).`,
+      { concept: 'data-set' },
     );
   }
 }

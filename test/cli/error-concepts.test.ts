@@ -60,4 +60,20 @@ describe('errors name concepts; each surface names its own control', () => {
     assert.match(viewerError(limit), /\(to raise it, make the report with `convscope report <file> --max-tensor-mb <n>`\)$/);
     setSurface('server');
   });
+
+  it('a data set of the wrong image size for dataset examples: the viewer says how to start it with another', async () => {
+    const { rankAll } = await import('../../src/views/detects-view.js');
+    const { loadAllImages } = await import('../../src/data/index.js');
+    const net = { source: 'm.h5', inputShapes: [[null, 28, 28, 1]], channelsFirst: false } as unknown as Parameters<typeof rankAll>[0];
+    const settings = { layer: 'conv', top: 8, statistic: 'max', preprocessing: { preset: 'unit' } } as unknown as Parameters<typeof rankAll>[2];
+    const error = await rankAll(net, await loadAllImages('digits'), settings, () => {}).then(
+      () => assert.fail('8x8 digits were ranked for a 28x28 model'),
+      (e: unknown) => e,
+    );
+    assert.match(viewerError(error), /holds 8x8 grey images, but m\.h5 takes 28x28 grey images; .* \(to rank another, start the viewer as `convscope serve <file> --examples-data folder:<dir>`\)$/);
+    setSurface('report');
+    assert.match(viewerError(error), /\(make the report with `convscope report <file> --detects-data folder:<dir>`\)$/);
+    setSurface('server');
+  });
 });
+

@@ -77,6 +77,10 @@ function controlOf(concept: Concept): string {
       return 'set by `convscope examples --redis <url>`';
     case 'snapshots':
       return 'written by `convscope train --watch <every>`';
+    case 'data-set':
+      return surface === 'report'
+        ? 'make the report with `convscope report <file> --detects-data folder:<dir>`'
+        : `to rank another, ${REOPEN[surface]('--examples-data folder:<dir>')}`;
   }
 }
 
