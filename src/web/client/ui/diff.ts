@@ -76,12 +76,14 @@ async function compareLayer(
     h(
       'p',
       { class: 'facts', 'data-testid': 'diff-scales' },
-      `before and after on one shared symmetric scale ${formatScale(scale)}; after − before on its own scale ${formatScale(deltaScale)} (its largest |change|, ${formatNumber(scale > 0 ? deltaScale / scale : 0)} of the weights' scale); outlined tiles are the most changed filters${moved.length > 8 ? ` (8 of ${moved.length} that changed)` : ''}`,
+      deltaScale > 0
+        ? `before and after on one shared symmetric scale ${formatScale(scale)}; after − before on its own scale ${formatScale(deltaScale)} (its largest |change|, ${formatNumber(scale > 0 ? deltaScale / scale : 0)} of the weights' scale); outlined tiles are the most changed filters${moved.length > 8 ? ` (8 of ${moved.length} that changed)` : ''}`
+        : `before and after on one shared symmetric scale ${formatScale(scale)}; no weight of this layer changed, so after − before is zero everywhere`,
     ),
     pager(rowBefore.filterCount, first / FILTERS_PER_PAGE, onPage),
     row('before', before, 'diff-before', scale),
     row('after', after, 'diff-after', scale),
-    row(`after − before (scale ${formatScale(deltaScale)})`, delta, 'diff-delta', deltaScale),
+    row(deltaScale > 0 ? `after − before (scale ${formatScale(deltaScale)})` : 'after − before (zero everywhere)', delta, 'diff-delta', deltaScale),
     hover,
     ranked.length > 0
       ? h(
