@@ -3,11 +3,16 @@ import type { AxisName } from './axes.js';
 import { SelectionError } from './errors.js';
 import type { Framework, Layer, Model, Weight } from './model.js';
 
-/** Up to three names closest to `wanted`, for "did you mean" hints. */
+/** Up to three names closest to `wanted`, for "did you mean" hints; a name differing only in case comes first. */
 export function closestNames(wanted: string, names: readonly string[]): string[] {
   const w = wanted.toLowerCase();
+  const score = (n: string): number => {
+    const l = n.toLowerCase();
+    if (l === w) return -1;
+    return l.includes(w) || w.includes(l) ? 0 : distance(w, l);
+  };
   return names
-    .map((n) => ({ n, d: n.toLowerCase().includes(w) || w.includes(n.toLowerCase()) ? 0 : distance(w, n.toLowerCase()) }))
+    .map((n) => ({ n, d: score(n) }))
     .filter(({ n, d }) => d <= Math.max(2, Math.floor(n.length / 3)))
     .sort((a, b) => a.d - b.d)
     .slice(0, 3)
