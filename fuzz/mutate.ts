@@ -7,6 +7,7 @@
 import { unzipSync } from 'fflate';
 import seedrandom from 'seedrandom';
 import { lookup3 } from '../src/io/hdf5-structures.js';
+import { concatBytes } from '../src/io/source.js';
 import { writeZip } from '../test/helpers/hostile.js';
 import type { Seed } from './seeds.js';
 
@@ -42,29 +43,20 @@ export function mutateBytes(r: Random, input: Uint8Array, other?: Uint8Array): U
     else if (kind === 5) {
       const n = 1 + int(r, 64);
       const ins = Uint8Array.from({ length: n }, () => int(r, 256));
-      b = concat(b.subarray(0, at), ins, b.subarray(at));
-    } else if (kind === 6) b = concat(b.subarray(0, at), b.subarray(Math.min(b.length, at + 1 + int(r, 256))));
+      b = concatBytes([b.subarray(0, at), ins, b.subarray(at)]);
+    } else if (kind === 6) b = concatBytes([b.subarray(0, at), b.subarray(Math.min(b.length, at + 1 + int(r, 256)))]);
     else if (kind === 7) {
       const len = Math.min(b.length - at, 1 + int(r, 512));
-      b = concat(b.subarray(0, at + len), b.subarray(at, at + len), b.subarray(at + len));
+      b = concatBytes([b.subarray(0, at + len), b.subarray(at, at + len), b.subarray(at + len)]);
     } else if (kind === 8 && other && other.length > 0) {
       const from = int(r, other.length);
       const chunk = other.subarray(from, from + 1 + int(r, 256));
-      b = concat(b.subarray(0, at), chunk, b.subarray(Math.min(b.length, at + chunk.length)));
+      b = concatBytes([b.subarray(0, at), chunk, b.subarray(Math.min(b.length, at + chunk.length))]);
     }
   }
   return b;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let p = 0;
-  for (const part of parts) {
-    out.set(part, p);
-    p += part.length;
-  }
-  return out;
-}
 
 /** A hostile JSON value: deep nesting, huge or odd numbers, text with control bytes and lone surrogates. */
 function hostileValue(r: Random): unknown {
@@ -184,11 +176,11 @@ function mutatePickle(r: Random, bytes: Uint8Array): Uint8Array {
   const body = bytes.subarray(0, Math.max(0, bytes.length - 1));
   if (kind === 0) {
     const depth = 1000 + int(r, 150_000);
-    return concat(Uint8Array.from([0x80, 0x02]), new Uint8Array(depth).fill(0x5d /* ] */), new Uint8Array(depth - 1).fill(0x61 /* a */), Uint8Array.from([0x2e]));
+    return concatBytes([Uint8Array.from([0x80, 0x02]), new Uint8Array(depth).fill(0x5d /* ] */), new Uint8Array(depth - 1).fill(0x61 /* a */), Uint8Array.from([0x2e])]);
   }
   if (kind === 1) {
     const payload = pick(r, ['cos\nsystem\n', 'cposix\nsystem\n', 'cbuiltins\neval\n', 'csubprocess\nPopen\n', 'cbuiltins\ngetattr\n']);
-    return concat(body.subarray(0, body.length - 1), new TextEncoder().encode(`${payload}(Vtouch /tmp/convscope-fuzz-pwned\ntR`), Uint8Array.from([0x75, 0x2e]));
+    return concatBytes([body.subarray(0, body.length - 1), new TextEncoder().encode(`${payload}(Vtouch /tmp/convscope-fuzz-pwned\ntR`), Uint8Array.from([0x75, 0x2e])]);
   }
   return mutateBytes(r, bytes);
 }

@@ -2,6 +2,7 @@ import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import protobuf from 'protobufjs/light.js';
 import type { OnnxGraph, OnnxValueInfo } from '../formats/onnx-graph.js';
 import { ONNX_DESCRIPTOR } from '../formats/schema/onnx.js';
+import { concatBytes } from '../io/source.js';
 import { ConvscopeError, InputError, ModelFormatError, UnsupportedError } from '../model/errors.js';
 import type { InputBatch } from './layer-output.js';
 
@@ -43,16 +44,9 @@ export function bytesModel(bytes: Uint8Array, folder?: string): OnnxModelBytes {
 /** `base` with `patch` always appended (before any later patch). */
 function patchedModel(base: OnnxModelBytes, patch: Uint8Array): OnnxModelBytes {
   return {
-    model: (more) => base.model(more ? concat(patch, more) : patch),
+    model: (more) => base.model(more ? concatBytes([patch, more]) : patch),
     ...(base.folder === undefined ? {} : { folder: base.folder }),
   };
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 /** The part of the onnxruntime API convscope uses; onnxruntime-node and onnxruntime-web both provide it. */
@@ -264,5 +258,5 @@ function withPatch(bytes: Uint8Array, patch: Uint8Array, first: boolean): Uint8A
     view.set(patch, bytes.length);
     return view;
   }
-  return concat(bytes, patch);
+  return concatBytes([bytes, patch]);
 }

@@ -1,5 +1,5 @@
 import protobuf from 'protobufjs/light.js';
-import type { ByteSource } from '../io/source.js';
+import { concatBytes, type ByteSource } from '../io/source.js';
 import { listFields, readFields, type FieldRef } from './onnx-fields.js';
 import { GRAPH_FIELDS, MODEL_GRAPH_FIELD, TENSOR_DATA_FIELDS } from './schema/onnx.js';
 
@@ -25,16 +25,6 @@ function lengthDelimited(field: number, payload: Uint8Array): Uint8Array {
   return w.finish();
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** data_location = EXTERNAL and the location / offset / length entries (StringStringEntryProto: key 1, value 2). */
 function externalFields(location: string, offset: number, length: number): Uint8Array {
   const w = protobuf.Writer.create();
@@ -53,7 +43,7 @@ async function tensor(source: ByteSource, ref: FieldRef, location: string): Prom
   const located = fields.some((f) => f.field === TENSOR_FIELDS.dataLocation || f.field === TENSOR_FIELDS.externalData);
   if (!raw || raw.length < INLINE_BYTES || located) return readFields(source, [ref]);
   const kept = await readFields(source, fields.filter((f) => f.field !== TENSOR_DATA_FIELDS.raw));
-  return lengthDelimited(GRAPH_FIELDS.initializer, concat([kept, externalFields(location, raw.offset, raw.length)]));
+  return lengthDelimited(GRAPH_FIELDS.initializer, concatBytes([kept, externalFields(location, raw.offset, raw.length)]));
 }
 
 /**
@@ -72,8 +62,8 @@ export async function externalizedModel(source: ByteSource, location: string, pa
     for (const f of await listFields(source, top.offset, top.offset + top.length, 'the graph')) {
       graph.push(f.field === GRAPH_FIELDS.initializer && f.wire === 2 ? await tensor(source, f, location) : await readFields(source, [f]));
     }
-    parts.push(lengthDelimited(MODEL_GRAPH_FIELD, concat(graph)));
+    parts.push(lengthDelimited(MODEL_GRAPH_FIELD, concatBytes(graph)));
   }
   parts.push(patch);
-  return concat(parts);
+  return concatBytes(parts);
 }

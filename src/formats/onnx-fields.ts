@@ -1,6 +1,6 @@
 import protobuf from 'protobufjs/light.js';
 import { ModelFormatError, UnsupportedError } from '../model/errors.js';
-import type { ByteSource } from '../io/source.js';
+import { concatBytes, type ByteSource } from '../io/source.js';
 
 /**
  * Lists the fields of one protobuf message lying at [start, end) of a source without reading the
@@ -69,14 +69,7 @@ export async function listFields(source: ByteSource, start: number, end: number,
 
 /** The bytes of the given fields (tags included), concatenated: a valid message holding only them. */
 export async function readFields(source: ByteSource, fields: readonly FieldRef[]): Promise<Uint8Array> {
-  const parts = await Promise.all(fields.map((f) => source.read(f.tagOffset, f.offset + f.length - f.tagOffset)));
-  const out = new Uint8Array(parts.reduce((a, b) => a + b.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return concatBytes(await Promise.all(fields.map((f) => source.read(f.tagOffset, f.offset + f.length - f.tagOffset))));
 }
 
 /** Decodes a packed varint payload (int32_data, int64_data, uint64_data) with protobufjs' Reader. */

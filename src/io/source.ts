@@ -107,3 +107,14 @@ export function parseJson(text: string, where: string, reviver?: (this: unknown,
 export async function readJson(source: ByteSource): Promise<unknown> {
   return parseJson(new TextDecoder().decode(await readAll(source)), source.name);
 }
+
+/** The bytes of `parts` one after another, in one new array. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
