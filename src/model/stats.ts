@@ -52,17 +52,21 @@ export function tensorStats(data: TensorData): TensorStats {
     m2 += d * (v - mean);
     sumSq += v * v;
   }
-  if (finite === 0) {
-    return { count: n, min: NaN, max: NaN, mean: NaN, std: NaN, absMax: 0, norm: 0, zeros, nan, inf };
-  }
+  return finish({ count: n, finite, min, max, mean, m2, sumSq, zeros, nan, inf });
+}
+
+/** The statistics from one tensor's sums: `m2` is the sum of squared deviations from `mean`. */
+function finish(s: { count: number; finite: number; min: number; max: number; mean: number; m2: number; sumSq: number; zeros: number; nan: number; inf: number }): TensorStats {
+  const { count, finite, min, max, zeros, nan, inf } = s;
+  if (finite === 0) return { count, min: NaN, max: NaN, mean: NaN, std: NaN, absMax: 0, norm: 0, zeros, nan, inf };
   return {
-    count: n,
+    count,
     min,
     max,
-    mean,
-    std: Math.sqrt(m2 / finite),
+    mean: s.mean,
+    std: Math.sqrt(s.m2 / finite),
     absMax: Math.max(Math.abs(min), Math.abs(max)),
-    norm: Math.sqrt(sumSq),
+    norm: Math.sqrt(s.sumSq),
     zeros,
     nan,
     inf,
@@ -93,23 +97,13 @@ function floatStats(data: Float32Array | Float64Array): TensorStats {
   let nan = 0;
   if (notFinite > 0) for (let i = 0; i < n; i++) if (data[i] !== data[i]) nan++;
   const finite = n - notFinite;
-  if (finite === 0) return { count: n, min: NaN, max: NaN, mean: NaN, std: NaN, absMax: 0, norm: 0, zeros, nan, inf: notFinite - nan };
   const mean = sum / finite;
   let m2 = 0;
-  for (let i = 0; i < n; i++) {
-    const d = data[i]! - mean;
-    if (d - d === 0) m2 += d * d;
+  if (finite > 0) {
+    for (let i = 0; i < n; i++) {
+      const d = data[i]! - mean;
+      if (d - d === 0) m2 += d * d;
+    }
   }
-  return {
-    count: n,
-    min,
-    max,
-    mean,
-    std: Math.sqrt(m2 / finite),
-    absMax: Math.max(Math.abs(min), Math.abs(max)),
-    norm: Math.sqrt(sumSq),
-    zeros,
-    nan,
-    inf: notFinite - nan,
-  };
+  return finish({ count: n, finite, min, max, mean, m2, sumSq, zeros, nan, inf: notFinite - nan });
 }
