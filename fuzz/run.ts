@@ -51,9 +51,10 @@ const WORKER = new URL('./worker.ts', import.meta.url).pathname;
 /** Time a worker may take to get ready for a case (restarting the HDF5 engine on a loaded machine). */
 const START_MS = 120_000;
 
-function rssMb(pid: number): number {
+/** A process's resident memory now (VmRSS) or at its peak so far (VmHWM), in MB; 0 once it is gone. */
+function rssMb(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : 0;
   } catch {
     return 0;
@@ -97,6 +98,8 @@ class Worker {
         settled = true;
         clearTimeout(timer);
         clearInterval(poll);
+        // Most cases end between two polls: the worker's high-water mark holds their peak.
+        peak.mb = Math.max(peak.mb, rssMb(this.child.pid!, 'VmHWM'));
         this.child.removeListener('message', onMessage);
         this.child.removeListener('exit', onExit);
         if (restart) {
