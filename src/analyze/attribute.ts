@@ -34,7 +34,7 @@ export interface AttributeOptions {
   method: AttributionMethod;
   /** The class whose score is explained (default: the top class). */
   classIndex?: number;
-  /** Grad-CAM(++) layer (default: the last layer with a spatial output). */
+  /** Grad-CAM(++) layer (default: compute/gradcam-layer.ts, the activation after the last convolution). */
   layer?: string;
   /** Integrated gradients: path steps (default 50) and the baseline value in model-input units (default 0). */
   steps?: number;

@@ -53,7 +53,7 @@ export function registerAttribute(program: Command): void {
     .option('--input <file.npy>', 'an already preprocessed array (one sample), fed as is')
     .addOption(new Option('--method <name>', 'attribution method').choices([...ATTRIBUTION_METHODS]).default('gradcam'))
     .option('--class <c>', 'class index to explain (default: the top class)', parseIndex)
-    .option('--layer <name>', 'Grad-CAM(++) and Score-CAM layer (default: the last layer with a spatial output)')
+    .option('--layer <name>', 'Grad-CAM(++) and Score-CAM layer (default: the activation after the last convolution, else the last layer with a spatial output)')
     .option('--out <file>', 'output file (default: <image or input name>-<method>.<format>)')
     .addOption(new Option('--format <format>', 'png: input, map and overlay with a colour bar; npy: the raw, unnormalised map (float32, [H, W])').choices(['png', 'npy']).default('png'));
   addPreprocessOptions(command);

@@ -4,6 +4,7 @@ import { activationName, checkInput, outputChannelsFirst, type InputBatch } from
 import { tf } from './backend.js';
 import type { RunnableModel } from './build.js';
 import type { GraphNode } from '../model/graph.js';
+import { gradCamNode } from './gradcam-layer.js';
 
 /**
  * Gradients of a class score through a built network (TensorFlow.js autodiff). The score of class c
@@ -146,13 +147,11 @@ function toChannelsLast(t: tf.Tensor, channelsFirst: boolean): tf.Tensor {
   return channelsFirst ? tf.transpose(r, [0, 2, 3, 1]) : r;
 }
 
-/** The last node whose output is spatial (rank 4) among computed values: Grad-CAM's usual choice. */
-function lastSpatial(net: RunnableModel, values: Values): GraphNode {
-  for (let i = net.graph.nodes.length - 1; i >= 0; i--) {
-    const node = net.graph.nodes[i]!;
-    if (values.get(key(node.id, 0))?.rank === 4 && !net.graph.inputs.includes(node.id)) return node;
-  }
-  throw new UsageError(`${net.source} has no layer with a spatial (rank-4) output for Grad-CAM; choose the layer to explain.`, { concept: 'layer' });
+/** Grad-CAM's default layer (compute/gradcam-layer.ts), or a sentence saying there is none. */
+export function defaultGradCamNode(net: RunnableModel): GraphNode {
+  const node = gradCamNode(net);
+  if (!node) throw new UsageError(`${net.source} has no layer with a spatial (rank-4) output for Grad-CAM; choose the layer to explain.`, { concept: 'layer' });
+  return node;
 }
 
 /** What layerGradient also learns from its one forward pass: the class, the scores and the outputs. */
@@ -163,7 +162,7 @@ export interface LayerGradientRun extends LayerGradient {
 
 /**
  * A layer's output A for the first sample of `batch` and d score_c / dA, from one forward pass: the
- * layer defaults to the last one with a spatial output, the class to the top output; then only the
+ * layer defaults to Grad-CAM's default layer (compute/gradcam-layer.ts), the class to the top output; then only the
  * layers after the chosen one run again under the gradient tape.
  */
 export async function layerGradient(net: RunnableModel, batch: InputBatch, layer: GraphNode | undefined, classIndex: number | undefined): Promise<LayerGradientRun> {
@@ -173,7 +172,7 @@ export async function layerGradient(net: RunnableModel, batch: InputBatch, layer
     let chosen = classIndex ?? 0;
     const [a, g, s, o] = tf.tidy(() => {
       const values = forward(net, x);
-      node ??= lastSpatial(net, values);
+      node ??= defaultGradCamNode(net);
       const ref = net.graph.outputs[0]!;
       const out = tf.reshape(values.get(key(ref.node, ref.output))!, [batch.shape[0]!, -1]);
       if (classIndex === undefined) chosen = tf.argMax(tf.slice(out, [0, 0], [1, -1]), 1).dataSync()[0]!;

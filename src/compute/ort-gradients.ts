@@ -1,12 +1,11 @@
 import type { OnnxGraph } from '../formats/onnx-graph.js';
 import { encodeGraphPatch, type WriteNode, type WriteTensor } from '../formats/onnx-write.js';
 import { SelectionError, UsageError } from '../model/errors.js';
-import type { GraphNode } from '../model/graph.js';
 import { didYouMean } from '../model/lookup.js';
 import { activationName, outputChannelsFirst, type InputBatch } from './activations.js';
 import type { RunnableModel } from './build.js';
-import { classScores, findNode, inputGradient, layerGradient, scoreDescription, type LayerGradientRun } from './gradients.js';
-import { kerasOutputShape, kerasToOnnx, OrtConversionError } from './keras-to-onnx.js';
+import { classScores, defaultGradCamNode, findNode, inputGradient, layerGradient, scoreDescription, type LayerGradientRun } from './gradients.js';
+import { kerasToOnnx, OrtConversionError } from './keras-to-onnx.js';
 import { BackwardUnsupportedError, buildBackward, buildGradients, CLASS_INPUT, valueRanks, type ForwardGraph, type ForwardNode } from './onnx-backward.js';
 import { onnxLayers, selectOnnxLayers } from './onnx-activations.js';
 import { openOnnxNet, type OnnxNet } from './ort.js';
@@ -341,20 +340,11 @@ async function kerasOrtGradients(net: RunnableModel): Promise<GradientEngine> {
     if (e instanceof BackwardUnsupportedError) return tfjsGradients(net, e.message);
     throw e;
   }
-  const rank = (node: GraphNode) => kerasOutputShape(net, { node: node.id, output: 0 }).length;
   const targetOf = (layer: string | undefined): Target => {
-    const node = layer === undefined ? lastSpatialNode(net, rank) : findNode(net, layer);
+    const node = layer === undefined ? defaultGradCamNode(net) : findNode(net, layer);
     return { value: conversion.valueOf({ node: node.id, output: 0 }), channelsFirst: outputChannelsFirst(net, node), layer: activationName(node) };
   };
   return engineOf(ort, scoreDescription(net), net.source, targetOf, true);
-}
-
-function lastSpatialNode(net: RunnableModel, rank: (node: GraphNode) => number): GraphNode {
-  for (let i = net.graph.nodes.length - 1; i >= 0; i--) {
-    const node = net.graph.nodes[i]!;
-    if (!net.graph.inputs.includes(node.id) && rank(node) === 4) return node;
-  }
-  throw new UsageError(`${net.source} has no layer with a spatial (rank-4) output for Grad-CAM; choose the layer to explain.`, { concept: 'layer' });
 }
 
 /**

@@ -6,14 +6,13 @@ import type { RunnableModel } from '../compute/build.js';
 import { imageBatch, imageGeometry, type InputSpec } from '../compute/inputs.js';
 import { maximize, type MaximizeResult, type Objective } from '../compute/maximize.js';
 import type { OnnxNet } from '../compute/ort.js';
+import { gradCamNode } from '../compute/gradcam-layer.js';
 import { describePreset, type Preset } from '../compute/preprocess.js';
 import { describePreprocessing } from '../compute/default-preprocessing.js';
 import type { ImageCollection } from '../data/index.js';
 import { loadImage } from '../io/image.js';
 import { InputError, UsageError } from '../model/errors.js';
-import { convLayers } from '../model/filters.js';
 import { formatNumber } from '../model/format.js';
-import type { Model } from '../model/model.js';
 import { sceneToPng } from '../render/scene-png.js';
 import { toBase64 } from '../render/scene-svg.js';
 import type { Scene } from '../render/scene.js';
@@ -64,7 +63,7 @@ export interface DetectsInfo {
   concept?: string;
   /** Layers with a spatial output (H, W, C), in graph order, with their filter counts. */
   layers: { name: string; filters: number }[];
-  /** The last convolution among them (else the last of them). */
+  /** Grad-CAM's default layer (compute/gradcam-layer.ts): the activation after the last convolution. */
   defaultLayer?: string;
   /** Number of classes the model scores, and their names where the model gives them. */
   classes: number;
@@ -85,11 +84,9 @@ function dataUri(scene: Scene): string {
   return `data:image/png;base64,${toBase64(sceneToPng(scene))}`;
 }
 
-/** A network's layers with a spatial output and the default among them (the last convolution). */
-export function spatialLayers(net: RunnableModel, model: Model): Pick<DetectsInfo, 'layers' | 'defaultLayer'> {
-  const convs = new Set(convLayers(model).map((l) => l.name));
+/** A network's layers with a spatial output and the default among them (Grad-CAM's, the one the CLI's attribute also uses). */
+export function spatialLayers(net: RunnableModel): Pick<DetectsInfo, 'layers' | 'defaultLayer'> {
   const layers: DetectsInfo['layers'] = [];
-  let defaultLayer: string | undefined;
   for (const node of net.graph.nodes) {
     if (net.graph.inputs.includes(node.id)) continue;
     const shape = net.tfLayer(node).outputShape;
@@ -99,10 +96,9 @@ export function spatialLayers(net: RunnableModel, model: Model): Pick<DetectsInf
     if (!filters) continue;
     const name = activationName(node);
     layers.push({ name, filters });
-    if (convs.has(node.layer.name)) defaultLayer = name;
   }
-  const chosen = defaultLayer ?? layers.at(-1)?.name;
-  return { layers, ...(chosen ? { defaultLayer: chosen } : {}) };
+  const chosen = gradCamNode(net);
+  return { layers, ...(chosen ? { defaultLayer: activationName(chosen) } : {}) };
 }
 
 /** The number of classes a network scores (the size of its output). */

@@ -166,7 +166,7 @@ export function detectsHooks(engines: Engines, data: readonly string[] = ['digit
     }
     try {
       const net = await engines.netOf(model);
-      return { engine: 'tfjs', ...spatialLayers(net, model), classes: classCount(net), ...(labels ? { labels } : {}), data: [...data] };
+      return { engine: 'tfjs', ...spatialLayers(net), classes: classCount(net), ...(labels ? { labels } : {}), data: [...data] };
     } catch (e) {
       if (!(e instanceof ConvscopeError)) throw e;
       return { engine: 'none', why: e.message, ...(e.concept ? { concept: e.concept } : {}), layers: [], classes: labels?.length ?? 0, ...(labels ? { labels } : {}), data: [...data] };

@@ -3,7 +3,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { initBackend } from '../../src/compute/backend.js';
+import { buildModel } from '../../src/compute/build.js';
+import { openModel } from '../../src/formats/open.js';
 import { decodeNpy } from '../../src/model/npy.js';
+import { spatialLayers } from '../../src/views/detects-view.js';
 import { runCli } from '../helpers/cli.js';
 import { fixture, needsFixtures, SHARED } from '../helpers/fixtures.js';
 import { decodePixels } from '../render/png.js';
@@ -50,5 +54,27 @@ describe('convscope attribute', needsFixtures, () => {
     const badLayer = await runCli(['attribute', model, '--image', photo, '--layer', 'out_rel', '--out', join(dir, 'y.png')], { timeoutMs: 120000 });
     assert.equal(badLayer.code, 1);
     assert.match(badLayer.stderr, /has no layer 'out_rel'\. Did you mean 'out_relu'/);
+  });
+
+  it("Grad-CAM's default layer is the viewer's: the activation after the last conv, never a Dropout", async () => {
+    await initBackend();
+    // Read off the architectures: fixture 08 ends conv2d_1 (relu fused) -> max_pooling2d_1 -> dropout -> flatten;
+    // fixture 11 ends Conv_1 -> Conv_1_bn -> out_relu -> global pooling.
+    const cases = [
+      [fixture('08_xfmt_keras2h5_tfjs', 'digit-recognizer-model.h5'), 'conv2d_1'],
+      [model, 'out_relu'],
+    ] as const;
+    for (const [path, expected] of cases) {
+      const r = await runCli(['attribute', path, '--image', photo, '--out', join(dir, 'default.png')], { timeoutMs: 120000 });
+      assert.equal(r.code, 0, r.stderr);
+      const cli = /Grad-CAM of class \d+.* at layer (\S+);/.exec(r.stdout)?.[1];
+      const net = await buildModel(await openModel(path));
+      try {
+        assert.equal(spatialLayers(net).defaultLayer, cli, `${path}: the viewer's default is the CLI's`);
+      } finally {
+        net.dispose();
+      }
+      assert.equal(cli, expected, path);
+    }
   });
 });

@@ -171,7 +171,7 @@ describe('"what it detects": the viewer tab and the report section', { skip }, (
   it("explains a photograph with Grad-CAM on the Teachable Machine model, naming its classes from metadata.json; the class picker re-runs", async () => {
     await page.goto(`${server.url}?model=1&tab=detects&part=attribution&sample=cat.jpg`);
     const shown = await result('attribution');
-    assert.match(shown.alt, /^Grad-CAM of class 2 'Poes' at layer Conv_1; score = /);
+    assert.match(shown.alt, /^Grad-CAM of class 2 'Poes' at layer out_relu; score = /);
     assert.match(shown.lines[0]!, /cat\.jpg resized \(centre crop\) to 224x224, pixels fed as symmetric/);
     const options = await page.$$eval('[data-testid=detects-class] option', (o) => o.map((x) => x.textContent));
     assert.deepEqual(options, ['the top class', ...TM_LABELS.map((l, i) => `${i}: ${l}`)]);

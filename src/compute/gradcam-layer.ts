@@ -1,0 +1,38 @@
+import type { GraphNode } from '../model/graph.js';
+import { catalogueEntry } from '../model/keras-catalogue.js';
+import type { RunnableModel } from './build.js';
+import { kerasOutputShape } from './keras-to-onnx.js';
+
+/**
+ * Grad-CAM's default layer for a Keras network, the one owner every surface asks (attribute, the
+ * viewer's "what it detects" tab, the report): the last convolution's output after the normalization
+ * and activation layers that follow it (Conv_1 -> Conv_1_bn -> out_relu gives out_relu), as Grad-CAM
+ * practice takes the activation after the last conv. Layers that are identity at inference (Dropout,
+ * per the Keras catalogue) are never chosen: they show their input under another name. Without a
+ * convolution, the last layer with a spatial (rank-4) output that computes something.
+ */
+export function gradCamNode(net: RunnableModel): GraphNode | undefined {
+  const spatial = (node: GraphNode) => !net.graph.inputs.includes(node.id) && kerasOutputShape(net, { node: node.id, output: 0 }).length === 4;
+  let lastConv: GraphNode | undefined;
+  let lastSpatial: GraphNode | undefined;
+  for (const node of net.graph.nodes) {
+    const entry = catalogueEntry(node.layer.className);
+    if (entry?.status === 'identity' || !spatial(node)) continue;
+    lastSpatial = node;
+    if (entry?.group === 'convolution') lastConv = node;
+    else if (lastConv && (entry?.group === 'activation' || entry?.group === 'normalization') && node.inputs.some((i) => i.node === lastConv!.id || passesTo(net, i.node, lastConv!))) lastConv = node;
+  }
+  return lastConv ?? lastSpatial;
+}
+
+/** Whether `from` is reached from `to` through identity-at-inference layers only (conv -> Dropout -> ReLU). */
+function passesTo(net: RunnableModel, from: number, to: GraphNode): boolean {
+  let node = net.graph.nodes[from];
+  while (node && catalogueEntry(node.layer.className)?.status === 'identity') {
+    const input = node.inputs[0];
+    if (!input) return false;
+    if (input.node === to.id) return true;
+    node = net.graph.nodes[input.node];
+  }
+  return false;
+}
