@@ -75,7 +75,7 @@ export function registerInspect(program: Command): void {
         await withModel(path, options, async (model) => {
           const summary = await summarizeModel(model, { stats: options.stats ?? false });
           if (options.json) {
-            process.stdout.write(`${JSON.stringify({ ...summary, ...(summary.notes ? { notes: summary.notes.map(cliNote) } : {}) }, null, 2)}\n`);
+            process.stdout.write(`${JSON.stringify({ ...summary, ...(summary.notes ? { notes: summary.notes.map((n) => cliNote(n)) } : {}) }, null, 2)}\n`);
           } else {
             process.stdout.write(`${renderSummary(summary, options.stats ?? false)}\n`);
           }

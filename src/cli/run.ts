@@ -25,9 +25,12 @@ const CONTROLS: Record<Concept, string> = {
   'data-set': '--data <spec>',
 };
 
-/** A library sentence as the CLI prints it: the sentence, then the flag that sets the concept it points to. */
-function withFlag(text: string, concept: Concept | undefined): string {
-  return concept ? `${text} (${CONTROLS[concept]})` : text;
+/**
+ * A library sentence as the CLI prints it: the sentence, then the flag that sets the concept it points
+ * to (`flags` are a command's own names for some, e.g. the report's `--detects-data`).
+ */
+function withFlag(text: string, concept: Concept | undefined, flags: Partial<Record<Concept, string>> = {}): string {
+  return concept ? `${text} (${flags[concept] ?? CONTROLS[concept]})` : text;
 }
 
 /** An error as the CLI prints it. */
@@ -35,9 +38,9 @@ export function cliMessage(e: ConvscopeError): string {
   return withFlag(e.message, e.concept);
 }
 
-/** A model's note as the CLI prints it. */
-export function cliNote(note: Note): string {
-  return withFlag(note.text, note.concept);
+/** A model's note as the CLI prints it, with the command's own `flags` where they differ from the common ones. */
+export function cliNote(note: Note, flags?: Partial<Record<Concept, string>>): string {
+  return withFlag(note.text, note.concept, flags);
 }
 
 /**

@@ -6,6 +6,7 @@ import { readTable } from '../io/sstable.js';
 import type { ByteSource } from '../io/source.js';
 import { decodeLittleEndian, DTYPE_BYTES, type DType, type TensorData } from '../model/dtype.js';
 import { ModelFormatError, UnsupportedError } from '../model/errors.js';
+import { baseName } from '../model/model.js';
 import { quote } from '../model/quote.js';
 import {
   TF_DESCRIPTOR,
@@ -71,11 +72,6 @@ function int(v: Int64, where: string, what: string): number {
 /** `model.ckpt.data-00000-of-00002` */
 export function shardName(prefix: string, shard: number, count: number): string {
   return `${prefix}.data-${String(shard).padStart(5, '0')}-of-${String(count).padStart(5, '0')}`;
-}
-
-/** The last path component of a source name (`/a/b/variables.index` -> `variables.index`). */
-export function baseName(name: string): string {
-  return name.split(/[\\/]/).pop() ?? name;
 }
 
 function product(shape: readonly number[]): number {

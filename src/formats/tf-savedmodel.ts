@@ -4,7 +4,7 @@ import { resolveLimits } from '../io/limits.js';
 import { isTable } from '../io/sstable.js';
 import { genericAxes } from '../model/axes.js';
 import { ContainmentError, ConvscopeError, ModelFormatError } from '../model/errors.js';
-import type { Framework, Model, Note, Weight } from '../model/model.js';
+import { baseName, type Framework, type Model, type Note, type Weight } from '../model/model.js';
 import { NamedTensor } from '../model/named-tensor.js';
 import { parseKerasArchitecture, type KerasArchitecture } from './keras-config.js';
 import { assumedLayoutNote, buildKerasLayers, kerasRole, type StoredLayer, type StoredWeight } from './keras-weights.js';
@@ -18,7 +18,7 @@ import {
   type SavedObjectGraph,
   type TrackableObjectGraph,
 } from './schema/tensorflow.js';
-import { baseName, openBundle, tfRoot, type BundleTensor, type TensorBundle } from './tf-bundle.js';
+import { openBundle, tfRoot, type BundleTensor, type TensorBundle } from './tf-bundle.js';
 import { TF_CHECKPOINT_NAMES, TF_SAVEDMODEL_NAMES } from './reader-names.js';
 
 /**

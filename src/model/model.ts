@@ -120,6 +120,14 @@ export interface Model {
 }
 
 /**
+ * The last path component of a source name (`/a/b/model.json` -> `model.json`): how text a user may
+ * share (a report, the viewer) names a model, never by its absolute path.
+ */
+export function baseName(name: string): string {
+  return name.split(/[\\/]/).pop() ?? name;
+}
+
+/**
  * A sentence for the user about a model, and, like ConvscopeError's `concept`, the setting that would
  * change what it says: each surface names its own control for it (the CLI its flag, the viewer its menu).
  */

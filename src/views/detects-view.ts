@@ -13,6 +13,7 @@ import type { ImageCollection } from '../data/index.js';
 import { loadImage } from '../io/image.js';
 import { InputError, UsageError } from '../model/errors.js';
 import { formatNumber } from '../model/format.js';
+import { baseName, type Note } from '../model/model.js';
 import { sceneToPng } from '../render/scene-png.js';
 import { toBase64 } from '../render/scene-svg.js';
 import type { Scene } from '../render/scene.js';
@@ -70,8 +71,8 @@ export interface DetectsInfo {
   labels?: string[];
   /** Data sets offered for dataset examples (specs: `digits`, `folder:DIR`, ...). */
   data: string[];
-  /** A report's notes on its section: parts left out and why. */
-  notes?: string[];
+  /** A report's notes on its section: parts left out and why, with the setting that would change them. */
+  notes?: Note[];
 }
 
 /** A report's "what it detects" section: what the model can do (with the section's notes) and the parts computed for one layer. */
@@ -193,7 +194,7 @@ function checkData(net: InputSpec, data: ImageCollection): void {
   const kind = (c: number): string => (c === 1 ? 'grey' : 'RGB');
   if ((g.height !== null && g.height !== data.height) || (g.width !== null && g.width !== data.width) || g.channels !== data.channels) {
     throw new UsageError(
-      `The data set ${data.name} holds ${data.width}x${data.height} ${kind(data.channels)} images, but ${net.source} takes ${g.width ?? 'any'}x${g.height ?? 'any'} ${kind(g.channels)} images; rank a data set of such images (an image folder is resized to the model's input).`,
+      `The data set ${data.name} holds ${data.width}x${data.height} ${kind(data.channels)} images, but ${baseName(net.source)} takes ${g.width ?? 'any'}x${g.height ?? 'any'} ${kind(g.channels)} images; rank a data set of such images (an image folder is resized to the model's input).`,
       { concept: 'data-set' },
     );
   }

@@ -8,8 +8,8 @@ import { onnxGraph, type OnnxGraph } from '../formats/onnx-graph.js';
 import { defaultPreprocessing, describePreprocessing } from '../compute/default-preprocessing.js';
 import { PRESETS, type Preset } from '../compute/preprocess.js';
 import { loadImage, type DecodedImage } from '../io/image.js';
-import { ConvscopeError, InputError, UsageError } from '../model/errors.js';
-import type { Model, Note } from '../model/model.js';
+import { ConvscopeError, InputError, UsageError, type Concept } from '../model/errors.js';
+import { baseName, type Model, type Note } from '../model/model.js';
 import { convLayers } from '../model/filters.js';
 import { encodeRaster, sceneToPng } from '../render/scene-png.js';
 import { activationFigure, classLabels, topOutputs } from '../views/activations.js';
@@ -152,7 +152,7 @@ async function onnxViews(
   const batch = imageBatch([image], imageGeometry(net), { preset: preprocessing.preset, channelsFirst: true });
   const menu = featureMapLayers(graph);
   const wanted = pick(menu);
-  progress(0.3, `running ${model.source}`);
+  progress(0.3, `running ${baseName(model.source)}`);
   const run = await runOnnxLayers(net, batch, wanted);
   const last = run.outputs[0];
   const scores = last ? last.data.subarray(0, last.data.length / (last.shape[0] ?? 1)) : new Float32Array(0);
@@ -248,7 +248,7 @@ function hooks(examplesData?: readonly string[], maxImageSide?: number): Hooks &
       if (!chosen) {
         throw new UsageError(
           request.layer === undefined
-            ? `${model.source} has no layer whose output is a feature map.`
+            ? `${baseName(model.source)} has no layer whose output is a feature map.`
             : `Layer '${request.layer.slice(0, 60)}' has no feature-map output; choose one of: ${run.maps.map((m) => m.name).join(', ')}.`,
         );
       }
@@ -295,7 +295,7 @@ export async function reportData(
   } catch (e) {
     throw new InputError(`Cannot read the image ${imagePath} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`);
   }
-  const name = imagePath.split(/[\\/]/).pop()!;
+  const name = baseName(imagePath);
   const graph = onnxGraph(models[0]!);
   if (graph) {
     const request = { preprocess: 'auto', image: bytes, imageName: name };
@@ -365,9 +365,10 @@ export async function reportDetects(model: Model, choice: ReportDetectsChoice, s
   const spec = choice.data ?? 'digits';
   const { detects } = hooks([spec], REPORT_IMAGE_SIDE);
   const info = await detects.info(model);
-  const notes: string[] = [];
+  const notes: Note[] = [];
   const views: DetectsView[] = [];
-  if (info.engine === 'none') return { info: { ...info, notes: [`No "what it detects" section: ${info.why}`] }, views };
+  const why = (text: string, concept: string | undefined): Note => ({ text, ...(concept ? { concept: concept as Concept } : {}) });
+  if (info.engine === 'none') return { info: { ...info, notes: [why(`No "what it detects" section: ${info.why}`, info.concept)] }, views };
   const layer = choice.layer ?? info.defaultLayer;
   if (choice.layer !== undefined && !info.layers.some((l) => l.name === choice.layer)) {
     throw new UsageError(`Layer '${choice.layer.slice(0, 60)}' has no spatial output to visualise; choose one of: ${info.layers.map((l) => l.name).join(', ')}.`, { concept: 'layer' });
@@ -376,33 +377,33 @@ export async function reportDetects(model: Model, choice: ReportDetectsChoice, s
   const filters = Array.from({ length: Math.min(choice.filters, count) }, (_, i) => i);
   const base = { layer, filters, objective: 'channel' as const, steps: choice.steps, seed: 0, data: 0, top: 3, statistic: 'max' as const, method: 'gradcam' as const, preprocess: 'auto' };
   // In order of what a reader asks first, so that the size budget drops the last.
-  const parts: { what: string; request: DetectsRequest | undefined; skip?: string }[] = [
+  const parts: { what: string; request: DetectsRequest | undefined; skip?: Note }[] = [
     {
       what: 'attribution',
-      request: choice.imagePath ? { ...base, part: 'attribution', image: await readFile(choice.imagePath), imageName: choice.imagePath.split(/[\\/]/).pop()! } : undefined,
-      skip: 'the report was made without a photograph to explain.',
+      request: choice.imagePath ? { ...base, part: 'attribution', image: await readFile(choice.imagePath), imageName: baseName(choice.imagePath) } : undefined,
+      skip: { text: 'the report was made without a photograph to explain.', concept: 'image' },
     },
-    { what: 'dataset examples', request: info.engine === 'tfjs' ? { ...base, part: 'examples' } : undefined, skip: info.why },
-    { what: 'activation maximization', request: info.engine === 'tfjs' ? { ...base, part: 'maximize' } : undefined, skip: info.why },
+    { what: 'dataset examples', request: info.engine === 'tfjs' ? { ...base, part: 'examples' } : undefined, skip: why(info.why ?? '', info.concept) },
+    { what: 'activation maximization', request: info.engine === 'tfjs' ? { ...base, part: 'maximize' } : undefined, skip: why(info.why ?? '', info.concept) },
   ];
   let bytes = 0;
   for (const { what, request, skip } of parts) {
     if (!request) {
-      notes.push(`No ${what} in this report: ${skip}`);
+      notes.push(why(`No ${what} in this report: ${skip?.text}`, skip?.concept));
       continue;
     }
     say(`${what} of ${layer}`);
     try {
       const view = await detects.run(model, request, () => {});
       if (bytes + view.picture.length > REPORT_DETECTS_BYTES) {
-        notes.push(`No ${what} in this report: its figure (${Math.round(view.picture.length / 1024)} KiB) would pass the section's ${REPORT_DETECTS_BYTES / (1024 * 1024)} MiB.`);
+        notes.push({ text: `No ${what} in this report: its figure (${Math.round(view.picture.length / 1024)} KiB) would pass the section's ${REPORT_DETECTS_BYTES / (1024 * 1024)} MiB.` });
         continue;
       }
       bytes += view.picture.length;
       views.push(view);
     } catch (e) {
       if (!(e instanceof ConvscopeError)) throw e;
-      notes.push(`No ${what} in this report: ${e.message}`);
+      notes.push(why(`No ${what} in this report: ${e.message}`, e.concept));
     }
   }
   return { info: { ...info, layers: info.layers.filter((l) => l.name === layer), ...(layer ? { defaultLayer: layer } : {}), data: [spec], notes }, views };

@@ -8,7 +8,7 @@ import type { OnnxNet } from '../compute/ort.js';
 import { loadAllImages, type ImageCollection } from '../data/index.js';
 import { onnxGraph, type OnnxGraph } from '../formats/onnx-graph.js';
 import { ConvscopeError, UnsupportedError, UsageError } from '../model/errors.js';
-import type { Model } from '../model/model.js';
+import { baseName, type Model } from '../model/model.js';
 import { classLabels } from '../views/activations.js';
 import {
   attributionView,
@@ -194,7 +194,7 @@ export function detectsHooks(engines: Engines, data: readonly string[] = ['digit
     const known = await cachedInfo(model);
     const layer = r.layer ?? known.defaultLayer;
     if (r.part !== 'attribution' && known.engine === 'onnx') throw new UnsupportedError(ATTRIBUTION_ONLY);
-    if (r.part !== 'attribution' && !layer) throw new UsageError(`${model.source} has no layer with a spatial output to visualise.`);
+    if (r.part !== 'attribution' && !layer) throw new UsageError(`${baseName(model.source)} has no layer with a spatial output to visualise.`);
     if (r.part === 'maximize') {
       const net = await gradientNet(model, 'Activation maximization');
       progress(0, `optimising ${r.filters.length} images for ${layer}`);

@@ -2,7 +2,7 @@ import type { AxisName, LayerKind } from '../model/axes.js';
 import { DTYPE_BYTES, floatToHalf, type DType } from '../model/dtype.js';
 import { UsageError } from '../model/errors.js';
 import { onnxGraph, type OnnxGraph } from '../formats/onnx-graph.js';
-import type { FormatId, Framework, Layer, Model, Note, Weight } from '../model/model.js';
+import { baseName, type FormatId, type Framework, type Layer, type Model, type Note, type Weight } from '../model/model.js';
 import { toBase64 } from '../render/scene-svg.js';
 import { NamedTensor } from '../model/named-tensor.js';
 import { decodeNpy, encodeNpy } from '../model/npy.js';
@@ -161,11 +161,11 @@ function withoutBytes({ bytes: _bytes, ...structure }: OnnxGraph): Omit<OnnxGrap
   return structure;
 }
 
-/** Everything of an embedded model but its layers and notes. */
+/** Everything of an embedded model but its layers and notes; the model is named by its file name, as a shared file should. */
 export function modelHeader(model: Model, outputShapes: ReadonlyMap<string, (number | null)[]>): Omit<EmbeddedModel, 'layers' | 'notes'> {
   const graph = onnxGraph(model);
   return {
-    source: model.source,
+    source: baseName(model.source),
     format: model.format,
     framework: model.framework,
     ...(model.frameworkVersion ? { frameworkVersion: model.frameworkVersion } : {}),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -205,6 +205,38 @@ describe('"what it detects": the viewer tab and the report section', { skip }, (
     assert.match(why, /holds weights but no architecture, so convscope cannot run it/);
     assert.match(why, /\(open it with its architecture: start the viewer as `convscope serve <weights> --config arch\.json`/, 'the served page says how to give the architecture here');
     assert.equal(await page.isDisabled('[data-testid=detects-run]'), true);
+  });
+
+  it('a data set of the wrong size is said once, in the panel, naming the model by its file name', async () => {
+    await page.goto(`${server.url}?model=1&tab=detects&part=examples`);
+    await page.waitForSelector('[data-testid=detects-message].error');
+    const said = (await page.textContent('[data-testid=detects-message]'))!;
+    // digits are 8x8 grey (sklearn's load_digits); fixture 11's model.json declares a [null, 224, 224, 3] input.
+    assert.match(said, /^The data set digits holds 8x8 grey images, but model\.json takes 224x224 RGB images; .*\(to rank another, start the viewer as `convscope serve <file> --examples-data folder:<dir>`\)$/);
+    assert.ok(!said.includes(TM) && !said.includes('/'), said);
+    assert.doesNotMatch((await page.textContent('#status')) ?? '', /data set digits/, 'the header repeats the panel');
+  });
+
+  it("report: the section's notes name their setting, on the command line and on the page, and no absolute path is written", async () => {
+    const out = join(dir, 'tm-report.html');
+    const r = await runCli(['report', TM, '--detects-steps', '1', '--out', out], { timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^note: No dataset examples in this report: The data set digits holds 8x8 grey images, but model\.json takes 224x224 RGB images; .* \(--detects-data <spec>\)$/m);
+    assert.match(r.stdout, /^note: No attribution in this report: the report was made without a photograph to explain\. \(--image <file>\)$/m);
+    const html = readFileSync(out, 'utf8');
+    assert.ok(!html.includes(dirname(TM)), 'the report names the model by its file name');
+    const offline = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    try {
+      await offline.goto(`${pathToFileURL(out).href}#tab=detects&part=examples`);
+      await offline.waitForSelector('[data-testid=detects-notes] li');
+      const notes = await offline.$$eval('[data-testid=detects-notes] li', (li) => li.map((l) => l.textContent ?? ''));
+      assert.ok(
+        notes.some((n) => /^No dataset examples in this report: The data set digits holds .* \(make the report with `convscope report <file> --detects-data folder:<dir>`\)$/.test(n)),
+        notes.join('\n'),
+      );
+    } finally {
+      await offline.close();
+    }
   });
 
   it('an ONNX model gets attribution on ONNX Runtime, and a sentence instead of maximize and examples', needsPython('torch'), async () => {

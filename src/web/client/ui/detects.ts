@@ -3,9 +3,9 @@ import { formatNumber } from '../../../model/format.js';
 import { METHOD_NAMES } from '../../../views/attribution-view.js';
 import type { DetectsInfo, DetectsPart, DetectsView } from '../../../views/detects-view.js';
 import { Cancelled, type Backend, type DetectsInput } from '../backend.js';
-import { clear, h, setStatus } from '../dom.js';
+import { clear, h } from '../dom.js';
 import type { Router, ViewState } from '../state.js';
-import { viewerError } from '../wording.js';
+import { viewerError, viewerNote } from '../wording.js';
 import { PREPROCESSING } from './activations.js';
 
 /** The window of filters drawn at once. */
@@ -67,7 +67,8 @@ export function detectsTab(root: HTMLElement, backend: Backend, router: Router):
   const why = h('p', { class: 'note', 'data-testid': 'detects-why' });
   const notes = h('ul', { class: 'notes', 'data-testid': 'detects-notes' });
   const progress = h('progress', { max: 1, value: 0, hidden: true, 'aria-label': 'progress' });
-  const message = h('span', { 'data-testid': 'detects-message' });
+  // The panel's one place for a run's progress and its error (the header's status line stays quiet).
+  const message = h('span', { 'data-testid': 'detects-message', role: 'status' });
   const cancel = h('button', { type: 'button', 'data-testid': 'detects-cancel', hidden: true }, 'cancel');
   const out = h('section', { class: 'detects-out', 'aria-live': 'polite', 'aria-label': 'result' });
   const file = h('input', { type: 'file', accept: 'image/*', 'data-testid': 'detects-upload' });
@@ -154,7 +155,6 @@ export function detectsTab(root: HTMLElement, backend: Backend, router: Router):
       const text = viewerError(e);
       message.textContent = text;
       message.className = 'error';
-      setStatus(text, 'error');
     } finally {
       if (id === runs) {
         progress.hidden = true;
@@ -223,7 +223,7 @@ export function detectsTab(root: HTMLElement, backend: Backend, router: Router):
       );
     }
 
-    clear(notes, ...(i.notes ?? []).map((n) => h('li', {}, viewerError(new Error(n)))));
+    clear(notes, ...(i.notes ?? []).map((n) => h('li', {}, viewerNote(n))));
     const reason = unavailable(i, part, request.method);
     why.textContent = reason ? viewerError(Object.assign(new Error(reason), { concept: i.concept })) : '';
     why.hidden = !reason;
