@@ -2,8 +2,10 @@ import { outputChannelsFirst, runLayers } from '../compute/activations.js';
 import type { RunnableModel } from '../compute/build.js';
 import { findNode } from '../compute/gradients.js';
 import type { ImageCollection } from '../data/index.js';
+import { imageGeometry, type InputSpec } from '../compute/inputs.js';
 import { pixelTransform, type Preset } from '../compute/preprocess.js';
 import { DataError, UsageError } from '../model/errors.js';
+import { baseName } from '../model/model.js';
 import { cropAt, receptiveField, type Crop, type ReceptiveField } from './receptive-field.js';
 
 /**
@@ -107,8 +109,21 @@ function rankingOf(tops: readonly TopK[], field: ReceptiveField, height: number,
   );
 }
 
+/** The data set's images must be the network's input: the same size and channels. */
+function checkData(net: InputSpec, data: ImageCollection): void {
+  const g = imageGeometry(net);
+  const kind = (c: number): string => (c === 1 ? 'grey' : 'RGB');
+  if ((g.height !== null && g.height !== data.height) || (g.width !== null && g.width !== data.width) || g.channels !== data.channels) {
+    throw new UsageError(
+      `The data set ${data.name} holds ${data.width}x${data.height} ${kind(data.channels)} images, but ${baseName(net.source)} takes ${g.width ?? 'any'}x${g.height ?? 'any'} ${kind(g.channels)} images; rank a data set of such images (an image folder is resized to the model's input).`,
+      { concept: 'data-set' },
+    );
+  }
+}
+
 /** Ranks the images of `data` (or of one shard of it) for every filter of `options.layer`. */
 export async function rankExamples(net: RunnableModel, data: ImageCollection, options: ExamplesOptions): Promise<ExamplesResult> {
+  checkData(net, data);
   if (!(Number.isInteger(options.top) && options.top >= 1)) throw new UsageError(`The number of examples kept per filter must be a positive integer, but received ${options.top}.`, { concept: 'top' });
   const node = findNode(net, options.layer);
   const channelsFirst = outputChannelsFirst(net, node);

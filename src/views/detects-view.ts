@@ -3,7 +3,7 @@ import type { AttributionMethod } from '../analyze/attribution.js';
 import { rankExamples, type ExamplesResult, type ExampleStatistic } from '../analyze/examples.js';
 import { activationName, outputChannelsFirst } from '../compute/activations.js';
 import type { RunnableModel } from '../compute/build.js';
-import { imageBatch, imageGeometry, type InputSpec } from '../compute/inputs.js';
+import { imageBatch, imageGeometry } from '../compute/inputs.js';
 import { maximize, type MaximizeResult, type Objective } from '../compute/maximize.js';
 import type { OnnxNet } from '../compute/ort.js';
 import { gradCamNode } from '../compute/gradcam-layer.js';
@@ -13,7 +13,7 @@ import type { ImageCollection } from '../data/index.js';
 import { loadImage } from '../io/image.js';
 import { InputError, UsageError } from '../model/errors.js';
 import { formatNumber } from '../model/format.js';
-import { baseName, type Note } from '../model/model.js';
+import type { Note } from '../model/model.js';
 import { sceneToPng } from '../render/scene-png.js';
 import { toBase64 } from '../render/scene-svg.js';
 import type { Scene } from '../render/scene.js';
@@ -188,21 +188,8 @@ export interface ExamplesSettings {
   preprocessing: Preprocessing;
 }
 
-/** The data set's images must be the network's input: the same size and channels. */
-function checkData(net: InputSpec, data: ImageCollection): void {
-  const g = imageGeometry(net);
-  const kind = (c: number): string => (c === 1 ? 'grey' : 'RGB');
-  if ((g.height !== null && g.height !== data.height) || (g.width !== null && g.width !== data.width) || g.channels !== data.channels) {
-    throw new UsageError(
-      `The data set ${data.name} holds ${data.width}x${data.height} ${kind(data.channels)} images, but ${baseName(net.source)} takes ${g.width ?? 'any'}x${g.height ?? 'any'} ${kind(g.channels)} images; rank a data set of such images (an image folder is resized to the model's input).`,
-      { concept: 'data-set' },
-    );
-  }
-}
-
 /** Ranks every image of `data` for every filter of the layer (the figure draws a window of them). */
 export async function rankAll(net: RunnableModel, data: ImageCollection, s: ExamplesSettings, progress: Progress): Promise<ExamplesResult> {
-  checkData(net, data);
   return rankExamples(net, data, {
     model: net.source,
     layer: s.layer,
