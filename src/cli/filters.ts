@@ -104,7 +104,7 @@ function describe(model: Model, weight: Weight, { fig, overview }: Drawn): strin
       ? 'scale: per filter, each tile on +-(its own max |w|)'
       : `scale: shared, ${formatScale(i.scale)} (zero = middle colour)`,
   );
-  lines.push(...i.notes, ...i.warnings.map((w) => `warning: ${w}`));
+  lines.push(...i.notes.map((n) => cliNote(n)), ...i.warnings.map((w) => `warning: ${w}`));
   const unknownClass = model.layers.find((l) => l.name === weight.layer)?.className === 'unknown';
   if (unknownClass) lines.push(...(model.notes ?? []).map((n) => `note: ${cliNote(n)}`));
   return lines;

@@ -1,6 +1,7 @@
 import { UsageError } from '../model/errors.js';
 import { DEAD_THRESHOLD, type FilterAnalysis } from '../analyze/filter-health.js';
 import { filterValues, type FilterSet } from '../model/filters.js';
+import type { Note } from '../model/model.js';
 
 /** How input channels are shown: composited, side by side, averaged, or one picked. */
 export type ChannelMode = 'auto' | 'rgb' | 'each' | 'mean' | number;
@@ -31,7 +32,8 @@ export interface Display {
   scaleOf(f: number): number;
   /** The shared scale, or undefined with per-filter normalization. */
   sharedScale: number | undefined;
-  notes: string[];
+  /** Facts about the drawing, with the setting that would change them (each surface names its control). */
+  notes: Note[];
 }
 
 export interface DisplayOptions {
@@ -89,7 +91,7 @@ function absMax(v: Float32Array): number {
 export function buildDisplay(set: FilterSet, analysis: FilterAnalysis, options: DisplayOptions): Display {
   const mode = resolveMode(set, options.channels ?? 'auto', options.name);
   const tile = set.depth * set.height * set.width;
-  const notes: string[] = [];
+  const notes: Note[] = [];
   let channels: number[] = [];
   let values: (f: number) => Float32Array;
   if (mode === 'mean') {
@@ -109,9 +111,7 @@ export function buildDisplay(set: FilterSet, analysis: FilterAnalysis, options: 
     const shown = Math.min(set.channelCount, max);
     channels = Array.from({ length: shown }, (_, c) => c);
     if (shown < set.channelCount) {
-      notes.push(
-        `showing input channels 0-${shown - 1} of ${set.channelCount} as columns; pick one channel, or their mean, in the channel mode to see the others`,
-      );
+      notes.push({ text: `showing input channels 0-${shown - 1} of ${set.channelCount} as columns; pick one channel, or their mean, to see the others`, concept: 'channels' });
     }
     values = (f) => filterValues(set, f, 0, shown);
   } else {

@@ -1,5 +1,6 @@
 import { UsageError } from '../model/errors.js';
 import type { NamedTensor } from '../model/named-tensor.js';
+import type { Note } from '../model/model.js';
 import { analyzeFilters, DEAD_THRESHOLD, identicalWarning, type FilterAnalysis } from '../analyze/filter-health.js';
 import { DEFAULT_COLORMAP, getColormap, type Colormap } from './colormap.js';
 import { buildDisplay, type ChannelMode, type Display, type DrawMode, type Normalization } from './display.js';
@@ -52,8 +53,8 @@ export interface FilterFigureInfo {
   analysis: FilterAnalysis;
   /** Where each tile's top-left kernel cell is in the PNG, in px. */
   tiles: TilePlacement[];
-  /** Facts about the drawing: channels cut, matrix orientation, dead filters. */
-  notes: string[];
+  /** Facts about the drawing: channels cut, matrix orientation, dead filters (with the setting that changes them). */
+  notes: Note[];
   /** Things that are probably wrong with the weights (identical filters, NaN). */
   warnings: string[];
   /** What the shared scale is, when the caller gave it (FilterFigureOptions.scaleLabel). */
@@ -127,7 +128,7 @@ function compose(grid: GridImage, display: Display, colormap: Colormap, info: Fi
   const { ends, caption } = scaleCaption(display, info, info.scaleLabel);
   items.push(textItem(MARGIN, y, `-${ends}`), textItem(MARGIN + BAR_WIDTH / 2, y, '0', 'middle'), textItem(MARGIN + BAR_WIDTH, y, `+${ends}`, 'end'));
   y += CAP_HEIGHT + 6;
-  const lines = [caption, ...info.notes, ...info.warnings.map((w) => `warning: ${w}`)];
+  const lines = [caption, ...info.notes.map((n) => n.text), ...info.warnings.map((w) => `warning: ${w}`)];
   for (const line of lines) {
     items.push(textItem(MARGIN, y, line));
     y += FONT_HEIGHT + 3;
@@ -155,11 +156,11 @@ export function filterFigure(tensor: NamedTensor, options: FilterFigureOptions =
     shownFilters: filters.length,
     name,
   });
-  const notes = [...(options.notes ?? []), ...display.notes];
+  const notes: Note[] = [...(options.notes ?? []).map((text) => ({ text })), ...display.notes];
   if (analysis.dead.length > 0) {
-    notes.push(`${options.deadLabel ?? 'dead filters'} (|w| < ${DEAD_THRESHOLD} everywhere, drawn flat): ${listed(analysis.dead)}`);
+    notes.push({ text: `${options.deadLabel ?? 'dead filters'} (|w| < ${DEAD_THRESHOLD} everywhere, drawn flat): ${listed(analysis.dead)}` });
   }
-  if (analysis.constant.length > 0) notes.push(`constant filters (one value throughout): ${listed(analysis.constant)}`);
+  if (analysis.constant.length > 0) notes.push({ text: `constant filters (one value throughout): ${listed(analysis.constant)}` });
   const warnings: string[] = [];
   const identical = identicalWarning(analysis, options.layer ?? 'this weight');
   if (identical) warnings.push(identical);
@@ -179,7 +180,7 @@ export function filterFigure(tensor: NamedTensor, options: FilterFigureOptions =
     shown: filters,
     analysis,
     tiles: pngGrid.placements.map((p) => ({ ...p, x: p.x + MARGIN, y: p.y + GRID_TOP })),
-    notes: [...pngGrid.notes, ...notes],
+    notes: [...pngGrid.notes.map((text) => ({ text })), ...notes],
     warnings,
     ...(options.scaleLabel ? { scaleLabel: options.scaleLabel } : {}),
   };

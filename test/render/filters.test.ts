@@ -73,7 +73,7 @@ describe('filter grid: known values to known pixel colours (gray colormap: -s ->
     assert.deepEqual(cellColour(fig, px, 3, 0, 0), grey(159));
     assert.deepEqual(cellColour(fig, px, 3, 0, 1), grey(112));
     assert.deepEqual(fig.info.analysis.dead, [2]);
-    assert.ok(fig.info.notes.some((n) => n.includes('dead filters') && n.endsWith(': 2')), fig.info.notes.join('\n'));
+    assert.ok(fig.info.notes.some(({ text: n }) => n.includes('dead filters') && n.endsWith(': 2')), JSON.stringify(fig.info.notes));
   });
 
   it('per-filter scale: each tile on its own max |w|; the dead filter stays flat instead of being stretched', () => {
@@ -174,7 +174,7 @@ describe('channel modes (3 input channels)', () => {
     const k3 = build(['kh', 'kw', 'in', 'out'], [3, 3, 40, 2], (i) => i.in! - 20 + i.kh!);
     const fig = filterFigure(k3, { maxColumns: 8 });
     assert.equal(new Set(fig.info.tiles.map((t) => t.channel)).size, 8);
-    assert.ok(fig.info.notes.some((n) => n.includes('showing input channels 0-7 of 40')), fig.info.notes.join('\n'));
+    assert.ok(fig.info.notes.some((n) => n.text.includes('showing input channels 0-7 of 40') && n.concept === 'channels'), JSON.stringify(fig.info.notes));
     assert.equal(filterFigure(wide).info.mode, 'matrix');
   });
 });
@@ -234,7 +234,7 @@ describe('other kernel kinds, by axis name', () => {
     assert.deepEqual(px.at(row(0).x + 1, row(0).y + 1), grey(64)); // -0.5 / 1
     assert.deepEqual(px.at(row(2).x + 3 * 4 + 1, row(2).y + 1), grey(255)); // 1.0
     assert.deepEqual(px.at(row(1).x + 1, row(1).y + 1), grey(128));
-    assert.ok(fig.info.notes.includes('rows: units (3), columns: in (4)'));
+    assert.ok(fig.info.notes.some((n) => n.text === 'rows: units (3), columns: in (4)'));
   });
 
   it('SeparableConv2D: the depthwise part draws as depthwise filters, the pointwise [1, 1, in*mult, out] part as a matrix', () => {
@@ -243,7 +243,7 @@ describe('other kernel kinds, by axis name', () => {
     assert.equal(dw.info.mode, 'each');
     const pw = filterFigure(build(['kh', 'kw', 'in', 'out'], [1, 1, 10, 6], (i) => i.in! - i.out!));
     assert.equal(pw.info.mode, 'matrix');
-    assert.ok(pw.info.notes.includes('rows: out (6), columns: in (10)'));
+    assert.ok(pw.info.notes.some((n) => n.text === 'rows: out (6), columns: in (10)'));
   });
 });
 

@@ -163,6 +163,14 @@ describe('viewer: honest colours, state in the URL, wide layers, keyboard, many 
     await checkAxe('layers with a filter open');
   });
 
+  it('a layer with more input channels than shown says how to see the others, naming the channels menu as it is labelled', async () => {
+    // Fixture 08's conv2d_1 kernel is (3, 3, 30, 15) in the h5 file (h5py): 30 input channels, 16 drawn as columns.
+    await page.goto(`${server.url}?layer=conv2d_1`);
+    await page.waitForSelector('[data-testid=filter-grid] .tile');
+    assert.match((await page.textContent('[data-testid=grid-notes]'))!, /showing input channels 0-15 of 30 as columns; pick one channel, or their mean, to see the others \(choose another entry in the channels menu\)/);
+    assert.match((await page.$eval('[data-testid=control-channels]', (s) => s.closest('label')?.textContent ?? ''))!, /^channels/);
+  });
+
   it('says the colormap does not apply to an RGB composite, and disables it', async () => {
     await page.goto(`${server.url}?model=2&layer=rgb_conv`);
     await page.waitForSelector('[data-testid=filter-grid] .tile');

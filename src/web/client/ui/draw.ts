@@ -4,6 +4,7 @@ import { buildDisplay, type ChannelMode, type Normalization } from '../../../ren
 import { paintGrid, INVALID } from '../../../render/filter-grid.js';
 import { filterSet } from '../../../model/filters.js';
 import type { NamedTensor } from '../../../model/named-tensor.js';
+import { viewerNote } from '../wording.js';
 
 export interface GridControls {
   normalize: Normalization;
@@ -66,7 +67,7 @@ export function drawGrid(tensor: NamedTensor, controls: GridControls, layer: str
   const warnings: string[] = [];
   if (analysis.identical) warnings.push(`All ${analysis.filterCount} filters are identical: a constant initializer never breaks symmetry.`);
   if (analysis.nonFinite > 0) warnings.push(`${analysis.nonFinite} NaN or infinite values, drawn magenta.`);
-  const notes = [...display.notes];
+  const notes = display.notes.map(viewerNote);
   if (analysis.dead.length > 0) notes.push(`dead filters (drawn flat): ${analysis.dead.join(', ')}`);
   const all = filters ? [...filters] : Array.from({ length: set.filterCount }, (_, i) => i);
   const common = { scale: display.sharedScale, scaleOf: display.scaleOf, layerAbsMax: analysis.absMax, mode: display.mode, filterCount: set.filterCount, filterAxis: set.filterAxis, notes, warnings };
