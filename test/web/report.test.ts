@@ -93,9 +93,8 @@ describe('convscope report: one self-contained HTML file, every view offline', {
     await checkAxe('layers');
   });
 
-  it('renders the precomputed activations of the image', async () => {
+  it('opens the activations tab showing the precomputed feature maps of the image, without a click', async () => {
     await page.click('button[data-tab=activations]');
-    await page.click('[data-testid=run-activations]');
     await page.waitForSelector('[data-testid=feature-maps]');
     const width = await page.$eval('[data-testid=feature-maps]', (img) => (img as HTMLImageElement).decode().then(() => (img as HTMLImageElement).naturalWidth));
     assert.ok(width > 200);

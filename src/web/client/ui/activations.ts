@@ -130,6 +130,8 @@ export function activationsTab(root: HTMLElement, backend: Backend, router: Rout
         layer = undefined;
         clear(out);
       }
+      // A report's feature maps are computed already: the tab opens showing them, not blank.
+      if (backend.kind === 'report' && samples.length > 0 && out.childElementCount === 0) void run();
     },
   };
 }
