@@ -48,12 +48,13 @@ function parsePositive(value: string): number {
   return n;
 }
 
-function summary(r: MaximizeResult, out: string): string {
+function summary(r: MaximizeResult, out: string, dead: string | undefined): string {
   const first = r.trace.slice(0, Math.max(1, Math.floor(r.trace.length / 10)));
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   return [
     `${r.layer}: ${r.filters.length} filter${r.filters.length > 1 ? 's' : ''}, ${r.objective} objective, ${r.trace.length} steps, ${r.width}x${r.height}x${r.channels} images`,
     `mean objective: first tenth of the steps ${formatNumber(mean(first))}, final images ${formatNumber(mean(r.final))}`,
+    ...(dead ? [dead] : []),
     `-> ${out}`,
   ].join('\n');
 }
@@ -111,12 +112,13 @@ export function registerMaximize(program: Command): void {
             net.dispose();
           }
         });
+        const { deadFiltersNote, maximizeScene } = await import('../views/maximize-view.js');
         if (options.format === 'npy') await writeFileAtomic(out, encodeNpy(result.images, [result.filters.length, result.height, result.width, result.channels]));
         else {
-          const [{ sceneToPng }, { maximizeScene }] = await Promise.all([import('../render/scene-png.js'), import('../views/maximize-view.js')]);
+          const { sceneToPng } = await import('../render/scene-png.js');
           await writeFileAtomic(out, sceneToPng(maximizeScene(result, { transforms: options.transforms, tv: options.tv, l2: options.l2, seed: options.seed })));
         }
-        process.stdout.write(`${summary(result, out)}\n${reason ? `pixels: ${describePreprocessing({ preset: pixels, reason })}\n` : ''}`);
+        process.stdout.write(`${summary(result, out, deadFiltersNote(result))}\n${reason ? `pixels: ${describePreprocessing({ preset: pixels, reason })}\n` : ''}`);
       });
     }),
   );

@@ -24,3 +24,16 @@ export function maximizeScene(r: MaximizeResult, settings: { transforms: string;
     lines: [`label = filter: its objective on the image; ${r.trace.length} Adam steps on a Fourier-parameterised image, transforms ${settings.transforms}, TV ${settings.tv}, L2 ${settings.l2}, seed ${settings.seed}`],
   });
 }
+
+/**
+ * Why some images stay plain grey, when they do: filters whose objective ended at exactly 0 never
+ * activated for any image the optimiser reached, so their gradient was 0 throughout (a dead ReLU).
+ */
+export function deadFiltersNote(r: Pick<MaximizeResult, 'filters' | 'final'>): string | undefined {
+  const dead = r.filters.filter((_, i) => r.final[i] === 0);
+  if (dead.length === 0) return undefined;
+  const one = dead.length === 1;
+  const which = one ? `Filter ${dead[0]}` : `Filters ${dead.join(', ')}`;
+  const [image, unit, gradient] = one ? ['its image stays', 'the unit', 'its gradient'] : ['their images stay', 'the units', 'their gradients'];
+  return `${which} ended at objective 0, so ${image} the near-grey starting image: ${unit} never activated for any image the optimiser reached, so ${gradient} stayed 0 (e.g. a dead ReLU, whose input is never positive).`;
+}
