@@ -1,5 +1,6 @@
+import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { loadImage } from '../io/image.js';
 import { DataError } from '../model/errors.js';
 import { requireDirectory } from './read.js';
@@ -14,19 +15,29 @@ function isGrey(rgb: Uint8Array): boolean {
   return true;
 }
 
+/** The image files among a folder's entries, sorted by name. */
+function imageFiles(dir: string, entries: readonly Dirent[]): string[] {
+  return entries
+    .filter((e) => e.isFile() && IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase()))
+    .map((e) => join(dir, e.name))
+    .sort();
+}
+
 async function classFolders(dir: string): Promise<{ name: string; files: string[] }[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   const folders = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
   if (folders.length > 256) throw new DataError(`The image folder '${dir}' has ${folders.length} class folders; convscope handles at most 256 classes.`);
+  if (folders.length === 0) {
+    // A flat folder of images (photos to rank for dataset examples): one class, named by the folder.
+    const files = imageFiles(dir, entries);
+    if (files.length > 0) return [{ name: basename(resolve(dir)), files }];
+  }
   if (folders.length < 2) {
-    throw new DataError(`The image folder '${dir}' expects one sub-folder per class (at least 2), but has ${folders.length}.`);
+    throw new DataError(`The image folder '${dir}' expects images, or one sub-folder per class (at least 2), but has ${folders.length} sub-folder${folders.length === 1 ? '' : 's'} and no images.`);
   }
   const classes: { name: string; files: string[] }[] = [];
   for (const name of folders) {
-    const files = (await readdir(join(dir, name), { withFileTypes: true }))
-      .filter((e) => e.isFile() && IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase()))
-      .map((e) => join(dir, name, e.name))
-      .sort();
+    const files = imageFiles(join(dir, name), await readdir(join(dir, name), { withFileTypes: true }));
     if (files.length === 0) throw new DataError(`The class folder '${join(dir, name)}' holds no images (${[...IMAGE_EXTENSIONS].join(', ')}).`);
     classes.push({ name, files });
   }
@@ -34,8 +45,8 @@ async function classFolders(dir: string): Promise<{ name: string; files: string[
 }
 
 /**
- * `folder:<dir>`: one sub-folder per class (sorted names are the classes), images of any format
- * libvips reads. Every image is stretched to `size` (default: the first image's size) and has 1
+ * `folder:<dir>`: one sub-folder per class (sorted names are the classes), or a flat folder of images
+ * (one class, named by the folder: enough for dataset examples), images of any format libvips reads. Every image is stretched to `size` (default: the first image's size) and has 1
  * channel when the first image is grey, else 3 (RGB); alpha is dropped.
  */
 export async function loadFolder(dir: string, size?: { height: number; width: number }): Promise<LoadedImages> {

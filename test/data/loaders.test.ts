@@ -115,6 +115,19 @@ np.save(f"{root}/tx.npy", tx); np.save(f"{root}/ty.npy", ty); np.save(f"{root}/v
     }
   });
 
+  it('folder: a flat folder of images is one class named by the folder, pixels as written; an empty one is refused', async () => {
+    const root = join(dir, 'photos');
+    mkdirSync(root, { recursive: true });
+    const pixels = [1, 2, 3].map((seed) => Uint8Array.from({ length: 4 * 5 }, (_, i) => (i * 41 + seed * 13) % 256));
+    for (const [i, p] of pixels.entries()) await sharp(p, { raw: { width: 5, height: 4, channels: 1 } }).toColourspace('b-w').png().toFile(join(root, `${i}.png`));
+    const data = await loadFolder(root);
+    assert.deepEqual([data.height, data.width, data.channels, data.train.count, data.classes], [4, 5, 1, 3, ['photos']]);
+    for (const [i, p] of pixels.entries()) assert.deepEqual(data.train.images.subarray(i * 20, (i + 1) * 20), p);
+    const empty = join(dir, 'empty');
+    mkdirSync(empty, { recursive: true });
+    await assert.rejects(loadFolder(empty), /expects images, or one sub-folder per class \(at least 2\), but has 0 sub-folders and no images/);
+  });
+
   it('folder: a larger image is stretched to the first one, pixel values as resampling a linear ramp must give', async () => {
     // Any symmetric, normalised resampling filter maps a linear ramp to the same ramp sampled at the new
     // pixel centres: stretching v(x, y) = 2x + 2y + 1 from 48 x 20 to 24 x 20 gives
