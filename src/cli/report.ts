@@ -24,8 +24,8 @@ interface ReportOptions extends ModelOptions {
 /** Models whose weights pass this get the "what it detects" section only when a layer is named: it builds the whole network. */
 const DETECTS_AUTO_LIMIT = 64 * 1024 * 1024;
 
-/** The report's own flags for the settings of its "what it detects" section. */
-const DETECTS_FLAGS = { 'data-set': '--detects-data <spec>', layer: '--detects-layer <name>' } as const;
+/** The report's own flags for the settings of its "what it detects" section (it has no --layer or --data). */
+const REPORT_FLAGS = { 'data-set': '--detects-data <spec>', layer: '--detects-layer <name>' } as const;
 
 function weightBytes(model: Model): number {
   return model.layers.reduce((a, l) => a + l.weights.reduce((b, w) => b + w.shape.reduce((x, y) => x * y, 1) * DTYPE_BYTES[w.dtype], 0), 0);
@@ -79,11 +79,11 @@ export function registerReport(program: Command): void {
           const seconds = ((performance.now() - started) / 1000).toFixed(1);
           const weights = models.reduce((a, m) => a + weightBytes(m), 0);
           process.stdout.write(`wrote ${options.out} (${formatBytes(written.bytes)} in ${seconds} s; the models' weights are ${formatBytes(weights)})\n`);
-          for (const note of new Set([...notes, ...written.notes].map((n) => cliNote(n)))) process.stdout.write(`note: ${note}\n`);
-          for (const note of detects?.info.notes ?? []) process.stdout.write(`note: ${cliNote(note, DETECTS_FLAGS)}\n`);
+          for (const note of new Set([...notes, ...written.notes].map((n) => cliNote(n, REPORT_FLAGS)))) process.stdout.write(`note: ${note}\n`);
+          for (const note of detects?.info.notes ?? []) process.stdout.write(`note: ${cliNote(note, REPORT_FLAGS)}\n`);
         } finally {
           for (const m of models) m.close();
         }
-      }),
+      }, REPORT_FLAGS),
     );
 }

@@ -33,9 +33,9 @@ function withFlag(text: string, concept: Concept | undefined, flags: Partial<Rec
   return concept ? `${text} (${flags[concept] ?? CONTROLS[concept]})` : text;
 }
 
-/** An error as the CLI prints it. */
-export function cliMessage(e: ConvscopeError): string {
-  return withFlag(e.message, e.concept);
+/** An error as the CLI prints it, with the command's own `flags` where they differ from the common ones. */
+export function cliMessage(e: ConvscopeError, flags?: Partial<Record<Concept, string>>): string {
+  return withFlag(e.message, e.concept, flags);
 }
 
 /** A model's note as the CLI prints it, with the command's own `flags` where they differ from the common ones. */
@@ -45,15 +45,16 @@ export function cliNote(note: Note, flags?: Partial<Record<Concept, string>>): s
 
 /**
  * The one catch per command: a ConvscopeError prints its sentence and exits 1; anything else is a
- * convscope bug, printed as such (stack only with CONVSCOPE_DEBUG=1) with exit code 2.
+ * convscope bug, printed as such (stack only with CONVSCOPE_DEBUG=1) with exit code 2. `flags` are the
+ * command's own names for some settings (the report's `--detects-layer`).
  */
-export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>, flags?: Partial<Record<Concept, string>>): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       await fn(...args);
     } catch (e) {
       if (e instanceof ConvscopeError) {
-        process.stderr.write(`convscope: ${cliMessage(e)}\n`);
+        process.stderr.write(`convscope: ${cliMessage(e, flags)}\n`);
         process.exitCode = 1;
         return;
       }

@@ -20,6 +20,12 @@ describe('errors name concepts; each surface names its own control', () => {
     );
   });
 
+  it("the report names its own flag for a layer (--detects-layer), not another command's --layer", needsFixtures, async () => {
+    const r = await runCli(['report', fixture('08_xfmt_keras2h5_tfjs', 'digit-recognizer-model.h5'), '--detects-layer', 'dense', '--out', join(tmpdir(), 'convscope-never-written.html')]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^convscope: Layer 'dense' has no spatial output to visualise; choose one of: conv2d, .*\. \(--detects-layer <name>\)\n$/);
+  });
+
   it('an architecture JSON given as the model: the library names the concept, the CLI its flag', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'convscope-concepts-'));
     const path = join(dir, 'arch.json');
