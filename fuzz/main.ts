@@ -52,6 +52,7 @@ const report = await runFuzz({
 });
 console.log(`seed ${o.seed}, ${report.seconds.toFixed(0)} s, peak worker RSS ${report.peakRssMb.toFixed(0)} MB, pickle payload ran: ${report.payloadRan ? 'YES' : 'no'}\n`);
 console.log(formatTable(report));
+if (report.unseeded.length > 0) console.log(`\nnot fuzzed: ${report.unseeded.join(', ')} (no seed file here: their seeds are the shared fixtures, not found beside the project)`);
 for (const f of report.failures.slice(0, 40)) console.log(`\ncase ${f.caseNo} (${f.format}, ${f.seed}): ${f.outcome}: ${f.detail}`);
 if (report.failures.length > 40) console.log(`\n... and ${report.failures.length - 40} more failing cases`);
 process.exit(report.failures.length > 0 || report.payloadRan ? 1 : 0);

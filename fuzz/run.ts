@@ -44,6 +44,8 @@ export interface FuzzReport {
   /** True when a pickle payload ran (its marker file appeared). */
   payloadRan: boolean;
   seconds: number;
+  /** Formats asked for that have no seed file on this machine (their seeds are shared fixtures), so no cases. */
+  unseeded: FuzzFormat[];
 }
 
 export const PAYLOAD_MARKER = '/tmp/convscope-fuzz-pwned';
@@ -132,8 +134,10 @@ class Worker {
 
 export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const started = Date.now();
-  const formats = options.formats ?? FORMATS;
-  const seeds = (await makeSeeds()).filter((s) => formats.includes(s.format));
+  const asked = options.formats ?? FORMATS;
+  const seeds = (await makeSeeds()).filter((s) => asked.includes(s.format));
+  const formats = asked.filter((f) => seeds.some((s) => s.format === f));
+  const unseeded = asked.filter((f) => !formats.includes(f));
   const byFormat = new Map(formats.map((f) => [f, seeds.filter((s) => s.format === f)] as const));
   const table = Object.fromEntries(formats.map((f) => [f, Object.fromEntries(OUTCOMES.map((o) => [o, 0]))])) as FuzzReport['table'];
   const failures: Failure[] = [];
@@ -178,7 +182,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     workers.forEach((w) => w.kill());
     rmSync(scratch, { recursive: true, force: true });
   }
-  return { table, failures, peakRssMb: peak.mb, payloadRan: existsSync(PAYLOAD_MARKER), seconds: (Date.now() - started) / 1000 };
+  return { table, failures, peakRssMb: peak.mb, payloadRan: existsSync(PAYLOAD_MARKER), seconds: (Date.now() - started) / 1000, unseeded };
 }
 
 /** The per-format table as Markdown. */

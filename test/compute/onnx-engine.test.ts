@@ -31,7 +31,7 @@ let exported: { dir: string; manifest: Manifest } | undefined;
 function exports(): { dir: string; manifest: Manifest } {
   if (!exported) {
     const dir = mkdtempSync(join(tmpdir(), 'convscope-onnx-exports-'));
-    runPython(readFileSync(join(ROOT, 'test', 'helpers', 'onnx_exports.py'), 'utf8'), [dir, join(ROOT, '..', 'shared', 'images', 'chelsea.png')]);
+    runPython(readFileSync(join(ROOT, 'test', 'helpers', 'onnx_exports.py'), 'utf8'), [dir, join(ROOT, 'assets', 'images', 'rocket.jpg')]);
     exported = { dir, manifest: JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest };
   }
   return exported;

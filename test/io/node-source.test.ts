@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileSource } from '../../src/io/node-source.js';
 import { decodeLittleEndian } from '../../src/model/dtype.js';
+import { ROOT } from '../helpers/fixtures.js';
 
-const FILE = '../shared/fixtures/08_xfmt_keras2h5_tfjs/digit-recognizer-model.h5';
+/** Any binary file: the photograph the project ships (the tests need no shared fixture). */
+const FILE = join(ROOT, 'assets', 'images', 'rocket.jpg');
 /** Descriptors of this process open on FILE (other tests' and the runner's descriptors come and go). */
 const openDescriptors = () => {
   const target = realpathSync(FILE);

@@ -23,7 +23,7 @@ const skip = browserSkip();
 const TM = fixture('11_tfjs_teachable_machine', 'model.json');
 const PHOTO = join(ROOT, '..', 'shared', 'images', 'chelsea.png');
 /** Teachable Machine's metadata.json: the class names the page must show (the outside oracle for the labels). */
-const TM_LABELS = (JSON.parse(readFileSync(fixture('11_tfjs_teachable_machine', 'metadata.json'), 'utf8')) as { labels: string[] }).labels;
+const tmLabels = (): string[] => (JSON.parse(readFileSync(fixture('11_tfjs_teachable_machine', 'metadata.json'), 'utf8')) as { labels: string[] }).labels;
 
 /**
  * The viewer's "what it detects" tab and the report's section, driven in Chromium at 1400x900: the
@@ -174,8 +174,8 @@ describe('"what it detects": the viewer tab and the report section', { skip }, (
     assert.match(shown.alt, /^Grad-CAM of class 2 'Poes' at layer out_relu; score = /);
     assert.match(shown.lines[0]!, /cat\.jpg resized \(centre crop\) to 224x224, pixels fed as symmetric/);
     const options = await page.$$eval('[data-testid=detects-class] option', (o) => o.map((x) => x.textContent));
-    assert.deepEqual(options, ['the top class', ...TM_LABELS.map((l, i) => `${i}: ${l}`)]);
-    assert.equal(await page.textContent('[data-testid=detects-top] tr.selected td:nth-child(2)'), TM_LABELS[2]);
+    assert.deepEqual(options, ['the top class', ...tmLabels().map((l, i) => `${i}: ${l}`)]);
+    assert.equal(await page.textContent('[data-testid=detects-top] tr.selected td:nth-child(2)'), tmLabels()[2]);
     const overlay = pngPixels(shown.picture);
     assert.ok(overlay.width >= 3 * 224, `three panels of the 224 px input, drawn ${overlay.width} px wide`);
     await page.screenshot({ path: join(dir, 'tm-gradcam.png'), fullPage: true });
@@ -183,7 +183,7 @@ describe('"what it detects": the viewer tab and the report section', { skip }, (
     await page.selectOption('[data-testid=detects-class]', '0');
     await page.waitForFunction(() => new URL(location.href).searchParams.get('class') === '0');
     const other = await result('attribution');
-    assert.match(other.alt, new RegExp(`^Grad-CAM of class 0 '${TM_LABELS[0]}'`));
+    assert.match(other.alt, new RegExp(`^Grad-CAM of class 0 '${tmLabels()[0]}'`));
   });
 
   it('is reached and driven by the keyboard', async () => {
