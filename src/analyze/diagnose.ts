@@ -127,10 +127,11 @@ export function diagnose(layers: LayerDiff[], verdict: Verdict, facts: TrainingF
     const last = withKernels[withKernels.length - 1]!;
     const a = kernelOf(first)!.relativeChange;
     const b = kernelOf(last)!.relativeChange;
-    if (b > 0 && a < b / 10) {
+    // A first layer that did not move at all is frozen or cut off, which the sentence above says; a ratio to 0 means nothing.
+    if (b > 0 && a > 0 && a < b / 10) {
       out.push(
         `Updates vanish towards the input: the first layer (${first.name}) moved ${fmt(a)}, the last (${last.name}) ${fmt(b)}, ` +
-          `${fmt(b / Math.max(a, Number.MIN_VALUE))}x more. Check for saturating activations (sigmoid, tanh), the initialization scale, ` +
+          `${fmt(b / a)}x more. Check for saturating activations (sigmoid, tanh), the initialization scale, ` +
           `or add BatchNormalization / residual connections.`,
       );
     }

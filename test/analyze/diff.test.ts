@@ -180,6 +180,16 @@ describe('diagnosis', () => {
     assert.match(text, /1 of 4 filters of layer c2 did not change at all \(filters 2\)/);
   });
 
+  it('says updates vanish towards the input with their ratio, and never divides by a first layer that did not move', async () => {
+    const scale = (data: Float32Array, f: number) => data.map((v) => v * f);
+    const layers = (f: number[]) => [conv('c1', scale(base[0]!, f[0]!)), conv('c2', scale(base[1]!, f[1]!)), conv('c3', scale(base[2]!, f[2]!))];
+    const vanishing = await diffModels(model('b', layers([1, 1, 1])), model('a', layers([1.001, 1.01, 1.1])));
+    assert.match(vanishing.summary.diagnosis.join(' '), /Updates vanish towards the input: the first layer \(c1\) moved 0\.001, the last \(c3\) 0\.1, 100x more\./);
+    const frozenFirst = (await diffModels(model('b', layers([1, 1, 1])), model('a', layers([1, 1.01, 1.1])))).summary.diagnosis.join(' ');
+    assert.match(frozenFirst, /Layer c1 did not change at all while others did/);
+    assert.doesNotMatch(frozenFirst, /Infinity|vanish/);
+  });
+
   it('produces the documented JSON shape', async () => {
     const diff = await diffModels(model('b', [conv('c', base[0]!)]), model('a', [conv('c', base[1]!)]));
     const json = diffToJson(diff) as { layers: Record<string, unknown>[]; summary: Record<string, unknown> };
