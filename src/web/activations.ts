@@ -17,6 +17,7 @@ import { runKerasNetwork } from '../views/activations-keras.js';
 import type { ActivationsView } from './activations-view.js';
 import type { ActivationsFn, ActivationsRequest } from './api.js';
 import type { Progress } from './jobs.js';
+import { once } from './once.js';
 import { detectsHooks, type DetectsHooks, type DetectsRequest } from './detects.js';
 import type { DetectsSection, DetectsView } from '../views/detects-view.js';
 
@@ -123,13 +124,7 @@ function view(run: ImageRun, chosen: Activation, imageName: string): Activations
 const onnxNets = new WeakMap<Model, Promise<OnnxNet>>();
 
 function onnxNetOf(model: Model, graph: OnnxGraph): Promise<OnnxNet> {
-  let prepared = onnxNets.get(model);
-  if (!prepared) {
-    prepared = graph.bytes ? graph.bytes().then((bytes) => openOnnxNet(bytes, graph, model.source)) : loadOnnxNet(model.source, graph);
-    onnxNets.set(model, prepared);
-    prepared.catch(() => onnxNets.delete(model));
-  }
-  return prepared;
+  return once(onnxNets, model, () => (graph.bytes ? graph.bytes().then((bytes) => openOnnxNet(bytes, graph, model.source)) : loadOnnxNet(model.source, graph)));
 }
 
 
@@ -188,15 +183,7 @@ interface NetCache {
 
 function netCache(): NetCache {
   const nets = new Map<Model, Promise<RunnableModel>>();
-  const get = (model: Model): Promise<RunnableModel> => {
-    let net = nets.get(model);
-    if (!net) {
-      net = buildModel(model);
-      nets.set(model, net);
-      net.catch(() => nets.delete(model));
-    }
-    return net;
-  };
+  const get = (model: Model): Promise<RunnableModel> => once(nets, model, () => buildModel(model));
   return Object.assign(get, { built: (model: Model) => nets.has(model) });
 }
 

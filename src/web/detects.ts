@@ -25,6 +25,7 @@ import {
   type Preprocessing,
 } from '../views/detects-view.js';
 import type { Progress } from './jobs.js';
+import { once } from './once.js';
 
 /**
  * The server's side of the "what it detects" tab: it parses a request into settings, runs the shared
@@ -173,15 +174,7 @@ export function detectsHooks(engines: Engines, data: readonly string[] = ['digit
     }
   };
 
-  const cachedInfo = (model: Model): Promise<DetectsInfo> => {
-    let known = infos.get(model);
-    if (!known) {
-      known = info(model);
-      infos.set(model, known);
-      known.catch(() => infos.delete(model));
-    }
-    return known;
-  };
+  const cachedInfo = (model: Model): Promise<DetectsInfo> => once(infos, model, () => info(model));
 
   /** The TensorFlow.js network of a model that has one, else a sentence saying why not. */
   const gradientNet = async (model: Model, what: string): Promise<RunnableModel> => {
