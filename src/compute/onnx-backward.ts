@@ -159,56 +159,44 @@ class Writer {
     return this.op(op, inputs, attributes)[0]!;
   }
 
-  ints(values: readonly number[]): string {
-    const key = `i:${values.join(',')}`;
+  /** The value `key` names, made by `make` the first time it is asked for in this graph. */
+  private cached(key: string, make: () => string): string {
     let name = this.cache.get(key);
     if (!name) {
-      name = this.fresh('ints');
-      this.initializers.push({ name, dims: [values.length], data: BigInt64Array.from(values.map((v) => BigInt(v))) });
+      name = make();
       this.cache.set(key, name);
     }
     return name;
+  }
+
+  /** A new initializer holding `data`. */
+  private initializer(hint: string, dims: readonly number[], data: WriteTensor['data']): string {
+    const name = this.fresh(hint);
+    this.initializers.push({ name, dims, data });
+    return name;
+  }
+
+  ints(values: readonly number[]): string {
+    return this.cached(`i:${values.join(',')}`, () => this.initializer('ints', [values.length], BigInt64Array.from(values.map((v) => BigInt(v)))));
   }
 
   /** A 0-D int64. */
   int(value: number): string {
-    const key = `i0:${value}`;
-    let name = this.cache.get(key);
-    if (!name) {
-      name = this.fresh('int');
-      this.initializers.push({ name, dims: [], data: BigInt64Array.of(BigInt(value)) });
-      this.cache.set(key, name);
-    }
-    return name;
+    return this.cached(`i0:${value}`, () => this.initializer('int', [], BigInt64Array.of(BigInt(value))));
   }
 
   /** A float32 tensor of ones. */
   ones(dims: readonly number[]): string {
-    const name = this.fresh('ones');
-    this.initializers.push({ name, dims, data: new Float32Array(dims.reduce((p, d) => p * d, 1)).fill(1) });
-    return name;
+    return this.initializer('ones', dims, new Float32Array(dims.reduce((p, d) => p * d, 1)).fill(1));
   }
 
   scalar(value: number): string {
-    const key = `f:${value}`;
-    let name = this.cache.get(key);
-    if (!name) {
-      name = this.fresh('scalar');
-      this.initializers.push({ name, dims: [], data: Float32Array.of(value) });
-      this.cache.set(key, name);
-    }
-    return name;
+    return this.cached(`f:${value}`, () => this.initializer('scalar', [], Float32Array.of(value)));
   }
 
   /** Shape(x), once per value. */
   shape(x: string): string {
-    const key = `s:${x}`;
-    let name = this.cache.get(key);
-    if (!name) {
-      name = this.one('Shape', [x]);
-      this.cache.set(key, name);
-    }
-    return name;
+    return this.cached(`s:${x}`, () => this.one('Shape', [x]));
   }
 
   slice(x: string, starts: readonly number[] | string, ends: readonly number[] | string, axes: readonly number[], steps?: readonly number[]): string {
