@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { encodeOnnxModel } from '../../src/formats/onnx-write.js';
 import { ROOT } from '../helpers/fixtures.js';
-import { values } from '../helpers/keras-writers.js';
+import { values, writeKerasChainH5, type ChainLayer } from '../helpers/keras-writers.js';
 
 const TIME = '/usr/bin/time';
 const MAIN = join(ROOT, 'dist', 'cli', 'main.js');
@@ -33,9 +33,7 @@ let model: string;
 
 /** A Functional Keras 2 model as `model.save('x.h5')` writes it: three small convolutions, then fc1 (128 MiB) and fc2. */
 async function writeModel(path: string): Promise<void> {
-  const h5 = (await import('h5wasm/node')) as typeof import('h5wasm');
-  await h5.ready;
-  const layers: { name: string; className: string; config: object; weights: [string, number[]][] }[] = [
+  const layers: ChainLayer[] = [
     { name: 'img', className: 'InputLayer', config: { batch_input_shape: [null, 32, 32, 3] }, weights: [] },
     { name: 'conv1', className: 'Conv2D', config: { filters: 32, kernel_size: [3, 3] }, weights: [['kernel', [3, 3, 3, 32]], ['bias', [32]]] },
     { name: 'conv2', className: 'Conv2D', config: { filters: 64, kernel_size: [3, 3] }, weights: [['kernel', [3, 3, 32, 64]], ['bias', [64]]] },
@@ -44,39 +42,8 @@ async function writeModel(path: string): Promise<void> {
     { name: 'fc1', className: 'Dense', config: { units: LARGE[1] }, weights: [['kernel', LARGE], ['bias', [LARGE[1]]]] },
     { name: 'fc2', className: 'Dense', config: { units: 10 }, weights: [['kernel', [LARGE[1], 10]], ['bias', [10]]] },
   ];
-  const config = {
-    class_name: 'Functional',
-    config: {
-      name: 'one_large_layer',
-      layers: layers.map((l, i) => ({
-        name: l.name,
-        class_name: l.className,
-        config: { name: l.name, trainable: true, ...l.config },
-        inbound_nodes: i === 0 ? [] : [[[layers[i - 1]!.name, 0, 0, {}]]],
-      })),
-      input_layers: [['img', 0, 0]],
-      output_layers: [['fc2', 0, 0]],
-    },
-  };
-  const f = new h5.File(path, 'w');
-  f.create_attribute('keras_version', '2.4.0');
-  f.create_attribute('backend', 'tensorflow');
-  f.create_attribute('model_config', JSON.stringify(config));
-  const weights = f.create_group('model_weights');
-  weights.create_attribute('layer_names', layers.map((l) => l.name), [layers.length], null);
   let seed = 1;
-  for (const l of layers) {
-    const g = weights.create_group(l.name);
-    const names = l.weights.map(([role]) => `${l.name}/${role}:0`);
-    if (names.length === 0) g.create_attribute('weight_names', new Float64Array(0), [0], '<f8');
-    else g.create_attribute('weight_names', names, [names.length], null);
-    const inner = names.length ? g.create_group(l.name) : undefined;
-    for (const [role, shape] of l.weights) {
-      const data = values(shape.reduce((a, b) => a * b, 1), seed++);
-      inner!.create_dataset({ name: `${role}:0`, data, shape, dtype: '<f4' });
-    }
-  }
-  f.close();
+  await writeKerasChainH5(path, 'one_large_layer', layers, (count) => values(count, seed++));
 }
 
 /** Runs the built CLI under /usr/bin/time in folder `cwd`; its peak RSS in MiB. */

@@ -42,6 +42,55 @@ function tensor(layer: string, role: string, shape: number[], seed: number): Ten
   return { layer, role, shape, data: values(shape.reduce((a, b) => a * b, 1), seed) };
 }
 
+/** A layer of a chain: its Keras class and config, and its weights as [role, shape]. */
+export interface ChainLayer {
+  name: string;
+  className: string;
+  config: Record<string, unknown>;
+  weights: [string, number[]][];
+}
+
+/**
+ * Writes a Keras 2 Functional model as `model.save('x.h5')` does, whose layers form a chain (each fed by
+ * the one before, the first is the input, the last the output). `fill(count)` gives each weight's
+ * values, called once per weight in file order.
+ */
+export async function writeKerasChainH5(path: string, modelName: string, layers: readonly ChainLayer[], fill: (count: number) => Float32Array): Promise<void> {
+  const h5 = await h5wasm();
+  const config = {
+    class_name: 'Functional',
+    config: {
+      name: modelName,
+      layers: layers.map((l, i) => ({
+        name: l.name,
+        class_name: l.className,
+        config: { name: l.name, trainable: true, ...l.config },
+        inbound_nodes: i === 0 ? [] : [[[layers[i - 1]!.name, 0, 0, {}]]],
+      })),
+      input_layers: [[layers[0]!.name, 0, 0]],
+      output_layers: [[layers.at(-1)!.name, 0, 0]],
+    },
+  };
+  const f = new h5.File(path, 'w');
+  f.create_attribute('keras_version', '2.4.0');
+  f.create_attribute('backend', 'tensorflow');
+  f.create_attribute('model_config', JSON.stringify(config));
+  const weights = f.create_group('model_weights');
+  weights.create_attribute('layer_names', layers.map((l) => l.name), [layers.length], null);
+  for (const l of layers) {
+    const g = weights.create_group(l.name);
+    const names = l.weights.map(([role]) => `${l.name}/${role}:0`);
+    if (names.length === 0) {
+      g.create_attribute('weight_names', new Float64Array(0), [0], '<f8');
+      continue;
+    }
+    g.create_attribute('weight_names', names, [names.length], null);
+    const inner = g.create_group(l.name);
+    for (const [role, shape] of l.weights) inner.create_dataset({ name: `${role}:0`, data: fill(shape.reduce((a, b) => a * b, 1)), shape, dtype: '<f4' });
+  }
+  f.close();
+}
+
 /** A Keras 2 Functional model: InputLayer -> Conv2D -> BN -> DepthwiseConv2D -> Conv2DTranspose -> Flatten -> Dense. */
 export function keras2Functional(): { config: object; tensors: TensorSpec[]; layerNames: string[] } {
   const layer = (name: string, className: string, config: object, inbound: string[]) => ({
