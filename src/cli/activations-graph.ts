@@ -1,10 +1,9 @@
-import { choosePreprocessing } from '../compute/default-preprocessing.js';
-import { arrayInput, imageInput } from '../compute/inputs.js';
 import { graphInputSpec, graphOutputs, runGraphNodes } from '../compute/tfjs-graph.js';
 import { findFirstConvLayer } from '../model/filters.js';
 import type { Model } from '../model/model.js';
 import type { ActivationsOptions } from './activations.js';
 import { header, outputPlan, writeRow, type Report } from './activations-run.js';
+import { flaggedInput } from './input-flags.js';
 
 /**
  * `convscope activations` of a TF.js graph model, run by TensorFlow.js' graph-model executor; loaded
@@ -13,9 +12,7 @@ import { header, outputPlan, writeRow, type Report } from './activations-run.js'
  */
 export async function runGraph(path: string, model: Model, options: ActivationsOptions): Promise<Report> {
   const spec = graphInputSpec(model);
-  const input = options.image
-    ? await imageInput(spec, options.image, { ...choosePreprocessing(model, options.preprocess), resize: options.resize, mean: options.mean, std: options.std })
-    : await arrayInput(spec, options.input!);
+  const input = await flaggedInput(spec, model, options);
   const ops = model.layers.filter((l) => l.className !== 'Const').map((l) => l.name);
   const wanted =
     options.layer === 'all'

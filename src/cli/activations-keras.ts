@@ -2,8 +2,6 @@ import { activationName, type RunOptions } from '../compute/activations.js';
 import { backendNote, withKernelFallback } from '../compute/backend.js';
 import { buildModel, type RunnableModel } from '../compute/build.js';
 import type { GraphNode } from '../model/graph.js';
-import { choosePreprocessing } from '../compute/default-preprocessing.js';
-import { arrayInput, imageInput } from '../compute/inputs.js';
 import { SelectionError } from '../model/errors.js';
 import { closestNames } from '../model/lookup.js';
 import type { Model } from '../model/model.js';
@@ -11,6 +9,7 @@ import type { ActivationsOptions } from './activations.js';
 import { header, outputPlan, writeRow, type Report } from './activations-run.js';
 import { defaultActivationLayer } from '../views/activations.js';
 import { runKerasNetwork } from '../views/activations-keras.js';
+import { flaggedInput } from './input-flags.js';
 
 /** `convscope activations` of a Keras or TF.js model, loaded only for them: it imports TensorFlow.js. */
 
@@ -42,9 +41,7 @@ export async function runKeras(path: string, model: Model, options: ActivationsO
   const report = await withKernelFallback(async () => {
     const net = await buildModel(model);
     try {
-      const input = options.image
-        ? await imageInput(net, options.image, { ...choosePreprocessing(model, options.preprocess), resize: options.resize, mean: options.mean, std: options.std })
-        : await arrayInput(net, options.input!);
+      const input = await flaggedInput(net, model, options);
       const nodes = selectNodes(model, net, options.layer);
       const wanted = new Set(nodes.map((n) => n.id));
       const pathOf = await outputPlan(options, nodes.length === 1 && (options.format === 'npy' || input.batch.shape[0] === 1), path);

@@ -1,8 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { outputAxes, type LayerOutput } from '../compute/layer-output.js';
-import { choosePreprocessing } from '../compute/default-preprocessing.js';
-import { arrayInput, imageInput, type PreparedInput } from '../compute/inputs.js';
+import type { PreparedInput } from '../compute/inputs.js';
 import { loadOnnxNet, runOnnxLayers, selectOnnxLayers } from '../compute/onnx-activations.js';
 import { onnxGraph, type OnnxGraph } from '../formats/onnx-graph.js';
 import { writeFileAtomic } from '../io/write.js';
@@ -14,6 +13,7 @@ import { formatNumber, formatPercent, formatShape } from '../model/format.js';
 import { table } from './format.js';
 import { withModel } from './model-options.js';
 import { activationPngs, activationStats, classLabels, topOutputs } from '../views/activations.js';
+import { flaggedInput } from './input-flags.js';
 
 /**
  * The work of `convscope activations`, loaded only when the command runs, so that other commands
@@ -115,9 +115,7 @@ export async function writeRow(a: LayerOutput, input: PreparedInput, options: Ac
 async function runOnnx(path: string, model: Model, graph: OnnxGraph, options: ActivationsOptions): Promise<Report> {
   const net = await loadOnnxNet(path, graph);
   try {
-    const input = options.image
-      ? await imageInput(net, options.image, { ...choosePreprocessing(model, options.preprocess), resize: options.resize, mean: options.mean, std: options.std })
-      : await arrayInput(net, options.input!);
+    const input = await flaggedInput(net, model, options);
     const layers = selectOnnxLayers(graph, path, options.layer);
     const run = await runOnnxLayers(net, input.batch, layers);
     const pathOf = await outputPlan(options, run.layers.length === 1 && (options.format === 'npy' || input.batch.shape[0] === 1), path);

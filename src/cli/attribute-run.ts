@@ -5,8 +5,7 @@ import { loadOnnxNet } from '../compute/onnx-activations.js';
 import { onnxGraph } from '../formats/onnx-graph.js';
 import { backendNote, withKernelFallback } from '../compute/backend.js';
 import { buildModel } from '../compute/build.js';
-import { choosePreprocessing } from '../compute/default-preprocessing.js';
-import { arrayInput, imageInput, type PreparedInput } from '../compute/inputs.js';
+import type { PreparedInput } from '../compute/inputs.js';
 import { classLabels } from '../views/activations.js';
 import { writeFileAtomic } from '../io/write.js';
 import { UsageError } from '../model/errors.js';
@@ -16,6 +15,7 @@ import type { AttributeCliOptions } from './attribute.js';
 import { formatNumber } from '../model/format.js';
 import { arrayPicture, attributionScene, completenessLine, describeAttribution, emptyMapNote, mapExtent, METHOD_NAMES, topClasses } from '../views/attribution-view.js';
 import { withModel } from './model-options.js';
+import { flaggedInput } from './input-flags.js';
 
 /** The work of `convscope attribute`, loaded only when the command runs (it imports TensorFlow.js). */
 
@@ -97,9 +97,7 @@ export async function runAttribute(path: string, options: AttributeCliOptions): 
     if (graph) {
       const net = await loadOnnxNet(path, graph);
       try {
-        const input = options.image
-          ? await imageInput(net, [options.image], { ...choosePreprocessing(model, options.preprocess), resize: options.resize, mean: options.mean, std: options.std })
-          : await arrayInput(net, options.input!);
+        const input = await flaggedInput(net, model, options);
         const r = await attributeOnnx(net, input.batch, settingsOf(options, bar.update));
         bar.stop();
         process.stdout.write(`${(await report(r, input, true, labels, options, out)).join('\n')}\n`);
@@ -111,9 +109,7 @@ export async function runAttribute(path: string, options: AttributeCliOptions): 
     const lines = await withKernelFallback(async () => {
       const net = await buildModel(model);
       try {
-        const input = options.image
-          ? await imageInput(net, [options.image], { ...choosePreprocessing(model, options.preprocess), resize: options.resize, mean: options.mean, std: options.std })
-          : await arrayInput(net, options.input!);
+        const input = await flaggedInput(net, model, options);
         const r = await attribute(net, input.batch, settingsOf(options, bar.update));
         bar.stop();
         return report(r, input, net.channelsFirst, labels, options, out);
