@@ -175,6 +175,9 @@ def write_onnx():
     ]
     const = helper.make_node("Constant", [], ["shift"], value=numpy_helper.from_array(rng.standard_normal(4).astype(np.float32), "c"))
     conv = helper.make_node("Conv", ["x", "w"], ["y"], name="typed_conv", group=1, pads=[1, 1, 1, 1], strides=[2, 2])
+    # A STRING attribute whose optional bytes field `s` is absent: protobuf's default, empty bytes.
+    conv.attribute.append(onnx.AttributeProto(name="auto_pad", type=onnx.AttributeProto.STRING))
+    assert helper.get_attribute_value(conv.attribute[-1]) == b""
     add = helper.make_node("Add", ["y", "shift"], ["z"])
     graph = helper.make_graph([const, conv, add], "typed", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 5, 5])],
                               [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)], typed)
