@@ -13,7 +13,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ModelFormatError } from '../../src/model/errors.js';
+import { ModelFormatError, UnsupportedError } from '../../src/model/errors.js';
 import { openHdf5, openHdf5Library } from '../../src/io/hdf5.js';
 import type { Hdf5File } from '../../src/io/hdf5-file.js';
 import { openHdf5Native } from '../../src/io/hdf5-native.js';
@@ -178,6 +178,24 @@ describe('HDF5 read in TypeScript', needsPython('h5py', 'numpy'), () => {
       assert.equal(broken.length, 1, 'exactly the damaged object fails');
     } finally {
       f.close();
+    }
+  });
+
+  it("ends the HDF5 library's refusal of a damaged number type in a sentence naming the file and the attribute", async () => {
+    // Attribute 'empty' of 'g' (float64, no elements): its datatype follows the name, padded to 8 bytes
+    // (attribute message version 1). A type size of 16 bytes still decodes in HDF5, but h5wasm has no
+    // array for it (fuzz seed 20261203 case 84793 was an internal error 'Float260128 not supported').
+    const bytes = readFileSync(join(dir, 'attrs-earliest.h5'));
+    const type = bytes.indexOf(Buffer.from('empty\0')) + 8;
+    assert.deepEqual([bytes[type], bytes.readUInt32LE(type + 4)], [0x11, 8], 'a float type (class 1, version 1) of 8 bytes');
+    bytes.writeUInt32LE(16, type + 4);
+    writeFileSync(join(dir, 'type-size.h5'), bytes);
+    const lib = await openHdf5Library(await fileSource(join(dir, 'type-size.h5')));
+    try {
+      assert.throws(() => lib.stringAttr('g', 'empty'), (e: Error) => e instanceof UnsupportedError &&
+        /type-size\.h5: reading attribute 'empty' of 'g' met a number type h5wasm cannot convert \(Float128 not supported\)\.$/.test(e.message));
+    } finally {
+      lib.close();
     }
   });
 });
