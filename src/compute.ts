@@ -5,7 +5,8 @@
 export { buildModel, type RunnableModel } from './compute/build.js';
 export { runLayers, sampleView, type Activation, type InputBatch, type RunOptions, type SampleView } from './compute/activations.js';
 export { imageInput, arrayInput, type ImageInputOptions, type PreparedInput } from './compute/inputs.js';
-export { imagesToBatch, PRESETS, type Preset, type PreprocessOptions } from './compute/preprocess.js';
+export { imagesToBatch, type PreprocessOptions } from './compute/preprocess.js';
+export { PRESETS, type Preset } from './compute/choices.js';
 export { registerTrainingKernels } from './compute/kernels/index.js';
 export { trainModel, evaluate, type TrainOptions, type EpochSummary, type BatchProgress } from './compute/train.js';
 export { watchWeights, type WatchOptions, type WatchEvery, type WatchRecord, type WeightHealth, type WeightWatch } from './compute/watch.js';

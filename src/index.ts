@@ -31,7 +31,8 @@ export { readSlice, type SliceRequest, type WeightSlice } from './analyze/slice.
 export { filterFigure, type FilterFigure, type FilterFigureInfo, type FilterFigureOptions } from './render/filters.js';
 export type { ChannelMode, Normalization } from './render/display.js';
 export { histogram, histogramFigure, type Histogram, type HistogramFigure, type HistogramPanel } from './render/histogram.js';
-export { getColormap, COLORMAP_NAMES, DEFAULT_COLORMAP, type Colormap } from './render/colormap.js';
+export { getColormap, type Colormap } from './render/colormap.js';
+export { COLORMAP_NAMES, DEFAULT_COLORMAP, type ColormapName } from './render/choices.js';
 export { filterAxesOf, filterSelection, firstConvLayer, kernelOf, kernelsOf, layersWithKernels, type FilterAxes } from './model/filters.js';
 export { loadImage, RESIZE_MODES, type ResizeMode, type DecodedImage } from './io/image.js';
 export { featureMapFigure, type FeatureMaps, type FeatureMapOptions, type FeatureMapFigure } from './render/feature-maps.js';

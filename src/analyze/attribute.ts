@@ -14,10 +14,10 @@ import {
   weightedChannelSum,
   sumOverChannels,
   valueRange,
-  type AttributionMethod,
   type ChannelsLast,
   type SpatialMap,
 } from './attribution.js';
+import type { AttributionMethod } from './choices.js';
 import { UnsupportedError, UsageError } from '../model/errors.js';
 import type { OnnxNet } from '../compute/ort.js';
 import type { InputBatch } from '../compute/activations.js';

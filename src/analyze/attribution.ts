@@ -17,10 +17,6 @@ import seedrandom from 'seedrandom';
  * Every map is channels-last: [height, width] maps, [height, width, channels] gradients.
  */
 
-export type AttributionMethod = 'saliency' | 'smoothgrad' | 'gradcam' | 'gradcam++' | 'scorecam' | 'integrated-gradients' | 'occlusion';
-
-export const ATTRIBUTION_METHODS: readonly AttributionMethod[] = ['saliency', 'smoothgrad', 'gradcam', 'gradcam++', 'scorecam', 'integrated-gradients', 'occlusion'];
-
 /** A 2-D map over positions, row-major. */
 export interface SpatialMap {
   readonly height: number;

@@ -11,7 +11,7 @@ import { encodeNpy } from '../model/npy.js';
 import type { ActivationsOptions } from './activations.js';
 import { formatNumber, formatPercent, formatShape } from '../model/format.js';
 import { table } from './format.js';
-import { withModel } from './model-options.js';
+import { withModel } from './open-model.js';
 import { activationPngs, activationStats, classLabels, topOutputs } from '../views/activations.js';
 import { flaggedInput } from './input-flags.js';
 

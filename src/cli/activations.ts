@@ -1,9 +1,9 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { PRESETS, type Preset } from '../compute/preprocess.js';
+import { PRESETS, type Preset } from '../compute/choices.js';
 import { RESIZE_MODES, type ResizeMode } from '../io/image.js';
 import { UsageError } from '../model/errors.js';
-import { COLORMAP_NAMES } from '../render/colormap.js';
-import { DEFAULT_MAP_COLORMAP, type MapNormalization } from '../render/feature-maps.js';
+import { COLORMAP_NAMES, DEFAULT_MAP_COLORMAP } from '../render/choices.js';
+import type { MapNormalization } from '../render/feature-maps.js';
 import { collectLambda, LAMBDA_HELP } from './model-options.js';
 import { action, parseIndex } from './run.js';
 

@@ -14,7 +14,7 @@ import { encodeNpy } from '../model/npy.js';
 import type { AttributeCliOptions } from './attribute.js';
 import { formatNumber } from '../model/format.js';
 import { arrayPicture, attributionScene, completenessLine, describeAttribution, emptyMapNote, mapExtent, METHOD_NAMES, topClasses } from '../views/attribution-view.js';
-import { withModel } from './model-options.js';
+import { withModel } from './open-model.js';
 import { flaggedInput } from './input-flags.js';
 
 /** The work of `convscope attribute`, loaded only when the command runs (it imports TensorFlow.js). */

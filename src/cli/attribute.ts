@@ -1,9 +1,9 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { ATTRIBUTION_METHODS, type AttributionMethod } from '../analyze/attribution.js';
-import type { Preset } from '../compute/preprocess.js';
+import { ATTRIBUTION_METHODS, type AttributionMethod } from '../analyze/choices.js';
+import type { Preset } from '../compute/choices.js';
 import type { ResizeMode } from '../io/image.js';
 import { UsageError } from '../model/errors.js';
-import { COLORMAP_NAMES } from '../render/colormap.js';
+import { COLORMAP_NAMES } from '../render/choices.js';
 import { addPreprocessOptions } from './activations.js';
 import { addModelOptions, type ModelOptions } from './model-options.js';
 import { action, parseIndex } from './run.js';

@@ -11,13 +11,13 @@ import { imageInput } from '../compute/inputs.js';
 import { writeFileAtomic } from '../io/write.js';
 import type { Model } from '../model/model.js';
 import { openModel } from '../formats/open.js';
-import { DEFAULT_MAP_COLORMAP } from '../render/feature-maps.js';
+import { DEFAULT_MAP_COLORMAP } from '../render/choices.js';
 import { demoPage, type DemoPageSection } from '../render/demo-page.js';
 import { filterFigure } from '../render/filters.js';
 import { activationPngs } from '../views/activations.js';
 import { runStory } from './demo-story.js';
 import { formatAxes, formatNumber, formatShape, frameworkName } from '../model/format.js';
-import { renderSummary } from './inspect.js';
+import { renderSummary } from './inspect-run.js';
 
 /**
  * The steps of `convscope demo`: the classic question answered end to end on a built-in network.

@@ -5,11 +5,12 @@ import { SingleBar } from 'cli-progress';
 import type { ExamplesResult } from '../analyze/examples.js';
 import type { ExamplesJob } from '../queue/examples-job.js';
 import { defaultPreprocessing, describePreprocessing } from '../compute/default-preprocessing.js';
-import { PRESETS } from '../compute/preprocess.js';
+import { PRESETS } from '../compute/choices.js';
 import { DATA_SPEC_HELP, loadAllImages } from '../data/index.js';
 import { writeFileAtomic } from '../io/write.js';
 import { DataError, UsageError } from '../model/errors.js';
-import { addModelOptions, withModel, type ModelOptions } from './model-options.js';
+import { addModelOptions, type ModelOptions } from './model-options.js';
+import { withModel } from './open-model.js';
 import { action } from './run.js';
 
 /** The job's own fields (what a queue worker receives), plus how this run reports and where the shards go. */

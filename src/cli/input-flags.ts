@@ -1,6 +1,6 @@
 import { choosePreprocessing } from '../compute/default-preprocessing.js';
 import { arrayInput, imageInput, type InputSpec, type PreparedInput } from '../compute/inputs.js';
-import type { Preset } from '../compute/preprocess.js';
+import type { Preset } from '../compute/choices.js';
 import type { ResizeMode } from '../io/image.js';
 import type { Model } from '../model/model.js';
 

@@ -3,12 +3,13 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { choosePreprocessing, describePreprocessing } from '../compute/default-preprocessing.js';
 import type { MaximizeResult, Objective } from '../compute/maximize.js';
-import { PRESETS, type Preset } from '../compute/preprocess.js';
+import { PRESETS, type Preset } from '../compute/choices.js';
 import { writeFileAtomic } from '../io/write.js';
 import { encodeNpy } from '../model/npy.js';
 import { UsageError } from '../model/errors.js';
 import { formatNumber } from '../model/format.js';
-import { addModelOptions, withModel, type ModelOptions } from './model-options.js';
+import { addModelOptions, type ModelOptions } from './model-options.js';
+import { withModel } from './open-model.js';
 import { action, parseIndex } from './run.js';
 
 interface MaximizeCliOptions extends ModelOptions {

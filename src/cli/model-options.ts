@@ -1,8 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { LayerKind } from '../model/axes.js';
-import type { Model } from '../model/model.js';
-import { openModel } from '../formats/open.js';
-import { DEFAULT_LIMITS, RATIO_FLOOR_BYTES, type ReadLimits } from '../io/limits.js';
+import { DEFAULT_LIMITS, RATIO_FLOOR_BYTES } from '../io/limits.js';
 
 const KINDS: readonly LayerKind[] = ['conv', 'conv_transpose', 'depthwise_conv', 'separable_conv', 'dense', 'batch_norm', 'other'];
 
@@ -45,15 +43,6 @@ function positive(value: string): number {
   return n;
 }
 
-/** The read limits the options raise (io/limits.ts), or undefined for the defaults. */
-export function limitsOf(options: ModelOptions): Partial<ReadLimits> | undefined {
-  const limits = {
-    ...(options.maxTensorMb ? { maxTensorBytes: Math.round(options.maxTensorMb * 2 ** 20) } : {}),
-    ...(options.maxInflateRatio ? { maxInflateRatio: options.maxInflateRatio } : {}),
-  };
-  return Object.keys(limits).length > 0 ? limits : undefined;
-}
-
 /** Adds `--config`, `--layout`, `--lambda` and the read limits to a command that reads one model file. */
 export function addModelOptions(command: Command): Command {
   return command
@@ -62,24 +51,4 @@ export function addModelOptions(command: Command): Command {
     .option('--lambda <layer=expression>', LAMBDA_HELP, collectLambda)
     .option('--max-tensor-mb <n>', `largest tensor or decompressed entry a file may make convscope allocate, in MiB (default: ${DEFAULT_LIMITS.maxTensorBytes / 2 ** 20})`, positive)
     .option('--max-inflate-ratio <n>', `largest decompression ratio accepted for outputs above ${RATIO_FLOOR_BYTES / 2 ** 20} MiB (default: ${DEFAULT_LIMITS.maxInflateRatio})`, positive);
-}
-
-/** Opens the model at `path` as the options say (the caller closes it). */
-export function withModelOptions(path: string, options: ModelOptions): Promise<Model> {
-  return openModel(path, {
-    ...(options.config ? { config: options.config } : {}),
-    ...(options.layout ? { layout: options.layout } : {}),
-    ...(options.lambda ? { lambdas: options.lambda } : {}),
-    ...(limitsOf(options) ? { limits: limitsOf(options)! } : {}),
-  });
-}
-
-/** Opens the model at `path` as the options say, runs `work` on it and closes it whatever happens. */
-export async function withModel<T>(path: string, options: ModelOptions, work: (model: Model) => Promise<T>): Promise<T> {
-  const model = await withModelOptions(path, options);
-  try {
-    return await work(model);
-  } finally {
-    model.close();
-  }
 }

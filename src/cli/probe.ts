@@ -7,7 +7,7 @@ import { DATA_SPEC_HELP, loadDataset, type PixelScale } from '../data/index.js';
 import { writeFileAtomic } from '../io/write.js';
 import { encodeNpy } from '../model/npy.js';
 import { table } from './format.js';
-import { withModel } from './model-options.js';
+import { withModel } from './open-model.js';
 import { action, parseIndex } from './run.js';
 import { formatNumber, formatPercent } from '../model/format.js';
 

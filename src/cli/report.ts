@@ -1,10 +1,11 @@
 import { Option, type Command } from 'commander';
 import type { Model } from '../model/model.js';
 import { builtAssetDir } from '../web/built.js';
-import { DEFAULT_MAX_WEIGHT_BYTES } from '../web/embed.js';
+import { DEFAULT_MAX_WEIGHT_BYTES } from '../web/choices.js';
 import { writeReport } from '../web/report.js';
 import { DTYPE_BYTES } from '../model/dtype.js';
-import { addModelOptions, withModelOptions, type ModelOptions } from './model-options.js';
+import { addModelOptions, type ModelOptions } from './model-options.js';
+import { withModelOptions } from './open-model.js';
 import { action, cliNote, parseIndex, parseMegabytes } from './run.js';
 import { formatBytes } from '../model/format.js';
 import { DATA_SPEC_HELP } from '../data/index.js';

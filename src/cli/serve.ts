@@ -5,8 +5,10 @@ import type { Model } from '../model/model.js';
 import { builtAssetDir } from '../web/built.js';
 import { DATA_SPEC_HELP, parseDataSpec } from '../data/index.js';
 import { distinctNames, isFolder, MAX_PROJECT_MODELS, projectModels, projectRuns, type ProjectEntry } from '../web/project.js';
-import { DEFAULT_UPLOAD_LIMIT, isLoopback, startServer } from '../web/server.js';
-import { addModelOptions, withModelOptions, type ModelOptions } from './model-options.js';
+import { DEFAULT_UPLOAD_LIMIT } from '../web/choices.js';
+import { isLoopback, startServer } from '../web/server.js';
+import { addModelOptions, type ModelOptions } from './model-options.js';
+import { withModelOptions } from './open-model.js';
 import { action, parseIndex, parseMegabytes } from './run.js';
 
 interface ServeOptions extends ModelOptions {

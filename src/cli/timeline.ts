@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { Timeline } from '../analyze/timeline.js';
 import { readTimeline } from '../views/timeline-run.js';
 import { writeFileAtomic } from '../io/write.js';
-import { COLORMAP_NAMES } from '../render/colormap.js';
+import { COLORMAP_NAMES } from '../render/choices.js';
 import { filterStrip, timelinePage, type TimelineFigure } from '../render/timeline.js';
 import { changeChart, updateRatioChart } from '../views/timeline-view.js';
 import { formatNumber } from '../model/format.js';

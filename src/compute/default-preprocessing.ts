@@ -1,7 +1,8 @@
 import { ConvscopeError } from '../model/errors.js';
 import type { LayerGraph } from '../model/graph.js';
 import type { Model } from '../model/model.js';
-import { describePreset, type Preset, type PreprocessOptions } from './preprocess.js';
+import type { Preset } from './choices.js';
+import { describePreset, type PreprocessOptions } from './preprocess.js';
 
 /**
  * The one owner of "how a model wants its pixels when the user does not say": decided from what the

@@ -5,7 +5,8 @@ import { decodeNpy } from '../model/npy.js';
 import type { InputBatch } from './layer-output.js';
 import type { RunnableModel } from './build.js';
 import { describePreprocessing } from './default-preprocessing.js';
-import { arrayToBatch, imagesToBatch, type PixelImage, type Preset, type PreprocessOptions } from './preprocess.js';
+import type { Preset } from './choices.js';
+import { arrayToBatch, imagesToBatch, type PixelImage, type PreprocessOptions } from './preprocess.js';
 
 /** Turns what the user gives (image files or a .npy array) into the batch a built model takes. */
 

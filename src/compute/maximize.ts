@@ -7,7 +7,8 @@ import type { RunnableModel } from './build.js';
 import type { GraphNode } from '../model/graph.js';
 import { BackwardUnsupportedError } from './onnx-backward.js';
 import { kerasGradients } from './ort-gradients.js';
-import { pixelTransform, type PixelTransform, type Preset } from './preprocess.js';
+import type { Preset } from './choices.js';
+import { pixelTransform, type PixelTransform } from './preprocess.js';
 
 /**
  * Activation maximization (Olah et al. 2017, "Feature Visualization"; Lucid / Lucent): find an image

@@ -1,4 +1,5 @@
 import { InputError, UsageError } from '../model/errors.js';
+import type { Preset } from './choices.js';
 import type { InputBatch } from './layer-output.js';
 
 /**
@@ -12,10 +13,6 @@ import type { InputBatch } from './layer-output.js';
  *              [0.229, 0.224, 0.225] (torchvision's ImageNet weights; --mean / --std replace them)
  * then, if given, (x - mean[c]) / std[c] per channel (one value applies to every channel).
  */
-
-export type Preset = 'raw' | 'unit' | 'symmetric' | 'caffe' | 'torchvision';
-
-export const PRESETS: readonly Preset[] = ['raw', 'unit', 'symmetric', 'caffe', 'torchvision'];
 
 const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 const IMAGENET_STD = [0.229, 0.224, 0.225];

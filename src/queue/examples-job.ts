@@ -4,7 +4,7 @@ import { defaultPreprocessing } from '../compute/default-preprocessing.js';
 import { loadAllImages } from '../data/index.js';
 import { openModel } from '../formats/open.js';
 import { rankExamples, type ExamplesResult, type ExampleStatistic } from '../analyze/examples.js';
-import type { Preset } from '../compute/preprocess.js';
+import type { Preset } from '../compute/choices.js';
 
 /**
  * One examples run described as plain JSON, so that it can travel as a queue job: the model and the

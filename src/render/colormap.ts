@@ -10,6 +10,7 @@ import {
   interpolateViridis,
 } from 'd3-scale-chromatic';
 import { UsageError } from '../model/errors.js';
+import { COLORMAP_NAMES, DEFAULT_COLORMAP, type ColormapName } from './choices.js';
 
 /** A colormap sampled once into 256 RGB entries: entry i is the colour at t = i / 255. */
 export interface Colormap {
@@ -88,7 +89,7 @@ interface ColormapSource {
   description: string;
 }
 
-const SOURCES: Record<string, ColormapSource> = {
+const SOURCES: Record<ColormapName, ColormapSource> = {
   rdbu_r: { interpolate: reversed(interpolateRdBu), diverging: true, description: 'blue (negative) - white - red (positive), d3 RdBu reversed' },
   rdbu: { interpolate: interpolateRdBu, diverging: true, description: 'red (negative) - white - blue (positive), d3 RdBu' },
   coolwarm: { interpolate: coolwarm, diverging: true, description: 'blue - grey - red, Moreland / matplotlib coolwarm' },
@@ -101,11 +102,6 @@ const SOURCES: Record<string, ColormapSource> = {
   plasma: { interpolate: interpolatePlasma, diverging: false, description: 'd3 plasma' },
   cividis: { interpolate: interpolateCividis, diverging: false, description: 'd3 cividis' },
 };
-
-/** The colormap used when none is asked for: diverging, so the sign of a weight is its hue. */
-export const DEFAULT_COLORMAP = 'rdbu_r';
-
-export const COLORMAP_NAMES: readonly string[] = Object.keys(SOURCES);
 
 const cache = new Map<string, Colormap>();
 
@@ -123,7 +119,7 @@ function sample(interpolate: Interpolator): Uint8Array {
 /** The named colormap (case-insensitive); a UsageError listing the valid names otherwise. */
 export function getColormap(name: string = DEFAULT_COLORMAP): Colormap {
   const key = name.toLowerCase();
-  const source = SOURCES[key];
+  const source = (SOURCES as Partial<Record<string, ColormapSource>>)[key];
   if (!source) {
     throw new UsageError(`Unknown colormap '${name}'; valid colormaps are: ${COLORMAP_NAMES.join(', ')}.`);
   }

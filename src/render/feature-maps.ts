@@ -1,3 +1,4 @@
+import { DEFAULT_MAP_COLORMAP } from './choices.js';
 import { getColormap, type Colormap } from './colormap.js';
 import { CAP_HEIGHT, FONT_HEIGHT, textWidth } from './font.js';
 import { BLACK, FRAME, WHITE, type ImageItem, type RGB, type Scene, type SceneItem, type TextItem } from './scene.js';
@@ -37,7 +38,6 @@ export interface FeatureMapFigure {
   max: number;
 }
 
-export const DEFAULT_MAP_COLORMAP = 'viridis';
 const INVALID: RGB = [255, 0, 255];
 const MARGIN = 8;
 const GAP = 4;

@@ -5,8 +5,7 @@ import { sceneToPng } from './scene-png.js';
 import { sceneToSvg } from './scene-svg.js';
 import { BLACK, FRAME, WHITE, type RGB, type Scene, type SceneItem, type TextItem } from './scene.js';
 import { formatNumber } from '../model/format.js';
-
-export const DEFAULT_BINS = 50;
+import { DEFAULT_BINS } from './choices.js';
 
 export interface Histogram {
   /** counts[i] holds values in [edges[i], edges[i + 1]), the last bin closed; NaN / Inf are not counted. */

@@ -1,7 +1,8 @@
 import { schemeTableau10 } from 'd3-scale-chromatic';
 import { NamedTensor } from '../model/named-tensor.js';
 import { analyzeFilters } from '../analyze/filter-health.js';
-import { DEFAULT_COLORMAP, getColormap } from './colormap.js';
+import { DEFAULT_COLORMAP } from './choices.js';
+import { getColormap } from './colormap.js';
 import { buildDisplay } from './display.js';
 import { paintGrid } from './filter-grid.js';
 import { colorbar } from './filters.js';

@@ -1,5 +1,5 @@
 import type { Attribution } from '../analyze/attribute.js';
-import type { AttributionMethod } from '../analyze/attribution.js';
+import type { AttributionMethod } from '../analyze/choices.js';
 import type { PreparedInput } from '../compute/inputs.js';
 import { formatNumber } from '../model/format.js';
 import { attributionFigure, type InputPicture } from '../render/attribution.js';

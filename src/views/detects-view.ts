@@ -1,5 +1,5 @@
 import { attribute, attributeOnnx } from '../analyze/attribute.js';
-import type { AttributionMethod } from '../analyze/attribution.js';
+import type { AttributionMethod } from '../analyze/choices.js';
 import { rankExamples, type ExamplesResult, type ExampleStatistic } from '../analyze/examples.js';
 import { activationName, outputChannelsFirst } from '../compute/activations.js';
 import type { RunnableModel } from '../compute/build.js';
@@ -7,7 +7,8 @@ import { imageBatch, imageGeometry } from '../compute/inputs.js';
 import { maximize, type MaximizeResult, type Objective } from '../compute/maximize.js';
 import type { OnnxNet } from '../compute/ort.js';
 import { gradCamNode } from '../compute/gradcam-layer.js';
-import { describePreset, type Preset } from '../compute/preprocess.js';
+import type { Preset } from '../compute/choices.js';
+import { describePreset } from '../compute/preprocess.js';
 import { describePreprocessing } from '../compute/default-preprocessing.js';
 import type { ImageCollection } from '../data/index.js';
 import { loadImage } from '../io/image.js';

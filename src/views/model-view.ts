@@ -6,7 +6,8 @@ import { findLayer } from '../model/lookup.js';
 import type { Layer, Model, Note, Weight } from '../model/model.js';
 import type { NamedTensor } from '../model/named-tensor.js';
 import { encodeNpy } from '../model/npy.js';
-import { DEFAULT_BINS, histogram } from '../render/histogram.js';
+import { DEFAULT_BINS } from '../render/choices.js';
+import { histogram } from '../render/histogram.js';
 import type { TensorStats } from '../model/stats.js';
 
 /**

@@ -6,7 +6,7 @@ import { featureMapLayers, loadOnnxNet, runOnnxLayers, selectOnnxLayers, type On
 import { openOnnxNet, type OnnxNet } from '../compute/ort.js';
 import { onnxGraph, type OnnxGraph } from '../formats/onnx-graph.js';
 import { defaultPreprocessing, describePreprocessing } from '../compute/default-preprocessing.js';
-import { PRESETS, type Preset } from '../compute/preprocess.js';
+import { PRESETS, type Preset } from '../compute/choices.js';
 import { loadImage, type DecodedImage } from '../io/image.js';
 import { ConvscopeError, InputError, UsageError, type Concept } from '../model/errors.js';
 import { baseName, type Model, type Note } from '../model/model.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ATTRIBUTION_METHODS, type AttributionMethod } from '../analyze/attribution.js';
+import { ATTRIBUTION_METHODS, type AttributionMethod } from '../analyze/choices.js';
 import type { ExamplesResult, ExampleStatistic } from '../analyze/examples.js';
 import type { RunnableModel } from '../compute/build.js';
 import { imageGeometry } from '../compute/inputs.js';

@@ -11,6 +11,7 @@ import { filterFigure } from '../render/filters.js';
 import { kernelOverview } from '../views/kernel-overview.js';
 import { kernelOf } from '../model/filters.js';
 import { layerHistogramsOf, type WeightHistogram } from '../views/model-view.js';
+import { DEFAULT_MAX_WEIGHT_BYTES } from './choices.js';
 
 /**
  * A model written into a report: every weight as base64 .npy with its axis names, so the report's
@@ -57,8 +58,6 @@ export interface EmbeddedModel {
   layers: EmbeddedLayer[];
 }
 
-/** Default largest weight a report embeds: a VGG16 conv kernel (9.4 MB) fits, its 400 MB Dense kernel does not. */
-export const DEFAULT_MAX_WEIGHT_BYTES = 16 * 1024 * 1024;
 /** float32 weights over this many bytes are embedded in half precision. */
 export const DEFAULT_HALF_ABOVE_BYTES = 256 * 1024;
 

@@ -8,6 +8,7 @@ import type { ProjectRun } from './project.js';
 import { withReadCache } from './read-cache.js';
 import { conceptOf, errorSentence, JobTable } from './jobs.js';
 import { formatBytes } from '../model/format.js';
+import { DEFAULT_UPLOAD_LIMIT } from './choices.js';
 
 export interface ServeOptions {
   /** The models named on the command line or found in its folder; requests name them by index only. */
@@ -33,8 +34,6 @@ export interface RunningServer {
   port: number;
   close(): Promise<void>;
 }
-
-export const DEFAULT_UPLOAD_LIMIT = 16 * 1024 * 1024;
 
 /**
  * The page may load only this server's own files. 'wasm-unsafe-eval' lets h5wasm compile its

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { renderSummary } from '../../src/cli/inspect.js';
+import { renderSummary } from '../../src/cli/inspect-run.js';
 import { findLayer, findWeight, openModel, summarizeModel, type Model } from '../../src/index.js';
 import {
   keras3Sequential,

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { rgb } from 'd3-color';
 import { interpolateMagma, interpolateRdBu, interpolateViridis } from 'd3-scale-chromatic';
-import { COLORMAP_NAMES, getColormap, lutIndex, ZERO_INDEX } from '../../src/render/colormap.js';
+import { COLORMAP_NAMES } from '../../src/render/choices.js';
+import { getColormap, lutIndex, ZERO_INDEX } from '../../src/render/colormap.js';
 
 function entry(name: string, i: number): number[] {
   const lut = getColormap(name).lut;
@@ -62,7 +63,7 @@ describe('colormaps', () => {
   });
 
   it('names are case-insensitive and include at least gray, viridis, magma, rdbu, coolwarm', () => {
-    for (const n of ['gray', 'viridis', 'magma', 'rdbu', 'coolwarm']) assert.ok(COLORMAP_NAMES.includes(n));
+    for (const n of ['gray', 'viridis', 'magma', 'rdbu', 'coolwarm']) assert.ok((COLORMAP_NAMES as readonly string[]).includes(n));
     assert.equal(getColormap('CoolWarm').name, 'coolwarm');
   });
 });

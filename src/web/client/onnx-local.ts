@@ -3,7 +3,8 @@ import { featureMapLayers, runOnnxLayers, selectOnnxLayers } from '../../compute
 import { openOnnxNet } from '../../compute/ort.js';
 import { useOrtWeb } from '../../compute/ort-web.js';
 import { defaultPreprocessing, describePreprocessing } from '../../compute/default-preprocessing.js';
-import { imagesToBatch, PRESETS, type Preset } from '../../compute/preprocess.js';
+import { PRESETS, type Preset } from '../../compute/choices.js';
+import { imagesToBatch } from '../../compute/preprocess.js';
 import { onnxGraph } from '../../formats/onnx-graph.js';
 import { InputError, UsageError } from '../../model/errors.js';
 import { labelsInMetadata } from '../../model/labels.js';

@@ -1,4 +1,4 @@
-import { COLORMAP_NAMES, DEFAULT_COLORMAP } from '../../../render/colormap.js';
+import { COLORMAP_NAMES, DEFAULT_COLORMAP } from '../../../render/choices.js';
 import type { ChannelMode, Normalization } from '../../../render/display.js';
 import { h } from '../dom.js';
 import type { ViewState } from '../state.js';

@@ -1,4 +1,4 @@
-import { ATTRIBUTION_METHODS } from '../../../analyze/attribution.js';
+import { ATTRIBUTION_METHODS } from '../../../analyze/choices.js';
 import { formatNumber } from '../../../model/format.js';
 import { METHOD_NAMES } from '../../../views/attribution-view.js';
 import type { DetectsInfo, DetectsPart, DetectsView } from '../../../views/detects-view.js';
