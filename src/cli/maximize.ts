@@ -2,7 +2,7 @@ import { extname } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { choosePreprocessing, describePreprocessing } from '../compute/default-preprocessing.js';
-import type { MaximizeResult, Objective } from '../compute/maximize.js';
+import type { MaximizeNet, MaximizeResult, Objective } from '../compute/maximize.js';
 import { PRESETS, type Preset } from '../compute/choices.js';
 import { writeFileAtomic } from '../io/write.js';
 import { encodeNpy } from '../model/npy.js';
@@ -55,6 +55,7 @@ function summary(r: MaximizeResult, out: string, dead: string | undefined): stri
   return [
     `${r.layer}: ${r.filters.length} filter${r.filters.length > 1 ? 's' : ''}, ${r.objective} objective, ${r.trace.length} steps, ${r.width}x${r.height}x${r.channels} images`,
     `mean objective: first tenth of the steps ${formatNumber(mean(first))}, final images ${formatNumber(mean(r.final))}`,
+    `the network's gradient ran on ${r.engine}`,
     ...(dead ? [dead] : []),
     `-> ${out}`,
   ].join('\n');
@@ -64,8 +65,8 @@ export function registerMaximize(program: Command): void {
   const command = program
     .command('maximize')
     .description('what does filter j detect? the image that excites it most, by gradient ascent on a Fourier-parameterised image (activation maximization)')
-    .argument('<model>', 'Keras .h5 / .keras or TF.js model.json with its architecture')
-    .requiredOption('--layer <name>', 'the layer whose filters are visualised')
+    .argument('<model>', 'ONNX .onnx (gradients on ONNX Runtime), Keras .h5 / .keras or TF.js model.json with its architecture')
+    .requiredOption('--layer <name>', 'the layer whose filters are visualised; for ONNX a node name, a value name or a PyTorch module path, as activations --layer')
     .option('--filter <j>', 'one filter', parseIndex)
     .option('--filters <range>', 'filters first-last, e.g. 0-15 (default: 0-15, or fewer if the layer has fewer)', parseRange)
     .addOption(new Option('--objective <o>', "channel: mean of the filter's output over positions; neuron: its output at the centre position").choices(['channel', 'neuron']).default('channel'))
@@ -84,17 +85,14 @@ export function registerMaximize(program: Command): void {
       const out = options.out ?? `${options.layer.replace(/[^\w.@-]+/g, '_')}-maximize.${options.format}`;
       if (extname(out).toLowerCase() !== `.${options.format}`) throw new UsageError(`--out '${out}' does not end in .${options.format}, the --format.`);
       await withModel(path, options, async (model) => {
-        const { withKernelFallback } = await import('../compute/backend.js');
-        const { buildModel } = await import('../compute/build.js');
         const { maximize, layerFilterCount } = await import('../compute/maximize.js');
         const { preset: pixels, reason } = choosePreprocessing(model, options.preprocess);
-        const result = await withKernelFallback(async () => {
-          const net = await buildModel(model);
+        const run = async (net: MaximizeNet): Promise<MaximizeResult> => {
+          const filters = options.filter !== undefined ? [options.filter] : (options.filters ?? parseRange(`0-${Math.min(16, await layerFilterCount(net, options.layer)) - 1}`));
+          const bar = process.stderr.isTTY ? new SingleBar({ format: 'maximize [{bar}] {value}/{total} steps, objective {objective}, ETA {eta}s', hideCursor: true }) : undefined;
+          bar?.start(options.steps, 0, { objective: '-' });
           try {
-            const filters = options.filter !== undefined ? [options.filter] : (options.filters ?? parseRange(`0-${Math.min(16, await layerFilterCount(net, options.layer)) - 1}`));
-            const bar = process.stderr.isTTY ? new SingleBar({ format: 'maximize [{bar}] {value}/{total} steps, objective {objective}, ETA {eta}s', hideCursor: true }) : undefined;
-            bar?.start(options.steps, 0, { objective: '-' });
-            const r = await maximize(net, {
+            return await maximize(net, {
               layer: options.layer,
               filters,
               objective: options.objective,
@@ -107,8 +105,27 @@ export function registerMaximize(program: Command): void {
               pixels,
               onStep: (step, _steps, value) => bar?.update(step, { objective: formatNumber(value) }),
             });
+          } finally {
             bar?.stop();
-            return r;
+          }
+        };
+        const { onnxGraph } = await import('../formats/onnx-graph.js');
+        const graph = onnxGraph(model);
+        const { withKernelFallback } = await import('../compute/backend.js');
+        const result = await withKernelFallback(async () => {
+          if (graph) {
+            const { loadOnnxNet } = await import('../compute/onnx-activations.js');
+            const net = await loadOnnxNet(path, graph);
+            try {
+              return await run(net);
+            } finally {
+              await net.release();
+            }
+          }
+          const { buildModel } = await import('../compute/build.js');
+          const net = await buildModel(model);
+          try {
+            return await run(net);
           } finally {
             net.dispose();
           }

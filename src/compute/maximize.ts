@@ -1,12 +1,14 @@
 import seedrandom from 'seedrandom';
-import { SelectionError, UsageError } from '../model/errors.js';
+import { SelectionError, UnsupportedError, UsageError } from '../model/errors.js';
 import { didYouMean } from '../model/lookup.js';
 import { activationName, outputChannelsFirst } from './activations.js';
 import { tf } from './backend.js';
 import type { RunnableModel } from './build.js';
 import type { GraphNode } from '../model/graph.js';
 import { BackwardUnsupportedError } from './onnx-backward.js';
-import { kerasGradients } from './ort-gradients.js';
+import { selectOnnxLayers } from './onnx-activations.js';
+import { kerasGradients, onnxGradients, type GradientEngine } from './ort-gradients.js';
+import type { OnnxNet } from './ort.js';
 import type { Preset } from './choices.js';
 import { pixelTransform, type PixelTransform } from './preprocess.js';
 
@@ -25,7 +27,18 @@ import { pixelTransform, type PixelTransform } from './preprocess.js';
  * Objectives as Lucid names them: `channel` = mean of filter j's output over positions, `neuron` = its
  * output at the centre position (floor(H/2), floor(W/2)). All requested filters optimise together,
  * one image each, with Adam.
+ * The network is a TensorFlow.js one built from a Keras / TF.js model, or an ONNX model on ONNX Runtime
+ * (a PyTorch export): either way the network's gradient comes from an engine (pixelObjective), and the
+ * parameterisation, the warps and the preprocessing are differentiated in TensorFlow.js, so the
+ * optimised image is always (0, 1) pixels.
  */
+
+/** A network to maximize in: built TensorFlow.js layers (Keras, TF.js), or an ONNX model on ONNX Runtime. */
+export type MaximizeNet = RunnableModel | OnnxNet;
+
+function isOnnxNet(net: MaximizeNet): net is OnnxNet {
+  return 'extend' in net;
+}
 
 export type Objective = 'channel' | 'neuron';
 
@@ -42,7 +55,7 @@ export interface MaximizeOptions {
   /** How (0, 1) pixels become the model's input (the preset it was trained with, compute/preprocess.ts); default unit. */
   pixels?: Preset;
   onStep?: (step: number, steps: number, objective: number) => void;
-  /** Where the network's gradient comes from: ONNX Runtime where it covers the layer ('auto', the default), or TensorFlow.js. */
+  /** Where the network's gradient comes from: ONNX Runtime where it covers the layer ('auto', the default), or TensorFlow.js (not for ONNX models). */
   engine?: 'auto' | 'TensorFlow.js';
 }
 
@@ -124,6 +137,36 @@ function findLayerNode(net: RunnableModel, name: string): GraphNode {
   return node;
 }
 
+/** The layer maximized: its name as results show it, its output's shape for one sample, its layout, its filter count. */
+interface LayerTarget {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly channelsFirst: boolean;
+  readonly filters: number;
+}
+
+/**
+ * Layer `name` of the network with its output's shape, from one forward pass on a blank input. For an
+ * ONNX model the name is what `activations` and the viewer take: a node name, a value name or a
+ * PyTorch module path (its last node's output).
+ */
+async function layerTarget(net: MaximizeNet, name: string): Promise<LayerTarget> {
+  const input = net.inputShapes[0]!.map((d) => d ?? 1);
+  const count = (shape: readonly number[], channelsFirst: boolean): number => (shape.length === 4 && channelsFirst ? shape[1]! : shape[shape.length - 1]!);
+  if (isOnnxNet(net)) {
+    const chosen = selectOnnxLayers(net.graph, net.source, name);
+    if (chosen.length !== 1) throw new UsageError(`Activation maximization visualises one layer at a time, but '${name.slice(0, 60)}' names ${chosen.length}.`, { concept: 'layer' });
+    const output = chosen[0]!.output;
+    const value = (await net.run([{ shape: [1, ...input.slice(1)], data: new Float32Array(input.slice(1).reduce((a, d) => a * d, 1)) }], [output])).get(output)!;
+    if (!value.data || value.shape.length < 2) throw new UsageError(`The output of '${name}' (${value.type}, shape (${value.shape.join(', ')})) has no filters to visualise; choose a convolution or its activation.`, { concept: 'layer' });
+    return { name, shape: value.shape, channelsFirst: true, filters: count(value.shape, true) };
+  }
+  const node = findLayerNode(net, name);
+  const channelsFirst = outputChannelsFirst(net, node);
+  const shape = tf.tidy(() => forwardTo(net, node, tf.zeros([1, ...input.slice(1)])).shape);
+  return { name: activationName(node), shape, channelsFirst, filters: count(shape, channelsFirst) };
+}
+
 /** Runs the network from its input up to `node` only (the layers `node` depends on). */
 function forwardTo(net: RunnableModel, node: GraphNode, x: tf.Tensor): tf.Tensor {
   const needed = new Set<number>([node.id]);
@@ -184,22 +227,46 @@ export interface ObjectiveGradients {
   readonly engine: string;
   /** Why not ONNX Runtime, where it is TensorFlow.js. */
   readonly fallback?: string;
+  /** The layer's name as results show it. */
+  readonly layer: string;
   at(x: tf.Tensor): Promise<{ objective: number[]; gradient: tf.Tensor }>;
   dispose(): void;
 }
 
+/** An engine's seeded gradient as ObjectiveGradients' `at`, checked on a blank batch (throws BackwardUnsupportedError). */
+async function seededAt(
+  seeded: NonNullable<GradientEngine['seededGradient']>,
+  layer: string,
+  seedBatch: { shape: number[]; data: Float32Array },
+  objectives: (value: Float32Array) => number[],
+  blank: number[],
+): Promise<ObjectiveGradients['at']> {
+  const run = async (x: tf.Tensor): Promise<{ objective: number[]; gradient: tf.Tensor }> => {
+    const r = await seeded({ shape: x.shape, data: (await x.data()) as Float32Array }, layer, seedBatch);
+    return { objective: objectives(r.value), gradient: tf.tensor(r.gradient, x.shape) };
+  };
+  const zeros = tf.zeros(blank);
+  try {
+    (await run(zeros)).gradient.dispose();
+  } finally {
+    zeros.dispose();
+  }
+  return run;
+}
+
 /**
- * The objective's gradient for `filters` of `layer` (one sample per filter): from ONNX Runtime when
- * the network's gradient engine covers the path from the input to the layer (kerasGradients), else
- * (or when `engine` is 'TensorFlow.js') by TensorFlow.js autodiff through the built layers.
+ * The objective's gradient for `filters` of `layer` (one sample per filter). An ONNX model's comes
+ * from ONNX Runtime (the backward pass from the layer to the input appended to its graph); a
+ * TensorFlow.js network's from ONNX Runtime when the network's gradient engine covers the path from the
+ * input to the layer (kerasGradients), else (or when `engine` is 'TensorFlow.js') by TensorFlow.js
+ * autodiff through the built layers.
  */
-export async function objectiveGradients(net: RunnableModel, layer: string, filters: readonly number[], objective: Objective, engine: 'auto' | 'TensorFlow.js' = 'auto'): Promise<ObjectiveGradients> {
-  const node = findLayerNode(net, layer);
-  const channelsFirst = outputChannelsFirst(net, node);
-  const inputShape = net.inputShapes[0]!.map((d) => d ?? 1);
-  const outShape = tf.tidy(() => forwardTo(net, node, tf.zeros([1, ...inputShape.slice(1)])).shape);
-  const shape = [filters.length, ...outShape.slice(1)];
-  const seed = objectiveSeed(shape, filters, objective, channelsFirst);
+export async function objectiveGradients(net: MaximizeNet, layer: string, filters: readonly number[], objective: Objective, engine: 'auto' | 'TensorFlow.js' = 'auto'): Promise<ObjectiveGradients> {
+  const target = await layerTarget(net, layer);
+  const outside = filters.filter((f) => !(Number.isInteger(f) && f >= 0 && f < target.filters));
+  if (outside.length > 0) throw new SelectionError(`Layer '${target.name}' has ${target.filters} filters (0..${target.filters - 1}), but filter ${outside[0]} was asked for.`);
+  const shape = [filters.length, ...target.shape.slice(1)];
+  const seed = objectiveSeed(shape, filters, objective, target.channelsFirst);
   const size = seed.length / filters.length;
   const objectives = (value: Float32Array): number[] =>
     filters.map((_, i) => {
@@ -207,20 +274,29 @@ export async function objectiveGradients(net: RunnableModel, layer: string, filt
       for (let k = i * size; k < (i + 1) * size; k++) if (seed[k] !== 0) sum += value[k]! * seed[k]!;
       return sum;
     });
+  const blank = [filters.length, ...net.inputShapes[0]!.slice(1).map((d) => d ?? 1)];
+  const seedBatch = { shape, data: seed };
+  if (isOnnxNet(net)) {
+    if (engine === 'TensorFlow.js') throw new UsageError(`${net.source} is an ONNX model, whose gradients run on ONNX Runtime only.`);
+    const gradients = await onnxGradients(net);
+    if ('reason' in gradients || !gradients.seededGradient) throw new UnsupportedError(`${net.source} cannot be maximized on ONNX Runtime: ${'reason' in gradients ? gradients.reason : 'the engine has no seeded gradient'}.`);
+    try {
+      const at = await seededAt(gradients.seededGradient.bind(gradients), layer, seedBatch, objectives, blank);
+      return { engine: gradients.engine, layer: target.name, at, dispose: () => undefined };
+    } catch (e) {
+      if (e instanceof BackwardUnsupportedError) throw new UnsupportedError(`${net.source}: the gradient from '${target.name}' back to the input cannot be built on ONNX Runtime: ${e.message.replace(/\.$/, '')}.`);
+      throw e;
+    }
+  }
+  const node = findLayerNode(net, layer);
   let fallback: string | undefined;
   if (engine === 'auto') {
     const gradients = await kerasGradients(net);
     fallback = gradients.fallback ?? (gradients.seededGradient ? undefined : 'the engine has no seeded gradient');
     const seeded = gradients.seededGradient?.bind(gradients);
     if (seeded && !gradients.fallback) {
-      const seedBatch = { shape, data: seed };
-      const run = async (x: tf.Tensor): Promise<{ objective: number[]; gradient: tf.Tensor }> => {
-        const r = await seeded({ shape: x.shape, data: (await x.data()) as Float32Array }, layer, seedBatch);
-        return { objective: objectives(r.value), gradient: tf.tensor(r.gradient, x.shape) };
-      };
       try {
-        await run(tf.zeros([filters.length, ...inputShape.slice(1)])).then((r) => r.gradient.dispose());
-        return { engine: gradients.engine, at: run, dispose: () => undefined };
+        return { engine: gradients.engine, layer: target.name, at: await seededAt(seeded, layer, seedBatch, objectives, blank), dispose: () => undefined };
       } catch (e) {
         if (!(e instanceof BackwardUnsupportedError)) throw e;
         fallback = e.message;
@@ -232,6 +308,7 @@ export async function objectiveGradients(net: RunnableModel, layer: string, filt
   return {
     engine: 'TensorFlow.js',
     ...(fallback ? { fallback } : {}),
+    layer: target.name,
     async at(x) {
       const [value, gradient] = tf.tidy(() => [forwardTo(net, node, x), grad(x)]);
       const data = (await value.data()) as Float32Array;
@@ -242,19 +319,49 @@ export async function objectiveGradients(net: RunnableModel, layer: string, filt
   };
 }
 
+/** The objective and its gradient with respect to (0, 1) pixels: what maximize ascends, the model's preprocessing included. */
+export interface PixelObjective extends Omit<ObjectiveGradients, 'at'> {
+  /** For [N, H, W, C] pixels (one image per filter), each filter's objective and d objective / d pixels, [N, H, W, C]. */
+  at(pixels: tf.Tensor4D): Promise<{ objective: number[]; gradient: tf.Tensor4D }>;
+}
+
+/**
+ * The objective of `filters` of `layer` as a function of (0, 1) pixels: the preprocessing preset
+ * `pixels` maps them to the model's input (toModelInput, differentiated by TensorFlow.js), the network's
+ * gradient there comes from objectiveGradients' engine and is pulled back through that map.
+ */
+export async function pixelObjective(net: MaximizeNet, options: { layer: string; filters: readonly number[]; objective?: Objective; pixels?: Preset; engine?: 'auto' | 'TensorFlow.js' }): Promise<PixelObjective> {
+  const shape = net.inputShapes[0]!;
+  const channels = (net.channelsFirst ? shape[1] : shape[3]) ?? 1;
+  const mapping = pixelTransform({ preset: options.pixels ?? 'unit' }, channels);
+  const gradients = await objectiveGradients(net, options.layer, options.filters, options.objective ?? 'channel', options.engine ?? 'auto');
+  const pullBack = tf.grad((p: tf.Tensor) => toModelInput(p as tf.Tensor4D, mapping, net.channelsFirst));
+  return {
+    engine: gradients.engine,
+    ...(gradients.fallback ? { fallback: gradients.fallback } : {}),
+    layer: gradients.layer,
+    async at(pixels) {
+      const x = tf.tidy(() => toModelInput(pixels, mapping, net.channelsFirst));
+      try {
+        const { objective, gradient } = await gradients.at(x);
+        const back = tf.tidy(() => pullBack(pixels, gradient) as tf.Tensor4D);
+        gradient.dispose();
+        return { objective, gradient: back };
+      } finally {
+        x.dispose();
+      }
+    },
+    dispose: () => gradients.dispose(),
+  };
+}
+
 /** How many filters (output channels) layer `name` has, from one forward pass on a blank input. */
-export async function layerFilterCount(net: RunnableModel, name: string): Promise<number> {
-  const node = findLayerNode(net, name);
-  const shape = net.inputShapes[0]!.map((d) => d ?? 1);
-  return tf.tidy(() => {
-    const out = forwardTo(net, node, tf.zeros([1, ...shape.slice(1)]));
-    return out.rank === 4 && outputChannelsFirst(net, node) ? out.shape[1]! : out.shape[out.shape.length - 1]!;
-  });
+export async function layerFilterCount(net: MaximizeNet, name: string): Promise<number> {
+  return (await layerTarget(net, name)).filters;
 }
 
 /** Optimises one image per filter of `options.layer` to maximise its objective. */
-export async function maximize(net: RunnableModel, options: MaximizeOptions): Promise<MaximizeResult> {
-  const node = findLayerNode(net, options.layer);
+export async function maximize(net: MaximizeNet, options: MaximizeOptions): Promise<MaximizeResult> {
   if (net.inputShapes.length !== 1 || net.inputShapes[0]!.length !== 4) throw new UsageError(`${net.source} does not take one image input; maximize needs an image model.`);
   const shape = net.inputShapes[0]!;
   const [h, w, c] = (net.channelsFirst ? [shape[2], shape[3], shape[1]] : [shape[1], shape[2], shape[3]]) as (number | null)[];
@@ -265,17 +372,10 @@ export async function maximize(net: RunnableModel, options: MaximizeOptions): Pr
   const lr = options.learningRate ?? 0.05;
   const tvWeight = options.tv ?? 0;
   const l2Weight = options.l2 ?? 0;
-  const mapping = pixelTransform({ preset: options.pixels ?? 'unit' }, c);
   const transforms = options.transforms ?? true;
   const n = options.filters.length;
   if (n === 0) throw new UsageError('maximize needs at least one filter.');
-  const channelsFirst = outputChannelsFirst(net, node);
-  const available = tf.tidy(() => {
-    const probe = forwardTo(net, node, toModelInput(tf.zeros([1, h, w, c]) as tf.Tensor4D, mapping, net.channelsFirst));
-    return probe.rank === 4 && channelsFirst ? probe.shape[1]! : probe.shape[probe.shape.length - 1]!;
-  });
-  const outside = options.filters.filter((f) => !(Number.isInteger(f) && f >= 0 && f < available));
-  if (outside.length > 0) throw new SelectionError(`Layer '${options.layer}' has ${available} filters (0..${available - 1}), but filter ${outside[0]} was asked for.`);
+  const gradients = await pixelObjective(net, { layer: options.layer, filters: options.filters, objective, pixels: options.pixels ?? 'unit', engine: options.engine ?? 'auto' });
   const random = seedrandom(String(options.seed ?? 0));
   const gauss = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 
@@ -327,18 +427,17 @@ export async function maximize(net: RunnableModel, options: MaximizeOptions): Pr
     return tf.transpose(tf.reshape(out!, [h, w, n, c]), [2, 0, 1, 3]) as tf.Tensor4D;
   };
 
-  const gradients = await objectiveGradients(net, options.layer, options.filters, objective, options.engine ?? 'auto');
   try {
     for (let step = 0; step < steps; step++) {
       const sample = transforms ? sampleWarp() : undefined;
-      const x = tf.tidy(() => toModelInput(warp(image(), sample), mapping, net.channelsFirst));
-      const { objective: values, gradient } = await gradients.at(x);
-      x.dispose();
+      const seen = tf.tidy(() => warp(image(), sample));
+      const { objective: values, gradient } = await gradients.at(seen);
+      seen.dispose();
       const value = values.reduce((a, v) => a + v, 0) / n;
       optimizer.minimize(() => {
         const pixels = image();
-        // d loss / d spectrum = -g . dx/d spectrum, g the network's gradient at x (held constant)
-        let loss: tf.Tensor = tf.neg(tf.sum(tf.mul(toModelInput(warp(pixels, sample), mapping, net.channelsFirst), gradient)));
+        // d loss / d spectrum = -g . d seen / d spectrum, g the objective's gradient at the pixels seen (held constant)
+        let loss: tf.Tensor = tf.neg(tf.sum(tf.mul(warp(pixels, sample), gradient)));
         if (tvWeight > 0) {
           const dyv = tf.sub(tf.slice(pixels, [0, 1, 0, 0], [n, h - 1, w, c]), tf.slice(pixels, [0, 0, 0, 0], [n, h - 1, w, c]));
           const dxv = tf.sub(tf.slice(pixels, [0, 0, 1, 0], [n, h, w - 1, c]), tf.slice(pixels, [0, 0, 0, 0], [n, h, w - 1, c]));
@@ -353,26 +452,23 @@ export async function maximize(net: RunnableModel, options: MaximizeOptions): Pr
       if (step % 16 === 15) await tf.nextFrame();
     }
     const pixels = image();
-    const x = tf.tidy(() => toModelInput(pixels, mapping, net.channelsFirst));
-    const last = await gradients.at(x);
-    x.dispose();
-    last.gradient.dispose();
-    const final = [pixels, last.objective] as const;
     try {
+      const last = await gradients.at(pixels);
+      last.gradient.dispose();
       return {
-        layer: activationName(node),
+        layer: gradients.layer,
         objective,
         filters: [...options.filters],
         height: h,
         width: w,
         channels: c,
-        images: (await final[0].data()) as Float32Array,
+        images: (await pixels.data()) as Float32Array,
         trace,
-        final: final[1],
+        final: last.objective,
         engine: gradients.fallback ? `${gradients.engine} (not ONNX Runtime: ${gradients.fallback})` : gradients.engine,
       };
     } finally {
-      final[0].dispose();
+      pixels.dispose();
     }
   } finally {
     optimizer.dispose();
