@@ -137,6 +137,8 @@ describe('viewer end to end in chromium', { skip }, () => {
     const ranked = await page.$$eval('[data-testid=ranked-layers] tr[data-layer]', (rows) => rows.map((r) => [r.getAttribute('data-layer'), r.children[2]!.textContent]));
     assert.deepEqual(ranked[0], ['conv2d', 'changed']);
     assert.ok(ranked.slice(1).every(([, v]) => v === 'unchanged'), JSON.stringify(ranked));
+    // The activations tab chose conv2d_1, the layer every tab shares: the most changed layer is a click away.
+    await page.click('[data-testid=ranked-layers] tr[data-layer=conv2d]');
     const firstFilter = await page.textContent('[data-testid=ranked-filters] tr:nth-child(2) td:first-child');
     assert.equal(firstFilter, '3');
     const delta = await canvasPixels(page, '[data-testid=diff-delta] .tile canvas');

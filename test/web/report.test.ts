@@ -109,6 +109,8 @@ describe('convscope report: one self-contained HTML file, every view offline', {
     await page.waitForSelector('[data-testid=diff-delta] .tile');
     const first = await page.$eval('[data-testid=ranked-layers] tr[data-layer]', (tr) => [tr.getAttribute('data-layer'), tr.children[2]!.textContent]);
     assert.deepEqual(first, ['conv2d', 'changed']);
+    // The activations tab chose conv2d_1, the layer every tab shares: the most changed layer is a click away.
+    await page.click('[data-testid=ranked-layers] tr[data-layer=conv2d]');
     assert.equal(await page.textContent('[data-testid=ranked-filters] tr:nth-child(2) td:first-child'), '3');
     await shot('report-diff');
     await checkAxe('diff');

@@ -257,8 +257,11 @@ describe('viewer: honest colours, state in the URL, wide layers, keyboard, many 
     await shot('keyboard');
   });
 
-  it('activations: the last chosen image is shown, a preprocessing change re-runs, outputs carry class names', async () => {
+  it('activations: runs when opened, the last chosen image is shown, a preprocessing change re-runs, choices are in the URL, outputs carry class names', async () => {
     await page.goto(`${server.url}?tab=activations`);
+    // Opening the tab runs the network on the first sample photograph, without a click.
+    await page.waitForSelector('[data-testid=feature-maps]', { timeout: 60_000 });
+    assert.match((await page.textContent('[data-testid=activation-source]'))!, new RegExp(`^${await page.$eval('[data-testid=sample-select]', (s) => (s as HTMLSelectElement).value)}`));
     await page.setInputFiles('[data-testid=image-upload]', join(ROOT, '..', 'shared', 'images', 'camera.png'));
     await page.waitForFunction(() => /^the uploaded image/.test(document.querySelector('[data-testid=activation-source]')?.textContent ?? ''), undefined, { timeout: 60_000 });
     await page.selectOption('[data-testid=sample-select]', 'coffee.jpg');
@@ -274,9 +277,14 @@ describe('viewer: honest colours, state in the URL, wide layers, keyboard, many 
     await page.waitForFunction(() => /x \/ 127\.5 - 1/.test(document.querySelector('[data-testid=activation-source]')?.textContent ?? '') && !document.querySelector('.stale'), undefined, { timeout: 60_000 });
     assert.equal(await page.evaluate(() => (window as unknown as { sawStale?: boolean }).sawStale), true, 'the old result was marked out of date');
     await checkAxe('activations');
+    // The sample and the preprocessing are in the URL: a reload shows the same result, without a click.
+    const url = new URL(page.url());
+    assert.equal(url.searchParams.get('sample'), 'coffee.jpg');
+    assert.equal(url.searchParams.get('preprocess'), 'symmetric');
+    await page.reload();
+    await page.waitForFunction(() => /^coffee\.jpg.*x \/ 127\.5 - 1/.test(document.querySelector('[data-testid=activation-source]')?.textContent ?? ''), undefined, { timeout: 60_000 });
     const labels = (JSON.parse(readFileSync(fixture('11_tfjs_teachable_machine', 'metadata.json'), 'utf8')) as { labels: string[] }).labels;
     await page.goto(`${server.url}?tab=activations&model=3`);
-    await page.click('[data-testid=run-activations]');
     await page.waitForSelector('[data-testid=top-outputs] td', { timeout: 90_000 });
     const rows = await page.$$eval('[data-testid=top-outputs] tr', (trs) => trs.slice(1).map((tr) => Array.from(tr.children).map((td) => td.textContent)));
     assert.equal(rows.length, labels.length);

@@ -1,5 +1,5 @@
 import type { ActivationsView } from '../../activations-view.js';
-import type { Backend } from '../backend.js';
+import type { ActivationsInput, Backend } from '../backend.js';
 import { formatNumber } from '../../../model/format.js';
 import { clear, h, setStatus } from '../dom.js';
 import type { Router, ViewState } from '../state.js';
@@ -49,7 +49,9 @@ function result(view: ActivationsView, onLayer: (layer: string) => void): HTMLEl
 /**
  * The activations tab: a sample photograph or an uploaded one (whichever was chosen last is the one
  * shown), preprocessing (a change re-runs the network and the old result is marked out of date until
- * the new one arrives), and a layer's feature maps with the top outputs by class name where known.
+ * the new one arrives), and a layer's feature maps with the top outputs by class name where known. It
+ * runs when it opens, on the first sample photograph; the sample, the layer and the preprocessing are in
+ * the URL (an uploaded image is not: a link cannot carry it).
  */
 export function activationsTab(root: HTMLElement, backend: Backend, router: Router): { apply(state: ViewState): Promise<void> } {
   const out = h('section', { class: 'activation-out', 'aria-live': 'polite' });
@@ -59,35 +61,40 @@ export function activationsTab(root: HTMLElement, backend: Backend, router: Rout
   const sample = h('select', { 'data-testid': 'sample-select' }, ...samples.map((s) => h('option', { value: s }, s)));
   const file = h('input', { type: 'file', accept: 'image/*', 'data-testid': 'image-upload' });
   const preprocess = h('select', { 'data-testid': 'preprocess' }, ...PREPROCESSING.map(([v, t]) => h('option', { value: v }, t)));
-  let layer: string | undefined;
-  let model = router.current.model;
-  /** The image the user chose last: a sample, or the uploaded file. */
-  let source: 'sample' | 'file' = 'sample';
+  /** The image uploaded last, shown while the URL names no sample. */
+  let uploaded: File | undefined;
+  let model = -1;
+  /** The layers with feature maps of `model`, once a run has said them. */
+  let menu: string[] | undefined;
+  /** The choices of the run started last (not awaited: another tab may be chosen while it runs). */
+  let requested = '';
   let running = 0;
-  const run = async (): Promise<void> => {
+  const run = async (input: ActivationsInput): Promise<void> => {
     const mine = ++running;
     progress.hidden = false;
     message.textContent = 'running the network…';
     message.className = '';
     out.querySelector('.activation-result')?.classList.add('stale');
-    try {
-      const chosen = source === 'file' ? file.files?.[0] : undefined;
-      const view = await backend.activations(
-        model,
-        { ...(chosen ? { file: chosen } : { sample: sample.value }), ...(layer ? { layer } : {}), preprocess: preprocess.value },
-        (fraction, text) => {
-          if (mine !== running) return;
-          progress.value = fraction;
-          message.textContent = text;
-        },
-      );
+    const onProgress = (fraction: number, text: string) => {
       if (mine !== running) return;
-      layer = view.layer;
-      message.textContent = '';
-      clear(out, result(view, (l) => {
-        layer = l;
-        void run();
-      }));
+      progress.value = fraction;
+      message.textContent = text;
+    };
+    try {
+      let view: ActivationsView;
+      let note = '';
+      try {
+        view = await backend.activations(model, input, onProgress);
+      } catch (e) {
+        // A layer named by the layers tab or a link may have no feature maps (a Dense layer): show the default one, and say so.
+        if (input.layer === undefined || menu !== undefined) throw e;
+        view = await backend.activations(model, { ...input, layer: undefined }, onProgress);
+        note = `Layer '${input.layer}' has no feature maps; showing ${view.layer}.`;
+      }
+      if (mine !== running) return;
+      menu = view.layers;
+      message.textContent = note;
+      clear(out, result(view, (l) => router.push({ layer: l })));
     } catch (e) {
       if (mine !== running) return;
       const text = viewerError(e);
@@ -99,16 +106,15 @@ export function activationsTab(root: HTMLElement, backend: Backend, router: Rout
     }
   };
   file.addEventListener('change', () => {
-    if (!file.files?.[0]) return;
-    source = 'file';
-    void run();
+    uploaded = file.files?.[0];
+    if (uploaded) router.replace({ sample: undefined });
   });
   sample.addEventListener('change', () => {
-    source = 'sample';
+    uploaded = undefined;
     file.value = '';
-    void run();
+    router.replace({ sample: sample.value });
   });
-  preprocess.addEventListener('change', () => void run());
+  preprocess.addEventListener('change', () => router.replace({ preprocess: preprocess.value === 'auto' ? undefined : preprocess.value }));
   const canUpload = backend.kind !== 'report';
   clear(
     root,
@@ -118,7 +124,6 @@ export function activationsTab(root: HTMLElement, backend: Backend, router: Rout
       samples.length ? h('label', {}, backend.kind === 'report' ? 'image ' : 'sample photograph ', sample) : null,
       canUpload ? h('label', {}, 'or your own image ', file) : null,
       canUpload ? h('label', {}, 'preprocessing ', preprocess) : null,
-      h('button', { type: 'button', 'data-testid': 'run-activations', onclick: () => void run() }, 'show feature maps'),
     ),
     h('div', { class: 'progress' }, progress, message),
     out,
@@ -127,11 +132,21 @@ export function activationsTab(root: HTMLElement, backend: Backend, router: Rout
     apply: async (state) => {
       if (state.model !== model) {
         model = state.model;
-        layer = undefined;
+        menu = undefined;
+        requested = '';
         clear(out);
       }
-      // A report's feature maps are computed already: the tab opens showing them, not blank.
-      if (backend.kind === 'report' && samples.length > 0 && out.childElementCount === 0) void run();
+      const chosen = state.sample !== undefined && samples.includes(state.sample) ? state.sample : samples[0];
+      if (chosen !== undefined) sample.value = chosen;
+      preprocess.value = PREPROCESSING.some(([v]) => v === state.preprocess) ? state.preprocess! : 'auto';
+      const useFile = uploaded !== undefined && state.sample === undefined;
+      if (!useFile && chosen === undefined) return;
+      const layer = state.layer !== undefined && (menu === undefined || menu.includes(state.layer)) ? state.layer : undefined;
+      const input: ActivationsInput = { ...(useFile ? { file: uploaded } : { sample: chosen }), ...(layer ? { layer } : {}), preprocess: preprocess.value };
+      const key = JSON.stringify([useFile ? `file:${uploaded!.name}:${uploaded!.size}:${uploaded!.lastModified}` : chosen, layer, input.preprocess]);
+      if (key === requested) return;
+      requested = key;
+      void run(input);
     },
   };
 }
