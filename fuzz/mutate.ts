@@ -2,13 +2,13 @@
  * Deterministic mutations of a seed (the same seed number and case number always give the same
  * file): byte-level ones for every format, and format-aware ones that keep the outer structure valid
  * so the damage reaches the inner parser (JSON values, zip entries, the pickle inside a .pt, the
- * safetensors header, protobuf varints, HDF5 object header messages with their checksum recomputed).
+ * safetensors header, protobuf varints, HDF5 metadata with its checksum recomputed).
  */
 import { unzipSync } from 'fflate';
 import seedrandom from 'seedrandom';
-import { lookup3 } from '../src/io/hdf5-structures.js';
 import { concatBytes } from '../src/io/source.js';
 import { writeZip } from '../test/helpers/hostile.js';
+import { checksumOf, checksummedStructures, type Checksummed } from './hdf5-checksums.js';
 import type { Seed } from './seeds.js';
 
 export type Random = () => number;
@@ -131,42 +131,33 @@ function unzipAll(bytes: Uint8Array): ZipEntryBytes[] | undefined {
   }
 }
 
-const OHDR = [0x4f, 0x48, 0x44, 0x52];
-
-/** Offsets of every version-2 HDF5 object header ('OHDR') in `bytes`. */
-function objectHeaders(bytes: Uint8Array): number[] {
-  const out: number[] = [];
-  for (let i = 0; i + 8 < bytes.length; i++) if (OHDR.every((c, k) => bytes[i + k] === c)) out.push(i);
-  return out;
-}
+const structures = new WeakMap<Uint8Array, Checksummed[]>();
 
 /**
- * HDF5-aware edits: half the time one to four bytes inside the messages of a version-2 object header
- * (dataspaces, datatypes, layouts, filters, attributes, links), whose checksum is then recomputed, so
- * the damage reaches the message decoders instead of stopping at the checksum; else byte-level edits.
+ * HDF5-aware edits: half the time one to four bytes inside one checksummed structure (a kind picked
+ * first, so the few heaps and B-trees are hit as often as the many object headers), whose checksum is
+ * then written again, so the damage reaches the decoders behind it; else byte-level edits.
  */
 function mutateHdf5(r: Random, bytes: Uint8Array, other?: Uint8Array): Uint8Array {
-  const headers = r() < 0.5 ? objectHeaders(bytes) : [];
-  if (headers.length === 0) return mutateBytes(r, bytes, other);
-  const at = pick(r, headers);
-  const flags = bytes[at + 5]!;
-  let p = at + 6 + (flags & 0x20 ? 16 : 0) + (flags & 0x10 ? 4 : 0);
-  const width = 1 << (flags & 3);
-  let size = 0;
-  for (let k = width - 1; k >= 0; k--) size = size * 256 + (bytes[p + k] ?? 0);
-  p += width;
-  const end = p + size;
-  if (size === 0 || end + 4 > bytes.length) return mutateBytes(r, bytes, other);
+  if (r() >= 0.5) return mutateBytes(r, bytes, other);
+  let found = structures.get(bytes);
+  if (!found) structures.set(bytes, (found = checksummedStructures(bytes)));
+  if (found.length === 0) return mutateBytes(r, bytes, other);
+  const kind = pick(r, [...new Set(found.map((s) => s.kind))]);
+  const region = pick(r, found.filter((s) => s.kind === kind));
+  // Past the signature (8 bytes for the superblock, 4 for the rest), never the checksum itself.
+  const first = region.start + (kind === 'superblock' ? 8 : 4);
   const out = Uint8Array.from(bytes);
   const view = new DataView(out.buffer);
   for (let e = 1 + int(r, 4); e > 0; e--) {
-    const i = p + int(r, size);
-    const kind = int(r, 3);
-    if (kind === 0) out[i] = out[i]! ^ (1 << int(r, 8));
-    else if (kind === 1) out[i] = pick(r, [0, 0xff, 0x7f, 0x80, 0x01, 0xfe]);
-    else if (i + 4 <= end) view.setInt32(i, pick(r, INTERESTING_32) | 0, true);
+    const i = first + int(r, region.end - first);
+    if (i >= region.sum && i < region.sum + 4) continue;
+    const edit = int(r, 3);
+    if (edit === 0) out[i] = out[i]! ^ (1 << int(r, 8));
+    else if (edit === 1) out[i] = pick(r, [0, 0xff, 0x7f, 0x80, 0x01, 0xfe]);
+    else if (i + 4 <= region.end && (i + 4 <= region.sum || i >= region.sum + 4)) view.setInt32(i, pick(r, INTERESTING_32) | 0, true);
   }
-  view.setUint32(end, lookup3(out.subarray(at, end)), true);
+  view.setUint32(region.sum, checksumOf(out, region), true);
   return out;
 }
 

@@ -5,9 +5,13 @@
  * reach the parsers) and some cases must stay readable (the seeds are valid files).
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { describe, it } from 'node:test';
+import { checksummedStructures } from '../fuzz/hdf5-checksums.js';
 import { formatTable, runFuzz } from '../fuzz/run.js';
 import { FORMATS } from '../fuzz/seeds.js';
+import { writeDenseWeightsH5 } from './helpers/keras-writers.js';
 
 /** Cases per format: a few hundred, about 4 s on top of the harness's start-up. */
 const CASES = 200;
@@ -26,5 +30,23 @@ describe('fuzz sample', () => {
       assert.ok(row['typed error'] > 0, `${format} has refused cases:\n${table}`);
     }
     assert.ok(Object.values(report.table).reduce((a, r) => a + r.ok, 0) > 0, `some cases stay readable:\n${table}`);
+  });
+});
+
+describe('fuzz: checksummed HDF5 structures', () => {
+  it('are found where the HDF5 library wrote them: every signature of a dense-storage Keras file, each checksum as stored', async () => {
+    const dir = mkdtempSync(`${tmpdir()}/convscope-fuzz-checksums-`);
+    try {
+      const bytes = readFileSync((await writeDenseWeightsH5(dir)).path);
+      const found = checksummedStructures(bytes);
+      const signatures = Object.entries({ 'object header': 'OHDR', 'object header continuation': 'OCHK', 'fractal heap header': 'FRHP', 'fractal heap indirect block': 'FHIB', 'fractal heap direct block': 'FHDB', 'B-tree header': 'BTHD', 'B-tree leaf': 'BTLF', 'B-tree internal node': 'BTIN' });
+      const count = (needle: string) => bytes.toString('latin1').split(needle).length - 1;
+      const kinds = (kind: string) => found.filter((s) => s.kind === kind).length;
+      assert.equal(kinds('superblock'), 1);
+      for (const [kind, signature] of signatures) assert.equal(kinds(kind), count(signature), kind);
+      assert.ok(kinds('fractal heap direct block') > 0 && kinds('B-tree internal node') > 0, 'the file has every kind');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -685,6 +685,29 @@ function countBytes(n: number): number {
 }
 
 /**
+ * The pointer widths of a v2 B-tree as HDF5 computes them from its node and record sizes (H5B2__hdr_init):
+ * `countBytes` holds a child's record count, `pointerBytes[level]` one child pointer of a node at that
+ * level (0 for leaves). Undefined when the sizes are impossible.
+ */
+export function btreeLevels(nodeSize: number, recordSize: number, depth: number, offsetSize: number): { countBytes: number; pointerBytes: number[] } | undefined {
+  if (recordSize < 1 || nodeSize <= 10 + recordSize || depth > MAX_BTREE_DEPTH) return undefined;
+  // Per level: the records a node holds at most, and in its whole subtree.
+  const leafMax = Math.floor((nodeSize - 10) / recordSize);
+  const nrecSize = countBytes(leafMax);
+  const levels = [{ cum: leafMax, cumSize: 0 }];
+  const pointerBytes = [0];
+  for (let u = 1; u <= depth; u++) {
+    const pointer = offsetSize + nrecSize + (u > 1 ? levels[u - 1]!.cumSize : 0);
+    const max = Math.floor((nodeSize - (10 + pointer)) / (recordSize + pointer));
+    const cum = (max + 1) * levels[u - 1]!.cum + max;
+    if (max < 1 || !Number.isSafeInteger(cum)) return undefined;
+    levels.push({ cum, cumSize: countBytes(cum) });
+    pointerBytes.push(pointer);
+  }
+  return { countBytes: nrecSize, pointerBytes };
+}
+
+/**
  * The objects of a dense group or attribute store: every record of its v2 B-tree name index (leaves
  * and internal nodes, whose pointer widths follow from the node size as HDF5 computes them), each a
  * heap ID resolved in the fractal heap.
@@ -704,24 +727,14 @@ export async function readDenseStore(file: HdfBytes, info: StorageInfo, attribut
   const rootRecords = head.u16();
   const total = head.length();
   file.checksum(head.bytes.subarray(0, head.pos + 4), index);
-  if (recordSize < (attributes ? 17 : 5) || nodeSize <= 10 + recordSize || depth > MAX_BTREE_DEPTH) throw file.damaged(`${index} declares impossible node sizes`);
-  // Per level: the records a node holds at most, and in its whole subtree (HDF5's H5B2__hdr_init).
-  const leafMax = Math.floor((nodeSize - 10) / recordSize);
-  const nrecSize = countBytes(leafMax);
-  const levels = [{ cum: leafMax, cumSize: 0 }];
-  for (let u = 1; u <= depth; u++) {
-    const pointer = file.offsetSize + nrecSize + (u > 1 ? levels[u - 1]!.cumSize : 0);
-    const max = Math.floor((nodeSize - (10 + pointer)) / (recordSize + pointer));
-    const cum = (max + 1) * levels[u - 1]!.cum + max;
-    if (max < 1 || !Number.isSafeInteger(cum)) throw file.damaged(`${index} declares impossible node sizes`);
-    levels.push({ cum, cumSize: countBytes(cum) });
-  }
+  const levels = recordSize >= (attributes ? 17 : 5) ? btreeLevels(nodeSize, recordSize, depth, file.offsetSize) : undefined;
+  if (!levels) throw file.damaged(`${index} declares impossible node sizes`);
   const records: Uint8Array[] = [];
   const seen = new Set<number>();
   const visit = async (address: number | undefined, count: number, level: number): Promise<void> => {
     if (address === undefined || seen.has(address) || records.length + count > total) throw file.damaged(`${index} loops or holds more records than it says`);
     seen.add(address);
-    const pointer = level > 0 ? file.offsetSize + nrecSize + (level > 1 ? levels[level - 1]!.cumSize : 0) : 0;
+    const pointer = levels.pointerBytes[level]!;
     const node = await file.at(address, 6 + count * recordSize + (level > 0 ? (count + 1) * pointer : 0) + 4, index);
     file.checksum(node, index);
     const c = new Cursor(node, file, index);
@@ -730,8 +743,8 @@ export async function readDenseStore(file: HdfBytes, info: StorageInfo, attribut
     for (let i = 0; i < count; i++) records.push(c.take(recordSize));
     for (let i = 0; level > 0 && i <= count; i++) {
       const child = c.address();
-      const n = c.uint(nrecSize);
-      if (level > 1) c.skip(levels[level - 1]!.cumSize);
+      const n = c.uint(levels.countBytes);
+      c.skip(pointer - file.offsetSize - levels.countBytes);
       if (n === undefined) throw file.damaged(`${index} has a child without a record count`);
       await visit(child, n, level - 1);
     }
