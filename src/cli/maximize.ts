@@ -1,18 +1,10 @@
-import { extname } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { SingleBar } from 'cli-progress';
-import { choosePreprocessing, describePreprocessing } from '../compute/default-preprocessing.js';
-import type { MaximizeNet, MaximizeResult, Objective } from '../compute/maximize.js';
+import type { Objective } from '../compute/maximize.js';
 import { PRESETS, type Preset } from '../compute/choices.js';
-import { writeFileAtomic } from '../io/write.js';
-import { encodeNpy } from '../model/npy.js';
-import { UsageError } from '../model/errors.js';
-import { formatNumber } from '../model/format.js';
 import { addModelOptions, type ModelOptions } from './model-options.js';
-import { withModel } from './open-model.js';
 import { action, parseIndex } from './run.js';
 
-interface MaximizeCliOptions extends ModelOptions {
+export interface MaximizeCliOptions extends ModelOptions {
   layer: string;
   filter?: number;
   filters?: number[];
@@ -28,7 +20,7 @@ interface MaximizeCliOptions extends ModelOptions {
   out?: string;
 }
 
-function parseRange(value: string): number[] {
+export function parseRange(value: string): number[] {
   const m = /^(\d+)(?:-(\d+))?$/.exec(value.trim());
   if (!m) throw new InvalidArgumentError(`Expects a filter range like 0-15 or one index, but received '${value}'.`);
   const from = Number(m[1]);
@@ -47,18 +39,6 @@ function parsePositive(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || n < 1) throw new InvalidArgumentError('Expects a positive integer.');
   return n;
-}
-
-function summary(r: MaximizeResult, out: string, dead: string | undefined): string {
-  const first = r.trace.slice(0, Math.max(1, Math.floor(r.trace.length / 10)));
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  return [
-    `${r.layer}: ${r.filters.length} filter${r.filters.length > 1 ? 's' : ''}, ${r.objective} objective, ${r.trace.length} steps, ${r.width}x${r.height}x${r.channels} images`,
-    `mean objective: first tenth of the steps ${formatNumber(mean(first))}, final images ${formatNumber(mean(r.final))}`,
-    `the network's gradient ran on ${r.engine}`,
-    ...(dead ? [dead] : []),
-    `-> ${out}`,
-  ].join('\n');
 }
 
 export function registerMaximize(program: Command): void {
@@ -81,63 +61,8 @@ export function registerMaximize(program: Command): void {
     .option('--out <file>', 'output file (default: <layer>-maximize.<format>)');
   addModelOptions(command).action(
     action(async (path: string, options: MaximizeCliOptions) => {
-      if (options.filter !== undefined && options.filters) throw new UsageError('Give --filter j or --filters first-last, not both.');
-      const out = options.out ?? `${options.layer.replace(/[^\w.@-]+/g, '_')}-maximize.${options.format}`;
-      if (extname(out).toLowerCase() !== `.${options.format}`) throw new UsageError(`--out '${out}' does not end in .${options.format}, the --format.`);
-      await withModel(path, options, async (model) => {
-        const { maximize, layerFilterCount } = await import('../compute/maximize.js');
-        const { preset: pixels, reason } = choosePreprocessing(model, options.preprocess);
-        const run = async (net: MaximizeNet): Promise<MaximizeResult> => {
-          const filters = options.filter !== undefined ? [options.filter] : (options.filters ?? parseRange(`0-${Math.min(16, await layerFilterCount(net, options.layer)) - 1}`));
-          const bar = process.stderr.isTTY ? new SingleBar({ format: 'maximize [{bar}] {value}/{total} steps, objective {objective}, ETA {eta}s', hideCursor: true }) : undefined;
-          bar?.start(options.steps, 0, { objective: '-' });
-          try {
-            return await maximize(net, {
-              layer: options.layer,
-              filters,
-              objective: options.objective,
-              steps: options.steps,
-              learningRate: options.lr,
-              seed: options.seed,
-              transforms: options.transforms === 'on',
-              tv: options.tv,
-              l2: options.l2,
-              pixels,
-              onStep: (step, _steps, value) => bar?.update(step, { objective: formatNumber(value) }),
-            });
-          } finally {
-            bar?.stop();
-          }
-        };
-        const { onnxGraph } = await import('../formats/onnx-graph.js');
-        const graph = onnxGraph(model);
-        const { withKernelFallback } = await import('../compute/backend.js');
-        const result = await withKernelFallback(async () => {
-          if (graph) {
-            const { loadOnnxNet } = await import('../compute/onnx-activations.js');
-            const net = await loadOnnxNet(path, graph);
-            try {
-              return await run(net);
-            } finally {
-              await net.release();
-            }
-          }
-          const { buildModel } = await import('../compute/build.js');
-          const net = await buildModel(model);
-          try {
-            return await run(net);
-          } finally {
-            net.dispose();
-          }
-        });
-        const { deadFiltersNote, maximizeScene } = await import('../views/maximize-view.js');
-        if (options.format === 'npy') await writeFileAtomic(out, encodeNpy(result.images, [result.filters.length, result.height, result.width, result.channels]));
-        else {
-          const { sceneToPng } = await import('../render/scene-png.js');
-          await writeFileAtomic(out, sceneToPng(maximizeScene(result, { transforms: options.transforms, tv: options.tv, l2: options.l2, seed: options.seed })));
-        }
-        process.stdout.write(`${summary(result, out, deadFiltersNote(result))}\n${reason ? `pixels: ${describePreprocessing({ preset: pixels, reason })}\n` : ''}`);
-      });
+      const { runMaximize } = await import('./maximize-run.js');
+      await runMaximize(path, options);
     }),
   );
 }

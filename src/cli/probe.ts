@@ -1,17 +1,11 @@
-import { dirname, basename, extname, join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { SingleBar } from 'cli-progress';
-import type { ClassifierName, ProbeResult } from '../analyze/probe.js';
+import type { ClassifierName } from '../analyze/probe.js';
 import type { FeatureMode } from '../compute/features.js';
-import { DATA_SPEC_HELP, loadDataset, type PixelScale } from '../data/index.js';
-import { writeFileAtomic } from '../io/write.js';
-import { encodeNpy } from '../model/npy.js';
-import { table } from './format.js';
-import { withModel } from './open-model.js';
+import type { PixelScale } from '../data/dataset.js';
+import { DATA_SPEC_HELP } from '../data/spec.js';
 import { action, parseIndex } from './run.js';
-import { formatNumber, formatPercent } from '../model/format.js';
 
-interface ProbeCliOptions {
+export interface ProbeCliOptions {
   layer: string;
   data: string;
   features: FeatureMode;
@@ -22,29 +16,6 @@ interface ProbeCliOptions {
   json?: boolean;
   export?: string;
   config?: string;
-}
-
-export function renderProbe(r: ProbeResult): string {
-  const classifier = r.classifier === 'random-forest' ? 'random forest' : 'logistic regression';
-  return [
-    `probe of layer ${r.layer} on ${r.dataset}: ${r.trainCount} train / ${r.testCount} test images, ` +
-      `${r.features} features (${r.featureDim} per image), ${classifier}`,
-    '',
-    table([
-      ['input to the classifier', 'test accuracy'],
-      ['raw pixels', formatPercent(r.accuracy.rawPixels)],
-      [`${r.layer}, untrained (re-initialized, seed ${r.seed})`, formatPercent(r.accuracy.untrained)],
-      [`${r.layer}, trained`, formatPercent(r.accuracy.trained)],
-    ]),
-    '',
-    `trained minus untrained: ${formatNumber((r.accuracy.trained - r.accuracy.untrained) * 100, 3)} points`,
-  ].join('\n');
-}
-
-function exportPaths(path: string): { features: string; labels: string } {
-  const ext = extname(path) || '.npy';
-  const base = join(dirname(path), basename(path, extname(path)));
-  return { features: `${base}${ext}`, labels: `${base}.labels${ext}` };
 }
 
 export function registerProbe(program: Command): void {
@@ -64,44 +35,8 @@ export function registerProbe(program: Command): void {
     .option('--config <arch.json>', 'architecture JSON for a weights-only file')
     .action(
       action(async (path: string, options: ProbeCliOptions) => {
-        await withModel(path, options, async (model) => {
-          const data = await loadDataset(options.data, { seed: options.seed });
-          const bar = process.stderr.isTTY && !options.json ? new SingleBar({ format: '{stage} [{bar}] {value}/{total}', hideCursor: true }) : undefined;
-          let stage = '';
-          const { probeLayer } = await import('../analyze/probe.js');
-          const result = await probeLayer(model, data, {
-            layer: options.layer,
-            features: options.features,
-            classifier: options.classifier,
-            scale: options.scale,
-            seed: options.seed,
-            trees: options.trees,
-            onProgress: (name, done, total) => {
-              if (!bar) return;
-              if (name !== stage) {
-                if (stage) bar.stop();
-                stage = name;
-                bar.start(total, done, { stage: name });
-              } else bar.update(done);
-            },
-          });
-          bar?.stop();
-          if (options.export) {
-            const paths = exportPaths(options.export);
-            const f = result.trainedFeatures;
-            await writeFileAtomic(paths.features, encodeNpy(f.data, [f.count, f.dim]));
-            await writeFileAtomic(paths.labels, encodeNpy(new Int32Array([...data.train.labels, ...data.test.labels]), [f.count]));
-            process.stderr.write(
-              `wrote ${paths.features} (${f.count} x ${f.dim}; rows 0-${result.trainCount - 1} train, ${result.trainCount}-${f.count - 1} test) and ${paths.labels}\n`,
-            );
-          }
-          if (options.json) {
-            const { trainedFeatures: _omit, ...rest } = result;
-            process.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
-          } else {
-            process.stdout.write(`${renderProbe(result)}\n`);
-          }
-        });
+        const { runProbe } = await import('./probe-run.js');
+        await runProbe(path, options);
       }),
     );
 }
