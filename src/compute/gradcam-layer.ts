@@ -1,7 +1,10 @@
+import type { OnnxGraph } from '../formats/onnx-graph.js';
 import type { GraphNode } from '../model/graph.js';
 import { catalogueEntry } from '../model/keras-catalogue.js';
 import type { RunnableModel } from './build.js';
 import { kerasOutputShape } from './keras-to-onnx.js';
+import { onnxLayers, type OnnxLayer } from './onnx-activations.js';
+import { onnxForwardGraph, valueRanks } from './onnx-backward.js';
 
 /**
  * Grad-CAM's default layer for a Keras network, the one owner every surface asks (attribute, the
@@ -35,4 +38,23 @@ function passesTo(net: RunnableModel, from: number, to: GraphNode): boolean {
     node = net.graph.nodes[input.node];
   }
   return false;
+}
+
+/** Operators after which a value has no spatial positions left. */
+const POOLED = new Set(['GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'ReduceMax', 'ReduceSum', 'Flatten', 'Gemm']);
+
+/**
+ * Grad-CAM's default layer for an ONNX graph fed an input of rank `inputRank`: the last node with a
+ * rank-4 output that no global pooling, flatten or Gemm came before (a global pooling's [N, C, 1, 1] is
+ * rank 4 but has no positions).
+ */
+export function onnxGradCamLayer(graph: OnnxGraph, inputRank: number): OnnxLayer | undefined {
+  const ranks = valueRanks(onnxForwardGraph(graph, inputRank));
+  const pooled = new Set<string>();
+  for (const n of graph.nodes) {
+    if (POOLED.has(n.opType) || n.inputs.some((i) => pooled.has(i))) for (const o of n.outputs) pooled.add(o);
+  }
+  return onnxLayers(graph)
+    .filter((l) => ranks.get(l.output) === 4 && !pooled.has(l.output))
+    .at(-1);
 }

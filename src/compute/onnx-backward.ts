@@ -1,4 +1,4 @@
-import type { OnnxAttribute } from '../formats/onnx-graph.js';
+import type { OnnxAttribute, OnnxGraph } from '../formats/onnx-graph.js';
 import type { WriteNode, WriteTensor } from '../formats/onnx-write.js';
 import { UnsupportedError } from '../model/errors.js';
 
@@ -52,6 +52,18 @@ export interface ForwardGraph {
 }
 
 export class BackwardUnsupportedError extends UnsupportedError {}
+
+/** An ONNX model's graph as the builder reads it, fed at its first input (of rank `inputRank`). */
+export function onnxForwardGraph(graph: OnnxGraph, inputRank: number): ForwardGraph {
+  return {
+    nodes: graph.nodes,
+    input: graph.inputs[0]!.name,
+    inputRank,
+    opset: graph.opset ?? 0,
+    constantShapes: new Map(Object.entries(graph.constantShapes ?? {})),
+    smallInts: new Map(Object.entries(graph.smallInts ?? {})),
+  };
+}
 
 /** The graph input carrying each sample's class (float32 [N, 1]; negative: the top class). */
 export const CLASS_INPUT = 'convscope_grad/class';

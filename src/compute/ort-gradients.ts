@@ -6,8 +6,9 @@ import { activationName, outputChannelsFirst, type InputBatch } from './activati
 import type { RunnableModel } from './build.js';
 import { classScores, defaultGradCamNode, findNode, inputGradient, layerGradient, scoreDescription, type LayerGradientRun } from './gradients.js';
 import { kerasToOnnx, OrtConversionError } from './keras-to-onnx.js';
-import { BackwardUnsupportedError, buildBackward, buildGradients, CLASS_INPUT, valueRanks, type ForwardGraph, type ForwardNode } from './onnx-backward.js';
+import { BackwardUnsupportedError, buildBackward, buildGradients, CLASS_INPUT, onnxForwardGraph, type ForwardGraph, type ForwardNode } from './onnx-backward.js';
 import { onnxLayers, selectOnnxLayers } from './onnx-activations.js';
+import { onnxGradCamLayer } from './gradcam-layer.js';
 import { openOnnxNet, type OnnxNet } from './ort.js';
 import { WRITE_OPSET } from '../formats/onnx-write.js';
 
@@ -371,9 +372,6 @@ function forwardOfWritten(nodes: readonly WriteNode[], initializers: readonly Wr
   };
 }
 
-/** Operators after which a value has no spatial positions left. */
-const POOLED = new Set(['GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'ReduceMax', 'ReduceSum', 'Flatten', 'Gemm']);
-
 const onnxEngines = new WeakMap<OnnxNet, Promise<GradientEngine | { reason: string }>>();
 
 /**
@@ -392,14 +390,7 @@ export function onnxGradients(net: OnnxNet): Promise<GradientEngine | { reason: 
 async function onnxOrtGradients(net: OnnxNet): Promise<GradientEngine | { reason: string }> {
   const { graph } = net;
   if (graph.inputs.length !== 1 || graph.outputs.length !== 1) return { reason: `the graph has ${graph.inputs.length} inputs and ${graph.outputs.length} outputs, and attribution needs one of each` };
-  const forward: ForwardGraph = {
-    nodes: graph.nodes,
-    input: graph.inputs[0]!.name,
-    inputRank: net.inputShapes[0]!.length,
-    opset: graph.opset ?? 0,
-    constantShapes: new Map(Object.entries(graph.constantShapes ?? {})),
-    smallInts: new Map(Object.entries(graph.smallInts ?? {})),
-  };
+  const forward = onnxForwardGraph(graph, net.inputShapes[0]!.length);
   const output = graph.outputs[0]!.name;
   const { value, softmax } = scoreValue(forward.nodes, output);
   const fixedBatch = net.inputShapes[0]?.[0] != null;
@@ -411,16 +402,9 @@ async function onnxOrtGradients(net: OnnxNet): Promise<GradientEngine | { reason
     if (!(e instanceof BackwardUnsupportedError)) throw e;
     unsupported = e.message;
   }
-  const ranks = valueRanks(forward);
   const targetOf = (layer: string | undefined): Target => {
     if (layer === undefined) {
-      // rank 4 and not after a global pooling (whose [N, C, 1, 1] output is rank 4 but has no positions)
-      const pooled = new Set<string>();
-      for (const n of graph.nodes) {
-        if (POOLED.has(n.opType) || n.inputs.some((i) => pooled.has(i))) for (const o of n.outputs) pooled.add(o);
-      }
-      const spatial = onnxLayers(graph).filter((l) => ranks.get(l.output) === 4 && !pooled.has(l.output));
-      const last = spatial[spatial.length - 1];
+      const last = onnxGradCamLayer(graph, forward.inputRank);
       if (!last) throw new UsageError(`${net.source} has no node with a spatial (rank-4) output for Grad-CAM; choose the layer to explain.`, { concept: 'layer' });
       return { value: last.output, channelsFirst: true, layer: last.module ?? last.name };
     }

@@ -4,9 +4,10 @@ import { rankExamples, type ExamplesResult, type ExampleStatistic } from '../ana
 import { activationName, outputChannelsFirst } from '../compute/activations.js';
 import type { RunnableModel } from '../compute/build.js';
 import { imageBatch, imageGeometry } from '../compute/inputs.js';
-import { maximize, type MaximizeResult, type Objective } from '../compute/maximize.js';
+import { maximize, type MaximizeNet, type MaximizeResult, type Objective } from '../compute/maximize.js';
+import { featureMapLayers } from '../compute/onnx-activations.js';
 import type { OnnxNet } from '../compute/ort.js';
-import { gradCamNode } from '../compute/gradcam-layer.js';
+import { gradCamNode, onnxGradCamLayer } from '../compute/gradcam-layer.js';
 import type { Preset } from '../compute/choices.js';
 import { describePreset } from '../compute/preprocess.js';
 import { describePreprocessing } from '../compute/default-preprocessing.js';
@@ -57,7 +58,7 @@ export interface DetectsView {
 
 /** What the tab can do for a model, said when it opens. */
 export interface DetectsInfo {
-  /** tfjs: a TensorFlow.js network (every part); onnx: ONNX Runtime (attribution only); none: it cannot run. */
+  /** tfjs: a TensorFlow.js network (every part); onnx: ONNX Runtime (attribution and maximization, no dataset examples); none: it cannot run. */
   engine: 'tfjs' | 'onnx' | 'none';
   /** Why some parts or all are unavailable, a sentence (engine onnx or none). */
   why?: string;
@@ -101,6 +102,25 @@ export function spatialLayers(net: RunnableModel): Pick<DetectsInfo, 'layers' | 
   }
   const chosen = gradCamNode(net);
   return { layers, ...(chosen ? { defaultLayer: activationName(chosen) } : {}) };
+}
+
+/**
+ * An ONNX model's feature-map layers (the viewer's activations menu, onnx-activations.ts) whose output
+ * is [N, C, H, W], with their filter counts from one forward pass on a blank image, named as the
+ * activations view names them; the default is Grad-CAM's (the last spatial layer before pooling).
+ */
+export async function onnxSpatialLayers(net: OnnxNet): Promise<Pick<DetectsInfo, 'layers' | 'defaultLayer'>> {
+  const input = net.inputShapes[0]!.map((d) => d ?? 1);
+  const menu = featureMapLayers(net.graph);
+  const blank = { shape: [1, ...input.slice(1)], data: new Float32Array(input.slice(1).reduce((a, d) => a * d, 1)) };
+  const values = await net.run([blank], menu.map((l) => l.output));
+  const layers = menu.flatMap((l) => {
+    const v = values.get(l.output)!;
+    return v.data && v.shape.length === 4 ? [{ name: l.name, filters: v.shape[1]! }] : [];
+  });
+  const chosen = onnxGradCamLayer(net.graph, input.length);
+  const defaultLayer = layers.find((l) => l.name === chosen?.name)?.name ?? layers.at(-1)?.name;
+  return { layers, ...(defaultLayer ? { defaultLayer } : {}) };
 }
 
 /** The number of classes a network scores (the size of its output). */
@@ -154,7 +174,7 @@ function shrink(r: MaximizeResult, factor: number): MaximizeResult {
  * Activation maximization of a window of filters: Lucid's channel or neuron objective, transforms on,
  * seeded. Images wider than `maxSide` (a report's size budget) are drawn averaged down to fit.
  */
-export async function maximizeView(net: RunnableModel, s: MaximizeSettings, progress: Progress, maxSide = Infinity): Promise<DetectsView> {
+export async function maximizeView(net: MaximizeNet, s: MaximizeSettings, progress: Progress, maxSide = Infinity): Promise<DetectsView> {
   const r = await maximize(net, {
     layer: s.layer,
     filters: s.filters,

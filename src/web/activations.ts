@@ -371,7 +371,7 @@ export async function reportDetects(model: Model, choice: ReportDetectsChoice, s
       skip: { text: 'the report was made without a photograph to explain.', concept: 'image' },
     },
     { what: 'dataset examples', request: info.engine === 'tfjs' ? { ...base, part: 'examples' } : undefined, skip: why(info.why ?? '', info.concept) },
-    { what: 'activation maximization', request: info.engine === 'tfjs' ? { ...base, part: 'maximize' } : undefined, skip: why(info.why ?? '', info.concept) },
+    { what: 'activation maximization', request: { ...base, part: 'maximize' } },
   ];
   let bytes = 0;
   for (const { what, request, skip } of parts) {

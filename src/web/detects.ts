@@ -16,6 +16,7 @@ import {
   DETECTS_PARTS,
   examplesView,
   maximizeView,
+  onnxSpatialLayers,
   rankAll,
   spatialLayers,
   type DetectsInfo,
@@ -120,9 +121,9 @@ export function parseDetectsRequest(query: URLSearchParams, image?: { bytes: Uin
   };
 }
 
-/** Why an ONNX model shows attribution only. */
-const ATTRIBUTION_ONLY =
-  'This ONNX model runs on ONNX Runtime, where convscope computes attribution only; activation maximization and dataset examples run on TensorFlow.js networks, which convscope builds from Keras and TF.js models.';
+/** Why an ONNX model shows no dataset examples. */
+const NO_ONNX_EXAMPLES =
+  'This ONNX model runs on ONNX Runtime, where convscope computes attribution and activation maximization; dataset examples run on TensorFlow.js networks, which convscope builds from Keras and TF.js models.';
 
 /** Keeps the last `size` entries of a map in use. */
 function remember<K, V>(map: Map<K, V>, key: K, value: V, size: number): V {
@@ -160,12 +161,18 @@ export function detectsHooks(engines: Engines, data: readonly string[] = ['digit
   const info = async (model: Model): Promise<DetectsInfo> => {
     const graph = onnxGraph(model);
     const labels = await classLabels(model);
-    if (graph) {
-      const shape = graph.outputs[0]?.shape;
-      const classes = shape ? shape.slice(1).reduce<number>((a, d) => a * (d ?? 1), 1) : (labels?.length ?? 0);
-      return { engine: 'onnx', why: ATTRIBUTION_ONLY, layers: [], classes, ...(labels ? { labels } : {}), data: [...data] };
-    }
     try {
+      if (graph) {
+        const shape = graph.outputs[0]?.shape;
+        const classes = shape ? shape.slice(1).reduce<number>((a, d) => a * (d ?? 1), 1) : (labels?.length ?? 0);
+        const net = await engines.onnxNetOf(model, graph);
+        // A graph that cannot run on a blank image of its declared size (a free height or width) still explains photographs.
+        const spatial = await onnxSpatialLayers(net).catch((e: unknown) => {
+          if (e instanceof ConvscopeError) return { layers: [] };
+          throw e;
+        });
+        return { engine: 'onnx', why: NO_ONNX_EXAMPLES, ...spatial, classes, ...(labels ? { labels } : {}), data: [...data] };
+      }
       const net = await engines.netOf(model);
       return { engine: 'tfjs', ...spatialLayers(net), classes: classCount(net), ...(labels ? { labels } : {}), data: [...data] };
     } catch (e) {
@@ -179,17 +186,18 @@ export function detectsHooks(engines: Engines, data: readonly string[] = ['digit
   /** The TensorFlow.js network of a model that has one, else a sentence saying why not. */
   const gradientNet = async (model: Model, what: string): Promise<RunnableModel> => {
     const known = await cachedInfo(model);
-    if (known.engine === 'onnx') throw new UnsupportedError(`${what} needs a TensorFlow.js network. ${ATTRIBUTION_ONLY}`);
+    if (known.engine === 'onnx') throw new UnsupportedError(`${what} needs a TensorFlow.js network. ${NO_ONNX_EXAMPLES}`);
     return engines.netOf(model);
   };
 
   const compute = async (model: Model, r: DetectsRequest, progress: Progress): Promise<DetectsView> => {
     const known = await cachedInfo(model);
     const layer = r.layer ?? known.defaultLayer;
-    if (r.part !== 'attribution' && known.engine === 'onnx') throw new UnsupportedError(ATTRIBUTION_ONLY);
+    if (r.part === 'examples' && known.engine === 'onnx') throw new UnsupportedError(NO_ONNX_EXAMPLES);
     if (r.part !== 'attribution' && !layer) throw new UsageError(`${baseName(model.source)} has no layer with a spatial output to visualise.`);
+    const graph = onnxGraph(model);
     if (r.part === 'maximize') {
-      const net = await gradientNet(model, 'Activation maximization');
+      const net = graph ? await engines.onnxNetOf(model, graph) : await gradientNet(model, 'Activation maximization');
       progress(0, `optimising ${r.filters.length} images for ${layer}`);
       return maximizeView(net, { layer: layer!, filters: r.filters, objective: r.objective, steps: r.steps, seed: r.seed, preprocessing: engines.preprocessingOf(model, r.preprocess) }, progress, engines.maxImageSide);
     }
@@ -207,7 +215,6 @@ export function detectsHooks(engines: Engines, data: readonly string[] = ['digit
       return examplesView(result, images, r.filters);
     }
     if (!r.image) throw new UsageError('Attribution needs an image: choose a sample photograph or upload your own.');
-    const graph = onnxGraph(model);
     const target: Explained = graph ? { engine: 'onnx', net: await engines.onnxNetOf(model, graph) } : { engine: 'tfjs', net: await gradientNet(model, 'Attribution') };
     return attributionView(
       target,

@@ -239,14 +239,28 @@ describe('"what it detects": the viewer tab and the report section', { skip }, (
     }
   });
 
-  it('an ONNX model gets attribution on ONNX Runtime, and a sentence instead of maximize and examples', needsPython('torch'), async () => {
+  it('an ONNX model gets attribution and maximize on ONNX Runtime, its layers named as the activations view names them, and a sentence instead of examples', needsPython('torch'), async () => {
     await page.goto(`${server.url}?model=3&tab=detects&part=attribution&sample=cat.jpg`);
     const shown = await result('attribution');
-    assert.match(shown.alt, /^Grad-CAM of class \d at layer /);
+    assert.match(shown.alt, /^Grad-CAM of class \d at layer \/4\/Relu; score = /);
     assert.match(shown.lines[0]!, /cat\.jpg resized \(centre crop\) to 32x32, pixels fed as torchvision .*; ran on ONNX Runtime\.$/);
+    // torch names the two ReLUs /1/Relu and /4/Relu (their places in the Sequential); the last one is Grad-CAM's default
+    assert.deepEqual(await page.$$eval('[data-testid=detects-layer] option', (o) => o.map((x) => x.textContent)), ['/0/Conv', '/1/Relu', '/2/MaxPool', '/3/Conv', '/4/Relu']);
     await page.click('.part-buttons button[data-part=maximize]');
+    await page.waitForSelector('[data-testid=detects-press-run]');
+    assert.equal(await page.isHidden('[data-testid=detects-why]'), true);
+    await page.selectOption('[data-testid=detects-steps]', '32');
+    await page.waitForFunction(() => new URL(location.href).searchParams.get('steps') === '32');
+    await page.click('[data-testid=detects-run]');
+    const max = await result('maximize');
+    assert.equal(max.alt, 'images that maximise each filter of /4/Relu (channel objective)');
+    assert.match(max.lines[0]!, /^8 images of 32x32, one per filter, each optimised 32 steps .* pixels fed as torchvision .*; the network's gradient ran on ONNX Runtime\.$/);
+    const [, early, final] = /Mean channel objective: ([-\d.e]+) over the first tenth of the steps, ([-\d.e]+) on the final images/.exec(max.lines[1]!)!;
+    assert.ok(Number(final) > Number(early), `the objective rose: ${early} -> ${final}`);
+    await page.screenshot({ path: join(dir, 'onnx-maximize.png'), fullPage: true });
+    await page.click('.part-buttons button[data-part=examples]');
     await page.waitForSelector('[data-testid=detects-why]:not([hidden])');
-    assert.match((await page.textContent('[data-testid=detects-why]'))!, /^This ONNX model runs on ONNX Runtime, where convscope computes attribution only; activation maximization and dataset examples run on TensorFlow\.js networks/);
+    assert.match((await page.textContent('[data-testid=detects-why]'))!, /^This ONNX model runs on ONNX Runtime, where convscope computes attribution and activation maximization; dataset examples run on TensorFlow\.js networks/);
     assert.equal(await page.isDisabled('[data-testid=detects-run]'), true);
   });
 
