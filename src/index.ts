@@ -34,7 +34,8 @@ export { histogram, histogramFigure, type Histogram, type HistogramFigure, type 
 export { getColormap, type Colormap } from './render/colormap.js';
 export { COLORMAP_NAMES, DEFAULT_COLORMAP, type ColormapName } from './render/choices.js';
 export { filterAxesOf, filterSelection, firstConvLayer, kernelOf, kernelsOf, layersWithKernels, type FilterAxes } from './model/filters.js';
-export { loadImage, RESIZE_MODES, type ResizeMode, type DecodedImage } from './io/image.js';
+export { loadImage, type DecodedImage } from './io/image.js';
+export { RESIZE_MODES, placement, type ResizeMode, type Placement } from './io/image-fit.js';
 export { featureMapFigure, type FeatureMaps, type FeatureMapOptions, type FeatureMapFigure } from './render/feature-maps.js';
 export { barFigure, topValues, type BarOptions, type TopValue } from './render/bars.js';
 export { encodeSafetensors, type SafetensorsTensor } from './formats/safetensors-write.js';

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { PRESETS, type Preset } from '../compute/choices.js';
-import { RESIZE_MODES, type ResizeMode } from '../io/image.js';
+import { RESIZE_MODES, type ResizeMode } from '../io/image-fit.js';
 import { UsageError } from '../model/errors.js';
 import { COLORMAP_NAMES, DEFAULT_MAP_COLORMAP } from '../render/choices.js';
 import type { MapNormalization } from '../render/feature-maps.js';
@@ -16,7 +16,7 @@ export interface ActivationsOptions {
   preprocess?: Preset;
   labels?: string;
   engine?: 'ort' | 'tfjs';
-  resize: ResizeMode;
+  resize?: ResizeMode;
   mean?: number[];
   std?: number[];
   top?: number;
@@ -37,8 +37,8 @@ export function parseNumbers(value: string): number[] {
 /** How images become the model's input: the options `activations` and `attribute` share. */
 export function addPreprocessOptions(command: Command): Command {
   return command
-    .addOption(new Option('--preprocess <preset>', 'raw 0..255, unit /255, symmetric [-1,1], caffe BGR minus ImageNet mean, torchvision /255 then ImageNet mean/std (default: torchvision for ONNX, unit otherwise)').choices([...PRESETS]))
-    .addOption(new Option('--resize <mode>', 'fit images to the model input: stretch, crop (centre) or pad (black)').choices([...RESIZE_MODES]).default('stretch'))
+    .addOption(new Option('--preprocess <preset>', 'raw 0..255, unit /255, symmetric [-1,1], caffe BGR minus ImageNet mean, torchvision /255 then ImageNet mean/std (default: from the model file: symmetric for Teachable Machine, raw for a Keras model with its own Rescaling, torchvision for ONNX, unit otherwise; said with the input)').choices([...PRESETS]))
+    .addOption(new Option('--resize <mode>', "fit images to the model input: stretch (whole image, aspect not kept), crop (shorter side to the input, centre kept: torchvision's Resize+CenterCrop) or pad (whole image on black) (default: from the model file: crop for Teachable Machine, PyTorch and ONNX models, stretch for Keras, TF.js and TensorFlow ones; said with the input)").choices([...RESIZE_MODES]))
     .option('--mean <values>', 'per-channel mean subtracted after the preset, e.g. 0.485,0.456,0.406', parseNumbers)
     .option('--std <values>', 'per-channel std divided by after the mean, e.g. 0.229,0.224,0.225', parseNumbers);
 }

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ATTRIBUTION_METHODS, type AttributionMethod } from '../analyze/choices.js';
 import type { Preset } from '../compute/choices.js';
-import type { ResizeMode } from '../io/image.js';
+import type { ResizeMode } from '../io/image-fit.js';
 import { UsageError } from '../model/errors.js';
 import { COLORMAP_NAMES } from '../render/choices.js';
 import { addPreprocessOptions } from './activations.js';
@@ -17,7 +17,7 @@ export interface AttributeCliOptions extends ModelOptions {
   out?: string;
   format: 'png' | 'npy';
   preprocess?: Preset;
-  resize: ResizeMode;
+  resize?: ResizeMode;
   mean?: number[];
   std?: number[];
   top: number;

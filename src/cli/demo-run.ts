@@ -8,6 +8,7 @@ import { buildModel } from '../compute/build.js';
 import { CHECKPOINT_FILES, tfjsLayersFiles, writeDirectoryAtomic } from '../compute/checkpoint.js';
 import { DEMO_SEED, questionNetwork } from '../compute/demo-model.js';
 import { imageInput } from '../compute/inputs.js';
+import { defaultResize } from '../compute/default-preprocessing.js';
 import { writeFileAtomic } from '../io/write.js';
 import type { Model } from '../model/model.js';
 import { openModel } from '../formats/open.js';
@@ -94,7 +95,7 @@ const featureMaps: Step = async (ctx) => {
   const lines = await withKernelFallback(async () => {
     const net = await buildModel(ctx.model!);
     try {
-      const input = await imageInput(net, [PHOTO], { preset: 'unit', resize: 'stretch' });
+      const input = await imageInput(net, [PHOTO], { preset: 'unit', resize: defaultResize(ctx.model!) });
       const written: string[] = [];
       const node = net.graph.nodes.find((n) => n.layer.name === LAYER)!;
       await runLayers(net, [input.batch], {

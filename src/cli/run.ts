@@ -17,6 +17,7 @@ const CONTROLS: Record<Concept, string> = {
   samples: '--samples <n>, --noise <fraction>',
   'weight-limit': '--max-weight-mb <n>',
   preprocess: '--preprocess <preset>, --mean <values>, --std <values>',
+  resize: '--resize stretch|crop|pad',
   method: '--method <name>',
   image: '--image <file>',
   port: '--port <n>',

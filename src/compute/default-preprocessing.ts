@@ -1,6 +1,7 @@
-import { ConvscopeError } from '../model/errors.js';
+import { ConvscopeError, UsageError } from '../model/errors.js';
 import type { LayerGraph } from '../model/graph.js';
 import type { Model } from '../model/model.js';
+import { describePlacement, RESIZE_MODES, type Placement, type ResizeMode, type Size } from '../io/image-fit.js';
 import type { Preset } from './choices.js';
 import { describePreset, type PreprocessOptions } from './preprocess.js';
 
@@ -50,9 +51,15 @@ function graphOf(model: Model): LayerGraph | undefined {
   }
 }
 
+/** The Teachable Machine image library named by the model's metadata.json, if any. */
+function teachableMachine(model: Model): string | undefined {
+  const name = model.metadata?.packageName;
+  return name?.startsWith('@teachablemachine/image') ? name : undefined;
+}
+
 export function defaultPreprocessing(model: Model): DefaultPreprocessing {
-  const tmPackage = model.metadata?.packageName;
-  if (tmPackage?.startsWith('@teachablemachine/image')) {
+  const tmPackage = teachableMachine(model);
+  if (tmPackage) {
     return { preset: 'symmetric', reason: `a Teachable Machine image model (its metadata.json names ${tmPackage}), which scales pixels to -1..1` };
   }
   if (model.framework === 'onnx') {
@@ -73,4 +80,39 @@ export function choosePreprocessing(model: Model, given: Preset | undefined): { 
 /** What was done to the pixels, for every surface: "symmetric (x / 127.5 - 1), the default for a Teachable Machine ...". */
 export function describePreprocessing(chosen: Pick<PreprocessOptions, 'preset' | 'mean' | 'std'> & { reason?: string }): string {
   return `${describePreset(chosen)}${chosen.reason ? `, the default for ${chosen.reason}` : ''}`;
+}
+
+/**
+ * How a photograph is fitted to the input size (io/image-fit.ts) and, when it is the model's default,
+ * why. The default follows the convention the model's own tooling feeds it with:
+ * - a Teachable Machine image model: crop, as its library crops the centre square of the picture;
+ * - a PyTorch, safetensors or ONNX model: crop, as torchvision's evaluation transforms resize the
+ *   shorter side and keep the centre;
+ * - anything else (Keras, TF.js, TensorFlow): stretch, as Keras's image loading does
+ *   (`load_img(target_size=...)`, `image_dataset_from_directory`).
+ */
+export interface Resize {
+  readonly mode: ResizeMode;
+  /** Why this mode, naming what in the file decided it; completes "the default for ...". */
+  readonly reason?: string;
+}
+
+export function defaultResize(model: Model): Required<Resize> {
+  if (teachableMachine(model)) return { mode: 'crop', reason: 'a Teachable Machine image model, whose library crops the centre square' };
+  if (model.framework === 'onnx' || model.framework === 'pytorch' || model.framework === 'safetensors') {
+    return { mode: 'crop', reason: `a${model.framework === 'onnx' ? 'n ONNX' : ' PyTorch'} model, as torchvision's evaluation transforms resize the shorter side and keep the centre` };
+  }
+  return { mode: 'stretch', reason: "a Keras, TF.js or TensorFlow model, as Keras's image loading (load_img with a target size) stretches" };
+}
+
+/** The resize a run uses: the user's mode when given, else (undefined or 'auto') the model's default and why. */
+export function chooseResize(model: Model, given: string | undefined): Resize {
+  if (given === undefined || given === 'auto') return defaultResize(model);
+  if ((RESIZE_MODES as readonly string[]).includes(given)) return { mode: given as ResizeMode };
+  throw new UsageError(`Resize '${given.slice(0, 40)}' is unknown; choose auto or one of ${RESIZE_MODES.join(', ')}.`, { concept: 'resize' });
+}
+
+/** What was done to one photo's shape, for every surface: "centre crop (resized to 336x224, the centre 224x224 kept), the default for ...". */
+export function describeResize(chosen: Resize, at: Placement, target: Size): string {
+  return `${describePlacement(chosen.mode, at, target)}${chosen.reason ? `, the default for ${chosen.reason}` : ''}`;
 }

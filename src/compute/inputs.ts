@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { loadImage, type DecodedImage, type ResizeMode } from '../io/image.js';
+import { loadImage, type DecodedImage } from '../io/image.js';
 import { InputError, UsageError } from '../model/errors.js';
 import { decodeNpy } from '../model/npy.js';
 import type { InputBatch } from './layer-output.js';
 import type { RunnableModel } from './build.js';
-import { describePreprocessing } from './default-preprocessing.js';
+import { describePreprocessing, describeResize, type Resize } from './default-preprocessing.js';
 import type { Preset } from './choices.js';
 import { arrayToBatch, imagesToBatch, type PixelImage, type PreprocessOptions } from './preprocess.js';
 
@@ -14,14 +14,15 @@ export interface ImageInputOptions {
   preset: Preset;
   /** Why the preset, when it is the model's default (compute/default-preprocessing.ts): said with the input. */
   reason?: string;
-  resize: ResizeMode;
+  /** How each photo is fitted to the input size (the model's default from compute/default-preprocessing.ts, or the user's). */
+  resize: Resize;
   mean?: number[];
   std?: number[];
 }
 
 export interface PreparedInput {
   batch: InputBatch;
-  /** One line per input saying what was fed: "rocket.jpg 640x427 jpeg -> 224x224 RGB (stretch), unit (x / 255)". */
+  /** One line per input saying what was fed: "rocket.jpg 640x427 jpeg -> 224x224 RGB, stretched to 224x224 (aspect ratio not kept); unit (x / 255)". */
   description: string[];
   images?: DecodedImage[];
 }
@@ -78,13 +79,13 @@ export async function imageInput(net: InputSpec, paths: readonly string[], optio
   const { channels, height, width } = geometry;
   const images: DecodedImage[] = [];
   for (const path of paths) {
-    images.push(await loadImage(path, { channels, resize: options.resize, ...(width ? { width } : {}), ...(height ? { height } : {}) }));
+    images.push(await loadImage(path, { channels, resize: options.resize.mode, ...(width ? { width } : {}), ...(height ? { height } : {}) }));
   }
   const batch = imageBatch(images, geometry, { ...options, channelsFirst: net.channelsFirst });
   const preset = describePreprocessing(options);
   const description = images.map(
     (im) =>
-      `${im.path} ${im.source.width}x${im.source.height} ${im.source.format} -> ${im.width}x${im.height} ${channels === 3 ? 'RGB' : 'grey'} (${options.resize}), ${preset}`,
+      `${im.path} ${im.source.width}x${im.source.height} ${im.source.format} -> ${im.width}x${im.height} ${channels === 3 ? 'RGB' : 'grey'}, ${describeResize(options.resize, im.placement, im)}; ${preset}`,
   );
   return { batch, description, images };
 }

@@ -1,17 +1,11 @@
 import type { Metadata, OutputInfo, Sharp, SharpOptions } from 'sharp';
 import { InputError } from '../model/errors.js';
+import { placement, type Placement, type ResizeMode } from './image-fit.js';
 
 /**
  * Decodes and resizes input images with sharp (libvips): PNG, JPEG, WebP, GIF, TIFF, AVIF, SVG.
  * The one place that touches image files; everything after is plain arrays (compute/preprocess.ts).
  */
-
-/** How an image of another aspect ratio meets the model's input size. */
-export type ResizeMode = 'stretch' | 'crop' | 'pad';
-
-export const RESIZE_MODES: readonly ResizeMode[] = ['stretch', 'crop', 'pad'];
-
-const FIT: Record<ResizeMode, 'fill' | 'cover' | 'contain'> = { stretch: 'fill', crop: 'cover', pad: 'contain' };
 
 export interface ImageRequest {
   /** Target size; undefined keeps the image's own size along that axis. */
@@ -19,6 +13,7 @@ export interface ImageRequest {
   height?: number;
   /** 1: grey (luminance), 3: RGB. */
   channels: 1 | 3;
+  /** How a photo of another aspect ratio meets that size (io/image-fit.ts owns the geometry). */
   resize: ResizeMode;
 }
 
@@ -32,6 +27,8 @@ export interface DecodedImage {
   readonly data: Uint8Array;
   /** Size and format as stored. */
   readonly source: { width: number; height: number; format: string };
+  /** How the upright photo was resized and placed on the requested size. */
+  readonly placement: Placement;
 }
 
 /** An image given as a file path, or as the file's bytes with a name for messages (an upload, a dropped file). */
@@ -53,12 +50,21 @@ export async function loadImage(input: ImageInput, request: ImageRequest): Promi
   } catch (e) {
     throw new InputError(`Cannot read the image ${path}: ${(e as Error).message.replace(/\.$/, '')}.`);
   }
-  const width = request.width ?? meta.width;
-  const height = request.height ?? meta.height;
-  if (!width || !height) throw new InputError(`The image ${path} does not state its size, so convscope cannot read it.`);
+  if (!meta.width || !meta.height) throw new InputError(`The image ${path} does not state its size, so convscope cannot read it.`);
+  // EXIF orientations 5-8 turn the photo a quarter, swapping the stored width and height.
+  const upright = (meta.orientation ?? 1) >= 5 ? { width: meta.height, height: meta.width } : { width: meta.width, height: meta.height };
+  const width = request.width ?? upright.width;
+  const height = request.height ?? upright.height;
+  const at = placement(request.resize, upright, { width, height });
   let pipeline = (await open(input)).rotate().removeAlpha();
   pipeline = request.channels === 1 ? pipeline.grayscale() : pipeline.toColourspace('srgb');
-  pipeline = pipeline.resize(width, height, { fit: FIT[request.resize], background: { r: 0, g: 0, b: 0 } });
+  // libvips's default lanczos3 resampler, then the placement's cut or border.
+  pipeline = pipeline.resize(at.width, at.height, { fit: 'fill' });
+  if (at.left < 0 || at.top < 0) pipeline = pipeline.extract({ left: -at.left, top: -at.top, width, height });
+  else if (at.width !== width || at.height !== height) {
+    const [right, bottom] = [width - at.width - at.left, height - at.height - at.top];
+    pipeline = pipeline.extend({ left: at.left, top: at.top, right, bottom, background: { r: 0, g: 0, b: 0 } });
+  }
   let raw: { data: Buffer; info: OutputInfo };
   try {
     raw = await pipeline.raw().toBuffer({ resolveWithObject: true });
@@ -76,6 +82,7 @@ export async function loadImage(input: ImageInput, request: ImageRequest): Promi
     height: info.height,
     channels: request.channels,
     data,
-    source: { width: meta.width ?? info.width, height: meta.height ?? info.height, format: meta.format ?? 'unknown' },
+    source: { width: meta.width, height: meta.height, format: meta.format ?? 'unknown' },
+    placement: at,
   };
 }

@@ -44,6 +44,8 @@ export type Concept =
   | 'weight-limit'
   /** How image pixels become the network's input (a preset, per-channel mean and std). */
   | 'preprocess'
+  /** How a photograph is fitted to the network's input size (stretch, centre crop, pad). */
+  | 'resize'
   /** Which attribution method explains a prediction. */
   | 'method'
   /** The image a run, an attribution or a report is made for. */

@@ -10,7 +10,7 @@ import type { OnnxNet } from '../compute/ort.js';
 import { gradCamNode, onnxGradCamLayer } from '../compute/gradcam-layer.js';
 import type { Preset } from '../compute/choices.js';
 import { describePreset } from '../compute/preprocess.js';
-import { describePreprocessing } from '../compute/default-preprocessing.js';
+import { describePreprocessing, describeResize, type Resize } from '../compute/default-preprocessing.js';
 import type { ImageCollection } from '../data/index.js';
 import { loadImage } from '../io/image.js';
 import { InputError, UsageError } from '../model/errors.js';
@@ -248,6 +248,8 @@ export interface AttributionSettings {
   classIndex?: number;
   layer?: string;
   preprocessing: Preprocessing;
+  /** How the photo is fitted to the input size, and why when it is the model's default. */
+  resize: Resize;
   image: Uint8Array;
   imageName: string;
   labels?: readonly string[];
@@ -263,7 +265,7 @@ export async function attributionView(target: Explained, s: AttributionSettings,
   progress(0.05, `decoding ${s.imageName}`);
   let image;
   try {
-    image = await loadImage({ name: s.imageName, bytes: s.image }, { width: g.width ?? undefined, height: g.height ?? undefined, channels: g.channels, resize: 'crop' });
+    image = await loadImage({ name: s.imageName, bytes: s.image }, { width: g.width ?? undefined, height: g.height ?? undefined, channels: g.channels, resize: s.resize.mode });
   } catch (e) {
     if (e instanceof InputError) throw new InputError(`${s.imageName} is not an image convscope can read (PNG, JPEG, WebP, GIF, TIFF, AVIF).`);
     throw e;
@@ -289,7 +291,7 @@ export async function attributionView(target: Explained, s: AttributionSettings,
     picture: dataUri(scene),
     alt: `${describeAttribution(r, s.labels)} (${s.imageName})`,
     lines: [
-      `${s.imageName} resized (centre crop) to ${image.width}x${image.height}, pixels fed as ${describePreprocessing(s.preprocessing)}; settings: ${r.settings}; ran on ${r.engine}.`,
+      `${s.imageName} ${describeResize(s.resize, image.placement, image)}; pixels fed as ${describePreprocessing(s.preprocessing)}; settings: ${r.settings}; ran on ${r.engine}.`,
       'Panels: the input as the network saw it, the map, and the map over the input (opacity grows with the value); the colour bar gives the map’s values.',
       ...(empty ? [`Note: ${empty}.`] : []),
     ],

@@ -5,7 +5,7 @@ import { imageBatch, imageGeometry, type InputSpec } from '../compute/inputs.js'
 import { featureMapLayers, loadOnnxNet, runOnnxLayers, selectOnnxLayers, type OnnxLayer } from '../compute/onnx-activations.js';
 import { openOnnxNet, type OnnxNet } from '../compute/ort.js';
 import { onnxGraph, type OnnxGraph } from '../formats/onnx-graph.js';
-import { defaultPreprocessing, describePreprocessing } from '../compute/default-preprocessing.js';
+import { chooseResize, defaultPreprocessing, describePreprocessing, describeResize, type Resize } from '../compute/default-preprocessing.js';
 import { PRESETS, type Preset } from '../compute/choices.js';
 import { loadImage, type DecodedImage } from '../io/image.js';
 import { ConvscopeError, InputError, UsageError, type Concept } from '../model/errors.js';
@@ -33,8 +33,8 @@ function preprocessingOf(model: Model, name: string): { preset: Preset; reason?:
 }
 
 /** What the page says was done to the image before the network saw it. */
-function preprocessText(image: DecodedImage, preprocessing: { preset: Preset; reason?: string }): string {
-  return `resized (centre crop) to ${image.width} x ${image.height}, ${describePreprocessing(preprocessing)}`;
+function preprocessText(image: DecodedImage, resize: Resize, preprocessing: { preset: Preset; reason?: string }): string {
+  return `${describeResize(resize, image.placement, image)}; ${describePreprocessing(preprocessing)}`;
 }
 
 /** A feature map is a layer output with spatial axes: (N, H, W, C) or (N, L, C). */
@@ -48,10 +48,10 @@ function inputPng(image: DecodedImage): Uint8Array {
 }
 
 /** Decodes image bytes to the network's input size. */
-async function decodeFor(net: InputSpec, bytes: Uint8Array, name: string): Promise<DecodedImage> {
+async function decodeFor(net: InputSpec, bytes: Uint8Array, name: string, resize: Resize): Promise<DecodedImage> {
   const { height: h, width: w, channels: c } = imageGeometry(net);
   try {
-    return await loadImage({ name, bytes }, { width: w ?? undefined, height: h ?? undefined, channels: c, resize: 'crop' });
+    return await loadImage({ name, bytes }, { width: w ?? undefined, height: h ?? undefined, channels: c, resize: resize.mode });
   } catch (e) {
     if (e instanceof InputError) throw new InputError(`${name[0]!.toUpperCase()}${name.slice(1)} is not an image convscope can read (PNG, JPEG, WebP, GIF, TIFF, AVIF).`);
     throw e;
@@ -60,6 +60,7 @@ async function decodeFor(net: InputSpec, bytes: Uint8Array, name: string): Promi
 
 interface ImageRun {
   image: DecodedImage;
+  resize: Resize;
   preprocessing: { preset: Preset; reason?: string };
   maps: Activation[];
   top: { index: number; score: number }[];
@@ -84,8 +85,9 @@ async function runOnImage(
   classNames?: readonly string[],
 ): Promise<ImageRun> {
   const preprocessing = preprocessingOf(model, request.preprocess);
+  const resize = chooseResize(model, request.resize);
   progress(0.1, `decoding ${request.imageName}`);
-  const image = await decodeFor(net, request.image, request.imageName);
+  const image = await decodeFor(net, request.image, request.imageName, resize);
   const batch = imageBatch([image], imageGeometry(net), { preset: preprocessing.preset, channelsFirst: net.channelsFirst });
   const maps: Activation[] = [];
   const total = net.graph.nodes.length;
@@ -103,14 +105,14 @@ async function runOnImage(
   const { outputs } = await runKerasNetwork(net, [batch], run, 'tfjs');
   const last = outputs[0];
   const scores = last ? last.data.subarray(0, last.data.length / (last.shape[0] ?? 1)) : new Float32Array(0);
-  return { image, preprocessing, maps, top: topOutputs(scores, 5, classNames) };
+  return { image, resize, preprocessing, maps, top: topOutputs(scores, 5, classNames) };
 }
 
 function view(run: ImageRun, chosen: Activation, imageName: string): ActivationsView {
   const figure = activationFigure(chosen, 0, imageName)!;
   return {
     image: imageName,
-    preprocess: preprocessText(run.image, run.preprocessing),
+    preprocess: preprocessText(run.image, run.resize, run.preprocessing),
     input: dataUri(inputPng(run.image)),
     layer: chosen.name,
     layers: run.maps.map((m) => m.name),
@@ -142,8 +144,9 @@ async function onnxViews(
   progress(0, 'preparing the network on ONNX Runtime');
   const net = await onnxNetOf(model, graph);
   const preprocessing = preprocessingOf(model, request.preprocess);
+  const resize = chooseResize(model, request.resize);
   progress(0.1, `decoding ${request.imageName}`);
-  const image = await decodeFor(net, request.image, request.imageName);
+  const image = await decodeFor(net, request.image, request.imageName, resize);
   const batch = imageBatch([image], imageGeometry(net), { preset: preprocessing.preset, channelsFirst: true });
   const menu = featureMapLayers(graph);
   const wanted = pick(menu);
@@ -158,7 +161,7 @@ async function onnxViews(
     if (!figure || chosen.shape.length < 3) throw new UsageError(`The output of '${chosen.name}' is not a feature map; choose a convolution or activation.`);
     return {
       image: request.imageName,
-      preprocess: preprocessText(image, preprocessing),
+      preprocess: preprocessText(image, resize, preprocessing),
       input,
       layer: chosen.name,
       layers: menu.map((l) => l.name),
@@ -211,7 +214,7 @@ function hooks(examplesData?: readonly string[], maxImageSide?: number): Hooks &
   const netOf = netCache();
   return {
     netOf,
-    detects: detectsHooks({ netOf, onnxNetOf, preprocessingOf, ...(maxImageSide ? { maxImageSide } : {}) }, examplesData),
+    detects: detectsHooks({ netOf, onnxNetOf, preprocessingOf, resizeOf: chooseResize, ...(maxImageSide ? { maxImageSide } : {}) }, examplesData),
     activations: async (model, request, progress) => {
       const graph = onnxGraph(model);
       if (graph) return (await onnxViews(model, graph, request, progress))[0]!;
@@ -285,7 +288,7 @@ export async function reportData(
   const name = baseName(imagePath);
   const graph = onnxGraph(models[0]!);
   if (graph) {
-    const request = { preprocess: 'auto', image: bytes, imageName: name };
+    const request = { preprocess: 'auto', resize: 'auto', image: bytes, imageName: name };
     const all = await onnxViews(models[0]!, graph, request, () => {}, (menu) => menu.filter((l) => l.node.opType === 'Conv').slice(0, REPORT_LAYERS));
     let size = 0;
     const views = all.filter((v, i) => (size += v.maps.length + v.input.length) <= REPORT_ACTIVATION_BYTES || i === 0);
@@ -304,7 +307,7 @@ export async function reportData(
   let kept = 0;
   const isConvolution = convolutionTest(models[0]!);
   const keep = (a: Activation): boolean => isConvolution(a) && kept++ < REPORT_LAYERS;
-  const run = await runOnImage(models[0]!, net, { preprocess: 'auto', image: bytes, imageName: name }, keep, () => {}, await classLabels(models[0]!));
+  const run = await runOnImage(models[0]!, net, { preprocess: 'auto', resize: 'auto', image: bytes, imageName: name }, keep, () => {}, await classLabels(models[0]!));
   const shown = run.maps.filter((m) => m.data.length > 0);
   const views: ActivationsView[] = [];
   let size = 0;
@@ -362,7 +365,7 @@ export async function reportDetects(model: Model, choice: ReportDetectsChoice, s
   }
   const count = info.layers.find((l) => l.name === layer)?.filters ?? 0;
   const filters = Array.from({ length: Math.min(choice.filters, count) }, (_, i) => i);
-  const base = { layer, filters, objective: 'channel' as const, steps: choice.steps, seed: 0, data: 0, top: 3, statistic: 'max' as const, method: 'gradcam' as const, preprocess: 'auto' };
+  const base = { layer, filters, objective: 'channel' as const, steps: choice.steps, seed: 0, data: 0, top: 3, statistic: 'max' as const, method: 'gradcam' as const, preprocess: 'auto', resize: 'auto' };
   // In order of what a reader asks first, so that the size budget drops the last.
   const parts: { what: string; request: DetectsRequest | undefined; skip?: Note }[] = [
     {

@@ -35,6 +35,8 @@ export type ActivationsFn = (model: Model, request: ActivationsRequest, progress
 export interface ActivationsRequest {
   layer?: string;
   preprocess: string;
+  /** A resize mode or 'auto' (the model's default). */
+  resize: string;
   /** Encoded image bytes (an upload or a bundled sample). */
   image: Uint8Array;
   imageName: string;
@@ -207,7 +209,8 @@ async function startActivations(ctx: ApiContext, model: Model, id: number, req: 
   const imageName = given.name;
   const layer = req.query.get('layer') ?? undefined;
   const preprocess = req.query.get('preprocess') ?? 'auto';
-  const job = ctx.jobs.start((progress) => run(model, { layer, preprocess, image, imageName }, progress));
+  const resize = req.query.get('resize') ?? 'auto';
+  const job = ctx.jobs.start((progress) => run(model, { layer, preprocess, resize, image, imageName }, progress));
   return json({ job, model: id }, 202);
 }
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ATTRIBUTION_METHODS, type AttributionMethod } from '../analyze/choices.js';
 import type { ExamplesResult, ExampleStatistic } from '../analyze/examples.js';
 import type { RunnableModel } from '../compute/build.js';
+import type { Resize } from '../compute/default-preprocessing.js';
 import { imageGeometry } from '../compute/inputs.js';
 import type { Objective } from '../compute/maximize.js';
 import type { OnnxNet } from '../compute/ort.js';
@@ -52,6 +53,8 @@ export interface DetectsRequest {
   classIndex?: number;
   /** A preprocessing preset or 'auto' (the model's default). */
   preprocess: string;
+  /** A resize mode or 'auto' (the model's default): how the photo explained is fitted to the input. */
+  resize: string;
   image?: Uint8Array;
   imageName?: string;
 }
@@ -69,6 +72,8 @@ export interface Engines {
   onnxNetOf(model: Model, graph: OnnxGraph): Promise<OnnxNet>;
   /** A preset name or 'auto' (the model's default, with its reason) as the preprocessing to use. */
   preprocessingOf(model: Model, name: string): Preprocessing;
+  /** A resize mode or 'auto' (the model's default, with its reason) as the way a photo is fitted to the input. */
+  resizeOf(model: Model, name: string): Resize;
   /** Maximize images wider than this are drawn averaged down (a report's size budget). */
   maxImageSide?: number;
 }
@@ -117,6 +122,7 @@ export function parseDetectsRequest(query: URLSearchParams, image?: { bytes: Uin
     method: choiceOf(query, 'method', ATTRIBUTION_METHODS, 'gradcam'),
     ...(classRaw !== null && classRaw !== '' ? { classIndex: intOf(query, 'class', 0, 1e6) } : {}),
     preprocess: query.get('preprocess') || 'auto',
+    resize: query.get('resize') || 'auto',
     ...(image ? { image: image.bytes, imageName: image.name } : {}),
   };
 }
@@ -223,6 +229,7 @@ export function detectsHooks(engines: Engines, data: readonly string[] = ['digit
         ...(r.classIndex !== undefined ? { classIndex: r.classIndex } : {}),
         ...(r.layer && (r.method === 'gradcam' || r.method === 'gradcam++') ? { layer: r.layer } : {}),
         preprocessing: engines.preprocessingOf(model, r.preprocess),
+        resize: engines.resizeOf(model, r.resize),
         image: r.image,
         imageName: r.imageName ?? 'the image',
         ...(known.labels ? { labels: known.labels } : {}),

@@ -44,8 +44,8 @@ test('two images make a batch: one feature-map grid PNG per image through conv_1
   const r = await runCli(['activations', model, '--image', PHOTO, gradient, '--out', out]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '');
-  assert.match(r.stdout, /rocket\.jpg 640x427 jpeg -> 160x64 grey \(stretch\), unit \(x \/ 255\)/);
-  assert.match(r.stdout, /gradient\.png 40x20 png -> 160x64 grey \(stretch\)/);
+  assert.match(r.stdout, /rocket\.jpg 640x427 jpeg -> 160x64 grey, stretched to 160x64 \(aspect ratio not kept\), the default for a Keras, TF\.js or TensorFlow model[^;]*; unit \(x \/ 255\)/);
+  assert.match(r.stdout, /gradient\.png 40x20 png -> 160x64 grey, stretched to 160x64/);
   assert.match(r.stdout, /conv_1\s+Conv2D\s+\(2, 64, 160, 96\)/);
   for (const name of ['conv_1_0.png', 'conv_1_1.png']) {
     const png = decode(readFileSync(join(out, name)));

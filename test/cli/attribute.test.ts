@@ -26,7 +26,7 @@ describe('convscope attribute', needsFixtures, () => {
     const out = join(dir, 'cam.png');
     const r = await runCli(['attribute', model, '--image', photo, '--method', 'gradcam', '--out', out], { timeoutMs: 120000 });
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^input: .*, symmetric \(x \/ 127\.5 - 1\), the default for a Teachable Machine image model/m);
+    assert.match(r.stdout, /^input: .*centre crop .*; symmetric \(x \/ 127\.5 - 1\), the default for a Teachable Machine image model/m);
     assert.match(r.stdout, /top 3 outputs: #2 'Poes' 0\.97/);
     assert.match(r.stdout, /Grad-CAM of class 2 'Poes' at layer out_relu; score = logit \(before the softmax of 'dense_Dense2'\)/);
     assert.match(r.stdout, /map 7x7, range \[/);

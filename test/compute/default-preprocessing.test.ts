@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { defaultPreprocessing } from '../../src/compute/default-preprocessing.js';
+import { chooseResize, defaultPreprocessing, defaultResize } from '../../src/compute/default-preprocessing.js';
+import { ConvscopeError } from '../../src/model/errors.js';
 import type { GraphNode, LayerGraph, LeafLayer } from '../../src/model/graph.js';
 import type { Model } from '../../src/model/model.js';
 import { decodeNpy } from '../../src/model/npy.js';
@@ -33,6 +34,21 @@ describe("a model's default preprocessing is decided once, from what the file sa
     assert.equal(defaultPreprocessing(chain('Conv2D', 'Dense')).preset, 'unit');
   });
 
+  it("how a photo meets the input size follows the model's own tooling: Teachable Machine, PyTorch and ONNX crop the centre, Keras stretches", () => {
+    const tm: Model = { ...chain('Conv2D'), format: 'tfjs-layers', framework: 'tfjs', metadata: { packageName: '@teachablemachine/image' } };
+    assert.deepEqual(defaultResize(tm), { mode: 'crop', reason: 'a Teachable Machine image model, whose library crops the centre square' });
+    const onnx: Model = { format: 'onnx', framework: 'onnx', source: 'r.onnx', layers: [], close() {} };
+    assert.deepEqual(defaultResize(onnx), { mode: 'crop', reason: "an ONNX model, as torchvision's evaluation transforms resize the shorter side and keep the centre" });
+    assert.equal(defaultResize({ ...onnx, format: 'pytorch', framework: 'pytorch' }).mode, 'crop');
+    assert.equal(defaultResize({ ...onnx, format: 'safetensors', framework: 'safetensors' }).mode, 'crop');
+    assert.match(defaultResize(chain('Conv2D')).reason, /^a Keras, TF\.js or TensorFlow model, as Keras's image loading .* stretches$/);
+    assert.equal(defaultResize({ ...chain('Conv2D'), format: 'tfjs-layers', framework: 'tfjs' }).mode, 'stretch');
+    assert.deepEqual(chooseResize(tm, 'pad'), { mode: 'pad' }, "the user's choice carries no reason");
+    assert.deepEqual(chooseResize(tm, 'auto'), defaultResize(tm));
+    assert.deepEqual(chooseResize(tm, undefined), defaultResize(tm));
+    assert.throws(() => chooseResize(tm, 'squash'), (e: Error) => e instanceof ConvscopeError && e.concept === 'resize' && /Resize 'squash' is unknown; choose auto or one of stretch, crop, pad\./.test(e.message));
+  });
+
   // Teachable Machine's library feeds x / 127.5 - 1; with unit pixels the fixture's top class changes.
   const dir = mkdtempSync(join(tmpdir(), 'convscope-default-pre-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,8 +62,8 @@ describe("a model's default preprocessing is decided once, from what the file sa
 
   it('fixture 11 (Teachable Machine): auto gives exactly the probabilities of --preprocess symmetric, not those of unit, and says why', needsFixtures, async () => {
     const [auto, symmetric, unit] = await Promise.all([scores([], 'auto'), scores(['--preprocess', 'symmetric'], 'symmetric'), scores(['--preprocess', 'unit'], 'unit')]);
-    assert.match(auto.stdout, /^input: .*coffee\.png .*, symmetric \(x \/ 127\.5 - 1\), the default for a Teachable Machine image model \(its metadata\.json names @teachablemachine\/image\)/m);
-    assert.doesNotMatch(symmetric.stdout, /the default for/, 'an explicit preset needs no reason');
+    assert.match(auto.stdout, /^input: .*coffee\.png .*; symmetric \(x \/ 127\.5 - 1\), the default for a Teachable Machine image model \(its metadata\.json names @teachablemachine\/image\)/m);
+    assert.doesNotMatch(symmetric.stdout, /symmetric \(x \/ 127\.5 - 1\), the default for/, 'an explicit preset needs no reason');
     assert.deepEqual(auto.probabilities, symmetric.probabilities);
     const argmax = (p: number[]) => p.indexOf(Math.max(...p));
     assert.equal(argmax(auto.probabilities), 2, "symmetric input: 'Poes' (the metadata's labels[2])");

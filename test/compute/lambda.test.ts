@@ -124,7 +124,7 @@ test('a 28x28 model without a channel axis takes a grey image, fed exactly as th
   const pixels = Uint8Array.from({ length: 28 * 28 }, (_, i) => (i * 37) % 256);
   const png = join(dir, 'digit.png');
   writeFileSync(png, encode({ width: 28, height: 28, channels: 1, data: pixels }));
-  const options = { preset: 'unit' as const, resize: 'stretch' as const };
+  const options = { preset: 'unit' as const, resize: { mode: 'stretch' as const } };
   const flat = await imageInput({ source: 'mnist', inputShapes: [[null, 28, 28]], channelsFirst: false }, [png], options);
   const withAxis = await imageInput({ source: 'mnist', inputShapes: [[null, 28, 28, 1]], channelsFirst: false }, [png], options);
   assert.deepEqual(flat.batch.shape, [1, 28, 28]);

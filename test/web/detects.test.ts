@@ -172,7 +172,7 @@ describe('"what it detects": the viewer tab and the report section', { skip }, (
     await page.goto(`${server.url}?model=1&tab=detects&part=attribution&sample=cat.jpg`);
     const shown = await result('attribution');
     assert.match(shown.alt, /^Grad-CAM of class 2 'Poes' at layer out_relu; score = /);
-    assert.match(shown.lines[0]!, /cat\.jpg resized \(centre crop\) to 224x224, pixels fed as symmetric/);
+    assert.match(shown.lines[0]!, /cat\.jpg centre crop \(resized to \d+x\d+, the centre 224x224 kept\), the default for a Teachable Machine image model, [^;]+; pixels fed as symmetric/);
     const options = await page.$$eval('[data-testid=detects-class] option', (o) => o.map((x) => x.textContent));
     assert.deepEqual(options, ['the top class', ...tmLabels().map((l, i) => `${i}: ${l}`)]);
     assert.equal(await page.textContent('[data-testid=detects-top] tr.selected td:nth-child(2)'), tmLabels()[2]);
@@ -243,7 +243,7 @@ describe('"what it detects": the viewer tab and the report section', { skip }, (
     await page.goto(`${server.url}?model=3&tab=detects&part=attribution&sample=cat.jpg`);
     const shown = await result('attribution');
     assert.match(shown.alt, /^Grad-CAM of class \d at layer \/4\/Relu; score = /);
-    assert.match(shown.lines[0]!, /cat\.jpg resized \(centre crop\) to 32x32, pixels fed as torchvision .*; ran on ONNX Runtime\.$/);
+    assert.match(shown.lines[0]!, /cat\.jpg centre crop \(resized to \d+x\d+, the centre 32x32 kept\), the default for an ONNX model, [^;]+; pixels fed as torchvision .*; ran on ONNX Runtime\.$/);
     // torch names the two ReLUs /1/Relu and /4/Relu (their places in the Sequential); the last one is Grad-CAM's default
     assert.deepEqual(await page.$$eval('[data-testid=detects-layer] option', (o) => o.map((x) => x.textContent)), ['/0/Conv', '/1/Relu', '/2/MaxPool', '/3/Conv', '/4/Relu']);
     await page.click('.part-buttons button[data-part=maximize]');
@@ -281,7 +281,7 @@ describe('"what it detects": the viewer tab and the report section', { skip }, (
       for (const [part, pattern] of [
         ['maximize', /^4 images of 8x8, one per filter, each optimised 32 steps/],
         ['examples', /^All 1797 images of digits ranked for each of the 32 filters/],
-        ['attribution', /^chelsea\.png resized \(centre crop\) to 8x8/],
+        ['attribution', /^chelsea\.png stretched to 8x8 \(aspect ratio not kept\), the default for a Keras, TF\.js or TensorFlow model/],
       ] as const) {
         await offline.goto(`${pathToFileURL(out).href}#tab=detects&part=${part}`);
         await offline.waitForSelector(`[data-testid=detects-result][data-part=${part}]`);

@@ -86,7 +86,7 @@ describe('an ONNX model dropped on the viewer runs in the page on onnxruntime-we
     const model = await openModel(join(dir, 'small.onnx'));
     try {
       const image = readFileSync(join(dir, 'photo64.png'));
-      const view = (await webActivations().activations(model, { preprocess: 'auto', image, imageName: 'photo64.png' }, () => {})) as ActivationsView;
+      const view = (await webActivations().activations(model, { preprocess: 'auto', resize: 'auto', image, imageName: 'photo64.png' }, () => {})) as ActivationsView;
       assert.deepEqual(view.shape, [8, 64, 64]);
       assert.match(view.preprocess, /torchvision/);
       const expected = logits.map((v, i) => [i, v] as const).sort((a, b) => b[1] - a[1]).slice(0, 5);

@@ -12,6 +12,8 @@ export interface ActivationsInput {
   file?: File;
   layer?: string;
   preprocess: string;
+  /** A resize mode (io/image-fit.ts) or 'auto' (the model's default). */
+  resize: string;
 }
 
 /** One part of the "what it detects" tab, with the options the page chose (names as the server's query). */
@@ -29,6 +31,8 @@ export interface DetectsInput {
   method: string;
   classIndex: number | undefined;
   preprocess: string;
+  /** How attribution's photo is fitted to the input: a resize mode or 'auto'. */
+  resize: string;
   /** Attribution's image: a sample by name or a file the user chose. */
   sample?: string;
   file?: File;

@@ -2,7 +2,8 @@ import { sampleView } from '../../compute/layer-output.js';
 import { featureMapLayers, runOnnxLayers, selectOnnxLayers } from '../../compute/onnx-activations.js';
 import { openOnnxNet } from '../../compute/ort.js';
 import { useOrtWeb } from '../../compute/ort-web.js';
-import { defaultPreprocessing, describePreprocessing } from '../../compute/default-preprocessing.js';
+import { chooseResize, defaultPreprocessing, describePreprocessing, describeResize } from '../../compute/default-preprocessing.js';
+import { placement, type Placement, type ResizeMode } from '../../io/image-fit.js';
 import { PRESETS, type Preset } from '../../compute/choices.js';
 import { imagesToBatch } from '../../compute/preprocess.js';
 import { onnxGraph } from '../../formats/onnx-graph.js';
@@ -30,8 +31,8 @@ function dataUri(png: Uint8Array): string {
   return `data:image/png;base64,${btoa(text)}`;
 }
 
-/** The image as RGB bytes at the network's input size (stretched, as the CLI's default). */
-async function pixels(input: ActivationsInput, width: number, height: number): Promise<{ name: string; data: Uint8Array }> {
+/** The image as RGB bytes at the network's input size, placed as `mode` says (io/image-fit.ts owns the geometry; the browser's resampler draws it). */
+async function pixels(input: ActivationsInput, width: number, height: number, mode: ResizeMode): Promise<{ name: string; data: Uint8Array; at: Placement }> {
   const blob = input.file ?? (input.sample ? await (await fetch(`samples/${encodeURIComponent(input.sample)}`)).blob() : undefined);
   if (!blob) throw new UsageError('Choose an image to run the network on.');
   let bitmap: ImageBitmap;
@@ -40,13 +41,17 @@ async function pixels(input: ActivationsInput, width: number, height: number): P
   } catch {
     throw new InputError(`${input.file?.name ?? input.sample} is not an image this browser can decode.`);
   }
+  const at = placement(mode, { width: bitmap.width, height: bitmap.height }, { width, height });
   const canvas = new OffscreenCanvas(width, height);
   const ctx = canvas.getContext('2d')!;
-  ctx.drawImage(bitmap, 0, 0, width, height);
+  ctx.fillStyle = '#000';
+  ctx.fillRect(0, 0, width, height);
+  ctx.imageSmoothingQuality = 'high';
+  ctx.drawImage(bitmap, at.left, at.top, at.width, at.height);
   const rgba = ctx.getImageData(0, 0, width, height).data;
   const data = new Uint8Array(width * height * 3);
   for (let p = 0; p < width * height; p++) for (let c = 0; c < 3; c++) data[p * 3 + c] = rgba[p * 4 + c]!;
-  return { name: input.file?.name ?? input.sample!, data };
+  return { name: input.file?.name ?? input.sample!, data, at };
 }
 
 export async function onnxActivations(model: Model, input: ActivationsInput, progress: OnProgress): Promise<ActivationsView> {
@@ -61,7 +66,8 @@ export async function onnxActivations(model: Model, input: ActivationsInput, pro
     if (graph.inputs.length !== 1 || shape.length !== 4 || channels !== 3 || !height || !width) {
       throw new InputError(`${model.source} does not take one RGB image of fixed size (its input is ${JSON.stringify(shape)}), so the page cannot feed it a picture.`);
     }
-    const image = await pixels(input, width, height);
+    const resize = chooseResize(model, input.resize);
+    const image = await pixels(input, width, height, resize.mode);
     const preprocessing = (PRESETS as readonly string[]).includes(input.preprocess) ? { preset: input.preprocess as Preset } : defaultPreprocessing(model);
     const batch = imagesToBatch([{ width, height, channels: 3, data: image.data }], { preset: preprocessing.preset, channelsFirst: true });
     const [layer] = selectOnnxLayers(graph, model.source, input.layer);
@@ -75,7 +81,7 @@ export async function onnxActivations(model: Model, input: ActivationsInput, pro
     const logits = run.outputs[0]?.data ?? new Float32Array(0);
     return {
       image: image.name,
-      preprocess: describePreprocessing(preprocessing),
+      preprocess: `${describeResize(resize, image.at, { width, height })}; ${describePreprocessing(preprocessing)}`,
       input: dataUri(encodeRaster({ width, height, data: image.data }, 'network input')),
       layer: out.name,
       layers: featureMapLayers(graph).map((l) => l.name),

@@ -146,7 +146,7 @@ export class ServerBackend implements Backend {
   }
 
   async activations(model: number, input: ActivationsInput, progress: OnProgress): Promise<ActivationsView> {
-    const params = q({ layer: input.layer, preprocess: input.preprocess, sample: input.file ? undefined : input.sample });
+    const params = q({ layer: input.layer, preprocess: input.preprocess, resize: input.resize, sample: input.file ? undefined : input.sample });
     const init: RequestInit = { method: 'POST' };
     if (input.file) {
       init.body = input.file;
@@ -174,6 +174,7 @@ export class ServerBackend implements Backend {
       method: input.method,
       class: input.classIndex,
       preprocess: input.preprocess,
+      resize: input.part === 'attribution' ? input.resize : undefined,
       sample: input.part === 'attribution' && !input.file ? input.sample : undefined,
     });
     const init: RequestInit = { method: 'POST' };

@@ -28,10 +28,12 @@ export interface ViewState {
   /** A sample photograph by name (attribution). */
   sample?: string;
   preprocess?: string;
+  /** How attribution's photo is fitted to the input (a resize mode; absent: the model's default). */
+  resize?: string;
 }
 
 const NUMBERS = ['model', 'filter', 'channel', 'page', 'compare', 'steps', 'data', 'class'] as const;
-const STRINGS = ['tab', 'layer', 'colormap', 'normalize', 'channels', 'zoom', 'part', 'objective', 'statistic', 'method', 'sample', 'preprocess'] as const;
+const STRINGS = ['tab', 'layer', 'colormap', 'normalize', 'channels', 'zoom', 'part', 'objective', 'statistic', 'method', 'sample', 'preprocess', 'resize'] as const;
 
 function usesFragment(): boolean {
   return location.protocol !== 'http:' && location.protocol !== 'https:';

@@ -67,6 +67,8 @@ function controlOf(concept: Concept): string {
       return 'to include them, make the report with a larger `convscope report <file> --max-weight-mb <n>`';
     case 'preprocess':
       return 'choose another entry in the preprocessing menu';
+    case 'resize':
+      return 'choose another entry in the resize menu';
     case 'method':
       return 'set by `convscope attribute --method <name>`';
     case 'image':

@@ -4,6 +4,7 @@ import { formatNumber } from '../../../model/format.js';
 import { clear, h, setStatus } from '../dom.js';
 import type { Router, ViewState } from '../state.js';
 import { viewerError } from '../wording.js';
+import { RESIZE_MODES, type ResizeMode } from '../../../io/image-fit.js';
 
 /** The server's presets (src/compute/preprocess.ts); auto is the model's own (compute/default-preprocessing.ts), said with the result. */
 export const PREPROCESSING: [string, string][] = [
@@ -14,6 +15,15 @@ export const PREPROCESSING: [string, string][] = [
   ['caffe', 'caffe: BGR minus ImageNet mean (VGG, ResNet50)'],
   ['torchvision', 'torchvision: x / 255, ImageNet mean and std (PyTorch models)'],
 ];
+
+const RESIZE_LABELS: Record<ResizeMode, string> = {
+  stretch: 'stretch: the whole image, aspect ratio not kept',
+  crop: 'crop: shorter side to the input size, centre kept',
+  pad: 'pad: the whole image on black',
+};
+
+/** The resize modes (src/io/image-fit.ts); auto is the model's own (compute/default-preprocessing.ts), said with the result. */
+export const RESIZING: [string, string][] = [['auto', 'auto (from the model file)'], ...RESIZE_MODES.map((m): [string, string] => [m, RESIZE_LABELS[m]])];
 
 function result(view: ActivationsView, onLayer: (layer: string) => void): HTMLElement {
   const layerSelect = h('select', { 'data-testid': 'activation-layer', 'aria-label': 'layer whose feature maps are shown', onchange: (e: Event) => onLayer((e.target as HTMLSelectElement).value) });
@@ -61,6 +71,7 @@ export function activationsTab(root: HTMLElement, backend: Backend, router: Rout
   const sample = h('select', { 'data-testid': 'sample-select' }, ...samples.map((s) => h('option', { value: s }, s)));
   const file = h('input', { type: 'file', accept: 'image/*', 'data-testid': 'image-upload' });
   const preprocess = h('select', { 'data-testid': 'preprocess' }, ...PREPROCESSING.map(([v, t]) => h('option', { value: v }, t)));
+  const resize = h('select', { 'data-testid': 'resize' }, ...RESIZING.map(([v, t]) => h('option', { value: v }, t)));
   /** The image uploaded last, shown while the URL names no sample. */
   let uploaded: File | undefined;
   let model = -1;
@@ -115,6 +126,7 @@ export function activationsTab(root: HTMLElement, backend: Backend, router: Rout
     router.replace({ sample: sample.value });
   });
   preprocess.addEventListener('change', () => router.replace({ preprocess: preprocess.value === 'auto' ? undefined : preprocess.value }));
+  resize.addEventListener('change', () => router.replace({ resize: resize.value === 'auto' ? undefined : resize.value }));
   const canUpload = backend.kind !== 'report';
   clear(
     root,
@@ -124,6 +136,7 @@ export function activationsTab(root: HTMLElement, backend: Backend, router: Rout
       samples.length ? h('label', {}, backend.kind === 'report' ? 'image ' : 'sample photograph ', sample) : null,
       canUpload ? h('label', {}, 'or your own image ', file) : null,
       canUpload ? h('label', {}, 'preprocessing ', preprocess) : null,
+      canUpload ? h('label', {}, 'resize ', resize) : null,
     ),
     h('div', { class: 'progress' }, progress, message),
     out,
@@ -139,11 +152,12 @@ export function activationsTab(root: HTMLElement, backend: Backend, router: Rout
       const chosen = state.sample !== undefined && samples.includes(state.sample) ? state.sample : samples[0];
       if (chosen !== undefined) sample.value = chosen;
       preprocess.value = PREPROCESSING.some(([v]) => v === state.preprocess) ? state.preprocess! : 'auto';
+      resize.value = RESIZING.some(([v]) => v === state.resize) ? state.resize! : 'auto';
       const useFile = uploaded !== undefined && state.sample === undefined;
       if (!useFile && chosen === undefined) return;
       const layer = state.layer !== undefined && (menu === undefined || menu.includes(state.layer)) ? state.layer : undefined;
-      const input: ActivationsInput = { ...(useFile ? { file: uploaded } : { sample: chosen }), ...(layer ? { layer } : {}), preprocess: preprocess.value };
-      const key = JSON.stringify([useFile ? `file:${uploaded!.name}:${uploaded!.size}:${uploaded!.lastModified}` : chosen, layer, input.preprocess]);
+      const input: ActivationsInput = { ...(useFile ? { file: uploaded } : { sample: chosen }), ...(layer ? { layer } : {}), preprocess: preprocess.value, resize: resize.value };
+      const key = JSON.stringify([useFile ? `file:${uploaded!.name}:${uploaded!.size}:${uploaded!.lastModified}` : chosen, layer, input.preprocess, input.resize]);
       if (key === requested) return;
       requested = key;
       void run(input);

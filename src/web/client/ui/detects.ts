@@ -6,7 +6,7 @@ import { Cancelled, type Backend, type DetectsInput } from '../backend.js';
 import { clear, h } from '../dom.js';
 import type { Router, ViewState } from '../state.js';
 import { viewerError, viewerNote } from '../wording.js';
-import { PREPROCESSING } from './activations.js';
+import { PREPROCESSING, RESIZING } from './activations.js';
 
 /** The window of filters drawn at once. */
 const WINDOW = 8;
@@ -102,6 +102,7 @@ export function detectsTab(root: HTMLElement, backend: Backend, router: Router):
       method: state.method ?? 'gradcam',
       classIndex: state.class,
       preprocess: state.preprocess ?? 'auto',
+      resize: state.resize ?? 'auto',
       ...(part === 'attribution' && uploaded && !state.sample ? { file: uploaded } : sample !== undefined ? { sample } : {}),
     };
   };
@@ -219,6 +220,7 @@ export function detectsTab(root: HTMLElement, backend: Backend, router: Router):
         select('detects-method', 'method', methods, request.method, (v) => router.replace({ method: v })),
         select('detects-class', 'class', classes, request.classIndex === undefined ? '' : String(request.classIndex), (v) => router.replace({ class: v === '' ? undefined : Number(v) })),
         preprocess,
+        select('detects-resize', 'resize', RESIZING, request.resize, (v) => router.replace({ resize: v === 'auto' ? undefined : v })),
         runButton,
       );
     }
