@@ -6,7 +6,7 @@ import { defaultPreprocessing, describePreprocessing } from '../compute/default-
 import { loadAllImages } from '../data/index.js';
 import { writeFileAtomic } from '../io/write.js';
 import { DataError, UsageError } from '../model/errors.js';
-import type { ExamplesCliOptions } from './examples.js';
+import type { ExamplesCliOptions, MergeOptions, WorkerOptions } from './examples.js';
 import { withModel } from './open-model.js';
 
 /** The work of `convscope examples`, `merge` and `worker`, loaded only when one of them runs. */
@@ -19,7 +19,7 @@ function progressBar(what: string): SingleBar | undefined {
 const MAX_DRAWN = 32;
 
 /** Writes a whole result: its grid (or the JSON when --out ends in .json), and the JSON on stdout with --json. */
-async function writeExamples(result: ExamplesResult, options: { json?: boolean; out?: string }): Promise<void> {
+async function writeExamples(result: ExamplesResult, options: MergeOptions): Promise<void> {
   const out = options.out ?? (result.shard ? `${result.layer}-examples-${result.shard.index}of${result.shard.of}.json` : `${result.layer}-examples.png`);
   const ext = extname(out).toLowerCase();
   if (ext === '.json') await writeFileAtomic(out, `${JSON.stringify(result)}\n`);
@@ -75,7 +75,7 @@ export async function runExamples(path: string, options: ExamplesCliOptions): Pr
   if (preprocessing && !options.json) process.stdout.write(`pixels: ${describePreprocessing(preprocessing)}\n`);
 }
 
-export async function runMerge(parts: string[], options: { json?: boolean; out?: string }): Promise<void> {
+export async function runMerge(parts: string[], options: MergeOptions): Promise<void> {
   const { mergeExamples } = await import('../analyze/examples.js');
   const results: ExamplesResult[] = [];
   for (const part of parts) {
@@ -94,7 +94,7 @@ export async function runMerge(parts: string[], options: { json?: boolean; out?:
   await writeExamples(mergeExamples(results), options);
 }
 
-export async function runWorker(options: { redis: string; queueName: string; concurrency: number }): Promise<void> {
+export async function runWorker(options: WorkerOptions): Promise<void> {
   const { redisConnection, startWorker } = await import('../queue/examples-queue.js');
   const worker = startWorker(redisConnection(options.redis), options.queueName, options.concurrency, (line) => process.stdout.write(`${line}\n`));
   process.stdout.write(`worker on ${options.redis} queue '${options.queueName}', ${options.concurrency} at a time; Ctrl-C stops\n`);

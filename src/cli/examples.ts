@@ -14,6 +14,19 @@ export interface ExamplesCliOptions extends ModelOptions, Omit<ExamplesJob, 'mod
   out?: string;
 }
 
+/** `convscope merge`'s options. */
+export interface MergeOptions {
+  json?: boolean;
+  out?: string;
+}
+
+/** `convscope worker`'s options. */
+export interface WorkerOptions {
+  redis: string;
+  queueName: string;
+  concurrency: number;
+}
+
 function parseShard(value: string): { index: number; of: number } {
   const m = /^(\d+)\/(\d+)$/.exec(value.trim());
   const index = Number(m?.[1]);
@@ -64,7 +77,7 @@ export function registerMerge(program: Command): void {
     .option('--json', 'print the merged ranking as JSON', false)
     .option('--out <file>', 'grid .png or ranking .json (default: <layer>-examples.png)')
     .action(
-      action(async (parts: string[], options: { json?: boolean; out?: string }) => {
+      action(async (parts: string[], options: MergeOptions) => {
         const { runMerge } = await import('./examples-run.js');
         await runMerge(parts, options);
       }),
@@ -79,7 +92,7 @@ export function registerWorker(program: Command): void {
     .option('--queue-name <name>', 'BullMQ queue name', 'convscope-examples')
     .option('--concurrency <n>', 'jobs at once on this machine', parsePositive, 1)
     .action(
-      action(async (options: { redis: string; queueName: string; concurrency: number }) => {
+      action(async (options: WorkerOptions) => {
         const { runWorker } = await import('./examples-run.js');
         await runWorker(options);
       }),
