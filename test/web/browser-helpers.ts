@@ -40,15 +40,16 @@ export interface OnnxOracleGraph {
 }
 
 /**
- * Exports a torchvision resnet18 (random weights, seed 0, opset 13, input "image") to `file` and reads
- * its graph back with onnx: the graph inputs and every node except those computing only from constants
- * (folded, as the viewer draws them), named by node name or first output.
+ * Exports a torchvision network (random weights, seed 0, opset 13, input "image"), resnet18 unless
+ * `net` builds another, to `file` and reads its graph back with onnx: the graph inputs and every node
+ * except those computing only from constants (folded, as the viewer draws them), named by node name or
+ * first output.
  */
-export function exportResnet18Onnx(file: string): OnnxOracleGraph {
+export function exportTorchvisionOnnx(file: string, net = 'torchvision.models.resnet18(weights=None)', size = 224): OnnxOracleGraph {
   return JSON.parse(
     runPython(
-      'import sys, json, torch, torchvision, onnx\ntorch.manual_seed(0)\nnet = torchvision.models.resnet18(weights=None).eval()\n' +
-        'torch.onnx.export(net, torch.zeros(1, 3, 224, 224), sys.argv[1], opset_version=13, input_names=["image"])\n' +
+      `import sys, json, torch, torchvision, onnx\ntorch.manual_seed(0)\nnet = ${net}.eval()\n` +
+        `torch.onnx.export(net, torch.zeros(1, 3, ${size}, ${size}), sys.argv[1], opset_version=13, input_names=["image"])\n` +
         'g = onnx.load(sys.argv[1]).graph\ninits = {t.name for t in g.initializer}\nname = lambda n: n.name or n.output[0]\n' +
         'prod = {i.name: i.name for i in g.input if i.name not in inits}\nconst, nodes = set(inits), []\n' +
         'for n in g.node:\n    ins = [t for t in n.input if t]\n    if n.op_type == "Constant" or (ins and all(t in const for t in ins)): const.update(n.output)\n    else: nodes.append(n)\n' +
@@ -58,6 +59,54 @@ export function exportResnet18Onnx(file: string): OnnxOracleGraph {
       [file],
     ),
   ) as OnnxOracleGraph;
+}
+
+/**
+ * The drawn graph's geometry, every edge sampled every 2 units along its path: `crossings` lists edges
+ * entering a box other than their two ends' (1 unit inset); `sharedLanes` lists pairs of edges with
+ * neither end in common whose vertical runs (8 units or longer) lie on the same x (within 3 units) over
+ * more than 2 units of height, where one would be drawn on top of the other.
+ */
+export async function edgeGeometry(page: Page): Promise<{ crossings: string[]; sharedLanes: string[] }> {
+  return page.$eval('[data-testid=graph]', (graph) => {
+    const boxes = Array.from(graph.querySelectorAll('g.node'), (g) => {
+      const [x, y] = /translate\(([-\d.]+),([-\d.]+)\)/.exec(g.getAttribute('transform')!)!.slice(1).map(Number) as [number, number];
+      const rect = g.querySelector('rect')!;
+      return { name: g.getAttribute('data-layer')!, x, y, w: Number(rect.getAttribute('width')), h: Number(rect.getAttribute('height')) };
+    });
+    const crossings: string[] = [];
+    const runs: { from: string; to: string; x: number; top: number; bottom: number }[] = [];
+    for (const path of Array.from(graph.querySelectorAll<SVGPathElement>('path.edge'))) {
+      const [from, to] = [path.getAttribute('data-from')!, path.getAttribute('data-to')!];
+      const total = path.getTotalLength();
+      let crossed = false;
+      let run: { x: number; top: number; bottom: number } | undefined;
+      for (let at = 0; at <= total + 2; at += 2) {
+        const p = path.getPointAtLength(Math.min(at, total));
+        const box = boxes.find((b) => b.name !== from && b.name !== to && p.x > b.x + 1 && p.x < b.x + b.w - 1 && p.y > b.y + 1 && p.y < b.y + b.h - 1);
+        if (box && !crossed) {
+          crossings.push(`${from} -> ${to} crosses ${box.name}`);
+          crossed = true;
+        }
+        if (run && Math.abs(p.x - run.x) < 0.5 && at <= total) {
+          run.bottom = p.y;
+          continue;
+        }
+        if (run && run.bottom - run.top >= 8) runs.push({ from, to, ...run });
+        run = { x: p.x, top: p.y, bottom: p.y };
+      }
+    }
+    const sharedLanes: string[] = [];
+    for (const [i, a] of runs.entries()) {
+      for (const b of runs.slice(i + 1)) {
+        const over = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+        if (a.from !== b.from && a.to !== b.to && Math.abs(a.x - b.x) < 3 && over > 2) {
+          sharedLanes.push(`${a.from} -> ${a.to} and ${b.from} -> ${b.to} at x ${Math.round(a.x)} over ${Math.round(over)}`);
+        }
+      }
+    }
+    return { crossings, sharedLanes };
+  });
 }
 
 export const DIGITS_H5 = fixture('08_xfmt_keras2h5_tfjs', 'digit-recognizer-model.h5');

@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { runCli } from '../helpers/cli.js';
 import { ROOT } from '../helpers/fixtures.js';
 import { needsPython } from '../helpers/python.js';
-import { axeViolations, browserSkip, canvasPixels, changedCheckpoint, DIGITS_H5, exportResnet18Onnx, h5pyKernelValue, launchChromium, type AxeFinding } from './browser-helpers.js';
+import { axeViolations, browserSkip, canvasPixels, changedCheckpoint, DIGITS_H5, edgeGeometry, exportTorchvisionOnnx, h5pyKernelValue, launchChromium, type AxeFinding } from './browser-helpers.js';
 
 const skip = browserSkip();
 
@@ -125,7 +125,7 @@ describe('convscope report: one self-contained HTML file, every view offline', {
 
   it("draws an ONNX model's operator graph offline: the nodes and edges onnx reads, within the size budget", { skip: needsPython('torch', 'torchvision', 'onnx').skip }, async () => {
     const file = join(dir, 'resnet18.onnx');
-    const oracle = exportResnet18Onnx(file);
+    const oracle = exportTorchvisionOnnx(file);
     const out = join(dir, 'resnet18-report.html');
     const result = await runCli(['report', file, '--out', out], { timeoutMs: 120_000 });
     assert.equal(result.code, 0, result.stderr);
@@ -139,28 +139,8 @@ describe('convscope report: one self-contained HTML file, every view offline', {
     assert.deepEqual([...drawn].sort(), oracle.nodes);
     const edges = await page.$$eval('[data-testid=graph] path.edge', (ps) => ps.map((p) => [p.getAttribute('data-from')!, p.getAttribute('data-to')!] as [string, string]));
     assert.deepEqual(edges.sort(), oracle.edges);
-    // Every edge, sampled every 2 units along its path, stays out of every box but its two ends' (1 unit inset).
-    const crossings = await page.$eval('[data-testid=graph]', (graph) => {
-      const boxes = Array.from(graph.querySelectorAll('g.node'), (g) => {
-        const [x, y] = /translate\(([-\d.]+),([-\d.]+)\)/.exec(g.getAttribute('transform')!)!.slice(1).map(Number) as [number, number];
-        const rect = g.querySelector('rect')!;
-        return { name: g.getAttribute('data-layer')!, x, y, w: Number(rect.getAttribute('width')), h: Number(rect.getAttribute('height')) };
-      });
-      const hits: string[] = [];
-      for (const path of Array.from(graph.querySelectorAll<SVGPathElement>('path.edge'))) {
-        const ends = [path.getAttribute('data-from'), path.getAttribute('data-to')];
-        for (let at = 0; at <= path.getTotalLength(); at += 2) {
-          const p = path.getPointAtLength(at);
-          const box = boxes.find((b) => !ends.includes(b.name) && p.x > b.x + 1 && p.x < b.x + b.w - 1 && p.y > b.y + 1 && p.y < b.y + b.h - 1);
-          if (box) {
-            hits.push(`${ends.join(' -> ')} crosses ${box.name}`);
-            break;
-          }
-        }
-      }
-      return hits;
-    });
-    assert.deepEqual(crossings, []);
+    // Every edge stays out of every box but its two ends', and no two edges are drawn on one lane.
+    assert.deepEqual(await edgeGeometry(page), { crossings: [], sharedLanes: [] });
     const conv = Object.keys(oracle.ops).find((n) => oracle.ops[n] === 'Conv')!;
     await page.hover(`g.node[data-layer="${conv}"]`);
     const convText = (await page.textContent('[data-testid=graph-details]'))!;
@@ -168,6 +148,23 @@ describe('convscope report: one self-contained HTML file, every view offline', {
     assert.match(convText, /\(64, 3, 7, 7\)/);
     await page.screenshot({ path: join(dir, 'report-graph-onnx.png') });
     await checkAxe('ONNX graph');
+  });
+
+  it("draws a DenseNet's overlapping dense connections in separate lanes, none through a box", { skip: needsPython('torch', 'torchvision', 'onnx').skip }, async () => {
+    // Two dense blocks of three layers: each layer's Concat reads the block input and every earlier layer.
+    const file = join(dir, 'densenet.onnx');
+    const oracle = exportTorchvisionOnnx(file, 'torchvision.models.DenseNet(growth_rate=4, block_config=(3, 3), num_init_features=8, bn_size=2, num_classes=10)', 32);
+    const out = join(dir, 'densenet-report.html');
+    const result = await runCli(['report', file, '--detects-layer', 'none', '--out', out], { timeoutMs: 120_000 });
+    assert.equal(result.code, 0, result.stderr);
+    reports.add(pathToFileURL(out).href);
+    await page.goto(pathToFileURL(out).href);
+    await page.click('button[data-tab=graph]');
+    await page.waitForSelector('[data-testid=graph] g.node');
+    const edges = await page.$$eval('[data-testid=graph] path.edge', (ps) => ps.map((p) => [p.getAttribute('data-from')!, p.getAttribute('data-to')!] as [string, string]));
+    assert.deepEqual(edges.sort(), oracle.edges);
+    assert.deepEqual(await edgeGeometry(page), { crossings: [], sharedLanes: [] });
+    await page.screenshot({ path: join(dir, 'report-graph-densenet.png') });
   });
 
   it('made no network request', () => {

@@ -15,7 +15,7 @@ import { numpyTimeline, writeWatchDir } from '../helpers/watch-dir.js';
 import { startServer, type RunningServer } from '../../src/web/server.js';
 import { fixture, ROOT } from '../helpers/fixtures.js';
 import { needsPython, runPython } from '../helpers/python.js';
-import { axeViolations, browserSkip, canvasPixels, changedCheckpoint, DIGITS_H5, exportResnet18Onnx, freshClient, launchChromium, type AxeFinding } from './browser-helpers.js';
+import { axeViolations, browserSkip, canvasPixels, changedCheckpoint, DIGITS_H5, exportTorchvisionOnnx, freshClient, launchChromium, type AxeFinding } from './browser-helpers.js';
 
 const skip = browserSkip();
 const TM = fixture('11_tfjs_teachable_machine', 'model.json');
@@ -392,7 +392,7 @@ describe('viewer: honest colours, state in the URL, wide layers, keyboard, many 
 
   it('draws every operator of an ONNX graph with its attributes and tensors; its edges are the ones onnx reads; a weighted one opens its layer', { skip: needsPython('torch', 'torchvision', 'onnx').skip }, async () => {
     const file = join(shots, 'resnet18.onnx');
-    const oracle = exportResnet18Onnx(file);
+    const oracle = exportTorchvisionOnnx(file);
     const onnxModel = await openModel(file);
     const graphServer = await startServer({ models: [onnxModel], assetDir: await freshClient(), port: 0 });
     try {

@@ -59,28 +59,74 @@ function layout(nodes: readonly GraphNode[]): { placed: Placed[]; width: number;
   return { placed, width, height: rows.length * (NODE_H + GAP_Y) + GAP_Y / 2 };
 }
 
+/** Distance between two lanes running side by side. */
+const LANE_GAP = 8;
+
+/** An edge that skips rows runs down a vertical lane at `x` from `top` to `bottom`. */
+interface Lane {
+  x: number;
+  top: number;
+  bottom: number;
+}
+
+/**
+ * Lanes for the edges that skip rows (residual and dense connections), one per source: its edges to
+ * later rows run down the same lane and leave it above each target, like a bus. A lane touches no box
+ * of the rows it passes, and no lane of another source over the rows both pass (they would be drawn on
+ * top of each other). Sources are taken top to bottom, each given the free x nearest its source and its
+ * farthest target: a straight drop when there is room, else beside a box (up to three lanes share a
+ * gap between boxes), else right of every box, which widens the drawing.
+ */
+function assignLanes(placed: readonly Placed[], at: ReadonlyMap<string, Placed>): Map<string, Lane> {
+  const targets = new Map<string, Placed[]>();
+  for (const p of placed) {
+    for (const name of p.node.inbound) {
+      const from = at.get(name);
+      if (from && p.y - (from.y + NODE_H) > GAP_Y + 1) targets.set(name, [...(targets.get(name) ?? []), p]);
+    }
+  }
+  const right = Math.max(...placed.map((q) => q.x + NODE_W)) + GAP_X / 2;
+  const lanes = new Map<string, Lane>();
+  const sources = [...targets.keys()].map((name) => at.get(name)!).sort((a, b) => a.y - b.y || a.x - b.x);
+  for (const from of sources) {
+    const ends = targets.get(from.node.name)!;
+    const last = ends.reduce((a, b) => (b.y > a.y ? b : a));
+    const top = from.y + NODE_H + GAP_Y;
+    const bottom = last.y - GAP_Y;
+    const between = placed.filter((q) => q.y > from.y && q.y < last.y);
+    const taken = [...lanes.values()].filter((l) => l.top <= bottom && l.bottom >= top);
+    const free = (x: number): boolean =>
+      between.every((q) => x < q.x - 2 || x > q.x + NODE_W + 2) && taken.every((l) => Math.abs(l.x - x) >= LANE_GAP - 0.5);
+    const x1 = from.x + NODE_W / 2;
+    const x2 = last.x + NODE_W / 2;
+    // [x, extra cost]: the middle of a gap is preferred to its sides, which are for a second and third lane.
+    const sides = between.flatMap((q) => [q.x - GAP_X / 2, q.x + NODE_W + GAP_X / 2]).flatMap((x): [number, number][] => [[x, 0], [x - LANE_GAP, 3 * LANE_GAP], [x + LANE_GAP, 3 * LANE_GAP]]);
+    const outside = Array.from({ length: 2 * taken.length + 1 }, (_, k): [number, number] => [right + k * LANE_GAP, 0]);
+    const straight = [x1, ...ends.map((t) => t.x + NODE_W / 2)].map((x): [number, number] => [x, 0]);
+    const cost = ([x, extra]: [number, number]): number => Math.abs(x - x1) + Math.abs(x - x2) + extra;
+    const [x] = [...straight, ...sides, ...outside]
+      .filter(([c]) => free(c))
+      .reduce((best, c) => (cost(c) < cost(best) || (cost(c) === cost(best) && c[0] > best[0]) ? c : best));
+    lanes.set(from.node.name, { x, top, bottom });
+  }
+  return lanes;
+}
+
 /**
  * The path of one edge, from the bottom of its source box to the top of its target box. Between
- * adjacent ranks it is an S-curve through the gap. An edge skipping ranks (a residual connection) runs
- * down a vertical lane that no box of the ranks it passes covers (a straight drop when there is room,
- * else just beside the nearest box), turning into and out of the lane in the box-free gaps below its
- * source and above its target, so it never crosses or clips a box.
+ * adjacent ranks it is an S-curve through the gap. An edge skipping ranks runs down its source's lane
+ * (see assignLanes), turning into and out of it in the box-free gaps below its source and above its
+ * target, so it never crosses or clips a box.
  */
-function route(from: Placed, to: Placed, placed: readonly Placed[]): { d: string; right: number } {
+function route(from: Placed, to: Placed, lane: Lane | undefined): { d: string; right: number } {
   const x1 = from.x + NODE_W / 2;
   const y1 = from.y + NODE_H;
   const x2 = to.x + NODE_W / 2;
   const y2 = to.y;
   const curve = (xa: number, ya: number, xb: number, yb: number): string => `C${xa},${(ya + yb) / 2} ${xb},${(ya + yb) / 2} ${xb},${yb}`;
-  if (y2 - y1 <= GAP_Y + 1) return { d: `M${x1},${y1} ${curve(x1, y1, x2, y2)}`, right: Math.max(x1, x2) };
-  const between = placed.filter((q) => q.y > from.y && q.y < to.y);
-  const free = (x: number): boolean => between.every((q) => x < q.x - 2 || x > q.x + NODE_W + 2);
-  const candidates = [x1, x2, ...between.flatMap((q) => [q.x - GAP_X / 2, q.x + NODE_W + GAP_X / 2])].filter(free);
-  const cost = (x: number): number => Math.abs(x - x1) + Math.abs(x - x2);
-  const lane = candidates.reduce((best, x) => (cost(x) < cost(best) || (cost(x) === cost(best) && x > best) ? x : best));
-  const top = y1 + GAP_Y;
+  if (y2 - y1 <= GAP_Y + 1 || !lane) return { d: `M${x1},${y1} ${curve(x1, y1, x2, y2)}`, right: Math.max(x1, x2) };
   const bottom = y2 - GAP_Y;
-  return { d: `M${x1},${y1} ${curve(x1, y1, lane, top)} L${lane},${bottom} ${curve(lane, bottom, x2, y2)}`, right: Math.max(lane, x1, x2) };
+  return { d: `M${x1},${y1} ${curve(x1, y1, lane.x, lane.top)} L${lane.x},${bottom} ${curve(lane.x, bottom, x2, y2)}`, right: Math.max(lane.x, x1, x2) };
 }
 
 /** Room for a label inside a node box (its padding taken off). */
@@ -177,13 +223,14 @@ export function graphTab(root: HTMLElement, backend: Backend, router: Router): {
     const consumers = new Map<string, string[]>();
     for (const n of g.nodes) for (const i of n.inbound) consumers.set(i, [...(consumers.get(i) ?? []), n.name]);
     const edges = svg('g', { class: 'edges' });
+    const lanes = assignLanes(placed, at);
     // A lane right of the widest row widens the drawing.
     let width = boxes;
     for (const p of placed) {
       for (const name of p.node.inbound) {
         const from = at.get(name);
         if (!from) continue;
-        const edge = route(from, p, placed);
+        const edge = route(from, p, lanes.get(name));
         width = Math.max(width, edge.right + GAP_X / 2);
         edges.append(svg('path', { d: edge.d, class: 'edge', 'data-from': name, 'data-to': p.node.name }));
       }
