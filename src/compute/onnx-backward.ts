@@ -49,6 +49,10 @@ export interface ForwardGraph {
   readonly constantShapes: ReadonlyMap<string, readonly number[]>;
   /** Values of small integer constants by name. */
   readonly smallInts: ReadonlyMap<string, readonly number[]>;
+  /** Values of small float constants by name, where known (Resize's scales). */
+  readonly smallFloats?: ReadonlyMap<string, readonly number[]>;
+  /** Shapes of values where known before running (a Keras layer's output), null for free dimensions. */
+  readonly valueShapes?: ReadonlyMap<string, readonly (number | null)[]>;
 }
 
 export class BackwardUnsupportedError extends UnsupportedError {}
@@ -62,6 +66,7 @@ export function onnxForwardGraph(graph: OnnxGraph, inputRank: number): ForwardGr
     opset: graph.opset ?? 0,
     constantShapes: new Map(Object.entries(graph.constantShapes ?? {})),
     smallInts: new Map(Object.entries(graph.smallInts ?? {})),
+    smallFloats: new Map(Object.entries(graph.smallFloats ?? {})),
   };
 }
 
@@ -90,10 +95,17 @@ const BIG = 2 ** 62;
 /** Output ranks of the forward values where they follow from the input's rank (undefined where unknown). */
 export function valueRanks(graph: ForwardGraph): Map<string, number> {
   const ranks = new Map<string, number>([[graph.input, graph.inputRank]]);
-  for (const [name, dims] of graph.constantShapes) ranks.set(name, dims.length);
+  // the lengths of 1-D integer values, which Reshape takes its rank from: constants, and shapes
+  // computed in the graph (a `view(n, groups, -1, h, w)` with a free batch: Shape -> Gather -> Unsqueeze -> Concat)
+  const lengths = new Map<string, number>();
+  for (const [name, dims] of graph.constantShapes) {
+    ranks.set(name, dims.length);
+    if (dims.length === 1) lengths.set(name, dims[0]!);
+  }
   for (const node of graph.nodes) {
     const r0 = ranks.get(node.inputs[0] ?? '');
     const a = node.attributes ?? {};
+    const out = node.outputs[0] ?? '';
     let r: number | undefined;
     switch (node.opType) {
       case 'Flatten':
@@ -101,8 +113,19 @@ export function valueRanks(graph: ForwardGraph): Map<string, number> {
         r = 2;
         break;
       case 'Reshape':
-        // the length of the (1-D, constant) target shape
-        r = graph.constantShapes.get(node.inputs[1] ?? '')?.[0];
+        r = lengths.get(node.inputs[1] ?? '');
+        break;
+      case 'Gather': {
+        const ri = ranks.get(node.inputs[1] ?? '');
+        r = r0 === undefined || ri === undefined ? undefined : r0 - 1 + ri;
+        const picked = lengths.get(node.inputs[1] ?? '');
+        if (r === 1 && ri === 1 && picked !== undefined) lengths.set(out, picked);
+        break;
+      }
+      case 'Cast':
+      case 'Identity':
+        r = r0;
+        if (lengths.has(node.inputs[0] ?? '')) lengths.set(out, lengths.get(node.inputs[0]!)!);
         break;
       case 'ReduceMean':
       case 'ReduceSum':
@@ -111,7 +134,13 @@ export function valueRanks(graph: ForwardGraph): Map<string, number> {
         r = r0 === undefined ? undefined : a.keepdims === 0 ? (axes ? r0 - axes.length : 0) : r0;
         break;
       }
-      case 'Concat':
+      case 'Concat': {
+        r = Math.max(...node.inputs.map((i) => ranks.get(i) ?? -1));
+        if (r < 0) r = undefined;
+        const parts = node.inputs.map((i) => lengths.get(i));
+        if (r === 1 && parts.every((l) => l !== undefined)) lengths.set(out, parts.reduce((p, l) => p! + l!, 0)!);
+        break;
+      }
       case 'Sum':
       case 'Add':
       case 'Sub':
@@ -124,13 +153,22 @@ export function valueRanks(graph: ForwardGraph): Map<string, number> {
         r = Math.max(ranks.get(node.inputs[0]!) ?? -1, ranks.get(node.inputs[1]!) ?? -1);
         if (r < 0) r = undefined;
         break;
-      case 'Shape':
-        r = 1;
+      case 'Transpose':
+        r = Array.isArray(a.perm) ? a.perm.length : r0;
         break;
+      case 'Shape': {
+        r = 1;
+        if (r0 !== undefined) {
+          const at = (v: OnnxAttribute | undefined, fallback: number): number => Math.min(r0, Math.max(0, v === undefined ? fallback : Number(v) < 0 ? Number(v) + r0 : Number(v)));
+          lengths.set(out, Math.max(0, at(a.end, r0) - at(a.start, 0)));
+        }
+        break;
+      }
       case 'Squeeze':
       case 'Unsqueeze': {
         const axes = (a.axes as number[] | undefined) ?? graph.smallInts.get(node.inputs[1] ?? '');
         r = r0 === undefined || !axes ? undefined : r0 + (node.opType === 'Unsqueeze' ? axes.length : -axes.length);
+        if (r === 1 && r0 === 0) lengths.set(out, 1);
         break;
       }
       default:
@@ -139,6 +177,27 @@ export function valueRanks(graph: ForwardGraph): Map<string, number> {
     for (const o of node.outputs) if (r !== undefined && o) ranks.set(o, r);
   }
   return ranks;
+}
+
+/** Operators whose output has their first input's shape. */
+const SAME_SHAPE = new Set(['Relu', 'Clip', 'LeakyRelu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Identity', 'Dropout', 'Abs', 'Neg', 'Exp', 'Softmax', 'LogSoftmax', 'BatchNormalization']);
+const BROADCASTING = new Set(['Add', 'Sub', 'Mul', 'Div', 'Sum']);
+
+/** Shapes known before running: the graph's (constants, valueShapes) carried through elementwise operators; null for free dimensions. */
+function knownShapes(graph: ForwardGraph): Map<string, readonly (number | null)[]> {
+  const shapes = new Map<string, readonly (number | null)[]>([...(graph.valueShapes ?? []), ...graph.constantShapes]);
+  for (const node of graph.nodes) {
+    const out = node.outputs[0];
+    if (!out || shapes.has(out)) continue;
+    const inputs = node.inputs.map((i) => shapes.get(i));
+    if (SAME_SHAPE.has(node.opType) && inputs[0]) shapes.set(out, inputs[0]);
+    else if (BROADCASTING.has(node.opType) && inputs.every((s) => s !== undefined)) {
+      const rank = Math.max(...inputs.map((s) => s!.length));
+      const aligned = inputs.map((s) => [...new Array<number>(rank - s!.length).fill(1), ...s!]);
+      shapes.set(out, Array.from({ length: rank }, (_, i) => aligned.map((s) => s[i]!).reduce((a, b) => (a === 1 ? b : b === 1 ? a : a === b ? a : a === null || b === null ? (a ?? b) : a))));
+    }
+  }
+  return shapes;
 }
 
 function ints(a: OnnxAttribute | undefined, fallback: readonly number[]): number[] {
@@ -273,6 +332,7 @@ export function buildGradients(graph: ForwardGraph, targets: readonly string[], 
 function reverse(w: Writer, graph: ForwardGraph, targets: readonly string[], scores: string, seed: string): Map<string, string> {
   if (graph.opset < 11) throw new BackwardUnsupportedError(`the graph is written for ONNX opset ${graph.opset}; gradients are built for opset 11 and later`);
   const ranks = valueRanks(graph);
+  const shapes = knownShapes(graph);
 
   // the values on a path from a target to the scores
   const live = new Set<string>(targets);
@@ -299,9 +359,15 @@ function reverse(w: Writer, graph: ForwardGraph, targets: readonly string[], sco
     const upstream = node.outputs.map((o) => grads.get(o));
     if (upstream.every((u) => u === undefined)) continue;
     if (node.domain && node.domain !== 'ai.onnx') throw unsupported(node, `is in operator domain '${node.domain}'`);
+    if (node.opType === 'Split') {
+      // each part's gradient, zeros for the parts the score does not use, joined back along the axis
+      const parts = node.outputs.map((o, k) => (upstream[k] ? w.sum(upstream[k]) : w.one('Expand', [w.scalar(0), w.shape(o)])));
+      add(node.inputs[0]!, w.one('Concat', parts, { axis: Number(node.attributes?.axis ?? 0) }));
+      continue;
+    }
     if (upstream.slice(1).some((u) => u !== undefined)) throw unsupported(node, 'has a second output on the path to the score');
     const dy = w.sum(upstream[0]!);
-    backward(w, graph, ranks, node, dy, onPath, add);
+    backward(w, graph, ranks, shapes, node, dy, onPath, add);
   }
   const out = new Map<string, string>();
   for (const target of targets) {
@@ -320,6 +386,7 @@ function backward(
   w: Writer,
   graph: ForwardGraph,
   ranks: ReadonlyMap<string, number>,
+  shapes: ReadonlyMap<string, readonly (number | null)[]>,
   node: ForwardNode,
   dy: string,
   onPath: (v: string) => boolean,
@@ -399,6 +466,26 @@ function backward(
       onlyFirst();
       add(x, averagePoolGradient(w, node, dy));
       return;
+    case 'GlobalMaxPool':
+      add(x, maxGradient(w, x, y, dy, (v) => w.one('GlobalAveragePool', [v])));
+      return;
+    case 'ReduceMax': {
+      onlyFirst();
+      const kept = w.one('ReduceMax', node.inputs, { ...a, keepdims: 1 });
+      add(x, maxGradient(w, x, kept, w.one('Reshape', [dy, w.shape(kept)]), (v) => w.one('ReduceMean', [v, ...node.inputs.slice(1)], { ...a, keepdims: 1 })));
+      return;
+    }
+    case 'Softmax':
+    case 'LogSoftmax':
+      add(x, softmaxGradient(w, graph, rankOf(x), node, dy));
+      return;
+    case 'Abs':
+      add(x, w.one('Mul', [dy, w.one('Sign', [x])]));
+      return;
+    case 'Resize':
+      onlyFirst();
+      add(x, resizeGradient(w, graph, rankOf(x), node, dy));
+      return;
     case 'GlobalAveragePool':
       add(x, w.one('Expand', [w.one('Mul', [dy, w.sizeRatio(y, x)]), w.shape(x)]));
       return;
@@ -449,29 +536,24 @@ function backward(
     }
     case 'Add':
     case 'Sum':
-      for (const v of liveInputs) add(v, dy);
+      for (const v of liveInputs) add(v, unbroadcast(w, graph, ranks, shapes, node, dy, v));
       return;
     case 'Sub':
-      if (onPath(x)) add(x, dy);
-      if (onPath(second)) add(second, w.one('Neg', [dy]));
+      if (onPath(x)) add(x, unbroadcast(w, graph, ranks, shapes, node, dy, x));
+      if (onPath(second)) add(second, unbroadcast(w, graph, ranks, shapes, node, w.one('Neg', [dy]), second));
       return;
-    case 'Mul': {
-      if (liveInputs.length === 1) {
-        const other = liveInputs[0] === x ? second : x;
-        add(liveInputs[0]!, w.one('Mul', [dy, other]));
-        return;
-      }
-      // two live operands: only where both have the output's shape (x * f(x) elementwise, as swish)
-      const sameShape = x === second || [x, second].some((v, k) => ELEMENTWISE.has(producerOp(graph, v) ?? '') && producerInput(graph, v) === [second, x][k]);
-      if (!sameShape) throw unsupported(node, 'multiplies two values computed from the input, which may broadcast');
-      add(x, w.one('Mul', [dy, second]));
-      add(second, w.one('Mul', [dy, x]));
+    case 'Mul':
+      // x * x gives each operand's term once: 2 x dy in all
+      if (onPath(x)) add(x, unbroadcast(w, graph, ranks, shapes, node, w.one('Mul', [dy, second]), x));
+      if (onPath(second)) add(second, unbroadcast(w, graph, ranks, shapes, node, w.one('Mul', [dy, x]), second));
+      return;
+    case 'Div': {
+      const quotient = w.one('Div', [dy, second]);
+      if (onPath(x)) add(x, unbroadcast(w, graph, ranks, shapes, node, quotient, x));
+      // d(a / b) / db = -a / b^2 = -y / b
+      if (onPath(second)) add(second, unbroadcast(w, graph, ranks, shapes, node, w.one('Neg', [w.one('Mul', [quotient, y])]), second));
       return;
     }
-    case 'Div':
-      if (onPath(second)) throw unsupported(node, 'divides by a value computed from the input');
-      add(x, w.one('Div', [dy, second]));
-      return;
     case 'Flatten':
     case 'Reshape':
     case 'Squeeze':
@@ -480,7 +562,7 @@ function backward(
       add(x, w.one('Reshape', [dy, w.shape(x)]));
       return;
     case 'Transpose': {
-      const r = rankOf(x);
+      const r = Array.isArray(a.perm) ? a.perm.length : rankOf(x);
       const perm = ints(a.perm, Array.from({ length: r }, (_, i) => r - 1 - i));
       const inverse = new Array<number>(perm.length);
       perm.forEach((p, i) => (inverse[p] = i));
@@ -496,6 +578,15 @@ function backward(
         if (onPath(v)) add(v, w.slice(dy, start, end, [axis]));
         start = end;
       }
+      return;
+    }
+    case 'Slice': {
+      onlyFirst();
+      // the flat position of every value of x, sliced like x: where each value of dy came from
+      const positions = w.one('Reshape', [w.one('Range', [w.int(0), w.one('Size', [x]), w.int(1)]), w.shape(x)]);
+      const from = w.one('Reshape', [w.one('Slice', [positions, ...node.inputs.slice(1)]), w.ints([-1])]);
+      const zeros = w.one('ConstantOfShape', [w.one('Reshape', [w.one('Size', [x]), w.ints([1])])]);
+      add(x, w.one('Reshape', [w.one('ScatterElements', [zeros, from, w.one('Reshape', [dy, w.ints([-1])])], { axis: 0 }), w.shape(x)]));
       return;
     }
     case 'Pad': {
@@ -514,14 +605,120 @@ function backward(
   }
 }
 
-const ELEMENTWISE = new Set(['Sigmoid', 'HardSigmoid', 'Tanh', 'Relu', 'Clip']);
+/** Unary operators whose output has their input's shape: x * f(x) does not broadcast. */
+const ELEMENTWISE = new Set(['Sigmoid', 'HardSigmoid', 'Tanh', 'Relu', 'Clip', 'LeakyRelu', 'HardSwish', 'Identity']);
 
-function producerOp(graph: ForwardGraph, value: string): string | undefined {
-  return graph.nodes.find((n) => n.outputs.includes(value))?.opType;
+/**
+ * `g`, of the output's shape, summed over the axes along which operand `v` of the broadcasting
+ * `node` was stretched, in v's shape. Nothing is written where v provably has the output's shape:
+ * every other operand is v itself, f(v) for an elementwise f, or of a shape known before running,
+ * of no larger rank, each of whose dimensions is 1 or v's own there (a batch norm's [1, 1, C]
+ * scale on a Keras layer's [N, H, W, C] output). Otherwise the axes are found at run time (where v's
+ * shape, padded on the left with ones, differs from the output's); before opset 13, whose ReduceSum
+ * takes no axes input, each axis is summed and kept where v's dimension there is 1. Reading shapes
+ * at run time has a price beyond its few small nodes: ONNX Runtime no longer fuses the forward
+ * operators whose intermediate values the backward pass reads.
+ */
+function unbroadcast(w: Writer, graph: ForwardGraph, ranks: ReadonlyMap<string, number>, shapes: ReadonlyMap<string, readonly (number | null)[]>, node: ForwardNode, g: string, v: string): string {
+  const rank = ranks.get(v);
+  const own = shapes.get(v);
+  const provenFull = node.inputs.every((o) => {
+    if (o === v) return true;
+    const producer = graph.nodes.find((n) => n.outputs.includes(o));
+    if (producer && ELEMENTWISE.has(producer.opType) && producer.inputs[0] === v) return true;
+    const dims = shapes.get(o);
+    if (dims === undefined || rank === undefined || dims.length > rank) return false;
+    return dims.every((d, i) => d === 1 || (d !== null && own?.[rank - dims.length + i] === d));
+  });
+  if (provenFull) return g;
+
+  const y = node.outputs[0]!;
+  const outShape = w.shape(y);
+  const vShape = w.shape(v);
+  const outRank = ranks.get(y);
+  const padding = rank !== undefined && outRank !== undefined ? w.ints(new Array<number>(outRank - rank).fill(1)) : w.one('Expand', [w.ints([1]), w.one('Sub', [w.shape(outShape), w.shape(vShape)])]);
+  const padded = rank === outRank ? vShape : w.one('Concat', [padding, vShape], { axis: 0 });
+  if (graph.opset >= 13) {
+    const axes = w.one('Reshape', [w.one('NonZero', [w.one('Not', [w.one('Equal', [padded, outShape])])]), w.ints([-1])]);
+    return w.one('Reshape', [w.one('ReduceSum', [g, axes], { keepdims: 1, noop_with_empty_axes: 1 }), vShape]);
+  }
+  if (outRank === undefined) throw unsupported(node, 'broadcasts to an output of unknown rank');
+  let t = g;
+  for (let i = 0; i < outRank; i++) {
+    const dim = w.slice(padded, [i], [i + 1], [0]);
+    const summed = w.one('ReduceSum', [t], { axes: [i], keepdims: 1 });
+    t = w.slice(w.one('Where', [w.one('Equal', [dim, w.ints([1])]), summed, t]), w.ints([0]), dim, [i]);
+  }
+  return w.one('Reshape', [t, vShape]);
 }
 
-function producerInput(graph: ForwardGraph, value: string): string | undefined {
-  return graph.nodes.find((n) => n.outputs.includes(value))?.inputs[0];
+/**
+ * d max(x) / dx applied to `dy` (of the kept-dimension shape of `max`): shared evenly by the values
+ * equal to the maximum (TensorFlow's and torch.amax's rule; torch's max pooling gives it to the
+ * first of them, which differs only where values tie). `mean` averages over the reduced axes.
+ */
+function maxGradient(w: Writer, x: string, max: string, dy: string, mean: (v: string) => string): string {
+  const at = w.one('Cast', [w.one('Equal', [x, max])], { to: 1 });
+  const count = w.one('Mul', [mean(at), w.sizeRatio(x, max)]);
+  return w.one('Mul', [at, w.one('Div', [dy, count])]);
+}
+
+/**
+ * Softmax: dx = y (dy - sum(dy y)); LogSoftmax: dx = dy - exp(y) sum(dy), the sums over the axis
+ * (before opset 13, over every axis from `axis` on: the input seen as a matrix).
+ */
+function softmaxGradient(w: Writer, graph: ForwardGraph, rank: number, node: ForwardNode, dy: string): string {
+  const x = node.inputs[0]!;
+  const y = node.outputs[0]!;
+  const given = Number(node.attributes?.axis ?? (graph.opset >= 13 ? -1 : 1));
+  const axis = given < 0 ? given + rank : given;
+  const asMatrix = graph.opset < 13 && axis !== rank - 1;
+  const [yy, gg] = asMatrix ? [w.one('Flatten', [y], { axis }), w.one('Flatten', [dy], { axis })] : [y, dy];
+  const sumAxis = asMatrix ? 1 : axis;
+  const sum = (v: string) => (graph.opset >= 13 ? w.one('ReduceSum', [v, w.ints([sumAxis])], { keepdims: 1 }) : w.one('ReduceSum', [v], { axes: [sumAxis], keepdims: 1 }));
+  const g = node.opType === 'Softmax' ? w.one('Mul', [yy, w.one('Sub', [gg, sum(w.one('Mul', [gg, yy]))])]) : w.one('Sub', [gg, w.one('Mul', [w.one('Exp', [yy]), sum(gg)])]);
+  return asMatrix ? w.one('Reshape', [g, w.shape(x)]) : g;
+}
+
+/**
+ * d Resize(x) / dx applied to dy. Every mode ONNX Runtime offers but crop-and-resize is separable and
+ * linear in x: along each resized axis, y = M x for an [out, in] matrix M. M's transpose is Resize
+ * itself applied to the identity (row p: where input p goes), with that axis's scale or size and 1
+ * elsewhere; dy is multiplied by it along each axis. The axes are those whose known scale is not 1,
+ * else the spatial axes from 2 on (ONNX's channels-first layout); a resize of any other axis ends in
+ * a shape error, never a wrong gradient.
+ */
+function resizeGradient(w: Writer, graph: ForwardGraph, rank: number, node: ForwardNode, dy: string): string {
+  const [x = '', roi = '', scales = '', sizes = ''] = node.inputs;
+  const a = node.attributes ?? {};
+  if (graph.opset < 11) throw unsupported(node, 'is written for an opset before 11');
+  if (String(a.coordinate_transformation_mode ?? 'half_pixel') === 'tf_crop_and_resize') throw unsupported(node, "crops (coordinate mode 'tf_crop_and_resize')");
+  if (a.axes !== undefined || (a.keep_aspect_ratio_policy !== undefined && String(a.keep_aspect_ratio_policy) !== 'stretch')) throw unsupported(node, 'resizes chosen axes or keeps an aspect ratio');
+  const bySize = sizes !== '';
+  const known = bySize ? undefined : graph.smallFloats?.get(scales);
+  const axes = known ? known.flatMap((s, k) => (s === 1 ? [] : [k])) : Array.from({ length: rank - 2 }, (_, k) => k + 2);
+  if (axes.includes(0)) throw unsupported(node, 'resizes the batch axis');
+  const inShape = w.shape(x);
+  let g = dy;
+  for (const k of axes) {
+    const n = w.slice(inShape, [k], [k + 1], [0]);
+    // [n, 1, .., n at k, .., 1]: the identity, the row index on axis 0, the resized axis at k
+    const spread = (first: string, atK: string, one: string): string => w.one('Concat', [first, ...Array.from({ length: rank - 1 }, (_, i) => (i + 1 === k ? atK : one))], { axis: 0 });
+    const identity = w.one('EyeLike', [w.one('ConstantOfShape', [w.one('Concat', [n, n], { axis: 0 })])]);
+    const basis = w.one('Reshape', [identity, spread(n, n, w.ints([1]))]);
+    const inputs = bySize ? [basis, roi, scales, spread(n, w.slice(sizes, [k], [k + 1], [0]), w.ints([1]))] : [basis, roi, spread(w.ones([1]), w.slice(scales, [k], [k + 1], [0]), w.ones([1]))];
+    const resized = w.one('Resize', inputs, a);
+    // [in, out]: entry (p, i) is how much input p adds to output i
+    const transposed = w.one('Reshape', [resized, w.one('Concat', [n, w.ints([-1])], { axis: 0 })]);
+    if (k === rank - 2) g = w.one('MatMul', [transposed, g]);
+    else {
+      const perm = Array.from({ length: rank }, (_, i) => (i === k ? rank - 1 : i === rank - 1 ? k : i));
+      const last = k === rank - 1 ? g : w.one('Transpose', [g], { perm });
+      const product = w.one('MatMul', [last, w.one('Transpose', [transposed], { perm: [1, 0] })]);
+      g = k === rank - 1 ? product : w.one('Transpose', [product], { perm });
+    }
+  }
+  return w.one('Reshape', [g, inShape]);
 }
 
 /** Sum of `x` over `axes` (not kept), in the spelling of the graph's opset. */
@@ -620,33 +817,40 @@ function convInputGradient(w: Writer, graph: ForwardGraph, node: ForwardNode, dy
 }
 
 /**
- * d AveragePool(x) / dx applied to dy: each window's dy divided by the values it averaged (the whole
- * window, or only those inside the input without count_include_pad), spread back over the window by a
- * transposed convolution with a kernel of ones, channel by channel, cropped to the input's size.
+ * d AveragePool(x) / dx applied to dy: each window's dy divided by the window's divisor, spread back
+ * over the window by a transposed convolution with a kernel of ones, channel by channel, cropped to
+ * the input's size. The divisor is the kernel's size where every window is whole and counted so;
+ * else (padding left out of the count, or ceil_mode's last windows reaching past the padding) it is
+ * read off the pooling itself: a window of ones averages to (values inside) / divisor, and the
+ * values inside are a convolution of ones with a kernel of ones over the input's extent.
  */
 function averagePoolGradient(w: Writer, node: ForwardNode, dy: string): string {
   const x = node.inputs[0]!;
   const a = node.attributes ?? {};
   const kernel = ints(a.kernel_shape, []);
   const strides = ints(a.strides, kernel.map(() => 1));
-  if (Number(a.ceil_mode ?? 0) !== 0) throw unsupported(node, 'rounds its output size up (ceil_mode)');
+  const ceil = Number(a.ceil_mode ?? 0) !== 0;
   const autoPad = String(a.auto_pad ?? 'NOTSET');
   if (autoPad !== 'NOTSET' && autoPad !== 'VALID') throw unsupported(node, `has auto_pad '${autoPad}'`);
   const pads = autoPad === 'VALID' ? new Array<number>(2 * kernel.length).fill(0) : ints(a.pads, new Array<number>(2 * kernel.length).fill(0));
   const size = kernel.reduce((p, k) => p * k, 1);
   if (size === 1 && strides.every((s) => s === 1) && pads.every((p) => p === 0)) return dy;
-  let scaled: string;
-  if (Number(a.count_include_pad ?? 0) === 1 || pads.every((p) => p === 0)) scaled = w.one('Mul', [dy, w.scalar(1 / size)]);
-  else {
-    // how many values of the input each window covers: the average of ones, counting the padding, times the window
-    const ones = w.one('Expand', [w.scalar(1), w.shape(x)]);
-    const counted = w.one('AveragePool', [ones], { kernel_shape: kernel, strides, pads, count_include_pad: 1 });
-    scaled = w.one('Div', [dy, w.one('Mul', [counted, w.scalar(size)])]);
-  }
   const axes = kernel.map((_, i) => i + 2);
+  const inputSize = w.slice(w.shape(x), [2], [BIG], [0]);
+  let scaled: string;
+  if (!ceil && (Number(a.count_include_pad ?? 0) === 1 || pads.every((p) => p === 0))) scaled = w.one('Mul', [dy, w.scalar(1 / size)]);
+  else {
+    // one channel of ones the input's size; the convolution is padded past the end by a stride less one so that it has ceil_mode's last windows too
+    const ones = w.one('Expand', [w.scalar(1), w.one('Concat', [w.ints([1, 1]), inputSize], { axis: 0 })]);
+    const averaged = w.one('AveragePool', [ones], { ...a, pads, auto_pad: 'NOTSET' });
+    const convPads = [...pads.slice(0, kernel.length), ...pads.slice(kernel.length).map((p, i) => p + strides[i]! - 1)];
+    const inside = w.one('Conv', [ones, w.ones([1, 1, ...kernel])], { strides, pads: convPads });
+    const counted = w.slice(inside, axes.map(() => 0), w.slice(w.shape(averaged), [2], [BIG], [0]), axes);
+    scaled = w.one('Mul', [dy, w.one('Div', [averaged, counted])]);
+  }
   const single = w.one('Reshape', [scaled, w.ints([-1, 1, ...axes.map(() => 0)])]);
   const spread = w.one('ConvTranspose', [single, w.ones([1, 1, ...kernel])], { strides, pads, output_padding: strides.map((s) => s - 1) });
-  const cropped = strides.every((s) => s === 1) ? spread : w.slice(spread, axes.map(() => 0), w.slice(w.shape(x), [2], [BIG], [0]), axes);
+  const cropped = strides.every((s) => s === 1) && !ceil ? spread : w.slice(spread, axes.map(() => 0), inputSize, axes);
   return w.one('Reshape', [cropped, w.shape(x)]);
 }
 

@@ -1,11 +1,12 @@
 import type { OnnxGraph } from '../formats/onnx-graph.js';
 import { encodeGraphPatch, type WriteNode, type WriteTensor } from '../formats/onnx-write.js';
 import { SelectionError, UsageError } from '../model/errors.js';
+import type { TensorRef } from '../model/graph.js';
 import { didYouMean } from '../model/lookup.js';
 import { activationName, outputChannelsFirst, type InputBatch } from './activations.js';
 import type { RunnableModel } from './build.js';
 import { classScores, defaultGradCamNode, findNode, inputGradient, layerGradient, scoreDescription, type LayerGradientRun } from './gradients.js';
-import { kerasToOnnx, OrtConversionError } from './keras-to-onnx.js';
+import { kerasOutputShape, kerasToOnnx, OrtConversionError } from './keras-to-onnx.js';
 import { BackwardUnsupportedError, buildBackward, buildGradients, CLASS_INPUT, onnxForwardGraph, type ForwardGraph, type ForwardNode } from './onnx-backward.js';
 import { onnxLayers, selectOnnxLayers } from './onnx-activations.js';
 import { onnxGradCamLayer } from './gradcam-layer.js';
@@ -322,10 +323,24 @@ async function kerasOrtGradients(net: RunnableModel): Promise<GradientEngine> {
     if (e instanceof OrtConversionError) return tfjsGradients(net, e.message.replace(/\.$/, ''));
     throw e;
   }
-  const forward = forwardOfWritten(conversion.nodes, conversion.initializers, conversion.inputNames[0]!, net.inputShapes[0]!.length, (value) => {
-    const node = /^(\d+):\d+$/.exec(value)?.[1];
-    return node === undefined ? undefined : activationName(net.graph.nodes[Number(node)]!);
-  });
+  const refOf = (value: string): TensorRef | undefined => {
+    const m = /^(\d+):(\d+)$/.exec(value);
+    return m ? { node: Number(m[1]), output: Number(m[2]) } : undefined;
+  };
+  const forward = forwardOfWritten(
+    conversion.nodes,
+    conversion.initializers,
+    conversion.inputNames[0]!,
+    net.inputShapes[0]!.length,
+    (value) => {
+      const ref = refOf(value);
+      return ref === undefined ? undefined : activationName(net.graph.nodes[ref.node]!);
+    },
+    (value) => {
+      const ref = refOf(value);
+      return ref === undefined ? undefined : kerasOutputShape(net, ref);
+    },
+  );
   const output = conversion.outputNames[0]!;
   const { value } = scoreValue(forward.nodes, output);
   const graph: OnnxGraph = {
@@ -352,7 +367,14 @@ async function kerasOrtGradients(net: RunnableModel): Promise<GradientEngine> {
  * The forward graph of nodes written by keras-to-onnx, each node named by the layer it belongs to:
  * a layer's nodes run up to the one writing the layer's output value (`layerOf` names its layer).
  */
-function forwardOfWritten(nodes: readonly WriteNode[], initializers: readonly WriteTensor[], input: string, inputRank: number, layerOf: (value: string) => string | undefined): ForwardGraph {
+function forwardOfWritten(
+  nodes: readonly WriteNode[],
+  initializers: readonly WriteTensor[],
+  input: string,
+  inputRank: number,
+  layerOf: (value: string) => string | undefined,
+  shapeOf: (value: string) => (number | null)[] | undefined,
+): ForwardGraph {
   const layers = new Array<string | undefined>(nodes.length);
   let from = 0;
   nodes.forEach((n, i) => {
@@ -369,6 +391,11 @@ function forwardOfWritten(nodes: readonly WriteNode[], initializers: readonly Wr
     opset: WRITE_OPSET,
     constantShapes: new Map(initializers.map((t) => [t.name, t.dims])),
     smallInts: new Map(initializers.filter((t) => t.data instanceof BigInt64Array && t.data.length <= 64).map((t) => [t.name, Array.from(t.data as BigInt64Array, Number)])),
+    smallFloats: new Map(initializers.filter((t) => t.data instanceof Float32Array && t.data.length <= 64).map((t) => [t.name, Array.from(t.data as Float32Array)])),
+    valueShapes: new Map(nodes.flatMap((n) => n.outputs).flatMap((v) => {
+      const shape = shapeOf(v);
+      return shape ? [[v, shape] as const] : [];
+    })),
   };
 }
 

@@ -37,6 +37,8 @@ export interface OnnxGraph {
   readonly constantShapes?: Readonly<Record<string, readonly number[]>>;
   /** Values of small integer constants (shapes, pads, axes: at most 64 values), by value name. */
   readonly smallInts?: Readonly<Record<string, readonly number[]>>;
+  /** Values of small floating-point constants (Resize scales: at most 64 values), by value name. */
+  readonly smallFloats?: Readonly<Record<string, readonly number[]>>;
   /** The whole model file, read from its source (for an engine to run it); absent where the model was restored from JSON. */
   readonly bytes?: () => Promise<Uint8Array>;
 }

@@ -385,15 +385,17 @@ async function openOnnx(source: ByteSource): Promise<Model> {
   const initializerNames = new Set([...tensors.values()].filter((t) => t.origin === 'Initializer').map((t) => t.name));
   const constantShapes: Record<string, number[]> = {};
   const smallInts: Record<string, number[]> = {};
+  const smallFloats: Record<string, number[]> = {};
   for (const t of tensors.values()) {
     constantShapes[t.name] = t.dims;
-    if (!FLOAT_DTYPES.has(t.dtype) && t.dims.reduce((a, b) => a * b, 1) <= SMALL_INTS) smallInts[t.name] = Array.from(await t.read(), Number);
+    if (t.dims.reduce((a, b) => a * b, 1) <= SMALL_INTS) (FLOAT_DTYPES.has(t.dtype) ? smallFloats : smallInts)[t.name] = Array.from(await t.read(), Number);
   }
   const config: OnnxGraph = {
     nodes: nodes.map((n) => graphNode(n, file)),
     ...(opset ? { opset: Number(metadata.opset) } : {}),
     constantShapes,
     smallInts,
+    smallFloats,
     inputs: graphInputs.filter((i) => !initializerNames.has(i.name)),
     outputs: graphOutputs,
     bytes: () => source.read(0, source.size),
