@@ -125,6 +125,9 @@ singles = {
     'resize_bilinear': nn.Upsample(scale_factor=2, mode='bilinear', align_corners=False),
     'resize_bilinear_corners': nn.Upsample(scale_factor=1.5, mode='bilinear', align_corners=True),
     'resize_bilinear_down': nn.Upsample(size=(4, 5), mode='bilinear', align_corners=False),
+    'resize_bilinear_opset11': nn.Upsample(scale_factor=2, mode='bilinear', align_corners=False),  # roi and scales inputs
+    'resize_size_opset11': nn.Upsample(size=(10, 20), mode='nearest'),                                # an empty scales and sizes
+    'resize_bicubic': nn.Upsample(scale_factor=2, mode='bicubic', align_corners=False),
     'slice_steps': Fn(lambda x: x[:, 1:, 1:-1:2, ::3]),
     'flip': Fn(lambda x: torch.flip(x, [-1, -2])),
     'split': Fn(lambda x: torch.cat(torch.split(x, [1, 3], 1)[::-1], 1) * x.chunk(2, 1)[1].sum(1, keepdim=True)),
