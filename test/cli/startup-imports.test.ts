@@ -5,7 +5,7 @@
  * default). Each command's work (`<cmd>-run.ts`) and everything under the readers, engines, maths,
  * views, renderers and the web server load only when that command runs, by dynamic import. The graph is
  * esbuild's, built here in memory with the options the build uses (a static chain once made `--help`
- * load 34 chunks, 750 KB of JavaScript). A second check runs the built `--help` and reads, from the
+ * load 33 files, 750 KB of JavaScript). A second check runs the built `--help` and reads, from the
  * source maps of the files Node's loader gave it, which sources it loaded: that also sees a dynamic
  * import run at the top of a module, which the static graph cannot tell from one in an action.
  */
