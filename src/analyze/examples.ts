@@ -2,6 +2,7 @@ import { outputChannelsFirst, runLayers } from '../compute/activations.js';
 import type { RunnableModel } from '../compute/build.js';
 import { findNode } from '../compute/gradients.js';
 import type { ImageCollection } from '../data/index.js';
+import type { ResizeMode } from '../io/image-fit.js';
 import { imageGeometry, type InputSpec } from '../compute/inputs.js';
 import type { Preset } from '../compute/choices.js';
 import { pixelTransform } from '../compute/preprocess.js';
@@ -43,6 +44,8 @@ export interface ExamplesResult {
   readonly count: number;
   /** Input images' [height, width]. */
   readonly inputSize: readonly [number, number];
+  /** How a folder's photographs were fitted to the input size (absent for data sets stored at it): redrawing the crops fits them the same way. */
+  readonly resize?: ResizeMode;
   readonly statistic: ExampleStatistic;
   readonly top: number;
   readonly batchSize: number;
@@ -188,6 +191,7 @@ export async function rankExamples(net: RunnableModel, data: ImageCollection, op
     scale: options.scale,
     count: data.images.count,
     inputSize: [data.height, data.width],
+    ...(data.resize ? { resize: data.resize } : {}),
     statistic: options.statistic,
     top: options.top,
     batchSize,
@@ -199,7 +203,7 @@ export async function rankExamples(net: RunnableModel, data: ImageCollection, op
   };
 }
 
-const SAME_FIELDS = ['model', 'layer', 'data', 'scale', 'count', 'statistic', 'top', 'batchSize'] as const;
+const SAME_FIELDS = ['model', 'layer', 'data', 'scale', 'resize', 'count', 'statistic', 'top', 'batchSize'] as const;
 
 /** Combines the shard results 0..n-1 of one run into the single-run result. */
 export function mergeExamples(parts: readonly ExamplesResult[]): ExamplesResult {

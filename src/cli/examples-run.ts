@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { ExamplesResult } from '../analyze/examples.js';
-import { defaultPreprocessing, describePreprocessing } from '../compute/default-preprocessing.js';
+import { chooseResize, defaultPreprocessing, describePreprocessing, describeResize } from '../compute/default-preprocessing.js';
 import { loadAllImages } from '../data/index.js';
 import { writeFileAtomic } from '../io/write.js';
 import { DataError, UsageError } from '../model/errors.js';
@@ -27,7 +27,8 @@ async function writeExamples(result: ExamplesResult, options: MergeOptions): Pro
     if (result.shard) throw new UsageError(`A shard's result is partial; write it as .json and draw the grid after convscope merge.`);
     const [{ sceneToPng }, { examplesScene }] = await Promise.all([import('../render/scene-png.js'), import('../views/examples-view.js')]);
     const drawn = Array.from({ length: Math.min(result.filters, MAX_DRAWN) }, (_, f) => f);
-    await writeFileAtomic(out, sceneToPng(examplesScene(result, await loadAllImages(result.data, { height: result.inputSize[0], width: result.inputSize[1] }), drawn)));
+    const images = await loadAllImages(result.data, { height: result.inputSize[0], width: result.inputSize[1], ...(result.resize ? { resize: result.resize } : {}) });
+    await writeFileAtomic(out, sceneToPng(examplesScene(result, images, drawn)));
     if (drawn.length < result.filters) process.stderr.write(`the grid shows filters 0-${drawn.length - 1} of ${result.filters}; the .json ranking (--out x.json) has them all\n`);
   } else throw new UsageError(`--out '${out}' must end in .png (the grid) or .json (the ranking).`);
   if (options.json) process.stdout.write(`${JSON.stringify(result, null, 1)}\n`);
@@ -41,8 +42,11 @@ async function writeExamples(result: ExamplesResult, options: MergeOptions): Pro
 
 export async function runExamples(path: string, options: ExamplesCliOptions): Promise<void> {
   if (options.shard && options.queue) throw new UsageError('--shard runs one shard here; --queue sends all shards to workers. Give one of them.');
-  // Run here, the model's default preprocessing is decided (and said) here; on a queue, the workers, which have the model, decide it.
-  const preprocessing = options.scale || options.queue ? undefined : await withModel(path, options, async (model) => defaultPreprocessing(model));
+  // Run here, the model's default preprocessing and resize are decided (and said) here; on a queue, the workers, which have the model, decide them.
+  const decided = options.queue
+    ? undefined
+    : await withModel(path, options, async (model) => ({ preprocessing: options.scale ? undefined : defaultPreprocessing(model), resize: chooseResize(model, options.resize) }));
+  const preprocessing = decided?.preprocessing;
   const job = {
     model: path,
     ...(options.config ? { config: options.config } : {}),
@@ -51,6 +55,7 @@ export async function runExamples(path: string, options: ExamplesCliOptions): Pr
     top: options.top,
     statistic: options.statistic,
     ...(options.scale ? { scale: options.scale } : preprocessing ? { scale: preprocessing.preset } : {}),
+    ...(decided ? { resize: decided.resize.mode } : options.resize ? { resize: options.resize } : {}),
     batchSize: options.batchSize,
   };
   let result: ExamplesResult;
@@ -73,6 +78,7 @@ export async function runExamples(path: string, options: ExamplesCliOptions): Pr
   }
   await writeExamples(result, options);
   if (preprocessing && !options.json) process.stdout.write(`pixels: ${describePreprocessing(preprocessing)}\n`);
+  if (decided && result.resize && !options.json) process.stdout.write(`photographs fitted to ${result.inputSize[1]}x${result.inputSize[0]}: ${describeResize(decided.resize)}\n`);
 }
 
 export async function runMerge(parts: string[], options: MergeOptions): Promise<void> {

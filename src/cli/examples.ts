@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { ExamplesJob } from '../queue/examples-job.js';
 import { PRESETS } from '../compute/choices.js';
+import { RESIZE_MODES } from '../io/image-fit.js';
 import { DATA_SPEC_HELP } from '../data/spec.js';
 import { addModelOptions, type ModelOptions } from './model-options.js';
 import { action } from './run.js';
@@ -53,6 +54,10 @@ export function registerExamples(program: Command): void {
     .addOption(
       new Option('--scale <preset>', "how pixels become the network input, as activations --preprocess: raw 0..255, unit x/255, symmetric x/127.5-1, caffe BGR minus the ImageNet mean, torchvision ImageNet mean and std (default: the model's own, as activations decides it)")
         .choices([...PRESETS]),
+    )
+    .addOption(
+      new Option('--resize <mode>', "how the photographs of a folder: data set are fitted to the model input, as activations --resize: stretch, crop (centre) or pad (default: the model's own, as activations decides it)")
+        .choices([...RESIZE_MODES]),
     )
     .option('--batch-size <n>', 'images per forward pass (shards are cut at whole batches)', parsePositive, 128)
     .option('--shard <i/n>', 'rank only shard i of n and write the partial result as .json, for convscope merge', parseShard)

@@ -1,7 +1,7 @@
 import { ConvscopeError, UsageError } from '../model/errors.js';
 import type { LayerGraph } from '../model/graph.js';
 import type { Model } from '../model/model.js';
-import { describePlacement, RESIZE_MODES, type Placement, type ResizeMode, type Size } from '../io/image-fit.js';
+import { describePlacement, RESIZE_MODES, RESIZE_NAMES, type Placement, type ResizeMode, type Size } from '../io/image-fit.js';
 import type { Preset } from './choices.js';
 import { describePreset, type PreprocessOptions } from './preprocess.js';
 
@@ -112,7 +112,11 @@ export function chooseResize(model: Model, given: string | undefined): Resize {
   throw new UsageError(`Resize '${given.slice(0, 40)}' is unknown; choose auto or one of ${RESIZE_MODES.join(', ')}.`, { concept: 'resize' });
 }
 
-/** What was done to one photo's shape, for every surface: "centre crop (resized to 336x224, the centre 224x224 kept), the default for ...". */
-export function describeResize(chosen: Resize, at: Placement, target: Size): string {
-  return `${describePlacement(chosen.mode, at, target)}${chosen.reason ? `, the default for ${chosen.reason}` : ''}`;
+/**
+ * What was done to a photo's shape, for every surface: "centre crop (resized to 336x224, the centre
+ * 224x224 kept), the default for ..." for one photo, "centre crop, the default for ..." for a set.
+ */
+export function describeResize(chosen: Resize, one?: { at: Placement; target: Size }): string {
+  const what = one ? describePlacement(chosen.mode, one.at, one.target) : RESIZE_NAMES[chosen.mode];
+  return `${what}${chosen.reason ? `, the default for ${chosen.reason}` : ''}`;
 }

@@ -85,7 +85,7 @@ export async function imageInput(net: InputSpec, paths: readonly string[], optio
   const preset = describePreprocessing(options);
   const description = images.map(
     (im) =>
-      `${im.path} ${im.source.width}x${im.source.height} ${im.source.format} -> ${im.width}x${im.height} ${channels === 3 ? 'RGB' : 'grey'}, ${describeResize(options.resize, im.placement, im)}; ${preset}`,
+      `${im.path} ${im.source.width}x${im.source.height} ${im.source.format} -> ${im.width}x${im.height} ${channels === 3 ? 'RGB' : 'grey'}, ${describeResize(options.resize, { at: im.placement, target: im })}; ${preset}`,
   );
   return { batch, description, images };
 }

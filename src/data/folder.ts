@@ -2,6 +2,7 @@ import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { loadImage } from '../io/image.js';
+import type { ResizeMode } from '../io/image-fit.js';
 import { DataError } from '../model/errors.js';
 import { requireDirectory } from './read.js';
 import type { LoadedImages } from './dataset.js';
@@ -46,13 +47,14 @@ async function classFolders(dir: string): Promise<{ name: string; files: string[
 
 /**
  * `folder:<dir>`: one sub-folder per class (sorted names are the classes), or a flat folder of images
- * (one class, named by the folder: enough for dataset examples), images of any format libvips reads. Every image is stretched to `size` (default: the first image's size) and has 1
- * channel when the first image is grey, else 3 (RGB); alpha is dropped.
+ * (one class, named by the folder: enough for dataset examples), images of any format libvips reads. Every image is fitted to `size` as its `resize` says
+ * (default: stretched to the first image's size) and has 1 channel when the first image is grey, else 3 (RGB); alpha is dropped.
  */
-export async function loadFolder(dir: string, size?: { height: number; width: number }): Promise<LoadedImages> {
+export async function loadFolder(dir: string, size?: { height: number; width: number; resize?: ResizeMode }): Promise<LoadedImages> {
   await requireDirectory(dir, 'image folder');
   const classes = await classFolders(dir);
-  const first = await loadImage(classes[0]!.files[0]!, { channels: 3, resize: 'stretch', ...size });
+  const resize = size?.resize ?? 'stretch';
+  const first = await loadImage(classes[0]!.files[0]!, { channels: 3, resize, ...(size ? { height: size.height, width: size.width } : {}) });
   const target = { height: first.height, width: first.width, channels: isGrey(first.data) ? 1 : 3 } as const;
   const perImage = target.height * target.width * target.channels;
   const count = classes.reduce((n, c) => n + c.files.length, 0);
@@ -61,7 +63,7 @@ export async function loadFolder(dir: string, size?: { height: number; width: nu
   let n = 0;
   for (const [label, { files }] of classes.entries()) {
     for (const file of files) {
-      images.set((await loadImage(file, { ...target, resize: 'stretch' })).data, n * perImage);
+      images.set((await loadImage(file, { ...target, resize })).data, n * perImage);
       labels[n++] = label;
     }
   }

@@ -6,14 +6,22 @@ import { loadFolder } from './folder.js';
 import { loadMnist } from './mnist.js';
 import { permutation } from './random.js';
 import { parseDataSpec, type DataSpec } from './spec.js';
+import type { ResizeMode } from '../io/image-fit.js';
 
 export interface LoadOptions {
   /** Share held out for testing when the format has no official test set (default 0.2). */
   testFraction?: number;
   /** Seed of that split (default 0). */
   seed?: number | string;
-  /** For `folder:`: the size every image is resized to (default: the first image's size). */
-  size?: { height: number; width: number };
+  /** For `folder:`: the size every image is fitted to (default: the first image's size). */
+  size?: FolderFit;
+}
+
+/** The size a folder's photographs are fitted to, and how (io/image-fit.ts; default stretch). */
+export interface FolderFit {
+  height: number;
+  width: number;
+  resize?: ResizeMode;
 }
 
 function load(spec: DataSpec, options: LoadOptions): Promise<LoadedImages> {
@@ -50,12 +58,23 @@ export interface ImageCollection extends Omit<Dataset, 'train' | 'test'> {
   readonly images: ImageSet;
   /** How many of `images` come from the official training set (the rest are its test set). */
   readonly trainCount: number;
+  /** How a folder's photographs were fitted to its size; absent for data sets stored at one size. */
+  readonly resize?: ResizeMode;
 }
 
 /** Loads every image of a data set (no split), for ranking all of them: `convscope examples`. `size` applies to folder: images. */
-export async function loadAllImages(spec: string, size?: { height: number; width: number }): Promise<ImageCollection> {
-  const loaded = await load(parseDataSpec(spec), size ? { size } : {});
-  const base = { name: spec, height: loaded.height, width: loaded.width, channels: loaded.channels, maxValue: loaded.maxValue, classes: loaded.classes };
+export async function loadAllImages(spec: string, size?: FolderFit): Promise<ImageCollection> {
+  const parsed = parseDataSpec(spec);
+  const loaded = await load(parsed, size ? { size } : {});
+  const base = {
+    name: spec,
+    height: loaded.height,
+    width: loaded.width,
+    channels: loaded.channels,
+    maxValue: loaded.maxValue,
+    classes: loaded.classes,
+    ...(parsed.kind === 'folder' ? { resize: size?.resize ?? 'stretch' } : {}),
+  };
   if (!loaded.test) return { ...base, images: loaded.train, trainCount: loaded.train.count };
   const { train, test } = loaded;
   const images = new Uint8Array(train.images.length + test.images.length);

@@ -65,7 +65,10 @@ export function placement(mode: ResizeMode, source: Size, target: Size): Placeme
   return mode === 'crop' ? cropped(source, target) : padded(source, target);
 }
 
-/** What a mode did, in words: "centre crop (resized to 336x224, the centre 224x224 kept)". */
+/** A mode in words, for a set of photos of many sizes: "centre crop". */
+export const RESIZE_NAMES: Readonly<Record<ResizeMode, string>> = { stretch: 'stretched (aspect ratio not kept)', crop: 'centre crop', pad: 'padded on black' };
+
+/** What a mode did to one photo, in words: "centre crop (resized to 336x224, the centre 224x224 kept)". */
 export function describePlacement(mode: ResizeMode, at: Placement, target: Size): string {
   if (mode === 'stretch') return `stretched to ${target.width}x${target.height} (aspect ratio not kept)`;
   if (mode === 'crop') return `centre crop (resized to ${at.width}x${at.height}, the centre ${target.width}x${target.height} kept)`;

@@ -1,6 +1,7 @@
 import { buildModel } from '../compute/build.js';
 import { withKernelFallback } from '../compute/backend.js';
-import { defaultPreprocessing } from '../compute/default-preprocessing.js';
+import { chooseResize, defaultPreprocessing } from '../compute/default-preprocessing.js';
+import type { ResizeMode } from '../io/image-fit.js';
 import { loadAllImages } from '../data/index.js';
 import { openModel } from '../formats/open.js';
 import { rankExamples, type ExamplesResult, type ExampleStatistic } from '../analyze/examples.js';
@@ -19,6 +20,8 @@ export interface ExamplesJob {
   statistic: ExampleStatistic;
   /** The preprocessing preset; without one, the model's own (compute/default-preprocessing.ts), decided where the model is. */
   scale?: Preset;
+  /** How a folder's photographs are fitted to the input size; without one, the model's own, decided where the model is. */
+  resize?: ResizeMode;
   batchSize: number;
   shard?: { index: number; of: number };
 }
@@ -32,7 +35,7 @@ export async function runExamplesJob(job: ExamplesJob, onProgress?: (done: numbe
       try {
         const shape = net.inputShapes[0] ?? [];
         const [height, width] = net.channelsFirst ? [shape[2], shape[3]] : [shape[1], shape[2]];
-        const data = await loadAllImages(job.data, height && width ? { height, width } : undefined);
+        const data = await loadAllImages(job.data, height && width ? { height, width, resize: chooseResize(model, job.resize).mode } : undefined);
         return await rankExamples(net, data, {
           model: job.model,
           layer: job.layer,

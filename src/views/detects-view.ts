@@ -223,8 +223,8 @@ export async function rankAll(net: RunnableModel, data: ImageCollection, s: Exam
   });
 }
 
-/** The dataset-examples figure of some filters of a ranking. */
-export function examplesView(result: ExamplesResult, data: ImageCollection, filters: readonly number[]): DetectsView {
+/** The dataset-examples figure of some filters of a ranking; `resize` is how a folder's photographs were fitted to the input, said when they were. */
+export function examplesView(result: ExamplesResult, data: ImageCollection, filters: readonly number[], resize?: Resize): DetectsView {
   const shown = filters.filter((f) => f < result.filters);
   if (shown.length === 0) throw new UsageError(`Layer '${result.layer}' has ${result.filters} filters (0..${result.filters - 1}), so filters ${filters[0]}-${filters.at(-1)} have no examples.`);
   const scene = examplesScene(result, data, shown);
@@ -239,6 +239,7 @@ export function examplesView(result: ExamplesResult, data: ImageCollection, filt
     lines: [
       `All ${result.count} images of ${result.data} ranked for each of the ${result.filters} filters by the ${result.statistic} of its output over the ${result.outputSize[0]}x${result.outputSize[1]} positions; pixels fed as ${describePreset({ preset: result.scale })}.`,
       `Each row is a filter's top ${result.top}, strongest first; each crop is the receptive field (${rf.size[0]}x${rf.size[1]} px) of the filter's strongest position in that image, and the number is the score.`,
+      ...(data.resize && resize ? [`Photographs fitted to ${data.width}x${data.height}: ${describeResize(resize)}.`] : []),
     ],
   };
 }
@@ -291,7 +292,7 @@ export async function attributionView(target: Explained, s: AttributionSettings,
     picture: dataUri(scene),
     alt: `${describeAttribution(r, s.labels)} (${s.imageName})`,
     lines: [
-      `${s.imageName} ${describeResize(s.resize, image.placement, image)}; pixels fed as ${describePreprocessing(s.preprocessing)}; settings: ${r.settings}; ran on ${r.engine}.`,
+      `${s.imageName} ${describeResize(s.resize, { at: image.placement, target: image })}; pixels fed as ${describePreprocessing(s.preprocessing)}; settings: ${r.settings}; ran on ${r.engine}.`,
       'Panels: the input as the network saw it, the map, and the map over the input (opacity grows with the value); the colour bar gives the map’s values.',
       ...(empty ? [`Note: ${empty}.`] : []),
     ],

@@ -34,7 +34,7 @@ function preprocessingOf(model: Model, name: string): { preset: Preset; reason?:
 
 /** What the page says was done to the image before the network saw it. */
 function preprocessText(image: DecodedImage, resize: Resize, preprocessing: { preset: Preset; reason?: string }): string {
-  return `${describeResize(resize, image.placement, image)}; ${describePreprocessing(preprocessing)}`;
+  return `${describeResize(resize, { at: image.placement, target: image })}; ${describePreprocessing(preprocessing)}`;
 }
 
 /** A feature map is a layer output with spatial axes: (N, H, W, C) or (N, L, C). */

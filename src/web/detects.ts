@@ -6,7 +6,7 @@ import type { Resize } from '../compute/default-preprocessing.js';
 import { imageGeometry } from '../compute/inputs.js';
 import type { Objective } from '../compute/maximize.js';
 import type { OnnxNet } from '../compute/ort.js';
-import { loadAllImages, type ImageCollection } from '../data/index.js';
+import { loadAllImages, type FolderFit, type ImageCollection } from '../data/index.js';
 import { onnxGraph, type OnnxGraph } from '../formats/onnx-graph.js';
 import { ConvscopeError, UnsupportedError, UsageError } from '../model/errors.js';
 import { baseName, type Model } from '../model/model.js';
@@ -155,8 +155,8 @@ export function detectsHooks(engines: Engines, data: readonly string[] = ['digit
   const collections = new Map<string, Promise<ImageCollection>>();
   const infos = new WeakMap<Model, Promise<DetectsInfo>>();
 
-  const collection = (spec: string, size: { height: number; width: number } | undefined): Promise<ImageCollection> => {
-    const key = `${spec}@${size ? `${size.height}x${size.width}` : ''}`;
+  const collection = (spec: string, size: FolderFit | undefined): Promise<ImageCollection> => {
+    const key = `${spec}@${size ? `${size.height}x${size.width} ${size.resize}` : ''}`;
     const hit = collections.get(key);
     if (hit) return hit;
     const loading = loadAllImages(spec, size);
@@ -213,12 +213,13 @@ export function detectsHooks(engines: Engines, data: readonly string[] = ['digit
       const net = await gradientNet(model, 'Ranking dataset examples');
       const g = imageGeometry(net);
       progress(0, `loading ${spec}`);
-      const images = await collection(spec, g.height && g.width ? { height: g.height, width: g.width } : undefined);
+      const resize = engines.resizeOf(model, r.resize);
+      const images = await collection(spec, g.height && g.width ? { height: g.height, width: g.width, resize: resize.mode } : undefined);
       const preprocessing = engines.preprocessingOf(model, r.preprocess);
-      const key = JSON.stringify([layer, spec, r.top, r.statistic, preprocessing.preset]);
+      const key = JSON.stringify([layer, spec, r.top, r.statistic, preprocessing.preset, images.resize]);
       const ranked = perModel(rankings, model);
       const result = ranked.get(key) ?? remember(ranked, key, await rankAll(net, images, { layer: layer!, top: r.top, statistic: r.statistic, preprocessing }, progress), 8);
-      return examplesView(result, images, r.filters);
+      return examplesView(result, images, r.filters, resize);
     }
     if (!r.image) throw new UsageError('Attribution needs an image: choose a sample photograph or upload your own.');
     const target: Explained = graph ? { engine: 'onnx', net: await engines.onnxNetOf(model, graph) } : { engine: 'tfjs', net: await gradientNet(model, 'Attribution') };

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,6 +7,7 @@ import { decode } from 'fast-png';
 import { initBackend } from '../../src/compute/backend.js';
 import { openModel } from '../../src/formats/open.js';
 import type { Model } from '../../src/model/model.js';
+import type { ExamplesResult } from '../../src/analyze/examples.js';
 import { decodeNpy } from '../../src/model/npy.js';
 import { reportData, webActivations } from '../../src/web/activations.js';
 import type { ActivationsView } from '../../src/web/activations-view.js';
@@ -87,5 +88,32 @@ describe('fitting a photo to the input: CLI, viewer and report agree (fixture 11
     assert.equal(view.top?.[0]?.index, 2);
     assert.ok(Math.abs(view.top![0]!.score - cli.probabilities[2]!) <= 1e-6, `Poes ${view.top![0]!.score} vs the CLI's ${cli.probabilities[2]}`);
     assert.match(view.lines[0]!, /^chelsea\.png centre crop \(resized to 336x224, the centre 224x224 kept\), the default for a Teachable Machine/);
+  });
+
+  it('examples over a folder of photographs fit them the same way: each score is the maximum the CLI activations give for that photo', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'convscope-image-fit-'));
+    mkdirSync(join(dir, 'photos'));
+    for (const name of ['chelsea.png', 'rocket.jpg']) copyFileSync(join(SHARED, 'images', name), join(dir, 'photos', name));
+    const photos = ['chelsea.png', 'rocket.jpg'].map((name) => join(dir, 'photos', name));
+    const [ranked, maps] = await Promise.all([
+      runCli(['examples', TM, '--layer', 'Conv1', '--data', `folder:${join(dir, 'photos')}`, '--top', '2', '--out', join(dir, 'ranking.json')]),
+      runCli(['activations', TM, '--image', ...photos, '--layer', 'Conv1', '--format', 'npy', '--out', join(dir, 'conv1.npy')]),
+    ]);
+    assert.equal(ranked.code, 0, ranked.stderr);
+    assert.equal(maps.code, 0, maps.stderr);
+    assert.match(ranked.stdout, /^photographs fitted to 224x224: centre crop, the default for a Teachable Machine image model/m);
+    const result = JSON.parse(readFileSync(join(dir, 'ranking.json'), 'utf8')) as ExamplesResult;
+    assert.equal(result.resize, 'crop');
+    const conv1 = decodeNpy(readFileSync(join(dir, 'conv1.npy')));
+    assert.deepEqual(conv1.shape, [2, 112, 112, 16]);
+    const data = conv1.data as Float32Array;
+    const largest = (image: number, filter: number): number => {
+      let best = -Infinity;
+      for (let p = 0; p < 112 * 112; p++) best = Math.max(best, data[(image * 112 * 112 + p) * 16 + filter]!);
+      return best;
+    };
+    assert.equal(result.ranking.length, 32);
+    // examples runs on TensorFlow.js, activations on ONNX Runtime: float32 sums in another order.
+    for (const e of result.ranking) assert.ok(Math.abs(e.score - largest(e.index, e.filter)) <= 1e-5 * (1 + Math.abs(e.score)), `filter ${e.filter}, photo ${e.index}: ${e.score} vs ${largest(e.index, e.filter)}`);
   });
 });

@@ -81,7 +81,7 @@ export async function onnxActivations(model: Model, input: ActivationsInput, pro
     const logits = run.outputs[0]?.data ?? new Float32Array(0);
     return {
       image: image.name,
-      preprocess: `${describeResize(resize, image.at, { width, height })}; ${describePreprocessing(preprocessing)}`,
+      preprocess: `${describeResize(resize, { at: image.at, target: { width, height } })}; ${describePreprocessing(preprocessing)}`,
       input: dataUri(encodeRaster({ width, height, data: image.data }, 'network input')),
       layer: out.name,
       layers: featureMapLayers(graph).map((l) => l.name),

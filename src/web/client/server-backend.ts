@@ -174,7 +174,7 @@ export class ServerBackend implements Backend {
       method: input.method,
       class: input.classIndex,
       preprocess: input.preprocess,
-      resize: input.part === 'attribution' ? input.resize : undefined,
+      resize: input.part === 'maximize' ? undefined : input.resize,
       sample: input.part === 'attribution' && !input.file ? input.sample : undefined,
     });
     const init: RequestInit = { method: 'POST' };

@@ -190,6 +190,8 @@ export function detectsTab(root: HTMLElement, backend: Backend, router: Router):
     );
 
     const preprocess = select('detects-preprocess', 'preprocessing', PREPROCESSING, request.preprocess, (v) => router.replace({ preprocess: v === 'auto' ? undefined : v }));
+    // How a photograph (attribution's, or a folder data set's) is fitted to the input.
+    const resize = select('detects-resize', 'resize', RESIZING, request.resize, (v) => router.replace({ resize: v === 'auto' ? undefined : v }));
     const runButton = h('button', { type: 'button', 'data-testid': 'detects-run', onclick: () => void run(state.model, input(router.current, i, layer, part), keyOf(state.model, input(router.current, i, layer, part))) }, 'run');
     if (report) clear(options);
     else if (part === 'maximize') {
@@ -207,6 +209,7 @@ export function detectsTab(root: HTMLElement, backend: Backend, router: Router):
         select('detects-data', 'data set', i.data.map((d, n) => [String(n), d]), String(request.data), (v) => router.replace({ data: v === '0' ? undefined : Number(v) })),
         select('detects-statistic', 'score', [['max', 'max over positions'], ['mean', 'mean over positions']], request.statistic, (v) => router.replace({ statistic: v === 'max' ? undefined : v })),
         preprocess,
+        i.data[request.data]?.startsWith('folder:') ? resize : null,
         runButton,
       );
     } else {
@@ -220,7 +223,7 @@ export function detectsTab(root: HTMLElement, backend: Backend, router: Router):
         select('detects-method', 'method', methods, request.method, (v) => router.replace({ method: v })),
         select('detects-class', 'class', classes, request.classIndex === undefined ? '' : String(request.classIndex), (v) => router.replace({ class: v === '' ? undefined : Number(v) })),
         preprocess,
-        select('detects-resize', 'resize', RESIZING, request.resize, (v) => router.replace({ resize: v === 'auto' ? undefined : v })),
+        resize,
         runButton,
       );
     }
