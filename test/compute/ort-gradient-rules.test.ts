@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { attributeOnnx } from '../../src/analyze/attribute.js';
+import { initBackend } from '../../src/compute/backend.js';
+import { maximize } from '../../src/compute/maximize.js';
 import { loadOnnxNet } from '../../src/compute/onnx-activations.js';
 import { onnxGradients } from '../../src/compute/ort-gradients.js';
 import type { OnnxNet } from '../../src/compute/ort.js';
@@ -128,6 +130,14 @@ describe('gradient rules on ONNX Runtime against torch autograd', needsPython('n
       assertClose(r.gradient, npy(`${name}.layer.npy`).data as Float64Array, `${name} gradient of ${o.layer} channel ${o.channel}`);
     });
   }
+
+  it("maximize of a squeeze-and-excitation block's most active channel (mobilenet_v3_small) runs on ONNX Runtime and raises the objective", async () => {
+    await initBackend();
+    const o = manifest.mobilenet_v3_small!;
+    const r = await maximize(nets.get('mobilenet_v3_small')!.net, { layer: o.layer!, filters: [o.channel!], steps: 8, seed: 1, transforms: false, pixels: 'torchvision' });
+    assert.equal(r.engine, 'ONNX Runtime');
+    assert.ok(r.final[0]! > r.trace[0]!, `objective ${r.trace[0]} at the start, ${r.final[0]} at the end`);
+  });
 
   for (const [name, what] of SINGLES) it(`${what}: the input gradient equals torch's (1e-4)`, () => checkSaliency(name));
 });
