@@ -2,7 +2,7 @@ import seedrandom from 'seedrandom';
 import { SelectionError, UnsupportedError, UsageError } from '../model/errors.js';
 import { didYouMean } from '../model/lookup.js';
 import { activationName, outputChannelsFirst } from './activations.js';
-import { tf } from './backend.js';
+import { initBackend, tf } from './backend.js';
 import type { RunnableModel } from './build.js';
 import type { GraphNode } from '../model/graph.js';
 import { BackwardUnsupportedError } from './onnx-backward.js';
@@ -331,6 +331,8 @@ export interface PixelObjective extends Omit<ObjectiveGradients, 'at'> {
  * gradient there comes from objectiveGradients' engine and is pulled back through that map.
  */
 export async function pixelObjective(net: MaximizeNet, options: { layer: string; filters: readonly number[]; objective?: Objective; pixels?: Preset; engine?: 'auto' | 'TensorFlow.js' }): Promise<PixelObjective> {
+  // The pixels live in TensorFlow.js whichever engine gives the network's gradient: an ONNX model alone never started it.
+  await initBackend();
   const shape = net.inputShapes[0]!;
   const channels = (net.channelsFirst ? shape[1] : shape[3]) ?? 1;
   const mapping = pixelTransform({ preset: options.pixels ?? 'unit' }, channels);
