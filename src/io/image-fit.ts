@@ -44,7 +44,7 @@ function cropped(source: Size, target: Size): Placement {
   const byWidth = target.width * source.height >= target.height * source.width;
   const width = byWidth ? target.width : Math.max(target.width, Math.floor((target.height * source.width) / source.height));
   const height = byWidth ? Math.max(target.height, Math.floor((target.width * source.height) / source.width)) : target.height;
-  return { width, height, left: -roundHalfEven((width - target.width) / 2), top: -roundHalfEven((height - target.height) / 2) };
+  return { width, height, left: 0 - roundHalfEven((width - target.width) / 2), top: 0 - roundHalfEven((height - target.height) / 2) };
 }
 
 /**

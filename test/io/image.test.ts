@@ -51,3 +51,16 @@ test('bytes decode like the file they came from, and errors name what the caller
   assert.equal(fromBytes.path, 'the uploaded image');
   await assert.rejects(loadImage({ name: 'upload.png', bytes: new Uint8Array([1, 2, 3]) }, request), (e: Error) => e instanceof InputError && /upload\.png/.test(e.message));
 });
+
+test('a photo turned by its EXIF orientation is fitted as it is shown: upright 20x40, the centre rows kept', async () => {
+  const { default: sharp } = await import('sharp');
+  // Stored 40x20, grey value 6x along the stored x; orientation 6 shows it turned a quarter clockwise, so
+  // the shown row y holds the stored column y.
+  const stored = Uint8Array.from({ length: 40 * 20 }, (_, i) => 6 * (i % 40));
+  const path = join(mkdtempSync(join(tmpdir(), 'convscope-image-')), 'turned.jpg');
+  writeFileSync(path, await sharp(stored, { raw: { width: 40, height: 20, channels: 1 } }).withMetadata({ orientation: 6 }).jpeg({ quality: 100 }).toBuffer());
+  const crop = await loadImage(path, { width: 20, height: 20, channels: 1, resize: 'crop' });
+  assert.deepEqual(crop.placement, { width: 20, height: 40, left: 0, top: -10 });
+  // Shown rows 10..29 kept: output row 0 is stored column 10 (60), row 19 is column 29 (174).
+  for (const [row, value] of [[0, 60], [19, 174]] as const) assert.ok(Math.abs(grey(crop, 10, row) - value) <= 4, `row ${row}: ${grey(crop, 10, row)} vs ${value}`);
+});

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { encode } from 'fast-png';
 import type { Browser, Page } from 'playwright-core';
 import { openModel } from '../../src/formats/open.js';
 import { reportData, webActivations } from '../../src/web/activations.js';
@@ -10,7 +11,8 @@ import type { ActivationsView } from '../../src/web/activations-view.js';
 import { startServer, type RunningServer } from '../../src/web/server.js';
 import { ROOT } from '../helpers/fixtures.js';
 import { needsPython, runPython } from '../helpers/python.js';
-import { browserSkip, freshClient, launchChromium } from './browser-helpers.js';
+import { prng } from '../helpers/random.js';
+import { browserSkip, freshClient, launchChromium, pngPixels } from './browser-helpers.js';
 
 /**
  * An ONNX model dropped on the viewer runs in the page on onnxruntime-web (served by convscope's own
@@ -80,6 +82,27 @@ describe('an ONNX model dropped on the viewer runs in the page on onnxruntime-we
     assert.deepEqual(sent, []);
     await page.screenshot({ path: join(dir, 'onnx-in-page.png'), fullPage: true });
     assert.ok(readFileSync(join(dir, 'onnx-in-page.png')).length > 1000);
+  });
+
+  it('fits a photo of another shape exactly as the server does: an ONNX model keeps the centre (io/image-fit.ts places both)', async () => {
+    // 128x64 seeded noise: the crop keeps columns 32..95 at scale 1, so no resampler touches a pixel and any offset shows.
+    const random = prng(64);
+    const noise = Uint8Array.from({ length: 128 * 64 * 3 }, () => Math.floor(random() * 256));
+    writeFileSync(join(dir, 'wide.png'), encode({ width: 128, height: 64, channels: 3, data: noise }));
+    await page.setInputFiles('[data-testid=image-upload]', join(dir, 'wide.png'));
+    await page.waitForFunction(() => document.querySelector('[data-testid=activation-source]')?.textContent?.startsWith('wide.png'), undefined, { timeout: 60_000 });
+    assert.match((await page.textContent('[data-testid=activation-source]'))!, /^wide\.png; centre crop \(resized to 128x64, the centre 64x64 kept\), the default for an ONNX model/);
+    const inPage = pngPixels(Buffer.from((await page.getAttribute('[data-testid=activation-input]', 'src'))!.split(',')[1]!, 'base64'));
+    const model = await openModel(join(dir, 'small.onnx'));
+    try {
+      const view = (await webActivations().activations(model, { preprocess: 'auto', resize: 'auto', image: readFileSync(join(dir, 'wide.png')), imageName: 'wide.png' }, () => {})) as ActivationsView;
+      const onServer = pngPixels(Buffer.from(view.input.split(',')[1]!, 'base64'));
+      const centre = Array.from({ length: 64 * 64 * 3 }, (_, i) => noise[(Math.floor(i / 192) * 128 + 32) * 3 + (i % 192)]!);
+      assert.deepEqual(onServer.data, centre, 'the server keeps columns 32..95');
+      assert.deepEqual(inPage.data, centre, 'the page keeps the same columns');
+    } finally {
+      model.close();
+    }
   });
 
   it('convscope serve / report with an ONNX model: the server hook runs it on onnxruntime-node, same top outputs as PyTorch', async () => {
