@@ -8,7 +8,7 @@ import type { BuildOptions } from 'esbuild';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI_OUT = join(ROOT, 'dist', 'cli');
 const EXTERNAL = [
   'h5wasm', 'h5wasm/*', 'onnxruntime-node', 'onnxruntime-web', 'sharp', '@tensorflow/*', 'protobufjs', 'protobufjs/*',
