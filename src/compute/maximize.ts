@@ -262,6 +262,8 @@ async function seededAt(
  * autodiff through the built layers.
  */
 export async function objectiveGradients(net: MaximizeNet, layer: string, filters: readonly number[], objective: Objective, engine: 'auto' | 'TensorFlow.js' = 'auto'): Promise<ObjectiveGradients> {
+  // an ONNX model has no TensorFlow.js network whose building would have started the backend
+  await initBackend();
   const target = await layerTarget(net, layer);
   const outside = filters.filter((f) => !(Number.isInteger(f) && f >= 0 && f < target.filters));
   if (outside.length > 0) throw new SelectionError(`Layer '${target.name}' has ${target.filters} filters (0..${target.filters - 1}), but filter ${outside[0]} was asked for.`);

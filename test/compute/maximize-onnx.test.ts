@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { openModel } from '../../src/formats/open.js';
 import type { Model } from '../../src/model/model.js';
 import { decodeNpy } from '../../src/model/npy.js';
 import { runCli } from '../helpers/cli.js';
+import { ROOT } from '../helpers/fixtures.js';
 import { needsPython, runPython } from '../helpers/python.js';
 
 /**
@@ -146,6 +148,23 @@ describe('maximize on an ONNX model (torchvision resnet18 export) against PyTorc
     writeFileSync(join(dir, 'final.npy'), encodeNpy(r.images, [4, r.height, r.width, r.channels]));
     const torchFinal = JSON.parse(runPython(RECHECK, [dir])) as number[];
     r.final.forEach((v, i) => assert.ok(Math.abs(v - torchFinal[i]!) <= 1e-3 * Math.max(1, Math.abs(torchFinal[i]!)), `filter ${i}: ${v} vs torch ${torchFinal[i]}`));
+  });
+
+  it('a process that never started TensorFlow.js (the viewer serving an ONNX model) maximizes through maximizeView', async () => {
+    const code = [
+      "import { openModel } from './dist/formats/open.js';",
+      "import { onnxGraph } from './dist/formats/onnx-graph.js';",
+      "import { loadOnnxNet } from './dist/compute/onnx-activations.js';",
+      "import { maximizeView } from './dist/views/detects-view.js';",
+      'const model = await openModel(process.argv[1]);',
+      'const net = await loadOnnxNet(process.argv[1], onnxGraph(model));',
+      "const v = await maximizeView(net, { layer: 'layer1', filters: [0, 1], objective: 'channel', steps: 2, seed: 0, preprocessing: { preset: 'torchvision' } }, () => undefined);",
+      'console.log(v.lines[0]);',
+      'await net.release();',
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code, join(dir, 'resnet18.onnx')], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^2 images of 64x64, one per filter, each optimised 2 steps .* the network's gradient ran on ONNX Runtime\.$/m);
   });
 
   it('the CLI maximizes an ONNX file: a PNG grid, the engine and the default torchvision pixels said', async () => {
