@@ -12,15 +12,23 @@ import { UnsupportedError } from '../model/errors.js';
  *   Conv weight / bias          Conv of x with dy as the kernel, batch and channels swapped (stride and
  *                               dilation swapped), cropped to the kernel; dy summed per channel
  *   Conv (strided, grouped)      ConvTranspose with the same weight, cropped to the input's size
- *   Relu, Clip, LeakyRelu, HardSigmoid, HardSwish, Sigmoid, Tanh   dy times the local derivative
+ *   Relu, Clip, LeakyRelu, PRelu, HardSigmoid, HardSwish, Sigmoid, Tanh, Elu, Selu, Softplus,
+ *   Softsign, Abs, Neg, Exp, Log, Sqrt, Reciprocal, Erf, Pow        dy times the local derivative
  *   MaxPool                      MaxPool's Indices scattered back by MaxUnpool, in groups of windows
  *                                that do not overlap, so that overlapping windows add up
- *   AveragePool                  dy over each window's count, spread back by a ConvTranspose of ones
+ *                                (ceil_mode too)
+ *   AveragePool                  dy over each window's divisor, spread back by a ConvTranspose of ones
  *   GlobalAveragePool, ReduceMean/Sum   dy spread evenly (Expand)
+ *   GlobalMaxPool, ReduceMax     dy shared by the positions holding the maximum
  *   BatchNormalization (inference)      dy times scale / sqrt(var + eps) per channel
  *   BatchNormalization (training mode)  through the batch statistics; its scale and bias
+ *   LayerNormalization           through the statistics over the normalized axes
+ *   Softmax, LogSoftmax          y (dy - sum(dy y)), dy - exp(y) sum(dy)
  *   Gemm, MatMul                 dy times the transposed weight; the weight's: the input transposed times dy
- *   Add/Sum/Sub/Mul/Div, Concat, Pad, Flatten/Reshape/Squeeze/Unsqueeze, Transpose, Identity
+ *   Add/Sum/Sub/Mul/Div          summed over the axes each operand was broadcast along
+ *   Resize                       each resized axis times the transposed interpolation matrix (Resize of the identity)
+ *   Slice, Split                 scattered back into zeros (ScatterElements), parts joined (Concat)
+ *   Concat, Pad, Flatten/Reshape/Squeeze/Unsqueeze, Transpose, Identity
  * The seed is one-hot on a class given per sample by the input `CLASS_INPUT` (a float; negative means
  * the sample's own top class, ArgMax inside the graph). Anything else on the path is refused with
  * BackwardUnsupportedError naming the node, so that the caller can fall back to another engine.
@@ -180,7 +188,10 @@ export function valueRanks(graph: ForwardGraph): Map<string, number> {
 }
 
 /** Operators whose output has their first input's shape. */
-const SAME_SHAPE = new Set(['Relu', 'Clip', 'LeakyRelu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Identity', 'Dropout', 'Abs', 'Neg', 'Exp', 'Softmax', 'LogSoftmax', 'BatchNormalization']);
+const SAME_SHAPE = new Set([
+  'Relu', 'Clip', 'LeakyRelu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Identity', 'Dropout', 'Abs', 'Neg', 'Exp', 'Log', 'Sqrt', 'Reciprocal', 'Erf',
+  'Softplus', 'Softsign', 'Elu', 'Selu', 'Softmax', 'LogSoftmax', 'BatchNormalization', 'LayerNormalization',
+]);
 const BROADCASTING = new Set(['Add', 'Sub', 'Mul', 'Div', 'Sum']);
 
 /** Shapes known before running: the graph's (constants, valueShapes) carried through elementwise operators; null for free dimensions. */
@@ -482,6 +493,56 @@ function backward(
     case 'Abs':
       add(x, w.one('Mul', [dy, w.one('Sign', [x])]));
       return;
+    case 'Neg':
+      add(x, w.one('Neg', [dy]));
+      return;
+    case 'Exp':
+      add(x, w.one('Mul', [dy, y]));
+      return;
+    case 'Log':
+      add(x, w.one('Div', [dy, x]));
+      return;
+    case 'Sqrt':
+      add(x, w.one('Div', [dy, w.one('Mul', [y, w.scalar(2)])]));
+      return;
+    case 'Reciprocal':
+      add(x, w.one('Neg', [w.one('Mul', [dy, w.one('Mul', [y, y])])]));
+      return;
+    case 'Erf':
+      add(x, w.one('Mul', [dy, w.one('Mul', [w.one('Exp', [w.one('Neg', [w.one('Mul', [x, x])])]), w.scalar(2 / Math.sqrt(Math.PI))])]));
+      return;
+    case 'Softplus':
+      add(x, w.one('Mul', [dy, w.one('Sigmoid', [x])]));
+      return;
+    case 'Softsign': {
+      const d = w.one('Add', [w.one('Abs', [x]), w.scalar(1)]);
+      add(x, w.one('Div', [dy, w.one('Mul', [d, d])]));
+      return;
+    }
+    case 'Elu':
+    case 'Selu': {
+      // below 0, y = gamma alpha (e^x - 1): its slope gamma alpha e^x is y + gamma alpha
+      const alpha = floatOf(a.alpha, node.opType === 'Elu' ? 1 : 1.67326319217681884765625);
+      const gamma = node.opType === 'Elu' ? 1 : floatOf(a.gamma, 1.05070102214813232421875);
+      const positive = gamma === 1 ? dy : w.one('Mul', [dy, w.scalar(gamma)]);
+      add(x, w.one('Where', [w.one('Greater', [x, w.scalar(0)]), positive, w.one('Mul', [dy, w.one('Add', [y, w.scalar(gamma * alpha)])])]));
+      return;
+    }
+    case 'PRelu':
+      onlyFirst();
+      add(x, w.one('Where', [w.one('Less', [x, w.scalar(0)]), w.one('Mul', [dy, second]), dy]));
+      return;
+    case 'Pow': {
+      // d a^b / da = b a^(b - 1); d a^b / db = a^b ln a
+      if (onPath(x)) add(x, unbroadcast(w, graph, ranks, shapes, node, w.one('Mul', [dy, w.one('Mul', [second, w.one('Pow', [x, w.one('Sub', [second, w.scalar(1)])])])]), x));
+      if (onPath(second)) add(second, unbroadcast(w, graph, ranks, shapes, node, w.one('Mul', [dy, w.one('Mul', [y, w.one('Log', [x])])]), second));
+      return;
+    }
+    case 'LayerNormalization':
+      onlyFirst();
+      if (node.outputs.slice(1).some((o) => o !== '')) throw unsupported(node, 'returns its statistics too');
+      add(x, layerNormGradient(w, graph, rankOf(x), node, dy));
+      return;
     case 'Resize':
       onlyFirst();
       add(x, resizeGradient(w, graph, rankOf(x), node, dy));
@@ -605,15 +666,13 @@ function backward(
   }
 }
 
-/** Unary operators whose output has their input's shape: x * f(x) does not broadcast. */
-const ELEMENTWISE = new Set(['Sigmoid', 'HardSigmoid', 'Tanh', 'Relu', 'Clip', 'LeakyRelu', 'HardSwish', 'Identity']);
-
 /**
  * `g`, of the output's shape, summed over the axes along which operand `v` of the broadcasting
  * `node` was stretched, in v's shape. Nothing is written where v provably has the output's shape:
- * every other operand is v itself, f(v) for an elementwise f, or of a shape known before running,
- * of no larger rank, each of whose dimensions is 1 or v's own there (a batch norm's [1, 1, C]
- * scale on a Keras layer's [N, H, W, C] output). Otherwise the axes are found at run time (where v's
+ * every other operand is v, or of a shape known before running, of no larger rank, each of whose
+ * dimensions is 1 or v's own there (a batch norm's [1, 1, C] scale on a Keras layer's [N, H, W, C]
+ * output), or computed from such values by shape-keeping and broadcasting operators (SiLU's
+ * x * sigmoid(x), GELU's x * (erf(x / sqrt 2) + 1)). Otherwise the axes are found at run time (where v's
  * shape, padded on the left with ones, differs from the output's); before opset 13, whose ReduceSum
  * takes no axes input, each axis is summed and kept where v's dimension there is 1. Reading shapes
  * at run time has a price beyond its few small nodes: ONNX Runtime no longer fuses the forward
@@ -622,14 +681,17 @@ const ELEMENTWISE = new Set(['Sigmoid', 'HardSigmoid', 'Tanh', 'Relu', 'Clip', '
 function unbroadcast(w: Writer, graph: ForwardGraph, ranks: ReadonlyMap<string, number>, shapes: ReadonlyMap<string, readonly (number | null)[]>, node: ForwardNode, g: string, v: string): string {
   const rank = ranks.get(v);
   const own = shapes.get(v);
-  const provenFull = node.inputs.every((o) => {
+  // o does not stretch v: o is v, its known shape is 1 or v's on each axis, or it is computed from
+  // such values by operators that keep or broadcast shapes (x * sigmoid(x), x * (erf(x / sqrt 2) + 1))
+  const fits = (o: string, depth = 0): boolean => {
     if (o === v) return true;
-    const producer = graph.nodes.find((n) => n.outputs.includes(o));
-    if (producer && ELEMENTWISE.has(producer.opType) && producer.inputs[0] === v) return true;
     const dims = shapes.get(o);
-    if (dims === undefined || rank === undefined || dims.length > rank) return false;
-    return dims.every((d, i) => d === 1 || (d !== null && own?.[rank - dims.length + i] === d));
-  });
+    if (dims !== undefined && rank !== undefined && dims.length <= rank && dims.every((d, i) => d === 1 || (d !== null && own?.[rank - dims.length + i] === d))) return true;
+    const producer = depth < 8 ? graph.nodes.find((n) => n.outputs.includes(o)) : undefined;
+    if (producer && SAME_SHAPE.has(producer.opType)) return fits(producer.inputs[0]!, depth + 1);
+    return producer !== undefined && BROADCASTING.has(producer.opType) && producer.inputs.every((i) => fits(i, depth + 1));
+  };
+  const provenFull = node.inputs.every((o) => fits(o));
   if (provenFull) return g;
 
   const y = node.outputs[0]!;
@@ -724,6 +786,23 @@ function resizeGradient(w: Writer, graph: ForwardGraph, rank: number, node: Forw
 /** Sum of `x` over `axes` (not kept), in the spelling of the graph's opset. */
 function reduceSum(w: Writer, graph: ForwardGraph, x: string, axes: readonly number[]): string {
   return graph.opset >= 13 ? w.one('ReduceSum', [x, w.ints(axes)], { keepdims: 0 }) : w.one('ReduceSum', [x], { axes: [...axes], keepdims: 0 });
+}
+
+/**
+ * LayerNormalization over the axes from `axis` on (M values each): with x^ = (x - mean) / sqrt(var + eps)
+ * and g = dy * scale, dx = (g - mean(g) - x^ mean(g x^)) / sqrt(var + eps).
+ */
+function layerNormGradient(w: Writer, graph: ForwardGraph, rank: number, node: ForwardNode, dy: string): string {
+  const [x, scale] = node.inputs as [string, string];
+  const given = Number(node.attributes?.axis ?? -1);
+  const from = given < 0 ? given + rank : given;
+  const axes = Array.from({ length: rank - from }, (_, i) => from + i);
+  const mean = (v: string) => (graph.opset >= 18 ? w.one('ReduceMean', [v, w.ints(axes)], { keepdims: 1 }) : w.one('ReduceMean', [v], { axes, keepdims: 1 }));
+  const centred = w.one('Sub', [x, mean(x)]);
+  const invStd = w.one('Reciprocal', [w.one('Sqrt', [w.one('Add', [mean(w.one('Mul', [centred, centred])), w.scalar(floatOf(node.attributes?.epsilon, 1e-5))])])]);
+  const normed = w.one('Mul', [centred, invStd]);
+  const g = w.one('Mul', [dy, scale]);
+  return w.one('Mul', [w.one('Sub', [w.one('Sub', [g, mean(g)]), w.one('Mul', [normed, mean(w.one('Mul', [g, normed]))])]), invStd]);
 }
 
 /**

@@ -27,7 +27,7 @@ import { needsPython, runPython } from '../helpers/python.js';
  */
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const MODELS = ['mobilenet_v3_small', 'squeezenet1_1', 'efficientnet_b0', 'shufflenet_v2_x0_5'];
+const MODELS = ['mobilenet_v3_small', 'squeezenet1_1', 'efficientnet_b0', 'shufflenet_v2_x0_5', 'convnext_mini', 'convnext_mini_opset13'];
 /** One small graph per rule: its name in gradient_rules.py, what it holds. */
 const SINGLES: readonly [string, string][] = [
   ['broadcast_mul', "squeeze-and-excitation's [N, C, 1, 1] x [N, C, H, W] Mul"],
@@ -49,6 +49,8 @@ const SINGLES: readonly [string, string][] = [
   ['flip', 'Slice with negative axes and steps (torch.flip)'],
   ['split', 'Split with uneven parts, and a Slice of a computed size'],
   ['global_max', 'GlobalMaxPool'],
+  ['unary', 'Elu, Selu, Softplus, Softsign, Exp, Log, Sqrt, Reciprocal, Pow, Erf and mish (x tanh(softplus x))'],
+  ['prelu', 'PRelu with a slope per channel'],
   ['softmax_inner', 'an inner Softmax and LogSoftmax'],
   ['softmax_inner_opset11', 'the same at opset 11'],
 ];

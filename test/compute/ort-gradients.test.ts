@@ -134,10 +134,10 @@ with torch.no_grad():
     delta = (logits(x)[0, c] - logits(torch.zeros_like(x))[0, c]).item()
 out['vggish'] = {'class': c, 'score': score, 'grad': grad, 'class2': c2, 'conv_cam': cam, 'conv_campp': campp, 'ig': ig, 'ig_delta': delta, 'scorecam': scorecam}
 
-class Up(nn.Module):  # ELU has no gradient rule: forward-only methods still run
+class Up(nn.Module):  # InstanceNormalization has no gradient rule: forward-only methods still run
     def __init__(self):
         super().__init__()
-        self.c1 = nn.Conv2d(3, 4, 3, padding=1); self.r1 = nn.ELU(); self.up = nn.Upsample(scale_factor=2)
+        self.c1 = nn.Conv2d(3, 4, 3, padding=1); self.r1 = nn.InstanceNorm2d(4, affine=True); self.up = nn.Upsample(scale_factor=2)
         self.c2 = nn.Conv2d(4, 5, 3, padding=1); self.r2 = nn.ReLU(); self.fc = nn.Linear(5, 3)
     def features(self, x):
         return self.r2(self.c2(self.up(self.r1(self.c1(x)))))
@@ -245,7 +245,7 @@ describe('gradients on ONNX Runtime against torch autograd on torch-exported gra
   });
 
   it('a graph whose backward pass cannot be built: gradient methods say why in one sentence, Score-CAM runs forward only and equals torch', async () => {
-    await assert.rejects(run('upsample', { method: 'saliency' }), /'saliency' needs gradients, and node '[^']*' \(Elu\) has no gradient rule yet, so its gradient is not built on ONNX Runtime; the occlusion and Score-CAM methods run forward only\./);
+    await assert.rejects(run('upsample', { method: 'saliency' }), /'saliency' needs gradients, and node '[^']*' \(InstanceNormalization\) has no gradient rule yet, so its gradient is not built on ONNX Runtime; the occlusion and Score-CAM methods run forward only\./);
     const r = await run('upsample', { method: 'scorecam', layer: 'r2' });
     assert.equal(r.classIndex, oracle.upsample.class);
     assertClose(r.map.data, oracle.upsample.scorecam, 'Score-CAM without gradients');
@@ -327,13 +327,13 @@ describe('gradients of a TF.js model on ONNX Runtime against TensorFlow.js', nee
     }
   });
 
-  /** A small Sequential model saved and opened as a TF.js file: conv, `middle`, flatten, dense. */
-  async function small(middle: tfl.layers.Layer, inputShape: number[], run: (built: RunnableModel) => Promise<void>): Promise<void> {
-    const m = tfl.sequential();
-    m.add(tfl.layers.conv2d({ filters: 2, kernelSize: 3, inputShape, name: 'conv', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }));
-    m.add(middle);
-    m.add(tfl.layers.flatten({ name: 'flat' }));
-    m.add(tfl.layers.dense({ units: 3, name: 'out', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }));
+  /** A small model saved and opened as a TF.js file: conv, `middle`, flatten, dense. */
+  async function small(middle: (x: tfl.SymbolicTensor) => tfl.SymbolicTensor, inputShape: number[], run: (built: RunnableModel) => Promise<void>): Promise<void> {
+    const input = tfl.input({ shape: inputShape, name: 'x' });
+    const conv = tfl.layers.conv2d({ filters: 2, kernelSize: 3, name: 'conv', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }).apply(input) as tfl.SymbolicTensor;
+    const flat = tfl.layers.flatten({ name: 'flat' }).apply(middle(conv));
+    const output = tfl.layers.dense({ units: 3, name: 'out', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }).apply(flat) as tfl.SymbolicTensor;
+    const m = tfl.model({ inputs: input, outputs: output });
     const dir = mkdtempSync(join(tmpdir(), 'convscope-ort-small-'));
     await saveCheckpoint(m, dir);
     m.dispose();
@@ -349,7 +349,7 @@ describe('gradients of a TF.js model on ONNX Runtime against TensorFlow.js', nee
   }
 
   it('UpSampling2D (a channels-last Resize, its axes read from the scales) gets its gradient on ONNX Runtime, equal to TensorFlow.js', async () => {
-    await small(tfl.layers.upSampling2d({ size: [2, 3], name: 'up' }), [6, 6, 1], async (built) => {
+    await small((x) => tfl.layers.upSampling2d({ size: [2, 3], name: 'up' }).apply(x) as tfl.SymbolicTensor, [6, 6, 1], async (built) => {
       const x = { shape: [1, 6, 6, 1], data: Float32Array.from({ length: 36 }, (_, i) => Math.sin(i)) };
       const r = await attribute(built, x, { method: 'saliency', classIndex: 1 });
       assert.equal(r.engine, 'ONNX Runtime');
@@ -358,9 +358,12 @@ describe('gradients of a TF.js model on ONNX Runtime against TensorFlow.js', nee
   });
 
   it('a layer the gradient builder does not cover falls back to TensorFlow.js and says why', async () => {
-    await small(tfl.layers.activation({ activation: 'softplus', name: 'act' }), [6, 6, 1], async (built) => {
+    await small((x) => {
+      const other = tfl.layers.conv2d({ filters: 2, kernelSize: 1, name: 'side', kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }) }).apply(x) as tfl.SymbolicTensor;
+      return tfl.layers.maximum({ name: 'max' }).apply([x, other]) as tfl.SymbolicTensor;
+    }, [6, 6, 1], async (built) => {
       const r = await attribute(built, { shape: [1, 6, 6, 1], data: Float32Array.from({ length: 36 }, (_, i) => i / 36) }, { method: 'saliency' });
-      assert.match(r.engine, /^TensorFlow\.js \(not ONNX Runtime: layer 'act' \(Softplus\) has no gradient rule yet/);
+      assert.match(r.engine, /^TensorFlow\.js \(not ONNX Runtime: layer 'max' \(Max\) has no gradient rule yet/);
     });
   });
 });

@@ -3,7 +3,7 @@
 usage: gradient_rules.py OUT_DIR
 
 Torchvision models (weights=None, seed 0, batch-norm statistics randomised, exported in eval mode at
-opset 17 with a free batch axis): OUT_DIR/<net>.onnx, <net>.x.npy (the float32 input), <net>.grad.npy
+opset 17, one also at 13, with a free batch axis; ConvNeXt's code with two small stages): OUT_DIR/<net>.onnx, <net>.x.npy (the float32 input), <net>.grad.npy
 (d logit[class] / d x) and <net>.layer.npy (d mean(layer output[channel]) / d x), both computed by
 autograd on the same weights in float64. Small graphs of one operator each (a 3x3 conv in front, a
 Linear behind, so that every value of the operator's output reaches the score): <op>.onnx, <op>.x.npy,
@@ -17,6 +17,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
+from torchvision.models.convnext import CNBlockConfig, ConvNeXt
 
 out = sys.argv[1]
 torch.manual_seed(0)
@@ -66,16 +67,23 @@ def layer_objective(name, net, module_path, x):
     manifest[name].update({'layer': module_path, 'channel': channel, 'shape': list(a.shape)})
 
 
-for name, size, layer in [
-    ('mobilenet_v3_small', 64, 'features.5'),    # SE (HardSigmoid gate, broadcast Mul), HardSwish, residual Add
-    ('squeezenet1_1', 66, 'features.6'),         # ceil-mode MaxPool with partial windows (66 -> 32 -> 16 -> 8 -> 4), Concat
-    ('efficientnet_b0', 64, 'features.3'),       # SiLU (Sigmoid * x), SE with a Sigmoid gate
-    ('shufflenet_v2_x0_5', 64, 'stage3'),        # channel shuffle (Reshape / Transpose on computed shapes), Slice, Concat
+def convnext_mini():
+    """torchvision's ConvNeXt code with two small stages: LayerNorm (also channels-first, between Permutes), GELU, layer scale."""
+    return ConvNeXt([CNBlockConfig(16, 32, 1), CNBlockConfig(32, None, 1)], layer_scale=0.5, num_classes=10)
+
+
+for name, make, size, layer, opset in [
+    ('mobilenet_v3_small', torchvision.models.mobilenet_v3_small, 64, 'features.5', 17),  # SE (HardSigmoid gate, broadcast Mul), HardSwish, residual Add
+    ('squeezenet1_1', torchvision.models.squeezenet1_1, 66, 'features.6', 17),  # ceil-mode MaxPool with partial windows (66 -> 32 -> 16 -> 8 -> 4), Concat
+    ('efficientnet_b0', torchvision.models.efficientnet_b0, 64, 'features.3', 17),  # SiLU (Sigmoid * x), SE with a Sigmoid gate
+    ('shufflenet_v2_x0_5', torchvision.models.shufflenet_v2_x0_5, 64, 'stage3', 17),  # channel shuffle (Reshape / Transpose on computed shapes), Slice, Concat
+    ('convnext_mini', convnext_mini, 32, 'features.3', 17),  # LayerNormalization, GELU as Erf
+    ('convnext_mini_opset13', convnext_mini, 32, 'features.3', 13),  # layer norm spelled out: ReduceMean, Sub, Pow, Sqrt, Div
 ]:
-    net = getattr(torchvision.models, name)(weights=None)
+    net = make(weights=None) if make is not convnext_mini else make()
     randomise_batch_norm(net)
     x = torch.rand(1, 3, size, size) * 2 - 1
-    xd = export(name, net, x)
+    xd = export(name, net, x, opset=opset)
     layer_objective(name, net, layer, xd)
 
 
@@ -132,6 +140,9 @@ singles = {
     'flip': Fn(lambda x: torch.flip(x, [-1, -2])),
     'split': Fn(lambda x: torch.cat(torch.split(x, [1, 3], 1)[::-1], 1) * x.chunk(2, 1)[1].sum(1, keepdim=True)),
     'global_max': nn.AdaptiveMaxPool2d(1),
+    'unary': Fn(lambda x: F.elu(x) + F.selu(x) * 0.5 + F.softplus(x) + F.softsign(x) + torch.exp(x * 0.3) + torch.log(x * x + 1)
+                + torch.sqrt(x * x + 0.5) - torch.reciprocal(x * x + 2) + x.pow(3) * 0.1 + torch.erf(x) + F.mish(x)),
+    'prelu': nn.PReLU(4, 0.2),
     'softmax_inner': Fn(lambda x: torch.softmax(x, 1) * torch.log_softmax(x, -1)),
     'softmax_inner_opset11': Fn(lambda x: torch.softmax(x, 1) * torch.log_softmax(x, -1)),  # Softmax on the axes from 1 on, flattened
     'broadcast_opset11': Fn(broadcast_all),
