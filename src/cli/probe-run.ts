@@ -1,7 +1,10 @@
 import { dirname, basename, extname, join } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { ProbeResult } from '../analyze/probe.js';
-import { loadDataset } from '../data/index.js';
+import { networkInput } from '../compute/build.js';
+import { chooseResize, describeResize } from '../compute/default-preprocessing.js';
+import { folderFit } from '../compute/inputs.js';
+import { loadDataset, parseDataSpec } from '../data/index.js';
 import { writeFileAtomic } from '../io/write.js';
 import { encodeNpy } from '../model/npy.js';
 import { formatNumber, formatPercent } from '../model/format.js';
@@ -36,7 +39,11 @@ function exportPaths(path: string): { features: string; labels: string } {
 
 export async function runProbe(path: string, options: ProbeCliOptions): Promise<void> {
   await withModel(path, options, async (model) => {
-    const data = await loadDataset(options.data, { seed: options.seed });
+    // A folder's photographs are fitted to the network's input as every other surface fits a photo.
+    const fit = parseDataSpec(options.data).kind === 'folder' ? chooseResize(model, options.resize) : undefined;
+    const size = fit ? folderFit(await networkInput(model), fit) : undefined;
+    const data = await loadDataset(options.data, { seed: options.seed, ...(size ? { size } : {}) });
+    if (fit && size && !options.json) process.stdout.write(`photographs fitted to ${size.width}x${size.height}: ${describeResize(fit)}\n`);
     const bar = process.stderr.isTTY && !options.json ? new SingleBar({ format: '{stage} [{bar}] {value}/{total}', hideCursor: true }) : undefined;
     let stage = '';
     const { probeLayer } = await import('../analyze/probe.js');

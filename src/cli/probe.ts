@@ -3,6 +3,7 @@ import type { ClassifierName } from '../analyze/probe.js';
 import type { FeatureMode } from '../compute/features.js';
 import type { PixelScale } from '../data/dataset.js';
 import { DATA_SPEC_HELP } from '../data/spec.js';
+import { RESIZE_MODES, type ResizeMode } from '../io/image-fit.js';
 import { action, parseIndex } from './run.js';
 
 export interface ProbeCliOptions {
@@ -11,6 +12,7 @@ export interface ProbeCliOptions {
   features: FeatureMode;
   classifier: ClassifierName;
   scale: PixelScale;
+  resize?: ResizeMode;
   seed: number;
   trees: number;
   json?: boolean;
@@ -28,6 +30,10 @@ export function registerProbe(program: Command): void {
     .addOption(new Option('--features <mode>', 'gap: one value per channel; flatten: every value').choices(['gap', 'flatten']).default('gap'))
     .addOption(new Option('--classifier <name>', 'classifier').choices(['random-forest', 'logistic']).default('random-forest'))
     .addOption(new Option('--scale <scale>', 'pixel scale the network was trained on: raw 0..255 or unit 0..1').choices(['raw', 'unit']).default('unit'))
+    .addOption(
+      new Option('--resize <mode>', "how the photographs of a folder: data set are fitted to the model input, as activations --resize: stretch, crop (centre) or pad (default: the model's own, as activations decides it)")
+        .choices([...RESIZE_MODES]),
+    )
     .option('--seed <n>', 'seed of the split, the untrained baseline and the forest', parseIndex, 0)
     .option('--trees <n>', 'trees in the random forest', parseIndex, 100)
     .option('--json', 'print the result as JSON', false)

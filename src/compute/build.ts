@@ -249,6 +249,12 @@ async function tfjsLayers(model: Model): Promise<TfjsLayers> {
   return { graph, layers, kerasClasses, lambdas, channelsFirst };
 }
 
+/** What feeding `model`'s network needs to know (its input shapes and layout), without building it. */
+export async function networkInput(model: Model): Promise<Pick<RunnableModel, 'source' | 'inputShapes' | 'channelsFirst'>> {
+  const { graph, channelsFirst } = await tfjsLayers(model);
+  return { source: model.source, inputShapes: graph.inputShapes, channelsFirst };
+}
+
 /** Builds the runnable network of `model` (its stored architecture and weights) on the current tfjs backend. */
 export async function buildModel(model: Model): Promise<RunnableModel> {
   const { graph, layers, kerasClasses, lambdas, channelsFirst } = await tfjsLayers(model);

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { loadImage, type DecodedImage } from '../io/image.js';
 import { InputError, UsageError } from '../model/errors.js';
 import { decodeNpy } from '../model/npy.js';
+import type { FolderFit } from '../data/index.js';
 import type { InputBatch } from './layer-output.js';
 import type { RunnableModel } from './build.js';
 import { describePreprocessing, describeResize, type Resize } from './default-preprocessing.js';
@@ -71,6 +72,12 @@ export function imageBatch(images: readonly PixelImage[], geometry: ImageGeometr
   if (geometry.channelAxis) return batch;
   const [n, h, w] = batch.shape as [number, number, number];
   return { shape: [n, h, w], data: batch.data };
+}
+
+/** The size a folder data set's photographs are fitted to for this network, and how; undefined when its input takes any size. */
+export function folderFit(net: InputSpec, resize: Resize): FolderFit | undefined {
+  const { height, width } = imageGeometry(net);
+  return height && width ? { height, width, resize: resize.mode } : undefined;
 }
 
 /** Loads, converts, resizes and preprocesses images into one batch for the model's input. */

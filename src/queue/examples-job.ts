@@ -3,6 +3,7 @@ import { withKernelFallback } from '../compute/backend.js';
 import { chooseResize, defaultPreprocessing } from '../compute/default-preprocessing.js';
 import type { ResizeMode } from '../io/image-fit.js';
 import { loadAllImages } from '../data/index.js';
+import { folderFit } from '../compute/inputs.js';
 import { openModel } from '../formats/open.js';
 import { rankExamples, type ExamplesResult, type ExampleStatistic } from '../analyze/examples.js';
 import type { Preset } from '../compute/choices.js';
@@ -33,9 +34,7 @@ export async function runExamplesJob(job: ExamplesJob, onProgress?: (done: numbe
     return await withKernelFallback(async () => {
       const net = await buildModel(model);
       try {
-        const shape = net.inputShapes[0] ?? [];
-        const [height, width] = net.channelsFirst ? [shape[2], shape[3]] : [shape[1], shape[2]];
-        const data = await loadAllImages(job.data, height && width ? { height, width, resize: chooseResize(model, job.resize).mode } : undefined);
+        const data = await loadAllImages(job.data, folderFit(net, chooseResize(model, job.resize)));
         return await rankExamples(net, data, {
           model: job.model,
           layer: job.layer,

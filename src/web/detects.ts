@@ -3,7 +3,7 @@ import { ATTRIBUTION_METHODS, type AttributionMethod } from '../analyze/choices.
 import type { ExamplesResult, ExampleStatistic } from '../analyze/examples.js';
 import type { RunnableModel } from '../compute/build.js';
 import type { Resize } from '../compute/default-preprocessing.js';
-import { imageGeometry } from '../compute/inputs.js';
+import { folderFit } from '../compute/inputs.js';
 import type { Objective } from '../compute/maximize.js';
 import type { OnnxNet } from '../compute/ort.js';
 import { loadAllImages, type FolderFit, type ImageCollection } from '../data/index.js';
@@ -211,10 +211,9 @@ export function detectsHooks(engines: Engines, data: readonly string[] = ['digit
       const spec = data[r.data];
       if (spec === undefined) throw new UsageError(`There is no data set ${r.data}: this viewer offers ${data.length} (${data.join(', ')}).`);
       const net = await gradientNet(model, 'Ranking dataset examples');
-      const g = imageGeometry(net);
       progress(0, `loading ${spec}`);
       const resize = engines.resizeOf(model, r.resize);
-      const images = await collection(spec, g.height && g.width ? { height: g.height, width: g.width, resize: resize.mode } : undefined);
+      const images = await collection(spec, folderFit(net, resize));
       const preprocessing = engines.preprocessingOf(model, r.preprocess);
       const key = JSON.stringify([layer, spec, r.top, r.statistic, preprocessing.preset, images.resize]);
       const ranked = perModel(rankings, model);

@@ -116,4 +116,42 @@ describe('fitting a photo to the input: CLI, viewer and report agree (fixture 11
     // examples runs on TensorFlow.js, activations on ONNX Runtime: float32 sums in another order.
     for (const e of result.ranking) assert.ok(Math.abs(e.score - largest(e.index, e.filter)) <= 1e-5 * (1 + Math.abs(e.score)), `filter ${e.filter}, photo ${e.index}: ${e.score} vs ${largest(e.index, e.filter)}`);
   });
+
+  it("probe over class folders of photographs fits them the same way: its features are the CLI activations' per-channel means", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'convscope-image-fit-'));
+    const classes: Record<string, string[]> = { cats: ['chelsea.png', 'coffee.png'], other: ['astronaut.png', 'camera.png', 'rocket.jpg'] };
+    const photos: string[] = [];
+    for (const [name, files] of Object.entries(classes)) {
+      mkdirSync(join(dir, name));
+      for (const file of files) photos.push(join(dir, name, file));
+      for (const file of files) copyFileSync(join(SHARED, 'images', file), join(dir, name, file));
+    }
+    const [probed, maps] = await Promise.all([
+      runCli(['probe', TM, '--layer', 'out_relu', '--data', `folder:${dir}`, '--trees', '10', '--export', join(dir, 'features.npy')]),
+      // probe scales pixels by its own --scale (unit by default), not by the model's preset: the same here.
+      runCli(['activations', TM, '--image', ...photos, '--layer', 'out_relu', '--preprocess', 'unit', '--format', 'npy', '--out', join(dir, 'out_relu.npy')]),
+    ]);
+    assert.equal(probed.code, 0, probed.stderr);
+    assert.equal(maps.code, 0, maps.stderr);
+    assert.match(probed.stdout, /^photographs fitted to 224x224: centre crop, the default for a Teachable Machine image model/m);
+    const features = decodeNpy(readFileSync(join(dir, 'features.npy')));
+    assert.deepEqual(features.shape, [5, 1280]);
+    const out = decodeNpy(readFileSync(join(dir, 'out_relu.npy')));
+    assert.deepEqual(out.shape, [5, 7, 7, 1280]);
+    const means = photos.map((_, i) => Array.from({ length: 1280 }, (_, c) => {
+      let sum = 0;
+      for (let p = 0; p < 49; p++) sum += (out.data as Float32Array)[(i * 49 + p) * 1280 + c]!;
+      return sum / 49;
+    }));
+    // The split shuffles the rows: each exported row must be one photo's means (TF.js vs ONNX Runtime: 1e-5 of the largest).
+    const matched = new Set<number>();
+    for (let r = 0; r < 5; r++) {
+      const row = (features.data as Float32Array).subarray(r * 1280, (r + 1) * 1280);
+      const scale = 1 + Math.max(...row);
+      const photo = means.findIndex((m) => largestDifference(m, row) <= 1e-5 * scale);
+      assert.ok(photo >= 0, `exported row ${r} is no photo's means (nearest ${Math.min(...means.map((m) => largestDifference(m, row)))})`);
+      matched.add(photo);
+    }
+    assert.equal(matched.size, 5);
+  });
 });
