@@ -22,7 +22,7 @@ import { UnsupportedError } from '../model/errors.js';
  *   GlobalMaxPool, ReduceMax     dy shared by the positions holding the maximum
  *   BatchNormalization (inference)      dy times scale / sqrt(var + eps) per channel
  *   BatchNormalization (training mode)  through the batch statistics; its scale and bias
- *   LayerNormalization           through the statistics over the normalized axes
+ *   Layer/InstanceNormalization  through the statistics over the normalized axes
  *   Softmax, LogSoftmax          y (dy - sum(dy y)), dy - exp(y) sum(dy)
  *   Gemm, MatMul                 dy times the transposed weight; the weight's: the input transposed times dy
  *   Add/Sum/Sub/Mul/Div          summed over the axes each operand was broadcast along
@@ -190,7 +190,7 @@ export function valueRanks(graph: ForwardGraph): Map<string, number> {
 /** Operators whose output has their first input's shape. */
 const SAME_SHAPE = new Set([
   'Relu', 'Clip', 'LeakyRelu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Identity', 'Dropout', 'Abs', 'Neg', 'Exp', 'Log', 'Sqrt', 'Reciprocal', 'Erf',
-  'Softplus', 'Softsign', 'Elu', 'Selu', 'Softmax', 'LogSoftmax', 'BatchNormalization', 'LayerNormalization',
+  'Softplus', 'Softsign', 'Elu', 'Selu', 'Softmax', 'LogSoftmax', 'BatchNormalization', 'LayerNormalization', 'InstanceNormalization',
 ]);
 const BROADCASTING = new Set(['Add', 'Sub', 'Mul', 'Div', 'Sum']);
 
@@ -539,9 +539,10 @@ function backward(
       return;
     }
     case 'LayerNormalization':
+    case 'InstanceNormalization':
       onlyFirst();
       if (node.outputs.slice(1).some((o) => o !== '')) throw unsupported(node, 'returns its statistics too');
-      add(x, layerNormGradient(w, graph, rankOf(x), node, dy));
+      add(x, normalizationGradient(w, graph, rankOf(x), node, dy));
       return;
     case 'Resize':
       onlyFirst();
@@ -789,19 +790,21 @@ function reduceSum(w: Writer, graph: ForwardGraph, x: string, axes: readonly num
 }
 
 /**
- * LayerNormalization over the axes from `axis` on (M values each): with x^ = (x - mean) / sqrt(var + eps)
- * and g = dy * scale, dx = (g - mean(g) - x^ mean(g x^)) / sqrt(var + eps).
+ * LayerNormalization over the axes from `axis` on; InstanceNormalization over the spatial axes, with a
+ * scale per channel. With x^ = (x - mean) / sqrt(var + eps) over those axes and g = dy * scale,
+ * dx = (g - mean(g) - x^ mean(g x^)) / sqrt(var + eps).
  */
-function layerNormGradient(w: Writer, graph: ForwardGraph, rank: number, node: ForwardNode, dy: string): string {
+function normalizationGradient(w: Writer, graph: ForwardGraph, rank: number, node: ForwardNode, dy: string): string {
   const [x, scale] = node.inputs as [string, string];
   const given = Number(node.attributes?.axis ?? -1);
-  const from = given < 0 ? given + rank : given;
+  const from = node.opType === 'InstanceNormalization' ? 2 : given < 0 ? given + rank : given;
   const axes = Array.from({ length: rank - from }, (_, i) => from + i);
   const mean = (v: string) => (graph.opset >= 18 ? w.one('ReduceMean', [v, w.ints(axes)], { keepdims: 1 }) : w.one('ReduceMean', [v], { axes, keepdims: 1 }));
   const centred = w.one('Sub', [x, mean(x)]);
   const invStd = w.one('Reciprocal', [w.one('Sqrt', [w.one('Add', [mean(w.one('Mul', [centred, centred])), w.scalar(floatOf(node.attributes?.epsilon, 1e-5))])])]);
   const normed = w.one('Mul', [centred, invStd]);
-  const g = w.one('Mul', [dy, scale]);
+  const perChannel = node.opType === 'InstanceNormalization' ? w.one('Reshape', [scale, w.ints([-1, ...new Array<number>(rank - 2).fill(1)])]) : scale;
+  const g = w.one('Mul', [dy, perChannel]);
   return w.one('Mul', [w.one('Sub', [w.one('Sub', [g, mean(g)]), w.one('Mul', [normed, mean(w.one('Mul', [g, normed]))])]), invStd]);
 }
 

@@ -51,6 +51,8 @@ const SINGLES: readonly [string, string][] = [
   ['global_max', 'GlobalMaxPool'],
   ['unary', 'Elu, Selu, Softplus, Softsign, Exp, Log, Sqrt, Reciprocal, Pow, Erf and mish (x tanh(softplus x))'],
   ['prelu', 'PRelu with a slope per channel'],
+  ['instance_norm', 'InstanceNormalization with a scale per channel'],
+  ['group_norm', 'GroupNorm (InstanceNormalization between Reshapes)'],
   ['softmax_inner', 'an inner Softmax and LogSoftmax'],
   ['softmax_inner_opset11', 'the same at opset 11'],
 ];

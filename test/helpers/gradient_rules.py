@@ -143,6 +143,8 @@ singles = {
     'unary': Fn(lambda x: F.elu(x) + F.selu(x) * 0.5 + F.softplus(x) + F.softsign(x) + torch.exp(x * 0.3) + torch.log(x * x + 1)
                 + torch.sqrt(x * x + 0.5) - torch.reciprocal(x * x + 2) + x.pow(3) * 0.1 + torch.erf(x) + F.mish(x)),
     'prelu': nn.PReLU(4, 0.2),
+    'instance_norm': nn.InstanceNorm2d(4, affine=True),
+    'group_norm': nn.GroupNorm(2, 4),               # Reshape, InstanceNormalization, Reshape, Mul, Add
     'softmax_inner': Fn(lambda x: torch.softmax(x, 1) * torch.log_softmax(x, -1)),
     'softmax_inner_opset11': Fn(lambda x: torch.softmax(x, 1) * torch.log_softmax(x, -1)),  # Softmax on the axes from 1 on, flattened
     'broadcast_opset11': Fn(broadcast_all),
@@ -152,6 +154,8 @@ for name, op in singles.items():
     net = Single(op, x)
     with torch.no_grad():
         net.fc.weight.mul_(10)
+        for p in op.parameters():  # affine normalisations: not the identity scale
+            p.uniform_(0.5, 1.5)
     export(name, net, x, opset=11 if name.endswith('opset11') else 17, free_size=name == 'global_max')
 
 print(json.dumps(manifest))
