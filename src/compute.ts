@@ -5,6 +5,7 @@
 export { buildModel, type RunnableModel } from './compute/build.js';
 export { runLayers, sampleView, type Activation, type InputBatch, type RunOptions, type SampleView } from './compute/activations.js';
 export { imageInput, arrayInput, type ImageInputOptions, type PreparedInput } from './compute/inputs.js';
+export { defaultPreprocessing, defaultResize, chooseResize, type Resize } from './compute/default-preprocessing.js';
 export { imagesToBatch, type PreprocessOptions } from './compute/preprocess.js';
 export { PRESETS, type Preset } from './compute/choices.js';
 export { registerTrainingKernels } from './compute/kernels/index.js';
