@@ -359,9 +359,12 @@ export async function reportDetects(model: Model, choice: ReportDetectsChoice, s
   const views: DetectsView[] = [];
   const why = (text: string, concept: string | undefined): Note => ({ text, ...(concept ? { concept: concept as Concept } : {}) });
   if (info.engine === 'none') return { info: { ...info, notes: [why(`No "what it detects" section: ${info.why}`, info.concept)] }, views };
-  const layer = choice.layer ?? info.defaultLayer;
-  if (choice.layer !== undefined && !info.layers.some((l) => l.name === choice.layer)) {
-    throw new UsageError(`Layer '${choice.layer.slice(0, 60)}' has no spatial output to visualise; choose one of: ${info.layers.map((l) => l.name).join(', ')}.`, { concept: 'layer' });
+  const graph = onnxGraph(model);
+  // an ONNX layer may be named as activations and maximize take it (a module path, a value): the section shows its node's name
+  const named = choice.layer !== undefined && graph ? featureMapLayers(graph).find((l) => l.output === selectOnnxLayers(graph, model.source, choice.layer)[0]?.output)?.name ?? choice.layer : choice.layer;
+  const layer = named ?? info.defaultLayer;
+  if (named !== undefined && !info.layers.some((l) => l.name === named)) {
+    throw new UsageError(`Layer '${named.slice(0, 60)}' has no spatial output to visualise; choose one of: ${info.layers.map((l) => l.name).join(', ')}.`, { concept: 'layer' });
   }
   const count = info.layers.find((l) => l.name === layer)?.filters ?? 0;
   const filters = Array.from({ length: Math.min(choice.filters, count) }, (_, i) => i);

@@ -262,6 +262,11 @@ describe('"what it detects": the viewer tab and the report section', { skip }, (
     await page.waitForSelector('[data-testid=detects-why]:not([hidden])');
     assert.match((await page.textContent('[data-testid=detects-why]'))!, /^This ONNX model runs on ONNX Runtime, where convscope computes attribution and activation maximization; dataset examples run on TensorFlow\.js networks/);
     assert.equal(await page.isDisabled('[data-testid=detects-run]'), true);
+    // the report takes the layer as maximize and activations do (torch's module path '4' is the node /4/Relu)
+    const out = join(dir, 'tiny-report.html');
+    const r = await runCli(['report', join(dir, 'tiny.onnx'), '--detects-layer', '4', '--detects-steps', '2', '--out', out], { timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(readFileSync(out, 'utf8'), /images that maximise each filter of \/4\/Relu \(channel objective\)/);
   });
 
   it('report: the section (maximize, examples, Grad-CAM of its photograph) opens offline within the size budget', async () => {
