@@ -45,14 +45,17 @@ const POOLED = new Set(['GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'Red
 
 /**
  * Grad-CAM's default layer for an ONNX graph fed an input of rank `inputRank`: the last node with a
- * rank-4 output that no global pooling, flatten or Gemm came before (a global pooling's [N, C, 1, 1] is
- * rank 4 but has no positions).
+ * rank-4 output that has positions: not a global pooling, flatten or Gemm, nor computed from those
+ * alone (a global pooling's [N, C, 1, 1] is rank 4 but has no positions). A squeeze-and-excitation
+ * block's gate is pooled, but the block's output, the feature map times the gate, is not.
  */
 export function onnxGradCamLayer(graph: OnnxGraph, inputRank: number): OnnxLayer | undefined {
   const ranks = valueRanks(onnxForwardGraph(graph, inputRank));
+  const constant = (value: string) => value === '' || graph.constantShapes?.[value] !== undefined;
   const pooled = new Set<string>();
   for (const n of graph.nodes) {
-    if (POOLED.has(n.opType) || n.inputs.some((i) => pooled.has(i))) for (const o of n.outputs) pooled.add(o);
+    const computed = n.inputs.filter((i) => !constant(i));
+    if (POOLED.has(n.opType) || (computed.length > 0 && computed.every((i) => pooled.has(i)))) for (const o of n.outputs) pooled.add(o);
   }
   return onnxLayers(graph)
     .filter((l) => ranks.get(l.output) === 4 && !pooled.has(l.output))

@@ -135,6 +135,14 @@ describe('gradient rules on ONNX Runtime against torch autograd', needsPython('n
     });
   }
 
+  it("mobilenet_v3_small: Grad-CAM's default layer is the last feature map (features.12), not the last one before a squeeze-and-excitation gate; the map equals torch's", async () => {
+    const { net, x } = nets.get('mobilenet_v3_small')!;
+    const r = await attributeOnnx(net, x, { method: 'gradcam' });
+    assert.equal(r.engine, 'ONNX Runtime');
+    assert.match(r.layer ?? '', /^features\.12\b/);
+    assertClose(r.map.data, npy('mobilenet_v3_small.cam.npy').data as Float64Array, 'Grad-CAM at the default layer');
+  });
+
   it("maximize of a squeeze-and-excitation block's most active channel (mobilenet_v3_small) runs on ONNX Runtime and raises the objective", async () => {
     await initBackend();
     const o = manifest.mobilenet_v3_small!;

@@ -52,6 +52,24 @@ def export(name, net, x, opset=17, free_size=False):
     return xd.detach()
 
 
+def grad_cam(name, net, module, x):
+    """Grad-CAM of the top class at `module`'s output (the map before any upsampling), as pytorch-grad-cam computes it."""
+    store = {}
+
+    def keep(m, i, o):
+        o.retain_grad()
+        store['a'] = o
+
+    hook = module.register_forward_hook(keep)
+    xd = x.clone().requires_grad_(True)
+    logits = net(xd)[0]
+    hook.remove()
+    logits[manifest[name]['class']].backward()
+    a, g = store['a'][0].detach(), store['a'].grad[0]
+    cam = torch.relu((a * g.mean(dim=(1, 2), keepdim=True)).sum(0))
+    np.save(f'{out}/{name}.cam.npy', cam.numpy())
+
+
 def layer_objective(name, net, module_path, x):
     """d mean(output of module `module_path`, channel) / d x, on the float64 net, for its most active channel."""
     store = {}
@@ -85,6 +103,8 @@ for name, make, size, layer, opset in [
     x = torch.rand(1, 3, size, size) * 2 - 1
     xd = export(name, net, x, opset=opset)
     layer_objective(name, net, layer, xd)
+    if name == 'mobilenet_v3_small':  # Grad-CAM at the last feature map, after the SE blocks' pooled gates
+        grad_cam(name, net, net.features, xd)
 
 
 class Single(nn.Module):
