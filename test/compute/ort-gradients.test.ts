@@ -358,6 +358,20 @@ describe('gradients of a TF.js model on ONNX Runtime against TensorFlow.js', nee
     });
   });
 
+  it("a Keras squeeze-and-excitation block (Multiply of [N, 1, 1, C] by [N, H, W, C]) gets its gradient on ONNX Runtime, equal to TensorFlow.js", async () => {
+    await small((x) => {
+      const squeezed = tfl.layers.globalAveragePooling2d({ name: 'squeeze' }).apply(x) as tfl.SymbolicTensor;
+      const gate = tfl.layers.dense({ units: 2, activation: 'sigmoid', name: 'gate', kernelInitializer: tfl.initializers.glorotUniform({ seed: 4 }) }).apply(squeezed) as tfl.SymbolicTensor;
+      const shaped = tfl.layers.reshape({ targetShape: [1, 1, 2], name: 'shaped' }).apply(gate) as tfl.SymbolicTensor;
+      return tfl.layers.multiply({ name: 'excite' }).apply([x, shaped]) as tfl.SymbolicTensor;
+    }, [6, 6, 1], async (built) => {
+      const x = { shape: [1, 6, 6, 1], data: Float32Array.from({ length: 36 }, (_, i) => Math.sin(i)) };
+      const r = await attribute(built, x, { method: 'saliency', classIndex: 2 });
+      assert.equal(r.engine, 'ONNX Runtime');
+      assertClose(r.perValue!.data, Array.from((await tfjsGradients(built).inputGradients(x, 2)).gradient), 'gradient through the squeeze-and-excitation block');
+    });
+  });
+
   it('a layer the gradient builder does not cover falls back to TensorFlow.js and says why', async () => {
     await small((x) => {
       const other = tfl.layers.conv2d({ filters: 2, kernelSize: 1, name: 'side', kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }) }).apply(x) as tfl.SymbolicTensor;
