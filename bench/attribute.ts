@@ -26,6 +26,7 @@ import { loadOnnxNet } from '../src/compute/onnx-activations.js';
 import type { OnnxNet } from '../src/compute/ort.js';
 import { onnxGraph } from '../src/formats/onnx-graph.js';
 import { rankExamples } from '../src/analyze/examples.js';
+import { tfjsRunner } from '../src/analyze/examples-runner.js';
 import { initBackend } from '../src/compute/backend.js';
 import { buildModel, type RunnableModel } from '../src/compute/build.js';
 import { saveCheckpoint } from '../src/compute/checkpoint.js';
@@ -179,7 +180,7 @@ async function main(): Promise<void> {
       {
         work: 'examples, conv_2 of the digits CNN over 1,797 digits, in-process',
         peer: `examples`,
-        ours: () => timeOurs(() => rankExamples(digitsNet, data, { model: 'digits', layer: 'conv_2', top: 9, statistic: 'max', scale: 'unit' })),
+        ours: () => timeOurs(() => rankExamples(tfjsRunner(digitsNet, 'conv_2'), data, { model: 'digits', top: 9, statistic: 'max', scale: 'unit' })),
         times: { ours: [], t1: [], t2: [] },
         goal: '—',
         limit: () => true,

@@ -1,6 +1,4 @@
-import { outputChannelsFirst, runLayers } from '../compute/activations.js';
-import type { RunnableModel } from '../compute/build.js';
-import { findNode } from '../compute/gradients.js';
+import type { InputBatch } from '../compute/layer-output.js';
 import type { ImageCollection } from '../data/index.js';
 import type { ResizeMode } from '../io/image-fit.js';
 import { imageGeometry, type InputSpec } from '../compute/inputs.js';
@@ -8,7 +6,7 @@ import type { Preset } from '../compute/choices.js';
 import { pixelTransform } from '../compute/preprocess.js';
 import { DataError, UsageError } from '../model/errors.js';
 import { baseName } from '../model/model.js';
-import { cropAt, receptiveField, type Crop, type ReceptiveField } from './receptive-field.js';
+import { cropAt, type Crop, type ReceptiveField } from './receptive-field.js';
 
 /**
  * Dataset examples (OpenAI Microscope's "dataset examples"): for every filter of a layer, the k
@@ -51,7 +49,12 @@ export interface ExamplesResult {
   readonly batchSize: number;
   readonly filters: number;
   readonly outputSize: readonly [number, number];
-  readonly receptiveField: ReceptiveField;
+  /** The layer's receptive field, or null when the path from the input has an operator whose field convscope does not compute (then each crop is the whole image). */
+  readonly receptiveField: ReceptiveField | null;
+  /** Why the receptive field is unknown (receptiveField null). */
+  readonly receptiveFieldUnknown?: string;
+  /** The engine the network ran on, and why when it is not the first choice. */
+  readonly engine: string;
   readonly shard: { readonly index: number; readonly of: number; readonly from: number; readonly to: number } | null;
   readonly ranking: readonly ExampleEntry[];
 }
@@ -95,8 +98,31 @@ export function shardRange(count: number, batchSize: number, index: number, of: 
   return { from: Math.min(count, first * batchSize), to: Math.min(count, last * batchSize) };
 }
 
+/** A layer's output for a batch: (N, H, W, C), (N, C, H, W) when channelsFirst, or (N, C) vectors. */
+export interface LayerBatchOutput {
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+  readonly channelsFirst: boolean;
+}
+
+/**
+ * What ranking needs from a network, whichever engine runs it (analyze/examples-runner.ts makes one
+ * for TensorFlow.js, for ONNX Runtime on a converted Keras network, and for an ONNX model).
+ */
+export interface ExamplesRunner {
+  /** The network's input: its size, channels and layout, for the data set check and the batch layout. */
+  readonly input: InputSpec;
+  /** The layer as results name it. */
+  readonly layer: string;
+  /** The engine, said in results (with why, when it is a fallback). */
+  readonly engine: string;
+  /** The chosen layer's output for one batch of preprocessed images in the network's layout. */
+  run(batch: InputBatch): Promise<LayerBatchOutput>;
+  /** The layer's receptive field for an input of height x width, or why it is unknown. */
+  receptiveField(height: number, width: number): ReceptiveField | { unknown: string };
+}
+
 export interface ExamplesOptions {
-  layer: string;
   top: number;
   statistic: ExampleStatistic;
   scale: Preset;
@@ -107,9 +133,10 @@ export interface ExamplesOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-function rankingOf(tops: readonly TopK[], field: ReceptiveField, height: number, width: number): ExampleEntry[] {
+function rankingOf(tops: readonly TopK[], field: ReceptiveField | null, height: number, width: number): ExampleEntry[] {
+  const whole = { top: 0, left: 0, height, width };
   return tops.flatMap((t, filter) =>
-    t.items.map((c, rank) => ({ filter, rank, index: c.index, score: c.score, position: c.position, crop: cropAt(field, c.position[0], c.position[1], height, width) })),
+    t.items.map((c, rank) => ({ filter, rank, index: c.index, score: c.score, position: c.position, crop: field ? cropAt(field, c.position[0], c.position[1], height, width) : whole })),
   );
 }
 
@@ -125,68 +152,80 @@ function checkData(net: InputSpec, data: ImageCollection): void {
   }
 }
 
-/** Ranks the images of `data` (or of one shard of it) for every filter of `options.layer`. */
-export async function rankExamples(net: RunnableModel, data: ImageCollection, options: ExamplesOptions): Promise<ExamplesResult> {
-  checkData(net, data);
+/** One batch of the data set's stored pixels, preprocessed, in the network's layout (NHWC, NCHW, or NHW for an input without a channel axis). */
+function batchOf(data: ImageCollection, start: number, size: number, transform: ReturnType<typeof pixelTransform>, input: InputSpec): InputBatch {
+  const { height, width, channels } = data;
+  const positions = height * width;
+  const pixels = data.images.images.subarray(start * positions * channels, (start + size) * positions * channels);
+  const toByteScale = 255 / data.maxValue;
+  const x = new Float32Array(pixels.length);
+  const geometry = imageGeometry(input);
+  const planar = input.channelsFirst && geometry.channelAxis;
+  for (let s = 0; s < size; s++) {
+    const base = s * positions * channels;
+    for (let p = 0; p < positions; p++) {
+      for (let c = 0; c < channels; c++) {
+        const v = transform.value(pixels[base + p * channels + transform.source(c)]! * toByteScale, c);
+        x[planar ? base + c * positions + p : base + p * channels + c] = v;
+      }
+    }
+  }
+  const shape = !geometry.channelAxis ? [size, height, width] : planar ? [size, channels, height, width] : [size, height, width, channels];
+  return { shape, data: x };
+}
+
+/** Ranks the images of `data` (or of one shard of it) for every filter of the runner's layer. */
+export async function rankExamples(runner: ExamplesRunner, data: ImageCollection, options: ExamplesOptions): Promise<ExamplesResult> {
+  checkData(runner.input, data);
   if (!(Number.isInteger(options.top) && options.top >= 1)) throw new UsageError(`The number of examples kept per filter must be a positive integer, but received ${options.top}.`, { concept: 'top' });
-  const node = findNode(net, options.layer);
-  const channelsFirst = outputChannelsFirst(net, node);
   const batchSize = options.batchSize ?? 128;
   const { from, to } = options.shard ? shardRange(data.images.count, batchSize, options.shard.index, options.shard.of) : { from: 0, to: data.images.count };
-  const perImage = data.height * data.width * data.channels;
   const transform = pixelTransform({ preset: options.scale }, data.channels);
-  const toByteScale = 255 / data.maxValue;
   const total = Math.ceil((to - from) / batchSize);
   let tops: TopK[] | undefined;
   let outputSize: [number, number] = [1, 1];
   let done = 0;
   for (let start = from; start < to; start += batchSize) {
     const size = Math.min(batchSize, to - start);
-    const x = new Float32Array(size * perImage);
-    const pixels = data.images.images.subarray(start * perImage, (start + size) * perImage);
-    const channels = data.channels;
-    for (let i = 0; i < x.length; i += channels) {
-      for (let c = 0; c < channels; c++) x[i + c] = transform.value(pixels[i + transform.source(c)]! * toByteScale, c);
+    const a = await runner.run(batchOf(data, start, size, transform, runner.input));
+    const dims = a.shape.slice(1);
+    if (dims.length !== 3 && dims.length !== 1) {
+      throw new UsageError(`Layer '${runner.layer}' outputs shape (${a.shape.join(', ')}); examples need a convolution's feature maps or a vector.`, { concept: 'layer' });
     }
-    const shape = channelsFirst || net.channelsFirst ? null : [size, data.height, data.width, data.channels];
-    if (!shape) throw new UsageError(`${net.source} computes channels_first; convscope examples feeds channels-last images only.`);
-    await runLayers(net, [{ shape, data: x }], {
-      want: (n) => n === node,
-      onActivation: (a) => {
-        const dims = a.shape.slice(1);
-        if (dims.length !== 3 && dims.length !== 1) throw new UsageError(`Layer '${options.layer}' outputs shape (${a.shape.join(', ')}); examples need a convolution's (H, W, C) output or a vector.`);
-        const [h, w, channels] = dims.length === 3 ? (dims as [number, number, number]) : [1, 1, dims[0]!];
-        outputSize = [h, w];
-        tops ??= Array.from({ length: channels }, () => new TopK(options.top));
-        const positions = h * w;
-        for (let s = 0; s < size; s++) {
-          const base = s * positions * channels;
-          for (let c = 0; c < channels; c++) {
-            let best = -Infinity;
-            let at = 0;
-            let sum = 0;
-            for (let p = 0; p < positions; p++) {
-              const v = a.data[base + p * channels + c]!;
-              sum += v;
-              if (v > best) {
-                best = v;
-                at = p;
-              }
-            }
-            const score = options.statistic === 'max' ? best : Math.fround(sum / positions);
-            tops[c]!.offer({ index: start + s, score, position: [Math.floor(at / w), at % w] });
+    const [h, w, channels] = dims.length === 1 ? [1, 1, dims[0]!] : a.channelsFirst ? [dims[1]!, dims[2]!, dims[0]!] : (dims as [number, number, number]);
+    outputSize = [h, w];
+    tops ??= Array.from({ length: channels }, () => new TopK(options.top));
+    const positions = h * w;
+    // Channels-last: a filter's values are `channels` apart; channels-first: contiguous.
+    const [filterStride, positionStride] = a.channelsFirst ? [positions, 1] : [1, channels];
+    for (let s = 0; s < size; s++) {
+      const base = s * positions * channels;
+      for (let c = 0; c < channels; c++) {
+        let best = -Infinity;
+        let at = 0;
+        let sum = 0;
+        const origin = base + c * filterStride;
+        for (let p = 0; p < positions; p++) {
+          const v = a.data[origin + p * positionStride]!;
+          sum += v;
+          if (v > best) {
+            best = v;
+            at = p;
           }
         }
-      },
-    });
+        const score = options.statistic === 'max' ? best : Math.fround(sum / positions);
+        tops[c]!.offer({ index: start + s, score, position: [Math.floor(at / w), at % w] });
+      }
+    }
     options.onProgress?.(++done, total);
   }
-  const field = receptiveField(net.graph, node, data.height, data.width);
+  const known = runner.receptiveField(data.height, data.width);
+  const field = 'unknown' in known ? null : known;
   return {
     kind: 'convscope-examples',
     version: 1,
     model: options.model,
-    layer: options.layer,
+    layer: runner.layer,
     data: data.name,
     scale: options.scale,
     count: data.images.count,
@@ -198,12 +237,14 @@ export async function rankExamples(net: RunnableModel, data: ImageCollection, op
     filters: tops?.length ?? 0,
     outputSize,
     receptiveField: field,
+    ...('unknown' in known ? { receptiveFieldUnknown: known.unknown } : {}),
+    engine: runner.engine,
     shard: options.shard ? { index: options.shard.index, of: options.shard.of, from, to } : null,
     ranking: rankingOf(tops ?? [], field, data.height, data.width),
   };
 }
 
-const SAME_FIELDS = ['model', 'layer', 'data', 'scale', 'resize', 'count', 'statistic', 'top', 'batchSize'] as const;
+const SAME_FIELDS = ['model', 'layer', 'data', 'scale', 'resize', 'count', 'statistic', 'top', 'batchSize', 'engine'] as const;
 
 /** Combines the shard results 0..n-1 of one run into the single-run result. */
 export function mergeExamples(parts: readonly ExamplesResult[]): ExamplesResult {

@@ -6,6 +6,10 @@ import { loadAllImages } from '../data/index.js';
 import { folderFit } from '../compute/inputs.js';
 import { openModel } from '../formats/open.js';
 import { rankExamples, type ExamplesResult, type ExampleStatistic } from '../analyze/examples.js';
+import { withExamplesRunner, type RankedNet } from '../analyze/examples-runner.js';
+import { loadOnnxNet } from '../compute/onnx-activations.js';
+import { onnxGraph } from '../formats/onnx-graph.js';
+import type { Model } from '../model/model.js';
 import type { Preset } from '../compute/choices.js';
 
 /**
@@ -27,26 +31,36 @@ export interface ExamplesJob {
   shard?: { index: number; of: number };
 }
 
+/** The built network of the job's model: ONNX Runtime for an ONNX model, else TensorFlow.js (ranked on ONNX Runtime when it converts). */
+async function openNet(model: Model, path: string): Promise<RankedNet> {
+  const graph = onnxGraph(model);
+  // Not lean: an arena and a plan of activation buffers pay off over a data set's many batches.
+  if (graph) return { engine: 'onnx', net: await loadOnnxNet(path, graph, { lean: false }) };
+  return { engine: 'tfjs', net: await buildModel(model) };
+}
+
 /** Opens the model and the data, ranks (one shard of) the examples, and closes everything. */
 export async function runExamplesJob(job: ExamplesJob, onProgress?: (done: number, total: number) => void): Promise<ExamplesResult> {
   const model = await openModel(job.model, job.config ? { config: job.config } : {});
   try {
     return await withKernelFallback(async () => {
-      const net = await buildModel(model);
+      const target = await openNet(model, job.model);
       try {
-        const data = await loadAllImages(job.data, folderFit(net, chooseResize(model, job.resize)));
-        return await rankExamples(net, data, {
-          model: job.model,
-          layer: job.layer,
-          top: job.top,
-          statistic: job.statistic,
-          scale: job.scale ?? defaultPreprocessing(model).preset,
-          batchSize: job.batchSize,
-          ...(job.shard ? { shard: job.shard } : {}),
-          ...(onProgress ? { onProgress } : {}),
-        });
+        const data = await loadAllImages(job.data, folderFit(target.net, chooseResize(model, job.resize)));
+        return await withExamplesRunner(target, job.layer, (runner) =>
+          rankExamples(runner, data, {
+            model: job.model,
+            top: job.top,
+            statistic: job.statistic,
+            scale: job.scale ?? defaultPreprocessing(model).preset,
+            batchSize: job.batchSize,
+            ...(job.shard ? { shard: job.shard } : {}),
+            ...(onProgress ? { onProgress } : {}),
+          }),
+        );
       } finally {
-        net.dispose();
+        if (target.engine === 'onnx') await target.net.release();
+        else target.net.dispose();
       }
     });
   } finally {

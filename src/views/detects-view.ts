@@ -1,6 +1,7 @@
 import { attribute, attributeOnnx } from '../analyze/attribute.js';
 import type { AttributionMethod } from '../analyze/choices.js';
 import { rankExamples, type ExamplesResult, type ExampleStatistic } from '../analyze/examples.js';
+import { withExamplesRunner, type RankedNet } from '../analyze/examples-runner.js';
 import { activationName, outputChannelsFirst } from '../compute/activations.js';
 import type { RunnableModel } from '../compute/build.js';
 import { imageBatch, imageGeometry } from '../compute/inputs.js';
@@ -21,7 +22,7 @@ import { toBase64 } from '../render/scene-svg.js';
 import type { Scene } from '../render/scene.js';
 import { topOutputs } from './activations.js';
 import { attributionScene, describeAttribution, emptyMapNote, METHOD_NAMES } from './attribution-view.js';
-import { examplesScene } from './examples-view.js';
+import { describeCrops, examplesScene } from './examples-view.js';
 import { deadFiltersNote, maximizeScene } from './maximize-view.js';
 
 /**
@@ -58,9 +59,9 @@ export interface DetectsView {
 
 /** What the tab can do for a model, said when it opens. */
 export interface DetectsInfo {
-  /** tfjs: a TensorFlow.js network (every part); onnx: ONNX Runtime (attribution and maximization, no dataset examples); none: it cannot run. */
+  /** tfjs: a TensorFlow.js network; onnx: an ONNX model on ONNX Runtime (both every part); none: it cannot run. */
   engine: 'tfjs' | 'onnx' | 'none';
-  /** Why some parts or all are unavailable, a sentence (engine onnx or none). */
+  /** Why the parts are unavailable, a sentence (engine none). */
   why?: string;
   /** The concept `why` points to (model/errors.ts), so the page names its own control. */
   concept?: string;
@@ -212,15 +213,14 @@ export interface ExamplesSettings {
 }
 
 /** Ranks every image of `data` for every filter of the layer (the figure draws a window of them). */
-export async function rankAll(net: RunnableModel, data: ImageCollection, s: ExamplesSettings, progress: Progress): Promise<ExamplesResult> {
-  return rankExamples(net, data, {
-    model: net.source,
-    layer: s.layer,
+export async function rankAll(target: RankedNet, data: ImageCollection, s: ExamplesSettings, progress: Progress): Promise<ExamplesResult> {
+  return withExamplesRunner(target, s.layer, (runner) => rankExamples(runner, data, {
+    model: target.net.source,
     top: s.top,
     statistic: s.statistic,
     scale: s.preprocessing.preset,
     onProgress: (done, total) => progress(done / total, `ranked batch ${done} of ${total} of ${data.name}`),
-  });
+  }));
 }
 
 /** The dataset-examples figure of some filters of a ranking; `resize` is how a folder's photographs were fitted to the input, said when they were. */
@@ -228,7 +228,6 @@ export function examplesView(result: ExamplesResult, data: ImageCollection, filt
   const shown = filters.filter((f) => f < result.filters);
   if (shown.length === 0) throw new UsageError(`Layer '${result.layer}' has ${result.filters} filters (0..${result.filters - 1}), so filters ${filters[0]}-${filters.at(-1)} have no examples.`);
   const scene = examplesScene(result, data, shown);
-  const rf = result.receptiveField;
   return {
     part: 'examples',
     layer: result.layer,
@@ -238,7 +237,7 @@ export function examplesView(result: ExamplesResult, data: ImageCollection, filt
     alt: scene.title,
     lines: [
       `All ${result.count} images of ${result.data} ranked for each of the ${result.filters} filters by the ${result.statistic} of its output over the ${result.outputSize[0]}x${result.outputSize[1]} positions; pixels fed as ${describePreset({ preset: result.scale })}.`,
-      `Each row is a filter's top ${result.top}, strongest first; each crop is the receptive field (${rf.size[0]}x${rf.size[1]} px) of the filter's strongest position in that image, and the number is the score.`,
+      `Each row is a filter's top ${result.top}, strongest first; ${describeCrops(result)} in that image, and the number is the score; the network ran on ${result.engine}.`,
       ...(data.resize && resize ? [`Photographs fitted to ${data.width}x${data.height}: ${describeResize(resize)}.`] : []),
     ],
   };

@@ -36,11 +36,15 @@ export function exampleRows(result: ExamplesResult, data: ImageCollection, filte
 
 /** The figure of a result: title, what was ranked and how, one row per filter. */
 export function examplesScene(result: ExamplesResult, data: ImageCollection, filters?: readonly number[]): Scene {
-  const rf = result.receptiveField;
   return examplesFigure(exampleRows(result, data, filters), {
     title: `top ${result.top} ${result.data} images per filter of ${result.layer} (${result.statistic} over positions)`,
-    lines: [
-      `${result.count} images ranked; each crop is the receptive field (${rf.size[0]}x${rf.size[1]} px) of the ${result.statistic === 'max' ? 'strongest' : 'strongest (ranked by the mean)'} position; number = score`,
-    ],
+    lines: [`${result.count} images ranked; ${describeCrops(result)}; number = score`],
   });
+}
+
+/** What each crop of a result is: the receptive field of the strongest position, or the whole image and why. */
+export function describeCrops(result: ExamplesResult): string {
+  const rf = result.receptiveField;
+  if (!rf) return `each crop is the whole image: the receptive field is unknown (${result.receptiveFieldUnknown ?? 'not computed'})`;
+  return `each crop is the receptive field (${rf.size[0]}x${rf.size[1]} px) of the ${result.statistic === 'max' ? 'strongest' : 'strongest (ranked by the mean)'} position`;
 }

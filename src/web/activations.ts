@@ -376,7 +376,7 @@ export async function reportDetects(model: Model, choice: ReportDetectsChoice, s
       request: choice.imagePath ? { ...base, part: 'attribution', image: await readFile(choice.imagePath), imageName: baseName(choice.imagePath) } : undefined,
       skip: { text: 'the report was made without a photograph to explain.', concept: 'image' },
     },
-    { what: 'dataset examples', request: info.engine === 'tfjs' ? { ...base, part: 'examples' } : undefined, skip: why(info.why ?? '', info.concept) },
+    { what: 'dataset examples', request: { ...base, part: 'examples' } },
     { what: 'activation maximization', request: { ...base, part: 'maximize' } },
   ];
   let bytes = 0;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ATTRIBUTION_METHODS, type AttributionMethod } from '../analyze/choices.js';
 import type { ExamplesResult, ExampleStatistic } from '../analyze/examples.js';
+import type { RankedNet } from '../analyze/examples-runner.js';
 import type { RunnableModel } from '../compute/build.js';
 import type { Resize } from '../compute/default-preprocessing.js';
 import { folderFit } from '../compute/inputs.js';
@@ -8,7 +9,7 @@ import type { Objective } from '../compute/maximize.js';
 import type { OnnxNet } from '../compute/ort.js';
 import { loadAllImages, type FolderFit, type ImageCollection } from '../data/index.js';
 import { onnxGraph, type OnnxGraph } from '../formats/onnx-graph.js';
-import { ConvscopeError, UnsupportedError, UsageError } from '../model/errors.js';
+import { ConvscopeError, UsageError } from '../model/errors.js';
 import { baseName, type Model } from '../model/model.js';
 import { classLabels } from '../views/activations.js';
 import {
@@ -127,10 +128,6 @@ export function parseDetectsRequest(query: URLSearchParams, image?: { bytes: Uin
   };
 }
 
-/** Why an ONNX model shows no dataset examples. */
-const NO_ONNX_EXAMPLES =
-  'This ONNX model runs on ONNX Runtime, where convscope computes attribution and activation maximization; dataset examples run on TensorFlow.js networks, which convscope builds from Keras and TF.js models.';
-
 /** Keeps the last `size` entries of a map in use. */
 function remember<K, V>(map: Map<K, V>, key: K, value: V, size: number): V {
   map.delete(key);
@@ -177,7 +174,7 @@ export function detectsHooks(engines: Engines, data: readonly string[] = ['digit
           if (e instanceof ConvscopeError) return { layers: [] };
           throw e;
         });
-        return { engine: 'onnx', why: NO_ONNX_EXAMPLES, ...spatial, classes, ...(labels ? { labels } : {}), data: [...data] };
+        return { engine: 'onnx', ...spatial, classes, ...(labels ? { labels } : {}), data: [...data] };
       }
       const net = await engines.netOf(model);
       return { engine: 'tfjs', ...spatialLayers(net), classes: classCount(net), ...(labels ? { labels } : {}), data: [...data] };
@@ -189,39 +186,31 @@ export function detectsHooks(engines: Engines, data: readonly string[] = ['digit
 
   const cachedInfo = (model: Model): Promise<DetectsInfo> => once(infos, model, () => info(model));
 
-  /** The TensorFlow.js network of a model that has one, else a sentence saying why not. */
-  const gradientNet = async (model: Model, what: string): Promise<RunnableModel> => {
-    const known = await cachedInfo(model);
-    if (known.engine === 'onnx') throw new UnsupportedError(`${what} needs a TensorFlow.js network. ${NO_ONNX_EXAMPLES}`);
-    return engines.netOf(model);
-  };
-
   const compute = async (model: Model, r: DetectsRequest, progress: Progress): Promise<DetectsView> => {
     const known = await cachedInfo(model);
     const layer = r.layer ?? known.defaultLayer;
-    if (r.part === 'examples' && known.engine === 'onnx') throw new UnsupportedError(NO_ONNX_EXAMPLES);
     if (r.part !== 'attribution' && !layer) throw new UsageError(`${baseName(model.source)} has no layer with a spatial output to visualise.`);
     const graph = onnxGraph(model);
     if (r.part === 'maximize') {
-      const net = graph ? await engines.onnxNetOf(model, graph) : await gradientNet(model, 'Activation maximization');
+      const net = graph ? await engines.onnxNetOf(model, graph) : await engines.netOf(model);
       progress(0, `optimising ${r.filters.length} images for ${layer}`);
       return maximizeView(net, { layer: layer!, filters: r.filters, objective: r.objective, steps: r.steps, seed: r.seed, preprocessing: engines.preprocessingOf(model, r.preprocess) }, progress, engines.maxImageSide);
     }
     if (r.part === 'examples') {
       const spec = data[r.data];
       if (spec === undefined) throw new UsageError(`There is no data set ${r.data}: this viewer offers ${data.length} (${data.join(', ')}).`);
-      const net = await gradientNet(model, 'Ranking dataset examples');
+      const target: RankedNet = graph ? { engine: 'onnx', net: await engines.onnxNetOf(model, graph) } : { engine: 'tfjs', net: await engines.netOf(model) };
       progress(0, `loading ${spec}`);
       const resize = engines.resizeOf(model, r.resize);
-      const images = await collection(spec, folderFit(net, resize));
+      const images = await collection(spec, folderFit(target.net, resize));
       const preprocessing = engines.preprocessingOf(model, r.preprocess);
       const key = JSON.stringify([layer, spec, r.top, r.statistic, preprocessing.preset, images.resize]);
       const ranked = perModel(rankings, model);
-      const result = ranked.get(key) ?? remember(ranked, key, await rankAll(net, images, { layer: layer!, top: r.top, statistic: r.statistic, preprocessing }, progress), 8);
+      const result = ranked.get(key) ?? remember(ranked, key, await rankAll(target, images, { layer: layer!, top: r.top, statistic: r.statistic, preprocessing }, progress), 8);
       return examplesView(result, images, r.filters, resize);
     }
     if (!r.image) throw new UsageError('Attribution needs an image: choose a sample photograph or upload your own.');
-    const target: Explained = graph ? { engine: 'onnx', net: await engines.onnxNetOf(model, graph) } : { engine: 'tfjs', net: await gradientNet(model, 'Attribution') };
+    const target: Explained = graph ? { engine: 'onnx', net: await engines.onnxNetOf(model, graph) } : { engine: 'tfjs', net: await engines.netOf(model) };
     return attributionView(
       target,
       {

@@ -5,12 +5,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { mergeExamples, rankExamples, shardRange, type ExamplesResult } from '../../src/analyze/examples.js';
+import { mergeExamples, rankExamples, shardRange, type ExamplesResult, type ExamplesRunner } from '../../src/analyze/examples.js';
+import { ortKerasRunner, tfjsRunner } from '../../src/analyze/examples-runner.js';
 import { receptiveField } from '../../src/analyze/receptive-field.js';
 import { initBackend } from '../../src/compute/backend.js';
 import { buildModel, type RunnableModel } from '../../src/compute/build.js';
 import { saveCheckpoint } from '../../src/compute/checkpoint.js';
 import { digitsNetwork } from '../../src/compute/demo-model.js';
+import { kerasOnOrt, type OrtKerasNet } from '../../src/compute/keras-ort.js';
 import { loadAllImages, type ImageCollection } from '../../src/data/index.js';
 import { openModel } from '../../src/formats/open.js';
 import type { Model } from '../../src/model/model.js';
@@ -67,6 +69,8 @@ describe('dataset examples: the images that excite each filter most', () => {
   const dir = mkdtempSync(join(tmpdir(), 'convscope-examples-'));
   let model: Model;
   let net: RunnableModel;
+  let ort: OrtKerasNet;
+  let runner: ExamplesRunner;
   let data: ImageCollection;
   let single: ExamplesResult;
 
@@ -80,17 +84,22 @@ describe('dataset examples: the images that excite each filter most', () => {
     model = await openModel(join(dir, 'model.json'));
     net = await buildModel(model);
     data = await loadAllImages('digits');
-    single = await rankExamples(net, data, { model: 'm', layer: 'conv_2', top: TOP, statistic: 'max', scale: 'unit' });
+    const converted = await kerasOnOrt(net);
+    assert.ok(!('reason' in converted), 'the digits CNN converts to ONNX');
+    ort = converted;
+    runner = ortKerasRunner(ort, 'conv_2');
+    single = await rankExamples(runner, data, { model: 'm', top: TOP, statistic: 'max', scale: 'unit' });
   });
 
-  after(() => {
+  after(async () => {
+    await ort?.onnx.release();
     net?.dispose();
     model?.close();
   });
 
   it('ranks like a brute-force NumPy ranking over all 1,797 digits, for the max and the mean over positions', needsPython('numpy', 'torch'), async () => {
     const oracle = JSON.parse(runPython(ORACLE, [dir, join(ROOT, 'assets', 'data', 'digits.csv.gz')])) as Record<string, [number, number][][]>;
-    const mean = await rankExamples(net, data, { model: 'm', layer: 'conv_2', top: TOP, statistic: 'mean', scale: 'unit' });
+    const mean = await rankExamples(runner, data, { model: 'm', top: TOP, statistic: 'mean', scale: 'unit' });
     for (const result of [single, mean]) {
       const expected = oracle[result.statistic]!;
       assert.equal(result.count, 1797);
@@ -106,9 +115,21 @@ describe('dataset examples: the images that excite each filter most', () => {
     }
   });
 
+  it('ONNX Runtime (the Keras network converted in memory) ranks like TensorFlow.js: the same images, scores within 1e-5 relative', async () => {
+    assert.equal(single.engine, 'ONNX Runtime (the Keras layers converted to ONNX in memory)');
+    const tfjs = await rankExamples(tfjsRunner(net, 'conv_2'), data, { model: 'm', top: TOP, statistic: 'max', scale: 'unit' });
+    assert.equal(tfjs.engine, 'TensorFlow.js');
+    assert.deepEqual({ ...tfjs, engine: '', ranking: [] }, { ...single, engine: '', ranking: [] });
+    for (const [i, e] of tfjs.ranking.entries()) {
+      const o = single.ranking[i]!;
+      assert.ok(Math.abs(e.score - o.score) <= 1e-5 * Math.max(1, Math.abs(e.score)), `filter ${e.filter} rank ${e.rank}: TF.js ${e.score}, ORT ${o.score}`);
+      if (e.index !== o.index) assert.ok(single.ranking.some((u) => u.filter === e.filter && u.index === e.index && Math.abs(u.score - e.score) <= 1e-5), `filter ${e.filter} rank ${e.rank}: TF.js image ${e.index}, ORT ${o.index} (not a tie)`);
+    }
+  });
+
   it("the symmetric preset (x / 127.5 - 1 on the 0..255 scale, activations' preset) ranks like NumPy fed the same pixels", needsPython('numpy', 'torch'), async () => {
     const oracle = JSON.parse(runPython(ORACLE, [dir, join(ROOT, 'assets', 'data', 'digits.csv.gz'), 'symmetric'])) as Record<string, [number, number][][]>;
-    const result = await rankExamples(net, data, { model: 'm', layer: 'conv_2', top: TOP, statistic: 'max', scale: 'symmetric' });
+    const result = await rankExamples(runner, data, { model: 'm', top: TOP, statistic: 'max', scale: 'symmetric' });
     assert.equal(result.scale, 'symmetric');
     let moved = 0;
     for (const e of result.ranking) {
@@ -131,7 +152,7 @@ describe('dataset examples: the images that excite each filter most', () => {
   it('shards are whole batches and 4 merged shards equal the single run exactly', async () => {
     assert.deepEqual([0, 1, 2, 3].map((i) => shardRange(1797, 128, i, 4)), [{ from: 0, to: 384 }, { from: 384, to: 896 }, { from: 896, to: 1408 }, { from: 1408, to: 1797 }]);
     const parts: ExamplesResult[] = [];
-    for (const index of [2, 0, 3, 1]) parts.push(await rankExamples(net, data, { model: 'm', layer: 'conv_2', top: TOP, statistic: 'max', scale: 'unit', shard: { index, of: 4 } }));
+    for (const index of [2, 0, 3, 1]) parts.push(await rankExamples(runner, data, { model: 'm', top: TOP, statistic: 'max', scale: 'unit', shard: { index, of: 4 } }));
     assert.deepEqual(mergeExamples(parts), single);
     assert.throws(() => mergeExamples(parts.slice(1)), /Shard 2\/4 of 4 is missing\./);
     assert.throws(() => mergeExamples([parts[0]!, { ...parts[1]!, layer: 'conv_1' }]), /Shards come from different runs: 'layer' is "conv_2" in one and "conv_1" in another\./);

@@ -22,6 +22,7 @@ import { axeViolations, browserSkip, freshClient, launchChromium, pngPixels, typ
 const skip = browserSkip();
 const TM = fixture('11_tfjs_teachable_machine', 'model.json');
 const PHOTO = join(ROOT, '..', 'shared', 'images', 'chelsea.png');
+const PHOTOS = join(ROOT, '..', 'shared', 'images');
 /** Teachable Machine's metadata.json: the class names the page must show (the outside oracle for the labels). */
 const tmLabels = (): string[] => (JSON.parse(readFileSync(fixture('11_tfjs_teachable_machine', 'metadata.json'), 'utf8')) as { labels: string[] }).labels;
 
@@ -71,7 +72,7 @@ describe('"what it detects": the viewer tab and the report section', { skip }, (
       models.push(await openModel(join(dir, 'tiny.onnx')));
       names.push('tiny.onnx');
     }
-    server = await startServer({ models, names, assetDir: await freshClient(), port: 0, ...webActivations() });
+    server = await startServer({ models, names, assetDir: await freshClient(), port: 0, ...webActivations(['digits', `folder:${PHOTOS}`]) });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
@@ -239,7 +240,7 @@ describe('"what it detects": the viewer tab and the report section', { skip }, (
     }
   });
 
-  it('an ONNX model gets attribution and maximize on ONNX Runtime, its layers named as the activations view names them, and a sentence instead of examples', needsPython('torch'), async () => {
+  it('an ONNX model gets attribution and maximize on ONNX Runtime, its layers named as the activations view names them, and dataset examples over a folder of photographs (an export with a fixed batch of 1)', needsPython('torch'), async () => {
     await page.goto(`${server.url}?model=3&tab=detects&part=attribution&sample=cat.jpg`);
     const shown = await result('attribution');
     assert.match(shown.alt, /^Grad-CAM of class \d at layer \/4\/Relu; score = /);
@@ -258,15 +259,18 @@ describe('"what it detects": the viewer tab and the report section', { skip }, (
     const [, early, final] = /Mean channel objective: ([-\d.e]+) over the first tenth of the steps, ([-\d.e]+) on the final images/.exec(max.lines[1]!)!;
     assert.ok(Number(final) > Number(early), `the objective rose: ${early} -> ${final}`);
     await page.screenshot({ path: join(dir, 'onnx-maximize.png'), fullPage: true });
-    await page.click('.part-buttons button[data-part=examples]');
-    await page.waitForSelector('[data-testid=detects-why]:not([hidden])');
-    assert.match((await page.textContent('[data-testid=detects-why]'))!, /^This ONNX model runs on ONNX Runtime, where convscope computes attribution and activation maximization; dataset examples run on TensorFlow\.js networks/);
-    assert.equal(await page.isDisabled('[data-testid=detects-run]'), true);
+    await page.goto(`${server.url}?model=3&tab=detects&part=examples&layer=/1/Relu&data=1`);
+    const examples = await result('examples');
+    assert.equal(examples.alt, `top 6 folder:${PHOTOS} images per filter of /1/Relu (max over positions)`);
+    assert.match(examples.lines[0]!, /^All 5 images of folder:.* ranked for each of the 8 filters by the max of its output over the 32x32 positions; pixels fed as torchvision/);
+    assert.match(examples.lines[1]!, /each crop is the receptive field \(3x3 px\) of the strongest position in that image, and the number is the score; the network ran on ONNX Runtime\.$/);
     // the report takes the layer as maximize and activations do (torch's module path '4' is the node /4/Relu)
     const out = join(dir, 'tiny-report.html');
-    const r = await runCli(['report', join(dir, 'tiny.onnx'), '--detects-layer', '4', '--detects-steps', '2', '--out', out], { timeoutMs: 120_000 });
+    const r = await runCli(['report', join(dir, 'tiny.onnx'), '--detects-layer', '4', '--detects-steps', '2', '--detects-data', `folder:${PHOTOS}`, '--out', out], { timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stderr);
-    assert.match(readFileSync(out, 'utf8'), /images that maximise each filter of \/4\/Relu \(channel objective\)/);
+    const html = readFileSync(out, 'utf8');
+    assert.match(html, /images that maximise each filter of \/4\/Relu \(channel objective\)/);
+    assert.ok(html.includes(`top 3 folder:${PHOTOS} images per filter of /4/Relu (max over positions)`), 'the report ranks the ONNX layer over the photographs');
   });
 
   it('report: the section (maximize, examples, Grad-CAM of its photograph) opens offline within the size budget', async () => {

@@ -110,7 +110,6 @@ export function detectsTab(root: HTMLElement, backend: Backend, router: Router):
   /** Why a part cannot run for this model, or undefined when it can. */
   const unavailable = (i: DetectsInfo, part: DetectsPart, method: string): string | undefined => {
     if (i.engine === 'none') return i.why;
-    if (i.engine === 'onnx' && part === 'examples') return i.why;
     if (part !== 'attribution' && i.layers.length === 0) return 'This model has no layer with a spatial output (height, width, channels), so there are no filters to visualise.';
     if (part === 'attribution' && (method === 'gradcam' || method === 'gradcam++') && i.engine === 'tfjs' && i.layers.length === 0) {
       return `${METHOD_NAMES[method]} needs a layer with a spatial output, and this model has none; choose saliency, SmoothGrad, integrated gradients or occlusion.`;
