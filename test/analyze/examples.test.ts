@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { mergeExamples, rankExamples, shardRange, type ExamplesResult, type ExamplesRunner } from '../../src/analyze/examples.js';
 import { ortKerasRunner, tfjsRunner } from '../../src/analyze/examples-runner.js';
-import { receptiveField } from '../../src/analyze/receptive-field.js';
+import { cropAt, receptiveField } from '../../src/analyze/receptive-field.js';
+import type { GraphNode, LayerGraph } from '../../src/model/graph.js';
 import { initBackend } from '../../src/compute/backend.js';
 import { buildModel, type RunnableModel } from '../../src/compute/build.js';
 import { saveCheckpoint } from '../../src/compute/checkpoint.js';
@@ -213,5 +214,22 @@ describe('dataset examples: the images that excite each filter most', () => {
       assert.deepEqual(JSON.parse(queued.stdout), { ...single, model: modelPath });
       assert.deepEqual(JSON.parse(readFileSync(join(dir, 'queued.json'), 'utf8')), { ...single, model: modelPath });
     });
+  });
+});
+
+describe('receptive field of a Keras graph', () => {
+  it('ZeroPadding2D puts unit 0 of the padded map one pixel before the image: pad 1 then a 3x3 stride-2 valid conv sees rows -1..1 at unit 0', () => {
+    const layer = (name: string, className: string, config: Record<string, unknown>) => ({ name, className, config }) as unknown as GraphNode['layer'];
+    const nodes: GraphNode[] = [
+      { id: 0, layer: layer('x', 'InputLayer', {}), call: 0, inputs: [] },
+      { id: 1, layer: layer('pad', 'ZeroPadding2D', { padding: [[1, 1], [1, 1]] }), call: 0, inputs: [{ node: 0, output: 0 }] },
+      { id: 2, layer: layer('conv', 'Conv2D', { kernel_size: [3, 3], strides: [2, 2], padding: 'valid' }), call: 0, inputs: [{ node: 1, output: 0 }] },
+    ];
+    const graph: LayerGraph = { name: 'g', layers: nodes.map((n) => n.layer), nodes, inputs: [0], inputShapes: [[null, 8, 8, 1]], outputs: [{ node: 2, output: 0 }] };
+    const field = receptiveField(graph, nodes[2]!, 8, 8);
+    assert.deepEqual(field, { size: [3, 3], jump: [2, 2], start: [0, 0] });
+    // padded rows 0..2 are image rows -1..1 (row -1 is padding); padded rows 6..8 of unit 3 are image rows 5..7
+    assert.deepEqual(cropAt(field, 0, 0, 8, 8), { top: 0, left: 0, height: 2, width: 2 });
+    assert.deepEqual(cropAt(field, 3, 3, 8, 8), { top: 5, left: 5, height: 3, width: 3 });
   });
 });
