@@ -75,6 +75,7 @@ export function onnxForwardGraph(graph: OnnxGraph, inputRank: number): ForwardGr
     constantShapes: new Map(Object.entries(graph.constantShapes ?? {})),
     smallInts: new Map(Object.entries(graph.smallInts ?? {})),
     smallFloats: new Map(Object.entries(graph.smallFloats ?? {})),
+    ...(graph.inputs[0]!.shape?.length === inputRank ? { valueShapes: new Map([[graph.inputs[0]!.name, graph.inputs[0]!.shape]]) } : {}),
   };
 }
 
@@ -192,23 +193,94 @@ const SAME_SHAPE = new Set([
   'Relu', 'Clip', 'LeakyRelu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Identity', 'Dropout', 'Abs', 'Neg', 'Exp', 'Log', 'Sqrt', 'Reciprocal', 'Erf',
   'Softplus', 'Softsign', 'Elu', 'Selu', 'Softmax', 'LogSoftmax', 'BatchNormalization', 'LayerNormalization', 'InstanceNormalization',
 ]);
-const BROADCASTING = new Set(['Add', 'Sub', 'Mul', 'Div', 'Sum']);
+const BROADCASTING = new Set(['Add', 'Sub', 'Mul', 'Div', 'Sum', 'Pow']);
 
-/** Shapes known before running: the graph's (constants, valueShapes) carried through elementwise operators; null for free dimensions. */
-function knownShapes(graph: ForwardGraph): Map<string, readonly (number | null)[]> {
-  const shapes = new Map<string, readonly (number | null)[]>([...(graph.valueShapes ?? []), ...graph.constantShapes]);
+type Dims = readonly (number | null)[];
+
+/**
+ * Shapes known before running: the graph's (constants, valueShapes, the input's) carried through the
+ * operators of a CNN (convolutions, pooling, elementwise, flatten, Gemm, concat, transpose); null for
+ * free dimensions, absent where unknown.
+ */
+function knownShapes(graph: ForwardGraph): Map<string, Dims> {
+  const shapes = new Map<string, Dims>([...(graph.valueShapes ?? []), ...graph.constantShapes]);
   for (const node of graph.nodes) {
     const out = node.outputs[0];
     if (!out || shapes.has(out)) continue;
-    const inputs = node.inputs.map((i) => shapes.get(i));
-    if (SAME_SHAPE.has(node.opType) && inputs[0]) shapes.set(out, inputs[0]);
-    else if (BROADCASTING.has(node.opType) && inputs.every((s) => s !== undefined)) {
-      const rank = Math.max(...inputs.map((s) => s!.length));
-      const aligned = inputs.map((s) => [...new Array<number>(rank - s!.length).fill(1), ...s!]);
-      shapes.set(out, Array.from({ length: rank }, (_, i) => aligned.map((s) => s[i]!).reduce((a, b) => (a === 1 ? b : b === 1 ? a : a === b ? a : a === null || b === null ? (a ?? b) : a))));
-    }
+    const shape = outputShape(node, node.inputs.map((i) => shapes.get(i)), graph.smallInts);
+    if (shape) shapes.set(out, shape);
   }
   return shapes;
+}
+
+function outputShape(node: ForwardNode, inputs: readonly (Dims | undefined)[], smallInts: ReadonlyMap<string, readonly number[]>): Dims | undefined {
+  const [x, w] = inputs;
+  const a = node.attributes ?? {};
+  const product = (dims: Dims) => dims.reduce<number | null>((p, d) => (p === null || d === null ? null : p * d), 1);
+  if (SAME_SHAPE.has(node.opType)) return x;
+  if (BROADCASTING.has(node.opType)) {
+    if (inputs.some((i) => i === undefined)) return undefined;
+    const rank = Math.max(...inputs.map((i) => i!.length));
+    const aligned = inputs.map((i) => [...new Array<number>(rank - i!.length).fill(1), ...i!]);
+    return Array.from({ length: rank }, (_, k) => aligned.map((i) => i[k]!).reduce((p, d) => (p === 1 ? d : d === 1 ? p : p ?? d)));
+  }
+  if (!x) return undefined;
+  switch (node.opType) {
+    case 'Conv':
+    case 'MaxPool':
+    case 'AveragePool': {
+      const kernel = node.opType === 'Conv' ? w?.slice(2) : ints(a.kernel_shape, []);
+      if (!kernel || kernel.some((k) => k === null) || kernel.length !== x.length - 2) return undefined;
+      const strides = ints(a.strides, kernel.map(() => 1));
+      const dilations = ints(a.dilations, kernel.map(() => 1));
+      const pads = ints(a.pads, new Array<number>(2 * kernel.length).fill(0));
+      const autoPad = String(a.auto_pad ?? 'NOTSET');
+      const ceil = Number(a.ceil_mode ?? 0) === 1;
+      const spatial = x.slice(2).map((n, i) => {
+        if (n === null) return null;
+        if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') return Math.ceil(n / strides[i]!);
+        const [before, after] = autoPad === 'VALID' ? [0, 0] : [pads[i]!, pads[i + kernel.length]!];
+        const span = n + before + after - dilations[i]! * (kernel[i]! - 1) - 1;
+        let size = (ceil ? Math.ceil(span / strides[i]!) : Math.floor(span / strides[i]!)) + 1;
+        // the last window must start inside the input or its leading padding
+        if (ceil && (size - 1) * strides[i]! >= n + before) size--;
+        return size;
+      });
+      return [x[0]!, node.opType === 'Conv' ? w![0]! : x[1]!, ...spatial];
+    }
+    case 'GlobalAveragePool':
+    case 'GlobalMaxPool':
+      return [x[0]!, x[1]!, ...x.slice(2).map(() => 1)];
+    case 'ReduceMean':
+    case 'ReduceSum':
+    case 'ReduceMax': {
+      const given = (a.axes as number[] | undefined) ?? smallInts.get(node.inputs[1] ?? '');
+      if (!given) return undefined;
+      const axes = given.map((i) => (i < 0 ? i + x.length : i));
+      return a.keepdims === 0 ? x.filter((_, i) => !axes.includes(i)) : x.map((d, i) => (axes.includes(i) ? 1 : d));
+    }
+    case 'Flatten': {
+      const axis = Number(a.axis ?? 1);
+      const at = axis < 0 ? axis + x.length : axis;
+      return [product(x.slice(0, at)), product(x.slice(at))];
+    }
+    case 'Gemm':
+      return w && x.length === 2 && w.length === 2 ? [a.transA === 1 ? x[1]! : x[0]!, a.transB === 1 ? w[0]! : w[1]!] : undefined;
+    case 'MatMul':
+      return w && w.length === 2 && x.length >= 2 ? [...x.slice(0, -1), w[1]!] : undefined;
+    case 'Transpose': {
+      const perm = ints(a.perm, Array.from({ length: x.length }, (_, i) => x.length - 1 - i));
+      return perm.map((p) => x[p]!);
+    }
+    case 'Concat': {
+      if (inputs.some((i) => i === undefined || i.length !== x.length)) return undefined;
+      const axis = Number(a.axis ?? 0);
+      const at = axis < 0 ? axis + x.length : axis;
+      return x.map((d, i) => (i !== at ? d : inputs.some((s) => s![i] === null) ? null : inputs.reduce((p, s) => p + s![i]!, 0)));
+    }
+    default:
+      return undefined;
+  }
 }
 
 function ints(a: OnnxAttribute | undefined, fallback: readonly number[]): number[] {
@@ -673,11 +745,13 @@ function backward(
  * every other operand is v, or of a shape known before running, of no larger rank, each of whose
  * dimensions is 1 or v's own there (a batch norm's [1, 1, C] scale on a Keras layer's [N, H, W, C]
  * output), or computed from such values by shape-keeping and broadcasting operators (SiLU's
- * x * sigmoid(x), GELU's x * (erf(x / sqrt 2) + 1)). Otherwise the axes are found at run time (where v's
- * shape, padded on the left with ones, differs from the output's); before opset 13, whose ReduceSum
- * takes no axes input, each axis is summed and kept where v's dimension there is 1. Reading shapes
- * at run time has a price beyond its few small nodes: ONNX Runtime no longer fuses the forward
- * operators whose intermediate values the backward pass reads.
+ * x * sigmoid(x), GELU's x * (erf(x / sqrt 2) + 1)). Where both shapes are known before running
+ * (knownShapes: a squeeze-and-excitation gate's [N, C, 1, 1] on a [N, C, H, W] map), the axes are
+ * written as constants. Otherwise they are found at run time (where v's shape, padded on the left
+ * with ones, differs from the output's); before opset 13, whose ReduceSum takes no axes input, each
+ * axis is summed and kept where v's dimension there is 1. Reading shapes at run time has a price
+ * beyond its few small nodes: ONNX Runtime no longer fuses the forward operators whose intermediate
+ * values the backward pass reads, and their results may differ in the last bits.
  */
 function unbroadcast(w: Writer, graph: ForwardGraph, ranks: ReadonlyMap<string, number>, shapes: ReadonlyMap<string, readonly (number | null)[]>, node: ForwardNode, g: string, v: string): string {
   const rank = ranks.get(v);
@@ -694,8 +768,17 @@ function unbroadcast(w: Writer, graph: ForwardGraph, ranks: ReadonlyMap<string, 
   };
   const provenFull = node.inputs.every((o) => fits(o));
   if (provenFull) return g;
-
   const y = node.outputs[0]!;
+  // both shapes known before running: the axes too (a free dimension of both is the batch, the same on each side)
+  const outDims = shapes.get(y);
+  if (own && outDims && own.length === outDims.length) {
+    const known = own.map((d, i) => (d === 1 ? (outDims[i] === 1 ? false : outDims[i] === null ? undefined : true) : d === null && outDims[i] !== null && outDims[i] !== 1 ? undefined : false));
+    if (known.every((b) => b !== undefined)) {
+      const axes = known.flatMap((b, i) => (b ? [i] : []));
+      if (axes.length === 0) return g;
+      return graph.opset >= 13 ? w.one('ReduceSum', [g, w.ints(axes)], { keepdims: 1 }) : w.one('ReduceSum', [g], { axes, keepdims: 1 });
+    }
+  }
   const outShape = w.shape(y);
   const vShape = w.shape(v);
   const outRank = ranks.get(y);
