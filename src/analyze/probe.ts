@@ -1,10 +1,12 @@
 import { accuracy, RandomForest } from './forest.js';
-import { pixelFactor, type Dataset, type ImageSet, type PixelScale } from '../data/index.js';
+import { pixelFactor, type Dataset, type ImageSet } from '../data/index.js';
 import { pixelsPerImage } from '../data/dataset.js';
 import type { Model } from '../model/model.js';
 import { buildModel, type RunnableModel } from '../compute/build.js';
+import type { Preset } from '../compute/choices.js';
 import { extractFeatures, type FeatureMode, type Features } from '../compute/features.js';
 import { fitLogistic } from '../compute/logistic.js';
+import { pixelTransform, transformPixels } from '../compute/preprocess.js';
 import { reinitialize } from '../compute/reinit.js';
 
 export type ClassifierName = 'random-forest' | 'logistic';
@@ -13,8 +15,8 @@ export interface ProbeOptions {
   layer: string;
   features: FeatureMode;
   classifier: ClassifierName;
-  /** Pixel scale the network expects (what it was trained with). */
-  scale: PixelScale;
+  /** How the data set's pixels become the network input (the model's own: compute/default-preprocessing.ts). */
+  preset: Preset;
   /** Seed of the untrained baseline's initialization and of the forest (default 0). */
   seed?: number;
   trees?: number;
@@ -30,6 +32,8 @@ export interface ProbeResult {
   features: FeatureMode;
   featureDim: number;
   classifier: ClassifierName;
+  /** How the pixels were fed (to the network and as the raw-pixel baseline). */
+  preset: Preset;
   seed: number;
   /** Test accuracy of the classifier on each kind of input. */
   accuracy: { rawPixels: number; untrained: number; trained: number };
@@ -50,10 +54,11 @@ async function classify(name: ClassifierName, train: Features, trainLabels: Uint
   }
 }
 
-function rawPixels(data: Dataset, set: ImageSet, scale: PixelScale): Features {
-  const dim = pixelsPerImage(data);
-  const factor = pixelFactor(data, scale);
-  return { data: Float32Array.from(set.images, (v) => v * factor), count: set.count, dim };
+/** The pixels as the network is fed them (the same preprocessing), one row per image. */
+function rawPixels(data: Dataset, set: ImageSet, preset: Preset): Features {
+  const factor = pixelFactor(data, 'raw');
+  const pixels = Float32Array.from(set.images, (v) => v * factor);
+  return { data: transformPixels(pixels, data.channels, pixelTransform({ preset }, data.channels)), count: set.count, dim: pixelsPerImage(data) };
 }
 
 async function layerFeatures(net: RunnableModel, data: Dataset, options: ProbeOptions, label: string): Promise<[Features, Features]> {
@@ -61,7 +66,7 @@ async function layerFeatures(net: RunnableModel, data: Dataset, options: ProbeOp
     extractFeatures(net, data, set, {
       layer: options.layer,
       mode: options.features,
-      scale: options.scale,
+      preset: options.preset,
       onProgress: (done, total) => options.onProgress?.(`${label} features (${part})`, done, total),
     });
   return [await run(data.train, 'train'), await run(data.test, 'test')];
@@ -88,7 +93,7 @@ export async function probeLayer(model: Model, data: Dataset, options: ProbeOpti
     reinitialize(net, seed);
     const [untrainedTrain, untrainedTest] = await layerFeatures(net, data, options, 'untrained');
     const fits: [string, Features, Features][] = [
-      ['raw pixels', rawPixels(data, data.train, options.scale), rawPixels(data, data.test, options.scale)],
+      ['raw pixels', rawPixels(data, data.train, options.preset), rawPixels(data, data.test, options.preset)],
       ['untrained', untrainedTrain, untrainedTest],
       ['trained', trainedTrain, trainedTest],
     ];
@@ -106,6 +111,7 @@ export async function probeLayer(model: Model, data: Dataset, options: ProbeOpti
       features: options.features,
       featureDim: trainedTrain.dim,
       classifier: options.classifier,
+      preset: options.preset,
       seed,
       accuracy: { rawPixels: scores[0]!, untrained: scores[1]!, trained: scores[2]! },
       trainedFeatures: concat(trainedTrain, trainedTest),

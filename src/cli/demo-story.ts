@@ -5,6 +5,7 @@ import { runLayers } from '../compute/activations.js';
 import { tf } from '../compute/backend.js';
 import { buildModel } from '../compute/build.js';
 import { saveCheckpoint, CHECKPOINT_FILES } from '../compute/checkpoint.js';
+import { defaultPreprocessing } from '../compute/default-preprocessing.js';
 import { DEMO_SEED, DIGITS_CONV_LAYERS, digitsNetwork } from '../compute/demo-model.js';
 import { probeLayer } from '../analyze/probe.js';
 import { trainModel, type TrainOptions } from '../compute/train.js';
@@ -171,7 +172,7 @@ async function featureMaps(ctx: StoryContext, data: Dataset): Promise<string[]> 
 async function probe(ctx: StoryContext, data: Dataset): Promise<string[]> {
   const model = await openModel(join(dirOf(ctx, 'fixed'), CHECKPOINT_FILES.modelJson));
   try {
-    const r = await probeLayer(model, data, { layer: PROBE_LAYER, features: 'gap', classifier: 'random-forest', scale: 'unit', seed: 0 });
+    const r = await probeLayer(model, data, { layer: PROBE_LAYER, features: 'gap', classifier: 'random-forest', preset: defaultPreprocessing(model).preset, seed: 0 });
     const rows = [
       `raw pixels (64 values)                 ${formatPercent(r.accuracy.rawPixels)}`,
       `${PROBE_LAYER} untrained (re-initialized)     ${formatPercent(r.accuracy.untrained)}`,

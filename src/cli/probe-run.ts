@@ -2,7 +2,7 @@ import { dirname, basename, extname, join } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { ProbeResult } from '../analyze/probe.js';
 import { networkInput } from '../compute/build.js';
-import { chooseResize, describeResize } from '../compute/default-preprocessing.js';
+import { choosePreprocessing, chooseResize, describePreprocessing, describeResize } from '../compute/default-preprocessing.js';
 import { folderFit } from '../compute/inputs.js';
 import { loadDataset, parseDataSpec } from '../data/index.js';
 import { writeFileAtomic } from '../io/write.js';
@@ -44,6 +44,8 @@ export async function runProbe(path: string, options: ProbeCliOptions): Promise<
     const size = fit ? folderFit(await networkInput(model), fit) : undefined;
     const data = await loadDataset(options.data, { seed: options.seed, ...(size ? { size } : {}) });
     if (fit && size && !options.json) process.stdout.write(`photographs fitted to ${size.width}x${size.height}: ${describeResize(fit)}\n`);
+    const preprocessing = choosePreprocessing(model, options.scale);
+    if (!options.json) process.stdout.write(`pixels: ${describePreprocessing(preprocessing)}\n`);
     const bar = process.stderr.isTTY && !options.json ? new SingleBar({ format: '{stage} [{bar}] {value}/{total}', hideCursor: true }) : undefined;
     let stage = '';
     const { probeLayer } = await import('../analyze/probe.js');
@@ -51,7 +53,7 @@ export async function runProbe(path: string, options: ProbeCliOptions): Promise<
       layer: options.layer,
       features: options.features,
       classifier: options.classifier,
-      scale: options.scale,
+      preset: preprocessing.preset,
       seed: options.seed,
       trees: options.trees,
       onProgress: (name, done, total) => {

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { ClassifierName } from '../analyze/probe.js';
+import { PRESETS, type Preset } from '../compute/choices.js';
 import type { FeatureMode } from '../compute/features.js';
-import type { PixelScale } from '../data/dataset.js';
 import { DATA_SPEC_HELP } from '../data/spec.js';
 import { RESIZE_MODES, type ResizeMode } from '../io/image-fit.js';
 import { action, parseIndex } from './run.js';
@@ -11,7 +11,7 @@ export interface ProbeCliOptions {
   data: string;
   features: FeatureMode;
   classifier: ClassifierName;
-  scale: PixelScale;
+  scale?: Preset;
   resize?: ResizeMode;
   seed: number;
   trees: number;
@@ -29,7 +29,10 @@ export function registerProbe(program: Command): void {
     .requiredOption('--data <spec>', `data set: ${DATA_SPEC_HELP}`)
     .addOption(new Option('--features <mode>', 'gap: one value per channel; flatten: every value').choices(['gap', 'flatten']).default('gap'))
     .addOption(new Option('--classifier <name>', 'classifier').choices(['random-forest', 'logistic']).default('random-forest'))
-    .addOption(new Option('--scale <scale>', 'pixel scale the network was trained on: raw 0..255 or unit 0..1').choices(['raw', 'unit']).default('unit'))
+    .addOption(
+      new Option('--scale <preset>', "how pixels become the network input, as activations --preprocess: raw 0..255, unit x/255, symmetric x/127.5-1, caffe BGR minus the ImageNet mean, torchvision ImageNet mean and std (default: the model's own, as activations decides it: the pixel scale convscope train recorded, or the file's convention)")
+        .choices([...PRESETS]),
+    )
     .addOption(
       new Option('--resize <mode>', "how the photographs of a folder: data set are fitted to the model input, as activations --resize: stretch, crop (centre) or pad (default: the model's own, as activations decides it)")
         .choices([...RESIZE_MODES]),

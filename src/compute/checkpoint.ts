@@ -30,8 +30,11 @@ export async function writeDirectoryAtomic(dir: string, files: Readonly<Record<s
   }
 }
 
-/** The TF.js layers-format files (model.json + one weights.bin shard) of a model, via tfjs' own serializer. */
-export async function tfjsLayersFiles(model: tfl.LayersModel): Promise<{ modelJson: string; weights: Uint8Array }> {
+/**
+ * The TF.js layers-format files (model.json + one weights.bin shard) of a model, via tfjs' own
+ * serializer; `metadata` goes into model.json's `userDefinedMetadata` (TF.js keeps it there).
+ */
+export async function tfjsLayersFiles(model: tfl.LayersModel, metadata: Readonly<Record<string, string>> = {}): Promise<{ modelJson: string; weights: Uint8Array }> {
   let files: { modelJson: string; weights: Uint8Array } | undefined;
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
@@ -42,6 +45,7 @@ export async function tfjsLayersFiles(model: tfl.LayersModel): Promise<{ modelJs
         convertedBy: artifacts.convertedBy ?? null,
         modelTopology: artifacts.modelTopology,
         weightsManifest: [{ paths: [`./${CHECKPOINT_FILES.weights}`], weights: artifacts.weightSpecs ?? [] }],
+        ...(Object.keys(metadata).length > 0 ? { userDefinedMetadata: metadata } : {}),
       };
       files = { modelJson: JSON.stringify(modelJson), weights };
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.byteLength } };
@@ -60,10 +64,11 @@ export function safetensorsBytes(model: tfl.LayersModel, metadata: Readonly<Reco
 
 /**
  * Saves a checkpoint directory readable by TF.js (`tf.loadLayersModel`), by convscope (either
- * file) and by Python's safetensors: model.json + weights.bin, and model.safetensors.
+ * file) and by Python's safetensors: model.json + weights.bin, and model.safetensors. Both files
+ * carry `metadata` (the training run's facts, such as the pixel scale it was fed).
  */
 export async function saveCheckpoint(model: tfl.LayersModel, dir: string, metadata: Readonly<Record<string, string>> = {}): Promise<void> {
-  const { modelJson, weights } = await tfjsLayersFiles(model);
+  const { modelJson, weights } = await tfjsLayersFiles(model, metadata);
   await writeDirectoryAtomic(dir, {
     [CHECKPOINT_FILES.modelJson]: modelJson,
     [CHECKPOINT_FILES.weights]: weights,

@@ -12,6 +12,8 @@ import { describePreset, type PreprocessOptions } from './preprocess.js';
  *
  * - a Teachable Machine image model (its metadata.json names @teachablemachine/image): symmetric, the
  *   -1..1 scaling the Teachable Machine library applies before predicting;
+ * - a checkpoint whose metadata records the pixel scale its training fed it (`input_scale`, written by
+ *   convscope train): that scale, raw or unit;
  * - a Keras graph that scales or normalises its own input (a Rescaling or Normalization layer right
  *   after the input): raw 0..255, since the model does the rest;
  * - an ONNX model: torchvision's ImageNet mean and std, what image classifiers exported from PyTorch
@@ -57,10 +59,23 @@ function teachableMachine(model: Model): string | undefined {
   return name?.startsWith('@teachablemachine/image') ? name : undefined;
 }
 
+/**
+ * The pixel scale a checkpoint's training run fed it, where its metadata records one: `convscope train`
+ * writes `input_scale` (raw 0..255 or unit 0..1) into both of its files.
+ */
+export function recordedInputScale(model: Model): 'raw' | 'unit' | undefined {
+  const scale = model.metadata?.input_scale ?? model.metadata?.scale;
+  return scale === 'raw' || scale === 'unit' ? scale : undefined;
+}
+
 export function defaultPreprocessing(model: Model): DefaultPreprocessing {
   const tmPackage = teachableMachine(model);
   if (tmPackage) {
     return { preset: 'symmetric', reason: `a Teachable Machine image model (its metadata.json names ${tmPackage}), which scales pixels to -1..1` };
+  }
+  const trained = recordedInputScale(model);
+  if (trained) {
+    return { preset: trained, reason: `a model trained on pixels ${trained === 'raw' ? '0..255' : '0..1'} (its metadata records input_scale ${trained})` };
   }
   if (model.framework === 'onnx') {
     const producer = model.metadata?.producer;

@@ -1,8 +1,10 @@
-import { batches, batchCount, type Dataset, type ImageSet, type PixelScale } from '../data/index.js';
+import { batches, batchCount, type Dataset, type ImageSet } from '../data/index.js';
 import { SelectionError } from '../model/errors.js';
 import { didYouMean } from '../model/lookup.js';
 import { outputChannelsFirst, runLayers, type Activation } from './activations.js';
 import type { RunnableModel } from './build.js';
+import type { Preset } from './choices.js';
+import { pixelTransform, transformPixels } from './preprocess.js';
 
 /** `gap`: one value per channel (global average over positions); `flatten`: every value of the output. */
 export type FeatureMode = 'gap' | 'flatten';
@@ -10,7 +12,8 @@ export type FeatureMode = 'gap' | 'flatten';
 export interface FeatureOptions {
   layer: string;
   mode: FeatureMode;
-  scale: PixelScale;
+  /** How the data set's pixels become the network input (compute/preprocess.ts). */
+  preset: Preset;
   batchSize?: number;
   /** Called after each batch with the number of batches done and in all. */
   onProgress?: (done: number, total: number) => void;
@@ -64,9 +67,10 @@ export async function extractFeatures(net: RunnableModel, data: Dataset, set: Im
   let result: Features | undefined;
   let row = 0;
   let done = 0;
-  for (const batch of batches(data, set, { batchSize, scale: options.scale })) {
+  const transform = pixelTransform({ preset: options.preset }, data.channels);
+  for (const batch of batches(data, set, { batchSize, scale: 'raw' })) {
     const shape = [batch.size, data.height, data.width, data.channels];
-    await runLayers(net, [{ shape, data: batch.x }], {
+    await runLayers(net, [{ shape, data: transformPixels(batch.x, data.channels, transform) }], {
       want: (n) => n === node,
       onActivation: (activation) => {
         const dims = activation.shape.slice(1);

@@ -96,6 +96,19 @@ export function pixelTransform(given: Pick<PreprocessOptions, 'preset' | 'mean' 
   };
 }
 
+/**
+ * Applies `transform` to pixels stored channels-last on the 0..255 scale, in place (each pixel's
+ * channels are read before any is written, as caffe's channel swap needs), and returns them.
+ */
+export function transformPixels(x: Float32Array, channels: number, transform: PixelTransform): Float32Array {
+  const pixel = new Float32Array(channels);
+  for (let i = 0; i < x.length; i += channels) {
+    for (let c = 0; c < channels; c++) pixel[c] = x[i + c]!;
+    for (let c = 0; c < channels; c++) x[i + c] = transform.value(pixel[transform.source(c)]!, c);
+  }
+  return x;
+}
+
 /** Stacks equally sized images into one preprocessed batch. */
 export function imagesToBatch(images: readonly PixelImage[], given: PreprocessOptions): InputBatch {
   const first = images[0];

@@ -223,6 +223,11 @@ export const tfjsReader: FormatReader = {
     }
     const stored: StoredLayer[] = [...byOwner].map(([name, weights]) => ({ name, weights }));
     const metadata: Record<string, string> = { ...beside };
+    // Only text values, as every format's metadata is: a hostile file's nested objects are not carried.
+    const declared = json.userDefinedMetadata;
+    if (declared && typeof declared === 'object' && !Array.isArray(declared)) {
+      for (const [k, v] of Object.entries(declared)) if (typeof v === 'string') metadata[k] = v;
+    }
     for (const [k, v] of [['generatedBy', json.generatedBy], ['convertedBy', json.convertedBy], ['keras_version', topology.keras_version], ['backend', topology.backend]] as const) {
       if (typeof v === 'string') metadata[k] = v;
     }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { ModelDiff } from '../analyze/diff.js';
 import type { TrainingFacts } from '../analyze/diagnose.js';
+import { recordedInputScale } from '../compute/default-preprocessing.js';
 import { writeFileAtomic } from '../io/write.js';
 import { formatScale } from '../model/format.js';
 import type { Model } from '../model/model.js';
@@ -21,7 +22,7 @@ function caption(g: DiffGrid): string {
 export function trainingFacts(model: Model): TrainingFacts {
   const meta = model.metadata ?? {};
   const lr = Number(meta.learning_rate ?? meta.lr);
-  const scale = meta.input_scale ?? meta.scale;
+  const scale = recordedInputScale(model);
   return {
     ...(Number.isFinite(lr) && lr > 0 ? { learningRate: lr } : {}),
     ...(scale ? { inputScale: scale } : {}),

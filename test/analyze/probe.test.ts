@@ -40,7 +40,7 @@ describe('probe: do trained conv features help a random forest?', () => {
   it('trained features beat untrained features on the digits by at least 5 points', async () => {
     const model = await openModel(join(dir, 'model.json'));
     try {
-      const r = await probeLayer(model, data, { layer: 'conv_2', features: 'gap', classifier: 'random-forest', scale: 'unit', trees: 60 });
+      const r = await probeLayer(model, data, { layer: 'conv_2', features: 'gap', classifier: 'random-forest', preset: 'unit', trees: 60 });
       console.log(`digits, conv_2 GAP, random forest: raw ${r.accuracy.rawPixels.toFixed(4)}, untrained ${r.accuracy.untrained.toFixed(4)}, trained ${r.accuracy.trained.toFixed(4)}`);
       assert.equal(r.trainCount + r.testCount, 1797);
       assert.equal(r.featureDim, 32);

@@ -34,6 +34,42 @@ describe("a model's default preprocessing is decided once, from what the file sa
     assert.equal(defaultPreprocessing(chain('Conv2D', 'Dense')).preset, 'unit');
   });
 
+  it('a checkpoint whose metadata records the pixel scale its training fed it: that scale (convscope train writes input_scale)', () => {
+    const trained = (input_scale: string): Model => ({ ...chain('Rescaling', 'Conv2D'), format: 'tfjs-layers', framework: 'tfjs', metadata: { input_scale } });
+    assert.deepEqual(defaultPreprocessing(trained('raw')), { preset: 'raw', reason: 'a model trained on pixels 0..255 (its metadata records input_scale raw)' });
+    assert.equal(defaultPreprocessing(trained('unit')).preset, 'unit', 'the recorded scale wins over the Rescaling layer the graph starts with');
+    assert.equal(defaultPreprocessing(trained('0..255')).preset, 'raw', 'an unknown value is not a scale: the graph decides');
+  });
+
+  it("a checkpoint's metadata is in both of its files, and TensorFlow.js's own loader reads model.json's", async () => {
+    const tfl = await import('@tensorflow/tfjs-layers');
+    const { initBackend } = await import('../../src/compute/backend.js');
+    const { saveCheckpoint, CHECKPOINT_FILES } = await import('../../src/compute/checkpoint.js');
+    const { openModel } = await import('../../src/formats/open.js');
+    await initBackend();
+    const net = tfl.sequential({ layers: [tfl.layers.conv2d({ filters: 2, kernelSize: 3, inputShape: [8, 8, 1], name: 'conv' })] });
+    const checkpoint = join(dir, 'trained');
+    await saveCheckpoint(net, checkpoint, { input_scale: 'raw', epoch: '3' });
+    net.dispose();
+    // TF.js reads model.json as its file and HTTP loaders do (getModelArtifactsForJSON), then builds the model.
+    const { io } = await import('@tensorflow/tfjs-core');
+    const json = JSON.parse(readFileSync(join(checkpoint, CHECKPOINT_FILES.modelJson), 'utf8')) as Parameters<typeof io.getModelArtifactsForJSON>[0];
+    const weights = readFileSync(join(checkpoint, CHECKPOINT_FILES.weights));
+    const artifacts = await io.getModelArtifactsForJSON(json, async (manifest) => [manifest.flatMap((g) => g.weights), weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength)]);
+    const loaded = await tfl.loadLayersModel(io.fromMemory(artifacts));
+    assert.deepEqual(loaded.getUserDefinedMetadata(), { input_scale: 'raw', epoch: '3' });
+    loaded.dispose();
+    for (const file of [CHECKPOINT_FILES.modelJson, CHECKPOINT_FILES.safetensors]) {
+      const model = await openModel(join(checkpoint, file));
+      try {
+        assert.equal(model.metadata?.input_scale, 'raw', file);
+        assert.equal(defaultPreprocessing(model).preset, 'raw', file);
+      } finally {
+        model.close();
+      }
+    }
+  });
+
   it("how a photo meets the input size follows the model's own tooling: Teachable Machine, PyTorch and ONNX crop the centre, Keras stretches", () => {
     const tm: Model = { ...chain('Conv2D'), format: 'tfjs-layers', framework: 'tfjs', metadata: { packageName: '@teachablemachine/image' } };
     assert.deepEqual(defaultResize(tm), { mode: 'crop', reason: 'a Teachable Machine image model, whose library crops the centre square' });

@@ -128,12 +128,13 @@ describe('fitting a photo to the input: CLI, viewer and report agree (fixture 11
     }
     const [probed, maps] = await Promise.all([
       runCli(['probe', TM, '--layer', 'out_relu', '--data', `folder:${dir}`, '--trees', '10', '--export', join(dir, 'features.npy')]),
-      // probe scales pixels by its own --scale (unit by default), not by the model's preset: the same here.
-      runCli(['activations', TM, '--image', ...photos, '--layer', 'out_relu', '--preprocess', 'unit', '--format', 'npy', '--out', join(dir, 'out_relu.npy')]),
+      // Both feed the model its own preprocessing (symmetric, from its metadata.json) without being told.
+      runCli(['activations', TM, '--image', ...photos, '--layer', 'out_relu', '--format', 'npy', '--out', join(dir, 'out_relu.npy')]),
     ]);
     assert.equal(probed.code, 0, probed.stderr);
     assert.equal(maps.code, 0, maps.stderr);
     assert.match(probed.stdout, /^photographs fitted to 224x224: centre crop, the default for a Teachable Machine image model/m);
+    assert.match(probed.stdout, /^pixels: symmetric \(x \/ 127\.5 - 1\), the default for a Teachable Machine image model/m);
     const features = decodeNpy(readFileSync(join(dir, 'features.npy')));
     assert.deepEqual(features.shape, [5, 1280]);
     const out = decodeNpy(readFileSync(join(dir, 'out_relu.npy')));

@@ -37,6 +37,8 @@ export interface TfjsModelJson {
   convertedBy?: string | null;
   modelTopology: unknown;
   weightsManifest?: TfjsWeightGroupJson[];
+  /** What the writer chose to record (`model.save` keeps it; convscope train writes its run's facts here). */
+  userDefinedMetadata?: unknown;
 }
 
 /** A TensorFlow AttrValue in the protobuf JSON mapping a TF.js graph model stores (bytes as base64). */
