@@ -97,12 +97,16 @@ export function onnxRunner(net: OnnxNet, layer: string): ExamplesRunner {
 
 /**
  * Runs `use` with the runner of `layer`: an ONNX model on ONNX Runtime; a TensorFlow.js network on
- * ONNX Runtime when every layer converts, else on TensorFlow.js with the converter's reason in the
- * runner's engine. The converted session is released after `use`.
+ * ONNX Runtime (`engine` 'ort', the default) when every layer converts, else on TensorFlow.js with the
+ * converter's reason in the runner's engine. The converted session is released after `use`.
  */
-export async function withExamplesRunner<T>(target: RankedNet, layer: string, use: (runner: ExamplesRunner) => Promise<T>): Promise<T> {
-  if (target.engine === 'onnx') return use(onnxRunner(target.net, layer));
+export async function withExamplesRunner<T>(target: RankedNet, layer: string, use: (runner: ExamplesRunner) => Promise<T>, engine: 'ort' | 'tfjs' = 'ort'): Promise<T> {
+  if (target.engine === 'onnx') {
+    if (engine === 'tfjs') throw new UsageError(`${target.net.source} is an ONNX model; it runs on ONNX Runtime only.`);
+    return use(onnxRunner(target.net, layer));
+  }
   findNode(target.net, layer);
+  if (engine === 'tfjs') return use(tfjsRunner(target.net, layer));
   const converted = await kerasOnOrt(target.net);
   if ('reason' in converted) return use(tfjsRunner(target.net, layer, `TensorFlow.js, not ONNX Runtime: ${converted.reason}`));
   try {

@@ -57,6 +57,7 @@ export async function runExamples(path: string, options: ExamplesCliOptions): Pr
     ...(options.scale ? { scale: options.scale } : preprocessing ? { scale: preprocessing.preset } : {}),
     ...(decided ? { resize: decided.resize.mode } : options.resize ? { resize: options.resize } : {}),
     batchSize: options.batchSize,
+    ...(options.engine ? { engine: options.engine } : {}),
   };
   let result: ExamplesResult;
   if (options.queue) {

@@ -46,8 +46,8 @@ export function registerExamples(program: Command): void {
   const command = program
     .command('examples')
     .description('what does filter j detect? the k images of a data set that excite each filter most, as receptive-field crops')
-    .argument('<model>', 'Keras .h5 / .keras or TF.js model.json with its architecture')
-    .requiredOption('--layer <name>', 'the layer whose filters are ranked')
+    .argument('<model>', 'Keras .h5 / .keras, TF.js model.json with its architecture, or ONNX .onnx (e.g. exported from PyTorch)')
+    .requiredOption('--layer <name>', 'the layer whose filters are ranked (ONNX: a node name, a value name or a PyTorch module path, as activations takes it)')
     .requiredOption('--data <spec>', `images to rank: ${DATA_SPEC_HELP}`)
     .option('--top <k>', 'images kept per filter', parsePositive, 9)
     .addOption(new Option('--statistic <s>', "one score per image and filter: the max over positions or the mean").choices(['max', 'mean']).default('max'))
@@ -60,6 +60,7 @@ export function registerExamples(program: Command): void {
         .choices([...RESIZE_MODES]),
     )
     .option('--batch-size <n>', 'images per forward pass (shards are cut at whole batches)', parsePositive, 128)
+    .addOption(new Option('--engine <name>', 'forward engine for Keras / TF.js models: ort (ONNX Runtime, converted in memory; falls back to tfjs, saying why, for layers without a conversion) or tfjs (TensorFlow.js); ONNX models always run on ort').choices(['ort', 'tfjs']).default('ort'))
     .option('--shard <i/n>', 'rank only shard i of n and write the partial result as .json, for convscope merge', parseShard)
     .option('--queue <redis-url>', 'run --shards jobs on BullMQ workers (convscope worker) at this Redis, then merge')
     .option('--queue-name <name>', 'BullMQ queue name', 'convscope-examples')

@@ -28,6 +28,8 @@ export interface ExamplesJob {
   /** How a folder's photographs are fitted to the input size; without one, the model's own, decided where the model is. */
   resize?: ResizeMode;
   batchSize: number;
+  /** The forward engine of a Keras / TF.js network: ort (converted in memory, the default) or tfjs; ONNX models run on ort. */
+  engine?: 'ort' | 'tfjs';
   shard?: { index: number; of: number };
 }
 
@@ -57,6 +59,7 @@ export async function runExamplesJob(job: ExamplesJob, onProgress?: (done: numbe
             ...(job.shard ? { shard: job.shard } : {}),
             ...(onProgress ? { onProgress } : {}),
           }),
+          job.engine,
         );
       } finally {
         if (target.engine === 'onnx') await target.net.release();

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { mergeExamples, rankExamples, shardRange, type ExamplesResult, type ExamplesRunner } from '../../src/analyze/examples.js';
-import { ortKerasRunner, tfjsRunner } from '../../src/analyze/examples-runner.js';
+import { ortKerasRunner, tfjsRunner, withExamplesRunner } from '../../src/analyze/examples-runner.js';
 import { cropAt, receptiveField } from '../../src/analyze/receptive-field.js';
 import type { GraphNode, LayerGraph } from '../../src/model/graph.js';
 import { initBackend } from '../../src/compute/backend.js';
@@ -19,6 +19,7 @@ import { openModel } from '../../src/formats/open.js';
 import type { Model } from '../../src/model/model.js';
 import { encodeNpy } from '../../src/model/npy.js';
 import { runCli } from '../helpers/cli.js';
+import { memoryModel } from '../compute/memory-model.js';
 import { ROOT } from '../helpers/fixtures.js';
 import { needsPython, runPython } from '../helpers/python.js';
 
@@ -125,6 +126,33 @@ describe('dataset examples: the images that excite each filter most', () => {
       const o = single.ranking[i]!;
       assert.ok(Math.abs(e.score - o.score) <= 1e-5 * Math.max(1, Math.abs(e.score)), `filter ${e.filter} rank ${e.rank}: TF.js ${e.score}, ORT ${o.score}`);
       if (e.index !== o.index) assert.ok(single.ranking.some((u) => u.filter === e.filter && u.index === e.index && Math.abs(u.score - e.score) <= 1e-5), `filter ${e.filter} rank ${e.rank}: TF.js image ${e.index}, ORT ${o.index} (not a tie)`);
+    }
+  });
+
+  it('a network with a layer the ONNX converter does not cover ranks on TensorFlow.js, and the result names that layer', async () => {
+    const config = {
+      class_name: 'Sequential',
+      config: {
+        name: 'm',
+        layers: [
+          { class_name: 'Conv2D', config: { name: 'conv', filters: 2, kernel_size: [3, 3], padding: 'same', activation: 'relu', batch_input_shape: [null, 8, 8, 1] } },
+          { class_name: 'LayerNormalization', config: { name: 'norm', axis: -1, epsilon: 0.001 } },
+        ],
+      },
+    };
+    const kernel = Array.from({ length: 18 }, (_, i) => Math.sin(i + 1));
+    const m = memoryModel(config, {
+      conv: { className: 'Conv2D', weights: [{ role: 'kernel', shape: [3, 3, 1, 2], data: kernel }, { role: 'bias', shape: [2], data: [0, 0.1] }] },
+      norm: { className: 'LayerNormalization', weights: [{ role: 'gamma', shape: [2], data: [1, 1] }, { role: 'beta', shape: [2], data: [0, 0] }] },
+    });
+    const small = await buildModel(m);
+    try {
+      const ranked = await withExamplesRunner({ engine: 'tfjs', net: small }, 'conv', (r) => rankExamples(r, data, { model: 'm', top: 2, statistic: 'max', scale: 'unit' }));
+      assert.match(ranked.engine, /^TensorFlow\.js, not ONNX Runtime: .*norm/);
+      assert.deepEqual(ranked, await rankExamples(tfjsRunner(small, 'conv', ranked.engine), data, { model: 'm', top: 2, statistic: 'max', scale: 'unit' }));
+    } finally {
+      small.dispose();
+      m.close();
     }
   });
 
