@@ -410,6 +410,34 @@ export async function maximize(net: MaximizeNet, options: MaximizeOptions): Prom
       return tf.sigmoid(hwc);
     });
 
+  /**
+   * d loss / d spectrum from d loss / d pixels at `pixels` = image(): back through the sigmoid, then the
+   * transpose of each linear step of image() in reverse (colour, B_rows, B_cols, the 1/frequency scale).
+   * Written out so that a step computes the image once: autodiff would build it again.
+   */
+  const imageBack = (pixels: tf.Tensor4D, dPixels: tf.Tensor4D): tf.Tensor4D =>
+    tf.tidy(() => {
+      const dz = tf.mul(dPixels, tf.mul(pixels, tf.sub(1, pixels)));
+      const dhwc = c === 3 ? tf.reshape(tf.matMul(tf.reshape(dz, [-1, 3]), color), [n, h, w, 3]) : dz;
+      const dSpatial = tf.reshape(tf.transpose(dhwc, [1, 0, 3, 2]), [h, n * c * w]);
+      const dMiddle = tf.matMul(basisRows, dSpatial, true, false);
+      const dRight = tf.reshape(tf.transpose(tf.reshape(dMiddle, [h, n * c, w]), [1, 0, 2]), [n * c * h, w]);
+      return tf.mul(tf.reshape(tf.matMul(dRight, basisCols), [n, c, h, w]), scale) as tf.Tensor4D;
+    });
+
+  /** The penalties on the pixels: total variation and distance from mid-grey, weighted. */
+  const penalty = (pixels: tf.Tensor): tf.Scalar => {
+    let loss: tf.Tensor = tf.scalar(0);
+    if (tvWeight > 0) {
+      const dyv = tf.sub(tf.slice(pixels, [0, 1, 0, 0], [n, h - 1, w, c]), tf.slice(pixels, [0, 0, 0, 0], [n, h - 1, w, c]));
+      const dxv = tf.sub(tf.slice(pixels, [0, 0, 1, 0], [n, h, w - 1, c]), tf.slice(pixels, [0, 0, 0, 0], [n, h, w - 1, c]));
+      loss = tf.add(loss, tf.mul(tvWeight * n, tf.add(tf.mean(tf.square(dyv)), tf.mean(tf.square(dxv)))));
+    }
+    if (l2Weight > 0) loss = tf.add(loss, tf.mul(l2Weight * n, tf.mean(tf.square(tf.sub(pixels, 0.5)))));
+    return loss as tf.Scalar;
+  };
+  const penaltyGradient = tvWeight > 0 || l2Weight > 0 ? tf.grad(penalty) : undefined;
+
   /** One step's random affine warp, drawn from the seeded generator. */
   const sampleWarp = (): { index: Int32Array[]; weight: Float32Array[] } => {
     const angle = ((random() * 20 - 10) * Math.PI) / 180;
@@ -431,26 +459,35 @@ export async function maximize(net: MaximizeNet, options: MaximizeOptions): Prom
     return tf.transpose(tf.reshape(out!, [h, w, n, c]), [2, 0, 1, 3]) as tf.Tensor4D;
   };
 
+  /** The transpose of `warp`: each output pixel's gradient added back to the 4 pixels it was sampled from. */
+  const warpBack = (dSeen: tf.Tensor4D, sample: { index: Int32Array[]; weight: Float32Array[] } | undefined): tf.Tensor4D => {
+    if (!sample) return dSeen;
+    const { index, weight } = sample;
+    const flat = tf.reshape(tf.transpose(dSeen, [1, 2, 0, 3]), [h * w, n * c]);
+    let out: tf.Tensor | undefined;
+    for (let k = 0; k < 4; k++) {
+      const term = tf.unsortedSegmentSum(tf.mul(flat, tf.tensor2d(weight[k]!, [h * w, 1])), tf.tensor1d(index[k]!, 'int32'), h * w);
+      out = out ? tf.add(out, term) : term;
+    }
+    return tf.transpose(tf.reshape(out!, [h, w, n, c]), [2, 0, 1, 3]) as tf.Tensor4D;
+  };
+
   try {
     for (let step = 0; step < steps; step++) {
       const sample = transforms ? sampleWarp() : undefined;
-      const seen = tf.tidy(() => warp(image(), sample));
+      const pixels = image();
+      const seen = sample ? tf.tidy(() => warp(pixels, sample)) : pixels;
       const { objective: values, gradient } = await gradients.at(seen);
-      seen.dispose();
+      if (seen !== pixels) seen.dispose();
       const value = values.reduce((a, v) => a + v, 0) / n;
-      optimizer.minimize(() => {
-        const pixels = image();
-        // d loss / d spectrum = -g . d seen / d spectrum, g the objective's gradient at the pixels seen (held constant)
-        let loss: tf.Tensor = tf.neg(tf.sum(tf.mul(warp(pixels, sample), gradient)));
-        if (tvWeight > 0) {
-          const dyv = tf.sub(tf.slice(pixels, [0, 1, 0, 0], [n, h - 1, w, c]), tf.slice(pixels, [0, 0, 0, 0], [n, h - 1, w, c]));
-          const dxv = tf.sub(tf.slice(pixels, [0, 0, 1, 0], [n, h, w - 1, c]), tf.slice(pixels, [0, 0, 0, 0], [n, h, w - 1, c]));
-          loss = tf.add(loss, tf.mul(tvWeight * n, tf.add(tf.mean(tf.square(dyv)), tf.mean(tf.square(dxv)))));
-        }
-        if (l2Weight > 0) loss = tf.add(loss, tf.mul(l2Weight * n, tf.mean(tf.square(tf.sub(pixels, 0.5)))));
-        return loss as tf.Scalar;
-      }, false, [spectrum]);
-      gradient.dispose();
+      // loss = -objective(warp(pixels)) + penalties, with the objective's gradient g at the pixels seen
+      const dSpectrum = tf.tidy(() => {
+        let dPixels = tf.neg(warpBack(gradient, sample)) as tf.Tensor4D;
+        if (penaltyGradient) dPixels = tf.add(dPixels, penaltyGradient(pixels)) as tf.Tensor4D;
+        return imageBack(pixels, dPixels);
+      });
+      optimizer.applyGradients([{ name: spectrum.name, tensor: dSpectrum }]);
+      for (const t of [dSpectrum, pixels, gradient]) t.dispose();
       trace.push(value);
       options.onStep?.(step + 1, steps, value);
       if (step % 16 === 15) await tf.nextFrame();
