@@ -4,7 +4,8 @@ import { catalogueEntry } from '../model/keras-catalogue.js';
 import type { RunnableModel } from './build.js';
 import { kerasOutputShape } from './keras-to-onnx.js';
 import { onnxLayers, type OnnxLayer } from './onnx-activations.js';
-import { onnxForwardGraph, valueRanks } from './onnx-backward.js';
+import { onnxForwardGraph } from './onnx-backward.js';
+import { valueRanks } from './onnx-shapes.js';
 
 /**
  * Grad-CAM's default layer for a Keras network, the one owner every surface asks (attribute, the
