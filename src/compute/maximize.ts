@@ -262,7 +262,7 @@ async function seededAt(
  * autodiff through the built layers.
  */
 export async function objectiveGradients(net: MaximizeNet, layer: string, filters: readonly number[], objective: Objective, engine: 'auto' | 'TensorFlow.js' = 'auto'): Promise<ObjectiveGradients> {
-  // an ONNX model has no TensorFlow.js network whose building would have started the backend
+  // The pixels and the seed live in TensorFlow.js whichever engine gives the network's gradient: an ONNX model alone never started it.
   await initBackend();
   const target = await layerTarget(net, layer);
   const outside = filters.filter((f) => !(Number.isInteger(f) && f >= 0 && f < target.filters));
@@ -333,8 +333,6 @@ export interface PixelObjective extends Omit<ObjectiveGradients, 'at'> {
  * gradient there comes from objectiveGradients' engine and is pulled back through that map.
  */
 export async function pixelObjective(net: MaximizeNet, options: { layer: string; filters: readonly number[]; objective?: Objective; pixels?: Preset; engine?: 'auto' | 'TensorFlow.js' }): Promise<PixelObjective> {
-  // The pixels live in TensorFlow.js whichever engine gives the network's gradient: an ONNX model alone never started it.
-  await initBackend();
   const shape = net.inputShapes[0]!;
   const channels = (net.channelsFirst ? shape[1] : shape[3]) ?? 1;
   const mapping = pixelTransform({ preset: options.pixels ?? 'unit' }, channels);
