@@ -36,8 +36,8 @@ export interface ExamplesJob {
 /** The built network of the job's model: ONNX Runtime for an ONNX model, else TensorFlow.js (ranked on ONNX Runtime when it converts). */
 async function openNet(model: Model, path: string): Promise<RankedNet> {
   const graph = onnxGraph(model);
-  // Not lean: an arena and a plan of activation buffers pay off over a data set's many batches.
-  if (graph) return { engine: 'onnx', net: await loadOnnxNet(path, graph, { lean: false }) };
+  // Not lean: an arena and a plan of activation buffers pay off over a data set's many batches; idle threads sleep, as in withExamplesRunner.
+  if (graph) return { engine: 'onnx', net: await loadOnnxNet(path, graph, { lean: false, spinning: false }) };
   return { engine: 'tfjs', net: await buildModel(model) };
 }
 
