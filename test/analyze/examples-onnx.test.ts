@@ -56,6 +56,7 @@ for mod in m.modules():
         mod.running_mean.uniform_(-0.2, 0.2); mod.running_var.uniform_(0.5, 2); mod.weight.data.uniform_(0.5, 1.5); mod.bias.data.uniform_(-0.3, 0.3)
 m.eval()
 torch.onnx.export(m, torch.randn(2, 3, ${SIZE}, ${SIZE}), f'{d}/net.onnx', input_names=['x'], output_names=['y'], dynamic_axes={'x': {0: 'n'}, 'y': {0: 'n'}}, opset_version=13)
+torch.onnx.export(m, torch.randn(3, 3, ${SIZE}, ${SIZE}), f'{d}/batch3.onnx', input_names=['x'], output_names=['y'], opset_version=13)
 rng = np.random.default_rng(0)
 os.makedirs(f'{d}/photos')
 for i in range(40):
@@ -147,6 +148,20 @@ describe('dataset examples of an ONNX model on ONNX Runtime, against PyTorch', {
     assert.equal(result.engine, 'ONNX Runtime');
     assert.deepEqual(result.outputSize, [8, 8]);
     sameRanking(result, oracle['layer2.0.conv1']!);
+  });
+
+  it('an export with a fixed batch of 3 is fed 3 images at a time (a batch's last images padded to 3) and ranks the same', async () => {
+    const fixedModel = await openModel(join(dir, 'batch3.onnx'));
+    const fixed = await loadOnnxNet(join(dir, 'batch3.onnx'), onnxGraph(fixedModel)!);
+    try {
+      assert.equal(fixed.inputShapes[0]![0], 3);
+      const data = await loadAllImages(`folder:${join(dir, 'photos')}`, { height: SIZE, width: SIZE, resize: 'crop' });
+      const result = await rankExamples(onnxRunner(fixed, 'layer2.0.conv1'), data, { model: 'batch3.onnx', top: TOP, statistic: 'mean', scale: 'torchvision', batchSize: 16 });
+      sameRanking(result, oracle['layer2.0.conv1']!);
+    } finally {
+      await fixed.release();
+      fixedModel.close();
+    }
   });
 
   it('receptive fields (stem, max pool, residual block, strided conv) crop exactly the pixels torch says a unit depends on', () => {
