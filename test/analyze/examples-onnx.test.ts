@@ -150,7 +150,7 @@ describe('dataset examples of an ONNX model on ONNX Runtime, against PyTorch', {
     sameRanking(result, oracle['layer2.0.conv1']!);
   });
 
-  it('an export with a fixed batch of 3 is fed 3 images at a time (a batch's last images padded to 3) and ranks the same', async () => {
+  it('an export with a fixed batch of 3 is fed 3 images at a time (the last images of a batch padded to 3) and ranks the same', async () => {
     const fixedModel = await openModel(join(dir, 'batch3.onnx'));
     const fixed = await loadOnnxNet(join(dir, 'batch3.onnx'), onnxGraph(fixedModel)!);
     try {
