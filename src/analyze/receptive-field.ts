@@ -11,7 +11,7 @@ import type { GraphNode, LayerGraph } from '../model/graph.js';
  * with TensorFlow's 'same' padding (pad_before = floor(total / 2)). Layers that do not move pixels
  * (activations, batch norm, adds) keep the field; padding shifts it (unit 0 of a padded map sits
  * pad_before units before the old unit 0). ONNX graphs (onnxReceptiveField) compose the same steps from
- * Conv / MaxPool / AveragePool / Pad attributes, through the operators that keep positions.
+ * Conv / MaxPool / AveragePool / Pad attributes and global pools, through the operators that keep positions.
  */
 
 export interface ReceptiveField {
@@ -172,6 +172,10 @@ export function onnxReceptiveField(graph: OnnxGraph, output: string, height: num
       if (unknown) field = unknown;
       else if (!widest) field = null;
       else if (op === 'Conv' || op === 'MaxPool' || op === 'AveragePool') field = onnxWindow(graph, node, widest.rows, widest.cols);
+      else if (op === 'GlobalAveragePool' || op === 'GlobalMaxPool') {
+        // one window over the whole map
+        field = { rows: windowStep(widest.rows, widest.rows.length, 1, 1, 0, 0), cols: windowStep(widest.cols, widest.cols.length, 1, 1, 0, 0) };
+      }
       else if (op === 'Pad') {
         const pads = ints(node, 'pads') ?? graph.smallInts?.[node.inputs[1] ?? ''];
         field = pads && pads.length === 8 && (node.inputs[3] ?? '') === '' ? { rows: padStep(widest.rows, pads[2]!, pads[6]!), cols: padStep(widest.cols, pads[3]!, pads[7]!) } : { unknown: `Pad '${node.name}' pads axes convscope cannot read` };
