@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ExamplesResult } from '../../src/analyze/examples.js';
 import { onnxRunner } from '../../src/analyze/examples-runner.js';
-import { rankExamples } from '../../src/analyze/examples.js';
+import { mergeExamples, rankExamples } from '../../src/analyze/examples.js';
 import { cropAt, onnxReceptiveField } from '../../src/analyze/receptive-field.js';
 import { selectOnnxLayers } from '../../src/compute/onnx-activations.js';
 import { loadOnnxNet } from '../../src/compute/onnx-activations.js';
@@ -142,12 +142,15 @@ describe('dataset examples of an ONNX model on ONNX Runtime, against PyTorch', {
     sameRanking(result, oracle.layer1!);
   });
 
-  it('the library ranks a strided Conv node (BatchNorm folded in by the export) by the mean as torch + NumPy do, in batches of 7', async () => {
+  it('the library ranks a strided Conv node (BatchNorm folded in by the export) by the mean as torch + NumPy do, in batches of 7, and its shards merge into the same run', async () => {
     const data = await loadAllImages(`folder:${join(dir, 'photos')}`, { height: SIZE, width: SIZE, resize: 'crop' });
     const result = await rankExamples(onnxRunner(net, 'layer2.0.conv1'), data, { model: 'net.onnx', top: TOP, statistic: 'mean', scale: 'torchvision', batchSize: 7 });
     assert.equal(result.engine, 'ONNX Runtime');
     assert.deepEqual(result.outputSize, [8, 8]);
     sameRanking(result, oracle['layer2.0.conv1']!);
+    const shards = [];
+    for (const index of [2, 0, 1]) shards.push(await rankExamples(onnxRunner(net, 'layer2.0.conv1'), data, { model: 'net.onnx', top: TOP, statistic: 'mean', scale: 'torchvision', batchSize: 7, shard: { index, of: 3 } }));
+    assert.deepEqual(mergeExamples(shards), result, 'three shards merged equal the single run');
   });
 
   it('an export with a fixed batch of 3 is fed 3 images at a time (the last images of a batch padded to 3) and ranks the same', async () => {
