@@ -68,11 +68,17 @@ describe('errors name concepts; each surface names its own control', () => {
   });
 
   it('a data set of the wrong image size for dataset examples: the viewer says how to start it with another', async () => {
-    const { rankAll } = await import('../../src/views/detects-view.js');
+    const { rankExamples } = await import('../../src/analyze/examples.js');
     const { loadAllImages } = await import('../../src/data/index.js');
-    const net = { source: 'm.h5', inputShapes: [[null, 28, 28, 1]], channelsFirst: false } as unknown as Parameters<typeof rankAll>[0];
-    const settings = { layer: 'conv', top: 8, statistic: 'max', preprocessing: { preset: 'unit' } } as unknown as Parameters<typeof rankAll>[2];
-    const error = await rankAll(net, await loadAllImages('digits'), settings, () => {}).then(
+    // A runner for a 28x28 grey model (the ranking checks the data set before it runs a batch).
+    const runner: Parameters<typeof rankExamples>[0] = {
+      input: { source: 'm.h5', inputShapes: [[null, 28, 28, 1]], channelsFirst: false },
+      layer: 'conv',
+      engine: 'ONNX Runtime',
+      run: () => assert.fail('no batch runs for a data set of the wrong size'),
+      receptiveField: () => ({ unknown: 'not asked' }),
+    };
+    const error = await rankExamples(runner, await loadAllImages('digits'), { model: 'm.h5', top: 8, statistic: 'max', scale: 'unit' }).then(
       () => assert.fail('8x8 digits were ranked for a 28x28 model'),
       (e: unknown) => e,
     );
