@@ -210,14 +210,31 @@ interface TfjsLayers {
   channelsFirst: boolean;
 }
 
-async function tfjsLayers(model: Model): Promise<TfjsLayers> {
-  const graph = model.callGraph?.();
-  if (graph === undefined) {
-    throw new UnsupportedError(
-      `${model.source} holds weights but no architecture, so convscope cannot run it; give its architecture JSON (model.to_json()).`,
-      { concept: 'architecture' },
+/**
+ * Why a model without Keras layers cannot be built, with what would run it. Only Keras weights-only
+ * files take an architecture JSON; an ONNX graph runs on ONNX Runtime alone, and a PyTorch state_dict
+ * or a safetensors file needs the network's own export.
+ */
+function noArchitecture(model: Model): UnsupportedError {
+  if (model.format === 'onnx') {
+    return new UnsupportedError(
+      `${model.source} is an ONNX graph, which convscope runs on ONNX Runtime (activations, attribution, dataset examples, maximize) but cannot build as a TensorFlow.js network, which training and probing need.`,
     );
   }
+  if (model.format === 'pytorch' || model.format === 'safetensors') {
+    return new UnsupportedError(
+      `${model.source} holds weights but not the network's code, so convscope cannot run it; export the network to ONNX (torch.onnx.export) and give that file, or give the Keras or TF.js model the weights came from.`,
+    );
+  }
+  return new UnsupportedError(
+    `${model.source} holds weights but no architecture, so convscope cannot run it; give its architecture JSON (model.to_json()).`,
+    { concept: 'architecture' },
+  );
+}
+
+async function tfjsLayers(model: Model): Promise<TfjsLayers> {
+  const graph = model.callGraph?.();
+  if (graph === undefined) throw noArchitecture(model);
   await initBackend();
   const layers = new Map<string, TfjsLayerJson>();
   const kerasClasses = new Map<string, string>();

@@ -54,10 +54,10 @@ describe('"what it detects": the viewer tab and the report section', { skip }, (
     net.dispose();
     digitsPath = join(dir, 'digits', 'model.json');
     const bare = memoryModel({
-      source: 'weights-without-architecture.safetensors',
-      format: 'safetensors',
-      framework: 'pytorch',
-      layers: [{ name: 'conv1', className: 'Conv2d', kind: 'conv', weights: [{ role: 'kernel', tensor: new NamedTensor(['out', 'in', 'kh', 'kw'], [4, 1, 3, 3], new Float32Array(36).fill(0.1)) }] }],
+      source: 'weights-without-architecture.weights.h5',
+      format: 'keras-weights-h5',
+      framework: 'keras',
+      layers: [{ name: 'conv1', className: 'Conv2D', kind: 'conv', weights: [{ role: 'kernel', tensor: new NamedTensor(['kh', 'kw', 'in', 'out'], [3, 3, 1, 4], new Float32Array(36).fill(0.1)) }] }],
     });
     models.push(await openModel(digitsPath), await openModel(TM), bare);
     const names = ['digits', 'teachable', 'bare'];
