@@ -42,6 +42,14 @@ export function featureMapLayers(graph: OnnxGraph): OnnxLayer[] {
 }
 
 /**
+ * The name a viewer's layer menu (featureMapLayers) gives a selected layer: a PyTorch module path or a
+ * value name shows as the node that computes it, so the menu and the maps shown agree.
+ */
+export function menuName(graph: OnnxGraph, chosen: OnnxLayer): string {
+  return featureMapLayers(graph).find((l) => l.output === chosen.output)?.name ?? chosen.name;
+}
+
+/**
  * The layers `wanted` names (comma-separated): a node name, a value name, or a PyTorch module path,
  * which means the module's output (the last node inside it); `all`; or by default the first Conv.
  */

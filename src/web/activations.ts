@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { activationName, type Activation } from '../compute/activations.js';
 import { buildModel, layerByLayer, type LayerByLayer, type RunnableModel } from '../compute/build.js';
 import { imageBatch, imageGeometry, type InputSpec } from '../compute/inputs.js';
-import { featureMapLayers, loadOnnxNet, runOnnxLayers, selectOnnxLayers, type OnnxLayer } from '../compute/onnx-activations.js';
+import { featureMapLayers, loadOnnxNet, menuName, runOnnxLayers, selectOnnxLayers, type OnnxLayer } from '../compute/onnx-activations.js';
 import { openOnnxNet, type OnnxNet } from '../compute/ort.js';
 import { onnxGraph, type OnnxGraph } from '../formats/onnx-graph.js';
 import { chooseResize, defaultPreprocessing, describePreprocessing, describeResize, type Resize } from '../compute/default-preprocessing.js';
@@ -150,6 +150,7 @@ async function onnxViews(
   const batch = imageBatch([image], imageGeometry(net), { preset: preprocessing.preset, channelsFirst: true });
   const menu = featureMapLayers(graph);
   const wanted = pick(menu);
+  const shown = new Map(wanted.map((l) => [l.name, menuName(graph, l)]));
   progress(0.3, `running ${baseName(model.source)}`);
   const run = await runOnnxLayers(net, batch, wanted);
   const last = run.outputs[0];
@@ -163,7 +164,7 @@ async function onnxViews(
       image: request.imageName,
       preprocess: preprocessText(image, resize, preprocessing),
       input,
-      layer: chosen.name,
+      layer: shown.get(chosen.name) ?? chosen.name,
       layers: menu.map((l) => l.name),
       shape: chosen.shape.slice(1),
       maps: dataUri(sceneToPng(figure)),
@@ -361,7 +362,7 @@ export async function reportDetects(model: Model, choice: ReportDetectsChoice, s
   if (info.engine === 'none') return { info: { ...info, notes: [why(`No "what it detects" section: ${info.why}`, info.concept)] }, views };
   const graph = onnxGraph(model);
   // an ONNX layer may be named as activations and maximize take it (a module path, a value): the section shows its node's name
-  const named = choice.layer !== undefined && graph ? featureMapLayers(graph).find((l) => l.output === selectOnnxLayers(graph, model.source, choice.layer)[0]?.output)?.name ?? choice.layer : choice.layer;
+  const named = choice.layer !== undefined && graph ? menuName(graph, selectOnnxLayers(graph, model.source, choice.layer)[0]!) : choice.layer;
   const layer = named ?? info.defaultLayer;
   if (named !== undefined && !info.layers.some((l) => l.name === named)) {
     throw new UsageError(`Layer '${named.slice(0, 60)}' has no spatial output to visualise; choose one of: ${info.layers.map((l) => l.name).join(', ')}.`, { concept: 'layer' });

@@ -105,6 +105,25 @@ describe('an ONNX model dropped on the viewer runs in the page on onnxruntime-we
     }
   });
 
+  it('a link naming a PyTorch module path opens the activations tab on that module, its menu showing the node, and keeps it when the preprocessing changes', async () => {
+    // torch's module '1' (the first ReLU) is the node /1/Relu; the menu said /0/Conv (its first entry) over the ReLU's maps,
+    // and a change of preprocessing dropped the layer the link named.
+    const model = await openModel(join(dir, 'small.onnx'));
+    const served = await startServer({ models: [model], assetDir: await freshClient(), port: 0, ...webActivations() });
+    try {
+      await page.goto(`${served.url}?tab=activations&layer=1`);
+      await page.waitForSelector('[data-testid=feature-maps]', { timeout: 60_000 });
+      assert.equal(await page.inputValue('[data-testid=activation-layer]'), '/1/Relu');
+      assert.equal(new URL(page.url()).searchParams.get('layer'), '1');
+      await page.selectOption('[data-testid=preprocess]', 'unit');
+      await page.waitForFunction(() => /unit/.test(document.querySelector('[data-testid=activation-source]')?.textContent ?? '') && !document.querySelector('.activation-result.stale'), undefined, { timeout: 60_000 });
+      assert.equal(await page.inputValue('[data-testid=activation-layer]'), '/1/Relu');
+    } finally {
+      await served.close();
+      model.close();
+    }
+  });
+
   it('convscope serve / report with an ONNX model: the server hook runs it on onnxruntime-node, same top outputs as PyTorch', async () => {
     const model = await openModel(join(dir, 'small.onnx'));
     try {

@@ -1,5 +1,5 @@
 import { sampleView } from '../../compute/layer-output.js';
-import { featureMapLayers, runOnnxLayers, selectOnnxLayers } from '../../compute/onnx-activations.js';
+import { featureMapLayers, menuName, runOnnxLayers, selectOnnxLayers } from '../../compute/onnx-activations.js';
 import { openOnnxNet } from '../../compute/ort.js';
 import { useOrtWeb } from '../../compute/ort-web.js';
 import { chooseResize, defaultPreprocessing, describePreprocessing, describeResize } from '../../compute/default-preprocessing.js';
@@ -83,7 +83,7 @@ export async function onnxActivations(model: Model, input: ActivationsInput, pro
       image: image.name,
       preprocess: `${describeResize(resize, { at: image.at, target: { width, height } })}; ${describePreprocessing(preprocessing)}`,
       input: dataUri(encodeRaster({ width, height, data: image.data }, 'network input')),
-      layer: out.name,
+      layer: menuName(graph, layer!),
       layers: featureMapLayers(graph).map((l) => l.name),
       shape: out.shape.slice(1),
       maps: dataUri(sceneToPng(figure.scene)),

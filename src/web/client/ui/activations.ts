@@ -77,6 +77,8 @@ export function activationsTab(root: HTMLElement, backend: Backend, router: Rout
   let model = -1;
   /** The layers with feature maps of `model`, once a run has said them. */
   let menu: string[] | undefined;
+  /** Layers a link named otherwise than the menu does (a PyTorch module path, a value name), with the menu entry each showed as. */
+  const shownAs = new Map<string, string>();
   /** The choices of the run started last (not awaited: another tab may be chosen while it runs). */
   let requested = '';
   let running = 0;
@@ -104,6 +106,7 @@ export function activationsTab(root: HTMLElement, backend: Backend, router: Rout
       }
       if (mine !== running) return;
       menu = view.layers;
+      if (input.layer !== undefined && !note && view.layer !== input.layer) shownAs.set(input.layer, view.layer);
       message.textContent = note;
       clear(out, result(view, (l) => router.push({ layer: l })));
     } catch (e) {
@@ -146,6 +149,7 @@ export function activationsTab(root: HTMLElement, backend: Backend, router: Rout
       if (state.model !== model) {
         model = state.model;
         menu = undefined;
+        shownAs.clear();
         requested = '';
         clear(out);
       }
@@ -155,7 +159,7 @@ export function activationsTab(root: HTMLElement, backend: Backend, router: Rout
       resize.value = RESIZING.some(([v]) => v === state.resize) ? state.resize! : 'auto';
       const useFile = uploaded !== undefined && state.sample === undefined;
       if (!useFile && chosen === undefined) return;
-      const layer = state.layer !== undefined && (menu === undefined || menu.includes(state.layer)) ? state.layer : undefined;
+      const layer = state.layer !== undefined && (menu === undefined || menu.includes(state.layer) || shownAs.has(state.layer)) ? state.layer : undefined;
       const input: ActivationsInput = { ...(useFile ? { file: uploaded } : { sample: chosen }), ...(layer ? { layer } : {}), preprocess: preprocess.value, resize: resize.value };
       const key = JSON.stringify([useFile ? `file:${uploaded!.name}:${uploaded!.size}:${uploaded!.lastModified}` : chosen, layer, input.preprocess, input.resize]);
       if (key === requested) return;
