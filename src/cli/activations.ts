@@ -38,7 +38,7 @@ export function parseNumbers(value: string): number[] {
 export function addPreprocessOptions(command: Command): Command {
   return command
     .addOption(new Option('--preprocess <preset>', 'raw 0..255, unit /255, symmetric [-1,1], caffe BGR minus ImageNet mean, torchvision /255 then ImageNet mean/std (default: from the model file: symmetric for Teachable Machine, raw for a Keras model with its own Rescaling, torchvision for ONNX, unit otherwise; said with the input)').choices([...PRESETS]))
-    .addOption(new Option('--resize <mode>', "fit images to the model input: stretch (whole image, aspect not kept), crop (shorter side to the input, centre kept: torchvision's Resize+CenterCrop) or pad (whole image on black) (default: from the model file: crop for Teachable Machine, PyTorch and ONNX models, stretch for Keras, TF.js and TensorFlow ones; said with the input)").choices([...RESIZE_MODES]))
+    .addOption(new Option('--resize <mode>', "fit images to the model input: stretch (whole image, aspect not kept), crop (shorter side to the input, centre kept), torchvision (shorter side to the input / 0.875, centre kept: Resize(256) + CenterCrop(224), torchvision's evaluation transform) or pad (whole image on black) (default: from the model file: crop for Teachable Machine, PyTorch and ONNX models, stretch for Keras, TF.js and TensorFlow ones; said with the input)").choices([...RESIZE_MODES]))
     .option('--mean <values>', 'per-channel mean subtracted after the preset, e.g. 0.485,0.456,0.406', parseNumbers)
     .option('--std <values>', 'per-channel std divided by after the mean, e.g. 0.229,0.224,0.225', parseNumbers);
 }

@@ -102,7 +102,8 @@ export function describePreprocessing(chosen: Pick<PreprocessOptions, 'preset' |
  * why. The default follows the convention the model's own tooling feeds it with:
  * - a Teachable Machine image model: crop, as its library crops the centre square of the picture;
  * - a PyTorch, safetensors or ONNX model: crop, as torchvision's evaluation transforms resize the
- *   shorter side and keep the centre;
+ *   shorter side and keep the centre (the torchvision mode, which also leaves a border as its ImageNet
+ *   transforms do, is a choice: it would also resize a photo that already has the input size);
  * - anything else (Keras, TF.js, TensorFlow): stretch, as Keras's image loading does
  *   (`load_img(target_size=...)`, `image_dataset_from_directory`).
  */

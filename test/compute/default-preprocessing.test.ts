@@ -82,7 +82,7 @@ describe("a model's default preprocessing is decided once, from what the file sa
     assert.deepEqual(chooseResize(tm, 'pad'), { mode: 'pad' }, "the user's choice carries no reason");
     assert.deepEqual(chooseResize(tm, 'auto'), defaultResize(tm));
     assert.deepEqual(chooseResize(tm, undefined), defaultResize(tm));
-    assert.throws(() => chooseResize(tm, 'squash'), (e: Error) => e instanceof ConvscopeError && e.concept === 'resize' && /Resize 'squash' is unknown; choose auto or one of stretch, crop, pad\./.test(e.message));
+    assert.throws(() => chooseResize(tm, 'squash'), (e: Error) => e instanceof ConvscopeError && e.concept === 'resize' && /Resize 'squash' is unknown; choose auto or one of stretch, crop, torchvision, pad\./.test(e.message));
   });
 
   // Teachable Machine's library feeds x / 127.5 - 1; with unit pixels the fixture's top class changes.

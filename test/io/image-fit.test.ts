@@ -44,9 +44,10 @@ cases = json.load(sys.stdin)
 out = []
 for c in cases:
     w, h = c['width'], c['height']
-    if c['mode'] == 'crop':
+    if c['mode'] in ('crop', 'torchvision'):
         s = c['target'][0]
-        resized = T.Resize(s)(torch.zeros(1, h, w))
+        # torchvision's evaluation transform resizes to size / 0.875 first (ResNet's: Resize(256), CenterCrop(224)).
+        resized = T.Resize(s if c['mode'] == 'crop' else int(s / 0.875))(torch.zeros(1, h, w))
         rh, rw = resized.shape[1:]
         cols = T.CenterCrop(s)(torch.arange(rw, dtype=torch.float64).expand(1, rh, rw))
         rows = T.CenterCrop(s)(torch.arange(rh, dtype=torch.float64)[:, None].expand(1, rh, rw))
@@ -63,11 +64,11 @@ for c in cases:
 print(json.dumps(out))
 `;
 
-describe('image fit: the geometry of crop and pad equals torchvision and PIL', needsPython('torch, torchvision, PIL'), () => {
-  it('for 51 source sizes and 3 square inputs (crop), and 4 inputs of both orientations (pad)', () => {
+describe('image fit: the geometry of crop, torchvision and pad equals torchvision and PIL', needsPython('torch, torchvision, PIL'), () => {
+  it('for 51 source sizes and 3 square inputs (crop, torchvision), and 4 inputs of both orientations (pad)', () => {
     const cases: { mode: ResizeMode; width: number; height: number; target: [number, number] }[] = [];
     for (const size of sizes()) {
-      for (const s of CROP_TARGETS) cases.push({ mode: 'crop', ...size, target: [s, s] });
+      for (const s of CROP_TARGETS) cases.push({ mode: 'crop', ...size, target: [s, s] }, { mode: 'torchvision', ...size, target: [s, s] });
       for (const t of PAD_TARGETS) cases.push({ mode: 'pad', ...size, target: t });
     }
     const expected = JSON.parse(runPython(ORACLE, [], JSON.stringify(cases))) as (number[] | null)[];
@@ -78,6 +79,13 @@ describe('image fit: the geometry of crop and pad equals torchvision and PIL', n
       return ours.every((v, k) => v === theirs[k]) ? [] : [`${c.mode} ${c.width}x${c.height} -> ${c.target.join('x')}: ours ${ours.join(',')}, oracle ${theirs.join(',')}`];
     });
     assert.deepEqual(wrong, []);
+  });
+
+  it("torchvision's own ImageNet evaluation transform is the torchvision mode at 224: Resize(256), CenterCrop(224)", () => {
+    const sizes = JSON.parse(runPython("import json, torchvision\nt = torchvision.models.ResNet18_Weights.IMAGENET1K_V1.transforms()\nprint(json.dumps([t.resize_size, t.crop_size]))", [])) as number[][];
+    assert.deepEqual(sizes, [[256], [224]]);
+    const at = placement('torchvision', { width: 451, height: 300 }, { width: 224, height: 224 });
+    assert.deepEqual(at, { width: 384, height: 256, left: -80, top: -16 });
   });
 
   it('stretch keeps nothing but the input size', () => {

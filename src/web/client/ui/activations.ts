@@ -19,6 +19,7 @@ export const PREPROCESSING: [string, string][] = [
 const RESIZE_LABELS: Record<ResizeMode, string> = {
   stretch: 'stretch: the whole image, aspect ratio not kept',
   crop: 'crop: shorter side to the input size, centre kept',
+  torchvision: "torchvision: shorter side to the input size / 0.875, centre kept (Resize 256, CenterCrop 224)",
   pad: 'pad: the whole image on black',
 };
 
