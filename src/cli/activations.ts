@@ -1,10 +1,10 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
-import { PRESETS, type Preset } from '../compute/choices.js';
-import { RESIZE_MODES, type ResizeMode } from '../io/image-fit.js';
+import { Option, type Command } from 'commander';
+import type { Preset } from '../compute/choices.js';
+import type { ResizeMode } from '../io/image-fit.js';
 import { UsageError } from '../model/errors.js';
 import { COLORMAP_NAMES, DEFAULT_MAP_COLORMAP } from '../render/choices.js';
 import type { MapNormalization } from '../render/feature-maps.js';
-import { collectLambda, LAMBDA_HELP } from './model-options.js';
+import { addPreprocessOptions, collectLambda, LAMBDA_HELP } from './model-options.js';
 import { action, parseIndex } from './run.js';
 
 export interface ActivationsOptions {
@@ -24,23 +24,6 @@ export interface ActivationsOptions {
   cmap: string;
   config?: string;
   lambda?: Record<string, string>;
-}
-
-export function parseNumbers(value: string): number[] {
-  const numbers = value.split(',').map((s) => Number(s.trim()));
-  if (numbers.length === 0 || numbers.some((n) => !Number.isFinite(n))) {
-    throw new InvalidArgumentError(`Expects numbers separated by commas (e.g. 0.485,0.456,0.406), but received '${value}'.`);
-  }
-  return numbers;
-}
-
-/** How images become the model's input: the options `activations` and `attribute` share. */
-export function addPreprocessOptions(command: Command): Command {
-  return command
-    .addOption(new Option('--preprocess <preset>', 'raw 0..255, unit /255, symmetric [-1,1], caffe BGR minus ImageNet mean, torchvision /255 then ImageNet mean/std (default: from the model file: symmetric for Teachable Machine, raw for a Keras model with its own Rescaling, torchvision for ONNX, unit otherwise; said with the input)').choices([...PRESETS]))
-    .addOption(new Option('--resize <mode>', "fit images to the model input: stretch (whole image, aspect not kept), crop (shorter side to the input, centre kept), torchvision (shorter side to the input / 0.875, centre kept: Resize(256) + CenterCrop(224), torchvision's evaluation transform) or pad (whole image on black) (default: from the model file: crop for Teachable Machine, PyTorch and ONNX models, stretch for Keras, TF.js and TensorFlow ones; said with the input)").choices([...RESIZE_MODES]))
-    .option('--mean <values>', 'per-channel mean subtracted after the preset, e.g. 0.485,0.456,0.406', parseNumbers)
-    .option('--std <values>', 'per-channel std divided by after the mean, e.g. 0.229,0.224,0.225', parseNumbers);
 }
 
 export function registerActivations(program: Command): void {

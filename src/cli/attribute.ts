@@ -4,8 +4,7 @@ import type { Preset } from '../compute/choices.js';
 import type { ResizeMode } from '../io/image-fit.js';
 import { UsageError } from '../model/errors.js';
 import { COLORMAP_NAMES } from '../render/choices.js';
-import { addPreprocessOptions } from './activations.js';
-import { addModelOptions, type ModelOptions } from './model-options.js';
+import { addModelOptions, addPreprocessOptions, type ModelOptions } from './model-options.js';
 import { action, parseIndex } from './run.js';
 
 export interface AttributeCliOptions extends ModelOptions {

@@ -1,9 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { ExamplesJob } from '../queue/examples-job.js';
-import { PRESETS } from '../compute/choices.js';
-import { RESIZE_MODES } from '../io/image-fit.js';
 import { DATA_SPEC_HELP } from '../data/spec.js';
-import { addModelOptions, type ModelOptions } from './model-options.js';
+import { addDataSetPixelOptions, addModelOptions, type ModelOptions } from './model-options.js';
 import { action } from './run.js';
 
 /** The job's own fields (what a queue worker receives), plus how this run reports and where the shards go. */
@@ -43,22 +41,15 @@ function parsePositive(value: string): number {
 }
 
 export function registerExamples(program: Command): void {
-  const command = program
+  const declared = program
     .command('examples')
     .description('what does filter j detect? the k images of a data set that excite each filter most, as receptive-field crops')
     .argument('<model>', 'Keras .h5 / .keras, TF.js model.json with its architecture, or ONNX .onnx (e.g. exported from PyTorch)')
     .requiredOption('--layer <name>', 'the layer whose filters are ranked (ONNX: a node name, a value name or a PyTorch module path, as activations takes it)')
     .requiredOption('--data <spec>', `images to rank: ${DATA_SPEC_HELP}`)
     .option('--top <k>', 'images kept per filter', parsePositive, 9)
-    .addOption(new Option('--statistic <s>', "one score per image and filter: the max over positions or the mean").choices(['max', 'mean']).default('max'))
-    .addOption(
-      new Option('--scale <preset>', "how pixels become the network input, as activations --preprocess: raw 0..255, unit x/255, symmetric x/127.5-1, caffe BGR minus the ImageNet mean, torchvision ImageNet mean and std (default: the model's own, as activations decides it)")
-        .choices([...PRESETS]),
-    )
-    .addOption(
-      new Option('--resize <mode>', "how the photographs of a folder: data set are fitted to the model input, as activations --resize: stretch, crop (centre) or pad (default: the model's own, as activations decides it)")
-        .choices([...RESIZE_MODES]),
-    )
+    .addOption(new Option('--statistic <s>', "one score per image and filter: the max over positions or the mean").choices(['max', 'mean']).default('max'));
+  const command = addDataSetPixelOptions(declared)
     .option('--batch-size <n>', 'images per forward pass (shards are cut at whole batches)', parsePositive, 128)
     .addOption(new Option('--engine <name>', 'forward engine for Keras / TF.js models: ort (ONNX Runtime, converted in memory; falls back to tfjs, saying why, for layers without a conversion) or tfjs (TensorFlow.js); ONNX models always run on ort').choices(['ort', 'tfjs']).default('ort'))
     .option('--shard <i/n>', 'rank only shard i of n and write the partial result as .json, for convscope merge', parseShard)

@@ -1,9 +1,10 @@
 import { Option, type Command } from 'commander';
 import type { ClassifierName } from '../analyze/probe.js';
-import { PRESETS, type Preset } from '../compute/choices.js';
+import type { Preset } from '../compute/choices.js';
 import type { FeatureMode } from '../compute/features.js';
 import { DATA_SPEC_HELP } from '../data/spec.js';
-import { RESIZE_MODES, type ResizeMode } from '../io/image-fit.js';
+import type { ResizeMode } from '../io/image-fit.js';
+import { addDataSetPixelOptions } from './model-options.js';
 import { action, parseIndex } from './run.js';
 
 export interface ProbeCliOptions {
@@ -21,22 +22,15 @@ export interface ProbeCliOptions {
 }
 
 export function registerProbe(program: Command): void {
-  program
+  const command = program
     .command('probe')
     .description("fit a classifier on a layer's features and compare with raw pixels and the same network untrained")
     .argument('<model>', 'trained model file')
     .requiredOption('--layer <name>', 'the layer whose output becomes the features')
     .requiredOption('--data <spec>', `data set: ${DATA_SPEC_HELP}`)
     .addOption(new Option('--features <mode>', 'gap: one value per channel; flatten: every value').choices(['gap', 'flatten']).default('gap'))
-    .addOption(new Option('--classifier <name>', 'classifier').choices(['random-forest', 'logistic']).default('random-forest'))
-    .addOption(
-      new Option('--scale <preset>', "how pixels become the network input, as activations --preprocess: raw 0..255, unit x/255, symmetric x/127.5-1, caffe BGR minus the ImageNet mean, torchvision ImageNet mean and std (default: the model's own, as activations decides it: the pixel scale convscope train recorded, or the file's convention)")
-        .choices([...PRESETS]),
-    )
-    .addOption(
-      new Option('--resize <mode>', "how the photographs of a folder: data set are fitted to the model input, as activations --resize: stretch, crop (centre) or pad (default: the model's own, as activations decides it)")
-        .choices([...RESIZE_MODES]),
-    )
+    .addOption(new Option('--classifier <name>', 'classifier').choices(['random-forest', 'logistic']).default('random-forest'));
+  addDataSetPixelOptions(command)
     .option('--seed <n>', 'seed of the split, the untrained baseline and the forest', parseIndex, 0)
     .option('--trees <n>', 'trees in the random forest', parseIndex, 100)
     .option('--json', 'print the result as JSON', false)
