@@ -42,6 +42,21 @@ export function featureMapLayers(graph: OnnxGraph): OnnxLayer[] {
 }
 
 /**
+ * The PyTorch module paths that name each layer's output, as selectOnnxLayers reads a module path (its
+ * last node): /layer3/layer3.1/relu_1/Relu is layer3.1.relu_1, layer3.1 and layer3. Keyed by output value.
+ */
+export function modulesByOutput(graph: OnnxGraph): Map<string, string[]> {
+  const last = new Map<string, OnnxLayer>();
+  for (const l of onnxLayers(graph)) {
+    const parts = l.module?.split('.') ?? [];
+    for (let i = 1; i <= parts.length; i++) last.set(parts.slice(0, i).join('.'), l);
+  }
+  const byOutput = new Map<string, string[]>();
+  for (const [module, l] of last) byOutput.set(l.output, [...(byOutput.get(l.output) ?? []), module]);
+  return byOutput;
+}
+
+/**
  * The name a viewer's layer menu (featureMapLayers) gives a selected layer: a PyTorch module path or a
  * value name shows as the node that computes it, so the menu and the maps shown agree.
  */

@@ -6,7 +6,7 @@ import { activationName, outputChannelsFirst } from '../compute/activations.js';
 import type { RunnableModel } from '../compute/build.js';
 import { imageBatch, imageGeometry } from '../compute/inputs.js';
 import { maximize, type MaximizeNet, type MaximizeResult, type Objective } from '../compute/maximize.js';
-import { featureMapLayers } from '../compute/onnx-activations.js';
+import { featureMapLayers, modulesByOutput } from '../compute/onnx-activations.js';
 import type { OnnxNet } from '../compute/ort.js';
 import { gradCamNode, onnxGradCamLayer } from '../compute/gradcam-layer.js';
 import type { Preset } from '../compute/choices.js';
@@ -65,8 +65,8 @@ export interface DetectsInfo {
   why?: string;
   /** The concept `why` points to (model/errors.ts), so the page names its own control. */
   concept?: string;
-  /** Layers with a spatial output (H, W, C), in graph order, with their filter counts. */
-  layers: { name: string; filters: number }[];
+  /** Layers with a spatial output (H, W, C), in graph order, with their filter counts (and, for an ONNX model, the PyTorch module paths naming them). */
+  layers: { name: string; filters: number; modules?: string[] }[];
   /** Grad-CAM's default layer (compute/gradcam-layer.ts): the activation after the last convolution. */
   defaultLayer?: string;
   /** Number of classes the model scores, and their names where the model gives them. */
@@ -115,9 +115,11 @@ export async function onnxSpatialLayers(net: OnnxNet): Promise<Pick<DetectsInfo,
   const menu = featureMapLayers(net.graph);
   const blank = { shape: [1, ...input.slice(1)], data: new Float32Array(input.slice(1).reduce((a, d) => a * d, 1)) };
   const values = await net.run([blank], menu.map((l) => l.output));
+  const modules = modulesByOutput(net.graph);
   const layers = menu.flatMap((l) => {
     const v = values.get(l.output)!;
-    return v.data && v.shape.length === 4 ? [{ name: l.name, filters: v.shape[1]! }] : [];
+    const named = modules.get(l.output);
+    return v.data && v.shape.length === 4 ? [{ name: l.name, filters: v.shape[1]!, ...(named ? { modules: named } : {}) }] : [];
   });
   const chosen = onnxGradCamLayer(net.graph, input.length);
   const defaultLayer = layers.find((l) => l.name === chosen?.name)?.name ?? layers.at(-1)?.name;

@@ -259,6 +259,12 @@ describe('"what it detects": the viewer tab and the report section', { skip }, (
     const [, early, final] = /Mean channel objective: ([-\d.e]+) over the first tenth of the steps, ([-\d.e]+) on the final images/.exec(max.lines[1]!)!;
     assert.ok(Number(final) > Number(early), `the objective rose: ${early} -> ${final}`);
     await page.screenshot({ path: join(dir, 'onnx-maximize.png'), fullPage: true });
+    // a link naming the layer by its PyTorch module path, as the CLI takes it, opens that node ('1' is /1/Relu); it was
+    // said to have no spatial output and the default layer was shown instead
+    await page.goto(`${server.url}?model=3&tab=detects&part=maximize&layer=1`);
+    await page.waitForSelector('[data-testid=detects-layer]');
+    assert.equal(await page.inputValue('[data-testid=detects-layer]'), '/1/Relu');
+    assert.equal(await page.$('[data-testid=detects-layer-note]'), null);
     await page.goto(`${server.url}?model=3&tab=detects&part=examples&layer=/1/Relu&data=1`);
     const examples = await result('examples');
     assert.equal(examples.alt, `top 6 folder:${PHOTOS} images per filter of /1/Relu (max over positions)`);

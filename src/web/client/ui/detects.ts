@@ -167,12 +167,14 @@ export function detectsTab(root: HTMLElement, backend: Backend, router: Router):
   const draw = (state: ViewState, i: DetectsInfo): void => {
     const part = (PARTS.some((p) => p.part === state.part) ? state.part : 'maximize') as DetectsPart;
     const layers = i.layers.map((l) => l.name);
-    const layer = state.layer && layers.includes(state.layer) ? state.layer : i.defaultLayer;
+    // a link may name an ONNX layer by its PyTorch module path (layer3), as the CLI takes it
+    const named = state.layer && (layers.includes(state.layer) ? state.layer : i.layers.find((l) => l.modules?.includes(state.layer!))?.name);
+    const layer = named || i.defaultLayer;
     const request = input(state, i, layer, part);
     const count = i.layers.find((l) => l.name === layer)?.filters ?? 0;
     const report = backend.kind === 'report';
 
-    const layerNote = state.layer && layer !== state.layer && layers.length > 0 ? h('span', { class: 'hint', 'data-testid': 'detects-layer-note' }, `${state.layer} has no spatial output; showing ${layer}`) : null;
+    const layerNote = state.layer && !named && layers.length > 0 ? h('span', { class: 'hint', 'data-testid': 'detects-layer-note' }, `${state.layer} has no spatial output; showing ${layer}`) : null;
     const windows: [string, string][] = Array.from({ length: Math.ceil(count / WINDOW) }, (_, w) => [String(w * WINDOW), `${w * WINDOW}-${Math.min(count, (w + 1) * WINDOW) - 1}`]);
     clear(
       controls,
