@@ -4,7 +4,7 @@ import { BLACK, FRAME, WHITE, type Scene, type SceneItem, type TextItem } from '
 /**
  * Dataset examples as a grid: one row per filter, its top-k input crops left to right (rank 0
  * first), each drawn at one shared integer zoom so crops clipped at the image edge look smaller, as
- * they are; the score under each crop.
+ * they are; the score right under each crop, however small the crop.
  */
 
 /** One crop: 8-bit pixels [height, width, channels] (1 or 3 channels). */
@@ -72,7 +72,7 @@ export function examplesFigure(rows: readonly ExampleRow[], options: ExamplesFig
       const h = crop.height * zoom;
       items.push({ kind: 'rect', x: x - 1, y: y - 1, width: w + 2, height: h + 2, fill: FRAME });
       items.push({ kind: 'image', x, y, width: w, height: h, pixels: zoomed(crop, zoom) });
-      items.push(text(x, y + cell + 3, crop.caption));
+      items.push(text(x, y + h + 3, crop.caption));
     });
     y += rowHeight;
   }
