@@ -1,6 +1,7 @@
 import { distance } from 'fastest-levenshtein';
 import type { AxisName } from './axes.js';
 import { SelectionError } from './errors.js';
+import { modulePath, withinModule } from './module-path.js';
 import type { Framework, Layer, Model, Weight } from './model.js';
 
 /** Up to three names closest to `wanted`, for "did you mean" hints; a name differing only in case comes first. */
@@ -25,14 +26,28 @@ export function didYouMean(wanted: string, names: readonly string[]): string {
   return close.length > 0 ? ` Did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` : '';
 }
 
-/** The layer called `name`; a SelectionError that suggests close names otherwise. */
+/** The first `count` names, then how many more. */
+function listed(names: readonly string[], count: number): string {
+  return `${names.slice(0, count).join(', ')}${names.length > count ? ` and ${names.length - count} more` : ''}`;
+}
+
+/**
+ * The layer called `name`, or in an ONNX export the one layer inside the PyTorch module `name`
+ * (`layer3.0.conv1` is `/layer3/layer3.0/conv1/Conv`, as activations and maximize read a module
+ * path); a SelectionError that suggests close names otherwise.
+ */
 export function findLayer(model: Model, name: string): Layer {
   const layer = model.layers.find((l) => l.name === name);
   if (layer) return layer;
+  const inside = model.format === 'onnx' ? model.layers.filter((l) => withinModule(modulePath(l.name), name)) : [];
+  if (inside.length === 1) return inside[0]!;
+  if (inside.length > 1) {
+    throw new SelectionError(`${model.source}'s module '${name}' holds ${inside.length} layers with weights (${listed(inside.map((l) => l.name), 6)}); name one of them.`);
+  }
   const names = model.layers.map((l) => l.name);
   const hint = didYouMean(name, names);
   throw new SelectionError(
-    `${model.source} has no layer '${name}'.${hint || ` Its layers are: ${names.slice(0, 12).join(', ')}${names.length > 12 ? ', ...' : ''}.`}`,
+    `${model.source} has no layer '${name}'.${hint || ` Its layers are: ${listed(names, 12)}.`}`,
   );
 }
 
