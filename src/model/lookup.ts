@@ -31,6 +31,11 @@ function listed(names: readonly string[], count: number): string {
   return `${names.slice(0, count).join(', ')}${names.length > count ? ` and ${names.length - count} more` : ''}`;
 }
 
+/** In an ONNX export, the names of the layers inside the PyTorch module `module` (none for other formats). */
+export function layersInModule(format: string, names: readonly string[], module: string): string[] {
+  return format === 'onnx' ? names.filter((n) => withinModule(modulePath(n), module)) : [];
+}
+
 /**
  * The layer called `name`, or in an ONNX export the one layer inside the PyTorch module `name`
  * (`layer3.0.conv1` is `/layer3/layer3.0/conv1/Conv`, as activations and maximize read a module
@@ -39,10 +44,10 @@ function listed(names: readonly string[], count: number): string {
 export function findLayer(model: Model, name: string): Layer {
   const layer = model.layers.find((l) => l.name === name);
   if (layer) return layer;
-  const inside = model.format === 'onnx' ? model.layers.filter((l) => withinModule(modulePath(l.name), name)) : [];
-  if (inside.length === 1) return inside[0]!;
+  const inside = layersInModule(model.format, model.layers.map((l) => l.name), name);
+  if (inside.length === 1) return model.layers.find((l) => l.name === inside[0])!;
   if (inside.length > 1) {
-    throw new SelectionError(`${model.source}'s module '${name}' holds ${inside.length} layers with weights (${listed(inside.map((l) => l.name), 6)}); name one of them.`);
+    throw new SelectionError(`${model.source}'s module '${name}' holds ${inside.length} layers with weights (${listed(inside, 6)}); name one of them.`);
   }
   const names = model.layers.map((l) => l.name);
   const hint = didYouMean(name, names);

@@ -105,7 +105,7 @@ describe('an ONNX model dropped on the viewer runs in the page on onnxruntime-we
     }
   });
 
-  it('a link naming a PyTorch module path opens the activations tab on that module, its menu showing the node, and keeps it when the preprocessing changes', async () => {
+  it('a link naming a PyTorch module path opens the activations tab on that module, its menu showing the node, and keeps it when the preprocessing changes; the layers tab opens a module\'s layer', async () => {
     // torch's module '1' (the first ReLU) is the node /1/Relu; the menu said /0/Conv (its first entry) over the ReLU's maps,
     // and a change of preprocessing dropped the layer the link named.
     const model = await openModel(join(dir, 'small.onnx'));
@@ -118,6 +118,10 @@ describe('an ONNX model dropped on the viewer runs in the page on onnxruntime-we
       await page.selectOption('[data-testid=preprocess]', 'unit');
       await page.waitForFunction(() => /unit/.test(document.querySelector('[data-testid=activation-source]')?.textContent ?? '') && !document.querySelector('.activation-result.stale'), undefined, { timeout: 60_000 });
       assert.equal(await page.inputValue('[data-testid=activation-layer]'), '/1/Relu');
+      // the layers tab takes the module of a layer with weights ('3' is /3/Conv); it said there was no layer '3'
+      await page.goto(`${served.url}?tab=layers&layer=3`);
+      await page.waitForSelector('[data-testid=layer-list] tr.selected', { timeout: 60_000 });
+      assert.equal(await page.getAttribute('[data-testid=layer-list] tr.selected', 'data-layer'), '/3/Conv');
     } finally {
       await served.close();
       model.close();

@@ -2,6 +2,7 @@ import type { NamedTensor } from '../../../model/named-tensor.js';
 import type { LayerRow } from '../../../views/model-view.js';
 import type { Backend } from '../backend.js';
 import { formatAxes, formatCount, formatScale, formatShape } from '../../../model/format.js';
+import { layersInModule } from '../../../model/lookup.js';
 import { clear, h, setStatus } from '../dom.js';
 import type { Router, ViewState } from '../state.js';
 import { OVERVIEW_ABOVE } from '../../../views/kernel-overview.js';
@@ -311,10 +312,16 @@ export async function layersTab(root: HTMLElement, backend: Backend, router: Rou
     fillShapes(table, backend, model).catch(fail);
   };
   clear(root, h('div', { class: 'layers-tab' }, listBox, panel));
+  /** An ONNX export's one layer inside a PyTorch module path (a link may name it so, as the CLI takes it). */
+  const inModule = (name: string): LayerRow | undefined => {
+    const format = backend.models().find((m) => m.id === model)?.format;
+    const inside = format === undefined ? [] : layersInModule(format, rows.map((r) => r.name), name);
+    return inside.length === 1 ? rows.find((r) => r.name === inside[0]) : undefined;
+  };
   return {
     apply: async (state) => {
       if (state.model !== model) await loadModel(state.model);
-      const row = state.layer === undefined ? undefined : rows.find((r) => r.name === state.layer);
+      const row = state.layer === undefined ? undefined : rows.find((r) => r.name === state.layer) ?? inModule(state.layer);
       if (state.layer !== undefined && !row) {
         setStatus(`There is no layer '${state.layer}' in ${backend.models()[model]?.name}.`, 'error');
         return;
