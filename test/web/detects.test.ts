@@ -261,9 +261,10 @@ describe('"what it detects": the viewer tab and the report section', { skip }, (
     await page.screenshot({ path: join(dir, 'onnx-maximize.png'), fullPage: true });
     // a link naming the layer by its PyTorch module path, as the CLI takes it, opens that node ('1' is /1/Relu); it was
     // said to have no spatial output and the default layer was shown instead
-    await page.goto(`${server.url}?model=3&tab=detects&part=maximize&layer=1`);
+    await page.goto(`${server.url}?model=3&tab=detects&part=maximize&layer=1&steps=8`);
     await page.waitForSelector('[data-testid=detects-layer]');
     assert.equal(await page.inputValue('[data-testid=detects-layer]'), '/1/Relu');
+    assert.equal(await page.inputValue('[data-testid=detects-steps]'), '8', 'the steps menu says the count the link runs (it showed 32)');
     assert.equal(await page.$('[data-testid=detects-layer-note]'), null);
     await page.goto(`${server.url}?model=3&tab=detects&part=examples&layer=/1/Relu&data=1`);
     const examples = await result('examples');

@@ -17,6 +17,11 @@ const PARTS: { part: DetectsPart; label: string; hint: string }[] = [
   { part: 'attribution', label: 'attribution', hint: 'where the network looks in a photograph to score a class' },
 ];
 
+/** The menu's step counts, with a link's own count among them so that the menu says what runs. */
+function stepChoices(steps: number): number[] {
+  return [...new Set([32, 64, 128, 256, steps])].sort((a, b) => a - b);
+}
+
 function select(testid: string, label: string, options: [string, string][], value: string, onChange: (v: string) => void, disabled = false): HTMLLabelElement {
   const el = h('select', { 'data-testid': testid, disabled, onchange: (e: Event) => onChange((e.target as HTMLSelectElement).value) });
   for (const [v, text] of options) el.append(h('option', { value: v, selected: v === value }, text));
@@ -199,7 +204,7 @@ export function detectsTab(root: HTMLElement, backend: Backend, router: Router):
       clear(
         options,
         select('detects-objective', 'objective', [['channel', 'channel: mean over positions'], ['neuron', 'neuron: the centre position']], request.objective, (v) => router.replace({ objective: v === 'channel' ? undefined : v })),
-        select('detects-steps', 'steps', ['32', '64', '128', '256'].map((n) => [n, n]), String(request.steps), (v) => router.replace({ steps: v === '64' ? undefined : Number(v) })),
+        select('detects-steps', 'steps', stepChoices(request.steps).map((n) => [String(n), String(n)]), String(request.steps), (v) => router.replace({ steps: v === '64' ? undefined : Number(v) })),
         preprocess,
         runButton,
         h('span', { class: 'hint' }, 'each step runs the network forward and back on every image: seconds on a small network, minutes on a MobileNet'),
