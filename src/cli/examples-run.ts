@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../io/write.js';
 import { DataError, UsageError } from '../model/errors.js';
 import type { ExamplesCliOptions, MergeOptions, WorkerOptions } from './examples.js';
 import { withModel } from './open-model.js';
+import { keptPerFilter } from '../views/examples-view.js';
 
 /** The work of `convscope examples`, `merge` and `worker`, loaded only when one of them runs. */
 
@@ -35,7 +36,7 @@ async function writeExamples(result: ExamplesResult, options: MergeOptions): Pro
   else {
     const part = result.shard ? `, shard ${result.shard.index}/${result.shard.of} (images ${result.shard.from}-${result.shard.to - 1})` : '';
     process.stdout.write(
-      `${result.layer}: top ${result.top} of ${result.count} ${result.data} images for each of ${result.filters} filters by the ${result.statistic} over ${result.outputSize[0]}x${result.outputSize[1]} positions${part}; ${result.receptiveField ? `receptive field ${result.receptiveField.size[0]}x${result.receptiveField.size[1]} px` : `receptive field unknown (${result.receptiveFieldUnknown ?? 'not computed'}), crops are whole images`}; ran on ${result.engine} -> ${out}\n`,
+      `${result.layer}: top ${keptPerFilter(result)} of ${result.count} ${result.data} images for each of ${result.filters} filters by the ${result.statistic} over ${result.outputSize[0]}x${result.outputSize[1]} positions${part}; ${result.receptiveField ? `receptive field ${result.receptiveField.size[0]}x${result.receptiveField.size[1]} px` : `receptive field unknown (${result.receptiveFieldUnknown ?? 'not computed'}), crops are whole images`}; ran on ${result.engine} -> ${out}\n`,
     );
   }
 }

@@ -22,7 +22,7 @@ import { toBase64 } from '../render/scene-svg.js';
 import type { Scene } from '../render/scene.js';
 import { topOutputs } from './activations.js';
 import { attributionScene, describeAttribution, emptyMapNote, METHOD_NAMES } from './attribution-view.js';
-import { describeCrops, examplesScene } from './examples-view.js';
+import { describeCrops, examplesScene, keptPerFilter } from './examples-view.js';
 import { deadFiltersNote, maximizeScene } from './maximize-view.js';
 
 /**
@@ -239,7 +239,7 @@ export function examplesView(result: ExamplesResult, data: ImageCollection, filt
     alt: scene.title,
     lines: [
       `All ${result.count} images of ${result.data} ranked for each of the ${result.filters} filters by the ${result.statistic} of its output over the ${result.outputSize[0]}x${result.outputSize[1]} positions; pixels fed as ${describePreset({ preset: result.scale })}.`,
-      `Each row is a filter's top ${result.top}, strongest first; ${describeCrops(result)} in that image, and the number is the score; the network ran on ${result.engine}.`,
+      `Each row is a filter's top ${keptPerFilter(result)}, strongest first; ${describeCrops(result)} in that image, and the number is the score; the network ran on ${result.engine}.`,
       ...(data.resize && resize ? [`Photographs fitted to ${data.width}x${data.height}: ${describeResize(resize)}.`] : []),
     ],
   };

@@ -37,9 +37,14 @@ export function exampleRows(result: ExamplesResult, data: ImageCollection, filte
 /** The figure of a result: title, what was ranked and how, one row per filter. */
 export function examplesScene(result: ExamplesResult, data: ImageCollection, filters?: readonly number[]): Scene {
   return examplesFigure(exampleRows(result, data, filters), {
-    title: `top ${result.top} ${result.data} images per filter of ${result.layer} (${result.statistic} over positions)`,
+    title: `top ${keptPerFilter(result)} ${result.data} images per filter of ${result.layer} (${result.statistic} over positions)`,
     lines: [`${result.count} images ranked; ${describeCrops(result)}; number = score`],
   });
+}
+
+/** How many images each filter's row holds: the top asked for, or the whole data set when it is smaller. */
+export function keptPerFilter(result: ExamplesResult): number {
+  return Math.min(result.top, result.count);
 }
 
 /** What each crop of a result is: the receptive field of the strongest position, or the whole image and why. */

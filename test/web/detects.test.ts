@@ -268,7 +268,7 @@ describe('"what it detects": the viewer tab and the report section', { skip }, (
     assert.equal(await page.$('[data-testid=detects-layer-note]'), null);
     await page.goto(`${server.url}?model=3&tab=detects&part=examples&layer=/1/Relu&data=1`);
     const examples = await result('examples');
-    assert.equal(examples.alt, `top 6 folder:${PHOTOS} images per filter of /1/Relu (max over positions)`);
+    assert.equal(examples.alt, `top 5 folder:${PHOTOS} images per filter of /1/Relu (max over positions)`, "a folder of 5 photographs ranks 5 per filter, not the 6 asked for");
     assert.match(examples.lines[0]!, /^All 5 images of folder:.* ranked for each of the 8 filters by the max of its output over the 32x32 positions; pixels fed as torchvision/);
     assert.match(examples.lines[1]!, /each crop is the receptive field \(3x3 px\) of the strongest position in that image, and the number is the score; the network ran on ONNX Runtime\.$/);
     // the report takes the layer as maximize and activations do (torch's module path '4' is the node /4/Relu)
