@@ -48,6 +48,8 @@ export async function loadImage(input: ImageInput, request: ImageRequest): Promi
   try {
     meta = await (await open(input)).metadata();
   } catch (e) {
+    // sharp says only 'Input file is missing: <path>' for a path that is not there
+    if (typeof input === 'string' && /^Input file is missing/.test((e as Error).message)) throw new InputError(`The image ${path} does not exist.`);
     throw new InputError(`Cannot read the image ${path}: ${(e as Error).message.replace(/\.$/, '')}.`);
   }
   if (!meta.width || !meta.height) throw new InputError(`The image ${path} does not state its size, so convscope cannot read it.`);

@@ -64,3 +64,8 @@ test('a photo turned by its EXIF orientation is fitted as it is shown: upright 2
   // Shown rows 10..29 kept: output row 0 is stored column 10 (60), row 19 is column 29 (174).
   for (const [row, value] of [[0, 60], [19, 174]] as const) assert.ok(Math.abs(grey(crop, 10, row) - value) <= 4, `row ${row}: ${grey(crop, 10, row)} vs ${value}`);
 });
+
+test('a missing image file is said in one sentence, not as the decoder words it', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'convscope-image-')), 'nothere.png');
+  await assert.rejects(loadImage(path, { width: 8, height: 8, channels: 1, resize: 'stretch' }), (e: Error) => e instanceof InputError && e.message === `The image ${path} does not exist.`);
+});
