@@ -3,7 +3,7 @@ import { backendNote, withKernelFallback } from '../compute/backend.js';
 import { buildModel, type RunnableModel } from '../compute/build.js';
 import type { GraphNode } from '../model/graph.js';
 import { SelectionError } from '../model/errors.js';
-import { closestNames } from '../model/lookup.js';
+import { closestNames, listed } from '../model/lookup.js';
 import type { Model } from '../model/model.js';
 import type { ActivationsOptions } from './activations.js';
 import { header, outputPlan, writeRow, type Report } from './activations-run.js';
@@ -28,7 +28,7 @@ function selectNodes(model: Model, net: RunnableModel, wanted: string | undefine
     if (hits.length > 0) return hits;
     const close = closestNames(name, names);
     throw new SelectionError(
-      `${net.source} has no layer '${name}'.${close.length > 0 ? ` Did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` : ` Its layers are: ${names.slice(0, 12).join(', ')}${names.length > 12 ? ', ...' : ''}.`}`,
+      `${net.source} has no layer '${name}'.${close.length > 0 ? ` Did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` : ` Its layers are: ${listed(names, 12)}.`}`,
     );
   });
 }

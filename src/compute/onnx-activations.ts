@@ -1,6 +1,6 @@
 import type { OnnxGraph, OnnxNode } from '../formats/onnx-graph.js';
 import { SelectionError } from '../model/errors.js';
-import { closestNames } from '../model/lookup.js';
+import { closestNames, listed } from '../model/lookup.js';
 import { modulePath, withinModule } from '../model/module-path.js';
 import type { InputBatch, LayerOutput } from './layer-output.js';
 import { bytesModel, openOnnxNet, type OnnxNet, type OnnxNetOptions } from './ort.js';
@@ -82,7 +82,7 @@ export function selectOnnxLayers(graph: OnnxGraph, source: string, wanted: strin
     const modules = [...new Set(layers.flatMap((l) => (l.module ? [l.module] : [])))];
     const candidates = [...modules, ...layers.map((l) => l.name)];
     const close = closestNames(name, candidates);
-    const listing = modules.length > 0 ? `Its modules include: ${modules.slice(0, 10).join(', ')}${modules.length > 10 ? ', ...' : ''}.` : `Its nodes include: ${layers.slice(0, 10).map((l) => l.name).join(', ')}${layers.length > 10 ? ', ...' : ''}.`;
+    const listing = modules.length > 0 ? `Its modules are: ${listed(modules, 10)}.` : `Its nodes are: ${listed(layers.map((l) => l.name), 10)}.`;
     throw new SelectionError(`${source} has no node or module '${name}'. ${close.length > 0 ? `Did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` : listing}`);
   });
 }

@@ -26,8 +26,8 @@ export function didYouMean(wanted: string, names: readonly string[]): string {
   return close.length > 0 ? ` Did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` : '';
 }
 
-/** The first `count` names, then how many more. */
-function listed(names: readonly string[], count: number): string {
+/** The first `count` names, then how many more (a list that ends a sentence ends '... and 3 more.', not ', ....'). */
+export function listed(names: readonly string[], count: number): string {
   return `${names.slice(0, count).join(', ')}${names.length > count ? ` and ${names.length - count} more` : ''}`;
 }
 

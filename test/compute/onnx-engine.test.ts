@@ -111,6 +111,7 @@ describe('ONNX exports of torchvision nets run on ONNX Runtime', needsPython('to
     assert.equal(conv.node.name, '/layer1/layer1.0/conv1/Conv');
     assert.equal(selectOnnxLayers(graph, path, undefined)[0]!.node.name, '/conv1/Conv');
     assert.throws(() => selectOnnxLayers(graph, path, 'layer1.0.conv'), /has no node or module 'layer1.0.conv'\. Did you mean 'layer1.0.conv1'/);
+    assert.throws(() => selectOnnxLayers(graph, path, 'zzzzzzzzzz'), /has no node or module 'zzzzzzzzzz'\. Its modules are: conv1, .* and \d+ more\.$/);
     const net = await loadOnnxNet(path, graph, { threads: 2 });
     try {
       const { manifest } = exports();
