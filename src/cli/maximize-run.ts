@@ -11,14 +11,14 @@ import { withModel } from './open-model.js';
 
 /** The work of `convscope maximize`, loaded only when the command runs. */
 
-function summary(r: MaximizeResult, out: string, dead: string | undefined): string {
+function summary(r: MaximizeResult, out: string, notes: readonly string[]): string {
   const first = r.trace.slice(0, Math.max(1, Math.floor(r.trace.length / 10)));
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   return [
     `${r.layer}: ${r.filters.length} filter${r.filters.length > 1 ? 's' : ''}, ${r.objective} objective, ${r.trace.length} steps, ${r.width}x${r.height}x${r.channels} images`,
     `mean objective: first tenth of the steps ${formatNumber(mean(first))}, final images ${formatNumber(mean(r.final))}`,
     `the network's gradient ran on ${r.engine}`,
-    ...(dead ? [dead] : []),
+    ...notes,
     `-> ${out}`,
   ].join('\n');
 }
@@ -73,12 +73,12 @@ export async function runMaximize(path: string, options: MaximizeCliOptions): Pr
         net.dispose();
       }
     });
-    const { deadFiltersNote, maximizeScene } = await import('../views/maximize-view.js');
+    const { maximizeNotes, maximizeScene } = await import('../views/maximize-view.js');
     if (options.format === 'npy') await writeFileAtomic(out, encodeNpy(result.images, [result.filters.length, result.height, result.width, result.channels]));
     else {
       const { sceneToPng } = await import('../render/scene-png.js');
       await writeFileAtomic(out, sceneToPng(maximizeScene(result, { transforms: options.transforms, tv: options.tv, l2: options.l2, seed: options.seed })));
     }
-    process.stdout.write(`${summary(result, out, deadFiltersNote(result))}\n${reason ? `pixels: ${describePreprocessing({ preset: pixels, reason })}\n` : ''}`);
+    process.stdout.write(`${summary(result, out, maximizeNotes(result))}\n${reason ? `pixels: ${describePreprocessing({ preset: pixels, reason })}\n` : ''}`);
   });
 }

@@ -72,9 +72,14 @@ export interface MaximizeResult {
   trace: number[];
   /** Each filter's objective on its final image, seen without transforms. */
   final: number[];
+  /** Filters the near-grey start left at objective 0 with no gradient, started again from a stronger random image. */
+  restarted: number[];
   /** The engine of the network's gradient, with why not ONNX Runtime where it is TensorFlow.js. */
   engine: string;
 }
+
+/** The spectrum's scale for the restarts of a filter the near-grey start (0.01) does not activate: ever more contrast. */
+const RESTART_AMPLITUDES = [0.3, 1, 3];
 
 /** Lucid's colour correlation of ImageNet (square root of the covariance, via SVD), columns normalised to max norm 1. */
 const COLOR_SQRT = [
@@ -470,7 +475,50 @@ export async function maximize(net: MaximizeNet, options: MaximizeOptions): Prom
     return tf.transpose(tf.reshape(out!, [h, w, n, c]), [2, 0, 1, 3]) as tf.Tensor4D;
   };
 
+  /**
+   * A unit that does not respond to the near-grey start (every ReLU before it off: MNIST networks,
+   * trained on black with white strokes) has a gradient of 0 there and would never move. Such filters
+   * start again from stronger random images, drawn from a generator of their own (the other filters'
+   * runs stay as seeded); one that responds to none keeps the near-grey start.
+   */
+  const restartDead = async (): Promise<number[]> => {
+    const draw = seedrandom(`${String(options.seed ?? 0)}/restart`);
+    const normal = (): number => Math.sqrt(-2 * Math.log(1 - draw())) * Math.cos(2 * Math.PI * draw());
+    const perFilter = c * h * w;
+    const restarted: number[] = [];
+    let dead = await deadFilters();
+    for (const amplitude of RESTART_AMPLITUDES) {
+      if (dead.length === 0) break;
+      const values = (await spectrum.data()) as Float32Array;
+      for (const i of dead) for (let k = 0; k < perFilter; k++) values[i * perFilter + k] = amplitude * normal();
+      spectrum.assign(tf.tensor4d(values, [n, c, h, w]));
+      const still = await deadFilters();
+      restarted.push(...dead.filter((i) => !still.includes(i)));
+      dead = still;
+    }
+    if (dead.length > 0) {
+      const values = (await spectrum.data()) as Float32Array;
+      for (const i of dead) values.set(init.subarray(i * perFilter, (i + 1) * perFilter), i * perFilter);
+      spectrum.assign(tf.tensor4d(values, [n, c, h, w]));
+    }
+    return restarted.sort((a, b) => a - b).map((i) => options.filters[i]!);
+  };
+  /** The filters whose objective and gradient are both 0 on the current images. */
+  const deadFilters = async (): Promise<number[]> => {
+    const pixels = image();
+    try {
+      const { objective: values, gradient } = await gradients.at(pixels);
+      const largest = tf.tidy(() => tf.max(tf.abs(tf.reshape(gradient, [n, -1])), 1));
+      const sizes = (await largest.data()) as Float32Array;
+      tf.dispose([gradient, largest]);
+      return values.flatMap((v, i) => (v <= 0 && sizes[i] === 0 ? [i] : []));
+    } finally {
+      pixels.dispose();
+    }
+  };
+
   try {
+    const restarted = await restartDead();
     for (let step = 0; step < steps; step++) {
       const sample = transforms ? sampleWarp() : undefined;
       const pixels = image();
@@ -504,6 +552,7 @@ export async function maximize(net: MaximizeNet, options: MaximizeOptions): Prom
         images: (await pixels.data()) as Float32Array,
         trace,
         final: last.objective,
+        restarted,
         engine: gradients.fallback ? `${gradients.engine} (not ONNX Runtime: ${gradients.fallback})` : gradients.engine,
       };
     } finally {

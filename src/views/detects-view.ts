@@ -23,7 +23,7 @@ import type { Scene } from '../render/scene.js';
 import { topOutputs } from './activations.js';
 import { attributionScene, describeAttribution, emptyMapNote, METHOD_NAMES } from './attribution-view.js';
 import { describeCrops, examplesScene, keptPerFilter } from './examples-view.js';
-import { deadFiltersNote, maximizeScene } from './maximize-view.js';
+import { maximizeNotes, maximizeScene } from './maximize-view.js';
 
 /**
  * "What does filter j detect, and where does the network look?" as one view shared by the viewer's
@@ -191,7 +191,6 @@ export async function maximizeView(net: MaximizeNet, s: MaximizeSettings, progre
   const scene = maximizeScene(factor > 1 ? shrink(r, factor) : r, { transforms: 'on', tv: 0, l2: 0, seed: s.seed });
   const first = r.trace.slice(0, Math.max(1, Math.floor(r.trace.length / 10)));
   const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const dead = deadFiltersNote(r);
   return {
     part: 'maximize',
     layer: r.layer,
@@ -202,7 +201,7 @@ export async function maximizeView(net: MaximizeNet, s: MaximizeSettings, progre
       `${r.filters.length} images of ${r.width}x${r.height}, one per filter, each optimised ${r.trace.length} steps (Adam on a Fourier-parameterised image, random jitter, scale and rotation, seed ${s.seed}); pixels fed as ${describePreprocessing(s.preprocessing)}; the network's gradient ran on ${r.engine}.`,
       ...(factor > 1 ? [`Drawn at 1/${factor} of their size (each pixel the mean of ${factor}x${factor}) to keep the report small.`] : []),
       `Mean ${r.objective} objective: ${formatNumber(mean(first))} over the first tenth of the steps, ${formatNumber(mean(r.final))} on the final images; the number under each image is its filter's objective.`,
-      ...(dead ? [dead] : []),
+      ...maximizeNotes(r),
     ],
   };
 }

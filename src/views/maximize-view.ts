@@ -25,15 +25,28 @@ export function maximizeScene(r: MaximizeResult, settings: { transforms: string;
   });
 }
 
+/** "Filter 3" or "Filters 0, 1, 2", with the words that agree with it. */
+function filterWords(filters: readonly number[]): { which: string; one: boolean } {
+  return { which: filters.length === 1 ? `Filter ${filters[0]}` : `Filters ${filters.join(', ')}`, one: filters.length === 1 };
+}
+
 /**
- * Why some images stay plain grey, when they do: filters whose objective ended at exactly 0 never
- * activated for any image the optimiser reached, so their gradient was 0 throughout (a dead ReLU).
+ * What the figure's reader needs told about a run: filters the near-grey start did not activate, which
+ * started again from stronger random images; and filters whose objective ended at exactly 0, which no
+ * image the optimiser reached, nor those stronger starts, activated (their gradient was 0 throughout:
+ * a dead ReLU), so their images stay the near-grey start.
  */
-export function deadFiltersNote(r: Pick<MaximizeResult, 'filters' | 'final'>): string | undefined {
+export function maximizeNotes(r: Pick<MaximizeResult, 'filters' | 'final' | 'restarted'>): string[] {
+  const notes: string[] = [];
+  if (r.restarted.length > 0) {
+    const { which, one } = filterWords(r.restarted);
+    notes.push(`${which} did not respond to the near-grey starting image (objective and gradient 0), so ${one ? 'it' : 'they'} started from ${one ? 'a stronger random image' : 'stronger random images'}.`);
+  }
   const dead = r.filters.filter((_, i) => r.final[i] === 0);
-  if (dead.length === 0) return undefined;
-  const one = dead.length === 1;
-  const which = one ? `Filter ${dead[0]}` : `Filters ${dead.join(', ')}`;
-  const [image, unit, gradient] = one ? ['its image stays', 'the unit', 'its gradient'] : ['their images stay', 'the units', 'their gradients'];
-  return `${which} ended at objective 0, so ${image} the near-grey starting image: ${unit} never activated for any image the optimiser reached, so ${gradient} stayed 0 (e.g. a dead ReLU, whose input is never positive).`;
+  if (dead.length > 0) {
+    const { which, one } = filterWords(dead);
+    const [image, unit, gradient] = one ? ['its image stays', 'the unit', 'its gradient'] : ['their images stay', 'the units', 'their gradients'];
+    notes.push(`${which} ended at objective 0, so ${image} the near-grey starting image: ${unit} never activated for any image the optimiser reached, nor for stronger random starts, so ${gradient} stayed 0 (e.g. a dead ReLU, whose input is never positive).`);
+  }
+  return notes;
 }
