@@ -3,7 +3,7 @@ import type { ImageCollection } from '../data/index.js';
 import type { ResizeMode } from '../io/image-fit.js';
 import { imageGeometry, type InputSpec } from '../compute/inputs.js';
 import type { Preset } from '../compute/choices.js';
-import { pixelTransform } from '../compute/preprocess.js';
+import { pixelTransform, presetPixels } from '../compute/preprocess.js';
 import { DataError, UsageError } from '../model/errors.js';
 import { baseName } from '../model/model.js';
 import { cropAt, type Crop, type ReceptiveField } from './receptive-field.js';
@@ -155,21 +155,11 @@ function checkData(net: InputSpec, data: ImageCollection): void {
 /** One batch of the data set's stored pixels, preprocessed, in the network's layout (NHWC, NCHW, or NHW for an input without a channel axis). */
 function batchOf(data: ImageCollection, start: number, size: number, transform: ReturnType<typeof pixelTransform>, input: InputSpec): InputBatch {
   const { height, width, channels } = data;
-  const positions = height * width;
-  const pixels = data.images.images.subarray(start * positions * channels, (start + size) * positions * channels);
-  const toByteScale = 255 / data.maxValue;
-  const x = new Float32Array(pixels.length);
+  const perImage = height * width * channels;
+  const pixels = data.images.images.subarray(start * perImage, (start + size) * perImage);
   const geometry = imageGeometry(input);
   const planar = input.channelsFirst && geometry.channelAxis;
-  for (let s = 0; s < size; s++) {
-    const base = s * positions * channels;
-    for (let p = 0; p < positions; p++) {
-      for (let c = 0; c < channels; c++) {
-        const v = transform.value(pixels[base + p * channels + transform.source(c)]! * toByteScale, c);
-        x[planar ? base + c * positions + p : base + p * channels + c] = v;
-      }
-    }
-  }
+  const x = presetPixels(pixels, size, channels, transform, { scale: 255 / data.maxValue, channelsFirst: planar });
   const shape = !geometry.channelAxis ? [size, height, width] : planar ? [size, channels, height, width] : [size, height, width, channels];
   return { shape, data: x };
 }

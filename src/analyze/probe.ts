@@ -6,7 +6,7 @@ import { buildModel, type RunnableModel } from '../compute/build.js';
 import type { Preset } from '../compute/choices.js';
 import { extractFeatures, type FeatureMode, type Features } from '../compute/features.js';
 import { fitLogistic } from '../compute/logistic.js';
-import { pixelTransform, transformPixels } from '../compute/preprocess.js';
+import { pixelTransform, presetPixels } from '../compute/preprocess.js';
 import { reinitialize } from '../compute/reinit.js';
 
 export type ClassifierName = 'random-forest' | 'logistic';
@@ -56,9 +56,8 @@ async function classify(name: ClassifierName, train: Features, trainLabels: Uint
 
 /** The pixels as the network is fed them (the same preprocessing), one row per image. */
 function rawPixels(data: Dataset, set: ImageSet, preset: Preset): Features {
-  const factor = pixelFactor(data, 'raw');
-  const pixels = Float32Array.from(set.images, (v) => v * factor);
-  return { data: transformPixels(pixels, data.channels, pixelTransform({ preset }, data.channels)), count: set.count, dim: pixelsPerImage(data) };
+  const pixels = presetPixels(set.images, set.count, data.channels, pixelTransform({ preset }, data.channels), { scale: pixelFactor(data, 'raw') });
+  return { data: pixels, count: set.count, dim: pixelsPerImage(data) };
 }
 
 async function layerFeatures(net: RunnableModel, data: Dataset, options: ProbeOptions, label: string): Promise<[Features, Features]> {

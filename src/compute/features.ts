@@ -4,7 +4,7 @@ import { didYouMean } from '../model/lookup.js';
 import { outputChannelsFirst, runLayers, type Activation } from './activations.js';
 import type { RunnableModel } from './build.js';
 import type { Preset } from './choices.js';
-import { pixelTransform, transformPixels } from './preprocess.js';
+import { pixelTransform, presetPixels } from './preprocess.js';
 
 /** `gap`: one value per channel (global average over positions); `flatten`: every value of the output. */
 export type FeatureMode = 'gap' | 'flatten';
@@ -70,7 +70,7 @@ export async function extractFeatures(net: RunnableModel, data: Dataset, set: Im
   const transform = pixelTransform({ preset: options.preset }, data.channels);
   for (const batch of batches(data, set, { batchSize, scale: 'raw' })) {
     const shape = [batch.size, data.height, data.width, data.channels];
-    await runLayers(net, [{ shape, data: transformPixels(batch.x, data.channels, transform) }], {
+    await runLayers(net, [{ shape, data: presetPixels(batch.x, batch.size, data.channels, transform) }], {
       want: (n) => n === node,
       onActivation: (activation) => {
         const dims = activation.shape.slice(1);

@@ -97,16 +97,29 @@ export function pixelTransform(given: Pick<PreprocessOptions, 'preset' | 'mean' 
 }
 
 /**
- * Applies `transform` to pixels stored channels-last on the 0..255 scale, in place (each pixel's
- * channels are read before any is written, as caffe's channel swap needs), and returns them.
+ * `count` images stored channels-last in `pixels` (on 0..255 once multiplied by `scale`) as the preset's
+ * network input, channels-last or, with `channelsFirst`, planar: the one loop that applies a preset to
+ * stored pixels (decoded photos, data-set batches, probe's raw-pixel baseline). Writes into `out`.
  */
-export function transformPixels(x: Float32Array, channels: number, transform: PixelTransform): Float32Array {
-  const pixel = new Float32Array(channels);
-  for (let i = 0; i < x.length; i += channels) {
-    for (let c = 0; c < channels; c++) pixel[c] = x[i + c]!;
-    for (let c = 0; c < channels; c++) x[i + c] = transform.value(pixel[transform.source(c)]!, c);
+export function presetPixels(
+  pixels: ArrayLike<number>,
+  count: number,
+  channels: number,
+  transform: PixelTransform,
+  options: { scale?: number; channelsFirst?: boolean } = {},
+  out: Float32Array = new Float32Array(pixels.length),
+): Float32Array {
+  const scale = options.scale ?? 1;
+  const positions = pixels.length / (count * channels);
+  for (let s = 0; s < count; s++) {
+    const base = s * positions * channels;
+    for (let p = 0; p < positions; p++) {
+      for (let c = 0; c < channels; c++) {
+        out[base + (options.channelsFirst ? c * positions + p : p * channels + c)] = transform.value(pixels[base + p * channels + transform.source(c)]! * scale, c);
+      }
+    }
   }
-  return x;
+  return out;
 }
 
 /** Stacks equally sized images into one preprocessed batch. */
@@ -122,16 +135,9 @@ export function imagesToBatch(images: readonly PixelImage[], given: PreprocessOp
     }
   }
   const transform = pixelTransform(given, channels);
-  const pixels = width * height;
-  const data = new Float32Array(images.length * pixels * channels);
-  images.forEach((image, n) => {
-    const base = n * pixels * channels;
-    for (let p = 0; p < pixels; p++) {
-      for (let c = 0; c < channels; c++) {
-        data[base + (given.channelsFirst ? c * pixels + p : p * channels + c)] = transform.value(image.data[p * channels + transform.source(c)]!, c);
-      }
-    }
-  });
+  const size = width * height * channels;
+  const data = new Float32Array(images.length * size);
+  images.forEach((image, n) => presetPixels(image.data, 1, channels, transform, { channelsFirst: given.channelsFirst }, data.subarray(n * size, (n + 1) * size)));
   const shape = given.channelsFirst ? [images.length, channels, height, width] : [images.length, height, width, channels];
   return { shape, data };
 }
