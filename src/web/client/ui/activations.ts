@@ -61,8 +61,8 @@ function result(view: ActivationsView, onLayer: (layer: string) => void): HTMLEl
  * The activations tab: a sample photograph or an uploaded one (whichever was chosen last is the one
  * shown), preprocessing (a change re-runs the network and the old result is marked out of date until
  * the new one arrives), and a layer's feature maps with the top outputs by class name where known. It
- * runs when it opens, on the first sample photograph; the sample, the layer and the preprocessing are in
- * the URL (an uploaded image is not: a link cannot carry it).
+ * runs when it opens, on the first sample photograph; the sample, the layer, the preprocessing and the
+ * resize are in the URL (an uploaded image is not: a link cannot carry it).
  */
 export function activationsTab(root: HTMLElement, backend: Backend, router: Router): { apply(state: ViewState): Promise<void> } {
   const out = h('section', { class: 'activation-out', 'aria-live': 'polite' });
